@@ -1,0 +1,29 @@
+/* muxd/log.h - one line per event on stderr: time, level, thread, message.
+ * Any thread may log; each line is written with a single write(2) so lines
+ * from different threads never interleave. */
+#ifndef MUXD_LOG_H
+#define MUXD_LOG_H
+
+enum mx_log_level { MX_LOG_ERROR, MX_LOG_WARN, MX_LOG_INFO, MX_LOG_DEBUG };
+
+void mx_log_set_level(enum mx_log_level level);
+enum mx_log_level mx_log_get_level(void);
+
+/* Parse "error" | "warn" | "info" | "debug"; -EINVAL otherwise. */
+int mx_log_level_parse(const char *s, enum mx_log_level *out);
+const char *mx_log_level_name(enum mx_log_level level);
+
+/* Names the calling thread for log lines and for ps(1) (pthread_setname_np;
+ * at most 15 characters are kept). */
+void mx_log_thread_name(const char *name);
+
+void mx_log(enum mx_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define mx_error(...) mx_log(MX_LOG_ERROR, __VA_ARGS__)
+#define mx_warn(...)  mx_log(MX_LOG_WARN, __VA_ARGS__)
+#define mx_info(...)  mx_log(MX_LOG_INFO, __VA_ARGS__)
+#define mx_debug(...) \
+    do { if (mx_log_get_level() >= MX_LOG_DEBUG) mx_log(MX_LOG_DEBUG, __VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,56 @@
+/* muxd/server.h - create, run and stop a server.
+ *
+ * Call these from one controlling thread (the daemon's main thread).
+ * Errors are -errno.
+ */
+#ifndef MUXD_SERVER_H
+#define MUXD_SERVER_H
+
+#include <stddef.h>
+
+struct mx_proto;
+struct mx_server;
+
+struct mx_server_opts {
+    unsigned workers;            /* >= 1, at most MX_MAX_WORKERS */
+    const char *backend;         /* "auto" or "epoll" */
+    int listen_backlog;
+    unsigned shutdown_timeout_ms;
+    size_t max_connections;      /* across all workers */
+    size_t max_line;             /* cap on kept (unconsumed) input per conn */
+    size_t output_high_water;    /* stop reading above this */
+    size_t output_low_water;     /* resume reading below this */
+    size_t output_max;           /* disconnect above this */
+    unsigned idle_timeout_ms;    /* 0 = never */
+};
+
+#define MX_MAX_WORKERS 256
+
+/* Fills o with the documented defaults. */
+void mx_server_opts_default(struct mx_server_opts *o);
+
+struct mx_server *mx_server_new(const struct mx_server_opts *o);
+
+/* Binds addr ("127.0.0.1:7000", "[::1]:7000", "*:7000", port 0 for an
+ * ephemeral one) now, serving it with proto once started. proto and
+ * proto_data must outlive the server. */
+int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
+                     const struct mx_proto *proto, void *proto_data);
+
+/* Starts the acceptor and worker threads. */
+int mx_server_start(struct mx_server *s);
+
+/* Graceful stop: stop accepting, flush queued output up to
+ * shutdown_timeout, close everything. Returns at once. */
+void mx_server_stop(struct mx_server *s);
+
+/* 1 once every worker has finished after mx_server_stop, else 0. */
+int mx_server_finished(struct mx_server *s);
+
+/* Joins all threads (after mx_server_stop) and frees the server. */
+void mx_server_free(struct mx_server *s);
+
+/* The backend name actually in use ("epoll"). */
+const char *mx_server_backend(const struct mx_server *s);
+
+#endif

@@ -1,0 +1,65 @@
+/* config.h - the daemon's settings: defaults, the INI file, printing.
+ *
+ * One table row per key (config.c) drives parsing, validation, defaults and
+ * --check-config output. Errors name file, line, section and key.
+ */
+#ifndef MUXD_APP_CONFIG_H
+#define MUXD_APP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "muxd/log.h"
+#include "proto/echo.h"
+
+#define MX_MAX_LISTENERS 16
+
+struct mx_listener_cfg {
+    char name[64];
+    char listen[128];            /* "127.0.0.1:7000", "[::1]:7000" */
+    char protocol[16];           /* "echo" */
+    enum mx_echo_mode mode;      /* protocol = echo */
+};
+
+struct mx_config {
+    /* [server] */
+    unsigned workers;            /* 0 = auto (online CPUs) */
+    char backend[16];            /* "auto" | "epoll" */
+    int listen_backlog;
+    unsigned shutdown_timeout_ms;
+    /* [listener NAME] */
+    struct mx_listener_cfg listeners[MX_MAX_LISTENERS];
+    unsigned nlisteners;
+    /* [limits] */
+    size_t max_connections;
+    size_t max_line;
+    size_t output_high_water;
+    size_t output_low_water;
+    size_t output_max;
+    unsigned idle_timeout_ms;    /* 0 = never */
+    /* [log] */
+    enum mx_log_level log_level;
+};
+
+void mx_config_default(struct mx_config *cfg);
+
+/* Loads path over cfg (which holds defaults). On error returns -1 and writes
+ * one line such as
+ *   "muxd.conf:12: [limits] max_line: expected a size like 8k, got 'abc'"
+ * into err. Checks cross-key rules (low < high <= max, at least one
+ * listener) too. */
+int mx_config_load(struct mx_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Cross-key checks alone (after command-line overrides); same err style
+ * without a line number. */
+int mx_config_validate(const struct mx_config *cfg, const char *path, char *err, size_t errlen);
+
+/* The effective settings, as an INI file that mx_config_load accepts. */
+void mx_config_print(const struct mx_config *cfg, FILE *out);
+
+/* Every key with its default, allowed values and meaning, as the Markdown
+ * table that docs/config.md carries. */
+void mx_config_reference(FILE *out);
+
+#endif

@@ -1,0 +1,171 @@
+/* main.c - the muxd daemon: command line, config, signals, lifecycle.
+ *
+ * Exit status: 0 after a clean stop, 1 when the server cannot start, 2 on a
+ * bad command line or config. Signals are taken synchronously on the main
+ * thread (sigtimedwait), so no handler ever runs inside a worker.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "app/cli.h"
+#include "app/config.h"
+#include "muxd/muxd.h"
+#include "proto/echo.h"
+
+/* The soft limit is often 1024 while the hard one is far higher; a server
+ * meant for many connections takes all it is allowed. */
+static unsigned long raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            rl.rlim_cur = was;
+        else
+            mx_info("fd limit raised from %lu to the hard limit %lu",
+                    (unsigned long)was, (unsigned long)rl.rlim_max);
+    }
+    return (unsigned long)rl.rlim_cur;
+}
+
+static int load_config(const struct mx_cli *cli, struct mx_config *cfg)
+{
+    char err[512];
+    mx_config_default(cfg);
+    if (mx_config_load(cfg, cli->config_path, err, sizeof err) < 0) {
+        fprintf(stderr, "muxd: %s\n", err);
+        return -1;
+    }
+    if (cli->workers > 0)
+        cfg->workers = (unsigned)cli->workers;
+    if (cli->backend)
+        snprintf(cfg->backend, sizeof cfg->backend, "%s", cli->backend);
+    if (mx_config_validate(cfg, cli->config_path, err, sizeof err) < 0) {
+        fprintf(stderr, "muxd: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static unsigned resolve_workers(unsigned workers)
+{
+    if (workers)
+        return workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MX_MAX_WORKERS ? MX_MAX_WORKERS : (unsigned)n;
+}
+
+static void server_opts(const struct mx_config *cfg, struct mx_server_opts *o)
+{
+    mx_server_opts_default(o);
+    o->workers = resolve_workers(cfg->workers);
+    o->backend = cfg->backend;
+    o->listen_backlog = cfg->listen_backlog;
+    o->shutdown_timeout_ms = cfg->shutdown_timeout_ms;
+    o->max_connections = cfg->max_connections;
+    o->max_line = cfg->max_line;
+    o->output_high_water = cfg->output_high_water;
+    o->output_low_water = cfg->output_low_water;
+    o->output_max = cfg->output_max;
+    o->idle_timeout_ms = cfg->idle_timeout_ms;
+}
+
+static int add_listeners(struct mx_server *s, const struct mx_config *cfg,
+                         struct mx_echo_opts *echo)
+{
+    for (unsigned i = 0; i < cfg->nlisteners; i++) {
+        const struct mx_listener_cfg *l = &cfg->listeners[i];
+        echo[i] = (struct mx_echo_opts){ .mode = l->mode, .max_line = cfg->max_line };
+        int err = mx_server_listen(s, l->name, l->listen, &mx_echo_proto, &echo[i]);
+        if (err < 0) {
+            mx_error("listener %s: cannot listen on %s: %s", l->name, l->listen, strerror(-err));
+            return err;
+        }
+    }
+    return 0;
+}
+
+/* First SIGTERM/SIGINT: graceful stop. A second one: leave now. */
+static void wait_for_stop(struct mx_server *s, const sigset_t *sigs)
+{
+    int sig = sigwaitinfo(sigs, NULL);
+    mx_info("signal %d (%s): stopping; again to exit at once", sig, strsignal(sig));
+    mx_server_stop(s);
+    const struct timespec tick = { 0, 20 * 1000 * 1000 };
+    while (!mx_server_finished(s)) {
+        sig = sigtimedwait(sigs, NULL, &tick);
+        if (sig > 0) {
+            mx_warn("second signal (%s): exiting now", strsignal(sig));
+            _exit(1);
+        }
+    }
+}
+
+static int serve(const struct mx_config *cfg, unsigned long fd_limit)
+{
+    struct mx_server_opts o;
+    server_opts(cfg, &o);
+    struct mx_server *s = mx_server_new(&o);
+    if (!s) {
+        mx_error("cannot create the server (backend %s)", cfg->backend);
+        return 1;
+    }
+    struct mx_echo_opts echo[MX_MAX_LISTENERS];
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    /* Blocked before any thread starts, so every thread inherits the mask
+     * and only sigwaitinfo below ever takes these signals. */
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    int err = add_listeners(s, cfg, echo);
+    if (err == 0 && (err = mx_server_start(s)) < 0)
+        mx_error("cannot start: %s", strerror(-err));
+    if (err < 0) {
+        mx_server_free(s);
+        return 1;
+    }
+    mx_info("muxd %s started: backend=%s workers=%u listeners=%u fd-limit=%lu",
+            MUXD_VERSION, mx_server_backend(s), o.workers, cfg->nlisteners, fd_limit);
+    wait_for_stop(s, &sigs);
+    mx_server_free(s);
+    mx_info("muxd stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct mx_cli cli;
+    char err[512];
+    if (mx_cli_parse(argc, argv, &cli, err, sizeof err) < 0) {
+        fprintf(stderr, "muxd: %s\n", err);
+        mx_cli_usage(stderr);
+        return 2;
+    }
+    if (cli.help) {
+        mx_cli_usage(stdout);
+        return 0;
+    }
+    if (cli.version) {
+        printf("muxd %s\n", MUXD_VERSION);
+        return 0;
+    }
+    struct mx_config cfg;
+    if (load_config(&cli, &cfg) < 0)
+        return 2;
+    if (cli.check_config) {
+        mx_config_print(&cfg, stdout);
+        return 0;
+    }
+    mx_log_set_level(cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    return serve(&cfg, raise_fd_limit());
+}

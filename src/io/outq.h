@@ -1,0 +1,53 @@
+/* outq.h - a connection's output queue: a ring of (chunk, offset, length)
+ * segments, written with one writev/sendmsg per flush.
+ *
+ * Copies are appended into the queue's own tail chunk while it has room, so
+ * many small replies cost one allocation; shared chunks are queued by
+ * reference. An empty queue holds no memory. Not thread-safe: the owner
+ * worker alone touches a queue.
+ */
+#ifndef MUXD_IO_OUTQ_H
+#define MUXD_IO_OUTQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct mx_chunk;
+
+/* Size of the chunks that copied bytes are gathered into. */
+#define MX_OUTQ_CHUNK 16384u
+
+struct mx_outq_seg {
+    struct mx_chunk *ch;
+    uint32_t off;
+    uint32_t len;
+};
+
+struct mx_outq {
+    struct mx_outq_seg *seg;  /* ring; cap is a power of two */
+    uint32_t head;
+    uint32_t count;
+    uint32_t cap;
+    size_t bytes;             /* queued and not yet written */
+};
+
+/* Queues a copy of p[0..n). -ENOMEM leaves the queue unchanged. */
+int mx_outq_append(struct mx_outq *q, const void *p, size_t n);
+
+/* Queues ch by reference (takes a reference of its own). */
+int mx_outq_push(struct mx_outq *q, struct mx_chunk *ch);
+
+/* Fills up to max iovecs from the head; returns how many. */
+int mx_outq_iov(const struct mx_outq *q, struct iovec *iov, int max);
+
+/* n bytes were written: drop them from the head. */
+void mx_outq_consume(struct mx_outq *q, size_t n);
+
+/* Drops everything queued. */
+void mx_outq_clear(struct mx_outq *q);
+
+/* Frees the calling thread's cache of spare chunks (call at thread exit). */
+void mx_outq_thread_cleanup(void);
+
+#endif

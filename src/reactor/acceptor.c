@@ -1,0 +1,175 @@
+/* acceptor.c - accept, admit, and hand off round-robin.
+ *
+ * The acceptor never creates a connection object: it posts the bare fd to
+ * the next worker's inbox and that worker builds the connection, so every
+ * connection is born on the thread that owns it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "muxd/log.h"
+#include "reactor/server.h"
+
+#define PAUSE_MS 100
+
+static void log_fd_exhaustion(struct mx_acceptor *a, int err)
+{
+    uint64_t now = mx_now_ms();
+    if (now - a->last_emfile_log_ms < 1000)
+        return;
+    a->last_emfile_log_ms = now;
+    mx_warn("accept: %s; shedding connections until descriptors free up", strerror(err));
+}
+
+/* Out of descriptors: give up the spare one to accept and close the
+ * waiting connection, so the peer learns at once and the listening
+ * socket stops being readable. Without a spare, pause accepting briefly
+ * rather than spin on a socket that stays readable. */
+static void shed_one(struct mx_acceptor *a, int lfd, int err)
+{
+    log_fd_exhaustion(a, err);
+    if (a->reserve_fd >= 0) {
+        close(a->reserve_fd);
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            close(fd);
+            a->rejected++;
+        }
+        a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    if (a->reserve_fd < 0)
+        a->paused_until_ms = mx_now_ms() + PAUSE_MS;
+}
+
+static bool admit(struct mx_acceptor *a, int fd)
+{
+    struct mx_server *s = a->srv;
+    size_t n = atomic_fetch_add(&s->nconns, 1) + 1;
+    if (n <= s->opts.max_connections)
+        return true;
+    atomic_fetch_sub(&s->nconns, 1);
+    close(fd);
+    if (a->rejected++ == 0 || (a->rejected & 1023) == 0)
+        mx_warn("max_connections (%zu) reached: closing new connections (%llu so far)",
+                s->opts.max_connections, (unsigned long long)a->rejected);
+    return false;
+}
+
+static void hand_off(struct mx_acceptor *a, int fd, struct mx_listener *ls)
+{
+    struct mx_server *s = a->srv;
+    struct mx_worker *w = &s->workers[a->next];
+    a->next = (a->next + 1) % s->nworkers;
+    struct mx_msg m = { .type = MX_MSG_CONN, .fd = fd, .ptr = ls };
+    if (mx_inbox_post(&w->inbox, &m) < 0) {
+        atomic_fetch_sub(&s->nconns, 1);
+        close(fd);
+        return;
+    }
+    a->accepted++;
+}
+
+/* Accepts until the backlog is empty (or we must back off). */
+static void accept_all(struct mx_acceptor *a, struct mx_listener *ls)
+{
+    for (;;) {
+        int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                shed_one(a, ls->fd, errno);
+                if (a->paused_until_ms)
+                    return;
+                continue;
+            }
+            if (errno != EAGAIN)
+                mx_warn("accept on %s: %s", ls->addr, strerror(errno));
+            return;
+        }
+        mx_sock_tune_accepted(fd);
+        if (admit(a, fd))
+            hand_off(a, fd, ls);
+    }
+}
+
+/* While paused the listening sockets stay readable, so wait on the stop
+ * eventfd alone. Returns false when asked to stop. */
+static bool sit_out_pause(struct mx_acceptor *a)
+{
+    uint64_t now = mx_now_ms();
+    if (now < a->paused_until_ms) {
+        struct pollfd p = { .fd = a->stop_efd, .events = POLLIN };
+        if (poll(&p, 1, (int)(a->paused_until_ms - now)) > 0)
+            return false;
+    }
+    a->paused_until_ms = 0;
+    return true;
+}
+
+static void *acceptor_main(void *arg)
+{
+    struct mx_acceptor *a = arg;
+    mx_log_thread_name("muxd-accept");
+    for (;;) {
+        if (a->paused_until_ms && !sit_out_pause(a))
+            return NULL;
+        struct epoll_event evs[MX_SERVER_MAX_LISTENERS + 1];
+        int n = epoll_wait(a->epfd, evs, MX_SERVER_MAX_LISTENERS + 1, -1);
+        if (n < 0 && errno != EINTR) {
+            mx_error("acceptor epoll_wait: %s", strerror(errno));
+            return NULL;
+        }
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.ptr == NULL)
+                return NULL;
+            accept_all(a, evs[i].data.ptr);
+        }
+    }
+}
+
+static int watch(int epfd, int fd, void *ptr)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ptr };
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int mx_acceptor_start(struct mx_acceptor *a, struct mx_server *s)
+{
+    *a = (struct mx_acceptor){ .srv = s, .epfd = -1, .stop_efd = -1, .reserve_fd = -1 };
+    a->epfd = epoll_create1(EPOLL_CLOEXEC);
+    a->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (a->epfd < 0 || a->stop_efd < 0 || a->reserve_fd < 0)
+        return -errno;
+    int err = watch(a->epfd, a->stop_efd, NULL);
+    for (unsigned i = 0; !err && i < s->nlisteners; i++)
+        err = watch(a->epfd, s->listeners[i].fd, &s->listeners[i]);
+    if (!err)
+        err = -pthread_create(&a->thread, NULL, acceptor_main, a);
+    return err;
+}
+
+void mx_acceptor_stop(struct mx_acceptor *a)
+{
+    uint64_t one = 1;
+    if (write(a->stop_efd, &one, sizeof one) == sizeof one)
+        pthread_join(a->thread, NULL);
+    struct mx_server *s = a->srv;
+    for (unsigned i = 0; i < s->nlisteners; i++) {
+        close(s->listeners[i].fd);
+        s->listeners[i].fd = -1;
+    }
+    close(a->epfd);
+    close(a->stop_efd);
+    if (a->reserve_fd >= 0)
+        close(a->reserve_fd);
+    mx_info("acceptor stopped: accepted=%llu rejected=%llu",
+            (unsigned long long)a->accepted, (unsigned long long)a->rejected);
+}

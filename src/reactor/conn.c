@@ -1,0 +1,306 @@
+/* conn.c - the connection state machine and the public mx_conn_* calls. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/backend.h"
+#include "muxd/conn.h"
+#include "muxd/log.h"
+#include "muxd/proto.h"
+#include "reactor/conn.h"
+#include "reactor/server.h"
+
+_Noreturn void mx__owner_violation(const char *fn)
+{
+    mx_error("%s called off the owner thread of the connection", fn);
+    abort();
+}
+
+static const struct mx_server_opts *opts(const struct mx_conn *c)
+{
+    return &c->w->srv->opts;
+}
+
+static bool alive(const struct mx_conn *c)
+{
+    return !(c->flags & (MX_C_DEAD | MX_C_CLOSING));
+}
+
+/* Receiving is wanted unless something holds it off; tell the backend only
+ * when that changes. */
+static void update_recv(struct mx_conn *c)
+{
+    bool want = !(c->flags & (MX_C_PAUSED_USER | MX_C_PAUSED_HW | MX_C_EOF |
+                              MX_C_CLOSING | MX_C_DEAD));
+    bool on = c->flags & MX_C_RECV_ON;
+    if (want == on)
+        return;
+    c->flags ^= MX_C_RECV_ON;
+    c->w->be->set_recv(c->w, c, want);
+}
+
+static void mark_dirty(struct mx_conn *c)
+{
+    if (c->flags & MX_C_DIRTY)
+        return;
+    c->flags |= MX_C_DIRTY;
+    c->next_dirty = c->w->dirty;
+    c->w->dirty = c;
+}
+
+static void log_close(const struct mx_conn *c, const char *reason)
+{
+    if (reason)
+        mx_warn("conn %llu %s closed: %s", (unsigned long long)mx_conn_id(c),
+                mx_conn_peer_str(c), reason);
+}
+
+/* Closes the socket now. The struct lives on until the end of the turn. */
+static void finish_close(struct mx_conn *c)
+{
+    struct mx_worker *w = c->w;
+    if (c->flags & MX_C_DEAD)
+        return;
+    c->flags |= MX_C_DEAD;
+    if (c->ls->proto->on_close)
+        c->ls->proto->on_close(c);
+    w->be->detach(w, c);
+    close(c->fd);
+    c->fd = -1;
+    mx_outq_clear(&c->out);
+    mx_buf_free(&c->in);
+    mx__worker_idle_unlink(w, c);
+    mx__worker_slot_release(w, c);
+    atomic_fetch_sub(&w->srv->nconns, 1);
+    c->next_dead = w->dead;
+    w->dead = c;
+}
+
+void mx__conn_abort(struct mx_conn *c, const char *reason)
+{
+    if (c->flags & MX_C_DEAD)
+        return;
+    log_close(c, reason);
+    finish_close(c);
+}
+
+void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls)
+{
+    struct mx_conn *c = calloc(1, sizeof *c);
+    if (!c || mx__worker_slot_take(w, c) < 0) {
+        mx_warn("dropping a new connection: out of memory");
+        free(c);
+        close(fd);
+        atomic_fetch_sub(&w->srv->nconns, 1);
+        return;
+    }
+    c->w = w;
+    c->ls = ls;
+    c->fd = fd;
+    socklen_t len = sizeof c->peer;
+    if (getpeername(fd, (struct sockaddr *)&c->peer, &len) < 0)
+        c->peer.sin6_family = AF_UNSPEC;
+    w->served++;
+    mx__worker_touch(w, c);
+    int err = w->be->attach(w, c);
+    if (err == 0) {
+        c->flags |= MX_C_RECV_ON;
+        err = ls->proto->on_open ? ls->proto->on_open(c) : 0;
+    }
+    if (err < 0)
+        mx__conn_abort(c, err == -ECONNREFUSED ? NULL : "could not be set up");
+}
+
+void mx__conn_free(struct mx_conn *c)
+{
+    free(c);
+}
+
+/* Offers data to the protocol; returns what it did not consume. */
+static size_t deliver(struct mx_conn *c, const char *p, size_t n)
+{
+    size_t used = c->ls->proto->on_data(c, p, n);
+    return used > n ? 0 : n - used;
+}
+
+void mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
+{
+    MX_OWNER_ASSERT(c);
+    if (!alive(c))
+        return;
+    mx__worker_touch(c->w, c);
+    if (c->in.len == 0) {
+        size_t left = deliver(c, p, n);
+        if (left && alive(c) && mx_buf_append(&c->in, p + n - left, left) < 0)
+            mx__conn_abort(c, "out of memory for input");
+    } else {
+        /* An unfinished frame is waiting: the protocol sees it joined
+         * with what just arrived. */
+        if (mx_buf_append(&c->in, p, n) < 0) {
+            mx__conn_abort(c, "out of memory for input");
+            return;
+        }
+        size_t left = deliver(c, c->in.data, c->in.len);
+        if (!(c->flags & MX_C_DEAD))
+            mx_buf_consume(&c->in, c->in.len - left);
+    }
+    if (alive(c) && c->in.len > opts(c)->max_line)
+        mx__conn_abort(c, "unfinished input over max_line");
+}
+
+/* Peer shut down its sending side: finish what we owe it, then close. */
+void mx__conn_eof(struct mx_conn *c)
+{
+    MX_OWNER_ASSERT(c);
+    c->flags |= MX_C_EOF;
+    update_recv(c);
+    mx_buf_free(&c->in);
+    mx_conn_close(c, NULL);
+}
+
+void mx__conn_fail(struct mx_conn *c, int err)
+{
+    MX_OWNER_ASSERT(c);
+    mx_debug("conn %llu %s: %s", (unsigned long long)mx_conn_id(c),
+             mx_conn_peer_str(c), strerror(-err));
+    mx__conn_abort(c, NULL);
+}
+
+void mx__conn_flush(struct mx_conn *c)
+{
+    c->flags &= ~MX_C_DIRTY;
+    if (!(c->flags & MX_C_DEAD) && c->out.bytes > 0)
+        c->w->be->flush(c->w, c);
+}
+
+/* The backend wrote some of the queue. */
+void mx__conn_sent(struct mx_conn *c)
+{
+    MX_OWNER_ASSERT(c);
+    if ((c->flags & MX_C_PAUSED_HW) && c->out.bytes < opts(c)->output_low_water) {
+        c->flags &= ~MX_C_PAUSED_HW;
+        update_recv(c);
+    }
+    if (c->out.bytes > 0)
+        return;
+    if (c->flags & MX_C_CLOSING) {
+        finish_close(c);
+        return;
+    }
+    if (c->ls->proto->on_drain)
+        c->ls->proto->on_drain(c);
+}
+
+/* After queueing: enforce the hard cap and the high-water pause. */
+static int after_queue(struct mx_conn *c)
+{
+    size_t q = c->out.bytes;
+    if (q > opts(c)->output_max) {
+        char why[96];
+        snprintf(why, sizeof why, "output queue over output_max (%zu > %zu bytes)",
+                 q, opts(c)->output_max);
+        mx__conn_abort(c, why);
+        return -ENOBUFS;
+    }
+    if (q > opts(c)->output_high_water && !(c->flags & MX_C_PAUSED_HW)) {
+        c->flags |= MX_C_PAUSED_HW;
+        update_recv(c);
+    }
+    mark_dirty(c);
+    return 0;
+}
+
+int mx_conn_send(struct mx_conn *c, const void *p, size_t n)
+{
+    MX_OWNER_ASSERT(c);
+    if (!alive(c))
+        return -ECONNRESET;
+    if (n == 0)
+        return 0;
+    if (mx_outq_append(&c->out, p, n) < 0)
+        return -ENOMEM;
+    return after_queue(c);
+}
+
+int mx_conn_send_chunk(struct mx_conn *c, struct mx_chunk *ch)
+{
+    MX_OWNER_ASSERT(c);
+    if (!alive(c))
+        return -ECONNRESET;
+    if (mx_outq_push(&c->out, ch) < 0)
+        return -ENOMEM;
+    return after_queue(c);
+}
+
+void mx_conn_close(struct mx_conn *c, const char *reason)
+{
+    MX_OWNER_ASSERT(c);
+    if (!alive(c))
+        return;
+    log_close(c, reason);
+    c->flags |= MX_C_CLOSING;
+    update_recv(c);
+    if (c->out.bytes == 0)
+        finish_close(c);
+    else
+        mark_dirty(c);
+}
+
+void mx_conn_pause(struct mx_conn *c)
+{
+    MX_OWNER_ASSERT(c);
+    c->flags |= MX_C_PAUSED_USER;
+    update_recv(c);
+}
+
+void mx_conn_resume(struct mx_conn *c)
+{
+    MX_OWNER_ASSERT(c);
+    c->flags &= ~MX_C_PAUSED_USER;
+    update_recv(c);
+}
+
+void mx_conn_set_data(struct mx_conn *c, void *data)
+{
+    MX_OWNER_ASSERT(c);
+    c->data = data;
+}
+
+void *mx_conn_data(const struct mx_conn *c)
+{
+    MX_OWNER_ASSERT(c);
+    return c->data;
+}
+
+void *mx_conn_listener_data(const struct mx_conn *c)
+{
+    return c->ls->proto_data;
+}
+
+uint64_t mx_conn_id(const struct mx_conn *c)
+{
+    return ((uint64_t)c->gen << 32) | ((uint64_t)c->w->idx << MX_SLOT_BITS) | c->slot;
+}
+
+const struct sockaddr *mx_conn_peer(const struct mx_conn *c, socklen_t *len)
+{
+    if (len)
+        *len = c->peer.sin6_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof c->peer;
+    return (const struct sockaddr *)&c->peer;
+}
+
+const char *mx_conn_peer_str(const struct mx_conn *c)
+{
+    /* Formatted on demand (only for logs): keeps 56 bytes out of every
+     * connection. Valid until the next call on this thread. */
+    static _Thread_local char buf[MX_ADDRSTRLEN];
+    mx_sock_format_addr((const struct sockaddr *)&c->peer, buf, sizeof buf);
+    return buf;
+}
+
+size_t mx_conn_pending(const struct mx_conn *c)
+{
+    MX_OWNER_ASSERT(c);
+    return c->out.bytes;
+}

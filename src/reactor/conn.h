@@ -1,0 +1,78 @@
+/* conn.h - the connection as the core sees it (private to src/).
+ *
+ * Life: created by its worker from an inbox message, attached to the
+ * backend, then either closed gracefully (stop reading, flush, close) or
+ * aborted (close now). Closing unlinks the slot at once, so late events
+ * for the old generation are dropped; the struct itself is freed at the
+ * end of the loop turn, so a callback that closes its own connection can
+ * still look at it until it returns.
+ */
+#ifndef MUXD_REACTOR_CONN_H
+#define MUXD_REACTOR_CONN_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "io/buf.h"
+#include "io/outq.h"
+#include "reactor/worker.h"
+
+enum {
+    MX_C_RECV_ON = 1u << 0,      /* the backend is receiving for us */
+    MX_C_PAUSED_USER = 1u << 1,  /* mx_conn_pause */
+    MX_C_PAUSED_HW = 1u << 2,    /* output above high water */
+    MX_C_EOF = 1u << 3,          /* peer shut down its side */
+    MX_C_CLOSING = 1u << 4,      /* close once the queue is flushed */
+    MX_C_DEAD = 1u << 5,         /* closed; freed at end of turn */
+    MX_C_DIRTY = 1u << 6,        /* on the worker's flush list */
+};
+
+struct mx_listener;
+
+struct mx_conn {
+    struct mx_worker *w;
+    const struct mx_listener *ls;
+    void *data;                   /* the protocol's */
+    int fd;
+    uint32_t slot;
+    uint32_t gen;
+    uint32_t flags;
+    struct mx_buf in;             /* unfinished frame only */
+    struct mx_outq out;
+    uint64_t last_active_ms;
+    struct mx_conn *idle_prev, *idle_next;  /* worker's LRU, oldest first */
+    struct mx_conn *next_dirty;
+    struct mx_conn *next_dead;
+    struct sockaddr_in6 peer;     /* big enough for v4 and v6 */
+    uint32_t backend_state;       /* the backend's bits (e.g. epoll mask) */
+};
+
+/* The owner-thread check of every connection call (see README.md). */
+#ifdef MX_ASSERT_OWNER
+#define MX_OWNER_ASSERT(c) \
+    do { if (!pthread_equal(pthread_self(), (c)->w->tid)) mx__owner_violation(__func__); } while (0)
+#else
+#define MX_OWNER_ASSERT(c) ((void)0)
+#endif
+_Noreturn void mx__owner_violation(const char *fn);
+
+/* Worker side. */
+void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls);
+void mx__conn_abort(struct mx_conn *c, const char *reason);
+void mx__conn_flush(struct mx_conn *c);
+void mx__conn_free(struct mx_conn *c);
+
+/* Upcalls from the backend. */
+void mx__conn_recv(struct mx_conn *c, const char *p, size_t n);
+void mx__conn_eof(struct mx_conn *c);
+void mx__conn_fail(struct mx_conn *c, int err);
+void mx__conn_sent(struct mx_conn *c);
+
+static inline uint64_t mx__conn_tag(const struct mx_conn *c)
+{
+    return ((uint64_t)c->gen << 32) | c->slot;
+}
+
+#endif

@@ -1,0 +1,136 @@
+/* server.c - build, start and stop the listeners, workers and acceptor. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/backend.h"
+#include "muxd/log.h"
+#include "muxd/proto.h"
+#include "reactor/server.h"
+
+void mx_server_opts_default(struct mx_server_opts *o)
+{
+    *o = (struct mx_server_opts){
+        .workers = 1,
+        .backend = "auto",
+        .listen_backlog = 4096,
+        .shutdown_timeout_ms = 5000,
+        .max_connections = 100000,
+        .max_line = 8 * 1024,
+        .output_high_water = 256 * 1024,
+        .output_low_water = 64 * 1024,
+        .output_max = 4 * 1024 * 1024,
+        .idle_timeout_ms = 300 * 1000,
+    };
+}
+
+struct mx_server *mx_server_new(const struct mx_server_opts *o)
+{
+    if (o->workers < 1 || o->workers > MX_MAX_WORKERS)
+        return NULL;
+    const char *why;
+    const struct mx_backend_ops *be = mx_backend_choose(o->backend, &why);
+    if (!be)
+        return NULL;
+    if (why)
+        mx_info("backend %s: %s", be->name, why);
+    struct mx_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->opts = *o;
+    s->be = be;
+    return s;
+}
+
+const char *mx_server_backend(const struct mx_server *s) { return s->be->name; }
+
+int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
+                     const struct mx_proto *proto, void *proto_data)
+{
+    if (s->nlisteners == MX_SERVER_MAX_LISTENERS || s->started)
+        return -ENOSPC;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (mx_sock_parse_addr(addr, &ss, &len) < 0)
+        return -EINVAL;
+    int fd = mx_sock_listen((struct sockaddr *)&ss, len, s->opts.listen_backlog);
+    if (fd < 0)
+        return fd;
+    struct mx_listener *ls = &s->listeners[s->nlisteners++];
+    *ls = (struct mx_listener){ .fd = fd, .proto = proto, .proto_data = proto_data };
+    snprintf(ls->name, sizeof ls->name, "%s", name);
+    len = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    mx_sock_format_addr((struct sockaddr *)&ss, ls->addr, sizeof ls->addr);
+    mx_info("listener %s on %s (protocol %s)", ls->name, ls->addr, proto->name);
+    return 0;
+}
+
+static int start_workers(struct mx_server *s)
+{
+    s->workers = calloc(s->opts.workers, sizeof *s->workers);
+    if (!s->workers)
+        return -ENOMEM;
+    for (unsigned i = 0; i < s->opts.workers; i++) {
+        int err = mx_worker_init(&s->workers[i], s, i, s->be);
+        if (err == 0)
+            err = mx_worker_start(&s->workers[i]);
+        if (err < 0) {
+            mx_worker_fini(&s->workers[i]);
+            return err;
+        }
+        s->nworkers++;
+    }
+    return 0;
+}
+
+int mx_server_start(struct mx_server *s)
+{
+    if (s->started || s->nlisteners == 0)
+        return -EINVAL;
+    s->started = true;
+    int err = start_workers(s);
+    if (err == 0)
+        err = mx_acceptor_start(&s->acceptor, s);
+    if (err < 0)
+        mx_server_stop(s);
+    return err;
+}
+
+void mx_server_stop(struct mx_server *s)
+{
+    if (s->stopped)
+        return;
+    s->stopped = true;
+    if (s->acceptor.srv)
+        mx_acceptor_stop(&s->acceptor);
+    struct mx_msg m = { .type = MX_MSG_STOP, .fd = -1 };
+    for (unsigned i = 0; i < s->nworkers; i++)
+        mx_inbox_post(&s->workers[i].inbox, &m);
+}
+
+int mx_server_finished(struct mx_server *s)
+{
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if (!atomic_load(&s->workers[i].finished))
+            return 0;
+    return 1;
+}
+
+void mx_server_free(struct mx_server *s)
+{
+    if (!s)
+        return;
+    mx_server_stop(s);
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        mx_worker_join(&s->workers[i]);
+        mx_worker_fini(&s->workers[i]);
+    }
+    for (unsigned i = 0; i < s->nlisteners; i++)
+        if (s->listeners[i].fd >= 0)
+            close(s->listeners[i].fd);
+    free(s->workers);
+    free(s);
+}

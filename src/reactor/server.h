@@ -1,0 +1,36 @@
+/* server.h - the server object behind include/muxd/server.h (private). */
+#ifndef MUXD_REACTOR_SERVER_H
+#define MUXD_REACTOR_SERVER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "io/sock.h"
+#include "muxd/server.h"
+#include "reactor/acceptor.h"
+#include "reactor/worker.h"
+
+#define MX_SERVER_MAX_LISTENERS 16
+
+struct mx_listener {
+    char name[64];
+    char addr[MX_ADDRSTRLEN];     /* as bound, with the real port */
+    int fd;
+    const struct mx_proto *proto;
+    void *proto_data;
+};
+
+struct mx_server {
+    struct mx_server_opts opts;
+    const struct mx_backend_ops *be;
+    struct mx_listener listeners[MX_SERVER_MAX_LISTENERS];
+    unsigned nlisteners;
+    struct mx_worker *workers;
+    unsigned nworkers;
+    struct mx_acceptor acceptor;
+    atomic_size_t nconns;         /* admitted and not yet closed */
+    bool started, stopped;
+};
+
+#endif

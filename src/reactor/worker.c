@@ -1,0 +1,263 @@
+/* worker.c - one reactor thread: loop, inbox, connection table, idle
+ * timeouts and graceful stop. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/backend.h"
+#include "io/outq.h"
+#include "muxd/conn.h"
+#include "muxd/log.h"
+#include "reactor/conn.h"
+#include "reactor/server.h"
+
+/* --- slot table: slot + generation make the backend's tag ------------- */
+
+static int grow_slots(struct mx_worker *w)
+{
+    uint32_t old = w->nslots, n = old ? old * 2 : 64;
+    if (n > MX_SLOT_MAX + 1)
+        return -ENOMEM;
+    struct mx_conn **s = realloc(w->slots, n * sizeof *s);
+    if (s)
+        w->slots = s;
+    uint32_t *g = realloc(w->gens, n * sizeof *g);
+    if (g)
+        w->gens = g;
+    uint32_t *f = realloc(w->free_slots, n * sizeof *f);
+    if (f)
+        w->free_slots = f;
+    if (!s || !g || !f)
+        return -ENOMEM;
+    for (uint32_t i = n; i > old; i--) {
+        w->slots[i - 1] = NULL;
+        w->gens[i - 1] = 0;
+        w->free_slots[w->nfree++] = i - 1;
+    }
+    w->nslots = n;
+    return 0;
+}
+
+int mx__worker_slot_take(struct mx_worker *w, struct mx_conn *c)
+{
+    if (w->nfree == 0 && grow_slots(w) < 0)
+        return -ENOMEM;
+    c->slot = w->free_slots[--w->nfree];
+    c->gen = w->gens[c->slot];
+    w->slots[c->slot] = c;
+    w->nconns++;
+    return 0;
+}
+
+void mx__worker_slot_release(struct mx_worker *w, struct mx_conn *c)
+{
+    /* A new generation: events still queued for the old one miss. */
+    w->gens[c->slot]++;
+    w->slots[c->slot] = NULL;
+    w->free_slots[w->nfree++] = c->slot;
+    w->nconns--;
+}
+
+struct mx_conn *mx__worker_lookup(struct mx_worker *w, uint64_t tag)
+{
+    uint32_t slot = (uint32_t)tag, gen = (uint32_t)(tag >> 32);
+    if (slot >= w->nslots || w->gens[slot] != gen)
+        return NULL;
+    return w->slots[slot];
+}
+
+/* --- idle list: least recently active first -------------------------- */
+
+void mx__worker_idle_unlink(struct mx_worker *w, struct mx_conn *c)
+{
+    if (c->idle_prev)
+        c->idle_prev->idle_next = c->idle_next;
+    else if (w->idle_head == c)
+        w->idle_head = c->idle_next;
+    if (c->idle_next)
+        c->idle_next->idle_prev = c->idle_prev;
+    else if (w->idle_tail == c)
+        w->idle_tail = c->idle_prev;
+    c->idle_prev = c->idle_next = NULL;
+}
+
+void mx__worker_touch(struct mx_worker *w, struct mx_conn *c)
+{
+    c->last_active_ms = w->now_ms;
+    if (w->idle_tail == c)
+        return;
+    mx__worker_idle_unlink(w, c);
+    c->idle_prev = w->idle_tail;
+    if (w->idle_tail)
+        w->idle_tail->idle_next = c;
+    else
+        w->idle_head = c;
+    w->idle_tail = c;
+}
+
+/* A connection idle past the limit is closed gracefully and given one
+ * more period to flush; still there after that, it is cut. */
+static void expire_idle(struct mx_worker *w)
+{
+    unsigned limit = w->srv->opts.idle_timeout_ms;
+    struct mx_conn *c;
+    while (limit && (c = w->idle_head) && w->now_ms - c->last_active_ms >= limit) {
+        if (c->flags & MX_C_CLOSING) {
+            mx__conn_abort(c, "idle timeout while flushing");
+        } else {
+            mx_conn_close(c, "idle timeout");
+            if (!(c->flags & MX_C_DEAD))
+                mx__worker_touch(w, c);
+        }
+    }
+}
+
+static int next_timeout(const struct mx_worker *w)
+{
+    uint64_t when = mx_timers_next(&w->timers);
+    unsigned limit = w->srv->opts.idle_timeout_ms;
+    if (limit && w->idle_head && w->idle_head->last_active_ms + limit < when)
+        when = w->idle_head->last_active_ms + limit;
+    if (when == UINT64_MAX)
+        return -1;
+    return when <= w->now_ms ? 0 : (int)(when - w->now_ms < 60000 ? when - w->now_ms : 60000);
+}
+
+/* --- stop ------------------------------------------------------------ */
+
+static void stop_deadline(struct mx_timer *t, void *arg)
+{
+    struct mx_worker *w = arg;
+    (void)t;
+    for (uint32_t i = 0; i < w->nslots; i++)
+        if (w->slots[i])
+            mx__conn_abort(w->slots[i], "shutdown timeout with output still queued");
+}
+
+static void begin_stop(struct mx_worker *w)
+{
+    w->stopping = true;
+    mx_timer_arm(&w->timers, &w->stop_deadline, w->now_ms + w->srv->opts.shutdown_timeout_ms);
+    for (uint32_t i = 0; i < w->nslots; i++)
+        if (w->slots[i])
+            mx_conn_close(w->slots[i], NULL);
+}
+
+/* --- the loop -------------------------------------------------------- */
+
+void mx__worker_wakeup(struct mx_worker *w)
+{
+    struct mx_msg *m;
+    size_t n = mx_inbox_take(&w->inbox, &m);
+    for (size_t i = 0; i < n; i++) {
+        switch (m[i].type) {
+        case MX_MSG_CONN:
+            if (w->stopping) {
+                close(m[i].fd);
+                atomic_fetch_sub(&w->srv->nconns, 1);
+            } else {
+                mx__conn_create(w, m[i].fd, m[i].ptr);
+            }
+            break;
+        case MX_MSG_STOP:
+            begin_stop(w);
+            break;
+        }
+    }
+}
+
+/* Output queued during this turn goes out in one write per connection. */
+static void flush_dirty(struct mx_worker *w)
+{
+    struct mx_conn *c;
+    while ((c = w->dirty)) {
+        w->dirty = c->next_dirty;
+        mx__conn_flush(c);
+    }
+}
+
+static void reap_dead(struct mx_worker *w)
+{
+    struct mx_conn *c;
+    while ((c = w->dead)) {
+        w->dead = c->next_dead;
+        mx__conn_free(c);
+    }
+}
+
+static void run_loop(struct mx_worker *w)
+{
+    while (!(w->stopping && w->nconns == 0)) {
+        w->now_ms = mx_now_ms();
+        int err = w->be->wait(w, next_timeout(w));
+        if (err < 0 && err != -EINTR) {
+            mx_error("%s wait: %s", w->be->name, strerror(-err));
+            break;
+        }
+        w->now_ms = mx_now_ms();
+        mx_timers_run(&w->timers, w->now_ms);
+        expire_idle(w);
+        flush_dirty(w);
+        reap_dead(w);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct mx_worker *w = arg;
+    w->tid = pthread_self();
+    mx_log_thread_name(w->name);
+    w->now_ms = mx_now_ms();
+    int err = w->be->init(w);
+    if (err < 0) {
+        mx_error("%s backend init: %s", w->be->name, strerror(-err));
+    } else {
+        run_loop(w);
+        w->be->fini(w);
+    }
+    mx_outq_thread_cleanup();
+    mx_info("worker w%u stopped: served %llu connections", w->idx,
+            (unsigned long long)w->served);
+    atomic_store(&w->finished, true);
+    return NULL;
+}
+
+int mx_worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
+                   const struct mx_backend_ops *be)
+{
+    *w = (struct mx_worker){ .srv = srv, .idx = idx, .be = be };
+    snprintf(w->name, sizeof w->name, "muxd-w%u", idx);
+    w->stop_deadline = (struct mx_timer){ .fn = stop_deadline, .arg = w };
+    w->scratch = malloc(MX_SCRATCH_SIZE);
+    if (!w->scratch)
+        return -ENOMEM;
+    return mx_inbox_init(&w->inbox);
+}
+
+int mx_worker_start(struct mx_worker *w)
+{
+    return -pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+void mx_worker_join(struct mx_worker *w)
+{
+    pthread_join(w->thread, NULL);
+}
+
+void mx_worker_fini(struct mx_worker *w)
+{
+    /* Connections still in the inbox were never built: close their fds. */
+    struct mx_msg *m;
+    size_t n = mx_inbox_take(&w->inbox, &m);
+    for (size_t i = 0; i < n; i++)
+        if (m[i].type == MX_MSG_CONN)
+            close(m[i].fd);
+    mx_inbox_fini(&w->inbox);
+    mx_timers_fini(&w->timers);
+    free(w->scratch);
+    free(w->slots);
+    free(w->gens);
+    free(w->free_slots);
+}

@@ -1,0 +1,73 @@
+/* worker.h - one reactor thread: its loop, inbox, timers and the table of
+ * the connections it owns (private to src/). */
+#ifndef MUXD_REACTOR_WORKER_H
+#define MUXD_REACTOR_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reactor/inbox.h"
+#include "reactor/timer.h"
+
+struct mx_server;
+struct mx_conn;
+struct mx_backend_ops;
+
+/* Receive buffer shared by all of a worker's connections. */
+#define MX_SCRATCH_SIZE (64u * 1024u)
+/* Connection ids: generation << 32 | worker << 24 | slot. */
+#define MX_SLOT_BITS 24u
+#define MX_SLOT_MAX ((1u << MX_SLOT_BITS) - 1u)
+/* Backend tag that means "the inbox eventfd", not a connection. */
+#define MX_TAG_INBOX UINT64_MAX
+
+struct mx_worker {
+    struct mx_server *srv;
+    unsigned idx;
+    char name[16];
+    pthread_t thread;       /* for join */
+    pthread_t tid;          /* set by the thread itself: owner checks */
+    const struct mx_backend_ops *be;
+    void *be_data;
+    struct mx_inbox inbox;
+    char *scratch;
+
+    struct mx_conn **slots; /* slot -> live connection or NULL */
+    uint32_t *gens;         /* slot -> current generation */
+    uint32_t *free_slots;
+    uint32_t nslots, nfree;
+    uint32_t nconns;
+
+    struct mx_conn *idle_head, *idle_tail;
+    struct mx_conn *dirty;  /* output waiting for this turn's flush */
+    struct mx_conn *dead;   /* closed, freed at the end of the turn */
+    struct mx_timers timers;
+    struct mx_timer stop_deadline;
+    uint64_t now_ms;
+    uint64_t served;
+    bool stopping;
+    atomic_bool finished;
+};
+
+int mx_worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
+                   const struct mx_backend_ops *be);
+int mx_worker_start(struct mx_worker *w);
+void mx_worker_join(struct mx_worker *w);
+void mx_worker_fini(struct mx_worker *w);
+
+/* Slot table (worker thread). */
+int mx__worker_slot_take(struct mx_worker *w, struct mx_conn *c);
+void mx__worker_slot_release(struct mx_worker *w, struct mx_conn *c);
+
+/* Idle list: move c to the young end. */
+void mx__worker_touch(struct mx_worker *w, struct mx_conn *c);
+void mx__worker_idle_unlink(struct mx_worker *w, struct mx_conn *c);
+
+/* Upcalls from the backend. */
+struct mx_conn *mx__worker_lookup(struct mx_worker *w, uint64_t tag);
+void mx__worker_wakeup(struct mx_worker *w);
+
+#endif

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds muxd and runs the whole test suite (unit + integration) with CTest.
+#   ./test.sh                           normal build in build/
+#   ./test.sh --sanitize address,undefined   sanitizer build in build-address,undefined/
+# MUXD_WERROR=ON turns warnings into errors (CI sets it). CC picks the compiler.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+sanitize=""
+if [ "${1:-}" = "--sanitize" ]; then
+    sanitize="${2:?--sanitize needs address,undefined or thread}"
+fi
+build="build${sanitize:+-$sanitize}"
+
+scripts/setup.sh
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DMUXD_WERROR="${MUXD_WERROR:-OFF}" -DMUXD_SANITIZE="$sanitize" >/dev/null
+cmake --build "$build" -j"$(nproc)"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+ctest --test-dir "$build" --output-on-failure
