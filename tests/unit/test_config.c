@@ -1,0 +1,579 @@
+/* test_config.c - defaults, the INI file, every error message, printing. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/config.h"
+
+/* Each test writes its file here and removes it when done. */
+static char path[64];
+static char err[512];
+
+static const char *write_conf(const char *text)
+{
+    strcpy(path, "/tmp/muxd-test-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+    size_t len = strlen(text);
+    cr_assert_eq(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+static int load_text(struct mx_config *cfg, const char *text)
+{
+    mx_config_default(cfg);
+    write_conf(text);
+    err[0] = '\0';
+    int rc = mx_config_load(cfg, path, err, sizeof err);
+    unlink(path);
+    return rc;
+}
+
+static void load_ok(struct mx_config *cfg, const char *text)
+{
+    int rc = load_text(cfg, text);
+    cr_assert_eq(rc, 0, "load failed: %s", err);
+}
+
+/* want is the message after the path, e.g. ":2: [server] wrkers: unknown key". */
+static void expect_error(const char *text, const char *want)
+{
+    struct mx_config cfg;
+    char full[600];
+
+    cr_assert_eq(load_text(&cfg, text), -1, "loaded:\n%s", text);
+    snprintf(full, sizeof full, "%s%s", path, want);
+    cr_assert_str_eq(err, full);
+}
+
+#define LISTENER "[listener echo]\nlisten = 127.0.0.1:7000\n"
+
+Test(config, defaults)
+{
+    struct mx_config cfg;
+
+    memset(&cfg, 0xa5, sizeof cfg);
+    mx_config_default(&cfg);
+    cr_assert_eq(cfg.workers, 0);
+    cr_assert_str_eq(cfg.backend, "auto");
+    cr_assert_eq(cfg.listen_backlog, 4096);
+    cr_assert_eq(cfg.shutdown_timeout_ms, 5000);
+    cr_assert_eq(cfg.nlisteners, 0);
+    cr_assert_eq(cfg.max_connections, 100000);
+    cr_assert_eq(cfg.max_line, 8192);
+    cr_assert_eq(cfg.output_high_water, 256 * 1024);
+    cr_assert_eq(cfg.output_low_water, 64 * 1024);
+    cr_assert_eq(cfg.output_max, 4 * 1024 * 1024);
+    cr_assert_eq(cfg.idle_timeout_ms, 300000);
+    cr_assert_eq(cfg.log_level, MX_LOG_INFO);
+}
+
+Test(config, defaults_need_a_listener)
+{
+    struct mx_config cfg;
+
+    mx_config_default(&cfg);
+    cr_assert_eq(mx_config_validate(&cfg, "x.conf", err, sizeof err), -1);
+    cr_assert_str_eq(err, "x.conf: no [listener NAME] section; at least one is required");
+}
+
+Test(config, full_file)
+{
+    struct mx_config cfg;
+
+    load_ok(&cfg,
+            "; every key, none at its default\n"
+            "[server]\n"
+            "workers = 8\n"
+            "backend = epoll\n"
+            "listen_backlog = 128\n"
+            "shutdown_timeout = 250ms\n"
+            "\n"
+            "[listener main]\n"
+            "listen = [::1]:7001\n"
+            "protocol = echo\n"
+            "mode = upper\n"
+            "\n"
+            "[limits]\n"
+            "max_connections = 10\n"
+            "max_line = 1m\n"
+            "output_high_water = 1m\n"
+            "output_low_water = 0\n"
+            "output_max = 1g\n"
+            "idle_timeout = 0\n"
+            "\n"
+            "[log]\n"
+            "level = debug\n");
+    cr_assert_eq(cfg.workers, 8);
+    cr_assert_str_eq(cfg.backend, "epoll");
+    cr_assert_eq(cfg.listen_backlog, 128);
+    cr_assert_eq(cfg.shutdown_timeout_ms, 250);
+    cr_assert_eq(cfg.nlisteners, 1);
+    cr_assert_str_eq(cfg.listeners[0].name, "main");
+    cr_assert_str_eq(cfg.listeners[0].listen, "[::1]:7001");
+    cr_assert_str_eq(cfg.listeners[0].protocol, "echo");
+    cr_assert_eq(cfg.listeners[0].mode, MX_ECHO_UPPER);
+    cr_assert_eq(cfg.max_connections, 10);
+    cr_assert_eq(cfg.max_line, 1024 * 1024);
+    cr_assert_eq(cfg.output_high_water, 1024 * 1024);
+    cr_assert_eq(cfg.output_low_water, 0);
+    cr_assert_eq(cfg.output_max, 1024 * 1024 * 1024);
+    cr_assert_eq(cfg.idle_timeout_ms, 0);
+    cr_assert_eq(cfg.log_level, MX_LOG_DEBUG);
+}
+
+Test(config, layout_comments_and_line_endings)
+{
+    struct mx_config cfg;
+
+    load_ok(&cfg,
+            "\xEF\xBB\xBF# a hash comment\r\n"
+            "   [server]   ; why not\r\n"
+            "\tworkers=auto\r\n"
+            "    backend   =   epoll   ; an inline comment\r\n"
+            "[ listener   spaced name  ]\r\n"
+            "listen: *:0\r\n");
+    cr_assert_eq(cfg.workers, 0);
+    cr_assert_str_eq(cfg.backend, "epoll");
+    cr_assert_str_eq(cfg.listeners[0].name, "spaced name");
+    cr_assert_str_eq(cfg.listeners[0].listen, "*:0");
+}
+
+Test(config, several_listeners)
+{
+    struct mx_config cfg;
+
+    load_ok(&cfg,
+            "[listener a]\nlisten = 127.0.0.1:7000\n"
+            "[listener b]\nlisten = *:7001\nmode = line\n"
+            "[server]\nworkers = 2\n"
+            "[listener c]\nmode = upper\nlisten = localhost:0\n"
+            "[listener d]\nlisten = 127.0.0.1:0\n");
+    cr_assert_eq(cfg.nlisteners, 4);
+    cr_assert_str_eq(cfg.listeners[0].name, "a");
+    cr_assert_eq(cfg.listeners[0].mode, MX_ECHO_RAW);
+    cr_assert_str_eq(cfg.listeners[0].protocol, "echo");
+    cr_assert_str_eq(cfg.listeners[1].listen, "*:7001");
+    cr_assert_eq(cfg.listeners[1].mode, MX_ECHO_LINE);
+    cr_assert_str_eq(cfg.listeners[2].name, "c");
+    cr_assert_eq(cfg.listeners[2].mode, MX_ECHO_UPPER);
+    cr_assert_str_eq(cfg.listeners[3].listen, "127.0.0.1:0");
+    cr_assert_eq(cfg.workers, 2);
+}
+
+Test(config, listener_limits)
+{
+    char text[4096] = "";
+    char name[80];
+    struct mx_config cfg;
+
+    memset(name, 'n', 63);
+    name[63] = '\0';
+    snprintf(text, sizeof text, "[listener %s]\nlisten = *:0\n", name);
+    load_ok(&cfg, text);
+    cr_assert_str_eq(cfg.listeners[0].name, name);
+
+    snprintf(text, sizeof text, "[listener %sN]\nlisten = *:0\n", name);
+    char want[200];
+    snprintf(want, sizeof want, ":1: [listener %sN]: name longer than 63 characters", name);
+    expect_error(text, want);
+
+    text[0] = '\0';
+    for (int i = 0; i < MX_MAX_LISTENERS; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text),
+                 "[listener l%d]\nlisten = *:0\n", i);
+    load_ok(&cfg, text);
+    cr_assert_eq(cfg.nlisteners, MX_MAX_LISTENERS);
+    strcat(text, "[listener one too many]\nlisten = *:0\n");
+    expect_error(text, ":33: [listener one too many]: too many listeners (at most 16)");
+}
+
+Test(config, listen_shapes)
+{
+    static const char *const good[] = {
+        "127.0.0.1:7000", "*:0", "localhost:65535", "[::1]:7000", "[::]:0",
+        "[fe80::1%eth0]:9", "[::ffff:10.0.0.1]:80", "my-host.example:1", NULL,
+    };
+    struct mx_config cfg;
+    char text[256];
+
+    for (int i = 0; good[i]; i++) {
+        snprintf(text, sizeof text, "[listener x]\nlisten = %s\n", good[i]);
+        load_ok(&cfg, text);
+        cr_assert_str_eq(cfg.listeners[0].listen, good[i]);
+    }
+}
+
+Test(config, bad_listen)
+{
+    static const char *const bad[] = {
+        "7000", ":7000", "127.0.0.1", "127.0.0.1:", "::1:7000", "[::1]7000", "[::1]:",
+        "[]:1", "[1.2.3.4]:1", "[::1:1", "host:port", "h st:1", "*:-1", "**:1", NULL,
+    };
+    char text[256], want[256];
+
+    for (int i = 0; bad[i]; i++) {
+        snprintf(text, sizeof text, "[listener x]\nlisten = %s\n", bad[i]);
+        snprintf(want, sizeof want, ":2: [listener x] listen: expected host:port, "
+                 "[v6addr]:port or *:port, got '%s'", bad[i]);
+        expect_error(text, want);
+    }
+    expect_error("[listener x]\nlisten = 1.2.3.4:65536\n",
+                 ":2: [listener x] listen: port must be from 0 to 65535, got '1.2.3.4:65536'");
+}
+
+Test(config, bad_values)
+{
+    static const struct { const char *text, *want; } cases[] = {
+        { "[limits]\nmax_line = abc\n",
+          ":2: [limits] max_line: expected a size like 8k, got 'abc'" },
+        { "[limits]\nmax_line =\n",
+          ":2: [limits] max_line: expected a size like 8k, got ''" },
+        { "[limits]\nmax_line = 15\n",
+          ":2: [limits] max_line: expected a size from 16 to 1m, got '15'" },
+        { "[limits]\nmax_line = 1025k\n",
+          ":2: [limits] max_line: expected a size from 16 to 1m, got '1025k'" },
+        { "[limits]\noutput_max = 99999999999999999999g\n",
+          ":2: [limits] output_max: expected a size from 1k to 1g, "
+          "got '99999999999999999999g'" },
+        { "[limits]\nidle_timeout = 5h\n",
+          ":2: [limits] idle_timeout: expected a duration like 300s, 5m or 250ms, got '5h'" },
+        { "[limits]\nidle_timeout = -1\n",
+          ":2: [limits] idle_timeout: expected a duration like 300s, 5m or 250ms, got '-1'" },
+        { "[server]\nshutdown_timeout = 61m\n",
+          ":2: [server] shutdown_timeout: expected a duration from 0 to 3600s, got '61m'" },
+        { "[server]\nbackend = io_uring\n",
+          ":2: [server] backend: expected one of auto, epoll, got 'io_uring'" },
+        { "[listener x]\nlisten = *:0\nmode = Raw\n",
+          ":3: [listener x] mode: expected one of raw, line, upper, got 'Raw'" },
+        { "[listener x]\nprotocol = http\n",
+          ":2: [listener x] protocol: expected one of echo, got 'http'" },
+        { "[log]\nlevel = trace\n",
+          ":2: [log] level: expected one of error, warn, info, debug, got 'trace'" },
+        { "[server]\nworkers = 0\n",
+          ":2: [server] workers: expected a number from 1 to 256 or auto, got '0'" },
+        { "[server]\nworkers = 257\n",
+          ":2: [server] workers: expected a number from 1 to 256 or auto, got '257'" },
+        { "[server]\nworkers = many\n",
+          ":2: [server] workers: expected a number from 1 to 256 or auto, got 'many'" },
+        { "[server]\nlisten_backlog = 65536\n",
+          ":2: [server] listen_backlog: expected a number from 1 to 65535, got '65536'" },
+        { "[limits]\nmax_connections = 10000001\n",
+          ":2: [limits] max_connections: expected a number from 1 to 10000000, "
+          "got '10000001'" },
+        { "[limits]\nmax_connections = 1e6\n",
+          ":2: [limits] max_connections: expected a number from 1 to 10000000, got '1e6'" },
+        { "[limits]\nmax_line = 8k;no space before the semicolon\n",
+          ":2: [limits] max_line: expected a size like 8k, "
+          "got '8k;no space before the semicolon'" },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_error(cases[i].text, cases[i].want);
+}
+
+Test(config, unknown_names)
+{
+    expect_error("[server]\nworkers = 2\nwrkers = 3\n", ":3: [server] wrkers: unknown key");
+    expect_error("[listener x]\nlisten = *:0\nport = 1\n", ":3: [listener x] port: unknown key");
+    expect_error(LISTENER "[limitz]\n", ":3: [limitz]: unknown section");
+    expect_error("[limitz]\nmax_line = 8k\n", ":1: [limitz]: unknown section");
+    expect_error("[Server]\n", ":1: [Server]: unknown section");
+    expect_error("[server extra]\n", ":1: [server extra]: unknown section");
+    expect_error("[]\n", ":1: []: unknown section");
+    expect_error("[listener]\nlisten = *:0\n", ":1: [listener]: needs a name, like [listener echo]");
+    expect_error("workers = 2\n[server]\n", ":1: workers: key outside any section");
+}
+
+Test(config, duplicates)
+{
+    expect_error("[server]\nworkers = 2\n\nworkers = 3\n",
+                 ":4: [server] workers: duplicate key (first at line 2)");
+    expect_error("[limits]\nmax_line = 1k\n[server]\n[limits]\nmax_line = 2k\n",
+                 ":5: [limits] max_line: duplicate key (first at line 2)");
+    expect_error("[listener a]\nlisten = *:1\nlisten = *:2\n",
+                 ":3: [listener a] listen: duplicate key (first at line 2)");
+    expect_error("[listener a]\nlisten = *:1\n[listener a]\nlisten = *:2\n",
+                 ":3: [listener a]: duplicate listener name (first at line 1)");
+    expect_error("[listener a]\nlisten = *:7000\n[listener b]\nlisten = *:7000\n",
+                 ": [listener b] listen: '*:7000' is already used by [listener a]");
+
+    /* The same key in two listeners, and the ephemeral port twice, are fine. */
+    struct mx_config cfg;
+    load_ok(&cfg, "[listener a]\nlisten = *:0\n[listener b]\nlisten = *:0\n");
+    cr_assert_eq(cfg.nlisteners, 2);
+}
+
+Test(config, missing_pieces)
+{
+    expect_error("[server]\n\n[listener echo]\nmode = line\n\n[limits]\n",
+                 ":3: [listener echo] listen: missing; expected host:port, [v6addr]:port "
+                 "or *:port");
+    expect_error("[limits]\n[listener last]\nmode = line\n",
+                 ":2: [listener last] listen: missing; expected host:port, [v6addr]:port "
+                 "or *:port");
+    expect_error("[server]\nworkers = 2\n",
+                 ": no [listener NAME] section; at least one is required");
+    expect_error("", ": no [listener NAME] section; at least one is required");
+}
+
+Test(config, syntax_errors)
+{
+    expect_error("[server]\nworkers 2\n", ":2: syntax error");
+    expect_error(LISTENER "[server\nworkers = 2\n", ":3: syntax error");
+    expect_error("[server] workers = 2\n", ":1: syntax error");
+    /* The earliest error wins, whoever finds it. */
+    expect_error("[server]\nfoo\nbar = 1\n", ":2: syntax error");
+    expect_error("[server]\nbar = 1\nfoo\n", ":2: [server] bar: unknown key");
+    expect_error("[listener a]\nfoo\n[server]\n", ":2: syntax error");
+}
+
+Test(config, long_lines)
+{
+    char text[512], want[128];
+    char comment[400];
+
+    /* Comments may be long; a key line must fit inih's buffer. */
+    memset(comment, 'c', sizeof comment - 1);
+    comment[sizeof comment - 1] = '\0';
+    snprintf(text, sizeof text, "; %s\n" LISTENER, comment);
+    struct mx_config cfg;
+    load_ok(&cfg, text);
+
+    snprintf(text, sizeof text, LISTENER "mode = %.300s\n", comment);
+    snprintf(want, sizeof want, ":3: line too long (at most 198 characters)");
+    expect_error(text, want);
+}
+
+Test(config, missing_file)
+{
+    struct mx_config cfg;
+
+    mx_config_default(&cfg);
+    cr_assert_eq(mx_config_load(&cfg, "/nonexistent/muxd.conf", err, sizeof err), -1);
+    cr_assert_str_eq(err, "/nonexistent/muxd.conf: cannot open: No such file or directory");
+    cr_assert_eq(mx_config_load(&cfg, "/", err, sizeof err), -1);
+    cr_assert_str_eq(err, "/: cannot read: Is a directory");
+}
+
+Test(config, water_marks)
+{
+    expect_error(LISTENER "[limits]\noutput_low_water = 256k\n",
+                 ": [limits] output_low_water: must be less than output_high_water (256k), "
+                 "got '256k'");
+    expect_error(LISTENER "[limits]\noutput_high_water = 8m\n",
+                 ": [limits] output_high_water: must not exceed output_max (4m), got '8m'");
+
+    struct mx_config cfg;
+    load_ok(&cfg, LISTENER "[limits]\noutput_high_water = 4m\noutput_low_water = 4095k\n");
+    cr_assert_eq(cfg.output_high_water, cfg.output_max);
+}
+
+Test(config, failed_load_leaves_cfg_alone)
+{
+    struct mx_config cfg, before;
+
+    mx_config_default(&cfg);
+    before = cfg;
+    write_conf("[server]\nworkers = 3\n[listener a]\nlisten = *:0\n[limits]\nmax_line = x\n");
+    cr_assert_eq(mx_config_load(&cfg, path, err, sizeof err), -1);
+    unlink(path);
+    cr_assert_eq(memcmp(&cfg, &before, sizeof cfg), 0);
+}
+
+Test(config, small_error_buffer)
+{
+    struct mx_config cfg;
+    char small[12];
+
+    memset(small, 'x', sizeof small);
+    mx_config_default(&cfg);
+    write_conf("[limits]\nmax_line = abc\n");
+    cr_assert_eq(mx_config_load(&cfg, path, small, sizeof small), -1);
+    unlink(path);
+    cr_assert_eq(strlen(small), sizeof small - 1);
+    cr_assert_eq(strncmp(small, path, sizeof small - 1), 0);
+}
+
+Test(config, validate_after_overrides)
+{
+    struct mx_config cfg;
+
+    load_ok(&cfg, LISTENER);
+    cfg.workers = 300;
+    cr_assert_eq(mx_config_validate(&cfg, "m.conf", err, sizeof err), -1);
+    cr_assert_str_eq(err, "m.conf: [server] workers: expected a number from 1 to 256 or auto, "
+                     "got '300'");
+    cfg.workers = 256;
+    strcpy(cfg.backend, "kqueue");
+    cr_assert_eq(mx_config_validate(&cfg, "m.conf", err, sizeof err), -1);
+    cr_assert_str_eq(err, "m.conf: [server] backend: expected one of auto, epoll, got 'kqueue'");
+    strcpy(cfg.backend, "epoll");
+    cr_assert_eq(mx_config_validate(&cfg, "m.conf", err, sizeof err), 0, "%s", err);
+}
+
+static char *print_to_string(const struct mx_config *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    cr_assert_not_null(f);
+    mx_config_print(cfg, f);
+    fclose(f);
+    return text;
+}
+
+/* The value printed for key in text, which has one "key = value" a line. */
+static void printed_value(const char *text, const char *key, char *out, size_t len)
+{
+    size_t klen = strlen(key);
+
+    for (const char *line = text; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, key, klen) != 0 || (line[klen] != ' ' && line[klen] != '='))
+            continue;
+        const char *v = strchr(line, '=') + 1;
+        v += strspn(v, " ");
+        snprintf(out, len, "%.*s", (int)strcspn(v, "\n"), v);
+        return;
+    }
+    cr_assert_fail("no '%s' in:\n%s", key, text);
+}
+
+Test(config, print_round_trip)
+{
+    struct mx_config a, b;
+
+    load_ok(&a, "[server]\nworkers = 3\nbackend = epoll\nshutdown_timeout = 1500ms\n"
+                "[listener one]\nlisten = [::1]:7000\nmode = line\n"
+                "[listener two words]\nlisten = *:0\n"
+                "[limits]\nmax_line = 1000\noutput_low_water = 0\nidle_timeout = 2m\n"
+                "[log]\nlevel = warn\n");
+    char *first = print_to_string(&a);
+    load_ok(&b, first);
+    char *second = print_to_string(&b);
+    cr_assert_str_eq(second, first);
+
+    cr_assert_eq(b.workers, 3);
+    cr_assert_eq(b.shutdown_timeout_ms, 1500);
+    cr_assert_eq(b.nlisteners, 2);
+    cr_assert_str_eq(b.listeners[1].name, "two words");
+    cr_assert_eq(b.listeners[0].mode, MX_ECHO_LINE);
+    cr_assert_eq(b.max_line, 1000);
+    cr_assert_eq(b.idle_timeout_ms, 120000);
+    cr_assert_eq(b.log_level, MX_LOG_WARN);
+
+    char v[64];
+    printed_value(first, "shutdown_timeout", v, sizeof v);
+    cr_assert_str_eq(v, "1500ms");
+    printed_value(first, "idle_timeout", v, sizeof v);
+    cr_assert_str_eq(v, "120s");
+    printed_value(first, "output_high_water", v, sizeof v);
+    cr_assert_str_eq(v, "256k");
+    free(first);
+    free(second);
+}
+
+Test(config, print_auto_workers)
+{
+    struct mx_config cfg;
+    char v[64];
+
+    load_ok(&cfg, LISTENER);
+    char *text = print_to_string(&cfg);
+    printed_value(text, "workers", v, sizeof v);
+    cr_assert_str_eq(v, "auto");
+    printed_value(text, "backend", v, sizeof v);
+    cr_assert_str_eq(v, "auto");
+    printed_value(text, "level", v, sizeof v);
+    cr_assert_str_eq(v, "info");
+    cr_assert_not_null(strstr(text, "\n[listener echo]\n"));
+    free(text);
+}
+
+/* The names in the table must mean what the enums' owners say they mean. */
+Test(config, enum_names_agree_with_their_modules)
+{
+    static const char *const modes[] = { "raw", "line", "upper" };
+    static const char *const levels[] = { "error", "warn", "info", "debug" };
+    struct mx_config cfg;
+    char text[128];
+
+    for (int i = 0; i < 3; i++) {
+        enum mx_echo_mode m;
+        snprintf(text, sizeof text, LISTENER "mode = %s\n", modes[i]);
+        load_ok(&cfg, text);
+        cr_assert_eq(mx_echo_mode_parse(modes[i], &m), 0);
+        cr_assert_eq(cfg.listeners[0].mode, m, "mode %s", modes[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        enum mx_log_level l;
+        snprintf(text, sizeof text, LISTENER "[log]\nlevel = %s\n", levels[i]);
+        load_ok(&cfg, text);
+        cr_assert_eq(mx_log_level_parse(levels[i], &l), 0);
+        cr_assert_eq(cfg.log_level, l, "level %s", levels[i]);
+    }
+}
+
+/* __FILE__ is absolute under CMake; the repository is two levels up. */
+static void repo_file(const char *rel, char *out, size_t len)
+{
+    const char *tail = strstr(__FILE__, "tests/unit/test_config.c");
+
+    cr_assert_not_null(tail, "cannot find the repository from %s", __FILE__);
+    snprintf(out, len, "%.*s%s", (int)(tail - __FILE__), __FILE__, rel);
+}
+
+static char *slurp(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    char *text = NULL;
+    size_t cap = 0;
+
+    cr_assert_not_null(f, "%s: %s", file, strerror(errno));
+    ssize_t n = getdelim(&text, &cap, '\0', f);
+    fclose(f);
+    cr_assert_gt(n, 0, "%s is empty", file);
+    return text;
+}
+
+Test(config, shipped_config_loads)
+{
+    struct mx_config cfg, defaults;
+    char file[1024];
+
+    repo_file("config/muxd.conf", file, sizeof file);
+    mx_config_default(&cfg);
+    cr_assert_eq(mx_config_load(&cfg, file, err, sizeof err), 0, "%s", err);
+    cr_assert_geq(cfg.nlisteners, 1);
+
+    /* Its settings are the documented defaults. */
+    mx_config_default(&defaults);
+    defaults.nlisteners = cfg.nlisteners;
+    memcpy(defaults.listeners, cfg.listeners, sizeof cfg.listeners);
+    char *a = print_to_string(&cfg), *b = print_to_string(&defaults);
+    cr_assert_str_eq(a, b);
+    free(a);
+    free(b);
+}
+
+Test(config, docs_carry_the_reference)
+{
+    char file[1024], *table = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&table, &len);
+
+    mx_config_reference(f);
+    fclose(f);
+    repo_file("docs/config.md", file, sizeof file);
+    char *docs = slurp(file);
+    cr_assert_not_null(strstr(docs, table),
+                       "docs/config.md lacks the current key table; paste in:\n%s", table);
+    free(docs);
+    free(table);
+}
