@@ -30,21 +30,29 @@ static void log_fd_exhaustion(struct mx_acceptor *a, int err)
 /* Out of descriptors: give up the spare one to accept and close the
  * waiting connection, so the peer learns at once and the listening
  * socket stops being readable. Without a spare, pause accepting briefly
- * rather than spin on a socket that stays readable. */
-static void shed_one(struct mx_acceptor *a, int lfd, int err)
+ * rather than spin on a socket that stays readable. Returns true if a
+ * connection was shed and the backlog may hold more. (accept reports
+ * EMFILE before it looks at the backlog, so an empty backlog shows up
+ * only here, as EAGAIN.) */
+static bool shed_one(struct mx_acceptor *a, int lfd, int err)
 {
     log_fd_exhaustion(a, err);
+    bool shed = false;
     if (a->reserve_fd >= 0) {
         close(a->reserve_fd);
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0) {
             close(fd);
             a->rejected++;
+            shed = true;
         }
         a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    if (a->reserve_fd < 0)
+    if (a->reserve_fd < 0) {
         a->paused_until_ms = mx_now_ms() + PAUSE_MS;
+        return false;
+    }
+    return shed;
 }
 
 static bool admit(struct mx_acceptor *a, int fd)
@@ -84,10 +92,9 @@ static void accept_all(struct mx_acceptor *a, struct mx_listener *ls)
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                shed_one(a, ls->fd, errno);
-                if (a->paused_until_ms)
-                    return;
-                continue;
+                if (shed_one(a, ls->fd, errno))
+                    continue;
+                return;
             }
             if (errno != EAGAIN)
                 mx_warn("accept on %s: %s", ls->addr, strerror(errno));
