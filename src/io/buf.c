@@ -7,6 +7,8 @@
 
 int mx_buf_append(struct mx_buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     size_t need = (size_t)b->len + n;
     if (need > UINT32_MAX)
         return -ENOMEM;

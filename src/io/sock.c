@@ -12,10 +12,16 @@
 
 static int parse_port(const char *s, in_port_t *port)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || errno || v > 65535 || s[0] == '-' || s[0] == '+')
+    /* Digits only: strtoul alone would take blanks and signs. */
+    unsigned long v = 0;
+    if (!*s || strlen(s) > 5)
+        return -EINVAL;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -EINVAL;
+        v = v * 10 + (unsigned long)(*s - '0');
+    }
+    if (v > 65535)
         return -EINVAL;
     *port = htons((in_port_t)v);
     return 0;

@@ -210,13 +210,12 @@ static void *worker_main(void *arg)
     w->tid = pthread_self();
     mx_log_thread_name(w->name);
     w->now_ms = mx_now_ms();
-    int err = w->be->init(w);
-    if (err < 0) {
-        mx_error("%s backend init: %s", w->be->name, strerror(-err));
-    } else {
-        run_loop(w);
-        w->be->fini(w);
-    }
+    w->init_err = w->be->init(w);
+    sem_post(&w->ready);
+    if (w->init_err < 0)
+        return NULL;
+    run_loop(w);
+    w->be->fini(w);
     mx_outq_thread_cleanup();
     mx_info("worker w%u stopped: served %llu connections", w->idx,
             (unsigned long long)w->served);
@@ -230,6 +229,7 @@ int mx_worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
     *w = (struct mx_worker){ .srv = srv, .idx = idx, .be = be };
     snprintf(w->name, sizeof w->name, "muxd-w%u", idx);
     w->stop_deadline = (struct mx_timer){ .fn = stop_deadline, .arg = w };
+    sem_init(&w->ready, 0, 0);
     w->scratch = malloc(MX_SCRATCH_SIZE);
     if (!w->scratch)
         return -ENOMEM;
@@ -238,7 +238,17 @@ int mx_worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
 
 int mx_worker_start(struct mx_worker *w)
 {
-    return -pthread_create(&w->thread, NULL, worker_main, w);
+    int err = -pthread_create(&w->thread, NULL, worker_main, w);
+    if (err < 0)
+        return err;
+    while (sem_wait(&w->ready) < 0)
+        ;
+    if (w->init_err < 0) {
+        mx_error("%s: %s backend setup: %s", w->name, w->be->name, strerror(-w->init_err));
+        pthread_join(w->thread, NULL);
+        return w->init_err;
+    }
+    return 0;
 }
 
 void mx_worker_join(struct mx_worker *w)
@@ -255,6 +265,7 @@ void mx_worker_fini(struct mx_worker *w)
         if (m[i].type == MX_MSG_CONN)
             close(m[i].fd);
     mx_inbox_fini(&w->inbox);
+    sem_destroy(&w->ready);
     mx_timers_fini(&w->timers);
     free(w->scratch);
     free(w->slots);

@@ -4,6 +4,7 @@
 #define MUXD_REACTOR_WORKER_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,11 +50,15 @@ struct mx_worker {
     uint64_t now_ms;
     uint64_t served;
     bool stopping;
+    sem_t ready;            /* posted once init_err is known */
+    int init_err;
     atomic_bool finished;
 };
 
 int mx_worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
                    const struct mx_backend_ops *be);
+/* Starts the thread and waits until its backend is set up: a worker that
+ * cannot run fails the start instead of silently dropping connections. */
 int mx_worker_start(struct mx_worker *w);
 void mx_worker_join(struct mx_worker *w);
 void mx_worker_fini(struct mx_worker *w);
