@@ -1,0 +1,177 @@
+/* test_conn.c - the connection state machine against a fake backend:
+ * watermarks, the output_max cut, graceful close, the owner check. No
+ * threads and no event loop: the test plays the backend. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io/backend.h"
+#include "muxd/conn.h"
+#include "muxd/proto.h"
+#include "reactor/conn.h"
+#include "reactor/server.h"
+
+static struct {
+    int set_recv_calls;
+    bool recv_on;
+    int flushes;
+    int closes;
+} fake;
+
+static int fb_init(struct mx_worker *w) { (void)w; return 0; }
+static void fb_fini(struct mx_worker *w) { (void)w; }
+static int fb_attach(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; fake.recv_on = true; return 0; }
+static void fb_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
+{
+    (void)w; (void)c;
+    fake.set_recv_calls++;
+    fake.recv_on = on;
+}
+static void fb_flush(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; fake.flushes++; }
+static void fb_detach(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; }
+static int fb_wait(struct mx_worker *w, int t) { (void)w; (void)t; return 0; }
+
+static const struct mx_backend_ops fake_be = {
+    "fake", fb_init, fb_fini, fb_attach, fb_set_recv, fb_flush, fb_detach, fb_wait,
+};
+
+static struct mx_conn *opened;
+static int proto_open(struct mx_conn *c) { opened = c; return 0; }
+static size_t proto_data(struct mx_conn *c, const char *p, size_t n) { (void)c; (void)p; return n; }
+static void proto_close(struct mx_conn *c) { (void)c; fake.closes++; }
+static const struct mx_proto proto = { "t", proto_open, proto_data, NULL, proto_close };
+
+static struct mx_server srv;
+static struct mx_worker w;
+static struct mx_listener ls = { .name = "t", .fd = -1, .proto = &proto };
+static int peer_fd;
+
+static struct mx_conn *setup(void)
+{
+    mx_server_opts_default(&srv.opts);
+    srv.opts.output_high_water = 1000;
+    srv.opts.output_low_water = 100;
+    srv.opts.output_max = 5000;
+    cr_assert_eq(mx_worker_init(&w, &srv, 0, &fake_be), 0);
+    w.tid = pthread_self();
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    peer_fd = sv[1];
+    atomic_store(&srv.nconns, 1);
+    mx__conn_create(&w, sv[0], &ls);
+    cr_assert_not_null(opened);
+    return opened;
+}
+
+static void teardown(void)
+{
+    struct mx_conn *c;
+    while ((c = w.dead)) {
+        w.dead = c->next_dead;
+        mx__conn_free(c);
+    }
+    for (uint32_t i = 0; i < w.nslots; i++)
+        if (w.slots[i])
+            mx__conn_abort(w.slots[i], NULL);
+    while ((c = w.dead)) {
+        w.dead = c->next_dead;
+        mx__conn_free(c);
+    }
+    mx_worker_fini(&w);
+    mx_outq_thread_cleanup();
+    close(peer_fd);
+}
+
+TestSuite(conn, .fini = teardown);
+
+/* Plays the backend writing n bytes of the queue. */
+static void written(struct mx_conn *c, size_t n)
+{
+    mx_outq_consume(&c->out, n);
+    mx__conn_sent(c);
+}
+
+Test(conn, high_water_pauses_and_low_water_resumes)
+{
+    struct mx_conn *c = setup();
+    char buf[600] = { 0 };
+    cr_assert_eq(mx_conn_send(c, buf, sizeof buf), 0);
+    cr_assert(fake.recv_on, "paused below high water");
+    cr_assert_eq(mx_conn_send(c, buf, sizeof buf), 0);
+    cr_assert_not(fake.recv_on, "still reading at 1200 queued (high water 1000)");
+    written(c, 1000);
+    cr_assert_not(fake.recv_on, "resumed at 200 queued (low water 100)");
+    written(c, 150);
+    cr_assert(fake.recv_on, "not resumed at 50 queued");
+    cr_assert_eq(mx_conn_pending(c), 50);
+}
+
+Test(conn, over_output_max_is_cut_with_enobufs)
+{
+    struct mx_conn *c = setup();
+    char buf[4000] = { 0 };
+    cr_assert_eq(mx_conn_send(c, buf, sizeof buf), 0);
+    cr_assert_eq(mx_conn_send(c, buf, sizeof buf), -ENOBUFS);
+    cr_assert(c->flags & MX_C_DEAD);
+    cr_assert_eq(fake.closes, 1);
+    cr_assert_eq(c->out.bytes, 0, "a dead connection keeps no output");
+    cr_assert_eq(atomic_load(&srv.nconns), 0);
+    cr_assert_eq(mx_conn_send(c, "x", 1), -ECONNRESET);
+    cr_assert_null(mx__worker_lookup(&w, mx__conn_tag(c)), "slot still maps to the dead conn");
+}
+
+Test(conn, graceful_close_waits_for_the_queue)
+{
+    struct mx_conn *c = setup();
+    uint64_t tag = mx__conn_tag(c);
+    cr_assert_eq(mx_conn_send(c, "bye\n", 4), 0);
+    mx_conn_close(c, NULL);
+    cr_assert_not(c->flags & MX_C_DEAD, "closed before flushing");
+    cr_assert_not(fake.recv_on, "still reading while closing");
+    cr_assert_eq(mx_conn_send(c, "more", 4), -ECONNRESET);
+    written(c, 2);
+    cr_assert_not(c->flags & MX_C_DEAD);
+    written(c, 2);
+    cr_assert(c->flags & MX_C_DEAD);
+    cr_assert_null(mx__worker_lookup(&w, tag));
+}
+
+/* A protocol that never consumes: everything stays as unfinished input. */
+static size_t hoard_data(struct mx_conn *c, const char *p, size_t n)
+{
+    (void)c; (void)p; (void)n;
+    return 0;
+}
+static const struct mx_proto hoard = { "hoard", NULL, hoard_data, NULL, NULL };
+static struct mx_listener hoard_ls = { .name = "h", .fd = -1, .proto = &hoard };
+
+Test(conn, unfinished_input_over_max_line_is_cut)
+{
+    struct mx_conn *c = setup();
+    srv.opts.max_line = 16;
+    c->ls = &hoard_ls;
+    char buf[10] = { 0 };
+    mx__conn_recv(c, buf, sizeof buf);
+    cr_assert_not(c->flags & MX_C_DEAD);
+    cr_assert_eq(c->in.len, 10);
+    mx__conn_recv(c, buf, sizeof buf);
+    cr_assert(c->flags & MX_C_DEAD, "20 unfinished bytes kept with max_line 16");
+    cr_assert_null(c->in.data, "input buffer not freed at close");
+}
+
+static void *other_thread(void *arg)
+{
+    mx_conn_pending(arg);
+    return NULL;
+}
+
+Test(conn, call_off_the_owner_thread_aborts, .signal = SIGABRT)
+{
+    struct mx_conn *c = setup();
+    pthread_t t;
+    pthread_create(&t, NULL, other_thread, c);
+    pthread_join(t, NULL);
+}
