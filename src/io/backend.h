@@ -28,8 +28,10 @@ struct mx_backend_ops {
     /* Write what the output queue holds; keep writing later if the socket
      * is full. Reports progress with mx__conn_sent. */
     void (*flush)(struct mx_worker *w, struct mx_conn *c);
-    /* Forget c's socket; the core closes the fd right after. */
-    void (*detach)(struct mx_worker *w, struct mx_conn *c);
+    /* Forget c's socket; the core closes the fd right after. Returns true
+     * if operations are still in flight on c: the backend then calls
+     * mx__conn_release once the last of them has completed. */
+    bool (*detach)(struct mx_worker *w, struct mx_conn *c);
     /* Wait up to timeout_ms (-1 = no limit) and dispatch what happened. */
     int (*wait)(struct mx_worker *w, int timeout_ms);
 };

@@ -1,18 +1,17 @@
 /* backend_epoll.c - the epoll backend: level-triggered readiness, one
- * recv per readable connection per turn (fair to the others), and
- * EPOLLOUT armed only while output is pending. */
+ * recv per readable connection per turn, and EPOLLOUT armed only while
+ * output is pending. The recv/sendmsg calls live in ready.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "io/backend.h"
+#include "io/ready.h"
 #include "reactor/conn.h"
 #include "reactor/worker.h"
 
 #define MAX_EVENTS 256
-#define MAX_IOV 64
 
 struct ep {
     int epfd;
@@ -74,64 +73,23 @@ static void ep_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
     set_mask(w, c, (c->backend_state & ~EPOLLIN) | (on ? EPOLLIN : 0));
 }
 
-static void ep_detach(struct mx_worker *w, struct mx_conn *c)
+static void ep_want_write(struct mx_worker *w, struct mx_conn *c, bool on)
+{
+    set_mask(w, c, (c->backend_state & ~EPOLLOUT) | (on ? EPOLLOUT : 0));
+}
+
+static void ep_flush(struct mx_worker *w, struct mx_conn *c)
+{
+    mx_ready_flush(w, c, ep_want_write);
+}
+
+static bool ep_detach(struct mx_worker *w, struct mx_conn *c)
 {
     /* Nothing to do: close() drops the fd from the epoll set (we never dup
      * it), and events already fetched for it miss on the generation. */
     (void)w;
     (void)c;
-}
-
-/* Writes until the queue is empty or the socket is full. Returns bytes
- * written, or -errno on a hard error. */
-static ssize_t write_queue(struct mx_conn *c)
-{
-    ssize_t total = 0;
-    while (c->out.bytes > 0) {
-        struct iovec iov[MAX_IOV];
-        struct msghdr msg = { .msg_iov = iov };
-        msg.msg_iovlen = (size_t)mx_outq_iov(&c->out, iov, MAX_IOV);
-        size_t want = 0;
-        for (size_t i = 0; i < msg.msg_iovlen; i++)
-            want += iov[i].iov_len;
-        ssize_t r = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno == EAGAIN ? total : -errno;
-        }
-        mx_outq_consume(&c->out, (size_t)r);
-        total += r;
-        if ((size_t)r < want)
-            break; /* socket full: wait for EPOLLOUT, skip the EAGAIN call */
-    }
-    return total;
-}
-
-static void ep_flush(struct mx_worker *w, struct mx_conn *c)
-{
-    ssize_t r = write_queue(c);
-    if (r < 0) {
-        mx__conn_fail(c, (int)r);
-        return;
-    }
-    if (r > 0)
-        mx__conn_sent(c);
-    if (c->flags & MX_C_DEAD)
-        return;
-    uint32_t mask = c->backend_state & ~EPOLLOUT;
-    set_mask(w, c, c->out.bytes > 0 ? mask | EPOLLOUT : mask);
-}
-
-static void on_readable(struct mx_worker *w, struct mx_conn *c)
-{
-    ssize_t r = recv(c->fd, w->scratch, MX_SCRATCH_SIZE, 0);
-    if (r > 0)
-        mx__conn_recv(c, w->scratch, (size_t)r);
-    else if (r == 0)
-        mx__conn_eof(c);
-    else if (errno != EAGAIN && errno != EINTR)
-        mx__conn_fail(c, -errno);
+    return false;
 }
 
 static void dispatch(struct mx_worker *w, const struct epoll_event *ev)
@@ -144,14 +102,7 @@ static void dispatch(struct mx_worker *w, const struct epoll_event *ev)
     if (!c)
         return; /* closed earlier in this batch */
     uint32_t e = ev->events;
-    if ((e & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (c->flags & MX_C_RECV_ON))
-        on_readable(w, c);
-    if (c->flags & MX_C_DEAD)
-        return;
-    if (e & EPOLLOUT)
-        ep_flush(w, c);
-    else if ((e & (EPOLLHUP | EPOLLERR)) && !(c->flags & MX_C_RECV_ON))
-        mx__conn_fail(c, -ECONNRESET); /* not reading, nothing to write */
+    mx_ready_event(w, c, e & EPOLLIN, e & EPOLLOUT, e & (EPOLLHUP | EPOLLERR), ep_want_write);
 }
 
 static int ep_wait(struct mx_worker *w, int timeout_ms)

@@ -56,7 +56,10 @@ static void log_close(const struct mx_conn *c, const char *reason)
                 mx_conn_peer_str(c), reason);
 }
 
-/* Closes the socket now. The struct lives on until the end of the turn. */
+/* Closes the socket now. The struct (and its output queue, which an
+ * in-flight send may still be reading) lives on until the backend has no
+ * operation left on it: then mx__conn_release queues it for freeing at
+ * the end of the turn. */
 static void finish_close(struct mx_conn *c)
 {
     struct mx_worker *w = c->w;
@@ -65,14 +68,21 @@ static void finish_close(struct mx_conn *c)
     c->flags |= MX_C_DEAD;
     if (c->ls->proto->on_close)
         c->ls->proto->on_close(c);
-    w->be->detach(w, c);
+    mx__worker_idle_unlink(w, c);
+    atomic_fetch_sub(&w->srv->nconns, 1);
+    bool held = w->be->detach(w, c);
     close(c->fd);
     c->fd = -1;
+    if (!held)
+        mx__conn_release(c);
+}
+
+void mx__conn_release(struct mx_conn *c)
+{
+    struct mx_worker *w = c->w;
     mx_outq_clear(&c->out);
     mx_buf_free(&c->in);
-    mx__worker_idle_unlink(w, c);
     mx__worker_slot_release(w, c);
-    atomic_fetch_sub(&w->srv->nconns, 1);
     c->next_dead = w->dead;
     w->dead = c;
 }

@@ -25,7 +25,7 @@ enum {
     MX_C_PAUSED_HW = 1u << 2,    /* output above high water */
     MX_C_EOF = 1u << 3,          /* peer shut down its side */
     MX_C_CLOSING = 1u << 4,      /* close once the queue is flushed */
-    MX_C_DEAD = 1u << 5,         /* closed; freed at end of turn */
+    MX_C_DEAD = 1u << 5,         /* closed; freed once the backend lets go */
     MX_C_DIRTY = 1u << 6,        /* on the worker's flush list */
 };
 
@@ -47,6 +47,7 @@ struct mx_conn {
     struct mx_conn *next_dead;
     struct sockaddr_in6 peer;     /* big enough for v4 and v6 */
     uint32_t backend_state;       /* the backend's bits (e.g. epoll mask) */
+    void *backend_ctx;            /* the backend's, e.g. an in-flight send */
 };
 
 /* The owner-thread check of every connection call (see README.md). */
@@ -63,6 +64,8 @@ void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls);
 void mx__conn_abort(struct mx_conn *c, const char *reason);
 void mx__conn_flush(struct mx_conn *c);
 void mx__conn_free(struct mx_conn *c);
+/* The backend holds no operation on a closed c any more (see detach). */
+void mx__conn_release(struct mx_conn *c);
 
 /* Upcalls from the backend. */
 void mx__conn_recv(struct mx_conn *c, const char *p, size_t n);

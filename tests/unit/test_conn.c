@@ -31,7 +31,7 @@ static void fb_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
     fake.recv_on = on;
 }
 static void fb_flush(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; fake.flushes++; }
-static void fb_detach(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; }
+static bool fb_detach(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; return false; }
 static int fb_wait(struct mx_worker *w, int t) { (void)w; (void)t; return 0; }
 
 static const struct mx_backend_ops fake_be = {

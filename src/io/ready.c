@@ -1,0 +1,74 @@
+/* ready.c - recv/sendmsg for the readiness backends (see ready.h). */
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "io/ready.h"
+#include "reactor/conn.h"
+#include "reactor/worker.h"
+
+#define MAX_IOV 64
+
+/* Writes until the queue is empty or the socket is full. Returns bytes
+ * written, or -errno on a hard error. */
+static ssize_t write_queue(struct mx_conn *c)
+{
+    ssize_t total = 0;
+    while (c->out.bytes > 0) {
+        struct iovec iov[MAX_IOV];
+        struct msghdr msg = { .msg_iov = iov };
+        msg.msg_iovlen = (size_t)mx_outq_iov(&c->out, iov, MAX_IOV);
+        size_t want = 0;
+        for (size_t i = 0; i < msg.msg_iovlen; i++)
+            want += iov[i].iov_len;
+        ssize_t r = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? total : -errno;
+        }
+        mx_outq_consume(&c->out, (size_t)r);
+        total += r;
+        if ((size_t)r < want)
+            break; /* socket full: wait for writability, skip the EAGAIN call */
+    }
+    return total;
+}
+
+void mx_ready_flush(struct mx_worker *w, struct mx_conn *c, mx_want_write_fn *want_write)
+{
+    ssize_t r = write_queue(c);
+    if (r < 0) {
+        mx__conn_fail(c, (int)r);
+        return;
+    }
+    if (r > 0)
+        mx__conn_sent(c);
+    if (!(c->flags & MX_C_DEAD))
+        want_write(w, c, c->out.bytes > 0);
+}
+
+/* One recv per readable connection per turn: fair to the others. */
+static void read_once(struct mx_worker *w, struct mx_conn *c)
+{
+    ssize_t r = recv(c->fd, w->scratch, MX_SCRATCH_SIZE, 0);
+    if (r > 0)
+        mx__conn_recv(c, w->scratch, (size_t)r);
+    else if (r == 0)
+        mx__conn_eof(c);
+    else if (errno != EAGAIN && errno != EINTR)
+        mx__conn_fail(c, -errno);
+}
+
+void mx_ready_event(struct mx_worker *w, struct mx_conn *c, bool in, bool out, bool hup,
+                    mx_want_write_fn *want_write)
+{
+    if ((in || hup) && (c->flags & MX_C_RECV_ON))
+        read_once(w, c);
+    if (c->flags & MX_C_DEAD)
+        return;
+    if (out)
+        mx_ready_flush(w, c, want_write);
+    else if (hup && !(c->flags & MX_C_RECV_ON))
+        mx__conn_fail(c, -ECONNRESET); /* not reading, nothing to write */
+}
