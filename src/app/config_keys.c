@@ -1,0 +1,498 @@
+/* config_keys.c - the key table: one row per key, and what a row does with a value.
+ *
+ * Parsing, defaults, rechecks, mx_config_print and docs/config.md's reference
+ * all walk keys[], so adding a key is adding a row (and raising MX_CFG_NKEYS).
+ */
+#include "app/config_keys.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "app/units.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define FIELD_SIZE(type, f) sizeof(((type *)0)->f)
+#define CFG(f) .off = offsetof(struct mx_config, f), .width = FIELD_SIZE(struct mx_config, f)
+#define LSN(f) .off = offsetof(struct mx_listener_cfg, f), \
+               .width = FIELD_SIZE(struct mx_listener_cfg, f)
+
+#define LISTEN_SHAPE_MD "`host:port`, `[v6addr]:port` or `*:port`"
+
+const char *const mx_cfg_sect_names[] = {
+    [MX_SECT_NONE] = "", [MX_SECT_SERVER] = "server", [MX_SECT_LISTENER] = "listener",
+    [MX_SECT_LIMITS] = "limits", [MX_SECT_LOG] = "log",
+};
+
+enum ktype { K_UINT, K_SIZE, K_DURATION, K_ENUM, K_WORD, K_ADDR };
+
+struct mx_cfg_key {
+    enum mx_cfg_sect sect;
+    const char *name;
+    enum ktype type;
+    size_t off;                  /* in mx_config, or mx_listener_cfg */
+    size_t width;                /* sizeof the field */
+    unsigned long long min, max; /* K_UINT, K_SIZE, K_DURATION (ms) */
+    bool auto_zero;              /* "auto" is accepted and stored as 0 */
+    const char *const *choices;  /* K_ENUM (stores the index), K_WORD */
+    const char *def;             /* NULL: must be given */
+    const char *help;
+};
+
+static const char *const backend_names[] = { "auto", "epoll", NULL };
+static const char *const protocol_names[] = { "echo", NULL };
+static const char *const mode_names[] = { "raw", "line", "upper", NULL };
+static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
+
+/* K_ENUM stores the index into its choices, so those lists must follow the
+ * enums they stand for. */
+_Static_assert(MX_ECHO_RAW == 0 && MX_ECHO_LINE == 1 && MX_ECHO_UPPER == 2,
+               "mode_names follows enum mx_echo_mode");
+_Static_assert(MX_LOG_ERROR == 0 && MX_LOG_WARN == 1 && MX_LOG_INFO == 2 &&
+               MX_LOG_DEBUG == 3, "level_names follows enum mx_log_level");
+_Static_assert(sizeof(enum mx_echo_mode) == sizeof(uint32_t) &&
+               sizeof(enum mx_log_level) == sizeof(uint32_t),
+               "enum fields are stored as 32-bit numbers");
+
+#define KIB 1024ULL
+#define MIB (1024ULL * KIB)
+#define GIB (1024ULL * MIB)
+#define SEC 1000ULL
+
+static const struct mx_cfg_key keys[] = {
+    { .sect = MX_SECT_SERVER, .name = "workers", .type = K_UINT, CFG(workers),
+      .min = 1, .max = 256, .auto_zero = true, .def = "auto",
+      .help = "reactor threads; auto = one per online CPU" },
+    { .sect = MX_SECT_SERVER, .name = "backend", .type = K_WORD, CFG(backend),
+      .choices = backend_names, .def = "auto",
+      .help = "I/O backend; auto picks the best one available" },
+    { .sect = MX_SECT_SERVER, .name = "listen_backlog", .type = K_UINT, CFG(listen_backlog),
+      .min = 1, .max = 65535, .def = "4096",
+      .help = "listen(2) backlog of every listener" },
+    { .sect = MX_SECT_SERVER, .name = "shutdown_timeout", .type = K_DURATION,
+      CFG(shutdown_timeout_ms), .min = 0, .max = 3600 * SEC, .def = "5s",
+      .help = "on shutdown, how long queued output may drain before closing" },
+
+    { .sect = MX_SECT_LISTENER, .name = "listen", .type = K_ADDR, LSN(listen),
+      .help = "address to listen on; port 0 picks a free port" },
+    { .sect = MX_SECT_LISTENER, .name = "protocol", .type = K_WORD, LSN(protocol),
+      .choices = protocol_names, .def = "echo",
+      .help = "service spoken on the listener's connections" },
+    { .sect = MX_SECT_LISTENER, .name = "mode", .type = K_ENUM, LSN(mode),
+      .choices = mode_names, .def = "raw",
+      .help = "echo: raw bytes, whole lines, or upper-cased lines" },
+
+    { .sect = MX_SECT_LIMITS, .name = "max_connections", .type = K_UINT,
+      CFG(max_connections), .min = 1, .max = 10000000, .def = "100000",
+      .help = "open connections over all listeners; more are refused" },
+    { .sect = MX_SECT_LIMITS, .name = "max_line", .type = K_SIZE, CFG(max_line),
+      .min = 16, .max = MIB, .def = "8k",
+      .help = "longest line in line modes, without its terminator" },
+    { .sect = MX_SECT_LIMITS, .name = "output_high_water", .type = K_SIZE,
+      CFG(output_high_water), .min = KIB, .max = GIB, .def = "256k",
+      .help = "queued output at which a connection stops being read" },
+    { .sect = MX_SECT_LIMITS, .name = "output_low_water", .type = K_SIZE,
+      CFG(output_low_water), .min = 0, .max = GIB, .def = "64k",
+      .help = "queued output at which reading resumes" },
+    { .sect = MX_SECT_LIMITS, .name = "output_max", .type = K_SIZE, CFG(output_max),
+      .min = KIB, .max = GIB, .def = "4m",
+      .help = "queued output at which the connection is closed" },
+    { .sect = MX_SECT_LIMITS, .name = "idle_timeout", .type = K_DURATION,
+      CFG(idle_timeout_ms), .min = 0, .max = 86400 * SEC, .def = "300s",
+      .help = "close connections silent this long; 0 = never" },
+
+    { .sect = MX_SECT_LOG, .name = "level", .type = K_ENUM, CFG(log_level),
+      .choices = level_names, .def = "info",
+      .help = "least severe level written to stderr" },
+};
+
+#define NKEYS ARRAY_LEN(keys)
+_Static_assert(NKEYS == MX_CFG_NKEYS, "MX_CFG_NKEYS counts the rows of keys[]");
+
+/* ---- one value ---------------------------------------------------------- */
+
+/* One row covers fields of several integer widths; memcpy of a fixed-width
+ * copy keeps that free of casts through mismatched pointer types. */
+static void store_num(void *field, size_t width, unsigned long long v)
+{
+    assert(width == sizeof(uint32_t) || width == sizeof(uint64_t));
+    if (width == sizeof(uint64_t)) {
+        uint64_t x = v;
+        memcpy(field, &x, sizeof x);
+    } else {
+        uint32_t x = (uint32_t)v;
+        memcpy(field, &x, sizeof x);
+    }
+}
+
+static unsigned long long load_num(const void *field, size_t width)
+{
+    if (width == sizeof(uint64_t)) {
+        uint64_t x;
+        memcpy(&x, field, sizeof x);
+        return x;
+    }
+    uint32_t x;
+    memcpy(&x, field, sizeof x);
+    return x;
+}
+
+static void format_num(const struct mx_cfg_key *k, unsigned long long v, char *buf,
+                       size_t len)
+{
+    if (k->type == K_SIZE)
+        mx_format_size((size_t)v, buf, len);
+    else if (k->type == K_DURATION)
+        mx_format_duration_ms((unsigned)v, buf, len);
+    else if (k->auto_zero && v == 0)
+        snprintf(buf, len, "auto");
+    else
+        snprintf(buf, len, "%llu", v);
+}
+
+static unsigned long long count_choices(const char *const *choices)
+{
+    unsigned long long n = 0;
+
+    while (choices[n])
+        n++;
+    return n;
+}
+
+static void format_value(const struct mx_cfg_key *k, const void *base, char *buf, size_t len)
+{
+    const char *field = (const char *)base + k->off;
+    unsigned long long v;
+
+    switch (k->type) {
+    case K_WORD:
+    case K_ADDR:
+        snprintf(buf, len, "%.*s", (int)strnlen(field, k->width), field);
+        return;
+    case K_ENUM:
+        v = load_num(field, k->width);
+        snprintf(buf, len, "%s", v < count_choices(k->choices) ? k->choices[v] : "?");
+        return;
+    default:
+        format_num(k, load_num(field, k->width), buf, len);
+    }
+}
+
+static void format_choices(const char *const *choices, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; choices[i] && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", choices[i]);
+}
+
+static void format_range(const struct mx_cfg_key *k, char *buf, size_t len)
+{
+    char lo[32], hi[32];
+
+    format_num(k, k->min, lo, sizeof lo);
+    format_num(k, k->max, hi, sizeof hi);
+    snprintf(buf, len, "%s to %s%s", lo, hi, k->auto_zero ? " or auto" : "");
+}
+
+static int find_choice(const char *const *choices, const char *v)
+{
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(choices[i], v) == 0)
+            return i;
+    return -1;
+}
+
+static int parse_raw_number(const struct mx_cfg_key *k, const char *v, unsigned long long *out)
+{
+    size_t sz;
+    unsigned ms;
+    unsigned long n;
+    int rc;
+
+    switch (k->type) {
+    case K_SIZE:
+        rc = mx_parse_size(v, &sz);
+        *out = rc ? 0 : sz;
+        return rc;
+    case K_DURATION:
+        rc = mx_parse_duration_ms(v, &ms);
+        *out = rc ? 0 : ms;
+        return rc;
+    default:
+        rc = mx_parse_uint(v, (unsigned long)k->max, &n);
+        *out = rc ? 0 : n;
+        return rc;
+    }
+}
+
+static int parse_number(const struct mx_cfg_key *k, const char *v, unsigned long long *out)
+{
+    int rc;
+
+    if (k->auto_zero && strcmp(v, "auto") == 0) {
+        *out = 0;
+        return 0;
+    }
+    rc = parse_raw_number(k, v, out);
+    if (rc == 0 && (*out < k->min || *out > k->max))
+        rc = -ERANGE;
+    return rc;
+}
+
+static int number_error(const struct mx_cfg_key *k, const char *v, int rc, char *why, size_t len)
+{
+    static const char *const noun[] = {
+        [K_UINT] = "a number", [K_SIZE] = "a size", [K_DURATION] = "a duration",
+    };
+    static const char *const like[] = {
+        [K_SIZE] = "8k", [K_DURATION] = "300s, 5m or 250ms",
+    };
+    char range[80];
+
+    format_range(k, range, sizeof range);
+    if (k->type == K_UINT || rc == -ERANGE)
+        snprintf(why, len, "expected %s from %s, got '%s'", noun[k->type], range, v);
+    else
+        snprintf(why, len, "expected %s like %s, got '%s'", noun[k->type], like[k->type], v);
+    return -1;
+}
+
+static bool host_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_';
+}
+
+static bool v6_char(char c)
+{
+    return isxdigit((unsigned char)c) || c == ':' || c == '.';
+}
+
+/* Only the shape: the server resolves the host when it binds. Returns the
+ * port text, or NULL. */
+static const char *listen_port(const char *v)
+{
+    const char *colon, *p;
+
+    if (v[0] == '[') {
+        const char *close = strchr(v, ']');
+        if (!close || close[1] != ':' || !memchr(v, ':', (size_t)(close - v)))
+            return NULL;
+        for (p = v + 1; p < close && *p != '%'; p++)
+            if (!v6_char(*p))
+                return NULL;
+        return close + 2;
+    }
+    colon = strrchr(v, ':');
+    if (!colon || colon == v)
+        return NULL;
+    if (colon - v == 1 && v[0] == '*')
+        return colon + 1;
+    for (p = v; p < colon; p++)
+        if (!host_char(*p))
+            return NULL;
+    return colon + 1;
+}
+
+static int check_listen(const char *v, char *why, size_t len)
+{
+    const char *port = listen_port(v);
+    unsigned long n;
+    int rc = port ? mx_parse_uint(port, 65535, &n) : -EINVAL;
+
+    if (rc == -ERANGE)
+        snprintf(why, len, "port must be from 0 to 65535, got '%s'", v);
+    else if (rc)
+        snprintf(why, len, "expected " MX_CFG_LISTEN_SHAPE ", got '%s'", v);
+    return rc ? -1 : 0;
+}
+
+static int store_text(const struct mx_cfg_key *k, const char *v, char *field, char *why,
+                      size_t len)
+{
+    if (strlen(v) >= k->width) {
+        snprintf(why, len, "longer than %zu characters, got '%s'", k->width - 1, v);
+        return -1;
+    }
+    memcpy(field, v, strlen(v) + 1);
+    return 0;
+}
+
+static int set_choice(const struct mx_cfg_key *k, char *field, const char *v, char *why,
+                      size_t len)
+{
+    char list[128];
+    int i = find_choice(k->choices, v);
+
+    if (i < 0) {
+        format_choices(k->choices, list, sizeof list);
+        snprintf(why, len, "expected one of %s, got '%s'", list, v);
+        return -1;
+    }
+    if (k->type == K_WORD)
+        return store_text(k, v, field, why, len);
+    store_num(field, k->width, (unsigned long long)i);
+    return 0;
+}
+
+int mx_cfg_key_set(const struct mx_cfg_key *k, void *base, const char *v, char *why, size_t len)
+{
+    char *field = (char *)base + k->off;
+    unsigned long long n;
+    int rc;
+
+    switch (k->type) {
+    case K_ENUM:
+    case K_WORD:
+        return set_choice(k, field, v, why, len);
+    case K_ADDR:
+        if (check_listen(v, why, len))
+            return -1;
+        return store_text(k, v, field, why, len);
+    default:
+        rc = parse_number(k, v, &n);
+        if (rc)
+            return number_error(k, v, rc, why, len);
+        store_num(field, k->width, n);
+        return 0;
+    }
+}
+
+/* ---- rows and defaults -------------------------------------------------- */
+
+const struct mx_cfg_key *mx_cfg_key_find(enum mx_cfg_sect s, const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].sect == s && strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+size_t mx_cfg_key_row(const struct mx_cfg_key *k)
+{
+    return (size_t)(k - keys);
+}
+
+static void apply_defaults(bool listener, void *base)
+{
+    char why[256];
+
+    for (size_t i = 0; i < NKEYS; i++) {
+        if ((keys[i].sect == MX_SECT_LISTENER) != listener || !keys[i].def)
+            continue;
+        int rc = mx_cfg_key_set(&keys[i], base, keys[i].def, why, sizeof why);
+        assert(rc == 0 && "a default in keys[] does not parse");
+        (void)rc;
+    }
+}
+
+void mx_cfg_listener_defaults(struct mx_listener_cfg *lsn)
+{
+    apply_defaults(true, lsn);
+}
+
+void mx_config_default(struct mx_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    apply_defaults(false, cfg);
+}
+
+/* ---- checking values set in code ---------------------------------------- */
+
+/* Writing each value out and reading it back through its row checks ranges
+ * and choices of values set in code, such as command-line overrides. */
+static int recheck(const struct mx_cfg_key *k, const void *base, const char *label,
+                   const char *path, char *err, size_t errlen)
+{
+    union { struct mx_config cfg; struct mx_listener_cfg lsn; } scratch;
+    char text[160], why[320];
+
+    format_value(k, base, text, sizeof text);
+    if (mx_cfg_key_set(k, &scratch, text, why, sizeof why) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: [%s] %s: %s", path, label, k->name, why);
+    return -1;
+}
+
+int mx_cfg_check_values(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
+{
+    char label[96];
+
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct mx_cfg_key *k = &keys[i];
+        if (k->sect != MX_SECT_LISTENER) {
+            if (recheck(k, cfg, mx_cfg_sect_names[k->sect], path, err, errlen))
+                return -1;
+            continue;
+        }
+        for (unsigned l = 0; l < cfg->nlisteners && l < MX_MAX_LISTENERS; l++) {
+            snprintf(label, sizeof label, "listener %.63s", cfg->listeners[l].name);
+            if (recheck(k, &cfg->listeners[l], label, path, err, errlen))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static void print_rows(const void *base, enum mx_cfg_sect s, FILE *out)
+{
+    char text[160];
+
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].sect != s)
+            continue;
+        format_value(&keys[i], base, text, sizeof text);
+        fprintf(out, "%-17s = %s\n", keys[i].name, text);
+    }
+}
+
+void mx_config_print(const struct mx_config *cfg, FILE *out)
+{
+    fputs("; muxd effective settings\n\n[server]\n", out);
+    print_rows(cfg, MX_SECT_SERVER, out);
+    for (unsigned i = 0; i < cfg->nlisteners && i < MX_MAX_LISTENERS; i++) {
+        fprintf(out, "\n[listener %.63s]\n", cfg->listeners[i].name);
+        print_rows(&cfg->listeners[i], MX_SECT_LISTENER, out);
+    }
+    fputs("\n[limits]\n", out);
+    print_rows(cfg, MX_SECT_LIMITS, out);
+    fputs("\n[log]\n", out);
+    print_rows(cfg, MX_SECT_LOG, out);
+}
+
+static void describe_allowed(const struct mx_cfg_key *k, char *buf, size_t len)
+{
+    static const char *const what[] = {
+        [K_UINT] = "number", [K_SIZE] = "size", [K_DURATION] = "duration",
+    };
+    char range[80];
+
+    if (k->type == K_ENUM || k->type == K_WORD) {
+        format_choices(k->choices, buf, len);
+    } else if (k->type == K_ADDR) {
+        snprintf(buf, len, "%s", LISTEN_SHAPE_MD);
+    } else {
+        format_range(k, range, sizeof range);
+        snprintf(buf, len, "%s, %s", what[k->type], range);
+    }
+}
+
+void mx_config_reference(FILE *out)
+{
+    char allowed[160];
+
+    fputs("| section | key | default | allowed | meaning |\n"
+          "| --- | --- | --- | --- | --- |\n", out);
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct mx_cfg_key *k = &keys[i];
+        describe_allowed(k, allowed, sizeof allowed);
+        fprintf(out, "| `[%s%s]` | `%s` | %s | %s | %s |\n", mx_cfg_sect_names[k->sect],
+                k->sect == MX_SECT_LISTENER ? " NAME" : "", k->name,
+                k->def ? k->def : "(required)", allowed, k->help);
+    }
+}
