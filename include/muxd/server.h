@@ -13,7 +13,7 @@ struct mx_server;
 
 struct mx_server_opts {
     unsigned workers;            /* >= 1, at most MX_MAX_WORKERS */
-    const char *backend;         /* "auto" or "epoll" */
+    const char *backend;         /* "auto", "epoll", "io_uring" or "poll" */
     int listen_backlog;
     unsigned shutdown_timeout_ms;
     size_t max_connections;      /* across all workers */
@@ -22,6 +22,8 @@ struct mx_server_opts {
     size_t output_low_water;     /* resume reading below this */
     size_t output_max;           /* disconnect above this */
     unsigned idle_timeout_ms;    /* 0 = never */
+    unsigned uring_buffers;      /* io_uring receive buffers per worker (2^n) */
+    size_t uring_buffer_size;    /* bytes each */
 };
 
 #define MX_MAX_WORKERS 256
@@ -29,6 +31,14 @@ struct mx_server_opts {
 /* Fills o with the documented defaults. */
 void mx_server_opts_default(struct mx_server_opts *o);
 
+/* Resolves a backend name: "auto" gives io_uring where a probe ring can be
+ * set up (and MUXD_DISABLE_IO_URING is not 1), else epoll. *chosen gets
+ * the name in use; *why, when not NULL, says why auto fell back.
+ * -EINVAL for an unknown name, -errno of the probe when io_uring was asked
+ * for by name and cannot run here. */
+int mx_backend_pick(const char *name, const char **chosen, const char **why);
+
+/* NULL with errno set (see mx_backend_pick; EINVAL for bad options). */
 struct mx_server *mx_server_new(const struct mx_server_opts *o);
 
 /* Binds addr ("127.0.0.1:7000", "[::1]:7000", "*:7000", port 0 for an
@@ -50,7 +60,7 @@ int mx_server_finished(struct mx_server *s);
 /* Joins all threads (after mx_server_stop) and frees the server. */
 void mx_server_free(struct mx_server *s);
 
-/* The backend name actually in use ("epoll"). */
+/* The backend name actually in use. */
 const char *mx_server_backend(const struct mx_server *s);
 
 #endif

@@ -298,6 +298,17 @@ static int check_water(const struct mx_config *cfg, const char *path, char *err,
     return 0;
 }
 
+static int check_uring(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
+{
+    unsigned n = cfg->uring_buffers;
+    if (n & (n - 1)) {
+        snprintf(err, errlen, "%s: [server] uring_buffers: expected a power of two "
+                 "like 256, got '%u'", path, n);
+        return -1;
+    }
+    return 0;
+}
+
 static bool port_is_zero(const char *listen)
 {
     const char *colon = strrchr(listen, ':');
@@ -338,7 +349,8 @@ static int check_listeners(const struct mx_config *cfg, const char *path, char *
 int mx_config_validate(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
 {
     if (check_listeners(cfg, path, err, errlen) ||
-        mx_cfg_check_values(cfg, path, err, errlen))
+        mx_cfg_check_values(cfg, path, err, errlen) ||
+        check_uring(cfg, path, err, errlen))
         return -1;
     return check_water(cfg, path, err, errlen);
 }

@@ -1,6 +1,6 @@
 /* config.h - the daemon's settings: defaults, the INI file, printing.
  *
- * One table row per key (config.c) drives parsing, validation, defaults and
+ * One table row per key (config_keys.c) drives parsing, validation, defaults and
  * --check-config output. Errors name file, line, section and key.
  */
 #ifndef MUXD_APP_CONFIG_H
@@ -25,9 +25,11 @@ struct mx_listener_cfg {
 struct mx_config {
     /* [server] */
     unsigned workers;            /* 0 = auto (online CPUs) */
-    char backend[16];            /* "auto" | "epoll" */
+    char backend[16];            /* "auto" | "epoll" | "io_uring" | "poll" */
     int listen_backlog;
     unsigned shutdown_timeout_ms;
+    unsigned uring_buffers;      /* per worker, a power of two */
+    size_t uring_buffer_size;
     /* [listener NAME] */
     struct mx_listener_cfg listeners[MX_MAX_LISTENERS];
     unsigned nlisteners;

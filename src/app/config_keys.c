@@ -41,7 +41,7 @@ struct mx_cfg_key {
     const char *help;
 };
 
-static const char *const backend_names[] = { "auto", "epoll", NULL };
+static const char *const backend_names[] = { "auto", "epoll", "io_uring", "poll", NULL };
 static const char *const protocol_names[] = { "echo", NULL };
 static const char *const mode_names[] = { "raw", "line", "upper", NULL };
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
@@ -74,6 +74,12 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_SERVER, .name = "shutdown_timeout", .type = K_DURATION,
       CFG(shutdown_timeout_ms), .min = 0, .max = 3600 * SEC, .def = "5s",
       .help = "on shutdown, how long queued output may drain before closing" },
+    { .sect = MX_SECT_SERVER, .name = "uring_buffers", .type = K_UINT, CFG(uring_buffers),
+      .min = 1, .max = 32768, .def = "256",
+      .help = "io_uring: receive buffers per worker, a power of two" },
+    { .sect = MX_SECT_SERVER, .name = "uring_buffer_size", .type = K_SIZE,
+      CFG(uring_buffer_size), .min = 512, .max = MIB, .def = "8k",
+      .help = "io_uring: size of each receive buffer" },
 
     { .sect = MX_SECT_LISTENER, .name = "listen", .type = K_ADDR, LSN(listen),
       .help = "address to listen on; port 0 picks a free port" },

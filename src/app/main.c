@@ -76,6 +76,8 @@ static void server_opts(const struct mx_config *cfg, struct mx_server_opts *o)
     o->output_low_water = cfg->output_low_water;
     o->output_max = cfg->output_max;
     o->idle_timeout_ms = cfg->idle_timeout_ms;
+    o->uring_buffers = cfg->uring_buffers;
+    o->uring_buffer_size = cfg->uring_buffer_size;
 }
 
 static int add_listeners(struct mx_server *s, const struct mx_config *cfg,
@@ -96,7 +98,9 @@ static int add_listeners(struct mx_server *s, const struct mx_config *cfg,
 /* First SIGTERM/SIGINT: graceful stop. A second one: leave now. */
 static void wait_for_stop(struct mx_server *s, const sigset_t *sigs)
 {
-    int sig = sigwaitinfo(sigs, NULL);
+    int sig;
+    while ((sig = sigwaitinfo(sigs, NULL)) < 0 && errno == EINTR)
+        ;
     mx_info("signal %d (%s): stopping; again to exit at once", sig, strsignal(sig));
     mx_server_stop(s);
     const struct timespec tick = { 0, 20 * 1000 * 1000 };
@@ -115,7 +119,7 @@ static int serve(const struct mx_config *cfg, unsigned long fd_limit)
     server_opts(cfg, &o);
     struct mx_server *s = mx_server_new(&o);
     if (!s) {
-        mx_error("cannot create the server (backend %s)", cfg->backend);
+        mx_error("cannot create the server: %s", strerror(errno));
         return 1;
     }
     struct mx_echo_opts echo[MX_MAX_LISTENERS];
@@ -161,8 +165,16 @@ int main(int argc, char **argv)
     struct mx_config cfg;
     if (load_config(&cli, &cfg) < 0)
         return 2;
+    const char *backend, *why;
+    int err2 = mx_backend_pick(cfg.backend, &backend, &why);
+    if (err2 < 0) {
+        fprintf(stderr, "muxd: backend %s cannot run here: %s\n", cfg.backend,
+                why ? why : strerror(-err2));
+        return 2;
+    }
     if (cli.check_config) {
         mx_config_print(&cfg, stdout);
+        printf("; backend in use: %s%s%s\n", backend, why ? " - " : "", why ? why : "");
         return 0;
     }
     mx_log_set_level(cfg.log_level);

@@ -37,9 +37,12 @@ struct mx_backend_ops {
 };
 
 extern const struct mx_backend_ops mx_backend_epoll;
+extern const struct mx_backend_ops mx_backend_uring;
+extern const struct mx_backend_ops mx_backend_poll;
 
-/* "auto" or a backend name -> ops; NULL if unknown. *why gets a short
- * reason when auto had to fall back (or NULL). */
-const struct mx_backend_ops *mx_backend_choose(const char *name, const char **why);
+/* "auto" or a backend name -> ops. *why gets a short reason when io_uring
+ * could not be had (or NULL). NULL with *err = -EINVAL for an unknown
+ * name, or the probe's -errno when io_uring was asked for by name. */
+const struct mx_backend_ops *mx_backend_choose(const char *name, const char **why, int *err);
 
 #endif

@@ -23,17 +23,25 @@ void mx_server_opts_default(struct mx_server_opts *o)
         .output_low_water = 64 * 1024,
         .output_max = 4 * 1024 * 1024,
         .idle_timeout_ms = 300 * 1000,
+        .uring_buffers = 256,
+        .uring_buffer_size = 8 * 1024,
     };
 }
 
 struct mx_server *mx_server_new(const struct mx_server_opts *o)
 {
-    if (o->workers < 1 || o->workers > MX_MAX_WORKERS)
+    if (o->workers < 1 || o->workers > MX_MAX_WORKERS || o->uring_buffers == 0 ||
+        (o->uring_buffers & (o->uring_buffers - 1)) || o->uring_buffers > 32768) {
+        errno = EINVAL;
         return NULL;
+    }
     const char *why;
-    const struct mx_backend_ops *be = mx_backend_choose(o->backend, &why);
-    if (!be)
+    int err;
+    const struct mx_backend_ops *be = mx_backend_choose(o->backend, &why, &err);
+    if (!be) {
+        errno = -err;
         return NULL;
+    }
     if (why)
         mx_info("backend %s: %s", be->name, why);
     struct mx_server *s = calloc(1, sizeof *s);

@@ -208,7 +208,7 @@ Test(cli_exit, check_config_with_overrides)
     run_muxd(&r, (const char *[]){ "--check-config", "-c", conf, "-b", "nope", NULL });
     unlink(conf);
     cr_assert_eq(r.status, 2, "exit %d, stderr:\n%s", r.status, r.err);
-    cr_assert_not_null(strstr(r.err, "[server] backend: expected one of auto, epoll, got 'nope'"),
+    cr_assert_not_null(strstr(r.err, "[server] backend: expected one of auto, epoll, io_uring, poll, got 'nope'"),
                        "stderr:\n%s", r.err);
 }
 

@@ -247,8 +247,8 @@ Test(config, bad_values)
           ":2: [limits] idle_timeout: expected a duration like 300s, 5m or 250ms, got '-1'" },
         { "[server]\nshutdown_timeout = 61m\n",
           ":2: [server] shutdown_timeout: expected a duration from 0 to 3600s, got '61m'" },
-        { "[server]\nbackend = io_uring\n",
-          ":2: [server] backend: expected one of auto, epoll, got 'io_uring'" },
+        { "[server]\nbackend = kqueue\n",
+          ":2: [server] backend: expected one of auto, epoll, io_uring, poll, got 'kqueue'" },
         { "[listener x]\nlisten = *:0\nmode = Raw\n",
           ":3: [listener x] mode: expected one of raw, line, upper, got 'Raw'" },
         { "[listener x]\nprotocol = http\n",
@@ -412,7 +412,7 @@ Test(config, validate_after_overrides)
     cfg.workers = 256;
     strcpy(cfg.backend, "kqueue");
     cr_assert_eq(mx_config_validate(&cfg, "m.conf", err, sizeof err), -1);
-    cr_assert_str_eq(err, "m.conf: [server] backend: expected one of auto, epoll, got 'kqueue'");
+    cr_assert_str_eq(err, "m.conf: [server] backend: expected one of auto, epoll, io_uring, poll, got 'kqueue'");
     strcpy(cfg.backend, "epoll");
     cr_assert_eq(mx_config_validate(&cfg, "m.conf", err, sizeof err), 0, "%s", err);
 }

@@ -1,0 +1,176 @@
+/* backend_poll.c - the poll(2) backend: a reference, not a contender.
+ *
+ * Every wait hands the kernel the whole pollfd array and every return is
+ * scanned whole: O(n) per wait, the cost the select()/poll() tutorials
+ * describe. It exists so the benchmarks can show that cost in numbers.
+ * Closed entries become holes (fd -1, which poll skips) and the array is
+ * compacted before the next wait, so indices never move under a dispatch.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+
+#include "io/backend.h"
+#include "io/ready.h"
+#include "reactor/conn.h"
+#include "reactor/worker.h"
+
+struct pl {
+    struct pollfd *fds;   /* [0] is the inbox eventfd */
+    uint64_t *tags;       /* tag of each entry */
+    uint32_t n, cap;
+    uint32_t holes;
+};
+
+static int pl_grow(struct pl *p)
+{
+    uint32_t cap = p->cap ? p->cap * 2 : 64;
+    struct pollfd *f = realloc(p->fds, cap * sizeof *f);
+    if (f)
+        p->fds = f;
+    uint64_t *t = realloc(p->tags, cap * sizeof *t);
+    if (t)
+        p->tags = t;
+    if (!f || !t)
+        return -ENOMEM;
+    p->cap = cap;
+    return 0;
+}
+
+static int pl_add(struct pl *p, int fd, uint64_t tag)
+{
+    if (p->n == p->cap && pl_grow(p) < 0)
+        return -ENOMEM;
+    p->fds[p->n] = (struct pollfd){ .fd = fd, .events = POLLIN };
+    p->tags[p->n] = tag;
+    return (int)p->n++;
+}
+
+static int pl_init(struct mx_worker *w)
+{
+    struct pl *p = calloc(1, sizeof *p);
+    if (!p || pl_add(p, w->inbox.efd, MX_TAG_INBOX) < 0) {
+        free(p);
+        return -ENOMEM;
+    }
+    w->be_data = p;
+    return 0;
+}
+
+static void pl_fini(struct mx_worker *w)
+{
+    struct pl *p = w->be_data;
+    free(p->fds);
+    free(p->tags);
+    free(p);
+    w->be_data = NULL;
+}
+
+/* c->backend_state is c's index in the array. */
+static struct pollfd *entry(struct mx_worker *w, struct mx_conn *c)
+{
+    return &((struct pl *)w->be_data)->fds[c->backend_state];
+}
+
+static int pl_attach(struct mx_worker *w, struct mx_conn *c)
+{
+    int i = pl_add(w->be_data, c->fd, mx__conn_tag(c));
+    if (i < 0)
+        return i;
+    c->backend_state = (uint32_t)i;
+    return 0;
+}
+
+static void pl_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
+{
+    struct pollfd *f = entry(w, c);
+    f->events = (short)((f->events & ~POLLIN) | (on ? POLLIN : 0));
+}
+
+static void pl_want_write(struct mx_worker *w, struct mx_conn *c, bool on)
+{
+    struct pollfd *f = entry(w, c);
+    f->events = (short)((f->events & ~POLLOUT) | (on ? POLLOUT : 0));
+}
+
+static void pl_flush(struct mx_worker *w, struct mx_conn *c)
+{
+    mx_ready_flush(w, c, pl_want_write);
+}
+
+static bool pl_detach(struct mx_worker *w, struct mx_conn *c)
+{
+    struct pl *p = w->be_data;
+    struct pollfd *f = entry(w, c);
+    /* A hole: poll skips it, and this wait's dispatch (which may not have
+     * reached it yet) sees no event on it. */
+    f->fd = -1;
+    f->revents = 0;
+    p->holes++;
+    return false;
+}
+
+/* Squeezes out the holes, telling each moved connection its new index. */
+static void compact(struct mx_worker *w, struct pl *p)
+{
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        if (p->fds[i].fd < 0)
+            continue;
+        if (i != j) {
+            p->fds[j] = p->fds[i];
+            p->tags[j] = p->tags[i];
+            struct mx_conn *c = mx__worker_lookup(w, p->tags[j]);
+            if (c)
+                c->backend_state = j;
+        }
+        j++;
+    }
+    p->n = j;
+    p->holes = 0;
+}
+
+static void dispatch(struct mx_worker *w, struct pl *p, uint32_t i)
+{
+    short re = p->fds[i].revents;
+    if (p->tags[i] == MX_TAG_INBOX) {
+        mx__worker_wakeup(w);
+        return;
+    }
+    struct mx_conn *c = mx__worker_lookup(w, p->tags[i]);
+    if (c)
+        mx_ready_event(w, c, re & POLLIN, re & POLLOUT, re & (POLLHUP | POLLERR | POLLNVAL),
+                       pl_want_write);
+}
+
+static int pl_wait(struct mx_worker *w, int timeout_ms)
+{
+    struct pl *p = w->be_data;
+    if (p->holes)
+        compact(w, p);
+    int n = poll(p->fds, p->n, timeout_ms);
+    if (n < 0)
+        return -errno;
+    w->now_ms = mx_now_ms();
+    /* Entries added while dispatching start with revents 0; stop at the
+     * count poll saw. */
+    uint32_t seen = p->n;
+    for (uint32_t i = 0; i < seen && n > 0; i++) {
+        if (p->fds[i].revents == 0 || p->fds[i].fd < 0)
+            continue;
+        n--;
+        dispatch(w, p, i);
+    }
+    return 0;
+}
+
+const struct mx_backend_ops mx_backend_poll = {
+    .name = "poll",
+    .init = pl_init,
+    .fini = pl_fini,
+    .attach = pl_attach,
+    .set_recv = pl_set_recv,
+    .flush = pl_flush,
+    .detach = pl_detach,
+    .wait = pl_wait,
+};

@@ -1,0 +1,460 @@
+/* backend_uring.c - the io_uring backend: completions, not readiness.
+ *
+ * Each worker owns one ring, created on its own thread (SINGLE_ISSUER,
+ * DEFER_TASKRUN: completions are reaped only when the worker waits, never
+ * behind its back). Per connection at most two operations are in flight:
+ *  - a multishot recv that picks buffers from the worker's provided-buffer
+ *    ring, so an idle connection costs no buffer at all; each buffer goes
+ *    back to the ring as soon as the core has seen its bytes (the core
+ *    copies only an unfinished frame);
+ *  - one sendmsg of the output queue's head segments. Short sends go on
+ *    from where they stopped; the queue stays untouched until the
+ *    completion, so order and the bytes under the kernel are safe.
+ * user_data is the connection's tag (slot, generation) plus an op code, so
+ * a completion for a closed and reused slot is recognised. A closed
+ * connection is held (slot and queue) until its operations have completed
+ * (cancelled by user_data on close).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <liburing.h>
+
+#include "io/backend.h"
+#include "io/uring.h"
+#include "muxd/log.h"
+#include "reactor/conn.h"
+#include "reactor/server.h"
+
+#define SQ_ENTRIES 256
+#define CQ_ENTRIES 4096
+#define BGID 0
+#define MAX_IOV 16
+
+enum op { OP_RECV = 1, OP_SEND, OP_CANCEL, OP_INBOX };
+
+/* backend_state bits */
+enum {
+    U_RECV = 1u << 0,      /* multishot recv armed */
+    U_CANCEL = 1u << 1,    /* its cancel is on the way */
+    U_SEND = 1u << 2,      /* sendmsg in flight */
+    U_STARVED = 1u << 3,   /* recv ended on an empty buffer ring */
+    U_HELD = 1u << 4,      /* closed; released when nothing is in flight */
+};
+
+struct send_ctx {
+    struct msghdr msg;
+    struct iovec iov[MAX_IOV];
+    struct send_ctx *next;
+};
+
+struct ur {
+    struct io_uring ring;
+    struct io_uring_buf_ring *br;
+    size_t br_bytes;
+    char *bufs;
+    unsigned nbufs, buf_size;
+    struct send_ctx *free_sends;
+    uint64_t *starved;          /* tags of connections waiting for buffers */
+    size_t nstarved, starved_cap;
+    bool overflow_logged;
+};
+
+static uint64_t ud_of(uint64_t tag, enum op op)
+{
+    return tag | ((uint64_t)op << MX_SLOT_BITS);
+}
+
+static uint64_t tag_of(uint64_t ud)
+{
+    return ud & ~((uint64_t)0xff << MX_SLOT_BITS);
+}
+
+static enum op op_of(uint64_t ud)
+{
+    return (enum op)((ud >> MX_SLOT_BITS) & 0xff);
+}
+
+/* A full submission queue is submitted to make room; NULL only if the
+ * kernel takes nothing. */
+static struct io_uring_sqe *get_sqe(struct ur *u)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    if (!sqe) {
+        io_uring_submit(&u->ring);
+        sqe = io_uring_get_sqe(&u->ring);
+    }
+    return sqe;
+}
+
+/* --- buffers --------------------------------------------------------- */
+
+static void buf_return(struct ur *u, unsigned bid)
+{
+    io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * u->buf_size, u->buf_size,
+                          (unsigned short)bid, io_uring_buf_ring_mask(u->nbufs), 0);
+    io_uring_buf_ring_advance(u->br, 1);
+}
+
+static int bufs_setup(struct ur *u, unsigned nbufs, unsigned size)
+{
+    u->nbufs = nbufs;
+    u->buf_size = size;
+    u->br_bytes = nbufs * sizeof(struct io_uring_buf);
+    /* liburing 2.3 has no io_uring_setup_buf_ring: map and register the
+     * ring by hand. It must be page aligned, which mmap gives. */
+    void *br = mmap(NULL, u->br_bytes, PROT_READ | PROT_WRITE,
+                    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (br == MAP_FAILED)
+        return -errno;
+    u->br = br;
+    u->bufs = malloc((size_t)nbufs * size);
+    if (!u->bufs)
+        return -ENOMEM;
+    struct io_uring_buf_reg reg = { .ring_addr = (uintptr_t)br, .ring_entries = nbufs,
+                                    .bgid = BGID };
+    int err = io_uring_register_buf_ring(&u->ring, &reg, 0);
+    if (err < 0)
+        return err;
+    io_uring_buf_ring_init(u->br);
+    for (unsigned i = 0; i < nbufs; i++)
+        io_uring_buf_ring_add(u->br, u->bufs + (size_t)i * size, size, (unsigned short)i,
+                              io_uring_buf_ring_mask(nbufs), (int)i);
+    io_uring_buf_ring_advance(u->br, (int)nbufs);
+    return 0;
+}
+
+/* --- ring ------------------------------------------------------------ */
+
+int mx_uring_queue_init(struct io_uring *ring, unsigned sq, unsigned cq)
+{
+    /* Newest flags first; older kernels say -EINVAL and get fewer. */
+    static const unsigned tries[] = {
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+            IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
+        IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
+        IORING_SETUP_CQSIZE,
+        0,
+    };
+    int err = -EINVAL;
+    for (size_t i = 0; i < sizeof tries / sizeof *tries && err == -EINVAL; i++) {
+        struct io_uring_params p = { .flags = tries[i], .cq_entries = cq };
+        err = io_uring_queue_init_params(sq, ring, &p);
+    }
+    return err;
+}
+
+static int arm_inbox(struct mx_worker *w, struct ur *u)
+{
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (!sqe)
+        return -EBUSY;
+    io_uring_prep_poll_multishot(sqe, w->inbox.efd, POLLIN);
+    io_uring_sqe_set_data64(sqe, ud_of(0, OP_INBOX));
+    return 0;
+}
+
+static void ur_fini(struct mx_worker *w)
+{
+    struct ur *u = w->be_data;
+    io_uring_queue_exit(&u->ring);
+    if (u->br)
+        munmap(u->br, u->br_bytes);
+    free(u->bufs);
+    while (u->free_sends) {
+        struct send_ctx *s = u->free_sends;
+        u->free_sends = s->next;
+        free(s);
+    }
+    free(u->starved);
+    free(u);
+    w->be_data = NULL;
+}
+
+static int ur_init(struct mx_worker *w)
+{
+    struct ur *u = calloc(1, sizeof *u);
+    if (!u)
+        return -ENOMEM;
+    int err = mx_uring_queue_init(&u->ring, SQ_ENTRIES, CQ_ENTRIES);
+    if (err < 0) {
+        free(u);
+        return err;
+    }
+    w->be_data = u;
+    const struct mx_server_opts *o = &w->srv->opts;
+    err = bufs_setup(u, o->uring_buffers, (unsigned)o->uring_buffer_size);
+    if (err == 0)
+        err = arm_inbox(w, u);
+    if (err < 0)
+        ur_fini(w);
+    return err;
+}
+
+/* --- receive --------------------------------------------------------- */
+
+static void arm_recv(struct mx_worker *w, struct mx_conn *c)
+{
+    struct io_uring_sqe *sqe = get_sqe(w->be_data);
+    if (!sqe) {
+        mx__conn_fail(c, -EBUSY);
+        return;
+    }
+    io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = BGID;
+    io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_RECV));
+    c->backend_state |= U_RECV;
+}
+
+static void cancel_op(struct mx_worker *w, struct mx_conn *c, enum op op)
+{
+    struct io_uring_sqe *sqe = get_sqe(w->be_data);
+    if (!sqe)
+        return; /* the operation ends with the socket's shutdown below */
+    io_uring_prep_cancel64(sqe, ud_of(mx__conn_tag(c), op), 0);
+    io_uring_sqe_set_data64(sqe, ud_of(0, OP_CANCEL));
+}
+
+static int ur_attach(struct mx_worker *w, struct mx_conn *c)
+{
+    c->backend_state = 0;
+    arm_recv(w, c);
+    return 0;
+}
+
+static void ur_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
+{
+    if (on && !(c->backend_state & (U_RECV | U_STARVED)))
+        arm_recv(w, c);
+    else if (!on && (c->backend_state & U_RECV) && !(c->backend_state & U_CANCEL)) {
+        cancel_op(w, c, OP_RECV);
+        c->backend_state |= U_CANCEL;
+    }
+    /* Other cases settle when the pending recv or cancel completes. */
+}
+
+static void starve(struct ur *u, struct mx_conn *c)
+{
+    if (u->nstarved == u->starved_cap) {
+        size_t cap = u->starved_cap ? u->starved_cap * 2 : 64;
+        uint64_t *v = realloc(u->starved, cap * sizeof *v);
+        if (!v) {
+            mx__conn_fail(c, -ENOMEM);
+            return;
+        }
+        u->starved = v;
+        u->starved_cap = cap;
+    }
+    u->starved[u->nstarved++] = mx__conn_tag(c);
+    c->backend_state |= U_STARVED;
+}
+
+/* Buffers come back as soon as each completion is handled, so by the end
+ * of a batch the ring has room again: re-arm the starved then, never in a
+ * loop on an empty ring. */
+static void feed_starved(struct mx_worker *w, struct ur *u)
+{
+    size_t n = u->nstarved;
+    u->nstarved = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct mx_conn *c = mx__worker_lookup(w, u->starved[i]);
+        if (!c || !(c->backend_state & U_STARVED))
+            continue;
+        c->backend_state &= ~U_STARVED;
+        if (!(c->flags & MX_C_DEAD) && (c->flags & MX_C_RECV_ON))
+            arm_recv(w, c);
+    }
+}
+
+static bool in_flight(const struct mx_conn *c)
+{
+    return c->backend_state & (U_RECV | U_SEND);
+}
+
+static void on_recv(struct mx_worker *w, struct ur *u, struct mx_conn *c,
+                    const struct io_uring_cqe *cqe)
+{
+    if (!(cqe->flags & IORING_CQE_F_MORE))
+        c->backend_state &= ~(U_RECV | U_CANCEL);
+    bool alive = !(c->flags & MX_C_DEAD);
+    if (cqe->flags & IORING_CQE_F_BUFFER) {
+        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+        /* Delivered even while paused: those bytes were already read
+         * from the socket, and dropping them would lose data. */
+        if (alive && cqe->res > 0)
+            mx__conn_recv(c, u->bufs + (size_t)bid * u->buf_size, (size_t)cqe->res);
+        buf_return(u, bid);
+    }
+    if (!alive || (c->flags & MX_C_DEAD))
+        return;
+    if (cqe->res == 0)
+        mx__conn_eof(c);
+    else if (cqe->res == -ENOBUFS)
+        starve(u, c);
+    else if (cqe->res < 0 && cqe->res != -ECANCELED)
+        mx__conn_fail(c, cqe->res);
+    else if (!(c->backend_state & U_RECV) && (c->flags & MX_C_RECV_ON))
+        arm_recv(w, c); /* a multishot that ended for another reason */
+}
+
+/* --- send ------------------------------------------------------------ */
+
+static void ur_flush(struct mx_worker *w, struct mx_conn *c)
+{
+    struct ur *u = w->be_data;
+    if ((c->backend_state & U_SEND) || c->out.bytes == 0)
+        return; /* the completion of the send in flight goes on */
+    struct send_ctx *s = u->free_sends;
+    if (s)
+        u->free_sends = s->next;
+    else if (!(s = malloc(sizeof *s))) {
+        mx__conn_fail(c, -ENOMEM);
+        return;
+    }
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (!sqe) {
+        s->next = u->free_sends;
+        u->free_sends = s;
+        mx__conn_fail(c, -EBUSY);
+        return;
+    }
+    s->msg = (struct msghdr){ .msg_iov = s->iov };
+    s->msg.msg_iovlen = (size_t)mx_outq_iov(&c->out, s->iov, MAX_IOV);
+    io_uring_prep_sendmsg(sqe, c->fd, &s->msg, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_SEND));
+    c->backend_ctx = s;
+    c->backend_state |= U_SEND;
+}
+
+static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int res)
+{
+    struct send_ctx *s = c->backend_ctx;
+    s->next = u->free_sends;
+    u->free_sends = s;
+    c->backend_ctx = NULL;
+    c->backend_state &= ~U_SEND;
+    if (c->flags & MX_C_DEAD)
+        return;
+    if (res < 0) {
+        mx__conn_fail(c, res);
+        return;
+    }
+    mx_outq_consume(&c->out, (size_t)res);
+    mx__conn_sent(c);
+    if (!(c->flags & MX_C_DEAD))
+        ur_flush(w, c); /* the rest of a short send, or what came since */
+}
+
+/* --- close ----------------------------------------------------------- */
+
+static bool ur_detach(struct mx_worker *w, struct mx_conn *c)
+{
+    if ((c->backend_state & U_RECV) && !(c->backend_state & U_CANCEL)) {
+        cancel_op(w, c, OP_RECV);
+        c->backend_state |= U_CANCEL;
+    }
+    if (c->backend_state & U_SEND)
+        cancel_op(w, c, OP_SEND);
+    /* A send already under way in the kernel may not be cancellable;
+     * shutting the socket down ends it (and any recv) promptly. */
+    if (!in_flight(c))
+        return false;
+    shutdown(c->fd, SHUT_RDWR);
+    c->backend_state |= U_HELD;
+    return true;
+}
+
+/* --- completions ----------------------------------------------------- */
+
+static void on_cqe(struct mx_worker *w, struct ur *u, const struct io_uring_cqe *cqe)
+{
+    enum op op = op_of(cqe->user_data);
+    if (op == OP_INBOX) {
+        mx__worker_wakeup(w);
+        if (!(cqe->flags & IORING_CQE_F_MORE) && arm_inbox(w, u) < 0)
+            mx_error("cannot re-arm the inbox wake-up");
+        return;
+    }
+    if (op != OP_RECV && op != OP_SEND)
+        return; /* cancel results: the cancelled op reports for itself */
+    struct mx_conn *c = mx__worker_lookup(w, tag_of(cqe->user_data));
+    if (!c) {
+        /* Cannot happen while closed connections are held: still give a
+         * buffer back rather than leak it. */
+        if (cqe->flags & IORING_CQE_F_BUFFER)
+            buf_return(u, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        return;
+    }
+    if (op == OP_RECV)
+        on_recv(w, u, c, cqe);
+    else
+        on_send(w, u, c, cqe->res);
+    if ((c->backend_state & U_HELD) && !in_flight(c)) {
+        c->backend_state &= ~U_HELD;
+        mx__conn_release(c);
+    }
+}
+
+static void check_overflow(struct ur *u)
+{
+    if (!u->overflow_logged && io_uring_cq_has_overflow(&u->ring)) {
+        u->overflow_logged = true;
+        mx_warn("io_uring completion queue overflowed (the kernel keeps the rest); "
+                "consider fewer connections per worker");
+    }
+}
+
+static int ur_wait(struct mx_worker *w, int timeout_ms)
+{
+    struct ur *u = w->be_data;
+    struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000,
+                                    .tv_nsec = (long long)(timeout_ms % 1000) * 1000000 };
+    struct io_uring_cqe *cqe;
+    int err = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, timeout_ms < 0 ? NULL : &ts,
+                                               NULL);
+    if (err < 0 && err != -ETIME && err != -EINTR)
+        return err;
+    w->now_ms = mx_now_ms();
+    unsigned head, seen;
+    do {
+        seen = 0;
+        io_uring_for_each_cqe(&u->ring, head, cqe) {
+            on_cqe(w, u, cqe);
+            seen++;
+        }
+        io_uring_cq_advance(&u->ring, seen);
+    } while (seen > 0);
+    feed_starved(w, u);
+    check_overflow(u);
+    return 0;
+}
+
+const struct mx_backend_ops mx_backend_uring = {
+    .name = "io_uring",
+    .init = ur_init,
+    .fini = ur_fini,
+    .attach = ur_attach,
+    .set_recv = ur_set_recv,
+    .flush = ur_flush,
+    .detach = ur_detach,
+    .wait = ur_wait,
+};
+
+int mx_uring_probe(void)
+{
+    struct ur u = { 0 };
+    int err = mx_uring_queue_init(&u.ring, 4, 8);
+    if (err < 0)
+        return err;
+    err = bufs_setup(&u, 1, 512);
+    io_uring_queue_exit(&u.ring);
+    if (u.br)
+        munmap(u.br, u.br_bytes);
+    free(u.bufs);
+    return err;
+}
