@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/backend.h"
 #include "muxd/log.h"
 #include "reactor/server.h"
 
@@ -83,8 +84,14 @@ static void hand_off(struct mx_acceptor *a, int fd, struct mx_listener *ls)
     a->accepted++;
 }
 
-/* Accepts until the backlog is empty (or we must back off). */
-static void accept_all(struct mx_acceptor *a, struct mx_listener *ls)
+void mx__acceptor_take(struct mx_acceptor *a, int fd, struct mx_listener *ls)
+{
+    mx_sock_tune_accepted(fd);
+    if (admit(a, fd))
+        hand_off(a, fd, ls);
+}
+
+void mx__acceptor_accept_all(struct mx_acceptor *a, struct mx_listener *ls)
 {
     for (;;) {
         int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -100,9 +107,7 @@ static void accept_all(struct mx_acceptor *a, struct mx_listener *ls)
                 mx_warn("accept on %s: %s", ls->addr, strerror(errno));
             return;
         }
-        mx_sock_tune_accepted(fd);
-        if (admit(a, fd))
-            hand_off(a, fd, ls);
+        mx__acceptor_take(a, fd, ls);
     }
 }
 
@@ -120,25 +125,39 @@ static bool sit_out_pause(struct mx_acceptor *a)
     return true;
 }
 
-static void *acceptor_main(void *arg)
+static void epoll_loop(struct mx_acceptor *a)
 {
-    struct mx_acceptor *a = arg;
-    mx_log_thread_name("muxd-accept");
     for (;;) {
         if (a->paused_until_ms && !sit_out_pause(a))
-            return NULL;
+            return;
         struct epoll_event evs[MX_SERVER_MAX_LISTENERS + 1];
         int n = epoll_wait(a->epfd, evs, MX_SERVER_MAX_LISTENERS + 1, -1);
         if (n < 0 && errno != EINTR) {
             mx_error("acceptor epoll_wait: %s", strerror(errno));
-            return NULL;
+            return;
         }
         for (int i = 0; i < n; i++) {
             if (evs[i].data.ptr == NULL)
-                return NULL;
-            accept_all(a, evs[i].data.ptr);
+                return;
+            mx__acceptor_accept_all(a, evs[i].data.ptr);
         }
     }
+}
+
+/* Under the io_uring backend the acceptor uses multishot accept too;
+ * if its ring cannot be set up, the epoll loop serves just as well. */
+static void *acceptor_main(void *arg)
+{
+    struct mx_acceptor *a = arg;
+    mx_log_thread_name("muxd-accept");
+    if (a->srv->be == &mx_backend_uring) {
+        int err = mx__acceptor_uring_loop(a);
+        if (err == 0)
+            return NULL;
+        mx_warn("acceptor: io_uring unavailable (%s); accepting with epoll", strerror(-err));
+    }
+    epoll_loop(a);
+    return NULL;
 }
 
 static int watch(int epfd, int fd, void *ptr)

@@ -3,6 +3,7 @@
 #define MUXD_REACTOR_ACCEPTOR_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct mx_server;
@@ -19,8 +20,20 @@ struct mx_acceptor {
     uint64_t paused_until_ms;
 };
 
+struct mx_listener;
+
 int mx_acceptor_start(struct mx_acceptor *a, struct mx_server *srv);
 /* Stops accepting, closes the listening sockets, joins the thread. */
 void mx_acceptor_stop(struct mx_acceptor *a);
+
+/* Shared by the two accept loops (acceptor.c, acceptor_uring.c). */
+/* A freshly accepted fd: tune, admit, hand off round-robin. */
+void mx__acceptor_take(struct mx_acceptor *a, int fd, struct mx_listener *ls);
+/* accept4 until the backlog is empty; at EMFILE sheds connections or sets
+ * paused_until_ms. */
+void mx__acceptor_accept_all(struct mx_acceptor *a, struct mx_listener *ls);
+/* The io_uring accept loop; returns when stopped (0) or at once with
+ * -errno if its ring cannot be set up. */
+int mx__acceptor_uring_loop(struct mx_acceptor *a);
 
 #endif

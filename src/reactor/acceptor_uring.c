@@ -1,0 +1,146 @@
+/* acceptor_uring.c - the accept loop under io_uring: one multishot accept
+ * per listener, and a poll on the stop eventfd.
+ *
+ * accept reports EMFILE before it looks at the backlog, so re-arming a
+ * multishot accept while the process is out of descriptors would complete
+ * at once, again and again. Instead a listener that hit EMFILE sheds its
+ * backlog with the synchronous loop (acceptor.c), then waits for the next
+ * connection with a plain poll (or sits out a pause), and only then goes
+ * back to multishot accept.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "io/uring.h"
+#include "muxd/log.h"
+#include "reactor/server.h"
+
+enum { EV_STOP, EV_ACCEPT, EV_READY, EV_RESUME };
+
+static uint64_t ud(unsigned ev, unsigned listener)
+{
+    return (uint64_t)ev << 32 | listener;
+}
+
+static struct io_uring_sqe *sqe_get(struct io_uring *r)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(r);
+    if (!sqe) {
+        io_uring_submit(r);
+        sqe = io_uring_get_sqe(r);
+    }
+    return sqe;
+}
+
+static void arm_accept(struct io_uring *r, struct mx_listener *ls, unsigned i)
+{
+    struct io_uring_sqe *sqe = sqe_get(r);
+    io_uring_prep_multishot_accept(sqe, ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, ud(EV_ACCEPT, i));
+}
+
+static void arm_ready(struct io_uring *r, struct mx_listener *ls, unsigned i)
+{
+    struct io_uring_sqe *sqe = sqe_get(r);
+    io_uring_prep_poll_add(sqe, ls->fd, POLLIN);
+    io_uring_sqe_set_data64(sqe, ud(EV_READY, i));
+}
+
+static void arm_resume(struct mx_acceptor *a, struct io_uring *r, unsigned i)
+{
+    static struct __kernel_timespec pause = { .tv_nsec = 100 * 1000 * 1000 };
+    struct io_uring_sqe *sqe = sqe_get(r);
+    io_uring_prep_timeout(sqe, &pause, 0, 0);
+    io_uring_sqe_set_data64(sqe, ud(EV_RESUME, i));
+    a->paused_until_ms = 0;
+}
+
+/* Drain the backlog by hand, then wait for readiness (or the pause). */
+static void fall_back(struct mx_acceptor *a, struct io_uring *r, unsigned i)
+{
+    struct mx_listener *ls = &a->srv->listeners[i];
+    mx__acceptor_accept_all(a, ls);
+    if (a->paused_until_ms)
+        arm_resume(a, r, i);
+    else
+        arm_ready(r, ls, i);
+}
+
+static void on_accept(struct mx_acceptor *a, struct io_uring *r, unsigned i,
+                      const struct io_uring_cqe *cqe)
+{
+    struct mx_listener *ls = &a->srv->listeners[i];
+    int res = cqe->res;
+    if (res >= 0)
+        mx__acceptor_take(a, res, ls);
+    if (cqe->flags & IORING_CQE_F_MORE)
+        return;
+    if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+        fall_back(a, r, i);
+        return;
+    }
+    if (res < 0 && res != -EINTR && res != -ECONNABORTED)
+        mx_warn("accept on %s: %s", ls->addr, strerror(-res));
+    arm_accept(r, ls, i);
+}
+
+/* Returns false when asked to stop. */
+static bool handle(struct mx_acceptor *a, struct io_uring *r, const struct io_uring_cqe *cqe)
+{
+    unsigned ev = (unsigned)(cqe->user_data >> 32), i = (unsigned)cqe->user_data;
+    switch (ev) {
+    case EV_STOP:
+        return false;
+    case EV_ACCEPT:
+        on_accept(a, r, i, cqe);
+        break;
+    case EV_READY:
+        mx__acceptor_accept_all(a, &a->srv->listeners[i]);
+        if (a->paused_until_ms)
+            arm_resume(a, r, i);
+        else
+            arm_accept(r, &a->srv->listeners[i], i);
+        break;
+    case EV_RESUME:
+        arm_ready(r, &a->srv->listeners[i], i);
+        break;
+    }
+    return true;
+}
+
+int mx__acceptor_uring_loop(struct mx_acceptor *a)
+{
+    struct io_uring r;
+    int err = mx_uring_queue_init(&r, 64, 256);
+    if (err < 0)
+        return err;
+    struct io_uring_sqe *sqe = sqe_get(&r);
+    io_uring_prep_poll_add(sqe, a->stop_efd, POLLIN);
+    io_uring_sqe_set_data64(sqe, ud(EV_STOP, 0));
+    for (unsigned i = 0; i < a->srv->nlisteners; i++)
+        arm_accept(&r, &a->srv->listeners[i], i);
+    for (bool run = true; run;) {
+        struct io_uring_cqe *cqe;
+        err = io_uring_submit_and_wait(&r, 1);
+        if (err < 0 && err != -EINTR) {
+            mx_error("acceptor io_uring wait: %s", strerror(-err));
+            break;
+        }
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(&r, head, cqe) {
+            if (run)
+                run = handle(a, &r, cqe);
+            else if (cqe->user_data >> 32 == EV_ACCEPT && cqe->res >= 0)
+                close(cqe->res); /* accepted as we stopped: nobody to take it */
+            seen++;
+        }
+        io_uring_cq_advance(&r, seen);
+    }
+    io_uring_queue_exit(&r);
+    return 0;
+}
