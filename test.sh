@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds muxd and runs the whole test suite (unit + integration) with CTest.
 #   ./test.sh                           normal build in build/
-#   ./test.sh --sanitize address,undefined   sanitizer build in build-address,undefined/
+#   ./test.sh --sanitize address,undefined   ASan+UBSan build in build-address,undefined/
+#   ./test.sh --sanitize thread         TSan: the daemon instrumented, integration suite only
 # MUXD_WERROR=ON turns warnings into errors (CI sets it). CC picks the compiler.
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,8 +106,15 @@ static void *log_reader(void *arg)
 }
 
 /* Runs in the forked child: only async-signal-safe calls until exec. */
-static void child_exec(int log_w, pid_t parent, char *const argv[])
+static void child_exec(int log_w, pid_t parent, char *const argv[], long nofile)
 {
+    /* A descriptor ceiling from birth (MX_TEST_NOFILE): io_uring's accept
+     * takes the limit when it is armed, so lowering it later from outside
+     * would not reach it. */
+    if (nofile > 0) {
+        struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     /* If the test process dies (timeout, crash), take the daemon along. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
@@ -171,6 +179,8 @@ static int spawn(struct mx_daemon *d, char **argv)
     if (pipe2(p, O_CLOEXEC) < 0)
         return -errno;
     pid_t parent = getpid();
+    const char *nf = getenv("MX_TEST_NOFILE");
+    long nofile = nf ? atol(nf) : 0;
     pid_t pid = fork();
     if (pid < 0) {
         int e = -errno;
@@ -179,7 +189,7 @@ static int spawn(struct mx_daemon *d, char **argv)
         return e;
     }
     if (pid == 0)
-        child_exec(p[1], parent, argv);
+        child_exec(p[1], parent, argv, nofile);
     close(p[1]);
     d->pid = pid;
     d->log_fd = p[0];
