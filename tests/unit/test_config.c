@@ -71,6 +71,8 @@ Test(config, defaults)
     cr_assert_eq(cfg.output_max, 4 * 1024 * 1024);
     cr_assert_eq(cfg.idle_timeout_ms, 300000);
     cr_assert_eq(cfg.log_level, MX_LOG_INFO);
+    cr_assert_eq(cfg.uring_buffers, 256);
+    cr_assert_eq(cfg.uring_buffer_size, 8192);
 }
 
 Test(config, defaults_need_a_listener)
@@ -372,6 +374,23 @@ Test(config, water_marks)
     struct mx_config cfg;
     load_ok(&cfg, LISTENER "[limits]\noutput_high_water = 4m\noutput_low_water = 4095k\n");
     cr_assert_eq(cfg.output_high_water, cfg.output_max);
+}
+
+Test(config, uring_ring_shape)
+{
+    expect_error(LISTENER "[server]\nuring_buffers = 100\n",
+                 ": [server] uring_buffers: expected a power of two like 256, got '100'");
+    expect_error(LISTENER "[server]\nuring_buffers = 65536\n",
+                 ":4: [server] uring_buffers: expected a number from 1 to 32768, got '65536'");
+    expect_error(LISTENER "[server]\nuring_buffer_size = 100\n",
+                 ":4: [server] uring_buffer_size: expected a size from 512 to 1m, got '100'");
+
+    struct mx_config cfg;
+    load_ok(&cfg, LISTENER "[server]\nbackend = io_uring\nuring_buffers = 4\n"
+                  "uring_buffer_size = 512\n");
+    cr_assert_str_eq(cfg.backend, "io_uring");
+    cr_assert_eq(cfg.uring_buffers, 4);
+    cr_assert_eq(cfg.uring_buffer_size, 512);
 }
 
 Test(config, failed_load_leaves_cfg_alone)
