@@ -27,7 +27,11 @@ int mx_conn_send_chunk(struct mx_conn *c, struct mx_chunk *ch);
 void mx_conn_close(struct mx_conn *c, const char *reason);
 
 /* Stop / resume reading from the peer (independent of the server's own
- * backpressure on output high water). */
+ * backpressure on output high water). While paused the protocol gets no
+ * on_data calls; bytes that had already arrived are kept (up to max_line
+ * plus one read) and offered again after mx_conn_resume, at the end of
+ * the current loop turn. A protocol that answers requests in order pauses
+ * while one is offloaded. */
 void mx_conn_pause(struct mx_conn *c);
 void mx_conn_resume(struct mx_conn *c);
 

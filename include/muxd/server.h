@@ -8,6 +8,9 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
+struct mx_conn;
 struct mx_proto;
 struct mx_server;
 
@@ -24,6 +27,8 @@ struct mx_server_opts {
     unsigned idle_timeout_ms;    /* 0 = never */
     unsigned uring_buffers;      /* io_uring receive buffers per worker (2^n) */
     size_t uring_buffer_size;    /* bytes each */
+    unsigned offload_threads;    /* 0 = no offload pool */
+    size_t offload_queue_max;    /* jobs outstanding at most */
 };
 
 #define MX_MAX_WORKERS 256
@@ -59,6 +64,12 @@ int mx_server_finished(struct mx_server *s);
 
 /* Joins all threads (after mx_server_stop) and frees the server. */
 void mx_server_free(struct mx_server *s);
+
+/* Runs fn(c, arg) on the worker that owns connection id (mx_conn_id), with
+ * c == NULL if that connection is gone by then. Any thread. -ENOENT for an
+ * id no worker of s can own, -ENOMEM. */
+typedef void mx_post_fn(struct mx_conn *c, void *arg);
+int mx_server_post(struct mx_server *s, uint64_t conn_id, mx_post_fn *fn, void *arg);
 
 /* The backend name actually in use. */
 const char *mx_server_backend(const struct mx_server *s);

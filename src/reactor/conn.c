@@ -9,6 +9,7 @@
 #include "muxd/log.h"
 #include "muxd/proto.h"
 #include "reactor/conn.h"
+#include "reactor/offload.h"
 #include "reactor/server.h"
 
 _Noreturn void mx__owner_violation(const char *fn)
@@ -66,6 +67,7 @@ static void finish_close(struct mx_conn *c)
     if (c->flags & MX_C_DEAD)
         return;
     c->flags |= MX_C_DEAD;
+    mx__offload_drop_pending(c);
     if (c->ls->proto->on_close)
         c->ls->proto->on_close(c);
     mx__worker_idle_unlink(w, c);
@@ -134,28 +136,44 @@ static size_t deliver(struct mx_conn *c, const char *p, size_t n)
     return used > n ? 0 : n - used;
 }
 
+/* How much unconsumed input a connection may keep. A paused connection
+ * also holds what arrived after the pause (one read, or the receives
+ * already in flight under io_uring), unframed. */
+static size_t max_kept(const struct mx_conn *c)
+{
+    size_t cap = opts(c)->max_line;
+    return (c->flags & MX_C_PAUSED_USER) ? cap + MX_SCRATCH_SIZE : cap;
+}
+
+/* Offers what is kept (c->in) to the protocol again. */
+static void offer_kept(struct mx_conn *c)
+{
+    size_t left = deliver(c, c->in.data, c->in.len);
+    if (!(c->flags & MX_C_DEAD))
+        mx_buf_consume(&c->in, c->in.len - left);
+}
+
 void mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
 {
     MX_OWNER_ASSERT(c);
     if (!alive(c))
         return;
     mx__worker_touch(c->w, c);
-    if (c->in.len == 0) {
+    if (c->in.len == 0 && !(c->flags & MX_C_PAUSED_USER)) {
         size_t left = deliver(c, p, n);
         if (left && alive(c) && mx_buf_append(&c->in, p + n - left, left) < 0)
             mx__conn_abort(c, "out of memory for input");
     } else {
-        /* An unfinished frame is waiting: the protocol sees it joined
-         * with what just arrived. */
+        /* An unfinished frame is waiting, or the protocol paused: keep
+         * the bytes behind what is already kept. */
         if (mx_buf_append(&c->in, p, n) < 0) {
             mx__conn_abort(c, "out of memory for input");
             return;
         }
-        size_t left = deliver(c, c->in.data, c->in.len);
-        if (!(c->flags & MX_C_DEAD))
-            mx_buf_consume(&c->in, c->in.len - left);
+        if (!(c->flags & MX_C_PAUSED_USER))
+            offer_kept(c);
     }
-    if (alive(c) && c->in.len > opts(c)->max_line)
+    if (alive(c) && c->in.len > max_kept(c))
         mx__conn_abort(c, "unfinished input over max_line");
 }
 
@@ -180,6 +198,11 @@ void mx__conn_fail(struct mx_conn *c, int err)
 void mx__conn_flush(struct mx_conn *c)
 {
     c->flags &= ~MX_C_DIRTY;
+    if ((c->flags & MX_C_REOFFER) && alive(c)) {
+        c->flags &= ~MX_C_REOFFER;
+        if (!(c->flags & MX_C_PAUSED_USER) && c->in.len > 0)
+            offer_kept(c);
+    }
     if (!(c->flags & MX_C_DEAD) && c->out.bytes > 0)
         c->w->be->flush(c->w, c);
 }
@@ -267,8 +290,16 @@ void mx_conn_pause(struct mx_conn *c)
 void mx_conn_resume(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
+    if (!(c->flags & MX_C_PAUSED_USER))
+        return;
     c->flags &= ~MX_C_PAUSED_USER;
     update_recv(c);
+    /* Input kept while paused is offered again at the end of this turn,
+     * not from inside whatever callback is resuming. */
+    if (c->in.len > 0) {
+        c->flags |= MX_C_REOFFER;
+        mark_dirty(c);
+    }
 }
 
 void mx_conn_set_data(struct mx_conn *c, void *data)

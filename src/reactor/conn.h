@@ -27,9 +27,11 @@ enum {
     MX_C_CLOSING = 1u << 4,      /* close once the queue is flushed */
     MX_C_DEAD = 1u << 5,         /* closed; freed once the backend lets go */
     MX_C_DIRTY = 1u << 6,        /* on the worker's flush list */
+    MX_C_REOFFER = 1u << 7,      /* offer kept input again at the flush */
 };
 
 struct mx_listener;
+struct mx_job;
 
 struct mx_conn {
     struct mx_worker *w;
@@ -48,6 +50,7 @@ struct mx_conn {
     struct sockaddr_in6 peer;     /* big enough for v4 and v6 */
     uint32_t backend_state;       /* the backend's bits (e.g. epoll mask) */
     void *backend_ctx;            /* the backend's, e.g. an in-flight send */
+    struct mx_job *jobs;          /* offload FIFO; the head is in the pool */
 };
 
 /* The owner-thread check of every connection call (see README.md). */

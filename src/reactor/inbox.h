@@ -9,15 +9,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "muxd/server.h"
+
 enum mx_msg_type {
-    MX_MSG_CONN,   /* a new connection: fd, listener */
-    MX_MSG_STOP,   /* graceful stop */
+    MX_MSG_CONN,      /* a new connection: fd, listener (ptr) */
+    MX_MSG_STOP,      /* graceful stop */
+    MX_MSG_JOB_DONE,  /* an offload job came back (ptr) */
+    MX_MSG_POST,      /* run post(conn id, ptr) on the owner */
 };
 
 struct mx_msg {
     enum mx_msg_type type;
     int fd;
     void *ptr;
+    uint64_t id;
+    mx_post_fn *post;
 };
 
 struct mx_inbox {

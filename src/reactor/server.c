@@ -25,6 +25,8 @@ void mx_server_opts_default(struct mx_server_opts *o)
         .idle_timeout_ms = 300 * 1000,
         .uring_buffers = 256,
         .uring_buffer_size = 8 * 1024,
+        .offload_threads = 1,
+        .offload_queue_max = 1024,
     };
 }
 
@@ -99,7 +101,9 @@ int mx_server_start(struct mx_server *s)
     if (s->started || s->nlisteners == 0)
         return -EINVAL;
     s->started = true;
-    int err = start_workers(s);
+    int err = mx_offload_start(&s->offload, s->opts.offload_threads, s->opts.offload_queue_max);
+    if (err == 0)
+        err = start_workers(s);
     if (err == 0)
         err = mx_acceptor_start(&s->acceptor, s);
     if (err < 0)
@@ -117,6 +121,18 @@ void mx_server_stop(struct mx_server *s)
     struct mx_msg m = { .type = MX_MSG_STOP, .fd = -1 };
     for (unsigned i = 0; i < s->nworkers; i++)
         mx_inbox_post(&s->workers[i].inbox, &m);
+    /* Jobs not yet started go back as cancelled; running ones finish and
+     * the workers wait for them. */
+    mx_offload_cancel_queued(&s->offload);
+}
+
+int mx_server_post(struct mx_server *s, uint64_t conn_id, mx_post_fn *fn, void *arg)
+{
+    unsigned idx = (unsigned)(conn_id >> MX_SLOT_BITS) & 0xff;
+    if (idx >= s->nworkers)
+        return -ENOENT;
+    struct mx_msg m = { .type = MX_MSG_POST, .fd = -1, .ptr = arg, .id = conn_id, .post = fn };
+    return mx_inbox_post(&s->workers[idx].inbox, &m);
 }
 
 int mx_server_finished(struct mx_server *s)
@@ -136,6 +152,8 @@ void mx_server_free(struct mx_server *s)
         mx_worker_join(&s->workers[i]);
         mx_worker_fini(&s->workers[i]);
     }
+    if (s->started)
+        mx_offload_stop(&s->offload);
     for (unsigned i = 0; i < s->nlisteners; i++)
         if (s->listeners[i].fd >= 0)
             close(s->listeners[i].fd);

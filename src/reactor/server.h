@@ -9,6 +9,7 @@
 #include "io/sock.h"
 #include "muxd/server.h"
 #include "reactor/acceptor.h"
+#include "reactor/offload.h"
 #include "reactor/worker.h"
 
 #define MX_SERVER_MAX_LISTENERS 16
@@ -29,6 +30,7 @@ struct mx_server {
     struct mx_worker *workers;
     unsigned nworkers;
     struct mx_acceptor acceptor;
+    struct mx_offload offload;
     atomic_size_t nconns;         /* admitted and not yet closed */
     bool started, stopped;
 };

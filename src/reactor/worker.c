@@ -68,6 +68,14 @@ struct mx_conn *mx__worker_lookup(struct mx_worker *w, uint64_t tag)
     return w->slots[slot];
 }
 
+struct mx_conn *mx__worker_find(struct mx_worker *w, uint64_t id)
+{
+    if (((id >> MX_SLOT_BITS) & 0xff) != w->idx)
+        return NULL;
+    struct mx_conn *c = mx__worker_lookup(w, id & ~((uint64_t)0xff << MX_SLOT_BITS));
+    return c && !(c->flags & MX_C_DEAD) ? c : NULL;
+}
+
 /* --- idle list: least recently active first -------------------------- */
 
 void mx__worker_idle_unlink(struct mx_worker *w, struct mx_conn *c)
@@ -164,6 +172,12 @@ void mx__worker_wakeup(struct mx_worker *w)
         case MX_MSG_STOP:
             begin_stop(w);
             break;
+        case MX_MSG_JOB_DONE:
+            mx__offload_done(w, m[i].ptr);
+            break;
+        case MX_MSG_POST:
+            m[i].post(mx__worker_find(w, m[i].id), m[i].ptr);
+            break;
         }
     }
 }
@@ -189,7 +203,9 @@ static void reap_dead(struct mx_worker *w)
 
 static void run_loop(struct mx_worker *w)
 {
-    while (!(w->stopping && w->nconns == 0)) {
+    /* A stopping worker still waits for its offload jobs: their results
+     * come back to this inbox. */
+    while (!(w->stopping && w->nconns == 0 && w->jobs_out == 0)) {
         w->now_ms = mx_now_ms();
         int err = w->be->wait(w, next_timeout(w));
         if (err < 0 && err != -EINTR) {
@@ -258,12 +274,16 @@ void mx_worker_join(struct mx_worker *w)
 
 void mx_worker_fini(struct mx_worker *w)
 {
-    /* Connections still in the inbox were never built: close their fds. */
+    /* Connections still in the inbox were never built: close their fds.
+     * Posts still there get their "connection gone" call. */
     struct mx_msg *m;
     size_t n = mx_inbox_take(&w->inbox, &m);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (m[i].type == MX_MSG_CONN)
             close(m[i].fd);
+        else if (m[i].type == MX_MSG_POST)
+            m[i].post(NULL, m[i].ptr);
+    }
     mx_inbox_fini(&w->inbox);
     sem_destroy(&w->ready);
     mx_timers_fini(&w->timers);

@@ -49,6 +49,7 @@ struct mx_worker {
     struct mx_timer stop_deadline;
     uint64_t now_ms;
     uint64_t served;
+    unsigned jobs_out;      /* offload jobs in the pool, not yet back */
     bool stopping;
     sem_t ready;            /* posted once init_err is known */
     int init_err;
@@ -73,6 +74,8 @@ void mx__worker_idle_unlink(struct mx_worker *w, struct mx_conn *c);
 
 /* Upcalls from the backend. */
 struct mx_conn *mx__worker_lookup(struct mx_worker *w, uint64_t tag);
+/* By public id (mx_conn_id); NULL if that connection is gone. */
+struct mx_conn *mx__worker_find(struct mx_worker *w, uint64_t id);
 void mx__worker_wakeup(struct mx_worker *w);
 
 #endif
