@@ -13,6 +13,7 @@
 
 struct mx_conn;
 struct mx_chunk;
+struct mx_server;
 
 /* Queue a copy of p[0..n) for the peer. -ECONNRESET if the connection is
  * closing, -ENOMEM. Going over output_max closes the connection and
@@ -38,6 +39,18 @@ void mx_conn_resume(struct mx_conn *c);
 /* Per-connection pointer for the protocol; NULL at on_open. */
 void mx_conn_set_data(struct mx_conn *c, void *data);
 void *mx_conn_data(const struct mx_conn *c);
+
+/* One timer per connection: fn(c, arg) runs on the owner thread once, ms
+ * milliseconds from now (rounded to the loop's millisecond clock). Setting
+ * it again replaces the previous one; closing the connection cancels it.
+ * 0, -ENOMEM, -ECONNRESET once closed. */
+typedef void mx_conn_timer_fn(struct mx_conn *c, void *arg);
+int mx_conn_timer(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, void *arg);
+void mx_conn_timer_stop(struct mx_conn *c);
+
+/* The server c belongs to (for mx_server_post). Any thread that holds c
+ * legitimately, i.e. the owner. */
+struct mx_server *mx_conn_server(const struct mx_conn *c);
 
 /* The proto_data given to mx_server_listen for this connection's listener. */
 void *mx_conn_listener_data(const struct mx_conn *c);

@@ -67,6 +67,7 @@ static void finish_close(struct mx_conn *c)
     if (c->flags & MX_C_DEAD)
         return;
     c->flags |= MX_C_DEAD;
+    mx__conn_timer_free(c);
     mx__offload_drop_pending(c);
     if (c->ls->proto->on_close)
         c->ls->proto->on_close(c);
@@ -312,6 +313,11 @@ void *mx_conn_data(const struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
     return c->data;
+}
+
+struct mx_server *mx_conn_server(const struct mx_conn *c)
+{
+    return c->w->srv;
 }
 
 void *mx_conn_listener_data(const struct mx_conn *c)

@@ -32,6 +32,7 @@ enum {
 
 struct mx_listener;
 struct mx_job;
+struct mx_conn_timer;
 
 struct mx_conn {
     struct mx_worker *w;
@@ -51,6 +52,7 @@ struct mx_conn {
     uint32_t backend_state;       /* the backend's bits (e.g. epoll mask) */
     void *backend_ctx;            /* the backend's, e.g. an in-flight send */
     struct mx_job *jobs;          /* offload FIFO; the head is in the pool */
+    struct mx_conn_timer *timer;  /* mx_conn_timer, allocated on first use */
 };
 
 /* The owner-thread check of every connection call (see README.md). */
@@ -67,6 +69,7 @@ void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls);
 void mx__conn_abort(struct mx_conn *c, const char *reason);
 void mx__conn_flush(struct mx_conn *c);
 void mx__conn_free(struct mx_conn *c);
+void mx__conn_timer_free(struct mx_conn *c);
 /* The backend holds no operation on a closed c any more (see detach). */
 void mx__conn_release(struct mx_conn *c);
 

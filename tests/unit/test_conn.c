@@ -3,6 +3,7 @@
  * threads and no event loop: the test plays the backend. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <string.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -174,4 +175,64 @@ Test(conn, call_off_the_owner_thread_aborts, .signal = SIGABRT)
     pthread_t t;
     pthread_create(&t, NULL, other_thread, c);
     pthread_join(t, NULL);
+}
+
+static int fired;
+static void on_timer(struct mx_conn *c, void *arg)
+{
+    (void)c;
+    fired += *(int *)arg;
+}
+
+Test(conn, timer_fires_once_and_dies_with_the_connection)
+{
+    struct mx_conn *c = setup();
+    static int one = 1;
+    fired = 0;
+    cr_assert_eq(mx_conn_timer(c, 50, on_timer, &one), 0);
+    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 49), 0);
+    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 50), 1);
+    cr_assert_eq(fired, 1);
+    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 500), 0, "fired twice");
+    cr_assert_eq(mx_conn_timer(c, 10, on_timer, &one), 0);
+    mx__conn_abort(c, NULL);
+    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 500), 0, "fired after close");
+    cr_assert_eq(fired, 1);
+}
+
+/* Consumes one line per call, and pauses after each: a protocol that
+ * answers requests one at a time. */
+static int lines_seen;
+static size_t one_line(struct mx_conn *c, const char *p, size_t n)
+{
+    const char *nl = memchr(p, '\n', n);
+    if (!nl)
+        return 0;
+    lines_seen++;
+    mx_conn_pause(c);
+    return (size_t)(nl - p + 1);
+}
+static const struct mx_proto stepper = { "step", NULL, one_line, NULL, NULL };
+static struct mx_listener stepper_ls = { .name = "s", .fd = -1, .proto = &stepper };
+
+Test(conn, pause_keeps_input_and_resume_offers_it_again)
+{
+    struct mx_conn *c = setup();
+    c->ls = &stepper_ls;
+    lines_seen = 0;
+    mx__conn_recv(c, "a\nb\nc\n", 6);
+    cr_assert_eq(lines_seen, 1);
+    cr_assert_eq(c->in.len, 4, "kept %u bytes", c->in.len);
+    mx__conn_recv(c, "d\n", 2);
+    cr_assert_eq(lines_seen, 1, "on_data called while paused");
+    mx_conn_resume(c);
+    cr_assert_eq(lines_seen, 1, "re-offered inside resume, not at the flush");
+    for (int i = 2; i <= 4; i++) {
+        mx__conn_flush(c);
+        cr_assert_eq(lines_seen, i);
+        mx_conn_resume(c);
+    }
+    mx__conn_flush(c);
+    cr_assert_eq(lines_seen, 4);
+    cr_assert_eq(c->in.len, 0);
 }

@@ -1,0 +1,55 @@
+/* conn_timer.c - one timer per connection (mx_conn_timer), allocated on
+ * first use so an idle connection that never sets one pays a pointer. It
+ * lives on the owner worker's heap and is disarmed when the connection
+ * closes, so it never fires for a closed connection. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "muxd/conn.h"
+#include "reactor/conn.h"
+
+struct mx_conn_timer {
+    struct mx_timer t;
+    struct mx_conn *c;
+    mx_conn_timer_fn *fn;
+    void *arg;
+};
+
+static void fire(struct mx_timer *t, void *arg)
+{
+    struct mx_conn_timer *ct = arg;
+    (void)t;
+    ct->fn(ct->c, ct->arg);
+}
+
+int mx_conn_timer(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, void *arg)
+{
+    MX_OWNER_ASSERT(c);
+    if (c->flags & MX_C_DEAD)
+        return -ECONNRESET;
+    if (!c->timer) {
+        if (!(c->timer = calloc(1, sizeof *c->timer)))
+            return -ENOMEM;
+        c->timer->t = (struct mx_timer){ .fn = fire, .arg = c->timer };
+        c->timer->c = c;
+    }
+    c->timer->fn = fn;
+    c->timer->arg = arg;
+    return mx_timer_arm(&c->w->timers, &c->timer->t, c->w->now_ms + ms);
+}
+
+void mx_conn_timer_stop(struct mx_conn *c)
+{
+    MX_OWNER_ASSERT(c);
+    if (c->timer)
+        mx_timer_disarm(&c->w->timers, &c->timer->t);
+}
+
+void mx__conn_timer_free(struct mx_conn *c)
+{
+    if (!c->timer)
+        return;
+    mx_timer_disarm(&c->w->timers, &c->timer->t);
+    free(c->timer);
+    c->timer = NULL;
+}
