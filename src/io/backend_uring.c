@@ -362,6 +362,12 @@ static bool ur_detach(struct mx_worker *w, struct mx_conn *c)
         cancel_op(w, c, OP_SEND);
     /* A send already under way in the kernel may not be cancellable;
      * shutting the socket down ends it (and any recv) promptly. */
+    /* Operations prepared this turn still name the fd by number: hand
+     * them to the kernel before the core closes it, or a new connection
+     * accepted onto the same number could receive them. */
+    struct ur *u = w->be_data;
+    if (io_uring_sq_ready(&u->ring) > 0)
+        io_uring_submit(&u->ring);
     if (!in_flight(c))
         return false;
     shutdown(c->fd, SHUT_RDWR);
