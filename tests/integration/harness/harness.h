@@ -115,6 +115,9 @@ void mx_stop_ok(struct mx_daemon *d, int timeout_ms);
 /* VmRSS of pid in kB, or -1. */
 long mx_rss_kb(pid_t pid);
 static inline long daemon_rss_kb(struct mx_daemon *d) { return mx_rss_kb(d->pid); }
+/* CPU time used so far by pid (utime + stime, all threads) in clock ticks
+ * (sysconf(_SC_CLK_TCK) per second), or -1. */
+long mx_cpu_ticks(pid_t pid);
 /* Writes the names of pid's threads, newline separated, into buf. Returns
  * the thread count or -1. */
 int mx_thread_names(pid_t pid, char *buf, size_t len);

@@ -29,6 +29,28 @@ long mx_rss_kb(pid_t pid)
     return kb;
 }
 
+long mx_cpu_ticks(pid_t pid)
+{
+    if (pid <= 0)
+        return -1;
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The comm may hold blanks and parentheses: fields count from the last ')'. */
+    const char *p = strrchr(buf, ')');
+    unsigned long ut, st;
+    /* after the comm: state(3) ... utime(14) stime(15) */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                     &ut, &st) != 2)
+        return -1;
+    return (long)(ut + st);
+}
+
 static int read_comm(pid_t pid, const char *tid, char *out, size_t len)
 {
     char path[300];
