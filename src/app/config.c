@@ -144,7 +144,7 @@ static void open_section(struct parser *p, const char *line)
         return;
     }
     snprintf(p->label, sizeof p->label, "%.*s", (int)n, inner);
-    for (enum mx_cfg_sect s = MX_SECT_SERVER; s <= MX_SECT_LOG; s++)
+    for (enum mx_cfg_sect s = MX_SECT_SERVER; s < MX_SECT_COUNT; s++)
         if (s != MX_SECT_LISTENER && strcmp(p->label, mx_cfg_sect_names[s]) == 0)
             p->sect = s;
     if (p->sect == MX_SECT_NONE)
@@ -346,11 +346,30 @@ static int check_listeners(const struct mx_config *cfg, const char *path, char *
     return 0;
 }
 
+/* A work listener that offloads needs a pool to offload to; catching it
+ * here beats answering every request "ERR busy". */
+static int check_offload(const struct mx_config *cfg, const char *path, char *err,
+                         size_t errlen)
+{
+    if (cfg->offload_threads != 0)
+        return 0;
+    for (unsigned i = 0; i < cfg->nlisteners; i++) {
+        const struct mx_listener_cfg *l = &cfg->listeners[i];
+        if (strcmp(l->protocol, "work") == 0 && l->offload) {
+            snprintf(err, errlen, "%s: [listener %.63s] offload: needs [offload] "
+                     "threads > 0", path, l->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int mx_config_validate(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
 {
     if (check_listeners(cfg, path, err, errlen) ||
         mx_cfg_check_values(cfg, path, err, errlen) ||
-        check_uring(cfg, path, err, errlen))
+        check_uring(cfg, path, err, errlen) ||
+        check_offload(cfg, path, err, errlen))
         return -1;
     return check_water(cfg, path, err, errlen);
 }

@@ -18,9 +18,13 @@
 struct mx_listener_cfg {
     char name[64];
     char listen[128];            /* "127.0.0.1:7000", "[::1]:7000" */
-    char protocol[16];           /* "echo" */
+    char protocol[16];           /* "echo" | "work" */
     enum mx_echo_mode mode;      /* protocol = echo */
+    unsigned offload;            /* protocol = work: 1 = on, 0 = off */
 };
+
+/* [offload] threads = auto; main resolves it to the number of workers. */
+#define MX_OFFLOAD_THREADS_AUTO 0xffffffffu
 
 struct mx_config {
     /* [server] */
@@ -40,6 +44,9 @@ struct mx_config {
     size_t output_low_water;
     size_t output_max;
     unsigned idle_timeout_ms;    /* 0 = never */
+    /* [offload] */
+    unsigned offload_threads;    /* 0 = no pool; MX_OFFLOAD_THREADS_AUTO */
+    size_t offload_queue_max;
     /* [log] */
     enum mx_log_level log_level;
 };
@@ -50,7 +57,7 @@ void mx_config_default(struct mx_config *cfg);
  * one line such as
  *   "muxd.conf:12: [limits] max_line: expected a size like 8k, got 'abc'"
  * into err. Checks cross-key rules (low < high <= max, at least one
- * listener) too. */
+ * listener, an offload pool for work listeners with offload = on) too. */
 int mx_config_load(struct mx_config *cfg, const char *path, char *err, size_t errlen);
 
 /* Cross-key checks alone (after command-line overrides); same err style

@@ -23,7 +23,7 @@
 
 const char *const mx_cfg_sect_names[] = {
     [MX_SECT_NONE] = "", [MX_SECT_SERVER] = "server", [MX_SECT_LISTENER] = "listener",
-    [MX_SECT_LIMITS] = "limits", [MX_SECT_LOG] = "log",
+    [MX_SECT_LIMITS] = "limits", [MX_SECT_LOG] = "log", [MX_SECT_OFFLOAD] = "offload",
 };
 
 enum ktype { K_UINT, K_SIZE, K_DURATION, K_ENUM, K_WORD, K_ADDR };
@@ -35,14 +35,17 @@ struct mx_cfg_key {
     size_t off;                  /* in mx_config, or mx_listener_cfg */
     size_t width;                /* sizeof the field */
     unsigned long long min, max; /* K_UINT, K_SIZE, K_DURATION (ms) */
-    bool auto_zero;              /* "auto" is accepted and stored as 0 */
+    bool has_auto;               /* "auto" is accepted and stored as auto_val */
+    unsigned long long auto_val; /* outside min..max, so it reads back as auto */
     const char *const *choices;  /* K_ENUM (stores the index), K_WORD */
     const char *def;             /* NULL: must be given */
     const char *help;
 };
 
 static const char *const backend_names[] = { "auto", "epoll", "io_uring", "poll", NULL };
-static const char *const protocol_names[] = { "echo", NULL };
+static const char *const protocol_names[] = { "echo", "work", NULL };
+/* Stored as the index: 0 = off, 1 = on, as struct mx_listener_cfg says. */
+static const char *const switch_names[] = { "off", "on", NULL };
 static const char *const mode_names[] = { "raw", "line", "upper", NULL };
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
 
@@ -63,7 +66,7 @@ _Static_assert(sizeof(enum mx_echo_mode) == sizeof(uint32_t) &&
 
 static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_SERVER, .name = "workers", .type = K_UINT, CFG(workers),
-      .min = 1, .max = 256, .auto_zero = true, .def = "auto",
+      .min = 1, .max = 256, .has_auto = true, .auto_val = 0, .def = "auto",
       .help = "reactor threads; auto = one per online CPU" },
     { .sect = MX_SECT_SERVER, .name = "backend", .type = K_WORD, CFG(backend),
       .choices = backend_names, .def = "auto",
@@ -89,13 +92,17 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_LISTENER, .name = "mode", .type = K_ENUM, LSN(mode),
       .choices = mode_names, .def = "raw",
       .help = "echo: raw bytes, whole lines, or upper-cased lines" },
+    { .sect = MX_SECT_LISTENER, .name = "offload", .type = K_ENUM, LSN(offload),
+      .choices = switch_names, .def = "on",
+      .help = "work: run SPIN / SLEEP on the offload pool (on) or on the worker "
+              "itself (off); other protocols ignore it" },
 
     { .sect = MX_SECT_LIMITS, .name = "max_connections", .type = K_UINT,
       CFG(max_connections), .min = 1, .max = 10000000, .def = "100000",
       .help = "open connections over all listeners; more are refused" },
     { .sect = MX_SECT_LIMITS, .name = "max_line", .type = K_SIZE, CFG(max_line),
       .min = 16, .max = MIB, .def = "8k",
-      .help = "longest line in line modes, without its terminator" },
+      .help = "longest line (echo's line modes, work), without its terminator" },
     { .sect = MX_SECT_LIMITS, .name = "output_high_water", .type = K_SIZE,
       CFG(output_high_water), .min = KIB, .max = GIB, .def = "256k",
       .help = "queued output at which a connection stops being read" },
@@ -108,6 +115,14 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_LIMITS, .name = "idle_timeout", .type = K_DURATION,
       CFG(idle_timeout_ms), .min = 0, .max = 86400 * SEC, .def = "300s",
       .help = "close connections silent this long; 0 = never" },
+
+    { .sect = MX_SECT_OFFLOAD, .name = "threads", .type = K_UINT, CFG(offload_threads),
+      .min = 0, .max = 256, .has_auto = true, .auto_val = MX_OFFLOAD_THREADS_AUTO,
+      .def = "auto", .help = "offload pool threads; auto = one per worker, 0 = no pool" },
+    { .sect = MX_SECT_OFFLOAD, .name = "queue_max", .type = K_UINT, CFG(offload_queue_max),
+      .min = 1, .max = 1000000, .def = "1024",
+      .help = "offloaded jobs outstanding (queued or running) at most; "
+              "past it requests are refused as busy" },
 
     { .sect = MX_SECT_LOG, .name = "level", .type = K_ENUM, CFG(log_level),
       .choices = level_names, .def = "info",
@@ -152,7 +167,7 @@ static void format_num(const struct mx_cfg_key *k, unsigned long long v, char *b
         mx_format_size((size_t)v, buf, len);
     else if (k->type == K_DURATION)
         mx_format_duration_ms((unsigned)v, buf, len);
-    else if (k->auto_zero && v == 0)
+    else if (k->has_auto && v == k->auto_val)
         snprintf(buf, len, "auto");
     else
         snprintf(buf, len, "%llu", v);
@@ -201,7 +216,7 @@ static void format_range(const struct mx_cfg_key *k, char *buf, size_t len)
 
     format_num(k, k->min, lo, sizeof lo);
     format_num(k, k->max, hi, sizeof hi);
-    snprintf(buf, len, "%s to %s%s", lo, hi, k->auto_zero ? " or auto" : "");
+    snprintf(buf, len, "%s to %s%s", lo, hi, k->has_auto ? " or auto" : "");
 }
 
 static int find_choice(const char *const *choices, const char *v)
@@ -239,8 +254,8 @@ static int parse_number(const struct mx_cfg_key *k, const char *v, unsigned long
 {
     int rc;
 
-    if (k->auto_zero && strcmp(v, "auto") == 0) {
-        *out = 0;
+    if (k->has_auto && strcmp(v, "auto") == 0) {
+        *out = k->auto_val;
         return 0;
     }
     rc = parse_raw_number(k, v, out);
@@ -467,6 +482,8 @@ void mx_config_print(const struct mx_config *cfg, FILE *out)
     }
     fputs("\n[limits]\n", out);
     print_rows(cfg, MX_SECT_LIMITS, out);
+    fputs("\n[offload]\n", out);
+    print_rows(cfg, MX_SECT_OFFLOAD, out);
     fputs("\n[log]\n", out);
     print_rows(cfg, MX_SECT_LOG, out);
 }

@@ -13,6 +13,8 @@
 
 enum mx_cfg_sect {
     MX_SECT_NONE, MX_SECT_SERVER, MX_SECT_LISTENER, MX_SECT_LIMITS, MX_SECT_LOG,
+    MX_SECT_OFFLOAD,
+    MX_SECT_COUNT
 };
 
 /* Indexed by enum mx_cfg_sect; "" for MX_SECT_NONE. */
@@ -20,7 +22,7 @@ extern const char *const mx_cfg_sect_names[];
 
 /* The reader sizes its per-key bookkeeping by this, so it has to be a
  * constant; config_keys.c fails to build when it drifts from the table. */
-#define MX_CFG_NKEYS 16
+#define MX_CFG_NKEYS 19
 
 #define MX_CFG_LISTEN_SHAPE "host:port, [v6addr]:port or *:port"
 

@@ -16,6 +16,7 @@
 #include "app/config.h"
 #include "muxd/muxd.h"
 #include "proto/echo.h"
+#include "proto/work.h"
 
 /* The soft limit is often 1024 while the hard one is far higher; a server
  * meant for many connections takes all it is allowed. */
@@ -78,15 +79,41 @@ static void server_opts(const struct mx_config *cfg, struct mx_server_opts *o)
     o->idle_timeout_ms = cfg->idle_timeout_ms;
     o->uring_buffers = cfg->uring_buffers;
     o->uring_buffer_size = cfg->uring_buffer_size;
+    /* auto sizes the pool like the workers: as many jobs can run at once
+     * as there are loops handing them out. */
+    o->offload_threads = cfg->offload_threads == MX_OFFLOAD_THREADS_AUTO
+                             ? o->workers : cfg->offload_threads;
+    o->offload_queue_max = cfg->offload_queue_max;
+}
+
+/* What a listener's protocol reads through mx_conn_listener_data; it has
+ * to outlive the server. */
+union proto_opts {
+    struct mx_echo_opts echo;
+    struct mx_work_opts work;
+};
+
+/* The protocol named by l, with its options filled into *po. */
+static const struct mx_proto *pick_proto(const struct mx_config *cfg,
+                                         const struct mx_listener_cfg *l,
+                                         union proto_opts *po)
+{
+    if (strcmp(l->protocol, "work") == 0) {
+        po->work = (struct mx_work_opts){ .offload = l->offload != 0,
+                                          .max_line = cfg->max_line };
+        return &mx_work_proto;
+    }
+    po->echo = (struct mx_echo_opts){ .mode = l->mode, .max_line = cfg->max_line };
+    return &mx_echo_proto;
 }
 
 static int add_listeners(struct mx_server *s, const struct mx_config *cfg,
-                         struct mx_echo_opts *echo)
+                         union proto_opts *po)
 {
     for (unsigned i = 0; i < cfg->nlisteners; i++) {
         const struct mx_listener_cfg *l = &cfg->listeners[i];
-        echo[i] = (struct mx_echo_opts){ .mode = l->mode, .max_line = cfg->max_line };
-        int err = mx_server_listen(s, l->name, l->listen, &mx_echo_proto, &echo[i]);
+        const struct mx_proto *proto = pick_proto(cfg, l, &po[i]);
+        int err = mx_server_listen(s, l->name, l->listen, proto, &po[i]);
         if (err < 0) {
             mx_error("listener %s: cannot listen on %s: %s", l->name, l->listen, strerror(-err));
             return err;
@@ -122,7 +149,7 @@ static int serve(const struct mx_config *cfg, unsigned long fd_limit)
         mx_error("cannot create the server: %s", strerror(errno));
         return 1;
     }
-    struct mx_echo_opts echo[MX_MAX_LISTENERS];
+    union proto_opts po[MX_MAX_LISTENERS];
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -130,15 +157,16 @@ static int serve(const struct mx_config *cfg, unsigned long fd_limit)
     /* Blocked before any thread starts, so every thread inherits the mask
      * and only sigwaitinfo below ever takes these signals. */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    int err = add_listeners(s, cfg, echo);
+    int err = add_listeners(s, cfg, po);
     if (err == 0 && (err = mx_server_start(s)) < 0)
         mx_error("cannot start: %s", strerror(-err));
     if (err < 0) {
         mx_server_free(s);
         return 1;
     }
-    mx_info("muxd %s started: backend=%s workers=%u listeners=%u fd-limit=%lu",
-            MUXD_VERSION, mx_server_backend(s), o.workers, cfg->nlisteners, fd_limit);
+    mx_info("muxd %s started: backend=%s workers=%u offload-threads=%u listeners=%u "
+            "fd-limit=%lu", MUXD_VERSION, mx_server_backend(s), o.workers,
+            o.offload_threads, cfg->nlisteners, fd_limit);
     wait_for_stop(s, &sigs);
     mx_server_free(s);
     mx_info("muxd stopped");

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "app/config.h"
+#include "muxd/proto.h"
+#include "proto/work.h"
 
 /* Each test writes its file here and removes it when done. */
 static char path[64];
@@ -73,6 +75,18 @@ Test(config, defaults)
     cr_assert_eq(cfg.log_level, MX_LOG_INFO);
     cr_assert_eq(cfg.uring_buffers, 256);
     cr_assert_eq(cfg.uring_buffer_size, 8192);
+    cr_assert_eq(cfg.offload_threads, MX_OFFLOAD_THREADS_AUTO);
+    cr_assert_eq(cfg.offload_queue_max, 1024);
+}
+
+Test(config, listener_defaults)
+{
+    struct mx_config cfg;
+
+    load_ok(&cfg, LISTENER);
+    cr_assert_str_eq(cfg.listeners[0].protocol, "echo");
+    cr_assert_eq(cfg.listeners[0].mode, MX_ECHO_RAW);
+    cr_assert_eq(cfg.listeners[0].offload, 1, "offload defaults to on");
 }
 
 Test(config, defaults_need_a_listener)
@@ -100,6 +114,7 @@ Test(config, full_file)
             "listen = [::1]:7001\n"
             "protocol = echo\n"
             "mode = upper\n"
+            "offload = off\n"
             "\n"
             "[limits]\n"
             "max_connections = 10\n"
@@ -108,6 +123,10 @@ Test(config, full_file)
             "output_low_water = 0\n"
             "output_max = 1g\n"
             "idle_timeout = 0\n"
+            "\n"
+            "[offload]\n"
+            "threads = 3\n"
+            "queue_max = 7\n"
             "\n"
             "[log]\n"
             "level = debug\n");
@@ -126,6 +145,9 @@ Test(config, full_file)
     cr_assert_eq(cfg.output_low_water, 0);
     cr_assert_eq(cfg.output_max, 1024 * 1024 * 1024);
     cr_assert_eq(cfg.idle_timeout_ms, 0);
+    cr_assert_eq(cfg.listeners[0].offload, 0);
+    cr_assert_eq(cfg.offload_threads, 3);
+    cr_assert_eq(cfg.offload_queue_max, 7);
     cr_assert_eq(cfg.log_level, MX_LOG_DEBUG);
 }
 
@@ -254,7 +276,28 @@ Test(config, bad_values)
         { "[listener x]\nlisten = *:0\nmode = Raw\n",
           ":3: [listener x] mode: expected one of raw, line, upper, got 'Raw'" },
         { "[listener x]\nprotocol = http\n",
-          ":2: [listener x] protocol: expected one of echo, got 'http'" },
+          ":2: [listener x] protocol: expected one of echo, work, got 'http'" },
+        { "[listener x]\nprotocol = Work\n",
+          ":2: [listener x] protocol: expected one of echo, work, got 'Work'" },
+        { "[listener x]\nprotocol = work\noffload = yes\n",
+          ":3: [listener x] offload: expected one of off, on, got 'yes'" },
+        { "[listener x]\noffload = 1\n",
+          ":2: [listener x] offload: expected one of off, on, got '1'" },
+        { "[offload]\nthreads = 257\n",
+          ":2: [offload] threads: expected a number from 0 to 256 or auto, got '257'" },
+        { "[offload]\nthreads = -1\n",
+          ":2: [offload] threads: expected a number from 0 to 256 or auto, got '-1'" },
+        { "[offload]\nthreads = Auto\n",
+          ":2: [offload] threads: expected a number from 0 to 256 or auto, got 'Auto'" },
+        { "[offload]\nthreads = 4294967295\n",
+          ":2: [offload] threads: expected a number from 0 to 256 or auto, "
+          "got '4294967295'" },
+        { "[offload]\nqueue_max = 0\n",
+          ":2: [offload] queue_max: expected a number from 1 to 1000000, got '0'" },
+        { "[offload]\nqueue_max = 1000001\n",
+          ":2: [offload] queue_max: expected a number from 1 to 1000000, got '1000001'" },
+        { "[offload]\nqueue_max = 1k\n",
+          ":2: [offload] queue_max: expected a number from 1 to 1000000, got '1k'" },
         { "[log]\nlevel = trace\n",
           ":2: [log] level: expected one of error, warn, info, debug, got 'trace'" },
         { "[server]\nworkers = 0\n",
@@ -290,6 +333,12 @@ Test(config, unknown_names)
     expect_error("[]\n", ":1: []: unknown section");
     expect_error("[listener]\nlisten = *:0\n", ":1: [listener]: needs a name, like [listener echo]");
     expect_error("workers = 2\n[server]\n", ":1: workers: key outside any section");
+    expect_error("[offload]\nthread = 2\n", ":2: [offload] thread: unknown key");
+    expect_error("[offload]\nworkers = 2\n", ":2: [offload] workers: unknown key");
+    expect_error("[server]\nthreads = 2\n", ":2: [server] threads: unknown key");
+    expect_error("[offload]\noffload = on\n", ":2: [offload] offload: unknown key");
+    expect_error("[Offload]\n", ":1: [Offload]: unknown section");
+    expect_error("[offload pool]\n", ":1: [offload pool]: unknown section");
 }
 
 Test(config, duplicates)
@@ -304,6 +353,10 @@ Test(config, duplicates)
                  ":3: [listener a]: duplicate listener name (first at line 1)");
     expect_error("[listener a]\nlisten = *:7000\n[listener b]\nlisten = *:7000\n",
                  ": [listener b] listen: '*:7000' is already used by [listener a]");
+    expect_error("[offload]\nthreads = 1\n[log]\n[offload]\nthreads = 2\n",
+                 ":5: [offload] threads: duplicate key (first at line 2)");
+    expect_error("[listener a]\noffload = on\noffload = off\n",
+                 ":3: [listener a] offload: duplicate key (first at line 2)");
 
     /* The same key in two listeners, and the ephemeral port twice, are fine. */
     struct mx_config cfg;
@@ -391,6 +444,68 @@ Test(config, uring_ring_shape)
     cr_assert_str_eq(cfg.backend, "io_uring");
     cr_assert_eq(cfg.uring_buffers, 4);
     cr_assert_eq(cfg.uring_buffer_size, 512);
+}
+
+#define WORK_ON "[listener work]\nlisten = 127.0.0.1:7100\nprotocol = work\n"
+
+Test(config, work_listener)
+{
+    struct mx_config cfg;
+
+    load_ok(&cfg, WORK_ON "[listener slow]\nlisten = *:0\nprotocol = work\noffload = off\n");
+    cr_assert_eq(cfg.nlisteners, 2);
+    cr_assert_str_eq(cfg.listeners[0].protocol, "work");
+    cr_assert_eq(cfg.listeners[0].offload, 1);
+    cr_assert_str_eq(cfg.listeners[1].protocol, "work");
+    cr_assert_eq(cfg.listeners[1].offload, 0);
+    cr_assert_eq(cfg.offload_threads, MX_OFFLOAD_THREADS_AUTO);
+
+    load_ok(&cfg, WORK_ON "[offload]\nthreads = auto\nqueue_max = 1000000\n");
+    cr_assert_eq(cfg.offload_threads, MX_OFFLOAD_THREADS_AUTO);
+    cr_assert_eq(cfg.offload_queue_max, 1000000);
+    load_ok(&cfg, WORK_ON "[offload]\nthreads = 256\nqueue_max = 1\n");
+    cr_assert_eq(cfg.offload_threads, 256);
+    cr_assert_eq(cfg.offload_queue_max, 1);
+}
+
+Test(config, offload_needs_a_pool)
+{
+    struct mx_config cfg;
+
+    expect_error(WORK_ON "[offload]\nthreads = 0\n",
+                 ": [listener work] offload: needs [offload] threads > 0");
+    expect_error("[offload]\nthreads = 0\n" WORK_ON "offload = on\n",
+                 ": [listener work] offload: needs [offload] threads > 0");
+    /* The listener named is the one that offloads, not the first one. */
+    expect_error("[listener a]\nlisten = *:0\noffload = on\n"
+                 "[listener b]\nlisten = *:0\nprotocol = work\noffload = off\n"
+                 "[listener c]\nlisten = *:0\nprotocol = work\n"
+                 "[offload]\nthreads = 0\n",
+                 ": [listener c] offload: needs [offload] threads > 0");
+
+    /* Without a pool: echo ignores offload, and work may run inline. */
+    load_ok(&cfg, LISTENER "offload = on\n[offload]\nthreads = 0\n");
+    cr_assert_eq(cfg.offload_threads, 0);
+    cr_assert_eq(cfg.listeners[0].offload, 1);
+    load_ok(&cfg, WORK_ON "offload = off\n[offload]\nthreads = 0\n");
+    cr_assert_eq(cfg.listeners[0].offload, 0);
+
+    /* Checked again after values set in code. */
+    load_ok(&cfg, WORK_ON);
+    cfg.offload_threads = 0;
+    cr_assert_eq(mx_config_validate(&cfg, "m.conf", err, sizeof err), -1);
+    cr_assert_str_eq(err, "m.conf: [listener work] offload: needs [offload] threads > 0");
+    cfg.offload_threads = 257;
+    cr_assert_eq(mx_config_validate(&cfg, "m.conf", err, sizeof err), -1);
+    cr_assert_str_eq(err, "m.conf: [offload] threads: expected a number from 0 to 256 or "
+                     "auto, got '257'");
+    cfg.offload_threads = 1;
+    cfg.offload_queue_max = 0;
+    cr_assert_eq(mx_config_validate(&cfg, "m.conf", err, sizeof err), -1);
+    cr_assert_str_eq(err, "m.conf: [offload] queue_max: expected a number from 1 to 1000000, "
+                     "got '0'");
+    cfg.offload_queue_max = 1;
+    cr_assert_eq(mx_config_validate(&cfg, "m.conf", err, sizeof err), 0, "%s", err);
 }
 
 Test(config, failed_load_leaves_cfg_alone)
@@ -512,7 +627,40 @@ Test(config, print_auto_workers)
     printed_value(text, "level", v, sizeof v);
     cr_assert_str_eq(v, "info");
     cr_assert_not_null(strstr(text, "\n[listener echo]\n"));
+    printed_value(text, "offload", v, sizeof v);
+    cr_assert_str_eq(v, "on");
+    printed_value(text, "threads", v, sizeof v);
+    cr_assert_str_eq(v, "auto");
+    printed_value(text, "queue_max", v, sizeof v);
+    cr_assert_str_eq(v, "1024");
+    cr_assert_not_null(strstr(text, "\n[offload]\nthreads "), "no [offload] section in:\n%s",
+                       text);
     free(text);
+}
+
+Test(config, print_round_trip_offload)
+{
+    struct mx_config a, b;
+    char v[64];
+
+    load_ok(&a, "[listener w]\nlisten = *:0\nprotocol = work\noffload = off\n"
+                "[offload]\nthreads = 0\nqueue_max = 5\n");
+    char *first = print_to_string(&a);
+    load_ok(&b, first);
+    char *second = print_to_string(&b);
+    cr_assert_str_eq(second, first);
+    printed_value(first, "protocol", v, sizeof v);
+    cr_assert_str_eq(v, "work");
+    printed_value(first, "offload", v, sizeof v);
+    cr_assert_str_eq(v, "off");
+    /* 0 is no pool, not auto. */
+    printed_value(first, "threads", v, sizeof v);
+    cr_assert_str_eq(v, "0");
+    cr_assert_eq(b.offload_threads, 0);
+    cr_assert_eq(b.offload_queue_max, 5);
+    cr_assert_eq(b.listeners[0].offload, 0);
+    free(first);
+    free(second);
 }
 
 /* The names in the table must mean what the enums' owners say they mean. */
@@ -530,6 +678,10 @@ Test(config, enum_names_agree_with_their_modules)
         cr_assert_eq(mx_echo_mode_parse(modes[i], &m), 0);
         cr_assert_eq(cfg.listeners[0].mode, m, "mode %s", modes[i]);
     }
+    /* The protocol names are those the services give themselves. */
+    snprintf(text, sizeof text, LISTENER "protocol = work\n");
+    load_ok(&cfg, text);
+    cr_assert_str_eq(cfg.listeners[0].protocol, mx_work_proto.name);
     for (int i = 0; i < 4; i++) {
         enum mx_log_level l;
         snprintf(text, sizeof text, LISTENER "[log]\nlevel = %s\n", levels[i]);
