@@ -178,14 +178,25 @@ void mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
         mx__conn_abort(c, "unfinished input over max_line");
 }
 
+/* After the peer's EOF: once the protocol is no longer holding requests
+ * (paused with kept input, or a job offloaded), answer what is queued and
+ * close. A partial frame left at EOF is dropped. */
+void mx__conn_finish_eof(struct mx_conn *c)
+{
+    if (!(c->flags & MX_C_EOF) || !alive(c) || c->jobs ||
+        ((c->flags & MX_C_PAUSED_USER) && c->in.len > 0))
+        return;
+    mx_buf_free(&c->in);
+    mx_conn_close(c, NULL);
+}
+
 /* Peer shut down its sending side: finish what we owe it, then close. */
 void mx__conn_eof(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
     c->flags |= MX_C_EOF;
     update_recv(c);
-    mx_buf_free(&c->in);
-    mx_conn_close(c, NULL);
+    mx__conn_finish_eof(c);
 }
 
 void mx__conn_fail(struct mx_conn *c, int err)
@@ -203,6 +214,7 @@ void mx__conn_flush(struct mx_conn *c)
         c->flags &= ~MX_C_REOFFER;
         if (!(c->flags & MX_C_PAUSED_USER) && c->in.len > 0)
             offer_kept(c);
+        mx__conn_finish_eof(c);
     }
     if (!(c->flags & MX_C_DEAD) && c->out.bytes > 0)
         c->w->be->flush(c->w, c);

@@ -76,6 +76,8 @@ void mx__conn_release(struct mx_conn *c);
 /* Upcalls from the backend. */
 void mx__conn_recv(struct mx_conn *c, const char *p, size_t n);
 void mx__conn_eof(struct mx_conn *c);
+/* Closes after an EOF once nothing is held back (see conn.c). */
+void mx__conn_finish_eof(struct mx_conn *c);
 void mx__conn_fail(struct mx_conn *c, int err);
 void mx__conn_sent(struct mx_conn *c);
 

@@ -183,6 +183,7 @@ void mx__offload_done(struct mx_worker *w, struct mx_job *job)
     if (c->jobs)
         submit(o, c->jobs);
     finish(o, job, job->cancelled ? NULL : c);
+    mx__conn_finish_eof(c);
 }
 
 void mx__offload_drop_pending(struct mx_conn *c)

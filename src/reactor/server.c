@@ -148,10 +148,12 @@ void mx_server_free(struct mx_server *s)
     if (!s)
         return;
     mx_server_stop(s);
-    for (unsigned i = 0; i < s->nworkers; i++) {
+    /* Join them all before freeing any: a worker still stopping may post
+     * to another one (a chat's "X has quit"). */
+    for (unsigned i = 0; i < s->nworkers; i++)
         mx_worker_join(&s->workers[i]);
+    for (unsigned i = 0; i < s->nworkers; i++)
         mx_worker_fini(&s->workers[i]);
-    }
     if (s->started)
         mx_offload_stop(&s->offload);
     for (unsigned i = 0; i < s->nlisteners; i++)

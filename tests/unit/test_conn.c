@@ -236,3 +236,21 @@ Test(conn, pause_keeps_input_and_resume_offers_it_again)
     cr_assert_eq(lines_seen, 4);
     cr_assert_eq(c->in.len, 0);
 }
+
+Test(conn, eof_waits_for_requests_kept_while_paused)
+{
+    struct mx_conn *c = setup();
+    c->ls = &stepper_ls;
+    lines_seen = 0;
+    mx__conn_recv(c, "a\nb\nc", 5);
+    mx__conn_eof(c);
+    cr_assert_not(c->flags & MX_C_DEAD, "closed with a complete request still kept");
+    mx_conn_resume(c);
+    mx__conn_flush(c);
+    cr_assert_eq(lines_seen, 2);
+    cr_assert_not(c->flags & MX_C_DEAD, "closed while the protocol is paused on b");
+    mx_conn_resume(c);
+    mx__conn_flush(c);
+    cr_assert(c->flags & MX_C_DEAD, "not closed after the last whole request");
+    cr_assert_eq(lines_seen, 2, "the partial 'c' was offered as a request");
+}
