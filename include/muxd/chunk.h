@@ -21,7 +21,8 @@ struct mx_chunk {
     char data[];
 };
 
-/* New chunk with room for cap bytes, len 0, one reference. NULL on ENOMEM. */
+/* New chunk with room for cap bytes, len 0, one reference. NULL when out of
+ * memory or cap is over 4 GiB - 1. */
 struct mx_chunk *mx_chunk_new(size_t cap);
 
 /* New chunk holding a copy of p[0..n). NULL on ENOMEM. */
@@ -32,6 +33,8 @@ static inline struct mx_chunk *mx_chunk_ref(struct mx_chunk *ch)
     atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
     return ch;
 }
+
+/* Takes one more reference; ch must not be NULL. */
 
 /* Drop one reference; frees the chunk with the last one. NULL is allowed. */
 void mx_chunk_unref(struct mx_chunk *ch);

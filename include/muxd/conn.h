@@ -1,8 +1,12 @@
 /* muxd/conn.h - calls on a connection.
  *
  * A connection belongs to one worker thread for its whole life. Every call
- * here is for that owner thread only (protocol callbacks run there); debug
- * builds abort when another thread makes one. Errors are -errno.
+ * here is for that owner thread only (protocol callbacks, timer and offload
+ * completions and mx_server_post functions all run there). Builds with
+ * MUXD_ASSERT_OWNER (the default) abort when another thread calls one of
+ * the checked calls; the few pure getters are not checked. To reach a
+ * connection from another thread, use mx_server_post with its id.
+ * Errors are -errno.
  */
 #ifndef MUXD_CONN_H
 #define MUXD_CONN_H
@@ -15,55 +19,73 @@ struct mx_conn;
 struct mx_chunk;
 struct mx_server;
 
-/* Queue a copy of p[0..n) for the peer. -ECONNRESET if the connection is
- * closing, -ENOMEM. Going over output_max closes the connection and
- * returns -ENOBUFS. */
+/* Queues a copy of p[0..n) for the peer; it leaves in one write with
+ * everything else queued this loop turn. n == 0 does nothing.
+ * -ECONNRESET once the connection is closing or closed; -ENOMEM.
+ * Going over output_max cuts the connection at once (its queue is dropped,
+ * on_close runs inside this call) and returns -ENOBUFS. */
 int mx_conn_send(struct mx_conn *c, const void *p, size_t n);
 
-/* Queue a shared chunk; takes a reference of its own (the caller keeps its). */
+/* Queues a shared chunk without copying: takes a reference of its own,
+ * and the caller keeps its reference in every case, error or not. The
+ * chunk must not change once sent. A chunk of len 0 does nothing. Errors
+ * as mx_conn_send. */
 int mx_conn_send_chunk(struct mx_conn *c, struct mx_chunk *ch);
 
-/* Stop reading, flush queued output, then close. reason (a static string or
- * NULL) is logged. Safe from inside callbacks; idempotent. */
+/* Graceful close: stop reading, flush what is queued, then close. reason
+ * (a string that outlives the call, or NULL for none) is logged at WARN
+ * with the peer. With nothing queued the connection closes inside this
+ * call: on_close runs, its timer is cancelled and offload jobs not yet
+ * started get done(NULL). Safe from inside callbacks (the struct stays
+ * valid until the callback returns); idempotent. */
 void mx_conn_close(struct mx_conn *c, const char *reason);
 
 /* Stop / resume reading from the peer (independent of the server's own
- * backpressure on output high water). While paused the protocol gets no
- * on_data calls; bytes that had already arrived are kept (up to max_line
- * plus one read) and offered again after mx_conn_resume, at the end of
- * the current loop turn. A protocol that answers requests in order pauses
- * while one is offloaded. */
+ * backpressure on output high water); both idempotent. While paused the
+ * protocol gets no on_data calls; bytes that had already arrived are kept
+ * (up to max_line plus one read, past which the connection is cut) and
+ * offered again after mx_conn_resume, at the end of the current loop
+ * turn. A protocol that answers requests in order pauses while one is
+ * offloaded. A peer's EOF waits until the protocol resumes and has taken
+ * its kept whole requests; a partial one left at EOF is dropped. */
 void mx_conn_pause(struct mx_conn *c);
 void mx_conn_resume(struct mx_conn *c);
 
-/* Per-connection pointer for the protocol; NULL at on_open. */
+/* Per-connection pointer for the protocol; NULL at on_open. The protocol
+ * owns what it points to (free it in on_close). */
 void mx_conn_set_data(struct mx_conn *c, void *data);
 void *mx_conn_data(const struct mx_conn *c);
 
 /* One timer per connection: fn(c, arg) runs on the owner thread once, ms
- * milliseconds from now (rounded to the loop's millisecond clock). Setting
- * it again replaces the previous one; closing the connection cancels it.
+ * milliseconds from now (the loop's millisecond clock). Setting it again
+ * replaces the previous one; mx_conn_timer_stop cancels it; closing the
+ * connection cancels it. arg stays the caller's throughout: nothing is
+ * called for a timer that is replaced or cancelled.
  * 0, -ENOMEM, -ECONNRESET once closed. */
 typedef void mx_conn_timer_fn(struct mx_conn *c, void *arg);
 int mx_conn_timer(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, void *arg);
 void mx_conn_timer_stop(struct mx_conn *c);
 
-/* The server c belongs to (for mx_server_post). Any thread that holds c
- * legitimately, i.e. the owner. */
+/* Getters (owner thread; not checked). */
+
+/* The server c belongs to (for mx_server_post). */
 struct mx_server *mx_conn_server(const struct mx_conn *c);
 
 /* The proto_data given to mx_server_listen for this connection's listener. */
 void *mx_conn_listener_data(const struct mx_conn *c);
 
-/* Server-unique id (generation-tagged: never reused for a later connection
- * on the same slot while the server runs). */
+/* Server-unique id: generation, worker and slot. An id is never reused by
+ * a later connection while the server runs (until a slot's 32-bit
+ * generation wraps), so it is safe to hold in other threads. */
 uint64_t mx_conn_id(const struct mx_conn *c);
 
-/* The peer's address, and as text like "127.0.0.1:5000" or "[::1]:5000". */
+/* The peer's address (len may be NULL), and as text like "127.0.0.1:5000"
+ * or "[::1]:5000" in a thread-local buffer that the next call on the same
+ * thread overwrites. */
 const struct sockaddr *mx_conn_peer(const struct mx_conn *c, socklen_t *len);
 const char *mx_conn_peer_str(const struct mx_conn *c);
 
-/* Bytes queued and not yet written. */
+/* Bytes queued and not yet written (checked). */
 size_t mx_conn_pending(const struct mx_conn *c);
 
 #endif

@@ -1,6 +1,7 @@
 /* muxd/log.h - one line per event on stderr: time, level, thread, message.
- * Any thread may log; each line is written with a single write(2) so lines
- * from different threads never interleave. */
+ * Any thread may call any of these. Each line is written with a single
+ * write(2), so lines from different threads never interleave; a line is cut
+ * at about 1 KiB; errno is left as it was. */
 #ifndef MUXD_LOG_H
 #define MUXD_LOG_H
 
@@ -11,10 +12,11 @@ enum mx_log_level mx_log_get_level(void);
 
 /* Parse "error" | "warn" | "info" | "debug"; -EINVAL otherwise. */
 int mx_log_level_parse(const char *s, enum mx_log_level *out);
+/* level must be a valid enum mx_log_level. */
 const char *mx_log_level_name(enum mx_log_level level);
 
-/* Names the calling thread for log lines and for ps(1) (pthread_setname_np;
- * at most 15 characters are kept). */
+/* Names the calling thread (only) for log lines and for ps(1)
+ * (pthread_setname_np; at most 15 characters are kept). */
 void mx_log_thread_name(const char *name);
 
 void mx_log(enum mx_log_level level, const char *fmt, ...)

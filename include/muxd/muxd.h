@@ -7,6 +7,7 @@
 #include "muxd/chunk.h"
 #include "muxd/conn.h"
 #include "muxd/log.h"
+#include "muxd/offload.h"
 #include "muxd/proto.h"
 #include "muxd/server.h"
 

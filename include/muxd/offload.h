@@ -19,10 +19,13 @@ struct mx_conn;
 typedef void mx_work_fn(void *arg);
 typedef void mx_done_fn(struct mx_conn *c, void *arg);
 
-/* Owner thread only. 0 when accepted; -EBUSY when queue_max jobs are
- * already outstanding (reply "busy" rather than queue without bound);
- * -ENOTSUP when the server has no offload pool (threads = 0);
- * -ECONNRESET when c is closing; -ENOMEM. */
+/* Owner thread only. Fill arg before the call: a pool thread may start on
+ * it at once. 0 when accepted; -EBUSY when offload_queue_max jobs are
+ * already outstanding server-wide (reply "busy" rather than queue without
+ * bound); -ENOTSUP when the server has no offload pool (threads = 0);
+ * -ECONNRESET when c is closing; -ENOMEM. On error nothing is called and
+ * arg stays the caller's. done may get a connection that is closing; its
+ * sends then fail with -ECONNRESET. */
 int mx_offload(struct mx_conn *c, mx_work_fn *work, mx_done_fn *done, void *arg);
 
 #endif

@@ -1,13 +1,14 @@
 /* muxd/server.h - create, run and stop a server.
  *
- * Call these from one controlling thread (the daemon's main thread).
- * Errors are -errno.
+ * Life: mx_server_new, mx_server_listen (one or more), mx_server_start,
+ * then mx_server_stop and mx_server_free. Those calls are for one
+ * controlling thread (the daemon's main thread); mx_server_post is for any
+ * thread. Errors are -errno.
  */
 #ifndef MUXD_SERVER_H
 #define MUXD_SERVER_H
 
 #include <stddef.h>
-
 #include <stdint.h>
 
 struct mx_conn;
@@ -15,7 +16,7 @@ struct mx_proto;
 struct mx_server;
 
 struct mx_server_opts {
-    unsigned workers;            /* >= 1, at most MX_MAX_WORKERS */
+    unsigned workers;            /* 1 .. MX_MAX_WORKERS */
     const char *backend;         /* "auto", "epoll", "io_uring" or "poll" */
     int listen_backlog;
     unsigned shutdown_timeout_ms;
@@ -24,50 +25,65 @@ struct mx_server_opts {
     size_t output_high_water;    /* stop reading above this */
     size_t output_low_water;     /* resume reading below this */
     size_t output_max;           /* disconnect above this */
-    unsigned idle_timeout_ms;    /* 0 = never */
-    unsigned uring_buffers;      /* io_uring receive buffers per worker (2^n) */
+    unsigned idle_timeout_ms;    /* no input for this long closes; 0 = never */
+    unsigned uring_buffers;      /* io_uring receive buffers per worker: a
+                                    power of two, at most 32768 */
     size_t uring_buffer_size;    /* bytes each */
     unsigned offload_threads;    /* 0 = no offload pool */
-    size_t offload_queue_max;    /* jobs outstanding at most */
+    size_t offload_queue_max;    /* offload jobs outstanding, server-wide */
 };
 
 #define MX_MAX_WORKERS 256
+#define MX_MAX_LISTENERS_PER_SERVER 16
 
-/* Fills o with the documented defaults. */
+/* Fills o with the documented defaults (docs/config.md). */
 void mx_server_opts_default(struct mx_server_opts *o);
 
 /* Resolves a backend name: "auto" gives io_uring where a probe ring can be
  * set up (and MUXD_DISABLE_IO_URING is not 1), else epoll. *chosen gets
- * the name in use; *why, when not NULL, says why auto fell back.
- * -EINVAL for an unknown name, -errno of the probe when io_uring was asked
- * for by name and cannot run here. */
+ * the name in use; *why, when not NULL, says why io_uring could not be
+ * had (a static string). -EINVAL for an unknown name, the probe's -errno
+ * when io_uring was asked for by name and cannot run here. Any thread. */
 int mx_backend_pick(const char *name, const char **chosen, const char **why);
 
-/* NULL with errno set (see mx_backend_pick; EINVAL for bad options). */
+/* NULL with errno set: EINVAL for bad options or an unknown backend, the
+ * probe's errno for io_uring by name where it cannot run, ENOMEM. */
 struct mx_server *mx_server_new(const struct mx_server_opts *o);
 
 /* Binds addr ("127.0.0.1:7000", "[::1]:7000", "*:7000", port 0 for an
- * ephemeral one) now, serving it with proto once started. proto and
- * proto_data must outlive the server. */
+ * ephemeral one) now and logs "listener NAME on ADDR:PORT (protocol P)"
+ * with the real port; serves it with proto once started. proto and
+ * proto_data must outlive the server. -EINVAL for a bad address, -ENOSPC
+ * past MX_MAX_LISTENERS_PER_SERVER or after start, or bind/listen's
+ * -errno (-EADDRINUSE ...). */
 int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
                      const struct mx_proto *proto, void *proto_data);
 
-/* Starts the acceptor and worker threads. */
+/* Starts the offload pool, the workers (each has set up its backend when
+ * this returns) and the acceptor. -EINVAL if already started or without a
+ * listener; a backend's or pthread's -errno. After a failure the server
+ * must still be freed. */
 int mx_server_start(struct mx_server *s);
 
-/* Graceful stop: stop accepting, flush queued output up to
- * shutdown_timeout, close everything. Returns at once. */
+/* Graceful stop: stop accepting, stop reading, flush queued output up to
+ * shutdown_timeout, wait for running offload jobs, close everything.
+ * Returns at once; idempotent. */
 void mx_server_stop(struct mx_server *s);
 
-/* 1 once every worker has finished after mx_server_stop, else 0. */
+/* 1 once every worker has finished (or none was started), else 0. */
 int mx_server_finished(struct mx_server *s);
 
-/* Joins all threads (after mx_server_stop) and frees the server. */
+/* Stops (if not yet stopped), joins every thread and frees the server.
+ * Posts still queued then get fn(NULL, arg) on the calling thread. NULL is
+ * allowed. */
 void mx_server_free(struct mx_server *s);
 
 /* Runs fn(c, arg) on the worker that owns connection id (mx_conn_id), with
- * c == NULL if that connection is gone by then. Any thread. -ENOENT for an
- * id no worker of s can own, -ENOMEM. */
+ * c == NULL if that connection is gone by then (c may also be closing:
+ * sends then fail with -ECONNRESET). Posts from one thread to one worker
+ * run in the order posted. Any thread, until mx_server_free begins.
+ * 0; -ENOENT for an id no worker of s can own, -ENOMEM: on error fn is
+ * never called and arg stays the caller's. */
 typedef void mx_post_fn(struct mx_conn *c, void *arg);
 int mx_server_post(struct mx_server *s, uint64_t conn_id, mx_post_fn *fn, void *arg);
 

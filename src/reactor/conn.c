@@ -184,7 +184,7 @@ void mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
 void mx__conn_finish_eof(struct mx_conn *c)
 {
     if (!(c->flags & MX_C_EOF) || !alive(c) || c->jobs ||
-        ((c->flags & MX_C_PAUSED_USER) && c->in.len > 0))
+        ((c->flags & (MX_C_PAUSED_USER | MX_C_REOFFER)) && c->in.len > 0))
         return;
     mx_buf_free(&c->in);
     mx_conn_close(c, NULL);

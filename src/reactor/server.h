@@ -12,7 +12,7 @@
 #include "reactor/offload.h"
 #include "reactor/worker.h"
 
-#define MX_SERVER_MAX_LISTENERS 16
+#define MX_SERVER_MAX_LISTENERS MX_MAX_LISTENERS_PER_SERVER
 
 struct mx_listener {
     char name[64];

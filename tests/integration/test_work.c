@@ -5,6 +5,9 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -117,6 +120,25 @@ Test(work, pipelined_replies_keep_order)
         send_text(fd, "SPIN 30\nSPIN nope\nSLEEP 30\npart");
         mx_sleep_ms(20);
         expect_reply(fd, "ial\n", "DONE 30\nERR bad request\nDONE 30\npartial\n");
+        close(fd);
+    }
+    mx_stop_ok(d, WAIT_MS);
+}
+
+/* A client that half-closes right after its requests still gets every
+ * reply, then EOF; the partial last line is dropped. */
+Test(work, half_close_still_gets_every_reply)
+{
+    struct mx_daemon *d = mx_boot(both);
+    static const char *const listeners[] = { "on", "off" };
+    for (int i = 0; i < 2; i++) {
+        int fd = connect_to(d, listeners[i]);
+        send_text(fd, "SLEEP 200\nhello\nSPIN 50\nworld\ntail");
+        MX_REQUIRE(shutdown(fd, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
+        expect_text(fd, "DONE 200\nhello\nDONE 50\nworld\n", WAIT_MS);
+        size_t extra = 0;
+        MX_REQUIRE(mx_wait_closed(fd, WAIT_MS, &extra) == MX_EOF && extra == 0,
+                   "%s: no clean EOF after the replies (%zu more bytes)", listeners[i], extra);
         close(fd);
     }
     mx_stop_ok(d, WAIT_MS);
