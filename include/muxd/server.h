@@ -23,7 +23,7 @@ struct mx_server_opts {
     size_t max_connections;      /* across all workers */
     size_t max_line;             /* cap on kept (unconsumed) input per conn */
     size_t output_high_water;    /* stop reading above this */
-    size_t output_low_water;     /* resume reading below this */
+    size_t output_low_water;     /* resume reading at or below this */
     size_t output_max;           /* disconnect above this */
     unsigned idle_timeout_ms;    /* no input for this long closes; 0 = never */
     unsigned uring_buffers;      /* io_uring receive buffers per worker: a

@@ -72,13 +72,13 @@ static struct pollfd *entry(struct mx_worker *w, struct mx_conn *c)
     return &((struct pl *)w->be_data)->fds[c->backend_state];
 }
 
+#define NO_ENTRY UINT32_MAX
+
 static int pl_attach(struct mx_worker *w, struct mx_conn *c)
 {
     int i = pl_add(w->be_data, c->fd, mx__conn_tag(c));
-    if (i < 0)
-        return i;
-    c->backend_state = (uint32_t)i;
-    return 0;
+    c->backend_state = i < 0 ? NO_ENTRY : (uint32_t)i;
+    return i < 0 ? i : 0;
 }
 
 static void pl_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
@@ -101,6 +101,8 @@ static void pl_flush(struct mx_worker *w, struct mx_conn *c)
 static bool pl_detach(struct mx_worker *w, struct mx_conn *c)
 {
     struct pl *p = w->be_data;
+    if (c->backend_state == NO_ENTRY)
+        return false; /* attach failed: there is no entry to drop */
     struct pollfd *f = entry(w, c);
     /* A hole: poll skips it, and this wait's dispatch (which may not have
      * reached it yet) sees no event on it. */

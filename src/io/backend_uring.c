@@ -197,18 +197,25 @@ static int ur_init(struct mx_worker *w)
 
 /* --- receive --------------------------------------------------------- */
 
-static void arm_recv(struct mx_worker *w, struct mx_conn *c)
+static int arm_recv(struct mx_worker *w, struct mx_conn *c)
 {
     struct io_uring_sqe *sqe = get_sqe(w->be_data);
-    if (!sqe) {
-        mx__conn_fail(c, -EBUSY);
-        return;
-    }
+    if (!sqe)
+        return -EBUSY;
     io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BGID;
     io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_RECV));
     c->backend_state |= U_RECV;
+    return 0;
+}
+
+/* Re-arming for a live connection: failing to is fatal to it. */
+static void rearm_recv(struct mx_worker *w, struct mx_conn *c)
+{
+    int err = arm_recv(w, c);
+    if (err < 0)
+        mx__conn_fail(c, err);
 }
 
 static void cancel_op(struct mx_worker *w, struct mx_conn *c, enum op op)
@@ -223,14 +230,13 @@ static void cancel_op(struct mx_worker *w, struct mx_conn *c, enum op op)
 static int ur_attach(struct mx_worker *w, struct mx_conn *c)
 {
     c->backend_state = 0;
-    arm_recv(w, c);
-    return 0;
+    return arm_recv(w, c);
 }
 
 static void ur_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
 {
     if (on && !(c->backend_state & (U_RECV | U_STARVED)))
-        arm_recv(w, c);
+        rearm_recv(w, c);
     else if (!on && (c->backend_state & U_RECV) && !(c->backend_state & U_CANCEL)) {
         cancel_op(w, c, OP_RECV);
         c->backend_state |= U_CANCEL;
@@ -267,7 +273,7 @@ static void feed_starved(struct mx_worker *w, struct ur *u)
             continue;
         c->backend_state &= ~U_STARVED;
         if (!(c->flags & MX_C_DEAD) && (c->flags & MX_C_RECV_ON))
-            arm_recv(w, c);
+            rearm_recv(w, c);
     }
 }
 
@@ -299,7 +305,7 @@ static void on_recv(struct mx_worker *w, struct ur *u, struct mx_conn *c,
     else if (cqe->res < 0 && cqe->res != -ECANCELED)
         mx__conn_fail(c, cqe->res);
     else if (!(c->backend_state & U_RECV) && (c->flags & MX_C_RECV_ON))
-        arm_recv(w, c); /* a multishot that ended for another reason */
+        rearm_recv(w, c); /* a multishot that ended for another reason */
 }
 
 /* --- send ------------------------------------------------------------ */

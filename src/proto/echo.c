@@ -29,18 +29,21 @@ int mx_echo_mode_parse(const char *s, enum mx_echo_mode *out)
 
 const char *mx_echo_mode_name(enum mx_echo_mode m) { return mode_names[m]; }
 
-static void send_upper(struct mx_conn *c, const char *p, size_t n)
+/* 0, or the send's error once the connection is closing. */
+static int send_upper(struct mx_conn *c, const char *p, size_t n)
 {
     char tmp[4096];
     while (n > 0) {
         size_t k = n < sizeof tmp ? n : sizeof tmp;
         for (size_t i = 0; i < k; i++)
             tmp[i] = (p[i] >= 'a' && p[i] <= 'z') ? (char)(p[i] - 'a' + 'A') : p[i];
-        if (mx_conn_send(c, tmp, k) < 0)
-            return;
+        int err = mx_conn_send(c, tmp, k);
+        if (err < 0)
+            return err;
         p += k;
         n -= k;
     }
+    return 0;
 }
 
 static size_t echo_lines(struct mx_conn *c, const struct mx_echo_opts *o,
@@ -60,8 +63,10 @@ static size_t echo_lines(struct mx_conn *c, const struct mx_echo_opts *o,
         }
         if (k == 0)
             break;
-        if (o->mode == MX_ECHO_UPPER)
-            send_upper(c, p + off, (size_t)k);
+        /* A failed send means the connection is gone (over output_max):
+         * stop, whatever is left is never answered. */
+        if (o->mode == MX_ECHO_UPPER && send_upper(c, p + off, (size_t)k) < 0)
+            return n;
         off += (size_t)k;
     }
     /* line mode echoes every complete line in one go */

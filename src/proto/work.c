@@ -30,16 +30,17 @@ struct work_job {
 
 enum parsed { P_OTHER, P_REQUEST, P_BAD };
 
-static void send_str(struct mx_conn *c, const char *s)
+/* Sends return 0, or an error once the connection is closing. */
+static int send_str(struct mx_conn *c, const char *s)
 {
-    mx_conn_send(c, s, strlen(s));
+    return mx_conn_send(c, s, strlen(s));
 }
 
-static void send_done(struct mx_conn *c, unsigned ms)
+static int send_done(struct mx_conn *c, unsigned ms)
 {
     char buf[32];
     int n = snprintf(buf, sizeof buf, "DONE %u\n", ms);
-    mx_conn_send(c, buf, (size_t)n);
+    return mx_conn_send(c, buf, (size_t)n);
 }
 
 /* ---- the work itself ---------------------------------------------------- */
@@ -132,7 +133,8 @@ static size_t body_len(const char *p, size_t k)
     return n > 0 && p[n - 1] == '\r' ? n - 1 : n;
 }
 
-/* true when the job went to the pool and c is paused until job_done. */
+/* true when c must read nothing more for now: the job went to the pool
+ * and c is paused until job_done, or c is closing. */
 static bool offload_job(struct mx_conn *c, const struct work_job *j)
 {
     struct work_job *copy = malloc(sizeof *copy);
@@ -148,32 +150,29 @@ static bool offload_job(struct mx_conn *c, const struct work_job *j)
     free(copy);
     /* -EBUSY above all (the pool's queue is full); answering beats
      * queueing without bound. -ENOMEM and -ENOTSUP (no pool, which the
-     * config forbids) likewise mean the job cannot be taken now. */
-    send_str(c, "ERR busy\n");
-    return false;
+     * config forbids) likewise mean the job cannot be taken now. A
+     * closing connection (-ECONNRESET) gets nothing more. */
+    return err == -ECONNRESET || send_str(c, "ERR busy\n") < 0;
 }
 
-/* Answers the complete line p[0..k). Returns false when c is paused and
- * must read nothing more for now. */
+/* Answers the complete line p[0..k). Returns false when c is paused, or
+ * closing, and must read nothing more for now. */
 static bool handle_line(struct mx_conn *c, const struct mx_work_opts *o, const char *p,
                         size_t k)
 {
     struct work_job j;
     switch (parse_request(p, body_len(p, k), &j)) {
     case P_OTHER:
-        mx_conn_send(c, p, k);
-        return true;
+        return mx_conn_send(c, p, k) == 0;
     case P_BAD:
-        send_str(c, "ERR bad request\n");
-        return true;
+        return send_str(c, "ERR bad request\n") == 0;
     case P_REQUEST:
         break;
     }
     if (o->offload)
         return !offload_job(c, &j);
     run_job(&j); /* blocks this worker: the stall, on purpose */
-    send_done(c, j.ms);
-    return true;
+    return send_done(c, j.ms) == 0;
 }
 
 static size_t work_data(struct mx_conn *c, const char *p, size_t n)

@@ -39,6 +39,8 @@ static bool shed_one(struct mx_acceptor *a, int lfd, int err)
 {
     log_fd_exhaustion(a, err);
     bool shed = false;
+    if (a->reserve_fd < 0) /* lost in an earlier episode: try again */
+        a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (a->reserve_fd >= 0) {
         close(a->reserve_fd);
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -179,13 +181,14 @@ int mx_acceptor_start(struct mx_acceptor *a, struct mx_server *s)
         err = watch(a->epfd, s->listeners[i].fd, &s->listeners[i]);
     if (!err)
         err = -pthread_create(&a->thread, NULL, acceptor_main, a);
+    a->running = err == 0;
     return err;
 }
 
 void mx_acceptor_stop(struct mx_acceptor *a)
 {
     uint64_t one = 1;
-    if (write(a->stop_efd, &one, sizeof one) == sizeof one)
+    if (a->running && write(a->stop_efd, &one, sizeof one) == sizeof one)
         pthread_join(a->thread, NULL);
     struct mx_server *s = a->srv;
     for (unsigned i = 0; i < s->nlisteners; i++) {

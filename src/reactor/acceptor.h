@@ -11,6 +11,7 @@ struct mx_server;
 struct mx_acceptor {
     struct mx_server *srv;
     pthread_t thread;
+    bool running;      /* the thread was created: join it at stop */
     int epfd;
     int stop_efd;      /* written by mx_acceptor_stop */
     int reserve_fd;    /* spare descriptor, given up to shed load at EMFILE */

@@ -84,7 +84,6 @@ void mx__conn_release(struct mx_conn *c)
 {
     struct mx_worker *w = c->w;
     mx_outq_clear(&c->out);
-    mx_buf_free(&c->in);
     mx__worker_slot_release(w, c);
     c->next_dead = w->dead;
     w->dead = c;
@@ -127,6 +126,9 @@ void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls)
 
 void mx__conn_free(struct mx_conn *c)
 {
+    /* Freed only now: a protocol closing its connection from on_data may
+     * still be reading the kept input it was handed. */
+    mx_buf_free(&c->in);
     free(c);
 }
 
@@ -137,13 +139,15 @@ static size_t deliver(struct mx_conn *c, const char *p, size_t n)
     return used > n ? 0 : n - used;
 }
 
-/* How much unconsumed input a connection may keep. A paused connection
- * also holds what arrived after the pause (one read, or the receives
- * already in flight under io_uring), unframed. */
-static size_t max_kept(const struct mx_conn *c)
+/* Whether c keeps more unconsumed input than a protocol may leave: an
+ * unfinished line of max_line bytes plus the "\r" of its terminator. A
+ * paused connection is not capped here: its backend has stopped reading,
+ * so what it keeps is bounded by the one read (epoll, poll) or the
+ * receives already completing (io_uring) that raced the pause, which the
+ * kernel's socket buffer bounds. */
+static bool over_kept_cap(const struct mx_conn *c)
 {
-    size_t cap = opts(c)->max_line;
-    return (c->flags & MX_C_PAUSED_USER) ? cap + MX_SCRATCH_SIZE : cap;
+    return !(c->flags & MX_C_PAUSED_USER) && c->in.len > opts(c)->max_line + 1;
 }
 
 /* Offers what is kept (c->in) to the protocol again. */
@@ -174,7 +178,7 @@ void mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
         if (!(c->flags & MX_C_PAUSED_USER))
             offer_kept(c);
     }
-    if (alive(c) && c->in.len > max_kept(c))
+    if (alive(c) && over_kept_cap(c))
         mx__conn_abort(c, "unfinished input over max_line");
 }
 
@@ -184,7 +188,7 @@ void mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
 void mx__conn_finish_eof(struct mx_conn *c)
 {
     if (!(c->flags & MX_C_EOF) || !alive(c) || c->jobs ||
-        ((c->flags & (MX_C_PAUSED_USER | MX_C_REOFFER)) && c->in.len > 0))
+        (c->flags & (MX_C_PAUSED_USER | MX_C_REOFFER)))
         return;
     mx_buf_free(&c->in);
     mx_conn_close(c, NULL);
@@ -224,7 +228,7 @@ void mx__conn_flush(struct mx_conn *c)
 void mx__conn_sent(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
-    if ((c->flags & MX_C_PAUSED_HW) && c->out.bytes < opts(c)->output_low_water) {
+    if ((c->flags & MX_C_PAUSED_HW) && c->out.bytes <= opts(c)->output_low_water) {
         c->flags &= ~MX_C_PAUSED_HW;
         update_recv(c);
     }
@@ -307,9 +311,9 @@ void mx_conn_resume(struct mx_conn *c)
         return;
     c->flags &= ~MX_C_PAUSED_USER;
     update_recv(c);
-    /* Input kept while paused is offered again at the end of this turn,
-     * not from inside whatever callback is resuming. */
-    if (c->in.len > 0) {
+    /* Input kept while paused is offered again (and a pending EOF acted
+     * on) at the end of this turn, not inside whatever callback resumes. */
+    if (c->in.len > 0 || (c->flags & MX_C_EOF)) {
         c->flags |= MX_C_REOFFER;
         mark_dirty(c);
     }

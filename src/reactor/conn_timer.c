@@ -35,7 +35,9 @@ int mx_conn_timer(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, void *ar
     }
     c->timer->fn = fn;
     c->timer->arg = arg;
-    return mx_timer_arm(&c->w->timers, &c->timer->t, c->w->now_ms + ms);
+    /* At least 1 ms: a timer re-armed for "now" from its own callback
+     * would otherwise fire again within the same run, forever. */
+    return mx_timer_arm(&c->w->timers, &c->timer->t, c->w->now_ms + (ms ? ms : 1));
 }
 
 void mx_conn_timer_stop(struct mx_conn *c)

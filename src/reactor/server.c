@@ -152,10 +152,11 @@ void mx_server_free(struct mx_server *s)
      * to another one (a chat's "X has quit"). */
     for (unsigned i = 0; i < s->nworkers; i++)
         mx_worker_join(&s->workers[i]);
-    for (unsigned i = 0; i < s->nworkers; i++)
-        mx_worker_fini(&s->workers[i]);
+    /* The pool's last post may still be writing an inbox's eventfd. */
     if (s->started)
         mx_offload_stop(&s->offload);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        mx_worker_fini(&s->workers[i]);
     for (unsigned i = 0; i < s->nlisteners; i++)
         if (s->listeners[i].fd >= 0)
             close(s->listeners[i].fd);

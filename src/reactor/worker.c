@@ -246,10 +246,10 @@ int mx_worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
     snprintf(w->name, sizeof w->name, "muxd-w%u", idx);
     w->stop_deadline = (struct mx_timer){ .fn = stop_deadline, .arg = w };
     sem_init(&w->ready, 0, 0);
-    w->scratch = malloc(MX_SCRATCH_SIZE);
-    if (!w->scratch)
-        return -ENOMEM;
-    return mx_inbox_init(&w->inbox);
+    int err = mx_inbox_init(&w->inbox);
+    if (err == 0 && !(w->scratch = malloc(MX_SCRATCH_SIZE)))
+        err = -ENOMEM;
+    return err;
 }
 
 int mx_worker_start(struct mx_worker *w)

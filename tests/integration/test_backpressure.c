@@ -135,6 +135,28 @@ Test(backpressure, blocked_writer_is_throttled_not_dropped)
     mx_stop_ok(d, 10000);
 }
 
+/* output_low_water = 0 means "resume once the queue is empty": a blocked
+ * writer must still get its whole stream back, and be read again after. */
+Test(backpressure, low_water_zero_still_resumes)
+{
+    struct mx_daemon *d = mx_boot(
+        "[server]\nworkers = 1\n"
+        "[listener echo]\nlisten = 127.0.0.1:0\n"
+        "[limits]\noutput_high_water = 64k\noutput_low_water = 0\n");
+    struct writer wr = { .size = 8u << 20 };
+    wr.fd = mx_connect_bufs(mx_port(d, "echo"), 65536, 65536);
+    MX_REQUIRE(wr.fd >= 0, "connect: %s", strerror(-wr.fd));
+    MX_REQUIRE(pthread_create(&wr.thread, NULL, writer_run, &wr) == 0);
+    mx_sleep_ms(300);
+    char err[160];
+    int rc = mx_recv_pattern(wr.fd, 4, wr.size, 30000, err, sizeof err);
+    pthread_join(wr.thread, NULL);
+    MX_REQUIRE(rc == 0, "echo of 8 MB with low water 0: %s", err);
+    MX_REQUIRE(mx_echo_roundtrip(wr.fd, "again", 5, 5000) == 0, "not read after draining");
+    close(wr.fd);
+    mx_stop_ok(d, 10000);
+}
+
 /* Loads the server with echoes a tiny receive buffer cannot take, then
  * vanishes with a RST while they are still queued. */
 static void reset_mid_stream(int port)

@@ -144,6 +144,29 @@ Test(work, half_close_still_gets_every_reply)
     mx_stop_ok(d, WAIT_MS);
 }
 
+/* 100 KB of lines pipelined behind one offloaded request, in one write:
+ * kept while paused (on io_uring some of it completes after the pause
+ * began), then all answered in order. */
+Test(work, long_pipeline_behind_a_job)
+{
+    struct mx_daemon *d = mx_boot(both);
+    int fd = connect_to(d, "on");
+    size_t lines = 100 * 1024 / 8;
+    char *req = malloc(16 + lines * 8 + 1), *want = malloc(16 + lines * 8 + 1);
+    size_t r = (size_t)sprintf(req, "SLEEP 50\n"), w = (size_t)sprintf(want, "DONE 50\n");
+    for (size_t i = 0; i < lines; i++) {
+        r += (size_t)sprintf(req + r, "l%05zu\n", i % 100000);
+        w += (size_t)sprintf(want + w, "l%05zu\n", i % 100000);
+    }
+    send_text(fd, req);
+    expect_text(fd, want, WAIT_MS);
+    free(req);
+    free(want);
+    MX_REQUIRE(daemon_log_count(d, "over max_line") == 0, "cut while paused");
+    close(fd);
+    mx_stop_ok(d, WAIT_MS);
+}
+
 Test(work, long_line_closes)
 {
     struct mx_daemon *d = mx_boot(both);
