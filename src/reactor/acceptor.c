@@ -182,6 +182,8 @@ int mx_acceptor_start(struct mx_acceptor *a, struct mx_server *s)
     if (!err)
         err = -pthread_create(&a->thread, NULL, acceptor_main, a);
     a->running = err == 0;
+    if (a->running) /* named before start returns, for ps and tests */
+        pthread_setname_np(a->thread, "muxd-accept");
     return err;
 }
 

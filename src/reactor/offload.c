@@ -82,6 +82,10 @@ int mx_offload_start(struct mx_offload *o, unsigned threads, size_t max)
             free(a);
             return -err;
         }
+        /* Named from here too, so ps shows it as soon as start returns. */
+        char name[16];
+        snprintf(name, sizeof name, "muxd-off%u", o->nthreads);
+        pthread_setname_np(o->threads[o->nthreads], name);
     }
     return 0;
 }
