@@ -36,30 +36,19 @@
 # or stop cleanly).
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-build="$root/build-bench"
-muxd="$build/muxd"
-client="$build/bench/echo_bench"
-out="$root/bench/results"
-quick=0
-rev=""
-muxd_given=0
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 heavy_line="SPIN 50"
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-
 while [ $# -gt 0 ]; do
-    case "$1" in
-    --quick) quick=1 ;;
-    --muxd) muxd="$(realpath "${2:?--muxd needs a path}")"; muxd_given=1; shift ;;
-    --rev) rev="${2:?--rev needs a commit}"; shift ;;
-    --client) client="$(realpath "${2:?--client needs a path}")"; shift ;;
-    --out) out="${2:?--out needs a directory}"; shift ;;
-    --heavy-line) heavy_line="${2:?--heavy-line needs a request}"; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "heavy.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
-    esac
-    shift
+    common_opt "$@"
+    if [ "$took" = 0 ]; then
+        case "$1" in
+        --heavy-line) heavy_line="${2:?--heavy-line needs a request}"; took=2 ;;
+        *) bad_arg "$1" ;;
+        esac
+    fi
+    shift "$took"
 done
 
 light_conns=200 light_size=64 light_depth=1
@@ -78,98 +67,19 @@ describe() { # name workers offload heavy
     echo "workers = $2, offload = $3, $h"
 }
 
-# --- processes: every one we start is tracked and stopped by its pid ----
-
-pids=()
-tmp="$(mktemp -d /tmp/muxd-heavy.XXXXXX)"
-
-forget() { # pid
-    local keep=() p
-    for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    pids=(${keep[@]+"${keep[@]}"})
-}
-
-alive() { # pid: running and not a zombie waiting to be reaped
-    local st
-    st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-    [ -n "$st" ] && [ "$st" != Z ]
-}
-
-# Waits up to $2 tenths of a second for pid $1 to end; reaps it and sets
-# reaped_rc. Returns 1 if it is still running.
-reap() { # pid tenths
-    local i
-    for ((i = 0; i < $2; i++)); do alive "$1" || break; sleep 0.1; done
-    alive "$1" && return 1
-    reaped_rc=0
-    wait "$1" 2>/dev/null || reaped_rc=$?
-    forget "$1"
-    return 0
-}
-
-cleanup() {
-    local p
-    for p in ${pids[@]+"${pids[@]}"}; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in ${pids[@]+"${pids[@]}"}; do
-        reap "$p" 50 || { kill -KILL "$p" 2>/dev/null || true; reap "$p" 20 || true; }
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() { echo "heavy.sh: $*" >&2; exit 1; }
+track_processes muxd-heavy
 
 # --- build and check the ground ------------------------------------------
 
-# Builds the daemon of commit $1 from a clean export; sets muxd.
-build_rev() {
-    local sha dir
-    sha="$(git -C "$root" rev-parse --verify "$1^{commit}")" || die "no commit '$1'"
-    dir="$build/rev-$sha"
-    if [ ! -x "$dir/build/muxd" ]; then
-        echo "building muxd at $sha in $dir ..." >&2
-        rm -rf "$dir" && mkdir -p "$dir/src"
-        git -C "$root" archive "$sha" | tar -x -C "$dir/src"
-        cmake -S "$dir/src" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-            -DMUXD_BUILD_BENCH=OFF --no-warn-unused-cli >/dev/null
-        cmake --build "$dir/build" -j2 --target muxd_bin >/dev/null
-    fi
-    muxd="$dir/build/muxd"
-    daemon_desc="commit $sha (built by heavy.sh --rev)"
-}
-
-build_targets=()
-[ "$client" = "$build/bench/echo_bench" ] && build_targets+=(echo_bench)
-if [ -n "$rev" ]; then
-    [ "$muxd_given" = 0 ] || die "--rev and --muxd exclude each other"
-    build_rev "$rev"
-elif [ "$muxd_given" = 1 ]; then
-    daemon_desc="$muxd (given with --muxd)"
-else
-    build_targets+=(muxd_bin)
-    daemon_desc="working tree at $(git -C "$root" rev-parse HEAD 2>/dev/null || echo '?')"
-    if [ -n "$(git -C "$root" status --porcelain -- src include 2>/dev/null)" ]; then
-        daemon_desc="$daemon_desc, with uncommitted changes in src/ or include/"
-    fi
-fi
-if [ ${#build_targets[@]} -gt 0 ]; then
-    echo "building ${build_targets[*]} in $build ..." >&2
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$build" -j2 --target "${build_targets[@]}" >/dev/null ||
-        die "build failed (a tree mid-edit? try --rev HEAD)"
-fi
-[ -x "$muxd" ] || die "no daemon at $muxd"
-[ -x "$client" ] || die "no client at $client"
+build_programs
 
 # --- the daemon -----------------------------------------------------------
 
-nstarts=0
 # Starts muxd with $1 workers and offload $2, unpinned; sets dpid, dport,
 # dlog and dbackend.
 start_daemon() { # workers offload
-    local n=$((++nstarts)) i
-    local conf="$tmp/muxd-$n.conf" log="$tmp/muxd-$n.log"
+    local n=$((++nstarts))
+    local conf="$tmp/muxd-$n.conf"
     cat >"$conf" <<EOF
 ; bench/heavy.sh
 [server]
@@ -181,50 +91,15 @@ listen = 127.0.0.1:0
 protocol = work
 offload = $2
 EOF
-    : >"$log"
-    "$muxd" -c "$conf" 2>"$log" </dev/null &
-    dpid=$!
-    pids+=("$dpid")
-    for ((i = 0; i < 300; i++)); do
-        grep -q "started: backend=" "$log" && break
-        alive "$dpid" || break
-        sleep 0.05
-    done
-    grep -q "started: backend=" "$log" || { cat "$log" >&2; die "muxd did not start"; }
-    dport="$(sed -n 's/.*listener work on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log" | head -n1)"
-    [ -n "$dport" ] || die "no port in $log"
-    dbackend="$(sed -n 's/.*started: backend=\([a-z_]*\) .*/\1/p' "$log" | head -n1)"
-    dlog="$log"
-}
-
-# SIGTERM, then up to 10 s for the graceful stop.
-stop_daemon() {
-    kill -TERM "$dpid"
-    if ! reap "$dpid" 100; then
-        kill -KILL "$dpid" 2>/dev/null || true
-        reap "$dpid" 20 || true
-        echo "heavy.sh: muxd $dpid did not stop within 10 s of SIGTERM" >&2
-        failures=$((failures + 1))
-    elif [ "$reaped_rc" != 0 ]; then
-        echo "heavy.sh: muxd exited $reaped_rc after SIGTERM; its log:" >&2
-        cat "$dlog" >&2
-        failures=$((failures + 1))
-    fi
+    start_muxd "$tmp/muxd-$n.log" work "" "$muxd" -c "$conf"
 }
 
 # --- one run ----------------------------------------------------------------
-
-jfield() { # json key; "-" when absent
-    local v
-    v="$(sed -n "s/.*\"$2\":\\([^,}]*\\).*/\\1/p" <<<"$1")"
-    echo "${v:--}"
-}
 
 runs_json="$tmp/runs.jsonl" # every run, as echo_bench printed it plus labels
 runs_tsv="$tmp/runs.tsv"    # config rep p50 p99 p999 rate heavy/s server_cpu client_cpu other
 : >"$runs_json"
 : >"$runs_tsv"
-failures=0
 backends_seen=""
 
 run_one() { # name workers offload heavy rep
@@ -237,26 +112,19 @@ run_one() { # name workers offload heavy rep
         ${hflags[@]+"${hflags[@]}"} -t "$measure" --warmup "$warmup" --json \
         --server-pid "$dpid" "127.0.0.1:$dport" >"$tmp/run.json" 2>"$tmp/run.err" || rc=$?
     stop_daemon
-    if [ "$rc" != 0 ]; then
-        echo "heavy.sh: FAILED $name ($(describe "$@")) rep $rep (exit $rc):" >&2
-        cat "$tmp/run.err" >&2
-        failures=$((failures + 1))
-        return 0
-    fi
-    json="$(cat "$tmp/run.json")"
-    echo "{\"config\":\"$name\",\"workers\":$workers,\"offload\":\"$offload\",\"rep\":$rep,${json#\{}" >>"$runs_json"
+    record_run "$rc" "$name ($(describe "$@")) rep $rep" \
+        "\"config\":\"$name\",\"workers\":$workers,\"offload\":\"$offload\",\"rep\":$rep" || return 0
     local other
-    other="$(awk -v m="$(jfield "$json" machine_busy_s)" -v s="$(jfield "$json" server_cpu_s)" \
-        -v c="$(jfield "$json" client_cpu_s)" 'BEGIN { o = m - s - c; printf "%.2f", o < 0 ? 0 : o }')"
+    other="$(other_load "$json")"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rep" \
-        "$(jfield "$json" lat_p50_us)" "$(jfield "$json" lat_p99_us)" \
-        "$(jfield "$json" lat_p999_us)" "$(jfield "$json" msgs_per_s)" \
-        "$(jfield "$json" heavy_per_s)" "$(jfield "$json" server_cpu_s)" \
-        "$(jfield "$json" client_cpu_s)" "$other" >>"$runs_tsv"
+        "$(jfield "$json" lat_p50_us -)" "$(jfield "$json" lat_p99_us -)" \
+        "$(jfield "$json" lat_p999_us -)" "$(jfield "$json" msgs_per_s -)" \
+        "$(jfield "$json" heavy_per_s -)" "$(jfield "$json" server_cpu_s -)" \
+        "$(jfield "$json" client_cpu_s -)" "$other" >>"$runs_tsv"
     printf '  %s rep %s: light p50 %8.0f  p99 %8.0f  p99.9 %8.0f us  %7.0f msgs/s  heavy %s/s\n' \
-        "$name" "$rep" "$(jfield "$json" lat_p50_us)" "$(jfield "$json" lat_p99_us)" \
-        "$(jfield "$json" lat_p999_us)" "$(jfield "$json" msgs_per_s)" \
-        "$(jfield "$json" heavy_per_s)" >&2
+        "$name" "$rep" "$(jfield "$json" lat_p50_us -)" "$(jfield "$json" lat_p99_us -)" \
+        "$(jfield "$json" lat_p999_us -)" "$(jfield "$json" msgs_per_s -)" \
+        "$(jfield "$json" heavy_per_s -)" >&2
 }
 
 # --- tables ------------------------------------------------------------------
@@ -332,22 +200,13 @@ for ((rep = 1; rep <= reps; rep++)); do
 done
 
 medians >"$tmp/medians.tsv"
-stamp="$(date +%Y-%m-%d)"
-name="$stamp-heavy"
-if [ "$quick" = 1 ]; then name="$name-quick"; fi
-mkdir -p "$out"
-if [ -e "$out/$name.json" ]; then
-    i=2
-    while [ -e "$out/$name-$i.json" ]; do i=$((i + 1)); done
-    name="$name-$i"
-fi
-cpu_model="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+result_name heavy
 goal="$(goal_line "$tmp/medians.tsv")"
 
 {
     echo "# muxd heavy handlers, $start_time"
     echo
-    echo "- machine: $(nproc) CPUs ($cpu_model), kernel $(uname -r)"
+    md_machine
     echo "- daemon: \`$("$muxd" --version)\`, $daemon_desc; backend$backends_seen (auto)"
     echo "- load: $light_conns light connections x depth $light_depth x $light_size-byte lines," \
         "plus $heavy_conns connection sending \`$heavy_line\` back to back (except d);" \
@@ -365,8 +224,7 @@ goal="$(goal_line "$tmp/medians.tsv")"
 } >"$out/$name.md"
 
 {
-    echo "{\"started\":\"$start_time\",\"quick\":$([ "$quick" = 1 ] && echo true || echo false),"
-    echo " \"machine\":{\"nproc\":$(nproc),\"kernel\":\"$(uname -r)\",\"cpu\":\"$cpu_model\"},"
+    json_head "$start_time"
     echo " \"muxd\":\"$("$muxd" --version)\",\"daemon\":\"$daemon_desc\",\"backend\":\"${backends_seen# }\","
     echo " \"light\":{\"conns\":$light_conns,\"size\":$light_size,\"depth\":$light_depth},"
     echo " \"heavy\":{\"conns\":$heavy_conns,\"line\":\"$heavy_line\"},"
@@ -382,7 +240,4 @@ goal="$(goal_line "$tmp/medians.tsv")"
     echo " \"failures\":$failures}"
 } >"$out/$name.json"
 
-cat "$out/$name.md"
-echo >&2
-echo "wrote $out/$name.md and $out/$name.json" >&2
-[ "$failures" = 0 ] || { echo "heavy.sh: $failures run(s) failed; see above" >&2; exit 1; }
+finish

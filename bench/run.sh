@@ -30,28 +30,13 @@
 # that would not start or stop cleanly).
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-build="$root/build-bench"
-muxd="$build/muxd"
-client="$build/bench/echo_bench"
-out="$root/bench/results"
-quick=0
-rev=""
-muxd_given=0
-
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 while [ $# -gt 0 ]; do
-    case "$1" in
-    --quick) quick=1 ;;
-    --muxd) muxd="$(realpath "${2:?--muxd needs a path}")"; muxd_given=1; shift ;;
-    --rev) rev="${2:?--rev needs a commit}"; shift ;;
-    --client) client="$(realpath "${2:?--client needs a path}")"; shift ;;
-    --out) out="${2:?--out needs a directory}"; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
-    esac
-    shift
+    common_opt "$@"
+    [ "$took" != 0 ] || bad_arg "$1"
+    shift "$took"
 done
 
 backends=(epoll io_uring poll)
@@ -69,91 +54,11 @@ else
 fi
 idle_total=$((idle_procs * idle_per_proc))
 
-# --- processes: every one we start is tracked and stopped by its pid ----
-
-pids=()
-tmp="$(mktemp -d /tmp/muxd-bench.XXXXXX)"
-
-forget() { # pid
-    local keep=() p
-    for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    pids=(${keep[@]+"${keep[@]}"})
-}
-
-alive() { # pid: running and not a zombie waiting to be reaped
-    local st
-    st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-    [ -n "$st" ] && [ "$st" != Z ]
-}
-
-# Waits up to $2 tenths of a second for pid $1 to end; reaps it and sets
-# reaped_rc. Returns 1 if it is still running.
-reap() { # pid tenths
-    local i
-    for ((i = 0; i < $2; i++)); do alive "$1" || break; sleep 0.1; done
-    alive "$1" && return 1
-    reaped_rc=0
-    wait "$1" 2>/dev/null || reaped_rc=$?
-    forget "$1"
-    return 0
-}
-
-cleanup() {
-    local p
-    for p in ${pids[@]+"${pids[@]}"}; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in ${pids[@]+"${pids[@]}"}; do
-        reap "$p" 50 || { kill -KILL "$p" 2>/dev/null || true; reap "$p" 20 || true; }
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() { echo "run.sh: $*" >&2; exit 1; }
+track_processes muxd-bench
 
 # --- build and check the ground ------------------------------------------
 
-# Builds the daemon of commit $1 from a clean export; sets muxd.
-build_rev() {
-    local sha dir
-    sha="$(git -C "$root" rev-parse --verify "$1^{commit}")" || die "no commit '$1'"
-    dir="$build/rev-$sha"
-    if [ ! -x "$dir/build/muxd" ]; then
-        echo "building muxd at $sha in $dir ..." >&2
-        rm -rf "$dir" && mkdir -p "$dir/src"
-        git -C "$root" archive "$sha" | tar -x -C "$dir/src"
-        cmake -S "$dir/src" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-            -DMUXD_BUILD_BENCH=OFF --no-warn-unused-cli >/dev/null
-        cmake --build "$dir/build" -j2 --target muxd_bin >/dev/null
-    fi
-    muxd="$dir/build/muxd"
-    daemon_desc="commit $sha (built by run.sh --rev)"
-}
-
-# Incremental builds in build-bench: quick when nothing changed, and never
-# a stale binary.
-build_targets=()
-[ "$client" = "$build/bench/echo_bench" ] && build_targets+=(echo_bench)
-if [ -n "$rev" ]; then
-    [ "$muxd_given" = 0 ] || die "--rev and --muxd exclude each other"
-    build_rev "$rev"
-elif [ "$muxd_given" = 1 ]; then
-    daemon_desc="$muxd (given with --muxd)"
-else
-    build_targets+=(muxd_bin)
-    daemon_desc="working tree at $(git -C "$root" rev-parse HEAD 2>/dev/null || echo '?')"
-    if [ -n "$(git -C "$root" status --porcelain -- src include 2>/dev/null)" ]; then
-        daemon_desc="$daemon_desc, with uncommitted changes in src/ or include/"
-    fi
-fi
-if [ ${#build_targets[@]} -gt 0 ]; then
-    echo "building ${build_targets[*]} in $build ..." >&2
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$build" -j2 --target "${build_targets[@]}" >/dev/null ||
-        die "build failed (a tree mid-edit? try --rev HEAD)"
-fi
-[ -x "$muxd" ] || die "no daemon at $muxd"
-[ -x "$client" ] || die "no client at $client"
+build_programs
 command -v taskset >/dev/null || die "taskset is needed (util-linux)"
 [ "$(nproc)" -ge 2 ] || die "needs 2 CPUs: the server on CPU 0, the client on CPU 1"
 fd_limit="$(ulimit -Hn)"
@@ -171,55 +76,22 @@ EOF
 
 # --- the daemon -----------------------------------------------------------
 
-nstarts=0
 # Starts muxd with backend $1 and $2 workers, pinned to CPU $3 if given;
 # sets dpid and dport.
 start_daemon() { # backend workers [cpu]
-    local log="$tmp/muxd-$((++nstarts)).log" i
     local pin=()
     if [ -n "${3:-}" ]; then pin=(taskset -c "$3"); fi
-    : >"$log" # exists before the polling below looks into it
-    ${pin[@]+"${pin[@]}"} "$muxd" -c "$tmp/muxd.conf" -w "$2" -b "$1" 2>"$log" </dev/null &
-    dpid=$!
-    pids+=("$dpid")
-    # Generous: on a loaded machine CPU 0 may be busy with others for a while.
-    for ((i = 0; i < 300; i++)); do
-        grep -q "started: backend=" "$log" && break
-        alive "$dpid" || break
-        sleep 0.05
-    done
-    grep -q "started: backend=$1 " "$log" || { cat "$log" >&2; die "muxd -b $1 did not start"; }
-    dport="$(sed -n 's/.*listener bench on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log" | head -n1)"
-    [ -n "$dport" ] || die "no port in $log"
-    dlog="$log"
+    start_muxd "$tmp/muxd-$((++nstarts)).log" bench "$1" \
+        ${pin[@]+"${pin[@]}"} "$muxd" -c "$tmp/muxd.conf" -w "$2" -b "$1"
 }
 
-# SIGTERM, then up to 10 s for the graceful stop (shutdown_timeout is 5 s).
-stop_daemon() {
-    kill -TERM "$dpid"
-    if ! reap "$dpid" 100; then
-        kill -KILL "$dpid" 2>/dev/null || true
-        reap "$dpid" 20 || true
-        echo "run.sh: muxd $dpid did not stop within 10 s of SIGTERM" >&2
-        failures=$((failures + 1))
-    elif [ "$reaped_rc" != 0 ]; then
-        echo "run.sh: muxd exited $reaped_rc after SIGTERM; its log:" >&2
-        cat "$dlog" >&2
-        failures=$((failures + 1))
-    fi
-}
 
 # --- one load run -----------------------------------------------------------
-
-jfield() { # json key
-    sed -n "s/.*\"$2\":\\([^,}]*\\).*/\\1/p" <<<"$1"
-}
 
 runs_json="$tmp/runs.jsonl"   # every run, as echo_bench printed it plus labels
 runs_tsv="$tmp/runs.tsv"      # size conns depth backend rep rate p99 cpu/M client_cpu other_cpu
 : >"$runs_json"
 : >"$runs_tsv"
-failures=0
 
 run_one() { # backend size conns depth rep
     local b=$1 size=$2 conns=$3 depth=$4 rep=$5 json rc=0
@@ -228,18 +100,10 @@ run_one() { # backend size conns depth rep
         -d "$depth" -t "$measure" --warmup "$warmup" --json --server-pid "$dpid" \
         "127.0.0.1:$dport" >"$tmp/run.json" 2>"$tmp/run.err" || rc=$?
     stop_daemon
-    if [ "$rc" != 0 ]; then
-        echo "run.sh: FAILED $b size=$size conns=$conns depth=$depth rep=$rep (exit $rc):" >&2
-        cat "$tmp/run.err" >&2
-        failures=$((failures + 1))
-        return 0
-    fi
-    json="$(cat "$tmp/run.json")"
-    echo "{\"backend\":\"$b\",\"rep\":$rep,${json#\{}" >>"$runs_json"
-    # Other load: machine-wide busy CPU time minus the server's and ours.
+    record_run "$rc" "$b size=$size conns=$conns depth=$depth rep=$rep" \
+        "\"backend\":\"$b\",\"rep\":$rep" || return 0
     local other
-    other="$(awk -v m="$(jfield "$json" machine_busy_s)" -v s="$(jfield "$json" server_cpu_s)" \
-        -v c="$(jfield "$json" client_cpu_s)" 'BEGIN { o = m - s - c; printf "%.2f", o < 0 ? 0 : o }')"
+    other="$(other_load "$json")"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$conns" "$depth" "$b" "$rep" \
         "$(jfield "$json" msgs_per_s)" "$(jfield "$json" lat_p99_us)" \
         "$(jfield "$json" server_cpu_s_per_mmsg)" "$(jfield "$json" client_cpu_s)" "$other" >>"$runs_tsv"
@@ -426,22 +290,12 @@ for b in "${backends[@]}"; do idle_one "$b" 0; done
 for b in "${backends[@]}"; do idle_one "$b" 1; done
 
 medians >"$tmp/medians.tsv"
-stamp="$(date +%Y-%m-%d)"
-name="$stamp-backends"
-if [ "$quick" = 1 ]; then name="$name-quick"; fi
-mkdir -p "$out"
-# A second run on the same day gets -2, -3...: earlier results stay.
-if [ -e "$out/$name.json" ]; then
-    i=2
-    while [ -e "$out/$name-$i.json" ]; do i=$((i + 1)); done
-    name="$name-$i"
-fi
-cpu_model="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+result_name backends
 
 {
     echo "# muxd backends, $start_time"
     echo
-    echo "- machine: $(nproc) CPUs ($cpu_model), kernel $(uname -r)"
+    md_machine
     echo "- daemon: \`$("$muxd" --version)\`, $daemon_desc"
     echo "- placement: muxd -w 1 pinned to CPU 0, echo_bench (1 thread) pinned to CPU 1"
     echo "- each run: warm-up $warmup s, measured $measure s; median of $reps runs per cell"
@@ -460,8 +314,7 @@ cpu_model="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 } >"$out/$name.md"
 
 {
-    echo "{\"started\":\"$start_time\",\"quick\":$([ "$quick" = 1 ] && echo true || echo false),"
-    echo " \"machine\":{\"nproc\":$(nproc),\"kernel\":\"$(uname -r)\",\"cpu\":\"$cpu_model\"},"
+    json_head "$start_time"
     echo " \"muxd\":\"$("$muxd" --version)\",\"daemon\":\"$daemon_desc\","
     echo " \"placement\":{\"server_cpu\":0,\"client_cpu\":1,\"workers\":1,\"client_threads\":1},"
     echo " \"warmup_s\":$warmup,\"measure_s\":$measure,\"repetitions\":$reps,"
@@ -479,7 +332,4 @@ cpu_model="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
     echo " \"failures\":$failures}"
 } >"$out/$name.json"
 
-cat "$out/$name.md"
-echo >&2
-echo "wrote $out/$name.md and $out/$name.json" >&2
-[ "$failures" = 0 ] || { echo "run.sh: $failures run(s) failed; see above" >&2; exit 1; }
+finish
