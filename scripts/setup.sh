@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages muxd needs to build and test, if missing.
 # Called by run.sh and test.sh; safe to run again.
+#   scripts/setup.sh          build and test (python3-irc: the real IRC
+#                             client the chat tests drive)
+#   scripts/setup.sh bench    also what bench/ runs: the peers (libevent,
+#                             ngircd, inspircd), gnuplot for the plots
+# Debian's policy-rc.d (present in container images) keeps the installed
+# IRC daemons from starting as services; bench/ starts its own on loopback.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
-      liburing-dev libinih-dev libcriterion-dev)
+      liburing-dev libinih-dev libcriterion-dev python3-irc)
+if [ "${1:-}" = "bench" ]; then
+    pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

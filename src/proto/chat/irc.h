@@ -1,0 +1,83 @@
+/* irc.h - the IRC building blocks of the chat service: the line parser,
+ * rfc1459 casemapping, nick / channel / mask rules and the reply
+ * formatter. Pure functions on caller buffers: no allocation, no state,
+ * any thread. See docs/chat-protocol.md for the protocol subset.
+ */
+#ifndef MUXD_PROTO_CHAT_IRC_H
+#define MUXD_PROTO_CHAT_IRC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A line is at most 512 bytes including its CRLF (RFC 2812 2.3). */
+#define IRC_LINE_MAX 512
+/* 14 middle parameters and one trailing at most (RFC 2812 2.3.1). */
+#define IRC_MAX_PARAMS 15
+
+/* Why a line was refused. */
+enum irc_err {
+    IRC_OK = 0,
+    IRC_EEMPTY = -1,    /* nothing but spaces: ignore it silently */
+    IRC_ENOCMD = -2,    /* a prefix and no command */
+    IRC_EBADCMD = -3,   /* a command that is neither letters nor 3 digits */
+    IRC_ENUL = -4,      /* a NUL byte in the line */
+    IRC_EBARECR = -5,   /* a CR that does not end the line */
+};
+
+struct irc_msg {
+    char *prefix;                   /* without the ':'; NULL when absent */
+    char *cmd;                      /* upper-cased in place */
+    int nparams;
+    char *params[IRC_MAX_PARAMS];   /* the last may hold spaces (trailing) */
+    bool trailing;                  /* the last parameter came after " :" */
+};
+
+/* Checks the raw bytes of one line, p[0..n) without its LF: a CR is only
+ * allowed as the last byte. IRC_OK, IRC_ENUL or IRC_EBARECR. */
+int irc_line_check(const char *p, size_t n);
+
+/* Parses a NUL-terminated line (no CR/LF) in place: splits it with NULs
+ * and fills m, whose pointers point into line. Spaces between parameters
+ * may repeat. Past 14 middle parameters the rest of the line, as is, is
+ * the 15th. IRC_OK, IRC_EEMPTY, IRC_ENOCMD or IRC_EBADCMD. */
+int irc_parse(char *line, struct irc_msg *m);
+
+/* rfc1459 casemapping: A-Z [ ] \ ~ are the upper case of a-z { } | ^. */
+static inline char irc_tolower(char c)
+{
+    if ((c >= 'A' && c <= 'Z') || c == '[' || c == ']' || c == '\\' || c == '~')
+        return (char)(c + 32);
+    return c;
+}
+/* dst gets the folded src, truncated to cap - 1 bytes, NUL-terminated
+ * (cap > 0). */
+void irc_casefold(char *dst, const char *src, size_t cap);
+/* Compares as irc_casefold would (<0, 0, >0). */
+int irc_casecmp(const char *a, const char *b);
+/* FNV-1a 64 over the folded bytes: equal for names equal under casemap. */
+uint64_t irc_casehash(const char *s);
+
+/* letter / special first, then letters, digits, specials or '-'; 1 to
+ * nicklen bytes (RFC 2812 2.3.1). */
+bool irc_nick_valid(const char *s, size_t nicklen);
+/* '#' then 1 or more bytes, at most chanlen in all, none of NUL, BEL, CR,
+ * LF, space, ',' or ':'. */
+bool irc_channel_valid(const char *s, size_t chanlen);
+/* Matches s against a mask with '*' (any run) and '?' (one byte),
+ * case-insensitively under rfc1459. */
+bool irc_mask_match(const char *mask, const char *s);
+
+/* Formats into buf (cap >= IRC_LINE_MAX + 1 is enough for any reply) a
+ * line printf-style and ends it with CRLF; a line that would pass 512
+ * bytes with its CRLF is cut to 510 bytes first. Returns the length
+ * including CRLF (never more than cap - 1; buf is NUL-terminated). */
+size_t irc_fmt(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* ":server NNN target " followed by fmt, as irc_fmt. target is the
+ * client's nick, or "*" before it has one. */
+size_t irc_numeric(char *buf, size_t cap, const char *server, unsigned num,
+                   const char *target, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+#endif
