@@ -32,7 +32,9 @@ int mx_conn_send(struct mx_conn *c, const void *p, size_t n);
  * as mx_conn_send. */
 int mx_conn_send_chunk(struct mx_conn *c, struct mx_chunk *ch);
 
-/* Graceful close: stop reading, flush what is queued, then close. reason
+/* Graceful close: stop reading, flush what is queued, then close; a
+ * peer that does not take the queued bytes within shutdown_timeout is cut
+ * off then (the protocol's timer is replaced by that deadline). reason
  * (a string that outlives the call, or NULL for none) is logged at WARN
  * with the peer. With nothing queued the connection closes inside this
  * call: on_close runs, its timer is cancelled and offload jobs not yet
@@ -61,13 +63,15 @@ void *mx_conn_data(const struct mx_conn *c);
  * replaces the previous one; mx_conn_timer_stop cancels it; closing the
  * connection cancels it. arg stays the caller's throughout: nothing is
  * called for a timer that is replaced or cancelled.
- * 0, -ENOMEM, -ECONNRESET once closed. */
+ * 0, -ENOMEM, -ECONNRESET once closing or closed. */
 typedef void mx_conn_timer_fn(struct mx_conn *c, void *arg);
 int mx_conn_timer(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, void *arg);
 void mx_conn_timer_stop(struct mx_conn *c);
 
 /* Getters (owner thread; not checked). */
 
+/* The index of the worker that owns c (for mx_server_run), 0 based. */
+unsigned mx_conn_worker(const struct mx_conn *c);
 /* The server c belongs to (for mx_server_post). */
 struct mx_server *mx_conn_server(const struct mx_conn *c);
 

@@ -87,6 +87,20 @@ void mx_server_free(struct mx_server *s);
 typedef void mx_post_fn(struct mx_conn *c, void *arg);
 int mx_server_post(struct mx_server *s, uint64_t conn_id, mx_post_fn *fn, void *arg);
 
+/* Runs fn(arg) on worker `worker` (0 .. mx_server_workers - 1), after
+ * everything this thread posted to that worker before: the way to reach
+ * state a worker keeps for all its connections (a chat channel's local
+ * members, say). A post still queued when the server is freed runs then,
+ * on the freeing thread, after every connection has gone, so it finds
+ * nothing to deliver to and only releases what it holds. Any thread,
+ * until mx_server_free begins. 0; -ENOENT for no such worker, -ENOMEM:
+ * fn is then never called. */
+typedef void mx_run_fn(void *arg);
+int mx_server_run(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg);
+
+/* How many workers s runs (its opts.workers). Any thread. */
+unsigned mx_server_workers(const struct mx_server *s);
+
 /* The backend name actually in use. */
 const char *mx_server_backend(const struct mx_server *s);
 

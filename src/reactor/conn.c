@@ -283,6 +283,14 @@ int mx_conn_send_chunk(struct mx_conn *c, struct mx_chunk *ch)
     return after_queue(c);
 }
 
+/* A peer that stops reading must not hold a closing connection (its fd
+ * and queue) forever. */
+static void close_deadline(struct mx_conn *c, void *arg)
+{
+    (void)arg;
+    mx__conn_abort(c, "closing: peer did not take its output within shutdown_timeout");
+}
+
 void mx_conn_close(struct mx_conn *c, const char *reason)
 {
     MX_OWNER_ASSERT(c);
@@ -291,10 +299,13 @@ void mx_conn_close(struct mx_conn *c, const char *reason)
     log_close(c, reason);
     c->flags |= MX_C_CLOSING;
     update_recv(c);
-    if (c->out.bytes == 0)
+    if (c->out.bytes == 0) {
         finish_close(c);
-    else
-        mark_dirty(c);
+        return;
+    }
+    mark_dirty(c);
+    if (mx__conn_timer_arm(c, opts(c)->shutdown_timeout_ms, close_deadline, NULL) < 0)
+        mx_warn("conn %llu: no memory for its close deadline", (unsigned long long)mx_conn_id(c));
 }
 
 void mx_conn_pause(struct mx_conn *c)
@@ -329,6 +340,11 @@ void *mx_conn_data(const struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
     return c->data;
+}
+
+unsigned mx_conn_worker(const struct mx_conn *c)
+{
+    return c->w->idx;
 }
 
 struct mx_server *mx_conn_server(const struct mx_conn *c)

@@ -70,6 +70,9 @@ void mx__conn_abort(struct mx_conn *c, const char *reason);
 void mx__conn_flush(struct mx_conn *c);
 void mx__conn_free(struct mx_conn *c);
 void mx__conn_timer_free(struct mx_conn *c);
+/* mx_conn_timer without the owner's checks, for the core's own use. */
+int mx__conn_timer_arm(struct mx_conn *c, unsigned ms,
+                       void (*fn)(struct mx_conn *, void *), void *arg);
 /* The backend holds no operation on a closed c any more (see detach). */
 void mx__conn_release(struct mx_conn *c);
 

@@ -22,9 +22,8 @@ static void fire(struct mx_timer *t, void *arg)
     ct->fn(ct->c, ct->arg);
 }
 
-int mx_conn_timer(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, void *arg)
+int mx__conn_timer_arm(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, void *arg)
 {
-    MX_OWNER_ASSERT(c);
     if (c->flags & MX_C_DEAD)
         return -ECONNRESET;
     if (!c->timer) {
@@ -40,10 +39,19 @@ int mx_conn_timer(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, void *ar
     return mx_timer_arm(&c->w->timers, &c->timer->t, c->w->now_ms + (ms ? ms : 1));
 }
 
+int mx_conn_timer(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, void *arg)
+{
+    MX_OWNER_ASSERT(c);
+    /* A closing connection's timer is its close deadline (conn.c). */
+    if (c->flags & MX_C_CLOSING)
+        return -ECONNRESET;
+    return mx__conn_timer_arm(c, ms, fn, arg);
+}
+
 void mx_conn_timer_stop(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
-    if (c->timer)
+    if (c->timer && !(c->flags & MX_C_CLOSING))
         mx_timer_disarm(&c->w->timers, &c->timer->t);
 }
 

@@ -16,6 +16,7 @@ enum mx_msg_type {
     MX_MSG_STOP,      /* graceful stop */
     MX_MSG_JOB_DONE,  /* an offload job came back (ptr) */
     MX_MSG_POST,      /* run post(conn id, ptr) on the owner */
+    MX_MSG_RUN,       /* run run(ptr) on the worker */
 };
 
 struct mx_msg {
@@ -24,6 +25,7 @@ struct mx_msg {
     void *ptr;
     uint64_t id;
     mx_post_fn *post;
+    mx_run_fn *run;
 };
 
 struct mx_inbox {

@@ -135,6 +135,19 @@ int mx_server_post(struct mx_server *s, uint64_t conn_id, mx_post_fn *fn, void *
     return mx_inbox_post(&s->workers[idx].inbox, &m);
 }
 
+int mx_server_run(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg)
+{
+    if (worker >= s->nworkers)
+        return -ENOENT;
+    struct mx_msg m = { .type = MX_MSG_RUN, .fd = -1, .ptr = arg, .run = fn };
+    return mx_inbox_post(&s->workers[worker].inbox, &m);
+}
+
+unsigned mx_server_workers(const struct mx_server *s)
+{
+    return s->nworkers;
+}
+
 int mx_server_finished(struct mx_server *s)
 {
     for (unsigned i = 0; i < s->nworkers; i++)

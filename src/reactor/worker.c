@@ -178,6 +178,9 @@ void mx__worker_wakeup(struct mx_worker *w)
         case MX_MSG_POST:
             m[i].post(mx__worker_find(w, m[i].id), m[i].ptr);
             break;
+        case MX_MSG_RUN:
+            m[i].run(m[i].ptr);
+            break;
         }
     }
 }
@@ -283,6 +286,8 @@ void mx_worker_fini(struct mx_worker *w)
             close(m[i].fd);
         else if (m[i].type == MX_MSG_POST)
             m[i].post(NULL, m[i].ptr);
+        else if (m[i].type == MX_MSG_RUN)
+            m[i].run(m[i].ptr);
     }
     mx_inbox_fini(&w->inbox);
     sem_destroy(&w->ready);

@@ -140,6 +140,21 @@ Test(conn, graceful_close_waits_for_the_queue)
     cr_assert_null(mx__worker_lookup(&w, tag));
 }
 
+Test(conn, a_closing_peer_that_never_reads_is_cut_at_shutdown_timeout)
+{
+    struct mx_conn *c = setup();
+    srv.opts.shutdown_timeout_ms = 300;
+    cr_assert_eq(mx_conn_send(c, "never read", 10), 0);
+    mx_conn_close(c, NULL);
+    cr_assert_eq(mx_conn_timer(c, 10, NULL, NULL), -ECONNRESET,
+                 "a protocol timer would replace the close deadline");
+    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 299), 0);
+    cr_assert_not(c->flags & MX_C_DEAD);
+    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 300), 1);
+    cr_assert(c->flags & MX_C_DEAD, "still open past the deadline");
+    cr_assert_eq(fake.closes, 1);
+}
+
 /* A protocol that never consumes: everything stays as unfinished input. */
 static size_t hoard_data(struct mx_conn *c, const char *p, size_t n)
 {
