@@ -39,14 +39,17 @@ int irc_line_check(const char *p, size_t n);
 
 /* Parses a NUL-terminated line (no CR/LF) in place: splits it with NULs
  * and fills m, whose pointers point into line. Spaces between parameters
- * may repeat. Past 14 middle parameters the rest of the line, as is, is
- * the 15th. IRC_OK, IRC_EEMPTY, IRC_ENOCMD or IRC_EBADCMD. */
+ * may repeat. Past 14 middle parameters the rest of the line, spaces
+ * and all (less one leading ':'), is the 15th, with trailing set.
+ * IRC_OK, IRC_EEMPTY, IRC_ENOCMD or IRC_EBADCMD. */
 int irc_parse(char *line, struct irc_msg *m);
 
-/* rfc1459 casemapping: A-Z [ ] \ ~ are the upper case of a-z { } | ^. */
+/* rfc1459 casemapping: A-Z [ ] \ ^ are the upper case of a-z { } | ~.
+ * RFC 2812 2.2 names ~ and ^ the other way round, but '~' + 32 leaves
+ * ASCII; ISUPPORT's "rfc1459" folds '^' down to '~', as here. */
 static inline char irc_tolower(char c)
 {
-    if ((c >= 'A' && c <= 'Z') || c == '[' || c == ']' || c == '\\' || c == '~')
+    if ((c >= 'A' && c <= 'Z') || c == '[' || c == ']' || c == '\\' || c == '^')
         return (char)(c + 32);
     return c;
 }
