@@ -364,12 +364,29 @@ static int check_offload(const struct mx_config *cfg, const char *path, char *er
     return 0;
 }
 
+/* A chat line may be 512 bytes with its CRLF; the core must let a
+ * partial one wait that long, or it would cut the client before chat
+ * can answer 417. */
+static int check_chat(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < cfg->nlisteners; i++) {
+        const struct mx_listener_cfg *l = &cfg->listeners[i];
+        if (strcmp(l->protocol, "chat") == 0 && cfg->max_line < 512) {
+            snprintf(err, errlen, "%s: [listener %.63s] protocol: chat needs [limits] "
+                     "max_line of at least 512", path, l->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int mx_config_validate(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
 {
     if (check_listeners(cfg, path, err, errlen) ||
         mx_cfg_check_values(cfg, path, err, errlen) ||
         check_uring(cfg, path, err, errlen) ||
-        check_offload(cfg, path, err, errlen))
+        check_offload(cfg, path, err, errlen) ||
+        check_chat(cfg, path, err, errlen))
         return -1;
     return check_water(cfg, path, err, errlen);
 }

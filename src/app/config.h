@@ -18,9 +18,19 @@
 struct mx_listener_cfg {
     char name[64];
     char listen[128];            /* "127.0.0.1:7000", "[::1]:7000" */
-    char protocol[16];           /* "echo" | "work" */
+    char protocol[16];           /* "echo" | "work" | "chat" */
     enum mx_echo_mode mode;      /* protocol = echo */
     unsigned offload;            /* protocol = work: 1 = on, 0 = off */
+    /* protocol = chat */
+    char server_name[64];
+    char motd_file[256];         /* "" = none */
+    char password[64];           /* "" = none */
+    unsigned register_timeout_ms;
+    unsigned ping_interval_ms;   /* 0 = never */
+    unsigned ping_timeout_ms;
+    unsigned flood_rate;         /* lines per second; 0 = off */
+    unsigned flood_burst;
+    unsigned max_channels;
 };
 
 /* [offload] threads = auto; main resolves it to the number of workers. */

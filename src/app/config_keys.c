@@ -26,7 +26,8 @@ const char *const mx_cfg_sect_names[] = {
     [MX_SECT_LIMITS] = "limits", [MX_SECT_LOG] = "log", [MX_SECT_OFFLOAD] = "offload",
 };
 
-enum ktype { K_UINT, K_SIZE, K_DURATION, K_ENUM, K_WORD, K_ADDR };
+/* K_TEXT: one word of printable bytes, no spaces (names, paths, secrets). */
+enum ktype { K_UINT, K_SIZE, K_DURATION, K_ENUM, K_WORD, K_ADDR, K_TEXT };
 
 struct mx_cfg_key {
     enum mx_cfg_sect sect;
@@ -43,7 +44,7 @@ struct mx_cfg_key {
 };
 
 static const char *const backend_names[] = { "auto", "epoll", "io_uring", "poll", NULL };
-static const char *const protocol_names[] = { "echo", "work", NULL };
+static const char *const protocol_names[] = { "echo", "work", "chat", NULL };
 /* Stored as the index: 0 = off, 1 = on, as struct mx_listener_cfg says. */
 static const char *const switch_names[] = { "off", "on", NULL };
 static const char *const mode_names[] = { "raw", "line", "upper", NULL };
@@ -96,6 +97,33 @@ static const struct mx_cfg_key keys[] = {
       .choices = switch_names, .def = "on",
       .help = "work: run SPIN / SLEEP on the offload pool (on) or on the worker "
               "itself (off); other protocols ignore it" },
+
+    { .sect = MX_SECT_LISTENER, .name = "server_name", .type = K_TEXT, LSN(server_name),
+      .def = "muxd.local", .help = "chat: the server's name in replies and prefixes" },
+    { .sect = MX_SECT_LISTENER, .name = "motd_file", .type = K_TEXT, LSN(motd_file),
+      .def = "", .help = "chat: file whose lines are the message of the day; "
+                         "empty = none (422)" },
+    { .sect = MX_SECT_LISTENER, .name = "password", .type = K_TEXT, LSN(password),
+      .def = "", .help = "chat: PASS a client must give to register; empty = none" },
+    { .sect = MX_SECT_LISTENER, .name = "register_timeout", .type = K_DURATION,
+      LSN(register_timeout_ms), .min = SEC, .max = 3600 * SEC, .def = "30s",
+      .help = "chat: a client must register (NICK, USER) within this" },
+    { .sect = MX_SECT_LISTENER, .name = "ping_interval", .type = K_DURATION,
+      LSN(ping_interval_ms), .min = 0, .max = 86400 * SEC, .def = "120s",
+      .help = "chat: PING a client silent this long; 0 = never" },
+    { .sect = MX_SECT_LISTENER, .name = "ping_timeout", .type = K_DURATION,
+      LSN(ping_timeout_ms), .min = SEC, .max = 3600 * SEC, .def = "60s",
+      .help = "chat: close a PINGed client silent this much longer" },
+    { .sect = MX_SECT_LISTENER, .name = "flood_rate", .type = K_UINT, LSN(flood_rate),
+      .min = 0, .max = 1000000, .def = "10",
+      .help = "chat: lines per second a client may send after its burst; "
+              "faster input waits; 0 = no flood control" },
+    { .sect = MX_SECT_LISTENER, .name = "flood_burst", .type = K_UINT, LSN(flood_burst),
+      .min = 1, .max = 1000000, .def = "20",
+      .help = "chat: lines a client may send at once before flood_rate applies" },
+    { .sect = MX_SECT_LISTENER, .name = "max_channels_per_client", .type = K_UINT,
+      LSN(max_channels), .min = 1, .max = 10000, .def = "20",
+      .help = "chat: channels one client may be on at once" },
 
     { .sect = MX_SECT_LIMITS, .name = "max_connections", .type = K_UINT,
       CFG(max_connections), .min = 1, .max = 10000000, .def = "100000",
@@ -190,6 +218,7 @@ static void format_value(const struct mx_cfg_key *k, const void *base, char *buf
     switch (k->type) {
     case K_WORD:
     case K_ADDR:
+    case K_TEXT:
         snprintf(buf, len, "%.*s", (int)strnlen(field, k->width), field);
         return;
     case K_ENUM:
@@ -331,6 +360,17 @@ static int check_listen(const char *v, char *why, size_t len)
     return rc ? -1 : 0;
 }
 
+static int check_text(const char *v, char *why, size_t len)
+{
+    for (const char *p = v; *p; p++) {
+        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+            snprintf(why, len, "expected one word without spaces or control characters, got '%s'", v);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int store_text(const struct mx_cfg_key *k, const char *v, char *field, char *why,
                       size_t len)
 {
@@ -371,6 +411,10 @@ int mx_cfg_key_set(const struct mx_cfg_key *k, void *base, const char *v, char *
         return set_choice(k, field, v, why, len);
     case K_ADDR:
         if (check_listen(v, why, len))
+            return -1;
+        return store_text(k, v, field, why, len);
+    case K_TEXT:
+        if (check_text(v, why, len))
             return -1;
         return store_text(k, v, field, why, len);
     default:
@@ -499,6 +543,8 @@ static void describe_allowed(const struct mx_cfg_key *k, char *buf, size_t len)
         format_choices(k->choices, buf, len);
     } else if (k->type == K_ADDR) {
         snprintf(buf, len, "%s", LISTEN_SHAPE_MD);
+    } else if (k->type == K_TEXT) {
+        snprintf(buf, len, "text, one word, at most %zu characters", k->width - 1);
     } else {
         format_range(k, range, sizeof range);
         snprintf(buf, len, "%s, %s", what[k->type], range);

@@ -22,7 +22,7 @@ extern const char *const mx_cfg_sect_names[];
 
 /* The reader sizes its per-key bookkeeping by this, so it has to be a
  * constant; config_keys.c fails to build when it drifts from the table. */
-#define MX_CFG_NKEYS 19
+#define MX_CFG_NKEYS 28
 
 #define MX_CFG_LISTEN_SHAPE "host:port, [v6addr]:port or *:port"
 

@@ -14,9 +14,11 @@
 
 #include "app/cli.h"
 #include "app/config.h"
+#include "app/textfile.h"
 #include "muxd/muxd.h"
 #include "proto/echo.h"
 #include "proto/work.h"
+#include "proto/chat/chat.h"
 
 /* The soft limit is often 1024 while the hard one is far higher; a server
  * meant for many connections takes all it is allowed. */
@@ -93,6 +95,47 @@ union proto_opts {
     struct mx_work_opts work;
 };
 
+/* The chat state of each chat listener, and the MOTDs read at start. */
+struct chats {
+    struct mx_chat *chat[MX_MAX_LISTENERS];
+    char *motd[MX_MAX_LISTENERS];
+};
+
+/* Reads every chat listener's motd_file; exits 2 naming the file if one
+ * cannot be read (also for --check-config). */
+static int read_motds(const struct mx_config *cfg, struct chats *ch)
+{
+    for (unsigned i = 0; i < cfg->nlisteners; i++) {
+        const struct mx_listener_cfg *l = &cfg->listeners[i];
+        if (strcmp(l->protocol, "chat") != 0 || !l->motd_file[0])
+            continue;
+        if (mx_read_text_file(l->motd_file, 64 * 1024, &ch->motd[i]) < 0) {
+            fprintf(stderr, "muxd: [listener %s] motd_file: cannot read '%s': %s\n",
+                    l->name, l->motd_file, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static struct mx_chat *new_chat(const struct mx_config *cfg, const struct mx_listener_cfg *l,
+                                const char *motd, struct mx_server *s)
+{
+    struct mx_chat_opts co = {
+        .server_name = l->server_name,
+        .motd = motd,
+        .password = l->password,
+        .register_timeout_ms = l->register_timeout_ms,
+        .ping_interval_ms = l->ping_interval_ms,
+        .ping_timeout_ms = l->ping_timeout_ms,
+        .flood_rate = l->flood_rate,
+        .flood_burst = l->flood_burst,
+        .max_channels = l->max_channels,
+        .output_max = cfg->output_max,
+    };
+    return mx_chat_new(&co, s);
+}
+
 /* The protocol named by l, with its options filled into *po. */
 static const struct mx_proto *pick_proto(const struct mx_config *cfg,
                                          const struct mx_listener_cfg *l,
@@ -108,12 +151,21 @@ static const struct mx_proto *pick_proto(const struct mx_config *cfg,
 }
 
 static int add_listeners(struct mx_server *s, const struct mx_config *cfg,
-                         union proto_opts *po)
+                         union proto_opts *po, struct chats *chats)
 {
     for (unsigned i = 0; i < cfg->nlisteners; i++) {
         const struct mx_listener_cfg *l = &cfg->listeners[i];
         const struct mx_proto *proto = pick_proto(cfg, l, &po[i]);
-        int err = mx_server_listen(s, l->name, l->listen, proto, &po[i]);
+        void *data = &po[i];
+        if (strcmp(l->protocol, "chat") == 0) {
+            if (!(chats->chat[i] = new_chat(cfg, l, chats->motd[i], s))) {
+                mx_error("listener %s: out of memory", l->name);
+                return -ENOMEM;
+            }
+            proto = &mx_chat_proto;
+            data = chats->chat[i];
+        }
+        int err = mx_server_listen(s, l->name, l->listen, proto, data);
         if (err < 0) {
             mx_error("listener %s: cannot listen on %s: %s", l->name, l->listen, strerror(-err));
             return err;
@@ -140,7 +192,15 @@ static void wait_for_stop(struct mx_server *s, const sigset_t *sigs)
     }
 }
 
-static int serve(const struct mx_config *cfg, unsigned long fd_limit)
+static void free_chats(struct chats *ch)
+{
+    for (unsigned i = 0; i < MX_MAX_LISTENERS; i++) {
+        mx_chat_free(ch->chat[i]);
+        free(ch->motd[i]);
+    }
+}
+
+static int serve(const struct mx_config *cfg, struct chats *chats, unsigned long fd_limit)
 {
     struct mx_server_opts o;
     server_opts(cfg, &o);
@@ -157,11 +217,12 @@ static int serve(const struct mx_config *cfg, unsigned long fd_limit)
     /* Blocked before any thread starts, so every thread inherits the mask
      * and only sigwaitinfo below ever takes these signals. */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    int err = add_listeners(s, cfg, po);
+    int err = add_listeners(s, cfg, po, chats);
     if (err == 0 && (err = mx_server_start(s)) < 0)
         mx_error("cannot start: %s", strerror(-err));
     if (err < 0) {
         mx_server_free(s);
+        free_chats(chats);
         return 1;
     }
     mx_info("muxd %s started: backend=%s workers=%u offload-threads=%u listeners=%u "
@@ -169,6 +230,7 @@ static int serve(const struct mx_config *cfg, unsigned long fd_limit)
             o.offload_threads, cfg->nlisteners, fd_limit);
     wait_for_stop(s, &sigs);
     mx_server_free(s);
+    free_chats(chats);
     mx_info("muxd stopped");
     return 0;
 }
@@ -200,12 +262,16 @@ int main(int argc, char **argv)
                 why ? why : strerror(-err2));
         return 2;
     }
+    struct chats chats = { 0 };
+    if (read_motds(&cfg, &chats) < 0)
+        return 2;
     if (cli.check_config) {
+        free_chats(&chats);
         mx_config_print(&cfg, stdout);
         printf("; backend in use: %s%s%s\n", backend, why ? " - " : "", why ? why : "");
         return 0;
     }
     mx_log_set_level(cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
-    return serve(&cfg, raise_fd_limit());
+    return serve(&cfg, &chats, raise_fd_limit());
 }

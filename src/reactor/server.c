@@ -145,7 +145,8 @@ int mx_server_run(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg
 
 unsigned mx_server_workers(const struct mx_server *s)
 {
-    return s->nworkers;
+    /* nworkers counts the ones started so far. */
+    return s->opts.workers;
 }
 
 int mx_server_finished(struct mx_server *s)

@@ -1,0 +1,373 @@
+/* chat.c - the chat service's callbacks: line framing, flood control, the
+ * per-client timer (registration, PING, flood), and entering and leaving
+ * the service on a worker (see chat_int.h for who may touch what).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "muxd/log.h"
+#include "proto/chat/chat_int.h"
+
+uint64_t chat_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- entering and leaving ------------------------------------------------ */
+
+struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker)
+{
+    struct chat_worker *wk = &chat->wk[worker];
+#ifdef MX_ASSERT_OWNER
+    if (!wk->tid_set) {
+        wk->tid = pthread_self();
+        wk->tid_set = true;
+    } else if (!pthread_equal(wk->tid, pthread_self())) {
+        mx_error("chat: worker %u's state touched from another thread", worker);
+        abort();
+    }
+#endif
+    wk->depth++;
+    return wk;
+}
+
+static void client_free(struct chat_client *cl)
+{
+    free(cl->away);
+    free(cl->chans);
+    free(cl);
+}
+
+/* Cut off, outside any fan-out, the clients that overflowed during it:
+ * their QUIT may overflow others, who join the list. */
+static void settle(struct chat_worker *wk)
+{
+    struct chat_client *cl;
+    while ((cl = wk->doomed)) {
+        wk->doomed = cl->next_doomed;
+        cl->flags &= ~CL_DOOMED;
+        if (cl->flags & CL_GONE)
+            continue;
+        chat_close_link(cl, cl->doom_reason, true);
+    }
+    for (unsigned i = 0; i < wk->ndead; i++)
+        client_free(wk->dead[i]);
+    wk->ndead = 0;
+}
+
+void chat_leave(struct mx_chat *chat, struct chat_worker *wk)
+{
+    (void)chat;
+    if (wk->depth == 1)
+        settle(wk);
+    wk->depth--;
+}
+
+/* ---- the timer ----------------------------------------------------------- */
+
+static uint64_t flood_due(const struct chat_client *cl)
+{
+    double missing = 1.0 - cl->tokens;
+    return cl->tokens_ms + (uint64_t)(missing * 1000.0 / cl->chat->o.flood_rate) + 1;
+}
+
+/* The earliest of what the client waits for. */
+static uint64_t next_due(const struct chat_client *cl)
+{
+    const struct mx_chat_opts *o = &cl->chat->o;
+    uint64_t due = UINT64_MAX;
+    if (cl->flags & CL_FLOOD)
+        due = flood_due(cl);
+    if (!(cl->flags & CL_REG)) {
+        uint64_t r = cl->opened_ms + o->register_timeout_ms;
+        due = r < due ? r : due;
+    } else if (o->ping_interval_ms) {
+        uint64_t p = (cl->flags & CL_PING) ? cl->ping_ms + o->ping_timeout_ms
+                                           : cl->last_in_ms + o->ping_interval_ms;
+        due = p < due ? p : due;
+    }
+    return due;
+}
+
+static void on_timer(struct mx_conn *c, void *arg);
+
+void chat_timer_rearm(struct chat_client *cl)
+{
+    uint64_t due = next_due(cl), now = chat_now_ms();
+    if (due == UINT64_MAX)
+        return;
+    unsigned ms = due > now ? (unsigned)(due - now) : 1;
+    mx_conn_timer(cl->c, ms, on_timer, cl);
+}
+
+static void check_ping(struct chat_client *cl, uint64_t now)
+{
+    const struct mx_chat_opts *o = &cl->chat->o;
+    if (!o->ping_interval_ms)
+        return;
+    if (cl->flags & CL_PING) {
+        if (now - cl->ping_ms >= o->ping_timeout_ms)
+            cl_doom(cl, "Ping timeout");
+    } else if (now - cl->last_in_ms >= o->ping_interval_ms) {
+        cl_printf(cl, "PING :%s", cl->chat->o.server_name);
+        cl->flags |= CL_PING;
+        cl->ping_ms = now;
+    }
+}
+
+static void on_timer(struct mx_conn *c, void *arg)
+{
+    struct chat_client *cl = arg;
+    struct chat_worker *wk = chat_enter(cl->chat, cl->worker);
+    uint64_t now = chat_now_ms();
+    if ((cl->flags & CL_FLOOD) && now >= flood_due(cl)) {
+        cl->flags &= ~CL_FLOOD;
+        mx_conn_resume(c);
+    }
+    if (!(cl->flags & CL_REG)) {
+        if (now - cl->opened_ms >= cl->chat->o.register_timeout_ms)
+            chat_close_link(cl, "Registration timed out", true);
+    } else {
+        check_ping(cl, now);
+    }
+    if (!(cl->flags & (CL_GONE | CL_DOOMED)))
+        chat_timer_rearm(cl);
+    chat_leave(cl->chat, wk);
+}
+
+/* ---- input --------------------------------------------------------------- */
+
+static bool take_token(struct chat_client *cl, uint64_t now)
+{
+    const struct mx_chat_opts *o = &cl->chat->o;
+    if (o->flood_rate == 0)
+        return true;
+    cl->tokens += (double)(now - cl->tokens_ms) * o->flood_rate / 1000.0;
+    if (cl->tokens > o->flood_burst)
+        cl->tokens = o->flood_burst;
+    cl->tokens_ms = now;
+    if (cl->tokens < 1.0)
+        return false;
+    cl->tokens -= 1.0;
+    return true;
+}
+
+static void reject(struct chat_client *cl, const char *why)
+{
+    cl_printf(cl, ":%s NOTICE %s :Line rejected: %s", cl->chat->o.server_name,
+              cl_target(cl), why);
+}
+
+/* One line, p[0..n) without its LF. */
+static void handle_line(struct chat_client *cl, const char *p, size_t n)
+{
+    char buf[IRC_LINE_MAX + 1];
+    struct irc_msg m;
+    switch (irc_line_check(p, n)) {
+    case IRC_ENUL:
+        reject(cl, "NUL byte");
+        return;
+    case IRC_EBARECR:
+        reject(cl, "CR inside the line");
+        return;
+    }
+    if (n > 0 && p[n - 1] == '\r')
+        n--;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    int rc = irc_parse(buf, &m);
+    if (rc == IRC_OK)
+        chat_dispatch(cl, &m);
+    else if (rc == IRC_EBADCMD || rc == IRC_ENOCMD)
+        cl_numeric(cl, 421, "%s :Unknown command", m.cmd && *m.cmd ? m.cmd : "*");
+}
+
+static void too_long(struct chat_client *cl)
+{
+    cl_numeric(cl, 417, ":Input line was too long");
+}
+
+/* Frames lines, at most IRC_LINE_MAX bytes with their terminator; a
+ * longer one gets 417 and is dropped up to its LF. Returns bytes used. */
+static size_t take_lines(struct chat_client *cl, const char *data, size_t len, uint64_t now)
+{
+    size_t used = 0;
+    while (used < len && !(cl->flags & (CL_GONE | CL_DOOMED))) {
+        const char *p = data + used;
+        size_t n = len - used;
+        const char *lf = memchr(p, '\n', n);
+        if (cl->flags & CL_SKIP) {
+            if (!lf)
+                return len;
+            used += (size_t)(lf - p) + 1;
+            cl->flags &= ~CL_SKIP;
+            continue;
+        }
+        if (!lf) {
+            if (n >= IRC_LINE_MAX) {
+                too_long(cl);
+                cl->flags |= CL_SKIP;
+                return len;
+            }
+            return used;
+        }
+        size_t ll = (size_t)(lf - p) + 1;
+        if (!take_token(cl, now)) {
+            cl->flags |= CL_FLOOD;
+            mx_conn_pause(cl->c);
+            chat_timer_rearm(cl);
+            return used;
+        }
+        used += ll;
+        if (ll > IRC_LINE_MAX)
+            too_long(cl);
+        else
+            handle_line(cl, p, ll - 1);
+    }
+    return (cl->flags & (CL_GONE | CL_DOOMED)) ? len : used;
+}
+
+static size_t on_data(struct mx_conn *c, const char *data, size_t len)
+{
+    struct chat_client *cl = mx_conn_data(c);
+    struct mx_chat *chat = cl->chat;
+    struct chat_worker *wk = chat_enter(chat, cl->worker);
+    uint64_t now = chat_now_ms();
+    cl->last_in_ms = now;
+    cl->flags &= ~CL_PING;
+    size_t used = take_lines(cl, data, len, now);
+    chat_leave(chat, wk);
+    return used;
+}
+
+/* ---- open and close ------------------------------------------------------ */
+
+static void peer_host(struct mx_conn *c, char *out, size_t cap)
+{
+    const struct sockaddr *sa = mx_conn_peer(c, NULL);
+    const void *a = sa->sa_family == AF_INET6
+        ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+        : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    if (!inet_ntop(sa->sa_family, a, out, (socklen_t)cap))
+        snprintf(out, cap, "unknown");
+    /* "::1" would start a parameter with ':' in WHO and WHOIS replies. */
+    if (out[0] == ':' && strlen(out) + 1 < cap) {
+        memmove(out + 1, out, strlen(out) + 1);
+        out[0] = '0';
+    }
+}
+
+static int on_open(struct mx_conn *c)
+{
+    struct mx_chat *chat = mx_conn_listener_data(c);
+    struct chat_client *cl = calloc(1, sizeof *cl);
+    if (!cl)
+        return -ENOMEM;
+    struct chat_worker *wk = chat_enter(chat, mx_conn_worker(c));
+    cl->chat = chat;
+    cl->c = c;
+    cl->id = mx_conn_id(c);
+    cl->worker = mx_conn_worker(c);
+    peer_host(c, cl->host, sizeof cl->host);
+    cl->opened_ms = cl->last_in_ms = cl->tokens_ms = chat_now_ms();
+    cl->tokens = chat->o.flood_burst;
+    cl->node.name = cl->nick;
+    mx_conn_set_data(c, cl);
+    chat_timer_rearm(cl);
+    chat_leave(chat, wk);
+    return 0;
+}
+
+static void on_close(struct mx_conn *c)
+{
+    struct chat_client *cl = mx_conn_data(c);
+    if (!cl)
+        return;
+    struct mx_chat *chat = cl->chat;
+    struct chat_worker *wk = chat_enter(chat, cl->worker);
+    if (!(cl->flags & CL_GONE))
+        chat_quit(cl, cl->doom_reason ? cl->doom_reason : "Connection closed");
+    mx_conn_set_data(c, NULL);
+    cl->c = NULL;
+    if (wk->ndead == wk->capdead) {
+        unsigned cap = wk->capdead ? wk->capdead * 2 : 16;
+        struct chat_client **v = realloc(wk->dead, cap * sizeof *v);
+        if (!v) {
+            /* Freed now: nothing on this stack can still hold it, since
+             * chat code never keeps a client across a close. */
+            client_free(cl);
+            chat_leave(chat, wk);
+            return;
+        }
+        wk->dead = v;
+        wk->capdead = cap;
+    }
+    wk->dead[wk->ndead++] = cl;
+    chat_leave(chat, wk);
+}
+
+const struct mx_proto mx_chat_proto = {
+    .name = "chat",
+    .on_open = on_open,
+    .on_data = on_data,
+    .on_close = on_close,
+};
+
+/* ---- the state ----------------------------------------------------------- */
+
+struct mx_chat *mx_chat_new(const struct mx_chat_opts *o, struct mx_server *srv)
+{
+    unsigned nworkers = mx_server_workers(srv);
+    struct mx_chat *chat = calloc(1, sizeof *chat);
+    if (!chat)
+        return NULL;
+    chat->o = *o;
+    chat->srv = srv;
+    chat->o.server_name = strdup(o->server_name);
+    chat->o.password = o->password && *o->password ? strdup(o->password) : NULL;
+    chat->motd = o->motd ? strdup(o->motd) : NULL;
+    chat->nworkers = nworkers;
+    chat->wk = calloc(nworkers, sizeof *chat->wk);
+    chat->sendq = o->output_max > 2 * CHAT_SENDQ_RESERVE ? o->output_max - CHAT_SENDQ_RESERVE
+                                                         : o->output_max / 2;
+    chat->created = time(NULL);
+    struct tm tm;
+    gmtime_r(&chat->created, &tm);
+    strftime(chat->created_str, sizeof chat->created_str, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    pthread_mutex_init(&chat->mu, NULL);
+    if (!chat->o.server_name || !chat->wk || (o->password && *o->password && !chat->o.password) ||
+        (o->motd && !chat->motd)) {
+        mx_chat_free(chat);
+        return NULL;
+    }
+    return chat;
+}
+
+static void drop_channel(struct nt_node *n, void *arg)
+{
+    (void)arg;
+    chan_unref((struct chat_channel *)((char *)n - offsetof(struct chat_channel, node)));
+}
+
+void mx_chat_free(struct mx_chat *chat)
+{
+    if (!chat)
+        return;
+    nt_each(&chat->chans, drop_channel, NULL);
+    nt_fini(&chat->chans);
+    nt_fini(&chat->nicks);
+    for (unsigned i = 0; chat->wk && i < chat->nworkers; i++)
+        free(chat->wk[i].dead);
+    free(chat->wk);
+    free(chat->motd);
+    free((char *)chat->o.server_name);
+    free((char *)chat->o.password);
+    pthread_mutex_destroy(&chat->mu);
+    free(chat);
+}

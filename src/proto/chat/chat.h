@@ -1,0 +1,39 @@
+/* chat.h - the chat service: an IRC server core (docs/chat-protocol.md)
+ * whose clients and channels span every worker.
+ *
+ * One struct mx_chat per chat listener (its proto_data): each listener is
+ * a network of its own, with its own nicks and channels.
+ */
+#ifndef MUXD_PROTO_CHAT_H
+#define MUXD_PROTO_CHAT_H
+
+#include <stddef.h>
+
+#include "muxd/proto.h"
+
+struct mx_server;
+
+struct mx_chat_opts {
+    const char *server_name;
+    const char *motd;            /* the message of the day, or NULL (422) */
+    const char *password;        /* PASS wanted when not NULL or "" */
+    unsigned register_timeout_ms;
+    unsigned ping_interval_ms;   /* PING a client silent this long */
+    unsigned ping_timeout_ms;    /* then close it if it stays silent */
+    unsigned flood_rate;         /* lines per second; 0 = no flood control */
+    unsigned flood_burst;        /* lines at once before the rate applies */
+    unsigned max_channels;       /* per client */
+    size_t output_max;           /* the server's: SendQ exceeded past it */
+};
+
+struct mx_chat;
+
+/* For the chat listeners of srv (not started yet). The strings are
+ * copied. NULL on ENOMEM. */
+struct mx_chat *mx_chat_new(const struct mx_chat_opts *o, struct mx_server *srv);
+/* After the server that used it is freed. NULL is allowed. */
+void mx_chat_free(struct mx_chat *chat);
+
+extern const struct mx_proto mx_chat_proto;
+
+#endif

@@ -1,0 +1,524 @@
+/* chat_cmd.c - the command table and the commands that are not about
+ * registration or modes: messages, channels, queries, moderation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "muxd/log.h"
+#include "proto/chat/chat_int.h"
+
+#define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
+/* Targets in one PRIVMSG, KICK or JOIN at most. */
+#define MAX_TARGETS 16
+
+/* Splits a comma list in place into at most max items. */
+static unsigned split_commas(char *s, char **out, unsigned max)
+{
+    unsigned n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(s, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
+        out[n++] = tok;
+    return n;
+}
+
+/* ---- PRIVMSG and NOTICE -------------------------------------------------- */
+
+/* Under mu: may cl speak on ch? */
+static bool may_speak(struct chat_channel *ch, const struct chat_client *cl)
+{
+    bool member = cl_on(cl, ch);
+    if ((ch->modes & CM_N) && !member)
+        return false;
+    if (!(ch->modes & CM_M) && !ch->nbans)
+        return true;
+    const struct chat_member *m = member ? chan_member(ch, cl) : NULL;
+    if (m && (m->modes & (MEM_OP | MEM_VOICE)))
+        return true;
+    return !(ch->modes & CM_M) && !chan_banned(ch, cl);
+}
+
+static void msg_channel(struct chat_client *cl, const char *cmd, const char *name,
+                        const char *text, bool notice)
+{
+    struct mx_chat *chat = cl->chat;
+    struct chat_wset ws = { 0 };
+    chat_lock(chat);
+    struct chat_channel *ch = chan_find(chat, name);
+    bool ok = ch && may_speak(ch, cl);
+    if (ok) {
+        wset_channel(&ws, ch, chat->nworkers);
+        chan_ref(ch);
+    }
+    chat_unlock(chat);
+    if (!ok) {
+        if (!notice && !ch)
+            cl_numeric(cl, 401, "%s :No such nick/channel", name);
+        else if (!notice)
+            cl_numeric(cl, 404, "%s :Cannot send to channel", name);
+        return;
+    }
+    struct mx_chunk *line = chat_line(":%s!%s@%s %s %s :%s", PFX(cl), cmd, ch->name, text);
+    chat_fanout(chat, cl->worker, &ws, &ch, 1, line, cl);
+    mx_chunk_unref(line);
+    chan_unref(ch);
+}
+
+static struct chat_client *nick_find(struct mx_chat *chat, const char *nick)
+{
+    struct nt_node *n = nt_find(&chat->nicks, nick);
+    struct chat_client *cl = n ? (struct chat_client *)((char *)n - offsetof(struct chat_client, node)) : NULL;
+    return cl && (cl->flags & CL_REG) ? cl : NULL;
+}
+
+static void msg_nick(struct chat_client *cl, const char *cmd, const char *nick,
+                     const char *text, bool notice)
+{
+    struct mx_chat *chat = cl->chat;
+    char away[CHAT_AWAYLEN + 1] = "";
+    chat_lock(chat);
+    struct chat_client *to = nick_find(chat, nick);
+    unsigned to_worker = to ? to->worker : 0;
+    uint64_t to_id = to ? to->id : 0;
+    if (to && to->away)
+        snprintf(away, sizeof away, "%s", to->away);
+    chat_unlock(chat);
+    if (!to) {
+        if (!notice)
+            cl_numeric(cl, 401, "%s :No such nick/channel", nick);
+        return;
+    }
+    struct mx_chunk *line = chat_line(":%s!%s@%s %s %s :%s", PFX(cl), cmd, nick, text);
+    chat_send_to(chat, cl->worker, to, to_worker, to_id, line);
+    mx_chunk_unref(line);
+    if (away[0] && !notice)
+        cl_numeric(cl, 301, "%s :%s", nick, away);
+}
+
+static void cmd_message(struct chat_client *cl, struct irc_msg *m)
+{
+    bool notice = m->cmd[0] == 'N';
+    if (m->nparams < 1 || !m->params[0][0]) {
+        if (!notice)
+            cl_numeric(cl, 411, ":No recipient given (%s)", m->cmd);
+        return;
+    }
+    if (m->nparams < 2 || !m->params[1][0]) {
+        if (!notice)
+            cl_numeric(cl, 412, ":No text to send");
+        return;
+    }
+    char *targets[MAX_TARGETS];
+    unsigned n = split_commas(m->params[0], targets, MAX_TARGETS);
+    for (unsigned i = 0; i < n; i++) {
+        if (targets[i][0] == '#')
+            msg_channel(cl, m->cmd, targets[i], m->params[1], notice);
+        else
+            msg_nick(cl, m->cmd, targets[i], m->params[1], notice);
+    }
+}
+
+/* ---- simple ones --------------------------------------------------------- */
+
+static void cmd_ping(struct chat_client *cl, struct irc_msg *m)
+{
+    const char *srv = cl->chat->o.server_name;
+    if (m->nparams < 1)
+        cl_numeric(cl, 409, ":No origin specified");
+    else
+        cl_printf(cl, ":%s PONG %s :%s", srv, srv, m->params[0]);
+}
+
+static void cmd_pong(struct chat_client *cl, struct irc_msg *m)
+{
+    /* Any input already counted as a sign of life (chat.c). */
+    (void)cl;
+    (void)m;
+}
+
+static void cmd_quit(struct chat_client *cl, struct irc_msg *m)
+{
+    char why[IRC_LINE_MAX];
+    snprintf(why, sizeof why, "Quit: %s", m->nparams ? m->params[0] : "");
+    chat_close_link(cl, m->nparams ? why : "Client Quit", false);
+}
+
+static void cmd_away(struct chat_client *cl, struct irc_msg *m)
+{
+    struct mx_chat *chat = cl->chat;
+    bool set = m->nparams > 0 && m->params[0][0];
+    char *text = set ? strndup(m->params[0], CHAT_AWAYLEN) : NULL;
+    chat_lock(chat);
+    free(cl->away);
+    cl->away = text;
+    chat_unlock(chat);
+    if (text)
+        cl_numeric(cl, 306, ":You have been marked as being away");
+    else
+        cl_numeric(cl, 305, ":You are no longer marked as being away");
+}
+
+/* ---- channels ------------------------------------------------------------ */
+
+static void cmd_join(struct chat_client *cl, struct irc_msg *m)
+{
+    if (strcmp(m->params[0], "0") == 0) {
+        chat_part_all(cl);
+        return;
+    }
+    char *names[MAX_TARGETS], *keys[MAX_TARGETS];
+    unsigned n = split_commas(m->params[0], names, MAX_TARGETS);
+    unsigned nk = m->nparams > 1 ? split_commas(m->params[1], keys, MAX_TARGETS) : 0;
+    for (unsigned i = 0; i < n && !(cl->flags & (CL_GONE | CL_DOOMED)); i++)
+        chat_join(cl, names[i], i < nk ? keys[i] : NULL);
+}
+
+static void cmd_part(struct chat_client *cl, struct irc_msg *m)
+{
+    char *names[MAX_TARGETS];
+    unsigned n = split_commas(m->params[0], names, MAX_TARGETS);
+    for (unsigned i = 0; i < n; i++)
+        chat_part(cl, names[i], m->nparams > 1 ? m->params[1] : NULL);
+}
+
+static void cmd_names(struct chat_client *cl, struct irc_msg *m)
+{
+    struct mx_chat *chat = cl->chat;
+    if (m->nparams < 1) {
+        cl_numeric(cl, 366, "* :End of NAMES list");
+        return;
+    }
+    char *names[MAX_TARGETS];
+    unsigned n = split_commas(m->params[0], names, MAX_TARGETS);
+    for (unsigned i = 0; i < n; i++) {
+        chat_lock(chat);
+        struct chat_channel *ch = chan_find(chat, names[i]);
+        if (ch && (!(ch->modes & CM_S) || cl_on(cl, ch)))
+            chan_names(cl, ch);
+        else
+            cl_numeric(cl, 366, "%s :End of NAMES list", names[i]);
+        chat_unlock(chat);
+    }
+}
+
+static void list_one(struct chat_client *cl, struct chat_channel *ch)
+{
+    if (!(ch->modes & CM_S) || cl_on(cl, ch))
+        cl_numeric(cl, 322, "%s %u :%s", ch->name, ch->n, ch->topic ? ch->topic : "");
+}
+
+static void list_node(struct nt_node *n, void *arg)
+{
+    list_one(arg, (struct chat_channel *)((char *)n - offsetof(struct chat_channel, node)));
+}
+
+static void cmd_list(struct chat_client *cl, struct irc_msg *m)
+{
+    struct mx_chat *chat = cl->chat;
+    cl_numeric(cl, 321, "Channel :Users  Name");
+    chat_lock(chat);
+    if (m->nparams < 1) {
+        nt_each(&chat->chans, list_node, cl);
+    } else {
+        char *names[MAX_TARGETS];
+        unsigned n = split_commas(m->params[0], names, MAX_TARGETS);
+        for (unsigned i = 0; i < n; i++) {
+            struct chat_channel *ch = chan_find(chat, names[i]);
+            if (ch)
+                list_one(cl, ch);
+        }
+    }
+    chat_unlock(chat);
+    cl_numeric(cl, 323, ":End of LIST");
+}
+
+/* Under mu: is cl an operator of ch? */
+static bool is_op(struct chat_channel *ch, const struct chat_client *cl)
+{
+    const struct chat_member *m = chan_member(ch, cl);
+    return m && (m->modes & MEM_OP);
+}
+
+static void cmd_topic(struct chat_client *cl, struct irc_msg *m)
+{
+    struct mx_chat *chat = cl->chat;
+    struct chat_wset ws = { 0 };
+    const char *name = m->params[0];
+    chat_lock(chat);
+    struct chat_channel *ch = chan_find(chat, name);
+    unsigned err = !ch ? 403 : m->nparams < 2 ? 0 : !cl_on(cl, ch) ? 442
+                 : ((ch->modes & CM_T) && !is_op(ch, cl)) ? 482 : 0;
+    if (!err && m->nparams < 2)
+        chan_topic_reply(cl, ch, true);
+    bool set = !err && m->nparams >= 2;
+    if (set) {
+        free(ch->topic);
+        ch->topic = m->params[1][0] ? strndup(m->params[1], CHAT_TOPICLEN) : NULL;
+        snprintf(ch->topic_by, sizeof ch->topic_by, "%s!%s@%s", PFX(cl));
+        ch->topic_at = time(NULL);
+        wset_channel(&ws, ch, chat->nworkers);
+        chan_ref(ch);
+    }
+    chat_unlock(chat);
+    if (err == 403)
+        cl_numeric(cl, 403, "%s :No such channel", name);
+    else if (err == 442)
+        cl_numeric(cl, 442, "%s :You're not on that channel", name);
+    else if (err == 482)
+        cl_numeric(cl, 482, "%s :You're not channel operator", name);
+    if (!set)
+        return;
+    struct mx_chunk *line = chat_line(":%s!%s@%s TOPIC %s :%.*s", PFX(cl), ch->name,
+                                      CHAT_TOPICLEN, m->params[1]);
+    chat_fanout(chat, cl->worker, &ws, &ch, 1, line, NULL);
+    mx_chunk_unref(line);
+    chan_unref(ch);
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+/* Under mu: one 352 line. */
+static void who_line(struct chat_client *cl, const char *chan, const struct chat_client *who,
+                     unsigned modes)
+{
+    cl_numeric(cl, 352, "%s %s %s %s %s %c%s :0 %s", chan, who->user, who->host,
+               cl->chat->o.server_name, who->nick, who->away ? 'G' : 'H',
+               (modes & MEM_OP) ? "@" : (modes & MEM_VOICE) ? "+" : "", who->real);
+}
+
+static void cmd_who(struct chat_client *cl, struct irc_msg *m)
+{
+    struct mx_chat *chat = cl->chat;
+    const char *mask = m->nparams ? m->params[0] : "*";
+    chat_lock(chat);
+    if (mask[0] == '#') {
+        struct chat_channel *ch = chan_find(chat, mask);
+        if (ch && (!(ch->modes & CM_S) || cl_on(cl, ch)))
+            for (unsigned i = 0; i < ch->n; i++)
+                who_line(cl, ch->name, ch->m[i].cl, ch->m[i].modes);
+    } else {
+        struct chat_client *who = nick_find(chat, mask);
+        if (who)
+            who_line(cl, "*", who, 0);
+    }
+    chat_unlock(chat);
+    cl_numeric(cl, 315, "%s :End of WHO list", mask);
+}
+
+/* Under mu: "@#a +#b" for the channels of who that cl may see. */
+static void whois_channels(struct chat_client *cl, const struct chat_client *who)
+{
+    char buf[IRC_LINE_MAX];
+    size_t len = 0;
+    for (unsigned i = 0; i < who->nchans && len + CHAT_CHANLEN + 3 < 400; i++) {
+        struct chat_channel *ch = who->chans[i];
+        if ((ch->modes & CM_S) && !cl_on(cl, ch))
+            continue;
+        const struct chat_member *mb = chan_member(ch, who);
+        unsigned md = mb ? mb->modes : 0;
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s%s", len ? " " : "",
+                                (md & MEM_OP) ? "@" : (md & MEM_VOICE) ? "+" : "", ch->name);
+    }
+    if (len)
+        cl_numeric(cl, 319, "%s :%s", who->nick, buf);
+}
+
+static void cmd_whois(struct chat_client *cl, struct irc_msg *m)
+{
+    struct mx_chat *chat = cl->chat;
+    const char *nick = m->params[m->nparams - 1];
+    chat_lock(chat);
+    struct chat_client *who = nick_find(chat, nick);
+    if (who) {
+        cl_numeric(cl, 311, "%s %s %s * :%s", who->nick, who->user, who->host, who->real);
+        whois_channels(cl, who);
+        cl_numeric(cl, 312, "%s %s :muxd", who->nick, chat->o.server_name);
+        if (who->away)
+            cl_numeric(cl, 301, "%s :%s", who->nick, who->away);
+    }
+    chat_unlock(chat);
+    if (!who)
+        cl_numeric(cl, 401, "%s :No such nick/channel", nick);
+    cl_numeric(cl, 318, "%s :End of WHOIS list", nick);
+}
+
+/* ---- moderation ---------------------------------------------------------- */
+
+struct kick_post {
+    struct chat_channel *ch;
+    struct mx_chunk *line;
+};
+
+/* On the target's worker (see chat_int.h: memberships change there). */
+static void kick_run(struct mx_conn *c, void *arg)
+{
+    struct kick_post *kp = arg;
+    struct chat_client *t = c ? mx_conn_data(c) : NULL;
+    if (t) {
+        struct chat_worker *wk = chat_enter(t->chat, t->worker);
+        chat_kick_apply(t, kp->ch, kp->line);
+        chat_leave(t->chat, wk);
+    }
+    mx_chunk_unref(kp->line);
+    chan_unref(kp->ch);
+    free(kp);
+}
+
+static void kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
+                      struct mx_chunk *line)
+{
+    struct kick_post *kp = malloc(sizeof *kp);
+    if (!kp || !line) {
+        free(kp);
+        mx_chunk_unref(line);
+        return;
+    }
+    chan_ref(ch);
+    *kp = (struct kick_post){ ch, line };
+    if (mx_server_post(chat->srv, id, kick_run, kp) < 0)
+        kick_run(NULL, kp);
+}
+
+/* Under mu: the numeric that stops cl kicking from ch, or 0. */
+static unsigned kick_refusal(struct chat_channel *ch, struct chat_client *cl)
+{
+    if (!ch)
+        return 403;
+    if (!cl_on(cl, ch))
+        return 442;
+    return is_op(ch, cl) ? 0 : 482;
+}
+
+static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
+{
+    struct mx_chat *chat = cl->chat;
+    const char *name = m->params[0];
+    const char *why = m->nparams > 2 && m->params[2][0] ? m->params[2] : cl->nick;
+    char *nicks[MAX_TARGETS];
+    struct chat_client *local[MAX_TARGETS];
+    unsigned n = split_commas(m->params[1], nicks, MAX_TARGETS), nlocal = 0;
+    chat_lock(chat);
+    struct chat_channel *ch = chan_find(chat, name);
+    unsigned err = kick_refusal(ch, cl);
+    for (unsigned i = 0; !err && i < n; i++) {
+        struct chat_client *t = nick_find(chat, nicks[i]);
+        if (!t || !cl_on(t, ch)) {
+            cl_numeric(cl, 441, "%s %s :They aren't on that channel", nicks[i], name);
+            continue;
+        }
+        if (t->worker == cl->worker)
+            local[nlocal++] = t;
+        else
+            kick_post(chat, t->id, ch, chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl),
+                                                 ch->name, t->nick, CHAT_TOPICLEN, why));
+    }
+    if (nlocal)
+        chan_ref(ch);
+    chat_unlock(chat);
+    if (err == 403)
+        cl_numeric(cl, 403, "%s :No such channel", name);
+    else if (err == 442)
+        cl_numeric(cl, 442, "%s :You're not on that channel", name);
+    else if (err == 482)
+        cl_numeric(cl, 482, "%s :You're not channel operator", name);
+    for (unsigned i = 0; i < nlocal; i++) {
+        struct mx_chunk *line = chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl), ch->name,
+                                          local[i]->nick, CHAT_TOPICLEN, why);
+        chat_kick_apply(local[i], ch, line);
+        mx_chunk_unref(line);
+    }
+    if (nlocal)
+        chan_unref(ch);
+}
+
+static void cmd_invite(struct chat_client *cl, struct irc_msg *m)
+{
+    struct mx_chat *chat = cl->chat;
+    const char *nick = m->params[0], *name = m->params[1];
+    unsigned err = 0;
+    chat_lock(chat);
+    struct chat_client *t = nick_find(chat, nick);
+    struct chat_channel *ch = chan_find(chat, name);
+    if (!t)
+        err = 401;
+    else if (ch && !cl_on(cl, ch))
+        err = 442;
+    else if (ch && cl_on(t, ch))
+        err = 443;
+    else if (ch && (ch->modes & CM_I) && !is_op(ch, cl))
+        err = 482;
+    uint64_t tid = t ? t->id : 0;
+    unsigned tw = t ? t->worker : 0;
+    if (!err && ch && ch->ninvites < 64) {
+        uint64_t *v = realloc(ch->invites, (ch->ninvites + 1) * sizeof *v);
+        if (v) {
+            v[ch->ninvites++] = tid;
+            ch->invites = v;
+        }
+    }
+    chat_unlock(chat);
+    switch (err) {
+    case 401: cl_numeric(cl, 401, "%s :No such nick/channel", nick); return;
+    case 442: cl_numeric(cl, 442, "%s :You're not on that channel", name); return;
+    case 443: cl_numeric(cl, 443, "%s %s :is already on channel", nick, name); return;
+    case 482: cl_numeric(cl, 482, "%s :You're not channel operator", name); return;
+    }
+    cl_numeric(cl, 341, "%s %s", nick, name);
+    struct mx_chunk *line = chat_line(":%s!%s@%s INVITE %s :%s", PFX(cl), nick, name);
+    chat_send_to(chat, cl->worker, t, tw, tid, line);
+    mx_chunk_unref(line);
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+struct cmd {
+    const char *name;
+    void (*fn)(struct chat_client *, struct irc_msg *);
+    unsigned minparams;
+    bool before_reg;            /* allowed before registration */
+};
+
+/* The hot ones first: the table is searched in order. */
+static const struct cmd cmds[] = {
+    { "PRIVMSG", cmd_message, 0, false },
+    { "NOTICE", cmd_message, 0, false },
+    { "PING", cmd_ping, 0, true },
+    { "PONG", cmd_pong, 0, true },
+    { "JOIN", cmd_join, 1, false },
+    { "PART", cmd_part, 1, false },
+    { "QUIT", cmd_quit, 0, true },
+    { "NICK", chat_cmd_nick, 0, true },
+    { "USER", chat_cmd_user, 0, true },
+    { "PASS", chat_cmd_pass, 0, true },
+    { "CAP", chat_cmd_cap, 0, true },
+    { "MODE", chat_cmd_mode, 1, false },
+    { "NAMES", cmd_names, 0, false },
+    { "LIST", cmd_list, 0, false },
+    { "TOPIC", cmd_topic, 1, false },
+    { "WHO", cmd_who, 0, false },
+    { "WHOIS", cmd_whois, 1, false },
+    { "KICK", cmd_kick, 2, false },
+    { "INVITE", cmd_invite, 2, false },
+    { "AWAY", cmd_away, 0, false },
+    { "MOTD", chat_cmd_motd, 0, false },
+};
+
+void chat_dispatch(struct chat_client *cl, struct irc_msg *m)
+{
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        const struct cmd *c = &cmds[i];
+        if (strcmp(c->name, m->cmd) != 0)
+            continue;
+        if (!c->before_reg && !(cl->flags & CL_REG))
+            cl_numeric(cl, 451, ":You have not registered");
+        else if ((unsigned)m->nparams < c->minparams)
+            cl_numeric(cl, 461, "%s :Not enough parameters", c->name);
+        else
+            c->fn(cl, m);
+        return;
+    }
+    if (cl->flags & CL_REG)
+        cl_numeric(cl, 421, "%s :Unknown command", m->cmd);
+    else
+        cl_numeric(cl, 451, ":You have not registered");
+}

@@ -1,0 +1,234 @@
+/* chat_int.h - the chat service's state, shared by its files.
+ *
+ * Two kinds of state, two rules:
+ * - Global (nicks, channels, memberships, modes, topics): guarded by
+ *   chat->mu. Any worker reads and writes it under the lock, briefly, and
+ *   never calls into a connection while holding it.
+ * - Local (a client's connection and timers, each channel's list of the
+ *   members a worker owns, that worker's settle list): touched only by
+ *   the owner worker (asserted in debug builds). Other workers reach it
+ *   by posting to that worker (mx_server_run, mx_server_post).
+ * A client's global membership and its place in its worker's local lists
+ * change together, on its owner worker: KICK is carried out there too.
+ */
+#ifndef MUXD_PROTO_CHAT_INT_H
+#define MUXD_PROTO_CHAT_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "muxd/chunk.h"
+#include "muxd/conn.h"
+#include "muxd/server.h"
+#include "proto/chat/chat.h"
+#include "proto/chat/irc.h"
+#include "proto/chat/nametab.h"
+
+/* Advertised in 005 (ISUPPORT). */
+#define CHAT_NICKLEN 30
+#define CHAT_CHANLEN 50
+#define CHAT_TOPICLEN 390
+#define CHAT_USERLEN 10
+#define CHAT_REALLEN 100
+#define CHAT_AWAYLEN 200
+#define CHAT_KEYLEN 23
+#define CHAT_MAX_BANS 100
+/* Room kept in a queue at output_max for the ERROR line of its closing. */
+#define CHAT_SENDQ_RESERVE 1024
+
+/* Membership modes. */
+enum { MEM_OP = 1, MEM_VOICE = 2 };
+/* Channel modes (+n +t +s +i +m; +k and +l are their values). */
+enum { CM_N = 1, CM_T = 2, CM_S = 4, CM_I = 8, CM_M = 16 };
+
+/* Client flags, owner-only except where noted. */
+enum {
+    CL_NICK = 1 << 0,       /* has a nick (in chat->nicks) */
+    CL_USER = 1 << 1,       /* USER given */
+    CL_PASS = 1 << 2,       /* the right PASS given */
+    CL_CAP = 1 << 3,        /* CAP negotiation open: hold registration */
+    CL_REG = 1 << 4,        /* registered (also read under mu) */
+    CL_GONE = 1 << 5,       /* quit: out of every table, closing */
+    CL_DOOMED = 1 << 6,     /* on its worker's settle list */
+    CL_SKIP = 1 << 7,       /* dropping the rest of a too-long line */
+    CL_PING = 1 << 8,       /* a PING of ours awaits an answer */
+    CL_FLOOD = 1 << 9,      /* paused until the flood bucket refills */
+    CL_INVISIBLE = 1 << 10, /* user mode +i (under mu) */
+};
+
+struct chat_channel;
+
+struct chat_client {
+    /* Fixed at creation. */
+    struct mx_chat *chat;
+    struct mx_conn *c;
+    uint64_t id;                    /* mx_conn_id */
+    unsigned worker;
+    char host[64];
+    /* Owner-only. */
+    uint32_t flags;
+    uint64_t mark;                  /* fan-out de-duplication stamp */
+    struct chat_client *next_doomed;
+    const char *doom_reason;
+    uint64_t opened_ms, last_in_ms, ping_ms;
+    double tokens;                  /* flood bucket */
+    uint64_t tokens_ms;
+    /* Written by the owner under mu; read by anyone under mu (the owner
+     * may read without it). */
+    struct nt_node node;            /* in chat->nicks; name = nick */
+    char nick[CHAT_NICKLEN + 1];
+    char user[CHAT_USERLEN + 1];
+    char real[CHAT_REALLEN + 1];
+    char *away;
+    struct chat_channel **chans;    /* global membership */
+    unsigned nchans, capchans;
+};
+
+struct chat_member {
+    struct chat_client *cl;
+    unsigned modes;                 /* MEM_OP | MEM_VOICE */
+};
+
+/* A worker's members of a channel: owner-only. */
+struct chat_local {
+    struct chat_client **v;
+    unsigned n, cap;
+};
+
+struct chat_channel {
+    atomic_uint refs;               /* the registry's + in-flight posts' */
+    struct nt_node node;            /* in chat->chans; name = name */
+    char name[CHAT_CHANLEN + 1];
+    time_t created;
+    /* Under mu. */
+    struct chat_member *m;
+    unsigned n, cap;
+    unsigned *per_worker;           /* members owned by each worker */
+    unsigned modes;                 /* CM_* */
+    char key[CHAT_KEYLEN + 1];      /* +k when not empty */
+    unsigned limit;                 /* +l when not 0 */
+    char *topic;
+    char topic_by[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
+    time_t topic_at;
+    char **bans;
+    unsigned nbans;
+    uint64_t *invites;              /* client ids invited (+i) */
+    unsigned ninvites;
+    /* One per worker, each touched only by that worker. */
+    struct chat_local local[];
+};
+
+/* A worker's part of the chat state: owner-only. */
+struct chat_worker {
+    pthread_t tid;
+    bool tid_set;
+    unsigned depth;                 /* chat calls on the stack */
+    uint64_t stamp;
+    struct chat_client *doomed;     /* to be cut off once depth is 0 */
+    struct chat_client **dead;      /* closed inside a chat call: freed after */
+    unsigned ndead, capdead;
+};
+
+struct mx_chat {
+    struct mx_chat_opts o;
+    struct mx_server *srv;
+    char *motd;
+    unsigned nworkers;
+    size_t sendq;                   /* output_max - CHAT_SENDQ_RESERVE */
+    time_t created;
+    char created_str[64];
+    pthread_mutex_t mu;
+    struct nametab nicks, chans;
+    struct chat_worker *wk;         /* [nworkers] */
+};
+
+/* Worker sets: which workers a fan-out must reach. */
+#define CHAT_WSET_WORDS ((MX_MAX_WORKERS + 63) / 64)
+struct chat_wset { uint64_t w[CHAT_WSET_WORDS]; };
+
+/* chat.c: entering and leaving the service on a worker. Every entry
+ * point (callback, post, timer) brackets its work with these; leaving the
+ * outermost level cuts off the clients whose queues overflowed and frees
+ * those that closed meanwhile. */
+struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker);
+void chat_leave(struct mx_chat *chat, struct chat_worker *wk);
+uint64_t chat_now_ms(void);
+/* The owner's timer for c: registration, PING, flood, whichever is due. */
+void chat_timer_rearm(struct chat_client *cl);
+
+/* chat_send.c: queueing to a client. Past its SendQ a client is doomed
+ * (cut off at chat_leave), never cut inside the call. */
+void cl_send(struct chat_client *cl, const char *p, size_t n);
+void cl_send_chunk(struct chat_client *cl, struct mx_chunk *ch);
+void cl_printf(struct chat_client *cl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void cl_doom(struct chat_client *cl, const char *reason);
+/* "nick" or "*" before there is one. */
+const char *cl_target(const struct chat_client *cl);
+/* A formatted line as a chunk (NULL on ENOMEM). */
+struct mx_chunk *chat_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* chat_fanout.c */
+void wset_add(struct chat_wset *s, unsigned w);
+/* Under mu: the workers with members in ch. */
+void wset_channel(struct chat_wset *s, const struct chat_channel *ch, unsigned nworkers);
+/* Delivers line to the members of chans (each once) on every worker in
+ * ws except to skip: directly on the calling worker `self`, by one post
+ * per other worker. Takes channel references for the posts. Not under mu. */
+void chat_fanout(struct mx_chat *chat, unsigned self, const struct chat_wset *ws,
+                 struct chat_channel **chans, unsigned nchans, struct mx_chunk *line,
+                 const struct chat_client *skip);
+/* Delivers line to client `to`, read under mu with its worker and id: on
+ * the calling worker directly (the pointer stays valid: only its owner
+ * frees a client, at the end of the outermost chat call), else by a post
+ * to its id, which finds nothing if it has gone. */
+void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
+                  unsigned to_worker, uint64_t to_id, struct mx_chunk *line);
+void chan_ref(struct chat_channel *ch);
+void chan_unref(struct chat_channel *ch);
+
+/* chat_chan.c (under mu unless said) */
+struct chat_channel *chan_find(struct mx_chat *chat, const char *name);
+struct chat_member *chan_member(struct chat_channel *ch, const struct chat_client *cl);
+bool cl_on(const struct chat_client *cl, const struct chat_channel *ch);
+bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl);
+/* Global and local membership together; the owner worker, NOT under mu
+ * (they take it). */
+void chat_join(struct chat_client *cl, const char *name, const char *key);
+void chat_part(struct chat_client *cl, const char *name, const char *reason);
+void chat_part_all(struct chat_client *cl);
+/* Removes cl from every channel and the nick table; QUIT to its peers. */
+void chat_quit(struct chat_client *cl, const char *reason);
+/* On the target's owner: carries out a KICK decided elsewhere. */
+void chat_kick_apply(struct chat_client *target, struct chat_channel *ch,
+                     struct mx_chunk *line);
+/* Under mu: sends the NAMES reply for ch to cl (353s and 366). */
+void chan_names(struct chat_client *cl, struct chat_channel *ch);
+void chan_topic_reply(struct chat_client *cl, struct chat_channel *ch, bool none_too);
+
+/* chat_reg.c */
+void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_user(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_cap(struct chat_client *cl, struct irc_msg *m);
+/* Completes registration if everything it needs is there. */
+void chat_try_register(struct chat_client *cl);
+void chat_cmd_motd(struct chat_client *cl, struct irc_msg *m);
+/* QUIT to its channels (if not done yet), an ERROR line, then a graceful
+ * close; why is logged with the peer when log is set. */
+void chat_close_link(struct chat_client *cl, const char *why, bool log);
+
+/* chat_cmd.c */
+void chat_dispatch(struct chat_client *cl, struct irc_msg *m);
+/* chat_mode.c */
+void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m);
+
+#define chat_lock(chat) pthread_mutex_lock(&(chat)->mu)
+#define chat_unlock(chat) pthread_mutex_unlock(&(chat)->mu)
+
+#endif

@@ -1,0 +1,207 @@
+/* chat_reg.c - registration (PASS, CAP, NICK, USER, the welcome burst),
+ * nick changes, and closing a link with an ERROR line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "muxd/log.h"
+#include "muxd/muxd.h"
+#include "proto/chat/chat_int.h"
+
+#define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
+
+void chat_close_link(struct chat_client *cl, const char *why, bool log)
+{
+    char line[IRC_LINE_MAX + 1];
+    chat_quit(cl, why);
+    /* Past the SendQ check on purpose: the queue keeps room for this. */
+    size_t n = irc_fmt(line, sizeof line, "ERROR :Closing Link: %s (%s)", cl->host, why);
+    mx_conn_send(cl->c, line, n);
+    mx_conn_close(cl->c, log ? why : NULL);
+}
+
+void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m)
+{
+    const char *want = cl->chat->o.password;
+    if (cl->flags & CL_REG)
+        cl_numeric(cl, 462, ":You may not reregister");
+    else if (m->nparams < 1)
+        cl_numeric(cl, 461, "PASS :Not enough parameters");
+    else if (want && strcmp(m->params[0], want) == 0)
+        cl->flags |= CL_PASS;
+    else
+        cl->flags &= ~CL_PASS;
+}
+
+void chat_cmd_cap(struct chat_client *cl, struct irc_msg *m)
+{
+    const char *sub = m->nparams ? m->params[0] : "";
+    const char *srv = cl->chat->o.server_name;
+    if (strcmp(sub, "LS") == 0 || strcmp(sub, "ls") == 0) {
+        cl->flags |= CL_CAP;
+        cl_printf(cl, ":%s CAP %s LS :", srv, cl_target(cl));
+    } else if (strcmp(sub, "LIST") == 0) {
+        cl_printf(cl, ":%s CAP %s LIST :", srv, cl_target(cl));
+    } else if (strcmp(sub, "REQ") == 0) {
+        cl->flags |= CL_CAP;
+        cl_printf(cl, ":%s CAP %s NAK :%s", srv, cl_target(cl),
+                  m->nparams > 1 ? m->params[1] : "");
+    } else if (strcmp(sub, "END") == 0) {
+        cl->flags &= ~CL_CAP;
+        chat_try_register(cl);
+    } else {
+        cl_numeric(cl, 410, "%s :Invalid CAP command", sub);
+    }
+}
+
+static void send_motd(struct chat_client *cl)
+{
+    const struct mx_chat *chat = cl->chat;
+    if (!chat->motd) {
+        cl_numeric(cl, 422, ":MOTD File is missing");
+        return;
+    }
+    cl_numeric(cl, 375, ":- %s Message of the day - ", chat->o.server_name);
+    for (const char *p = chat->motd; *p;) {
+        size_t n = strcspn(p, "\n");
+        cl_numeric(cl, 372, ":- %.*s", (int)(n > 400 ? 400 : n), p);
+        p += n + (p[n] == '\n');
+    }
+    cl_numeric(cl, 376, ":End of MOTD command");
+}
+
+void chat_cmd_motd(struct chat_client *cl, struct irc_msg *m)
+{
+    (void)m;
+    send_motd(cl);
+}
+
+static void welcome(struct chat_client *cl)
+{
+    const struct mx_chat *chat = cl->chat;
+    const char *srv = chat->o.server_name;
+    cl_numeric(cl, 1, ":Welcome to the Internet Relay Network %s!%s@%s", PFX(cl));
+    cl_numeric(cl, 2, ":Your host is %s, running version muxd-%s", srv, MUXD_VERSION);
+    cl_numeric(cl, 3, ":This server was created %s", chat->created_str);
+    cl_numeric(cl, 4, "%s muxd-%s i biklmnopstv", srv, MUXD_VERSION);
+    cl_numeric(cl, 5, "CHANTYPES=# PREFIX=(ov)@+ CHANMODES=b,k,l,imnst NICKLEN=%d "
+               "CHANNELLEN=%d TOPICLEN=%d KICKLEN=%d AWAYLEN=%d CHANLIMIT=#:%u "
+               "CASEMAPPING=rfc1459 NETWORK=muxd :are supported by this server",
+               CHAT_NICKLEN, CHAT_CHANLEN, CHAT_TOPICLEN, CHAT_TOPICLEN, CHAT_AWAYLEN,
+               chat->o.max_channels);
+    send_motd(cl);
+}
+
+void chat_try_register(struct chat_client *cl)
+{
+    struct mx_chat *chat = cl->chat;
+    if ((cl->flags & (CL_REG | CL_CAP)) || (cl->flags & (CL_NICK | CL_USER)) != (CL_NICK | CL_USER))
+        return;
+    if (chat->o.password && !(cl->flags & CL_PASS)) {
+        cl_numeric(cl, 464, ":Password incorrect");
+        chat_close_link(cl, "Bad password", true);
+        return;
+    }
+    chat_lock(chat);
+    cl->flags |= CL_REG;
+    chat_unlock(chat);
+    welcome(cl);
+    chat_timer_rearm(cl);
+}
+
+void chat_cmd_user(struct chat_client *cl, struct irc_msg *m)
+{
+    if (cl->flags & (CL_REG | CL_USER)) {
+        cl_numeric(cl, 462, ":You may not reregister");
+        return;
+    }
+    if (m->nparams < 4 || !m->params[0][0]) {
+        cl_numeric(cl, 461, "USER :Not enough parameters");
+        return;
+    }
+    /* The user name goes into nick!user@host: keep it to safe bytes. */
+    size_t n = 0;
+    for (const char *p = m->params[0]; *p && n < CHAT_USERLEN; p++)
+        if (*p != '@' && *p != '!' && *p != ':' && (unsigned char)*p > ' ')
+            cl->user[n++] = *p;
+    cl->user[n] = '\0';
+    if (n == 0)
+        snprintf(cl->user, sizeof cl->user, "user");
+    snprintf(cl->real, sizeof cl->real, "%s", m->params[3]);
+    cl->flags |= CL_USER;
+    chat_try_register(cl);
+}
+
+/* Under mu: cl's nick becomes nick in the table. */
+static void rename_locked(struct chat_client *cl, const char *nick)
+{
+    if (cl->flags & CL_NICK)
+        nt_del(&cl->chat->nicks, &cl->node);
+    snprintf(cl->nick, sizeof cl->nick, "%s", nick);
+    if (nt_add(&cl->chat->nicks, &cl->node) == 0)
+        cl->flags |= CL_NICK;
+    else
+        cl->flags &= ~CL_NICK;
+}
+
+/* A registered client's new nick goes to itself and to everyone sharing
+ * a channel with it, once each. */
+static void announce_nick(struct chat_client *cl, struct mx_chunk *line,
+                          struct chat_channel **chans, unsigned n, const struct chat_wset *ws)
+{
+    if (n == 0)
+        cl_send_chunk(cl, line);
+    else
+        chat_fanout(cl->chat, cl->worker, ws, chans, n, line, NULL);
+    for (unsigned i = 0; i < n; i++)
+        chan_unref(chans[i]);
+}
+
+void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m)
+{
+    struct mx_chat *chat = cl->chat;
+    if (m->nparams < 1 || !m->params[0][0]) {
+        cl_numeric(cl, 431, ":No nickname given");
+        return;
+    }
+    const char *nick = m->params[0];
+    if (!irc_nick_valid(nick, CHAT_NICKLEN)) {
+        cl_numeric(cl, 432, "%s :Erroneous nickname", nick);
+        return;
+    }
+    if ((cl->flags & CL_NICK) && strcmp(nick, cl->nick) == 0)
+        return;
+    struct mx_chunk *line = (cl->flags & CL_REG)
+        ? chat_line(":%s!%s@%s NICK :%s", PFX(cl), nick) : NULL;
+    struct chat_channel *chans[64], **cv = chans;
+    struct chat_wset ws = { 0 };
+    unsigned n = 0;
+    chat_lock(chat);
+    struct nt_node *other = nt_find(&chat->nicks, nick);
+    if (other && other != &cl->node) {
+        chat_unlock(chat);
+        mx_chunk_unref(line);
+        cl_numeric(cl, 433, "%s :Nickname is already in use", nick);
+        return;
+    }
+    rename_locked(cl, nick);
+    if (line) {
+        n = cl->nchans;
+        if (n > 64 && !(cv = malloc(n * sizeof *cv)))
+            n = 0;
+        for (unsigned i = 0; i < n; i++) {
+            cv[i] = cl->chans[i];
+            chan_ref(cv[i]);
+            wset_channel(&ws, cv[i], chat->nworkers);
+        }
+    }
+    chat_unlock(chat);
+    if (line) {
+        announce_nick(cl, line, cv, n, &ws);
+        mx_chunk_unref(line);
+    }
+    if (cv != chans)
+        free(cv);
+    chat_try_register(cl);
+}

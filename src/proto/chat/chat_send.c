@@ -1,0 +1,94 @@
+/* chat_send.c - queueing lines to a client under its SendQ.
+ *
+ * A client whose queue would pass the SendQ is not cut off inside the
+ * call (that would run its on_close in the middle of a fan-out walking
+ * the lists it is on): it is doomed, gets nothing more, and chat_leave
+ * cuts it off once the outermost chat call is done.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/chat/chat_int.h"
+
+const char *cl_target(const struct chat_client *cl)
+{
+    return (cl->flags & CL_NICK) ? cl->nick : "*";
+}
+
+void cl_doom(struct chat_client *cl, const char *reason)
+{
+    if (cl->flags & (CL_GONE | CL_DOOMED))
+        return;
+    struct chat_worker *wk = &cl->chat->wk[cl->worker];
+    cl->flags |= CL_DOOMED;
+    cl->doom_reason = reason ? reason : "SendQ exceeded";
+    cl->next_doomed = wk->doomed;
+    wk->doomed = cl;
+}
+
+static bool room(struct chat_client *cl, size_t n)
+{
+    if (cl->flags & (CL_GONE | CL_DOOMED))
+        return false;
+    if (mx_conn_pending(cl->c) + n > cl->chat->sendq) {
+        cl_doom(cl, "SendQ exceeded");
+        return false;
+    }
+    return true;
+}
+
+void cl_send(struct chat_client *cl, const char *p, size_t n)
+{
+    if (room(cl, n))
+        mx_conn_send(cl->c, p, n);
+}
+
+void cl_send_chunk(struct chat_client *cl, struct mx_chunk *ch)
+{
+    if (room(cl, ch->len))
+        mx_conn_send_chunk(cl->c, ch);
+}
+
+void cl_printf(struct chat_client *cl, const char *fmt, ...)
+{
+    char buf[IRC_LINE_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    char line[IRC_LINE_MAX + 1];
+    size_t len = irc_fmt(line, sizeof line, "%s", buf);
+    cl_send(cl, line, len);
+}
+
+void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
+{
+    char buf[IRC_LINE_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    char line[IRC_LINE_MAX + 1];
+    size_t len = irc_numeric(line, sizeof line, cl->chat->o.server_name, num,
+                             cl_target(cl), "%s", buf);
+    cl_send(cl, line, len);
+}
+
+struct mx_chunk *chat_line(const char *fmt, ...)
+{
+    char buf[IRC_LINE_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char line[IRC_LINE_MAX + 1];
+    size_t len = irc_fmt(line, sizeof line, "%s", buf);
+    return mx_chunk_copy(line, len);
+}
