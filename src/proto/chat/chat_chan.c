@@ -347,6 +347,7 @@ static void forget(struct chat_client *cl)
         nt_del(&cl->chat->nicks, &cl->node);
     cl->flags |= CL_GONE;
     cl->flags &= ~CL_REG;
+    cl->registered = false;
 }
 
 void chat_quit(struct chat_client *cl, const char *reason)

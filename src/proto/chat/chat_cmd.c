@@ -68,7 +68,7 @@ static struct chat_client *nick_find(struct mx_chat *chat, const char *nick)
 {
     struct nt_node *n = nt_find(&chat->nicks, nick);
     struct chat_client *cl = n ? (struct chat_client *)((char *)n - offsetof(struct chat_client, node)) : NULL;
-    return cl && (cl->flags & CL_REG) ? cl : NULL;
+    return cl && cl->registered ? cl : NULL;
 }
 
 static void msg_nick(struct chat_client *cl, const char *cmd, const char *nick,

@@ -44,19 +44,20 @@ enum { MEM_OP = 1, MEM_VOICE = 2 };
 /* Channel modes (+n +t +s +i +m; +k and +l are their values). */
 enum { CM_N = 1, CM_T = 2, CM_S = 4, CM_I = 8, CM_M = 16 };
 
-/* Client flags, owner-only except where noted. */
+/* Client flags: owner-only (others never read them, so the owner may
+ * change them without the lock). */
 enum {
     CL_NICK = 1 << 0,       /* has a nick (in chat->nicks) */
     CL_USER = 1 << 1,       /* USER given */
     CL_PASS = 1 << 2,       /* the right PASS given */
     CL_CAP = 1 << 3,        /* CAP negotiation open: hold registration */
-    CL_REG = 1 << 4,        /* registered (also read under mu) */
+    CL_REG = 1 << 4,        /* registered (others see `registered`) */
     CL_GONE = 1 << 5,       /* quit: out of every table, closing */
     CL_DOOMED = 1 << 6,     /* on its worker's settle list */
     CL_SKIP = 1 << 7,       /* dropping the rest of a too-long line */
     CL_PING = 1 << 8,       /* a PING of ours awaits an answer */
     CL_FLOOD = 1 << 9,      /* paused until the flood bucket refills */
-    CL_INVISIBLE = 1 << 10, /* user mode +i (under mu) */
+    CL_INVISIBLE = 1 << 10, /* user mode +i */
 };
 
 struct chat_channel;
@@ -78,6 +79,7 @@ struct chat_client {
     uint64_t tokens_ms;
     /* Written by the owner under mu; read by anyone under mu (the owner
      * may read without it). */
+    bool registered;                /* others' view of CL_REG */
     struct nt_node node;            /* in chat->nicks; name = nick */
     char nick[CHAT_NICKLEN + 1];
     char user[CHAT_USERLEN + 1];

@@ -30,7 +30,6 @@ static void user_mode(struct chat_client *cl, struct irc_msg *m)
     }
     bool add = true, unknown = false;
     uint32_t before = cl->flags;
-    chat_lock(chat);
     for (const char *p = m->params[1]; *p; p++) {
         if (*p == '+' || *p == '-')
             add = *p == '+';
@@ -39,7 +38,6 @@ static void user_mode(struct chat_client *cl, struct irc_msg *m)
         else
             unknown = true;
     }
-    chat_unlock(chat);
     if (unknown)
         cl_numeric(cl, 501, ":Unknown MODE flag");
     if ((before ^ cl->flags) & CL_INVISIBLE)

@@ -103,8 +103,9 @@ void chat_try_register(struct chat_client *cl)
         chat_close_link(cl, "Bad password", true);
         return;
     }
-    chat_lock(chat);
     cl->flags |= CL_REG;
+    chat_lock(chat);
+    cl->registered = true;
     chat_unlock(chat);
     welcome(cl);
     chat_timer_rearm(cl);
