@@ -1,0 +1,65 @@
+/* opts.h - muxd-load's command line: MODE [options] HOST:PORT.
+ *
+ * Parsing never exits and never prints: it fills struct ld_opts or says
+ * what is wrong in err, so main() decides (exit 2) and the unit tests can
+ * check every mistake. The options live in one table (optab.c) that says
+ * which modes take each one; the per-mode --help is printed from it.
+ */
+#ifndef MUXD_LOAD_OPTS_H
+#define MUXD_LOAD_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+enum ld_mode { LD_ECHO, LD_IDLE, LD_CHAT, LD_WORK, LD_NMODES };
+
+#define LD_MAX_SIZE (1u << 20)
+/* A chat message's text: IRC lines are at most 512 bytes with the relay's
+ * prefix and the channel name, so the text must stay well below that. */
+#define LD_CHAT_MAX_SIZE 400u
+#define LD_MAX_DEPTH 65536u
+#define LD_MAX_CONNS 1000000u
+#define LD_MAX_THREADS 256u
+/* A heavy request line without its '\n': "SLEEP 60000" at most. */
+#define LD_HEAVY_LINE_MAX 16
+#define LD_PREFIX_MAX 16
+
+struct ld_opts {
+    enum ld_mode mode;
+    unsigned conns;          /* echo/idle/work: (light) connections; chat: clients */
+    unsigned threads;        /* client threads, each with its own epoll loop */
+    unsigned depth;          /* closed loop: messages in flight per connection */
+    unsigned src_ips;        /* bind to 127.0.0.1 .. 127.0.0.K; 0 = let the kernel pick */
+    unsigned heavy;          /* work: heavy connections beside the light ones */
+    unsigned channels, senders;          /* chat */
+    unsigned max_connect_failures;       /* tolerated failed connects */
+    size_t size;             /* message bytes (chat: message text bytes) */
+    double rate;             /* total messages/s; 0 = closed loop */
+    double duration, warmup, drain;      /* seconds */
+    double connect_rate;     /* connects per second; 0 = unlimited */
+    bool json, lines;
+    bool depth_set, rate_set;
+    int server_pid;          /* 0 = none */
+    char heavy_req[LD_HEAVY_LINE_MAX + 2];   /* "SPIN 50\n" */
+    char heavy_reply[LD_HEAVY_LINE_MAX + 2]; /* "DONE 50\n" */
+    char nick_prefix[LD_PREFIX_MAX + 1];
+    char chan_prefix[LD_PREFIX_MAX + 1];
+    const char *target;      /* HOST:PORT as given */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+};
+
+enum { LD_PARSE_ERROR = -1, LD_PARSE_OK = 0, LD_PARSE_HELP = 1 };
+
+/* argv[1] is the mode (or --help). Returns LD_PARSE_OK; LD_PARSE_HELP
+ * when help was asked for (o->mode is LD_NMODES for the general help); or
+ * LD_PARSE_ERROR with a one-line reason in err (main exits 2). */
+int ld_parse_args(struct ld_opts *o, int argc, char **argv, char *err, size_t errlen);
+
+/* The help of one mode, or the general help for LD_NMODES. */
+void ld_print_usage(FILE *f, enum ld_mode mode);
+const char *ld_mode_name(enum ld_mode mode);
+
+#endif
