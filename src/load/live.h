@@ -22,6 +22,10 @@ struct ld_live {
     atomic_uint finished;           /* threads that returned */
     atomic_bool abort;              /* a thread failed: everyone stops */
     atomic_uint_fast64_t t0;        /* go: set once by the coordinator */
+    /* chat: deliveries owed and distinct ones received so far (warm-up
+     * included), and the coordinator's word that they are all in */
+    atomic_uint_fast64_t owed, got;
+    atomic_bool drained;
 };
 
 static inline void ld_live_max(atomic_uint_fast64_t *a, uint64_t v)

@@ -211,5 +211,8 @@ void ld_report_text(const struct ld_report *rep)
     if (rep->server_cpu_s >= 0)
         printf("server    %.3f CPU s in the window, %.3f us per message\n", rep->server_cpu_s,
                r->messages ? rep->server_cpu_s * 1e6 / (double)r->messages : 0.0);
+    if (rep->server_cpu_s >= 0 && o->mode == LD_CHAT)
+        printf("          %.3f us per delivery\n",
+               r->deliveries ? rep->server_cpu_s * 1e6 / (double)r->deliveries : 0.0);
     printf("%s\n", rep->ok ? "ok" : "FAILED");
 }

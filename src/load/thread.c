@@ -107,6 +107,9 @@ static int wait_go(struct ld_thread *th)
     while ((t0 = atomic_load(&th->live->t0)) == 0 || ld_now_ns() < t0) {
         if (ld_aborted(th) || t0 == LD_T0_ABORT)
             return -1;
+        /* Known before t0 comes: what arrives from then on is timed. */
+        if (t0 && th->tm.t0 != t0)
+            ld_times_set(&th->tm, th->o, t0);
         uint64_t now = ld_now_ns();
         uint64_t wait = t0 > now ? t0 - now : 0;
         if (ld_thread_poll(th, t0 == 0 || wait > 10 * NS_PER_MS ? 10 * NS_PER_MS : wait) < 0)

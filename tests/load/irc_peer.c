@@ -12,6 +12,7 @@
  * Prints "port N" once listening on 127.0.0.1. One thread, level-triggered
  * epoll, blocking sends (test loads are small). Runs until killed. */
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,6 +247,8 @@ int main(int argc, char **argv)
                 close(c);
                 continue;
             }
+            int one = 1; /* line by line, as a real server sends them */
+            setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             clients[c] = (struct client){ .used = true };
             struct epoll_event cev = { .events = EPOLLIN, .data.fd = c };
             epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);

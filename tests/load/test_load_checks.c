@@ -6,13 +6,19 @@
 #include "harness.h"
 #include "loadrun.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 TestSuite(load_checks, .init = mx_init, .fini = mx_fini, .timeout = 120);
 
 #define RUN_MS 60000
+#define NGIRCD "/usr/sbin/ngircd"
 
 static struct lr_out run_load(char **args)
 {
@@ -80,5 +86,156 @@ Test(load_checks, usage_errors_exit_2)
     lr_free(&r);
     r = run_load((char *[]){ "chat", "--help", NULL });
     MX_REQUIRE(r.status == 0 && strstr(r.out, "--senders"), "%s", r.out);
+    lr_free(&r);
+}
+
+/* Chat against the fake server with fault K (or none): returns the run. */
+static struct lr_out chat_against_peer(const char *fault, const char *k)
+{
+    pid_t pid;
+    char *peer[4] = { (char *)lr_bin("LOAD_IRC_PEER"), (char *)fault, (char *)k, NULL };
+    int port = lr_server_start(peer, &pid);
+    MX_REQUIRE(port > 0, "irc peer did not start");
+    char target[32];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    struct lr_out r = run_load((char *[]){ "chat", "-c", "12", "--channels", "3", "--senders",
+                                           "3", "--rate", "400", "--duration", "1", "--warmup",
+                                           "0.2", "--drain", "0.5", "-t", "2", "--json",
+                                           target, NULL });
+    lr_server_stop(pid);
+    return r;
+}
+
+/* 12 clients in 3 channels of 4, one sender in each (so that the peer's
+ * --swap, which swaps neighbouring deliveries to a receiver, swaps two
+ * messages of one sender): each message owes 3 deliveries. */
+Test(load_checks, chat_counts_every_delivery)
+{
+    struct lr_out r = chat_against_peer(NULL, NULL);
+    MX_REQUIRE(r.status == 0 && json_ok(&r), "exit %d: %s", r.status, r.err);
+    double msgs = num(&r, "messages");
+    MX_REQUIRE(msgs >= 398 && msgs <= 402, "%.0f messages at 400/s for 1 s", msgs);
+    MX_REQUIRE(num(&r, "expected_deliveries") == 3 * msgs);
+    MX_REQUIRE(num(&r, "deliveries") == 3 * msgs);
+    MX_REQUIRE(num(&r, "latency_us.count") == 3 * msgs);
+    MX_REQUIRE(num(&r, "lost") == 0 && num(&r, "duplicated") == 0 && num(&r, "reordered") == 0);
+    lr_free(&r);
+}
+
+Test(load_checks, chat_detects_loss)
+{
+    struct lr_out r = chat_against_peer("--drop", "7");
+    MX_REQUIRE(r.status == 1 && !json_ok(&r), "exit %d against a dropping server", r.status);
+    double lost = num(&r, "lost"), owed = num(&r, "expected_deliveries");
+    MX_REQUIRE(lost > owed / 10 && lost < owed / 5, "%.0f of %.0f lost, 1 in 7 dropped", lost, owed);
+    MX_REQUIRE(num(&r, "deliveries") + lost == owed);
+    MX_REQUIRE(strstr(r.err, "deliveries lost"), "reason: %s", r.err);
+    lr_free(&r);
+}
+
+Test(load_checks, chat_detects_duplicates_and_reordering)
+{
+    struct lr_out r = chat_against_peer("--dup", "9");
+    MX_REQUIRE(r.status == 1 && num(&r, "duplicated") > 0 && num(&r, "lost") == 0,
+               "exit %d: %s", r.status, r.out);
+    MX_REQUIRE(strstr(r.err, "duplicated"), "reason: %s", r.err);
+    lr_free(&r);
+    r = chat_against_peer("--swap", "9");
+    MX_REQUIRE(r.status == 1 && num(&r, "reordered") > 0 && num(&r, "duplicated") == 0,
+               "exit %d: %s", r.status, r.out);
+    MX_REQUIRE(strstr(r.err, "reordered"), "reason: %s", r.err);
+    lr_free(&r);
+}
+
+Test(load_checks, chat_detects_nick_in_use)
+{
+    pid_t pid;
+    int port = lr_server_start((char *[]){ (char *)lr_bin("LOAD_IRC_PEER"), NULL }, &pid);
+    MX_REQUIRE(port > 0, "irc peer did not start");
+    char target[32];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    int fd = mx_connect(port); /* takes nick ld1 first */
+    MX_REQUIRE(fd >= 0 && mx_send_all(fd, "NICK ld1\r\nUSER x 0 * :x\r\n", 25) == 0);
+    char buf[64];
+    MX_REQUIRE(mx_recv_exact(fd, buf, 10, 5000) == 10);
+    struct lr_out r = run_load((char *[]){ "chat", "-c", "3", "--duration", "0.5", target, NULL });
+    close(fd);
+    lr_server_stop(pid);
+    MX_REQUIRE(r.status == 1 && strstr(r.err, "433"), "exit %d: %s", r.status, r.err);
+    lr_free(&r);
+}
+
+/* A free loopback port (bound, then released: tiny race, fine in a test). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    MX_REQUIRE(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+               getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* ngIRCd with its flood limits lifted, in a scratch directory. */
+static pid_t start_ngircd(const char *dir, int port)
+{
+    char path[300], conf[1024];
+    snprintf(path, sizeof path, "%s/conf.d", dir);
+    MX_REQUIRE(mkdir(path, 0700) == 0);
+    snprintf(conf, sizeof conf,
+             "[Global]\nName = ngircd.test\nInfo = muxd-load test\nListen = 127.0.0.1\n"
+             "Ports = %d\nPidFile = %s/ngircd.pid\nMotdPhrase = test\n"
+             "[Limits]\nMaxConnections = 0\nMaxConnectionsIP = 0\nMaxJoins = 0\n"
+             "MaxNickLength = 30\nMaxPenaltyTime = 0\nPingTimeout = 600\nPongTimeout = 600\n"
+             "[Options]\nDNS = no\nIdent = no\nPAM = no\nIncludeDir = %s/conf.d\n",
+             port, dir, dir);
+    snprintf(path, sizeof path, "%s/ngircd.conf", dir);
+    FILE *f = fopen(path, "w");
+    MX_REQUIRE(f && fputs(conf, f) >= 0 && fclose(f) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, STDOUT_FILENO);
+        dup2(devnull, STDERR_FILENO);
+        execl(NGIRCD, NGIRCD, "-n", "-f", path, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100; i++) {
+        int fd = mx_connect(port);
+        if (fd >= 0) {
+            close(fd);
+            return pid;
+        }
+        mx_sleep_ms(50);
+    }
+    lr_server_stop(pid);
+    cr_assert_fail("ngircd did not listen on port %d", port);
+    return -1;
+}
+
+Test(load_checks, chat_against_ngircd)
+{
+    if (access(NGIRCD, X_OK) != 0)
+        cr_skip_test("%s is not installed", NGIRCD);
+    char dir[] = "/tmp/muxd-load-ngircd-XXXXXX";
+    MX_REQUIRE(mkdtemp(dir));
+    int port = free_port();
+    pid_t pid = start_ngircd(dir, port);
+    char target[32], spid[16];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    snprintf(spid, sizeof spid, "%d", (int)pid);
+    struct lr_out r = run_load((char *[]){ "chat", "-c", "30", "--channels", "2", "--senders",
+                                           "4", "--rate", "300", "--duration", "1", "--warmup",
+                                           "0.3", "--connect-rate", "300", "--server-pid", spid,
+                                           "--json", target, NULL });
+    lr_server_stop(pid);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    (void)system(cmd);
+    MX_REQUIRE(r.status == 0 && json_ok(&r), "exit %d: %s", r.status, r.err);
+    /* 15 members a channel: 14 deliveries a message. */
+    MX_REQUIRE(num(&r, "deliveries") == 14 * num(&r, "messages") && num(&r, "messages") >= 298);
+    MX_REQUIRE(num(&r, "server_cpu_us_per_delivery") >= 0);
     lr_free(&r);
 }

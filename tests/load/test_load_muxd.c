@@ -1,6 +1,7 @@
 /* test_load_muxd.c - muxd-load against the real daemon, once per backend:
  * echo (closed and open loop, lines), idle, work, and a run split over
- * forked worker processes by a low descriptor limit. Each run is short
+ * forked worker processes by a low descriptor limit, and chat (muxd's IRC
+ * service, flood control off). Each run is short
  * and its JSON is checked for the keys the bench scripts rely on and for
  * numbers that must agree with each other and with what was asked. */
 #include "harness.h"
@@ -16,21 +17,22 @@ static const char conf[] =
     "[server]\nworkers = 2\n"
     "[listener raw]\nlisten = 127.0.0.1:0\nprotocol = echo\nmode = raw\n"
     "[listener line]\nlisten = 127.0.0.1:0\nprotocol = echo\nmode = line\n"
-    "[listener work]\nlisten = 127.0.0.1:0\nprotocol = work\noffload = on\n";
+    "[listener work]\nlisten = 127.0.0.1:0\nprotocol = work\noffload = on\n"
+    "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\nflood_rate = 0\n";
 
 #define RUN_MS 60000
 
 struct ctx {
     struct mx_daemon *d;
-    char target[3][32];      /* raw, line, work */
+    char target[4][32];      /* raw, line, work, chat */
     char pid[16];
 };
 
 static void boot(struct ctx *c)
 {
     c->d = mx_boot(conf);
-    const char *names[3] = { "raw", "line", "work" };
-    for (int i = 0; i < 3; i++)
+    const char *names[4] = { "raw", "line", "work", "chat" };
+    for (int i = 0; i < 4; i++)
         snprintf(c->target[i], sizeof c->target[i], "127.0.0.1:%d", mx_port(c->d, names[i]));
     snprintf(c->pid, sizeof c->pid, "%d", (int)c->d->pid);
 }
@@ -168,6 +170,28 @@ Test(load_muxd, forked_workers)
     MX_REQUIRE(num(&r, "processes") >= 3, "%s", r.out);
     MX_REQUIRE(num(&r, "connected") == 300);
     MX_REQUIRE(num(&r, "latency_us.count") == num(&r, "messages"));
+    lr_free(&r);
+    mx_stop_ok(c.d, 10000);
+}
+
+/* 40 clients in 4 channels of 10, spread over muxd's two workers: every
+ * message owes 9 deliveries, and every one arrives, once, in order. */
+Test(load_muxd, chat)
+{
+    struct ctx c;
+    boot(&c);
+    struct lr_out r;
+    run_ok((char *[]){ "chat", "-c", "40", "-t", "2", "--channels", "4", "--senders", "8",
+                       "--rate", "400", "--duration", "1", "--warmup", "0.3", "--json",
+                       "--server-pid", c.pid, c.target[3], NULL }, 0, &r);
+    common_keys(&r, "chat", 40);
+    double msgs = num(&r, "messages");
+    MX_REQUIRE(msgs >= 398 && msgs <= 402, "%.0f messages at 400/s for 1 s", msgs);
+    MX_REQUIRE(num(&r, "expected_deliveries") == 9 * msgs);
+    MX_REQUIRE(num(&r, "deliveries") == 9 * msgs);
+    MX_REQUIRE(num(&r, "lost") == 0 && num(&r, "duplicated") == 0 && num(&r, "reordered") == 0);
+    MX_REQUIRE(num(&r, "deliveries_per_s") == 9 * msgs);
+    MX_REQUIRE(num(&r, "server_cpu_us_per_delivery") >= 0);
     lr_free(&r);
     mx_stop_ok(c.d, 10000);
 }
