@@ -1,0 +1,459 @@
+/* test_chat_limits.c - the chat service's limits: a member that never
+ * reads is cut off with SendQ exceeded while the rest of its channel gets
+ * everything in order; registration timeout; ping timeout; flood control
+ * delays input without losing any.
+ *
+ * Times are checked from below only (this runs on busy shared machines,
+ * under sanitizers): never "it took at most". */
+#include "harness.h"
+#include "irc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+TestSuite(chat_limits, .init = mx_init, .fini = mx_fini, .timeout = 180);
+
+#define T 5000
+
+static void login(struct irc *c, int port, const char *nick)
+{
+    MX_REQUIRE(irc_login(c, port, nick, T) == 0, "%s cannot register; last lines:\n%s",
+               nick, irc_recent(c));
+}
+
+static void join(struct irc *c, const char *chan)
+{
+    MX_REQUIRE(irc_join(c, chan, NULL, T) == 0, "%s cannot join %s; last lines:\n%s",
+               c->nick, chan, irc_recent(c));
+}
+
+/* ---- the slow consumer --------------------------------------------------- */
+
+/* The slow one's kernel buffers take a good part of what is sent before
+ * its queue in muxd grows at all (the server side's send buffer grows up
+ * to tcp_wmem's maximum: some 3 MB of lines with the default 4 MB). So
+ * the sender goes on until the slow one is cut off, plus WINDOW messages
+ * to show the rest keep receiving, at most tcp_wmem's maximum + 2 MB. */
+#define READERS 20
+#define LINE_BYTES 480           /* what the sender sends per message */
+#define WINDOW 200               /* messages a reader may lag: ~96 KB < SendQ */
+#define PAD 440
+
+struct reader {
+    struct irc c;
+    int next;                    /* the next seq expected */
+    int quits;                   /* QUIT lines of the slow one */
+    char part[1024];
+    size_t plen;
+};
+
+struct flood {
+    struct reader r[READERS + 1]; /* the sender last: it reads its socket too */
+    long errors;
+    char first_error[400];
+    int limit;                   /* messages the sender will send */
+};
+
+static void flood_error(struct flood *f, int who, const char *why, const char *line)
+{
+    if (f->errors++ == 0)
+        snprintf(f->first_error, sizeof f->first_error, "reader %d: %s: '%.200s'", who, why,
+                 line);
+}
+
+/* One line read by reader i (READERS = the sender). */
+static void flood_line(struct flood *f, int i, char *line)
+{
+    struct reader *r = &f->r[i];
+    if (irc_line_is(line, "QUIT", NULL)) {
+        if (strncmp(line, ":slow!uslow@127.0.0.1 QUIT :SendQ exceeded", 42) != 0 ||
+            line[42] != '\0')
+            flood_error(f, i, "unexpected QUIT", line);
+        r->quits++;
+        return;
+    }
+    if (!irc_line_is(line, "PRIVMSG", NULL))
+        return;
+    static const char pfx[] = ":sender!usender@127.0.0.1 PRIVMSG #big :";
+    if (i == READERS || strncmp(line, pfx, sizeof pfx - 1) != 0) {
+        flood_error(f, i, "unexpected PRIVMSG", line);
+        return;
+    }
+    char *end;
+    long seq = strtol(line + sizeof pfx - 1, &end, 10);
+    if (seq != r->next || *end != ' ' || strlen(end + 1) != PAD)
+        flood_error(f, i, seq < r->next ? "duplicate or reordered" : "gap or bad line", line);
+    else
+        r->next++;
+}
+
+static void flood_read(struct flood *f, int i)
+{
+    struct reader *r = &f->r[i];
+    char buf[1024 + 65536];
+    memcpy(buf, r->part, r->plen);
+    ssize_t got = recv(r->c.fd, buf + r->plen, sizeof buf - r->plen - 1, MSG_DONTWAIT);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+        if (!r->c.eof)
+            flood_error(f, i, "connection closed", "");
+        r->c.eof = true;
+        return;
+    }
+    if (got < 0)
+        return;
+    size_t len = r->plen + (size_t)got, off = 0;
+    char *lf;
+    while ((lf = memchr(buf + off, '\n', len - off))) {
+        *lf = '\0';
+        if (lf > buf + off && lf[-1] == '\r')
+            lf[-1] = '\0';
+        flood_line(f, i, buf + off);
+        off = (size_t)(lf - buf) + 1;
+    }
+    r->plen = len - off < sizeof r->part ? len - off : 0;
+    memcpy(r->part, buf + off, r->plen);
+}
+
+static int min_next(const struct flood *f)
+{
+    int m = f->limit;
+    for (int i = 0; i < READERS; i++)
+        m = f->r[i].next < m ? f->r[i].next : m;
+    return m;
+}
+
+static bool all_saw_quit(const struct flood *f)
+{
+    for (int i = 0; i <= READERS; i++)
+        if (!f->r[i].quits)
+            return false;
+    return true;
+}
+
+/* tcp_wmem's maximum: how far the kernel may grow a send buffer. */
+static long wmem_max(void)
+{
+    long lo, def, max = 4l << 20;
+    FILE *fp = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
+    if (fp) {
+        if (fscanf(fp, "%ld %ld %ld", &lo, &def, &max) != 3)
+            max = 4l << 20;
+        fclose(fp);
+    }
+    return max < (4l << 20) ? 4l << 20 : max;
+}
+
+Test(chat_limits, slow_consumer_cut_off_with_sendq_exceeded)
+{
+    struct mx_daemon *d = mx_boot(
+        "[server]\nworkers = 2\n"
+        "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+        "server_name = test.muxd\nflood_rate = 0\n"
+        "[limits]\noutput_max = 256k\noutput_high_water = 128k\noutput_low_water = 32k\n");
+    int port = mx_port(d, "chat");
+    struct flood *f = calloc(1, sizeof *f);
+    MX_REQUIRE(f);
+    struct irc *snd = &f->r[READERS].c, slow;
+    login(snd, port, "sender");
+    join(snd, "#big");
+    for (int i = 0; i < READERS; i++) {
+        char nick[16];
+        snprintf(nick, sizeof nick, "r%d", i);
+        login(&f->r[i].c, port, nick);
+        join(&f->r[i].c, "#big");
+    }
+    /* The slow one: a small receive buffer, and it never reads again. */
+    MX_REQUIRE(irc_open_bufs(&slow, port, 4096, 0) == 0);
+    MX_REQUIRE(irc_register(&slow, "slow", "uslow", T) == 0, "%s", irc_recent(&slow));
+    join(&slow, "#big");
+
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    MX_REQUIRE(ep >= 0);
+    for (int i = 0; i <= READERS; i++) {
+        MX_REQUIRE(mx_set_nonblock(f->r[i].c.fd, true) == 0);
+        /* Bytes the helper already buffered (JOINs of later members). */
+        struct reader *r = &f->r[i];
+        if (r->c.rlen < sizeof r->part) {
+            memcpy(r->part, r->c.rbuf, r->c.rlen);
+            r->plen = r->c.rlen;
+        }
+        r->c.rlen = 0;
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+        MX_REQUIRE(epoll_ctl(ep, EPOLL_CTL_ADD, f->r[i].c.fd, &ev) == 0);
+    }
+
+    /* The sender stays at most WINDOW messages ahead of the slowest
+     * reader (not counting the slow one): no reader's queue can reach
+     * the SendQ, however slowly this loop runs. */
+    char pad[PAD + 1];
+    memset(pad, 'p', PAD);
+    pad[PAD] = '\0';
+    static char out[WINDOW * 520];
+    int sent = 0;
+    size_t olen = 0, ooff = 0;
+    f->limit = (int)((wmem_max() + (2l << 20)) / LINE_BYTES);
+    bool cut = false;
+    int64_t t0 = mx_now_ms(), deadline = t0 + 120000;
+    while ((min_next(f) < f->limit || !cut) && !f->errors && mx_now_ms() < deadline) {
+        /* Once everything is through, the QUIT has 10 s more at most. */
+        if (min_next(f) == f->limit && deadline - mx_now_ms() > 10000)
+            deadline = mx_now_ms() + 10000;
+        if (!cut && all_saw_quit(f)) {
+            cut = true;
+            f->limit = sent + WINDOW < f->limit ? sent + WINDOW : f->limit;
+        }
+        if (ooff == olen) {
+            olen = ooff = 0;
+            int upto = min_next(f) + WINDOW;
+            for (; sent < f->limit && sent < upto && olen + 520 < sizeof out; sent++)
+                olen += (size_t)snprintf(out + olen, sizeof out - olen,
+                                         "PRIVMSG #big :%d %s\r\n", sent, pad);
+        }
+        if (ooff < olen) {
+            ssize_t w = send(snd->fd, out + ooff, olen - ooff, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (w > 0)
+                ooff += (size_t)w;
+            else
+                MX_REQUIRE(w < 0 && (errno == EAGAIN || errno == EINTR),
+                           "sender: send failed: %s", strerror(errno));
+        }
+        struct epoll_event ev[32];
+        int n = epoll_wait(ep, ev, 32, 50);
+        for (int k = 0; k < n; k++)
+            flood_read(f, (int)ev[k].data.u32);
+    }
+    int64_t t1 = mx_now_ms();
+    MX_REQUIRE(!f->errors, "%ld errors; first: %s", f->errors, f->first_error);
+    MX_REQUIRE(cut, "the slow one was not cut off after %d messages of %d bytes", sent,
+               LINE_BYTES);
+    MX_REQUIRE(min_next(f) == f->limit, "readers got only %d of %d messages in %lld ms",
+               min_next(f), f->limit, (long long)(t1 - t0));
+    for (int i = 0; i <= READERS; i++)
+        MX_REQUIRE(f->r[i].quits == 1, "member %d saw the slow one's QUIT %d times (%d "
+                   "messages of %d bytes sent)", i, f->r[i].quits, sent, LINE_BYTES);
+    cr_log_info("%d messages of %d bytes (%.1f MB) to %d readers in %lld ms", sent,
+                LINE_BYTES, sent * (double)LINE_BYTES / (1 << 20), READERS,
+                (long long)(t1 - t0));
+
+    /* The slow one, reading at last: what it got is in order, and it ends
+     * (with the ERROR line when the close was graceful). */
+    MX_REQUIRE(mx_set_nonblock(slow.fd, false) == 0);
+    int next = 0, lines = 0;
+    bool error_seen = false, after_error = false;
+    int64_t until = mx_now_ms() + 20000;
+    int rc;
+    while ((rc = irc_next(&slow, (int)(until - mx_now_ms()))) == 1) {
+        lines++;
+        if (error_seen)
+            after_error = true;
+        if (irc_line_is(slow.line, "PRIVMSG", NULL)) {
+            long seq = strtol(slow.line + strlen(":sender!usender@127.0.0.1 PRIVMSG #big :"),
+                              NULL, 10);
+            MX_REQUIRE(seq == next, "slow one: message %ld where %d was due", seq, next);
+            next++;
+        } else if (irc_line_is(slow.line, "ERROR", NULL)) {
+            MX_REQUIRE(strcmp(slow.line, "ERROR :Closing Link: 127.0.0.1 (SendQ exceeded)") == 0,
+                       "%s", slow.line);
+            error_seen = true;
+        }
+    }
+    MX_REQUIRE(rc == 0, "the slow one's connection is still open 20 s after it began "
+               "reading (%d lines, %d messages)", lines, next);
+    MX_REQUIRE(next < sent, "the slow one got every message");
+    MX_REQUIRE(!after_error, "lines after the ERROR line");
+    cr_log_info("slow one: %d of %d messages before the cut, ERROR line %s", next, sent,
+                error_seen ? "seen" : "not seen (connection reset)");
+
+    /* Everyone else still works. */
+    MX_REQUIRE(mx_set_nonblock(snd->fd, false) == 0);
+    snd->rlen = 0;
+    MX_REQUIRE(irc_send(snd, "PING :after") == 0);
+    IRC_EXPECT(snd, "PONG", ":after", T);
+    close(ep);
+    for (int i = 0; i <= READERS; i++)
+        irc_close(&f->r[i].c);
+    irc_close(&slow);
+    free(f);
+    mx_stop_ok(d, 10000);
+}
+
+/* ---- timeouts ------------------------------------------------------------ */
+
+Test(chat_limits, registration_timeout)
+{
+    struct mx_daemon *d = mx_boot(
+        "[server]\nworkers = 2\n"
+        "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+        "server_name = test.muxd\nregister_timeout = 1s\n");
+    int port = mx_port(d, "chat");
+    struct irc idle, half, ok;
+    int64_t t0 = mx_now_ms();
+    MX_REQUIRE(irc_open(&idle, port) == 0);
+    MX_REQUIRE(irc_open(&half, port) == 0);
+    MX_REQUIRE(irc_send(&half, "NICK halfway") == 0);
+    login(&ok, port, "intime");
+    struct irc *late[] = { &idle, &half };
+    for (int i = 0; i < 2; i++) {
+        IRC_EXPECT(late[i], "ERROR", ":Closing Link: 127.0.0.1 (Registration timed out)", T);
+        int64_t waited = mx_now_ms() - t0;
+        MX_REQUIRE(waited >= 900, "cut after %lld ms, register_timeout is 1 s",
+                   (long long)waited);
+        MX_REQUIRE(irc_wait_eof(late[i], T), "no EOF after the ERROR line");
+    }
+    /* The nick of the one cut off is free; the registered one stays. */
+    mx_sleep_ms(1000);
+    MX_REQUIRE(irc_send(&ok, "NICK halfway") == 0);
+    IRC_EXPECT_NEXT(&ok, "NICK", ":intime!uintime@127.0.0.1 NICK :halfway", T);
+    MX_REQUIRE(irc_send(&ok, "PING :still") == 0);
+    IRC_EXPECT_NEXT(&ok, "PONG", ":still", T);
+    irc_close(&idle);
+    irc_close(&half);
+    irc_close(&ok);
+    mx_stop_ok(d, 10000);
+}
+
+/* One line from whichever of two clients has one within ms: 1 (in
+ * *which), 0 at EOF of *which, -ETIMEDOUT. */
+static int next_of_two(struct irc *c[2], int *which, int ms)
+{
+    int64_t deadline = mx_now_ms() + ms;
+    for (;;) {
+        for (int i = 0; i < 2; i++) {
+            if (c[i]->eof && c[i]->rlen == 0)
+                continue;
+            int rc = irc_next(c[i], 0);
+            if (rc != -ETIMEDOUT) {
+                *which = i;
+                return rc;
+            }
+        }
+        int left = (int)(deadline - mx_now_ms());
+        if (left <= 0)
+            return -ETIMEDOUT;
+        struct pollfd p[2] = { { .fd = c[0]->eof ? -1 : c[0]->fd, .events = POLLIN },
+                               { .fd = c[1]->eof ? -1 : c[1]->fd, .events = POLLIN } };
+        poll(p, 2, left);
+    }
+}
+
+/* mute never answers the server's PING and is cut off; alive answers
+ * every one and stays, over 4 s of 1 s ping intervals. */
+Test(chat_limits, ping_timeout)
+{
+    struct mx_daemon *d = mx_boot(
+        "[server]\nworkers = 2\n"
+        "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+        "server_name = test.muxd\nping_interval = 1s\nping_timeout = 1s\n");
+    int port = mx_port(d, "chat");
+    struct irc mute, alive;
+    login(&mute, port, "mute");
+    login(&alive, port, "alive");
+    join(&mute, "#p");
+    join(&alive, "#p");
+    IRC_EXPECT(&mute, "JOIN", ":alive!", T);
+    struct irc *both[2] = { &mute, &alive };
+    int64_t t0 = mx_now_ms(), pinged = 0, cut = 0;
+    int pings = 0, quits = 0, which;
+    bool mute_eof = false;
+    while (mx_now_ms() - t0 < 4500 || !mute_eof) {
+        MX_REQUIRE(mx_now_ms() - t0 < 20000, "mute still connected after 20 s; last lines:\n%s",
+                   irc_recent(&mute));
+        int rc = next_of_two(both, &which, 200);
+        if (rc == -ETIMEDOUT)
+            continue;
+        struct irc *c = both[which];
+        MX_REQUIRE(rc == 1 || c == &mute, "alive was disconnected; last lines:\n%s",
+                   irc_recent(&alive));
+        if (rc == 0) {
+            MX_REQUIRE(cut, "mute: EOF without an ERROR line; last lines:\n%s",
+                       irc_recent(&mute));
+            mute_eof = true;
+        } else if (c == &mute) {
+            if (irc_line_is(mute.line, "PING", NULL)) {
+                MX_REQUIRE(!pinged && strcmp(mute.line, "PING :test.muxd") == 0, "mute: %s",
+                           mute.line);
+                pinged = mx_now_ms();
+            } else {
+                MX_REQUIRE(pinged && strcmp(mute.line, "ERROR :Closing Link: 127.0.0.1 "
+                                                       "(Ping timeout)") == 0,
+                           "mute: %s", mute.line);
+                cut = mx_now_ms();
+                MX_REQUIRE(cut - pinged >= 800, "cut %lld ms after the PING, ping_timeout is 1 s",
+                           (long long)(cut - pinged));
+            }
+        } else if (irc_line_is(alive.line, "PING", NULL)) {
+            pings++;
+            MX_REQUIRE(irc_send(&alive, "PONG :test.muxd") == 0);
+        } else {
+            MX_REQUIRE(strcmp(alive.line, ":mute!umute@127.0.0.1 QUIT :Ping timeout") == 0,
+                       "alive got: %s", alive.line);
+            quits++;
+        }
+    }
+    MX_REQUIRE(pings >= 2, "alive got %d PINGs in 4.5 s with ping_interval = 1s", pings);
+    MX_REQUIRE(quits == 1, "alive saw mute's QUIT %d times", quits);
+    MX_REQUIRE(irc_send(&alive, "PING :still") == 0);
+    IRC_EXPECT(&alive, "PONG", ":still", T);
+    irc_close(&mute);
+    irc_close(&alive);
+    mx_stop_ok(d, 10000);
+}
+
+/* ---- flood control ------------------------------------------------------- */
+
+Test(chat_limits, flood_control_delays_without_loss)
+{
+    struct mx_daemon *d = mx_boot(
+        "[server]\nworkers = 2\n"
+        "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+        "server_name = test.muxd\nflood_rate = 10\nflood_burst = 5\n");
+    int port = mx_port(d, "chat");
+    struct irc a, b;
+    login(&a, port, "flooder");
+    login(&b, port, "bystander");
+    join(&a, "#f");
+    join(&b, "#f");
+    mx_sleep_ms(700); /* the bucket refills to its burst */
+    enum { N = 30 };
+    char burst[N * 32];
+    size_t len = 0;
+    for (int i = 0; i < N; i++)
+        len += (size_t)snprintf(burst + len, sizeof burst - len, "PING :k%d\r\n", i);
+    int64_t t0 = mx_now_ms();
+    MX_REQUIRE(irc_send_raw(&a, burst, len) == 0);
+    /* The bystander on the other worker is not held up meanwhile. */
+    MX_REQUIRE(irc_send(&b, "PRIVMSG #f :unaffected") == 0);
+    int bystander = 0;
+    for (int i = 0; i < N;) {
+        MX_REQUIRE(irc_next(&a, 20000) == 1, "PONG %d did not come; last lines:\n%s", i,
+                   irc_recent(&a));
+        if (strcmp(a.line, ":bystander!ubystande@127.0.0.1 PRIVMSG #f :unaffected") == 0) {
+            bystander++;
+            continue;
+        }
+        if (irc_line_is(a.line, "JOIN", ":bystander!"))
+            continue;
+        char want[48];
+        snprintf(want, sizeof want, ":test.muxd PONG test.muxd :k%d", i);
+        MX_REQUIRE(strcmp(a.line, want) == 0, "PONG %d: got '%s'; last lines:\n%s", i, a.line,
+                   irc_recent(&a));
+        i++;
+    }
+    int64_t took = mx_now_ms() - t0;
+    MX_REQUIRE(took >= 2000, "30 PINGs at flood_rate 10, burst 5 answered in %lld ms",
+               (long long)took);
+    cr_log_info("30 PINGs answered in %lld ms (about 2500 expected)", (long long)took);
+    /* Nothing was lost and the client is fine. */
+    if (!bystander)
+        IRC_EXPECT(&a, "PRIVMSG", ":unaffected", T);
+    MX_REQUIRE(irc_quiet(&a, 300), "more after the last PONG: %s", a.line);
+    irc_close(&a);
+    irc_close(&b);
+    mx_stop_ok(d, 10000);
+}
