@@ -28,6 +28,8 @@ static struct lr_out run_load(char **args)
     struct lr_out r;
     MX_REQUIRE(lr_run(argv, RUN_MS, 0, &r) == 0, "cannot run muxd-load");
     lr_log(argv, &r);
+    MX_REQUIRE(!strstr(r.err, "runtime error") && !strstr(r.err, "Sanitizer"),
+               "muxd-load's sanitizer report: %s", r.err);
     return r;
 }
 

@@ -49,6 +49,8 @@ static void run_ok(char **args, long nofile, struct lr_out *r)
     if (r->status != 0 || !lr_json_bool(r->out, "ok", &ok) || !ok)
         lr_log(argv, r);
     MX_REQUIRE(r->status == 0, "muxd-load exited %d: %s", r->status, r->err);
+    MX_REQUIRE(!strstr(r->err, "runtime error") && !strstr(r->err, "Sanitizer"),
+               "muxd-load's sanitizer report: %s", r->err);
     MX_REQUIRE(ok, "JSON says not ok: %s", r->out);
 }
 
