@@ -3,6 +3,7 @@
 #include "chat.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,11 +68,15 @@ int ld_chat_flush(struct ld_thread *th, struct ld_conn *c)
     return 0;
 }
 
-static int say(struct ld_thread *th, struct ld_conn *c, const char *fmt, const char *a,
-               const char *b)
+/* Queues one line (printf-style, CR LF included in fmt) and sends it. */
+__attribute__((format(printf, 3, 4)))
+static int say(struct ld_thread *th, struct ld_conn *c, const char *fmt, ...)
 {
     char line[LD_CHAT_LINE_MAX];
-    int n = snprintf(line, sizeof line, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
     if (n < 0 || (size_t)n >= sizeof line)
         return ld_fail(th, LD_ERROR, "client %u: line too long", c->id);
     return ld_chat_queue(th, c, line, (size_t)n) < 0 ? -1 : ld_chat_flush(th, c);
@@ -180,11 +185,11 @@ static int on_line(struct ld_thread *th, struct ld_conn *c, char *line)
     if (strcmp(m.cmd, "PRIVMSG") == 0)
         return on_privmsg(th, c, &m);
     if (strcmp(m.cmd, "PING") == 0)
-        return say(th, c, "PONG :%s%s\r\n", last, "");
+        return say(th, c, "PONG :%s\r\n", last);
     if (strcmp(m.cmd, "001") == 0 && c->chat->stage == LD_CHAT_REGISTERING) {
         c->chat->stage = LD_CHAT_JOINING;
         ld_chat_channel(th->o, c->id, chan, sizeof chan);
-        return say(th, c, "JOIN %s%s\r\n", chan, "");
+        return say(th, c, "JOIN %s\r\n", chan);
     }
     if (strcmp(m.cmd, "JOIN") == 0 && c->chat->stage == LD_CHAT_JOINING && own_join(th, c, &m)) {
         c->chat->stage = LD_CHAT_JOINED;
