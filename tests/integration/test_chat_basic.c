@@ -577,3 +577,66 @@ Test(chat_basic, line_rules)
     irc_close(&b);
     mx_stop_ok(d, 10000);
 }
+
+/* ---- closing without QUIT, stopping with members ------------------------- */
+
+Test(chat_basic, closed_connection_seen_as_quit)
+{
+    struct mx_daemon *d = boot_chat(2, NULL);
+    int port = mx_port(d, "chat");
+    struct irc a, b, c, e;
+    login(&a, port, "watcher");
+    login(&b, port, "closer");
+    login(&c, port, "resetter");
+    login(&e, port, "nobody2"); /* on no channel: its close reaches no one */
+    join(&a, "#gone");
+    join(&b, "#gone");
+    join(&c, "#gone");
+    IRC_EXPECT(&a, "JOIN", ":resetter!", T);
+    irc_close(&b); /* FIN */
+    IRC_EXPECT_NEXT(&a, "QUIT", ":closer!ucloser@127.0.0.1 QUIT :", T);
+    mx_close_rst(c.fd); /* RST */
+    c.fd = -1;
+    IRC_EXPECT_NEXT(&a, "QUIT", ":resetter!uresetter@127.0.0.1 QUIT :", T);
+    irc_close(&e);
+    MX_REQUIRE(irc_quiet(&a, 200), "watcher got: %s", a.line);
+    /* Both nicks are free again. */
+    struct irc b2, c2;
+    login(&b2, port, "closer");
+    login(&c2, port, "resetter");
+    irc_close(&a);
+    irc_close(&c);
+    irc_close(&b2);
+    irc_close(&c2);
+    mx_stop_ok(d, 10000);
+}
+
+/* SIGTERM while clients on both workers sit in shared channels and one is
+ * sending: a clean exit (no sanitizer report, no leak), every client gets
+ * EOF. */
+Test(chat_basic, stop_with_clients_in_channels)
+{
+    enum { N = 12 };
+    struct mx_daemon *d = boot_chat(2, NULL);
+    int port = mx_port(d, "chat");
+    struct irc c[N];
+    for (int i = 0; i < N; i++) {
+        char nick[16];
+        snprintf(nick, sizeof nick, "st%d", i);
+        login(&c[i], port, nick);
+        join(&c[i], "#stay");
+        join(&c[i], i % 2 ? "#odd" : "#even");
+    }
+    /* Lines in flight across workers when the stop comes. */
+    char burst[200 * 40];
+    size_t len = 0;
+    for (int k = 0; k < 200; k++)
+        len += (size_t)snprintf(burst + len, sizeof burst - len, "PRIVMSG #stay :m%d\r\n", k);
+    MX_REQUIRE(irc_send_raw(&c[0], burst, len) == 0);
+    MX_REQUIRE(irc_send_raw(&c[1], burst, len) == 0);
+    mx_stop_ok(d, 15000);
+    for (int i = 0; i < N; i++) {
+        MX_REQUIRE(irc_wait_eof(&c[i], 10000), "st%d: no EOF after the stop", i);
+        irc_close(&c[i]);
+    }
+}
