@@ -16,7 +16,8 @@ void chat_close_link(struct chat_client *cl, const char *why, bool log)
     char line[IRC_LINE_MAX + 1];
     chat_quit(cl, why);
     /* Past the SendQ check on purpose: the queue keeps room for this. */
-    size_t n = irc_fmt(line, sizeof line, "ERROR :Closing Link: %s (%s)", cl->host, why);
+    size_t n = irc_fmt(line, sizeof line, "ERROR :Closing Link: %s (%s)",
+                       (cl->flags & CL_NICK) ? cl->nick : cl->host, why);
     mx_conn_send(cl->c, line, n);
     mx_conn_close(cl->c, log ? why : NULL);
 }
