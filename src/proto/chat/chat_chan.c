@@ -296,7 +296,9 @@ void chat_part(struct chat_client *cl, const char *name, const char *reason)
     chan_unref(ch);
 }
 
-void chat_part_all(struct chat_client *cl)
+/* cl leaves its channels one by one, each hearing keep (the caller's
+ * line) or, without one, a PART. */
+static void leave_each(struct chat_client *cl, struct mx_chunk *keep)
 {
     struct mx_chat *chat = cl->chat;
     for (;;) {
@@ -307,11 +309,19 @@ void chat_part_all(struct chat_client *cl)
         chat_unlock(chat);
         if (!ch)
             return;
-        struct mx_chunk *line = chat_line(":%s!%s@%s PART %s :%s", PFX(cl), ch->name, cl->nick);
+        struct mx_chunk *line = keep ? keep
+            : chat_line(":%s!%s@%s PART %s :%s", PFX(cl), ch->name, cl->nick);
         leave_with(cl, ch, line);
-        mx_chunk_unref(line);
+        if (line != keep)
+            mx_chunk_unref(line);
         chan_unref(ch);
     }
+}
+
+/* JOIN 0: a PART from each channel. */
+void chat_part_all(struct chat_client *cl)
+{
+    leave_each(cl, NULL);
 }
 
 void chat_kick_apply(struct chat_client *target, struct chat_channel *ch, struct mx_chunk *line)
@@ -321,24 +331,6 @@ void chat_kick_apply(struct chat_client *target, struct chat_channel *ch, struct
 }
 
 /* ---- quitting ------------------------------------------------------------ */
-
-/* Without memory for the list of its channels: one channel at a time
- * (a peer on several may see the QUIT more than once). */
-static void quit_one_by_one(struct chat_client *cl, struct mx_chunk *line)
-{
-    struct mx_chat *chat = cl->chat;
-    for (;;) {
-        chat_lock(chat);
-        struct chat_channel *ch = cl->nchans ? cl->chans[0] : NULL;
-        if (ch)
-            chan_ref(ch);
-        chat_unlock(chat);
-        if (!ch)
-            return;
-        leave_with(cl, ch, line);
-        chan_unref(ch);
-    }
-}
 
 /* Under mu: out of the nick table, and gone for good. */
 static void forget(struct chat_client *cl)
@@ -361,8 +353,10 @@ void chat_quit(struct chat_client *cl, const char *reason)
     unsigned n = cl->nchans;
     struct chat_channel **chans = n ? malloc(n * sizeof *chans) : NULL;
     if (n && !chans) {
+        /* No memory for the list: one channel at a time (a peer on
+         * several may see the QUIT more than once). */
         chat_unlock(chat);
-        quit_one_by_one(cl, line);
+        leave_each(cl, line);
         chat_lock(chat);
         n = 0;
     }

@@ -232,6 +232,19 @@ static void cmd_list(struct chat_client *cl, struct irc_msg *m)
     cl_numeric(cl, 323, ":End of LIST");
 }
 
+/* The reply for a channel command refused with num (0: none). */
+static void chan_refusal(struct chat_client *cl, unsigned num, const char *name)
+{
+    static const char *const text[] = {
+        [0] = "No such channel",                /* 403 */
+        [1] = "You're not on that channel",     /* 442 */
+        [2] = "You're not channel operator",    /* 482 */
+    };
+    int i = num == 403 ? 0 : num == 442 ? 1 : num == 482 ? 2 : -1;
+    if (i >= 0)
+        cl_numeric(cl, num, "%s :%s", name, text[i]);
+}
+
 /* Under mu: is cl an operator of ch? */
 static bool is_op(struct chat_channel *ch, const struct chat_client *cl)
 {
@@ -260,12 +273,7 @@ static void cmd_topic(struct chat_client *cl, struct irc_msg *m)
         chan_ref(ch);
     }
     chat_unlock(chat);
-    if (err == 403)
-        cl_numeric(cl, 403, "%s :No such channel", name);
-    else if (err == 442)
-        cl_numeric(cl, 442, "%s :You're not on that channel", name);
-    else if (err == 482)
-        cl_numeric(cl, 482, "%s :You're not channel operator", name);
+    chan_refusal(cl, err, name);
     if (!set)
         return;
     struct mx_chunk *line = chat_line(":%s!%s@%s TOPIC %s :%.*s", PFX(cl), ch->name,
@@ -415,12 +423,7 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
     if (nlocal)
         chan_ref(ch);
     chat_unlock(chat);
-    if (err == 403)
-        cl_numeric(cl, 403, "%s :No such channel", name);
-    else if (err == 442)
-        cl_numeric(cl, 442, "%s :You're not on that channel", name);
-    else if (err == 482)
-        cl_numeric(cl, 482, "%s :You're not channel operator", name);
+    chan_refusal(cl, err, name);
     for (unsigned i = 0; i < nlocal; i++) {
         struct mx_chunk *line = chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl), ch->name,
                                           local[i]->nick, CHAT_TOPICLEN, why);

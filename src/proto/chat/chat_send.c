@@ -50,45 +50,44 @@ void cl_send_chunk(struct chat_client *cl, struct mx_chunk *ch)
         mx_conn_send_chunk(cl->c, ch);
 }
 
-void cl_printf(struct chat_client *cl, const char *fmt, ...)
+/* fmt with ap as one line of at most 512 bytes with its CRLF. */
+static size_t vline(char *line, const char *fmt, va_list ap)
 {
     char buf[IRC_LINE_MAX + 1];
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    return n < 0 ? 0 : irc_fmt(line, IRC_LINE_MAX + 1, "%s", buf);
+}
+
+void cl_printf(struct chat_client *cl, const char *fmt, ...)
+{
+    char line[IRC_LINE_MAX + 1];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t len = vline(line, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    char line[IRC_LINE_MAX + 1];
-    size_t len = irc_fmt(line, sizeof line, "%s", buf);
     cl_send(cl, line, len);
 }
 
 void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
 {
-    char buf[IRC_LINE_MAX + 1];
+    char text[IRC_LINE_MAX + 1], line[IRC_LINE_MAX + 1];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    char line[IRC_LINE_MAX + 1];
     size_t len = irc_numeric(line, sizeof line, cl->chat->o.server_name, num,
-                             cl_target(cl), "%s", buf);
+                             cl_target(cl), "%s", text);
     cl_send(cl, line, len);
 }
 
 struct mx_chunk *chat_line(const char *fmt, ...)
 {
-    char buf[IRC_LINE_MAX + 1];
+    char line[IRC_LINE_MAX + 1];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t len = vline(line, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return NULL;
-    char line[IRC_LINE_MAX + 1];
-    size_t len = irc_fmt(line, sizeof line, "%s", buf);
-    return mx_chunk_copy(line, len);
+    return len ? mx_chunk_copy(line, len) : NULL;
 }
