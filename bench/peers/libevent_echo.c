@@ -77,7 +77,9 @@ int main(int argc, char **argv)
         return 1;
     struct event_base *base = event_base_new();
     struct evconnlistener *l =
-        base ? evconnlistener_new(base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE, -1, lfd) : NULL;
+        /* backlog 0: lfd is listening already (with 4096); -1 would redo
+         * listen() with libevent's 128 and drop SYNs in a burst */
+        base ? evconnlistener_new(base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE, 0, lfd) : NULL;
     struct event *term = base ? evsignal_new(base, SIGTERM, on_signal, base) : NULL;
     struct event *intr = base ? evsignal_new(base, SIGINT, on_signal, base) : NULL;
     if (l == NULL || term == NULL || intr == NULL || event_add(term, NULL) != 0 ||

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# bench/report/summary.sh - the "Short version" bullets of the report, from
+# the TSV files bench/report.sh left in FRAGDIR (echo.tsv, unpinned.tsv,
+# idle.tsv, chat.tsv, heavy.tsv; see report.sh for their columns).
+#
+#   bench/report/summary.sh FRAGDIR
+set -euo pipefail
+f=$1
+
+# Echo: muxd's cheapest backend against each peer, at every connection count.
+if [ -s "$f/echo.tsv" ]; then
+    awk -F'\t' '
+        { if (!($1 in seen)) { seen[$1] = 1; cs[++n] = $1 }
+          if ($2 ~ /^muxd-/ && $8 != "-" && (!($1 in best) || $8 + 0 < best[$1] + 0)) { best[$1] = $8; bn[$1] = $2 }
+          if ($2 == "epoll_echo") ee[$1] = $8
+          if ($2 == "libevent_echo") le[$1] = $8 }
+        END { s = ""
+            for (i = 1; i <= n; i++) { c = cs[i]; if (!(c in best)) continue
+                part = sprintf("%s conns: %s, %.2f s", c, substr(bn[c], 6), best[c])
+                if (ee[c] != "" && ee[c] != "-") part = part sprintf(" (%.2f× epoll_echo", best[c] / ee[c])
+                if (le[c] != "" && le[c] != "-") part = part sprintf(", %.2f× libevent_echo", best[c] / le[c])
+                if (ee[c] != "" && ee[c] != "-") part = part ")"
+                s = s (s == "" ? "" : "; ") part }
+            if (s != "") print "- **Echo, server CPU per million messages** (pinned, muxd'"'"'s cheapest backend; lower is better): " s "." }' "$f/echo.tsv"
+fi
+if [ -s "$f/unpinned.tsv" ]; then
+    awk -F'\t' '{ r[$2] = $8; c = $1 }
+        END { s = ""; for (k in r) if (k ~ /^muxd-/ && (b == "" || r[k] + 0 < r[b] + 0)) b = k
+              if (b == "") exit
+              s = sprintf("%s %.2f s", b, r[b])
+              if ("epoll_echo" in r) s = s sprintf(", epoll_echo %.2f s (%.2f×)", r["epoll_echo"], r[b] / r["epoll_echo"])
+              if ("libevent_echo" in r) s = s sprintf(", libevent_echo %.2f s (%.2f×)", r["libevent_echo"], r[b] / r["libevent_echo"])
+              print "- **The same unpinned** (" c " conns): " s "." }' "$f/unpinned.tsv"
+fi
+if [ -s "$f/idle.tsv" ]; then
+    awk -F'\t' '{ s = s (s == "" ? "" : ", ") $1 " " $5 " B" }
+        END { print "- **RSS per idle connection**: " s "." }' "$f/idle.tsv"
+fi
+if [ -s "$f/chat.tsv" ]; then
+    awk -F'\t' '
+        { if ($1 + 0 >= m) m = $1 + 0; rows[NR] = $0 }
+        END { for (i = 1; i <= NR; i++) { split(rows[i], x, "\t"); if (x[1] + 0 != m || x[7] == "-") continue
+                if (x[2] ~ /^muxd-/ && (best == "" || x[7] + 0 < best + 0)) { best = x[7]; bn = x[2]; bp = x[6] }
+                if (x[2] == "ngircd") { ng = x[7]; ngp = x[6] }
+                if (x[2] == "inspircd") { ins = x[7]; insp = x[6] } }
+              s = "- **Chat fan-out, " m " members, server CPU per delivery**: "
+              if (best == "") s = s "muxd not measured"
+              else s = s sprintf("muxd (%s) %.3f µs, p99 %.0f µs", substr(bn, 6), best, bp)
+              if (ng != "") s = s sprintf("; ngircd %.3f µs, p99 %.0f µs", ng, ngp) (best != "" ? sprintf(" (muxd %.2f×)", best / ng) : "")
+              if (ins != "") s = s sprintf("; inspircd %.3f µs, p99 %.0f µs", ins, insp) (best != "" ? sprintf(" (muxd %.2f×)", best / ins) : "")
+              print s "." }' "$f/chat.tsv"
+fi
+if [ -s "$f/heavy.tsv" ]; then
+    awk -F'\t' '{ p[$1] = $8 }
+        END { if (!("c" in p) || !("d" in p) || p["d"] == "-" || p["d"] == 0) exit
+              printf "- **Heavy handlers**: light p99 %.1f ms with 1 worker and offload off, %.1f ms with 2 workers and offload off, %.1f ms with offload on, against %.1f ms without the heavy client (%.2f×; goal ≤ 2×: %s).\n",
+                  p["a"] / 1000, p["b"] / 1000, p["c"] / 1000, p["d"] / 1000, p["c"] / p["d"], p["c"] <= 2 * p["d"] ? "met" : "not met" }' "$f/heavy.tsv"
+fi
