@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds muxd and runs the whole test suite (unit + integration) with CTest.
-#   ./test.sh                           normal build in build/
+#   ./test.sh                           normal build in build/ (and bench/quick, the
+#                                       benchmark suite's smoke test)
 #   ./test.sh --sanitize address,undefined   ASan+UBSan build in build-address,undefined/
 #   ./test.sh --sanitize thread         TSan: the daemon instrumented, integration suite only
 # MUXD_WERROR=ON turns warnings into errors (CI sets it). CC picks the compiler.
@@ -13,7 +14,7 @@ if [ "${1:-}" = "--sanitize" ]; then
 fi
 build="build${sanitize:+-$sanitize}"
 
-scripts/setup.sh
+scripts/setup.sh bench
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DMUXD_WERROR="${MUXD_WERROR:-OFF}" -DMUXD_SANITIZE="$sanitize" >/dev/null
 cmake --build "$build" -j"$(nproc)"

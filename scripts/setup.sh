@@ -4,9 +4,12 @@
 #   scripts/setup.sh          build and test (python3-irc: the real IRC
 #                             client the chat tests drive)
 #   scripts/setup.sh bench    also what bench/ runs: the peers (libevent,
-#                             ngircd, inspircd), gnuplot for the plots
-# Debian's policy-rc.d (present in container images) keeps the installed
-# IRC daemons from starting as services; bench/ starts its own on loopback.
+#                             ngircd, inspircd), gnuplot for the plots, jq;
+#                             test.sh asks for these too, since the suite's
+#                             quick mode is a smoke test (bench/quick)
+# The IRC daemons must not start as system services on install (ngircd
+# would take port 6667 from muxd's chat): where no policy-rc.d says so
+# already, one that refuses every start is in place during the install.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
@@ -25,5 +28,14 @@ done
 echo "setup: installing ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
+policy=/usr/sbin/policy-rc.d
+added_policy=""
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# muxd scripts/setup.sh: no service starts during its install\nexit 101\n' |
+        $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    added_policy=1
+fi
+trap '[ -n "$added_policy" ] && $sudo rm -f "$policy"' EXIT
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
