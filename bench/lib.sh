@@ -90,8 +90,10 @@ build_tree() { # builddir srcdir extra-cmake-args...
     shift 2
     cmake -S "$s" -B "$b" -DCMAKE_BUILD_TYPE=Release "$@" --no-warn-unused-cli >"$tmp/cmake.log" 2>&1 ||
         { tail -20 "$tmp/cmake.log" >&2; die "cmake failed in $b"; }
+    local targets
+    targets="$(cmake --build "$b" --target help 2>/dev/null)"
     for t in muxd_bin muxd_load epoll_echo libevent_echo; do
-        if cmake --build "$b" --target help 2>/dev/null | grep -q "^\.\.\. $t\$"; then
+        if grep -qx "\.\.\. $t" <<<"$targets"; then
             cmake --build "$b" -j2 --target "$t" >"$tmp/build.log" 2>&1 ||
                 { tail -20 "$tmp/build.log" >&2; die "building $t in $b failed (a tree mid-edit? try --rev HEAD)"; }
         else

@@ -40,6 +40,7 @@ if [ -s "$f/chat.tsv" ]; then
     awk -F'\t' '
         { if ($1 + 0 >= m) m = $1 + 0; rows[NR] = $0 }
         END { for (i = 1; i <= NR; i++) { split(rows[i], x, "\t"); if (x[1] + 0 != m || x[7] == "-") continue
+                if (x[2] ~ /^muxd-/) { bad += x[10]; if (x[6] + 0 > worstp) worstp = x[6] + 0 }
                 if (x[2] ~ /^muxd-/ && (best == "" || x[7] + 0 < best + 0)) { best = x[7]; bn = x[2]; bp = x[6] }
                 if (x[2] == "ngircd") { ng = x[7]; ngp = x[6] }
                 if (x[2] == "inspircd") { ins = x[7]; insp = x[6] } }
@@ -48,6 +49,11 @@ if [ -s "$f/chat.tsv" ]; then
               else s = s sprintf("muxd (%s) %.3f µs, p99 %.0f µs", substr(bn, 6), best, bp)
               if (ng != "") s = s sprintf("; ngircd %.3f µs, p99 %.0f µs", ng, ngp) (best != "" ? sprintf(" (muxd %.2f×)", best / ng) : "")
               if (ins != "") s = s sprintf("; inspircd %.3f µs, p99 %.0f µs", ins, insp) (best != "" ? sprintf(" (muxd %.2f×)", best / ins) : "")
+              if (best != "" && (ng != "" || ins != "")) {
+                  better = (ng != "" && (ins == "" || ng + 0 < ins + 0)) ? ng : ins
+                  peerp = (ngp != "" && ngp + 0 < insp + 0) || insp == "" ? ngp : insp
+                  s = s sprintf(". Goal (at most 0.6× the better peer, no loss, p99 no worse): %.2f×, **%s**; p99 of every muxd configuration at most %.0f µs, of the better peer %.0f µs; %s lost, duplicated or reordered deliveries",
+                      best / better, best / better <= 0.6 ? "met" : "not met", worstp, peerp, bad + 0 == 0 ? "no" : bad) }
               print s "." }' "$f/chat.tsv"
 fi
 if [ -s "$f/heavy.tsv" ]; then
