@@ -331,7 +331,12 @@ static void ur_flush(struct mx_worker *w, struct mx_conn *c)
     }
     s->msg = (struct msghdr){ .msg_iov = s->iov };
     s->msg.msg_iovlen = (size_t)mx_outq_iov(&c->out, s->iov, MAX_IOV);
-    io_uring_prep_sendmsg(sqe, c->fd, &s->msg, MSG_NOSIGNAL);
+    /* One segment (a fan-out's line, most replies) skips the kernel's
+     * copy of the msghdr and iovec. */
+    if (s->msg.msg_iovlen == 1)
+        io_uring_prep_send(sqe, c->fd, s->iov[0].iov_base, s->iov[0].iov_len, MSG_NOSIGNAL);
+    else
+        io_uring_prep_sendmsg(sqe, c->fd, &s->msg, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_SEND));
     c->backend_ctx = s;
     c->backend_state |= U_SEND;
