@@ -187,8 +187,13 @@ run_load() { # section server params rep max-seconds muxd-load-args...
     read -r -a j1 < <(cpu_jiffies)
     busy="$(awk -v b="$((j1[0] - j0[0]))" -v t="$((j1[1] - j0[1]))" -v n="$(nproc)" \
         'BEGIN { printf "%.2f", (t > 0 ? n * b / t : 0) }')"
-    run_json=null
-    if jq -e 'type == "object"' "$tmp/run.json" >/dev/null 2>&1; then run_json="$(jq -c . "$tmp/run.json")"; fi
+    # Exactly one JSON object, or null: a run that printed anything else
+    # is a failed run, never the end of the suite.
+    run_json="$(jq -cs 'if length == 1 and (.[0] | type) == "object" then .[0] else null end' \
+                "$tmp/run.json" 2>/dev/null)" || run_json=null
+    [ -n "$run_json" ] || run_json=null
+    [[ $busy =~ ^[0-9]+(\.[0-9]+)?$ ]] || busy=null
+    [[ $rc =~ ^[0-9]+$ ]] || rc=255
     local ok
     ok="$(jq -n --argjson r "$run_json" --argjson rc "$rc" '$rc == 0 and ($r | type) == "object" and $r.ok == true')"
     if [ "$ok" != true ]; then
