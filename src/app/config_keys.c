@@ -512,7 +512,8 @@ static void print_rows(const void *base, enum mx_cfg_sect s, FILE *out)
         if (keys[i].sect != s)
             continue;
         format_value(&keys[i], base, text, sizeof text);
-        fprintf(out, "%-17s = %s\n", keys[i].name, text);
+        /* Wide enough for the longest key, max_channels_per_client. */
+        fprintf(out, "%-23s = %s\n", keys[i].name, text);
     }
 }
 
