@@ -30,17 +30,9 @@ static struct mx_daemon *boot_chat(unsigned workers, const char *extra)
     return mx_boot(conf);
 }
 
-static void login(struct irc *c, int port, const char *nick)
-{
-    MX_REQUIRE(irc_login(c, port, nick, T) == 0, "%s cannot register; last lines:\n%s",
-               nick, irc_recent(c));
-}
+static void login(struct irc *c, int port, const char *nick) { IRC_LOGIN(c, port, nick, T); }
 
-static void join(struct irc *c, const char *chan)
-{
-    MX_REQUIRE(irc_join(c, chan, NULL, T) == 0, "%s cannot join %s; last lines:\n%s",
-               c->nick, chan, irc_recent(c));
-}
+static void join(struct irc *c, const char *chan) { IRC_JOIN(c, chan, T); }
 
 /* Reads c up to the PONG of a PING, counting the lines of command cmd
  * that contain text on the way. */

@@ -21,17 +21,9 @@ TestSuite(chat_limits, .init = mx_init, .fini = mx_fini, .timeout = 180);
 
 #define T 5000
 
-static void login(struct irc *c, int port, const char *nick)
-{
-    MX_REQUIRE(irc_login(c, port, nick, T) == 0, "%s cannot register; last lines:\n%s",
-               nick, irc_recent(c));
-}
+static void login(struct irc *c, int port, const char *nick) { IRC_LOGIN(c, port, nick, T); }
 
-static void join(struct irc *c, const char *chan)
-{
-    MX_REQUIRE(irc_join(c, chan, NULL, T) == 0, "%s cannot join %s; last lines:\n%s",
-               c->nick, chan, irc_recent(c));
-}
+static void join(struct irc *c, const char *chan) { IRC_JOIN(c, chan, T); }
 
 /* ---- the slow consumer --------------------------------------------------- */
 

@@ -20,11 +20,7 @@ static const char config[] =
     "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
     "server_name = test.muxd\nflood_rate = 0\n";
 
-static void login(struct irc *c, int port, const char *nick)
-{
-    MX_REQUIRE(irc_login(c, port, nick, T) == 0, "%s cannot register; last lines:\n%s",
-               nick, irc_recent(c));
-}
+static void login(struct irc *c, int port, const char *nick) { IRC_LOGIN(c, port, nick, T); }
 
 static void join(struct irc *c, const char *chan, const char *key)
 {

@@ -94,5 +94,13 @@ int irc_sync(struct irc *c, const char *token, const char *cmd, const char *text
                "%s: next line is not %s containing '%s'; last lines:\n%s",      \
                (c)->nick, (cmd) ? (cmd) : "(any)", (text) ? (text) : "",        \
                irc_recent(c))
+/* irc_login / irc_join (no key) that fail the test with the last lines. */
+#define IRC_LOGIN(c, port, nick, ms)                                            \
+    MX_REQUIRE(irc_login((c), (port), (nick), (ms)) == 0,                       \
+               "%s cannot register; last lines:\n%s", (nick), irc_recent(c))
+#define IRC_JOIN(c, chan, ms)                                                   \
+    MX_REQUIRE(irc_join((c), (chan), NULL, (ms)) == 0,                          \
+               "%s cannot join %s; last lines:\n%s", (c)->nick, (chan),         \
+               irc_recent(c))
 
 #endif
