@@ -228,21 +228,12 @@ static int absorb(struct ld_thread *th, struct ld_conn *c, const char *p, size_t
 
 static int pump_in(struct ld_thread *th, struct ld_conn *c)
 {
-    for (;;) {
-        ssize_t r = recv(c->fd, th->rxbuf, LD_RXBUF_SIZE, 0);
-        if (r > 0) {
-            if (absorb(th, c, (const char *)th->rxbuf, (size_t)r) < 0)
-                return -1;
-            if ((size_t)r < LD_RXBUF_SIZE)
-                return 0;
-        } else if (r == 0) {
-            return ld_fail(th, LD_ERROR, "client %u: closed by the server", c->id);
-        } else if (errno == EAGAIN) {
-            return 0;
-        } else if (errno != EINTR) {
-            return ld_fail(th, LD_ERROR, "client %u: recv: %s", c->id, strerror(errno));
-        }
-    }
+    int rc = ld_conn_drain(th, c, absorb);
+    if (rc == 1)
+        return ld_fail(th, LD_ERROR, "client %u: closed by the server", c->id);
+    if (rc == 2)
+        return ld_fail(th, LD_ERROR, "client %u: recv: %s", c->id, strerror(errno));
+    return rc;
 }
 
 int ld_chat_on_event(struct ld_thread *th, struct ld_conn *c, uint32_t ev)

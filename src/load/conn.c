@@ -27,6 +27,27 @@ int ld_conn_error(int fd)
     return -err;
 }
 
+int ld_conn_drain(struct ld_thread *th, struct ld_conn *c, ld_absorb_fn *absorb)
+{
+    for (;;) {
+        ssize_t r = recv(c->fd, th->rxbuf, LD_RXBUF_SIZE, 0);
+        if (r > 0) {
+            if (absorb(th, c, (const char *)th->rxbuf, (size_t)r) < 0)
+                return -1;
+            /* A short read drained the socket: edge-triggered epoll
+             * reports any later arrival afresh. */
+            if ((size_t)r < LD_RXBUF_SIZE)
+                return 0;
+        } else if (r == 0) {
+            return 1;
+        } else if (errno == EAGAIN) {
+            return 0;
+        } else if (errno != EINTR) {
+            return 2;
+        }
+    }
+}
+
 /* --src-ips: 127.0.0.(1 + id % K), port chosen at connect time so each
  * source address has its own 64k ports towards the target. */
 static int bind_source(const struct ld_opts *o, int fd, unsigned id)

@@ -4,6 +4,7 @@
 #define MUXD_LOAD_CONN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct ld_thread;
@@ -34,5 +35,12 @@ int ld_connect_phase(struct ld_thread *th);
 void ld_conn_finish(struct ld_thread *th, struct ld_conn *c);
 /* The pending error of socket fd as -errno, or 0 (SO_ERROR). */
 int ld_conn_error(int fd);
+/* What a mode does with the bytes of one read (in th's receive buffer):
+ * 0, or -1 once it has failed the run. */
+typedef int ld_absorb_fn(struct ld_thread *th, struct ld_conn *c, const char *p, size_t n);
+/* Reads c until its socket is drained, each read to absorb. 0 when
+ * drained, -1 when absorb failed, 1 when the server closed, 2 when recv
+ * failed (errno says why). */
+int ld_conn_drain(struct ld_thread *th, struct ld_conn *c, ld_absorb_fn *absorb);
 
 #endif

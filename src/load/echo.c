@@ -140,29 +140,24 @@ static int absorb(struct ld_thread *th, struct ld_conn *c, size_t n, uint64_t no
     return ld_echo_pump_out(th, c);
 }
 
-/* Reads until the socket is drained. A read shorter than the buffer
- * drained it: edge-triggered epoll reports any later arrival afresh. */
+static int absorb_read(struct ld_thread *th, struct ld_conn *c, const char *p, size_t n)
+{
+    (void)p; /* th->rxbuf, which check_bytes reads */
+    return absorb(th, c, n, ld_now_ns());
+}
+
 static int pump_in(struct ld_thread *th, struct ld_conn *c)
 {
-    for (;;) {
-        ssize_t r = recv(c->fd, th->rxbuf, LD_RXBUF_SIZE, 0);
-        if (r > 0) {
-            if (absorb(th, c, (size_t)r, ld_now_ns()) < 0)
-                return -1;
-            if ((size_t)r < LD_RXBUF_SIZE)
-                return 0;
-        } else if (r == 0) {
-            return ld_fail(th, LD_ERROR, "connection %u: closed by the server with %llu of %llu "
-                           "bytes echoed", c->id, (unsigned long long)c->rx,
-                           (unsigned long long)c->tx);
-        } else if (errno == EAGAIN) {
-            return 0;
-        } else if (errno != EINTR) {
-            return ld_fail(th, LD_ERROR, "connection %u: recv: %s (after %llu of %llu bytes "
-                           "echoed)", c->id, strerror(errno), (unsigned long long)c->rx,
-                           (unsigned long long)c->tx);
-        }
-    }
+    int rc = ld_conn_drain(th, c, absorb_read);
+    if (rc == 1)
+        return ld_fail(th, LD_ERROR, "connection %u: closed by the server with %llu of %llu "
+                       "bytes echoed", c->id, (unsigned long long)c->rx,
+                       (unsigned long long)c->tx);
+    if (rc == 2)
+        return ld_fail(th, LD_ERROR, "connection %u: recv: %s (after %llu of %llu bytes "
+                       "echoed)", c->id, strerror(errno), (unsigned long long)c->rx,
+                       (unsigned long long)c->tx);
+    return rc;
 }
 
 int ld_echo_event(struct ld_thread *th, struct ld_conn *c, uint32_t ev)

@@ -92,25 +92,21 @@ static int absorb(struct ld_thread *th, struct ld_conn *c, size_t n, uint64_t no
     return pump_out(th, c);
 }
 
+static int absorb_read(struct ld_thread *th, struct ld_conn *c, const char *p, size_t n)
+{
+    (void)p; /* th->rxbuf, which absorb reads */
+    return absorb(th, c, n, ld_now_ns());
+}
+
 static int pump_in(struct ld_thread *th, struct ld_conn *c)
 {
-    for (;;) {
-        ssize_t r = recv(c->fd, th->rxbuf, LD_RXBUF_SIZE, 0);
-        if (r > 0) {
-            if (absorb(th, c, (size_t)r, ld_now_ns()) < 0)
-                return -1;
-            if ((size_t)r < LD_RXBUF_SIZE)
-                return 0;
-        } else if (r == 0) {
-            return ld_fail(th, LD_ERROR, "heavy connection %u: closed by the server after %llu "
-                           "replies", c->id, (unsigned long long)c->done);
-        } else if (errno == EAGAIN) {
-            return 0;
-        } else if (errno != EINTR) {
-            return ld_fail(th, LD_ERROR, "heavy connection %u: recv: %s", c->id,
-                           strerror(errno));
-        }
-    }
+    int rc = ld_conn_drain(th, c, absorb_read);
+    if (rc == 1)
+        return ld_fail(th, LD_ERROR, "heavy connection %u: closed by the server after %llu "
+                       "replies", c->id, (unsigned long long)c->done);
+    if (rc == 2)
+        return ld_fail(th, LD_ERROR, "heavy connection %u: recv: %s", c->id, strerror(errno));
+    return rc;
 }
 
 int ld_heavy_event(struct ld_thread *th, struct ld_conn *c, uint32_t ev)
