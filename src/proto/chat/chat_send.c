@@ -50,35 +50,24 @@ void cl_send_chunk(struct chat_client *cl, struct mx_chunk *ch)
         mx_conn_send_chunk(cl->c, ch);
 }
 
-/* fmt with ap as one line of at most 512 bytes with its CRLF. */
-static size_t vline(char *line, const char *fmt, va_list ap)
-{
-    char buf[IRC_LINE_MAX + 1];
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    return n < 0 ? 0 : irc_fmt(line, IRC_LINE_MAX + 1, "%s", buf);
-}
-
 void cl_printf(struct chat_client *cl, const char *fmt, ...)
 {
     char line[IRC_LINE_MAX + 1];
     va_list ap;
     va_start(ap, fmt);
-    size_t len = vline(line, fmt, ap);
+    size_t len = irc_vfmt(line, sizeof line, fmt, ap);
     va_end(ap);
     cl_send(cl, line, len);
 }
 
 void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
 {
-    char text[IRC_LINE_MAX + 1], line[IRC_LINE_MAX + 1];
+    char line[IRC_LINE_MAX + 1];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(text, sizeof text, fmt, ap);
+    size_t len = irc_vnumeric(line, sizeof line, cl->chat->o.server_name, num,
+                              cl_target(cl), fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    size_t len = irc_numeric(line, sizeof line, cl->chat->o.server_name, num,
-                             cl_target(cl), "%s", text);
     cl_send(cl, line, len);
 }
 
@@ -87,7 +76,7 @@ struct mx_chunk *chat_line(const char *fmt, ...)
     char line[IRC_LINE_MAX + 1];
     va_list ap;
     va_start(ap, fmt);
-    size_t len = vline(line, fmt, ap);
+    size_t len = irc_vfmt(line, sizeof line, fmt, ap);
     va_end(ap);
     return len ? mx_chunk_copy(line, len) : NULL;
 }

@@ -6,6 +6,7 @@
 #ifndef MUXD_PROTO_CHAT_IRC_H
 #define MUXD_PROTO_CHAT_IRC_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,5 +83,11 @@ size_t irc_fmt(char *buf, size_t cap, const char *fmt, ...)
 size_t irc_numeric(char *buf, size_t cap, const char *server, unsigned num,
                    const char *target, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+/* The same with a va_list. */
+size_t irc_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+size_t irc_vnumeric(char *buf, size_t cap, const char *server, unsigned num,
+                    const char *target, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 
 #endif

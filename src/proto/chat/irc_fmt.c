@@ -41,6 +41,11 @@ static size_t finish_line(char *buf, size_t cap, size_t used, const char *fmt,
     return text + 2;
 }
 
+size_t irc_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    return finish_line(buf, cap, 0, fmt, ap);
+}
+
 size_t irc_fmt(char *buf, size_t cap, const char *fmt, ...)
 {
     va_list ap;
@@ -50,13 +55,19 @@ size_t irc_fmt(char *buf, size_t cap, const char *fmt, ...)
     return n;
 }
 
+size_t irc_vnumeric(char *buf, size_t cap, const char *server, unsigned num,
+                    const char *target, const char *fmt, va_list ap)
+{
+    int head = cap ? snprintf(buf, cap, ":%s %03u %s ", server, num, target) : 0;
+    return finish_line(buf, cap, head > 0 ? (size_t)head : 0, fmt, ap);
+}
+
 size_t irc_numeric(char *buf, size_t cap, const char *server, unsigned num,
                    const char *target, const char *fmt, ...)
 {
-    int head = cap ? snprintf(buf, cap, ":%s %03u %s ", server, num, target) : 0;
     va_list ap;
     va_start(ap, fmt);
-    size_t n = finish_line(buf, cap, head > 0 ? (size_t)head : 0, fmt, ap);
+    size_t n = irc_vnumeric(buf, cap, server, num, target, fmt, ap);
     va_end(ap);
     return n;
 }
