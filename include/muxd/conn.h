@@ -22,8 +22,8 @@ struct mx_server;
 /* Queues a copy of p[0..n) for the peer; it leaves in one write with
  * everything else queued this loop turn. n == 0 does nothing.
  * -ECONNRESET once the connection is closing or closed; -ENOMEM.
- * Going over output_max cuts the connection at once (its queue is dropped,
- * on_close runs inside this call) and returns -ENOBUFS. */
+ * Going over output_max cuts the connection at once (its queue is dropped)
+ * and returns -ENOBUFS; on_close runs at the end of the turn (proto.h). */
 int mx_conn_send(struct mx_conn *c, const void *p, size_t n);
 
 /* Queues a shared chunk without copying: takes a reference of its own,
@@ -36,10 +36,10 @@ int mx_conn_send_chunk(struct mx_conn *c, struct mx_chunk *ch);
  * peer that does not take the queued bytes within shutdown_timeout is cut
  * off then (the protocol's timer is replaced by that deadline). reason
  * (a string that outlives the call, or NULL for none) is logged at WARN
- * with the peer. With nothing queued the connection closes inside this
- * call: on_close runs, its timer is cancelled and offload jobs not yet
- * started get done(NULL). Safe from inside callbacks (the struct stays
- * valid until the callback returns); idempotent. */
+ * with the peer. With nothing queued the socket closes inside this call
+ * and its timer is cancelled; offload jobs not yet started get done(NULL)
+ * and then on_close runs, both at the end of the loop turn (proto.h).
+ * Safe from inside callbacks; idempotent. */
 void mx_conn_close(struct mx_conn *c, const char *reason);
 
 /* Stop / resume reading from the peer (independent of the server's own

@@ -5,6 +5,7 @@
 #define MUXD_VERSION "0.1.0"
 
 #include "muxd/chunk.h"
+#include "muxd/clock.h"
 #include "muxd/conn.h"
 #include "muxd/log.h"
 #include "muxd/offload.h"

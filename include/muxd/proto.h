@@ -2,11 +2,17 @@
  *
  * Every callback runs on the worker thread that owns the connection, never
  * concurrently for one connection, and must not block: hand slow work to
- * mx_offload instead. A callback may close its own connection
- * (mx_conn_close); the connection stays valid until the callback returns.
- * Beware that on_close can run inside a call the protocol makes itself
- * (mx_conn_close, or mx_conn_send going over output_max), so data freed in
- * on_close is gone when that call returns.
+ * mx_offload instead.
+ *
+ * Closing is deferred, like libuv's uv_close: on_close never runs inside
+ * a call the protocol made (mx_conn_send or mx_conn_send_chunk going over
+ * output_max, mx_conn_close, a failed flush, ...). A close is recorded,
+ * the socket is shut at once (sends fail with -ECONNRESET from then on),
+ * and on_close runs at the end of the loop turn, before the connection's
+ * memory is freed. So a callback can close its own connection, or have it
+ * cut under it, and still use the connection and its data until it
+ * returns; a protocol that walks its own lists while sending needs no
+ * guard against a member being freed mid-walk.
  */
 #ifndef MUXD_PROTO_H
 #define MUXD_PROTO_H
@@ -30,8 +36,11 @@ struct mx_proto {
     size_t (*on_data)(struct mx_conn *c, const char *data, size_t len);
     /* The output queue has emptied (optional; not called while closing). */
     void (*on_drain)(struct mx_conn *c);
-    /* The connection is going away, whatever the reason (optional): free
-     * the protocol's data here. No other callback follows. */
+    /* The connection has gone, whatever the reason (optional): free the
+     * protocol's data here. Runs at the end of the loop turn in which the
+     * connection closed, never inside another callback's call into muxd;
+     * on_close calls of one turn run in the order the connections closed.
+     * The getters still work; sends fail. No other callback follows. */
     void (*on_close)(struct mx_conn *c);
 };
 

@@ -1,29 +1,54 @@
-/* backend.h - the transport seam between the reactor core and the kernel
- * event interface (epoll now; io_uring and poll plug in here too).
+/* backend.h - the transport seam between the reactor core and a kernel
+ * event interface (epoll, io_uring, poll).
  *
- * A backend owns the syscalls: it registers sockets, receives into the
- * worker's scratch space, writes the output queue, and waits. It holds no
- * connection logic: everything it learns it reports through the upcalls
- * declared in reactor/conn.h (mx__conn_recv, mx__conn_eof, mx__conn_fail,
- * mx__conn_sent) and reactor/worker.h (mx__worker_lookup,
- * mx__worker_wakeup). Every op runs on the worker's own thread.
+ * The contract, both ways:
+ *  - The core says what it wants: attach a socket (receiving on),
+ *    receiving on or off (set_recv), write the output queue (flush),
+ *    forget the socket (detach). It never asks how.
+ *  - The backend owns the syscalls and its own state only (be_data, and
+ *    per connection backend_state/backend_ctx). It reads a connection's
+ *    fd, tag (conn_id.h) and output queue, and nothing else of the core:
+ *    no connection flags, no server options, no clock. It decides no
+ *    policy; it reports what the kernel said through the upcalls below
+ *    and lets the core decide.
+ *  - Upcalls (reactor/conn.h): mx__conn_recv, mx__conn_eof,
+ *    mx__conn_hangup, mx__conn_fail, mx__conn_sent; and (reactor/worker.h)
+ *    mx__worker_lookup (tag -> connection) and mx__worker_wakeup (the
+ *    inbox fd fired). The upcalls that may close the connection return
+ *    false once it is closed: after that the backend only lets go of it.
+ *  - wait blocks and gathers; dispatch reports. The worker reads its
+ *    clock between the two, so everything dispatched sees a fresh clock.
+ * Every op runs on the worker's own thread.
  */
 #ifndef MUXD_IO_BACKEND_H
 #define MUXD_IO_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct mx_worker;
 struct mx_conn;
 
+/* What a worker gives its backend at init. */
+struct mx_backend_conf {
+    int wake_fd;                 /* the inbox's eventfd: watch for input */
+    char *scratch;               /* receive space shared by all connections */
+    size_t scratch_size;
+    unsigned uring_buffers;      /* io_uring: provided buffers (power of 2) */
+    unsigned uring_buffer_size;  /* and the size of each */
+};
+
 struct mx_backend_ops {
     const char *name;
-    /* Per-worker state (w->be_data); watches the inbox wake-up fd. */
-    int (*init)(struct mx_worker *w);
+    /* The acceptor accepts with io_uring too under this backend. */
+    bool accept_uring;
+    /* Per-worker state (w->be_data). */
+    int (*init)(struct mx_worker *w, const struct mx_backend_conf *conf);
     void (*fini)(struct mx_worker *w);
     /* Start watching c's socket, receiving on. */
     int (*attach)(struct mx_worker *w, struct mx_conn *c);
-    /* Backpressure: stop or resume receiving. */
+    /* Stop or resume receiving. Bytes the kernel had already handed over
+     * may still be reported after off. */
     void (*set_recv)(struct mx_worker *w, struct mx_conn *c, bool on);
     /* Write what the output queue holds; keep writing later if the socket
      * is full. Reports progress with mx__conn_sent. */
@@ -32,8 +57,10 @@ struct mx_backend_ops {
      * if operations are still in flight on c: the backend then calls
      * mx__conn_release once the last of them has completed. */
     bool (*detach)(struct mx_worker *w, struct mx_conn *c);
-    /* Wait up to timeout_ms (-1 = no limit) and dispatch what happened. */
+    /* Wait up to timeout_ms (-1 = no limit) for events; report nothing. */
     int (*wait)(struct mx_worker *w, int timeout_ms);
+    /* Report what the last wait gathered. */
+    void (*dispatch)(struct mx_worker *w);
 };
 
 extern const struct mx_backend_ops mx_backend_epoll;

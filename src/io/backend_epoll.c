@@ -15,17 +15,22 @@
 
 struct ep {
     int epfd;
+    int nevs;                   /* gathered by the last wait */
+    struct mx_ready rd;
     struct epoll_event evs[MAX_EVENTS];
 };
 
-static int ep_init(struct mx_worker *w)
+static void ep_want_write(struct mx_worker *w, struct mx_conn *c, bool on);
+
+static int ep_init(struct mx_worker *w, const struct mx_backend_conf *conf)
 {
     struct ep *ep = calloc(1, sizeof *ep);
     if (!ep)
         return -ENOMEM;
+    ep->rd = (struct mx_ready){ w, conf->scratch, conf->scratch_size, ep_want_write };
     ep->epfd = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = MX_TAG_INBOX };
-    if (ep->epfd < 0 || epoll_ctl(ep->epfd, EPOLL_CTL_ADD, w->inbox.efd, &ev) < 0) {
+    if (ep->epfd < 0 || epoll_ctl(ep->epfd, EPOLL_CTL_ADD, conf->wake_fd, &ev) < 0) {
         int err = -errno;
         if (ep->epfd >= 0)
             close(ep->epfd);
@@ -80,7 +85,7 @@ static void ep_want_write(struct mx_worker *w, struct mx_conn *c, bool on)
 
 static void ep_flush(struct mx_worker *w, struct mx_conn *c)
 {
-    mx_ready_flush(w, c, ep_want_write);
+    mx_ready_flush(&((struct ep *)w->be_data)->rd, c);
 }
 
 static bool ep_detach(struct mx_worker *w, struct mx_conn *c)
@@ -92,7 +97,7 @@ static bool ep_detach(struct mx_worker *w, struct mx_conn *c)
     return false;
 }
 
-static void dispatch(struct mx_worker *w, const struct epoll_event *ev)
+static void dispatch_one(struct mx_worker *w, struct ep *ep, const struct epoll_event *ev)
 {
     if (ev->data.u64 == MX_TAG_INBOX) {
         mx__worker_wakeup(w);
@@ -102,19 +107,26 @@ static void dispatch(struct mx_worker *w, const struct epoll_event *ev)
     if (!c)
         return; /* closed earlier in this batch */
     uint32_t e = ev->events;
-    mx_ready_event(w, c, e & EPOLLIN, e & EPOLLOUT, e & (EPOLLHUP | EPOLLERR), ep_want_write);
+    mx_ready_event(&ep->rd, c, e & EPOLLIN, e & EPOLLOUT, e & (EPOLLHUP | EPOLLERR),
+                   c->backend_state & EPOLLIN);
 }
 
 static int ep_wait(struct mx_worker *w, int timeout_ms)
 {
     struct ep *ep = w->be_data;
+    ep->nevs = 0;
     int n = epoll_wait(ep->epfd, ep->evs, MAX_EVENTS, timeout_ms);
     if (n < 0)
         return -errno;
-    w->now_ms = mx_now_ms();
-    for (int i = 0; i < n; i++)
-        dispatch(w, &ep->evs[i]);
+    ep->nevs = n;
     return n;
+}
+
+static void ep_dispatch(struct mx_worker *w)
+{
+    struct ep *ep = w->be_data;
+    for (int i = 0; i < ep->nevs; i++)
+        dispatch_one(w, ep, &ep->evs[i]);
 }
 
 const struct mx_backend_ops mx_backend_epoll = {
@@ -126,4 +138,5 @@ const struct mx_backend_ops mx_backend_epoll = {
     .flush = ep_flush,
     .detach = ep_detach,
     .wait = ep_wait,
+    .dispatch = ep_dispatch,
 };

@@ -16,6 +16,8 @@
 #include "reactor/worker.h"
 
 struct pl {
+    struct mx_ready rd;
+    int nready;           /* what the last wait reported */
     struct pollfd *fds;   /* [0] is the inbox eventfd */
     uint64_t *tags;       /* tag of each entry */
     uint32_t n, cap;
@@ -46,13 +48,20 @@ static int pl_add(struct pl *p, int fd, uint64_t tag)
     return (int)p->n++;
 }
 
-static int pl_init(struct mx_worker *w)
+static void pl_want_write(struct mx_worker *w, struct mx_conn *c, bool on);
+
+static int pl_init(struct mx_worker *w, const struct mx_backend_conf *conf)
 {
     struct pl *p = calloc(1, sizeof *p);
-    if (!p || pl_add(p, w->inbox.efd, MX_TAG_INBOX) < 0) {
+    if (!p)
+        return -ENOMEM;
+    if (pl_add(p, conf->wake_fd, MX_TAG_INBOX) < 0) {
+        free(p->fds);
+        free(p->tags);
         free(p);
         return -ENOMEM;
     }
+    p->rd = (struct mx_ready){ w, conf->scratch, conf->scratch_size, pl_want_write };
     w->be_data = p;
     return 0;
 }
@@ -95,7 +104,7 @@ static void pl_want_write(struct mx_worker *w, struct mx_conn *c, bool on)
 
 static void pl_flush(struct mx_worker *w, struct mx_conn *c)
 {
-    mx_ready_flush(w, c, pl_want_write);
+    mx_ready_flush(&((struct pl *)w->be_data)->rd, c);
 }
 
 static bool pl_detach(struct mx_worker *w, struct mx_conn *c)
@@ -141,8 +150,8 @@ static void dispatch(struct mx_worker *w, struct pl *p, uint32_t i)
     }
     struct mx_conn *c = mx__worker_lookup(w, p->tags[i]);
     if (c)
-        mx_ready_event(w, c, re & POLLIN, re & POLLOUT, re & (POLLHUP | POLLERR | POLLNVAL),
-                       pl_want_write);
+        mx_ready_event(&p->rd, c, re & POLLIN, re & POLLOUT, re & (POLLHUP | POLLERR | POLLNVAL),
+                       p->fds[i].events & POLLIN);
 }
 
 static int pl_wait(struct mx_worker *w, int timeout_ms)
@@ -150,10 +159,18 @@ static int pl_wait(struct mx_worker *w, int timeout_ms)
     struct pl *p = w->be_data;
     if (p->holes)
         compact(w, p);
+    p->nready = 0;
     int n = poll(p->fds, p->n, timeout_ms);
     if (n < 0)
         return -errno;
-    w->now_ms = mx_now_ms();
+    p->nready = n;
+    return 0;
+}
+
+static void pl_dispatch(struct mx_worker *w)
+{
+    struct pl *p = w->be_data;
+    int n = p->nready;
     /* Entries added while dispatching start with revents 0; stop at the
      * count poll saw. */
     uint32_t seen = p->n;
@@ -163,7 +180,6 @@ static int pl_wait(struct mx_worker *w, int timeout_ms)
         n--;
         dispatch(w, p, i);
     }
-    return 0;
 }
 
 const struct mx_backend_ops mx_backend_poll = {
@@ -175,4 +191,5 @@ const struct mx_backend_ops mx_backend_poll = {
     .flush = pl_flush,
     .detach = pl_detach,
     .wait = pl_wait,
+    .dispatch = pl_dispatch,
 };

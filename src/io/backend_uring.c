@@ -28,7 +28,6 @@
 #include "io/uring.h"
 #include "muxd/log.h"
 #include "reactor/conn.h"
-#include "reactor/server.h"
 
 #define SQ_ENTRIES 256
 #define CQ_ENTRIES 4096
@@ -44,6 +43,8 @@ enum {
     U_SEND = 1u << 2,      /* sendmsg in flight */
     U_STARVED = 1u << 3,   /* recv ended on an empty buffer ring */
     U_HELD = 1u << 4,      /* closed; released when nothing is in flight */
+    U_WANT = 1u << 5,      /* the core wants receiving on */
+    U_GONE = 1u << 6,      /* detached: the core has closed it */
 };
 
 struct send_ctx {
@@ -61,23 +62,14 @@ struct ur {
     struct send_ctx *free_sends;
     uint64_t *starved;          /* tags of connections waiting for buffers */
     size_t nstarved, starved_cap;
+    int wake_fd;
     bool overflow_logged;
 };
 
-static uint64_t ud_of(uint64_t tag, enum op op)
-{
-    return tag | ((uint64_t)op << MX_SLOT_BITS);
-}
-
-static uint64_t tag_of(uint64_t ud)
-{
-    return ud & ~((uint64_t)0xff << MX_SLOT_BITS);
-}
-
-static enum op op_of(uint64_t ud)
-{
-    return (enum op)((ud >> MX_SLOT_BITS) & 0xff);
-}
+/* user_data: the connection's tag with the op in its spare bits. */
+static uint64_t ud_of(uint64_t tag, enum op op) { return mx__tag_with_spare(tag, op); }
+static uint64_t tag_of(uint64_t ud) { return mx__tag_strip(ud); }
+static enum op op_of(uint64_t ud) { return (enum op)mx__tag_spare(ud); }
 
 /* A full submission queue is submitted to make room; NULL only if the
  * kernel takes nothing. */
@@ -148,12 +140,12 @@ int mx_uring_queue_init(struct io_uring *ring, unsigned sq, unsigned cq)
     return err;
 }
 
-static int arm_inbox(struct mx_worker *w, struct ur *u)
+static int arm_inbox(struct ur *u)
 {
     struct io_uring_sqe *sqe = get_sqe(u);
     if (!sqe)
         return -EBUSY;
-    io_uring_prep_poll_multishot(sqe, w->inbox.efd, POLLIN);
+    io_uring_prep_poll_multishot(sqe, u->wake_fd, POLLIN);
     io_uring_sqe_set_data64(sqe, ud_of(0, OP_INBOX));
     return 0;
 }
@@ -175,7 +167,7 @@ static void ur_fini(struct mx_worker *w)
     w->be_data = NULL;
 }
 
-static int ur_init(struct mx_worker *w)
+static int ur_init(struct mx_worker *w, const struct mx_backend_conf *conf)
 {
     struct ur *u = calloc(1, sizeof *u);
     if (!u)
@@ -186,10 +178,10 @@ static int ur_init(struct mx_worker *w)
         return err;
     }
     w->be_data = u;
-    const struct mx_server_opts *o = &w->srv->opts;
-    err = bufs_setup(u, o->uring_buffers, (unsigned)o->uring_buffer_size);
+    u->wake_fd = conf->wake_fd;
+    err = bufs_setup(u, conf->uring_buffers, conf->uring_buffer_size);
     if (err == 0)
-        err = arm_inbox(w, u);
+        err = arm_inbox(u);
     if (err < 0)
         ur_fini(w);
     return err;
@@ -229,12 +221,13 @@ static void cancel_op(struct mx_worker *w, struct mx_conn *c, enum op op)
 
 static int ur_attach(struct mx_worker *w, struct mx_conn *c)
 {
-    c->backend_state = 0;
+    c->backend_state = U_WANT;
     return arm_recv(w, c);
 }
 
 static void ur_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
 {
+    c->backend_state = on ? c->backend_state | U_WANT : c->backend_state & ~U_WANT;
     if (on && !(c->backend_state & (U_RECV | U_STARVED)))
         rearm_recv(w, c);
     else if (!on && (c->backend_state & U_RECV) && !(c->backend_state & U_CANCEL)) {
@@ -272,7 +265,7 @@ static void feed_starved(struct mx_worker *w, struct ur *u)
         if (!c || !(c->backend_state & U_STARVED))
             continue;
         c->backend_state &= ~U_STARVED;
-        if (!(c->flags & MX_C_DEAD) && (c->flags & MX_C_RECV_ON))
+        if ((c->backend_state & (U_GONE | U_WANT)) == U_WANT)
             rearm_recv(w, c);
     }
 }
@@ -287,16 +280,16 @@ static void on_recv(struct mx_worker *w, struct ur *u, struct mx_conn *c,
 {
     if (!(cqe->flags & IORING_CQE_F_MORE))
         c->backend_state &= ~(U_RECV | U_CANCEL);
-    bool alive = !(c->flags & MX_C_DEAD);
+    bool open = !(c->backend_state & U_GONE);
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         /* Delivered even while paused: those bytes were already read
          * from the socket, and dropping them would lose data. */
-        if (alive && cqe->res > 0)
-            mx__conn_recv(c, u->bufs + (size_t)bid * u->buf_size, (size_t)cqe->res);
+        if (open && cqe->res > 0)
+            open = mx__conn_recv(c, u->bufs + (size_t)bid * u->buf_size, (size_t)cqe->res);
         buf_return(u, bid);
     }
-    if (!alive || (c->flags & MX_C_DEAD))
+    if (!open)
         return;
     if (cqe->res == 0)
         mx__conn_eof(c);
@@ -304,7 +297,7 @@ static void on_recv(struct mx_worker *w, struct ur *u, struct mx_conn *c,
         starve(u, c);
     else if (cqe->res < 0 && cqe->res != -ECANCELED)
         mx__conn_fail(c, cqe->res);
-    else if (!(c->backend_state & U_RECV) && (c->flags & MX_C_RECV_ON))
+    else if (!(c->backend_state & U_RECV) && (c->backend_state & U_WANT))
         rearm_recv(w, c); /* a multishot that ended for another reason */
 }
 
@@ -349,15 +342,14 @@ static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int re
     u->free_sends = s;
     c->backend_ctx = NULL;
     c->backend_state &= ~U_SEND;
-    if (c->flags & MX_C_DEAD)
+    if (c->backend_state & U_GONE)
         return;
     if (res < 0) {
         mx__conn_fail(c, res);
         return;
     }
     mx_outq_consume(&c->out, (size_t)res);
-    mx__conn_sent(c);
-    if (!(c->flags & MX_C_DEAD))
+    if (mx__conn_sent(c))
         ur_flush(w, c); /* the rest of a short send, or what came since */
 }
 
@@ -365,6 +357,7 @@ static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int re
 
 static bool ur_detach(struct mx_worker *w, struct mx_conn *c)
 {
+    c->backend_state |= U_GONE;
     if ((c->backend_state & U_RECV) && !(c->backend_state & U_CANCEL)) {
         cancel_op(w, c, OP_RECV);
         c->backend_state |= U_CANCEL;
@@ -393,7 +386,7 @@ static void on_cqe(struct mx_worker *w, struct ur *u, const struct io_uring_cqe 
     enum op op = op_of(cqe->user_data);
     if (op == OP_INBOX) {
         mx__worker_wakeup(w);
-        if (!(cqe->flags & IORING_CQE_F_MORE) && arm_inbox(w, u) < 0)
+        if (!(cqe->flags & IORING_CQE_F_MORE) && arm_inbox(u) < 0)
             mx_error("cannot re-arm the inbox wake-up");
         return;
     }
@@ -436,7 +429,13 @@ static int ur_wait(struct mx_worker *w, int timeout_ms)
                                                NULL);
     if (err < 0 && err != -ETIME && err != -EINTR)
         return err;
-    w->now_ms = mx_now_ms();
+    return 0;
+}
+
+static void ur_dispatch(struct mx_worker *w)
+{
+    struct ur *u = w->be_data;
+    struct io_uring_cqe *cqe;
     unsigned head, seen;
     do {
         seen = 0;
@@ -448,11 +447,11 @@ static int ur_wait(struct mx_worker *w, int timeout_ms)
     } while (seen > 0);
     feed_starved(w, u);
     check_overflow(u);
-    return 0;
 }
 
 const struct mx_backend_ops mx_backend_uring = {
     .name = "io_uring",
+    .accept_uring = true,
     .init = ur_init,
     .fini = ur_fini,
     .attach = ur_attach,
@@ -460,6 +459,7 @@ const struct mx_backend_ops mx_backend_uring = {
     .flush = ur_flush,
     .detach = ur_detach,
     .wait = ur_wait,
+    .dispatch = ur_dispatch,
 };
 
 int mx_uring_probe(void)

@@ -5,7 +5,6 @@
 
 #include "io/ready.h"
 #include "reactor/conn.h"
-#include "reactor/worker.h"
 
 #define MAX_IOV 64
 
@@ -39,40 +38,39 @@ static ssize_t write_queue(struct mx_conn *c)
     return total;
 }
 
-void mx_ready_flush(struct mx_worker *w, struct mx_conn *c, mx_want_write_fn *want_write)
+void mx_ready_flush(const struct mx_ready *rd, struct mx_conn *c)
 {
     ssize_t r = write_queue(c);
     if (r < 0) {
         mx__conn_fail(c, (int)r);
         return;
     }
-    if (r > 0)
-        mx__conn_sent(c);
-    if (!(c->flags & MX_C_DEAD))
-        want_write(w, c, c->out.bytes > 0);
+    if (r == 0 || mx__conn_sent(c))
+        rd->want_write(rd->w, c, c->out.bytes > 0);
 }
 
-/* One recv per readable connection per turn: fair to the others. */
-static void read_once(struct mx_worker *w, struct mx_conn *c)
+/* One recv per readable connection per turn: fair to the others.
+ * Returns whether c is still open. */
+static bool read_once(struct mx_conn *c, char *scratch, size_t size)
 {
-    ssize_t r = recv(c->fd, w->scratch, MX_SCRATCH_SIZE, 0);
+    ssize_t r = recv(c->fd, scratch, size, 0);
     if (r > 0)
-        mx__conn_recv(c, w->scratch, (size_t)r);
-    else if (r == 0)
-        mx__conn_eof(c);
-    else if (errno != EAGAIN && errno != EINTR)
-        mx__conn_fail(c, -errno);
+        return mx__conn_recv(c, scratch, (size_t)r);
+    if (r == 0)
+        return mx__conn_eof(c);
+    if (errno == EAGAIN || errno == EINTR)
+        return true;
+    mx__conn_fail(c, -errno);
+    return false;
 }
 
-void mx_ready_event(struct mx_worker *w, struct mx_conn *c, bool in, bool out, bool hup,
-                    mx_want_write_fn *want_write)
+void mx_ready_event(const struct mx_ready *rd, struct mx_conn *c, bool in, bool out, bool hup,
+                    bool reading)
 {
-    if ((in || hup) && (c->flags & MX_C_RECV_ON))
-        read_once(w, c);
-    if (c->flags & MX_C_DEAD)
+    if ((in || hup) && reading && !read_once(c, rd->scratch, rd->scratch_size))
         return;
     if (out)
-        mx_ready_flush(w, c, want_write);
-    else if (hup && !(c->flags & MX_C_RECV_ON))
-        mx__conn_fail(c, -ECONNRESET); /* not reading, nothing to write */
+        mx_ready_flush(rd, c);
+    else if (hup && !reading)
+        mx__conn_hangup(c);
 }

@@ -21,7 +21,7 @@
 
 static void log_fd_exhaustion(struct mx_acceptor *a, int err)
 {
-    uint64_t now = mx_now_ms();
+    uint64_t now = mx__clock_ms();
     if (now - a->last_emfile_log_ms < 1000)
         return;
     a->last_emfile_log_ms = now;
@@ -52,7 +52,7 @@ static bool shed_one(struct mx_acceptor *a, int lfd, int err)
         a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
     if (a->reserve_fd < 0) {
-        a->paused_until_ms = mx_now_ms() + PAUSE_MS;
+        a->paused_until_ms = mx__clock_ms() + PAUSE_MS;
         return false;
     }
     return shed;
@@ -117,7 +117,7 @@ void mx__acceptor_accept_all(struct mx_acceptor *a, struct mx_listener *ls)
  * eventfd alone. Returns false when asked to stop. */
 static bool sit_out_pause(struct mx_acceptor *a)
 {
-    uint64_t now = mx_now_ms();
+    uint64_t now = mx__clock_ms();
     if (now < a->paused_until_ms) {
         struct pollfd p = { .fd = a->stop_efd, .events = POLLIN };
         if (poll(&p, 1, (int)(a->paused_until_ms - now)) > 0)
@@ -152,7 +152,7 @@ static void *acceptor_main(void *arg)
 {
     struct mx_acceptor *a = arg;
     mx_log_thread_name("muxd-accept");
-    if (a->srv->be == &mx_backend_uring) {
+    if (a->srv->be->accept_uring) {
         int err = mx__acceptor_uring_loop(a);
         if (err == 0)
             return NULL;

@@ -57,10 +57,11 @@ static void log_close(const struct mx_conn *c, const char *reason)
                 mx_conn_peer_str(c), reason);
 }
 
-/* Closes the socket now. The struct (and its output queue, which an
- * in-flight send may still be reading) lives on until the backend has no
- * operation left on it: then mx__conn_release queues it for freeing at
- * the end of the turn. */
+/* Closes the socket now; the protocol hears of it at the end of the turn
+ * (mx__conn_notify_closed), so no call it made ever frees its state under
+ * it. The struct (and its output queue, which an in-flight send may still
+ * be reading) lives on until the backend has no operation left on it:
+ * then mx__conn_release queues it for freeing at the end of the turn. */
 static void finish_close(struct mx_conn *c)
 {
     struct mx_worker *w = c->w;
@@ -68,16 +69,22 @@ static void finish_close(struct mx_conn *c)
         return;
     c->flags |= MX_C_DEAD;
     mx__conn_timer_free(c);
-    mx__offload_drop_pending(c);
-    if (c->ls->proto->on_close)
-        c->ls->proto->on_close(c);
+    mx__offload_let_go(c);
     mx__worker_idle_unlink(w, c);
+    mx__worker_owe_close(w, c);
     atomic_fetch_sub(&w->srv->nconns, 1);
     bool held = w->be->detach(w, c);
     close(c->fd);
     c->fd = -1;
     if (!held)
         mx__conn_release(c);
+}
+
+void mx__conn_notify_closed(struct mx_conn *c)
+{
+    mx__offload_drop_pending(c);
+    if (c->ls->proto->on_close)
+        c->ls->proto->on_close(c);
 }
 
 void mx__conn_release(struct mx_conn *c)
@@ -158,11 +165,11 @@ static void offer_kept(struct mx_conn *c)
         mx_buf_consume(&c->in, c->in.len - left);
 }
 
-void mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
+bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
 {
     MX_OWNER_ASSERT(c);
     if (!alive(c))
-        return;
+        return !(c->flags & MX_C_DEAD);
     mx__worker_touch(c->w, c);
     if (c->in.len == 0 && !(c->flags & MX_C_PAUSED_USER)) {
         size_t left = deliver(c, p, n);
@@ -173,13 +180,14 @@ void mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
          * the bytes behind what is already kept. */
         if (mx_buf_append(&c->in, p, n) < 0) {
             mx__conn_abort(c, "out of memory for input");
-            return;
+            return false;
         }
         if (!(c->flags & MX_C_PAUSED_USER))
             offer_kept(c);
     }
     if (alive(c) && over_kept_cap(c))
         mx__conn_abort(c, "unfinished input over max_line");
+    return !(c->flags & MX_C_DEAD);
 }
 
 /* After the peer's EOF: once the protocol is no longer holding requests
@@ -195,12 +203,21 @@ void mx__conn_finish_eof(struct mx_conn *c)
 }
 
 /* Peer shut down its sending side: finish what we owe it, then close. */
-void mx__conn_eof(struct mx_conn *c)
+bool mx__conn_eof(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
     c->flags |= MX_C_EOF;
     update_recv(c);
     mx__conn_finish_eof(c);
+    return !(c->flags & MX_C_DEAD);
+}
+
+/* Not receiving, so the hang-up cannot be read as an EOF: whatever we
+ * still owe the peer cannot reach it. */
+void mx__conn_hangup(struct mx_conn *c)
+{
+    MX_OWNER_ASSERT(c);
+    mx__conn_fail(c, -ECONNRESET);
 }
 
 void mx__conn_fail(struct mx_conn *c, int err)
@@ -225,7 +242,7 @@ void mx__conn_flush(struct mx_conn *c)
 }
 
 /* The backend wrote some of the queue. */
-void mx__conn_sent(struct mx_conn *c)
+bool mx__conn_sent(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
     if ((c->flags & MX_C_PAUSED_HW) && c->out.bytes <= opts(c)->output_low_water) {
@@ -233,13 +250,12 @@ void mx__conn_sent(struct mx_conn *c)
         update_recv(c);
     }
     if (c->out.bytes > 0)
-        return;
-    if (c->flags & MX_C_CLOSING) {
+        return !(c->flags & MX_C_DEAD);
+    if (c->flags & MX_C_CLOSING)
         finish_close(c);
-        return;
-    }
-    if (c->ls->proto->on_drain)
+    else if (c->ls->proto->on_drain)
         c->ls->proto->on_drain(c);
+    return !(c->flags & MX_C_DEAD);
 }
 
 /* After queueing: enforce the hard cap and the high-water pause. */
@@ -359,7 +375,7 @@ void *mx_conn_listener_data(const struct mx_conn *c)
 
 uint64_t mx_conn_id(const struct mx_conn *c)
 {
-    return ((uint64_t)c->gen << 32) | ((uint64_t)c->w->idx << MX_SLOT_BITS) | c->slot;
+    return mx__id_make(mx__conn_tag(c), c->w->idx);
 }
 
 const struct sockaddr *mx_conn_peer(const struct mx_conn *c, socklen_t *len)

@@ -2,16 +2,18 @@
  *
  * Life: created by its worker from an inbox message, attached to the
  * backend, then either closed gracefully (stop reading, flush, close) or
- * aborted (close now). Closing unlinks the slot at once, so late events
- * for the old generation are dropped; the struct itself is freed at the
- * end of the loop turn, so a callback that closes its own connection can
- * still look at it until it returns.
+ * aborted (close now). Closing detaches the socket and closes the fd at
+ * once; the protocol's on_close runs at the end of the loop turn (never
+ * inside a call the protocol made), and the struct is freed after that,
+ * once the backend has let go of it (mx__conn_release unlinks the slot,
+ * so late events for the old generation are dropped).
  */
 #ifndef MUXD_REACTOR_CONN_H
 #define MUXD_REACTOR_CONN_H
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -45,7 +47,12 @@ struct mx_conn {
     struct mx_buf in;             /* unfinished frame only */
     struct mx_outq out;
     uint64_t last_active_ms;
-    struct mx_conn *idle_prev, *idle_next;  /* worker's LRU, oldest first */
+    union {
+        struct {                  /* open: the worker's LRU, oldest first */
+            struct mx_conn *idle_prev, *idle_next;
+        };
+        struct mx_conn *next_closed;  /* closed: on_close still owed */
+    };
     struct mx_conn *next_dirty;
     struct mx_conn *next_dead;
     struct sockaddr_in6 peer;     /* big enough for v4 and v6 */
@@ -76,17 +83,24 @@ int mx__conn_timer_arm(struct mx_conn *c, unsigned ms,
 /* The backend holds no operation on a closed c any more (see detach). */
 void mx__conn_release(struct mx_conn *c);
 
-/* Upcalls from the backend. */
-void mx__conn_recv(struct mx_conn *c, const char *p, size_t n);
-void mx__conn_eof(struct mx_conn *c);
+/* The deferred half of a close: offload jobs not started get done(NULL),
+ * then on_close. Run by the worker at the end of the turn. */
+void mx__conn_notify_closed(struct mx_conn *c);
 /* Closes after an EOF once nothing is held back (see conn.c). */
 void mx__conn_finish_eof(struct mx_conn *c);
+
+/* Upcalls from the backend (backend.h). Those returning bool return
+ * whether c is still open: false once the report closed it. */
+bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n);
+bool mx__conn_eof(struct mx_conn *c);
+/* The peer hung up (or the socket is in error) while not receiving. */
+void mx__conn_hangup(struct mx_conn *c);
 void mx__conn_fail(struct mx_conn *c, int err);
-void mx__conn_sent(struct mx_conn *c);
+bool mx__conn_sent(struct mx_conn *c);
 
 static inline uint64_t mx__conn_tag(const struct mx_conn *c)
 {
-    return ((uint64_t)c->gen << 32) | c->slot;
+    return mx__tag_make(c->gen, c->slot);
 }
 
 #endif

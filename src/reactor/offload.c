@@ -190,15 +190,21 @@ void mx__offload_done(struct mx_worker *w, struct mx_job *job)
     mx__conn_finish_eof(c);
 }
 
+void mx__offload_let_go(struct mx_conn *c)
+{
+    struct mx_job *head = c->jobs;
+    if (!head)
+        return;
+    c->jobs = head->next;
+    head->next = NULL;
+}
+
 void mx__offload_drop_pending(struct mx_conn *c)
 {
     struct mx_offload *o = &c->w->srv->offload;
     struct mx_job *job = c->jobs;
-    if (!job)
-        return;
-    /* The head is in the pool and will come back on its own. */
     c->jobs = NULL;
-    for (struct mx_job *next = job->next; (job = next);) {
+    for (struct mx_job *next; job; job = next) {
         next = job->next;
         finish(o, job, NULL);
     }

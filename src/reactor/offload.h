@@ -43,7 +43,11 @@ void mx_offload_stop(struct mx_offload *o);
 
 /* Worker side: a job came back through the inbox. */
 void mx__offload_done(struct mx_worker *w, struct mx_job *job);
-/* Worker side: c is closing; its jobs not yet handed to the pool end now. */
+/* Worker side, c has just closed: its running job (in the pool) is let go
+ * of, to come back as "connection gone"; the rest stay queued on c. */
+void mx__offload_let_go(struct mx_conn *c);
+/* Worker side, c's on_close is due: its jobs that never reached the pool
+ * get done(NULL). */
 void mx__offload_drop_pending(struct mx_conn *c);
 
 #endif

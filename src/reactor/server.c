@@ -128,7 +128,7 @@ void mx_server_stop(struct mx_server *s)
 
 int mx_server_post(struct mx_server *s, uint64_t conn_id, mx_post_fn *fn, void *arg)
 {
-    unsigned idx = (unsigned)(conn_id >> MX_SLOT_BITS) & 0xff;
+    unsigned idx = mx__id_worker(conn_id);
     if (idx >= s->nworkers)
         return -ENOENT;
     struct mx_msg m = { .type = MX_MSG_POST, .fd = -1, .ptr = arg, .id = conn_id, .post = fn };

@@ -1,16 +1,8 @@
 /* timer.c - min-heap of timers (see timer.h). */
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "reactor/timer.h"
-
-uint64_t mx_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void place(struct mx_timers *ts, uint32_t i, struct mx_timer *t)
 {

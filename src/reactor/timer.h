@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "reactor/clock.h"
+
 struct mx_timer;
 typedef void mx_timer_fn(struct mx_timer *t, void *arg);
 
@@ -21,9 +23,6 @@ struct mx_timers {
     struct mx_timer **heap;
     uint32_t n, cap;
 };
-
-/* Monotonic milliseconds. */
-uint64_t mx_now_ms(void);
 
 /* Arms (or re-arms) t to fire at when. -ENOMEM. */
 int mx_timer_arm(struct mx_timers *ts, struct mx_timer *t, uint64_t when);

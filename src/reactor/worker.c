@@ -62,17 +62,17 @@ void mx__worker_slot_release(struct mx_worker *w, struct mx_conn *c)
 
 struct mx_conn *mx__worker_lookup(struct mx_worker *w, uint64_t tag)
 {
-    uint32_t slot = (uint32_t)tag, gen = (uint32_t)(tag >> 32);
-    if (slot >= w->nslots || w->gens[slot] != gen)
+    uint32_t slot = mx__tag_slot(tag);
+    if (slot >= w->nslots || w->gens[slot] != mx__tag_gen(tag))
         return NULL;
     return w->slots[slot];
 }
 
 struct mx_conn *mx__worker_find(struct mx_worker *w, uint64_t id)
 {
-    if (((id >> MX_SLOT_BITS) & 0xff) != w->idx)
+    if (mx__id_worker(id) != w->idx)
         return NULL;
-    struct mx_conn *c = mx__worker_lookup(w, id & ~((uint64_t)0xff << MX_SLOT_BITS));
+    struct mx_conn *c = mx__worker_lookup(w, mx__id_tag(id));
     return c && !(c->flags & MX_C_DEAD) ? c : NULL;
 }
 
@@ -195,8 +195,36 @@ static void flush_dirty(struct mx_worker *w)
     }
 }
 
-static void reap_dead(struct mx_worker *w)
+void mx__worker_owe_close(struct mx_worker *w, struct mx_conn *c)
 {
+    c->next_closed = NULL;
+    if (w->closed_tail)
+        w->closed_tail->next_closed = c;
+    else
+        w->closed = c;
+    w->closed_tail = c;
+}
+
+/* In close order: a chat's QUIT lines go out as its clients left. */
+static void notify_closed(struct mx_worker *w)
+{
+    struct mx_conn *c;
+    while ((c = w->closed)) {
+        w->closed = c->next_closed;
+        if (!w->closed)
+            w->closed_tail = NULL;
+        mx__conn_notify_closed(c);
+    }
+}
+
+void mx__worker_end_turn(struct mx_worker *w)
+{
+    /* An on_close may send to others (and cut them), a flush may fail and
+     * close: settle both before anything is freed. */
+    while (w->closed || w->dirty) {
+        notify_closed(w);
+        flush_dirty(w);
+    }
     struct mx_conn *c;
     while ((c = w->dead)) {
         w->dead = c->next_dead;
@@ -209,17 +237,18 @@ static void run_loop(struct mx_worker *w)
     /* A stopping worker still waits for its offload jobs: their results
      * come back to this inbox. */
     while (!(w->stopping && w->nconns == 0 && w->jobs_out == 0)) {
-        w->now_ms = mx_now_ms();
+        w->now_ms = mx__clock_ms();
         int err = w->be->wait(w, next_timeout(w));
         if (err < 0 && err != -EINTR) {
             mx_error("%s wait: %s", w->be->name, strerror(-err));
             break;
         }
-        w->now_ms = mx_now_ms();
+        w->now_ms = mx__clock_ms();
+        if (err >= 0)
+            w->be->dispatch(w);
         mx_timers_run(&w->timers, w->now_ms);
         expire_idle(w);
-        flush_dirty(w);
-        reap_dead(w);
+        mx__worker_end_turn(w);
     }
 }
 
@@ -228,8 +257,16 @@ static void *worker_main(void *arg)
     struct mx_worker *w = arg;
     w->tid = pthread_self();
     mx_log_thread_name(w->name);
-    w->now_ms = mx_now_ms();
-    w->init_err = w->be->init(w);
+    mx__clock_bind(&w->now_ms);
+    w->now_ms = mx__clock_ms();
+    struct mx_backend_conf conf = {
+        .wake_fd = w->inbox.efd,
+        .scratch = w->scratch,
+        .scratch_size = MX_SCRATCH_SIZE,
+        .uring_buffers = w->srv->opts.uring_buffers,
+        .uring_buffer_size = (unsigned)w->srv->opts.uring_buffer_size,
+    };
+    w->init_err = w->be->init(w, &conf);
     sem_post(&w->ready);
     if (w->init_err < 0)
         return NULL;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reactor/conn_id.h"
 #include "reactor/inbox.h"
 #include "reactor/timer.h"
 
@@ -19,11 +20,6 @@ struct mx_backend_ops;
 
 /* Receive buffer shared by all of a worker's connections. */
 #define MX_SCRATCH_SIZE (64u * 1024u)
-/* Connection ids: generation << 32 | worker << 24 | slot. */
-#define MX_SLOT_BITS 24u
-#define MX_SLOT_MAX ((1u << MX_SLOT_BITS) - 1u)
-/* Backend tag that means "the inbox eventfd", not a connection. */
-#define MX_TAG_INBOX UINT64_MAX
 
 struct mx_worker {
     struct mx_server *srv;
@@ -44,6 +40,7 @@ struct mx_worker {
 
     struct mx_conn *idle_head, *idle_tail;
     struct mx_conn *dirty;  /* output waiting for this turn's flush */
+    struct mx_conn *closed, *closed_tail; /* on_close owed, in close order */
     struct mx_conn *dead;   /* closed, freed at the end of the turn */
     struct mx_timers timers;
     struct mx_timer stop_deadline;
@@ -67,6 +64,12 @@ void mx_worker_fini(struct mx_worker *w);
 /* Slot table (worker thread). */
 int mx__worker_slot_take(struct mx_worker *w, struct mx_conn *c);
 void mx__worker_slot_release(struct mx_worker *w, struct mx_conn *c);
+
+/* The end of a loop turn: the on_close calls owed (which may send and
+ * close more), this turn's output, then freeing the closed. */
+void mx__worker_end_turn(struct mx_worker *w);
+/* c was closed: its on_close runs at the end of this turn. */
+void mx__worker_owe_close(struct mx_worker *w, struct mx_conn *c);
 
 /* Idle list: move c to the young end. */
 void mx__worker_touch(struct mx_worker *w, struct mx_conn *c);

@@ -22,7 +22,7 @@ static struct {
     int closes;
 } fake;
 
-static int fb_init(struct mx_worker *w) { (void)w; return 0; }
+static int fb_init(struct mx_worker *w, const struct mx_backend_conf *conf) { (void)w; (void)conf; return 0; }
 static void fb_fini(struct mx_worker *w) { (void)w; }
 static int fb_attach(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; fake.recv_on = true; return 0; }
 static void fb_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
@@ -34,9 +34,12 @@ static void fb_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
 static void fb_flush(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; fake.flushes++; }
 static bool fb_detach(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; return false; }
 static int fb_wait(struct mx_worker *w, int t) { (void)w; (void)t; return 0; }
+static void fb_dispatch(struct mx_worker *w) { (void)w; }
 
 static const struct mx_backend_ops fake_be = {
-    "fake", fb_init, fb_fini, fb_attach, fb_set_recv, fb_flush, fb_detach, fb_wait,
+    .name = "fake", .init = fb_init, .fini = fb_fini, .attach = fb_attach,
+    .set_recv = fb_set_recv, .flush = fb_flush, .detach = fb_detach, .wait = fb_wait,
+    .dispatch = fb_dispatch,
 };
 
 static struct mx_conn *opened;
@@ -69,18 +72,11 @@ static struct mx_conn *setup(void)
 
 static void teardown(void)
 {
-    struct mx_conn *c;
-    while ((c = w.dead)) {
-        w.dead = c->next_dead;
-        mx__conn_free(c);
-    }
+    mx__worker_end_turn(&w);
     for (uint32_t i = 0; i < w.nslots; i++)
         if (w.slots[i])
             mx__conn_abort(w.slots[i], NULL);
-    while ((c = w.dead)) {
-        w.dead = c->next_dead;
-        mx__conn_free(c);
-    }
+    mx__worker_end_turn(&w);
     mx_worker_fini(&w);
     mx_outq_thread_cleanup();
     close(peer_fd);
@@ -117,11 +113,65 @@ Test(conn, over_output_max_is_cut_with_enobufs)
     cr_assert_eq(mx_conn_send(c, buf, sizeof buf), 0);
     cr_assert_eq(mx_conn_send(c, buf, sizeof buf), -ENOBUFS);
     cr_assert(c->flags & MX_C_DEAD);
-    cr_assert_eq(fake.closes, 1);
+    cr_assert_eq(fake.closes, 0, "on_close ran inside mx_conn_send");
     cr_assert_eq(c->out.bytes, 0, "a dead connection keeps no output");
     cr_assert_eq(atomic_load(&srv.nconns), 0);
     cr_assert_eq(mx_conn_send(c, "x", 1), -ECONNRESET);
     cr_assert_null(mx__worker_lookup(&w, mx__conn_tag(c)), "slot still maps to the dead conn");
+    mx__worker_end_turn(&w);
+    cr_assert_eq(fake.closes, 1, "on_close did not run at the end of the turn");
+}
+
+/* Sends past output_max from inside on_data, then keeps using its own
+ * state: on_close (which frees that state) must wait for the turn's end. */
+struct flood_state {
+    int sends;
+    int freed;
+};
+static struct flood_state *flood_st;
+static int flood_open(struct mx_conn *c)
+{
+    flood_st = calloc(1, sizeof *flood_st);
+    mx_conn_set_data(c, flood_st);
+    return 0;
+}
+static size_t flood_data(struct mx_conn *c, const char *p, size_t n)
+{
+    static const char big[2048];
+    struct flood_state *st = mx_conn_data(c);
+    int err;
+    while ((err = mx_conn_send(c, big, sizeof big)) == 0)
+        st->sends++;
+    cr_assert_eq(err, -ENOBUFS);
+    cr_assert_eq(st->freed, 0, "on_close ran inside mx_conn_send");
+    cr_assert_eq(mx_conn_data(c), st, "the connection lost its data inside the callback");
+    st->sends++;
+    mx_conn_close(c, NULL); /* closing again is still harmless */
+    cr_assert_eq(st->freed, 0, "on_close ran inside mx_conn_close");
+    (void)p;
+    return n;
+}
+static void flood_close(struct mx_conn *c)
+{
+    struct flood_state *st = mx_conn_data(c);
+    st->freed++;
+    fake.closes++;
+}
+static const struct mx_proto flood = { "flood", flood_open, flood_data, NULL, flood_close };
+static struct mx_listener flood_ls = { .name = "f", .fd = -1, .proto = &flood };
+
+Test(conn, on_close_is_deferred_to_the_end_of_the_turn)
+{
+    struct mx_conn *c = setup();
+    c->ls = &flood_ls;
+    flood_open(c);
+    mx__conn_recv(c, "go", 2);
+    cr_assert(c->flags & MX_C_DEAD);
+    cr_assert_eq(flood_st->sends, 3, "5000-byte output_max takes two 2 KiB sends, then the cut");
+    cr_assert_eq(flood_st->freed, 0);
+    mx__worker_end_turn(&w);
+    cr_assert_eq(flood_st->freed, 1, "on_close ran %d times", flood_st->freed);
+    free(flood_st);
 }
 
 Test(conn, graceful_close_waits_for_the_queue)
@@ -152,6 +202,7 @@ Test(conn, a_closing_peer_that_never_reads_is_cut_at_shutdown_timeout)
     cr_assert_not(c->flags & MX_C_DEAD);
     cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 300), 1);
     cr_assert(c->flags & MX_C_DEAD, "still open past the deadline");
+    mx__worker_end_turn(&w);
     cr_assert_eq(fake.closes, 1);
 }
 
@@ -253,6 +304,16 @@ Test(conn, timer_fires_once_and_dies_with_the_connection)
     cr_assert_eq(fired, 1);
 }
 
+/* This turn's flush, as the worker runs it, without freeing the closed. */
+static void flush_dirty(void)
+{
+    struct mx_conn *d;
+    while ((d = w.dirty)) {
+        w.dirty = d->next_dirty;
+        mx__conn_flush(d);
+    }
+}
+
 /* Consumes one line per call, and pauses after each: a protocol that
  * answers requests one at a time. */
 static int lines_seen;
@@ -281,11 +342,11 @@ Test(conn, pause_keeps_input_and_resume_offers_it_again)
     mx_conn_resume(c);
     cr_assert_eq(lines_seen, 1, "re-offered inside resume, not at the flush");
     for (int i = 2; i <= 4; i++) {
-        mx__conn_flush(c);
+        flush_dirty();
         cr_assert_eq(lines_seen, i);
         mx_conn_resume(c);
     }
-    mx__conn_flush(c);
+    flush_dirty();
     cr_assert_eq(lines_seen, 4);
     cr_assert_eq(c->in.len, 0);
 }
@@ -299,11 +360,11 @@ Test(conn, eof_waits_for_requests_kept_while_paused)
     mx__conn_eof(c);
     cr_assert_not(c->flags & MX_C_DEAD, "closed with a complete request still kept");
     mx_conn_resume(c);
-    mx__conn_flush(c);
+    flush_dirty();
     cr_assert_eq(lines_seen, 2);
     cr_assert_not(c->flags & MX_C_DEAD, "closed while the protocol is paused on b");
     mx_conn_resume(c);
-    mx__conn_flush(c);
+    flush_dirty();
     cr_assert(c->flags & MX_C_DEAD, "not closed after the last whole request");
     cr_assert_eq(lines_seen, 2, "the partial 'c' was offered as a request");
 }
