@@ -33,8 +33,9 @@ void mx__acceptor_take(struct mx_acceptor *a, int fd, struct mx_listener *ls);
 /* accept4 until the backlog is empty; at EMFILE sheds connections or sets
  * paused_until_ms. */
 void mx__acceptor_accept_all(struct mx_acceptor *a, struct mx_listener *ls);
-/* The io_uring accept loop; returns when stopped (0) or at once with
- * -errno if its ring cannot be set up. */
+/* The io_uring accept loop; returns when stopped (0), at once with -errno
+ * if its ring cannot be set up, or -EBUSY if the kernel stops taking its
+ * submissions (the caller then accepts with epoll). */
 int mx__acceptor_uring_loop(struct mx_acceptor *a);
 
 #endif

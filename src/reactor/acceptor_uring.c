@@ -7,6 +7,10 @@
  * backlog with the synchronous loop (acceptor.c), then waits for the next
  * connection with a plain poll (or sits out a pause), and only then goes
  * back to multishot accept.
+ *
+ * If the kernel takes no more submissions (no SQE even after submitting),
+ * the loop gives up and returns -EBUSY: the acceptor carries on with its
+ * epoll loop, which needs no ring.
  */
 #include <errno.h>
 #include <poll.h>
@@ -27,41 +31,54 @@ static uint64_t ud(unsigned ev, unsigned listener)
     return (uint64_t)ev << 32 | listener;
 }
 
-static struct io_uring_sqe *sqe_get(struct io_uring *r)
+struct ring {
+    struct io_uring r;
+    bool broken;    /* an SQE could not be had: give up on io_uring */
+};
+
+static struct io_uring_sqe *sqe_get(struct ring *rg)
 {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(r);
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&rg->r);
     if (!sqe) {
-        io_uring_submit(r);
-        sqe = io_uring_get_sqe(r);
+        io_uring_submit(&rg->r);
+        sqe = io_uring_get_sqe(&rg->r);
     }
+    if (!sqe)
+        rg->broken = true;
     return sqe;
 }
 
-static void arm_accept(struct io_uring *r, struct mx_listener *ls, unsigned i)
+static void arm_accept(struct ring *r, struct mx_listener *ls, unsigned i)
 {
     struct io_uring_sqe *sqe = sqe_get(r);
+    if (!sqe)
+        return;
     io_uring_prep_multishot_accept(sqe, ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     io_uring_sqe_set_data64(sqe, ud(EV_ACCEPT, i));
 }
 
-static void arm_ready(struct io_uring *r, struct mx_listener *ls, unsigned i)
+static void arm_ready(struct ring *r, struct mx_listener *ls, unsigned i)
 {
     struct io_uring_sqe *sqe = sqe_get(r);
+    if (!sqe)
+        return;
     io_uring_prep_poll_add(sqe, ls->fd, POLLIN);
     io_uring_sqe_set_data64(sqe, ud(EV_READY, i));
 }
 
-static void arm_resume(struct mx_acceptor *a, struct io_uring *r, unsigned i)
+static void arm_resume(struct mx_acceptor *a, struct ring *r, unsigned i)
 {
     static struct __kernel_timespec pause = { .tv_nsec = 100 * 1000 * 1000 };
     struct io_uring_sqe *sqe = sqe_get(r);
+    if (!sqe)
+        return;
     io_uring_prep_timeout(sqe, &pause, 0, 0);
     io_uring_sqe_set_data64(sqe, ud(EV_RESUME, i));
     a->paused_until_ms = 0;
 }
 
 /* Drain the backlog by hand, then wait for readiness (or the pause). */
-static void fall_back(struct mx_acceptor *a, struct io_uring *r, unsigned i)
+static void fall_back(struct mx_acceptor *a, struct ring *r, unsigned i)
 {
     struct mx_listener *ls = &a->srv->listeners[i];
     mx__acceptor_accept_all(a, ls);
@@ -71,7 +88,7 @@ static void fall_back(struct mx_acceptor *a, struct io_uring *r, unsigned i)
         arm_ready(r, ls, i);
 }
 
-static void on_accept(struct mx_acceptor *a, struct io_uring *r, unsigned i,
+static void on_accept(struct mx_acceptor *a, struct ring *r, unsigned i,
                       const struct io_uring_cqe *cqe)
 {
     struct mx_listener *ls = &a->srv->listeners[i];
@@ -90,7 +107,7 @@ static void on_accept(struct mx_acceptor *a, struct io_uring *r, unsigned i,
 }
 
 /* Returns false when asked to stop. */
-static bool handle(struct mx_acceptor *a, struct io_uring *r, const struct io_uring_cqe *cqe)
+static bool handle(struct mx_acceptor *a, struct ring *r, const struct io_uring_cqe *cqe)
 {
     unsigned ev = (unsigned)(cqe->user_data >> 32), i = (unsigned)cqe->user_data;
     switch (ev) {
@@ -115,32 +132,34 @@ static bool handle(struct mx_acceptor *a, struct io_uring *r, const struct io_ur
 
 int mx__acceptor_uring_loop(struct mx_acceptor *a)
 {
-    struct io_uring r;
-    int err = mx_uring_queue_init(&r, 64, 256);
+    struct ring rg = { .broken = false };
+    int err = mx_uring_queue_init(&rg.r, 64, 256);
     if (err < 0)
         return err;
-    struct io_uring_sqe *sqe = sqe_get(&r);
-    io_uring_prep_poll_add(sqe, a->stop_efd, POLLIN);
-    io_uring_sqe_set_data64(sqe, ud(EV_STOP, 0));
+    struct io_uring_sqe *sqe = sqe_get(&rg);
+    if (sqe) {
+        io_uring_prep_poll_add(sqe, a->stop_efd, POLLIN);
+        io_uring_sqe_set_data64(sqe, ud(EV_STOP, 0));
+    }
     for (unsigned i = 0; i < a->srv->nlisteners; i++)
-        arm_accept(&r, &a->srv->listeners[i], i);
-    for (bool run = true; run;) {
+        arm_accept(&rg, &a->srv->listeners[i], i);
+    for (bool run = true; run && !rg.broken;) {
         struct io_uring_cqe *cqe;
-        err = io_uring_submit_and_wait(&r, 1);
+        err = io_uring_submit_and_wait(&rg.r, 1);
         if (err < 0 && err != -EINTR) {
             mx_error("acceptor io_uring wait: %s", strerror(-err));
             break;
         }
         unsigned head, seen = 0;
-        io_uring_for_each_cqe(&r, head, cqe) {
+        io_uring_for_each_cqe(&rg.r, head, cqe) {
             if (run)
-                run = handle(a, &r, cqe);
+                run = handle(a, &rg, cqe);
             else if (cqe->user_data >> 32 == EV_ACCEPT && cqe->res >= 0)
                 close(cqe->res); /* accepted as we stopped: nobody to take it */
             seen++;
         }
-        io_uring_cq_advance(&r, seen);
+        io_uring_cq_advance(&rg.r, seen);
     }
-    io_uring_queue_exit(&r);
-    return 0;
+    io_uring_queue_exit(&rg.r);
+    return rg.broken ? -EBUSY : 0;
 }
