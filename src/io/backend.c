@@ -13,7 +13,7 @@
 #include "muxd/server.h"
 
 static const struct mx_backend_ops *const backends[] = {
-    &mx_backend_uring, &mx_backend_epoll, &mx_backend_poll,
+    &mx__backend_uring, &mx__backend_epoll, &mx__backend_poll,
 };
 
 static int uring_available(const char **why)
@@ -24,7 +24,7 @@ static int uring_available(const char **why)
         *why = "io_uring disabled by MUXD_DISABLE_IO_URING=1";
         return -EPERM;
     }
-    int err = mx_uring_probe();
+    int err = mx__uring_probe();
     if (err < 0) {
         snprintf(reason, sizeof reason, "io_uring unavailable: %s", strerror(-err));
         *why = reason;
@@ -32,16 +32,16 @@ static int uring_available(const char **why)
     return err;
 }
 
-const struct mx_backend_ops *mx_backend_choose(const char *name, const char **why, int *err)
+const struct mx_backend_ops *mx__backend_choose(const char *name, const char **why, int *err)
 {
     *why = NULL;
     *err = 0;
     if (strcmp(name, "auto") == 0)
-        return uring_available(why) == 0 ? &mx_backend_uring : &mx_backend_epoll;
+        return uring_available(why) == 0 ? &mx__backend_uring : &mx__backend_epoll;
     for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
         if (strcmp(name, backends[i]->name) != 0)
             continue;
-        if (backends[i] == &mx_backend_uring && (*err = uring_available(why)) < 0)
+        if (backends[i] == &mx__backend_uring && (*err = uring_available(why)) < 0)
             return NULL;
         return backends[i];
     }
@@ -53,7 +53,7 @@ int mx_backend_pick(const char *name, const char **chosen, const char **why)
 {
     const char *reason;
     int err;
-    const struct mx_backend_ops *be = mx_backend_choose(name, &reason, &err);
+    const struct mx_backend_ops *be = mx__backend_choose(name, &reason, &err);
     if (why)
         *why = reason;
     if (!be)

@@ -63,13 +63,13 @@ struct mx_backend_ops {
     void (*dispatch)(struct mx_worker *w);
 };
 
-extern const struct mx_backend_ops mx_backend_epoll;
-extern const struct mx_backend_ops mx_backend_uring;
-extern const struct mx_backend_ops mx_backend_poll;
+extern const struct mx_backend_ops mx__backend_epoll;
+extern const struct mx_backend_ops mx__backend_uring;
+extern const struct mx_backend_ops mx__backend_poll;
 
 /* "auto" or a backend name -> ops. *why gets a short reason when io_uring
  * could not be had (or NULL). NULL with *err = -EINVAL for an unknown
  * name, or the probe's -errno when io_uring was asked for by name. */
-const struct mx_backend_ops *mx_backend_choose(const char *name, const char **why, int *err);
+const struct mx_backend_ops *mx__backend_choose(const char *name, const char **why, int *err);
 
 #endif

@@ -85,7 +85,7 @@ static void ep_want_write(struct mx_worker *w, struct mx_conn *c, bool on)
 
 static void ep_flush(struct mx_worker *w, struct mx_conn *c)
 {
-    mx_ready_flush(&((struct ep *)w->be_data)->rd, c);
+    mx__ready_flush(&((struct ep *)w->be_data)->rd, c);
 }
 
 static bool ep_detach(struct mx_worker *w, struct mx_conn *c)
@@ -107,7 +107,7 @@ static void dispatch_one(struct mx_worker *w, struct ep *ep, const struct epoll_
     if (!c)
         return; /* closed earlier in this batch */
     uint32_t e = ev->events;
-    mx_ready_event(&ep->rd, c, e & EPOLLIN, e & EPOLLOUT, e & (EPOLLHUP | EPOLLERR),
+    mx__ready_event(&ep->rd, c, e & EPOLLIN, e & EPOLLOUT, e & (EPOLLHUP | EPOLLERR),
                    c->backend_state & EPOLLIN);
 }
 
@@ -129,7 +129,7 @@ static void ep_dispatch(struct mx_worker *w)
         dispatch_one(w, ep, &ep->evs[i]);
 }
 
-const struct mx_backend_ops mx_backend_epoll = {
+const struct mx_backend_ops mx__backend_epoll = {
     .name = "epoll",
     .init = ep_init,
     .fini = ep_fini,

@@ -104,7 +104,7 @@ static void pl_want_write(struct mx_worker *w, struct mx_conn *c, bool on)
 
 static void pl_flush(struct mx_worker *w, struct mx_conn *c)
 {
-    mx_ready_flush(&((struct pl *)w->be_data)->rd, c);
+    mx__ready_flush(&((struct pl *)w->be_data)->rd, c);
 }
 
 static bool pl_detach(struct mx_worker *w, struct mx_conn *c)
@@ -150,7 +150,7 @@ static void dispatch(struct mx_worker *w, struct pl *p, uint32_t i)
     }
     struct mx_conn *c = mx__worker_lookup(w, p->tags[i]);
     if (c)
-        mx_ready_event(&p->rd, c, re & POLLIN, re & POLLOUT, re & (POLLHUP | POLLERR | POLLNVAL),
+        mx__ready_event(&p->rd, c, re & POLLIN, re & POLLOUT, re & (POLLHUP | POLLERR | POLLNVAL),
                        p->fds[i].events & POLLIN);
 }
 
@@ -182,7 +182,7 @@ static void pl_dispatch(struct mx_worker *w)
     }
 }
 
-const struct mx_backend_ops mx_backend_poll = {
+const struct mx_backend_ops mx__backend_poll = {
     .name = "poll",
     .init = pl_init,
     .fini = pl_fini,

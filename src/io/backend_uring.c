@@ -122,7 +122,7 @@ static int bufs_setup(struct ur *u, unsigned nbufs, unsigned size)
 
 /* --- ring ------------------------------------------------------------ */
 
-int mx_uring_queue_init(struct io_uring *ring, unsigned sq, unsigned cq)
+int mx__uring_queue_init(struct io_uring *ring, unsigned sq, unsigned cq)
 {
     /* Newest flags first; older kernels say -EINVAL and get fewer. */
     static const unsigned tries[] = {
@@ -172,7 +172,7 @@ static int ur_init(struct mx_worker *w, const struct mx_backend_conf *conf)
     struct ur *u = calloc(1, sizeof *u);
     if (!u)
         return -ENOMEM;
-    int err = mx_uring_queue_init(&u->ring, SQ_ENTRIES, CQ_ENTRIES);
+    int err = mx__uring_queue_init(&u->ring, SQ_ENTRIES, CQ_ENTRIES);
     if (err < 0) {
         free(u);
         return err;
@@ -323,7 +323,7 @@ static void ur_flush(struct mx_worker *w, struct mx_conn *c)
         return;
     }
     s->msg = (struct msghdr){ .msg_iov = s->iov };
-    s->msg.msg_iovlen = (size_t)mx_outq_iov(&c->out, s->iov, MAX_IOV);
+    s->msg.msg_iovlen = (size_t)mx__outq_iov(&c->out, s->iov, MAX_IOV);
     /* One segment (a fan-out's line, most replies) skips the kernel's
      * copy of the msghdr and iovec. */
     if (s->msg.msg_iovlen == 1)
@@ -348,7 +348,7 @@ static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int re
         mx__conn_fail(c, res);
         return;
     }
-    mx_outq_consume(&c->out, (size_t)res);
+    mx__outq_consume(&c->out, (size_t)res);
     if (mx__conn_sent(c))
         ur_flush(w, c); /* the rest of a short send, or what came since */
 }
@@ -449,7 +449,7 @@ static void ur_dispatch(struct mx_worker *w)
     check_overflow(u);
 }
 
-const struct mx_backend_ops mx_backend_uring = {
+const struct mx_backend_ops mx__backend_uring = {
     .name = "io_uring",
     .accept_uring = true,
     .init = ur_init,
@@ -462,10 +462,10 @@ const struct mx_backend_ops mx_backend_uring = {
     .dispatch = ur_dispatch,
 };
 
-int mx_uring_probe(void)
+int mx__uring_probe(void)
 {
     struct ur u = { 0 };
-    int err = mx_uring_queue_init(&u.ring, 4, 8);
+    int err = mx__uring_queue_init(&u.ring, 4, 8);
     if (err < 0)
         return err;
     err = bufs_setup(&u, 1, 512);

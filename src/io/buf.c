@@ -5,7 +5,7 @@
 
 #include "io/buf.h"
 
-int mx_buf_append(struct mx_buf *b, const void *p, size_t n)
+int mx__buf_append(struct mx_buf *b, const void *p, size_t n)
 {
     if (n == 0)
         return 0;
@@ -29,17 +29,17 @@ int mx_buf_append(struct mx_buf *b, const void *p, size_t n)
     return 0;
 }
 
-void mx_buf_consume(struct mx_buf *b, size_t n)
+void mx__buf_consume(struct mx_buf *b, size_t n)
 {
     if (n >= b->len) {
-        mx_buf_free(b);
+        mx__buf_free(b);
         return;
     }
     memmove(b->data, b->data + n, b->len - n);
     b->len -= (uint32_t)n;
 }
 
-void mx_buf_free(struct mx_buf *b)
+void mx__buf_free(struct mx_buf *b)
 {
     free(b->data);
     b->data = NULL;

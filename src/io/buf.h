@@ -13,11 +13,11 @@ struct mx_buf {
 };
 
 /* Appends p[0..n). -ENOMEM; the buffer is unchanged on error. */
-int mx_buf_append(struct mx_buf *b, const void *p, size_t n);
+int mx__buf_append(struct mx_buf *b, const void *p, size_t n);
 
 /* Drops the first n bytes; frees the storage when nothing is left. */
-void mx_buf_consume(struct mx_buf *b, size_t n);
+void mx__buf_consume(struct mx_buf *b, size_t n);
 
-void mx_buf_free(struct mx_buf *b);
+void mx__buf_free(struct mx_buf *b);
 
 #endif

@@ -34,7 +34,7 @@ static void chunk_release(struct mx_chunk *ch)
     mx_chunk_unref(ch);
 }
 
-void mx_outq_thread_cleanup(void)
+void mx__outq_thread_cleanup(void)
 {
     while (nspare > 0)
         mx_chunk_unref(spare[--nspare]);
@@ -90,7 +90,7 @@ static void tail_fill(struct mx_outq *q, const char *p, size_t n)
     q->bytes += n;
 }
 
-int mx_outq_append(struct mx_outq *q, const void *p, size_t n)
+int mx__outq_append(struct mx_outq *q, const void *p, size_t n)
 {
     size_t room = tail_room(q);
     size_t first = n < room ? n : room;
@@ -115,7 +115,7 @@ int mx_outq_append(struct mx_outq *q, const void *p, size_t n)
     return 0;
 }
 
-int mx_outq_push(struct mx_outq *q, struct mx_chunk *ch)
+int mx__outq_push(struct mx_outq *q, struct mx_chunk *ch)
 {
     if (ch->len == 0)
         return 0;
@@ -125,7 +125,7 @@ int mx_outq_push(struct mx_outq *q, struct mx_chunk *ch)
     return 0;
 }
 
-int mx_outq_iov(const struct mx_outq *q, struct iovec *iov, int max)
+int mx__outq_iov(const struct mx_outq *q, struct iovec *iov, int max)
 {
     int n = 0;
     for (; n < max && (uint32_t)n < q->count; n++) {
@@ -152,7 +152,7 @@ static void release_if_empty(struct mx_outq *q)
     *q = (struct mx_outq){ 0 };
 }
 
-void mx_outq_consume(struct mx_outq *q, size_t n)
+void mx__outq_consume(struct mx_outq *q, size_t n)
 {
     while (n > 0 && q->count > 0) {
         struct mx_outq_seg *s = seg_at(q, 0);
@@ -168,7 +168,7 @@ void mx_outq_consume(struct mx_outq *q, size_t n)
     release_if_empty(q);
 }
 
-void mx_outq_clear(struct mx_outq *q)
+void mx__outq_clear(struct mx_outq *q)
 {
     while (q->count > 0)
         drop_head(q);

@@ -33,21 +33,21 @@ struct mx_outq {
 };
 
 /* Queues a copy of p[0..n). -ENOMEM leaves the queue unchanged. */
-int mx_outq_append(struct mx_outq *q, const void *p, size_t n);
+int mx__outq_append(struct mx_outq *q, const void *p, size_t n);
 
 /* Queues ch by reference (takes a reference of its own). */
-int mx_outq_push(struct mx_outq *q, struct mx_chunk *ch);
+int mx__outq_push(struct mx_outq *q, struct mx_chunk *ch);
 
 /* Fills up to max iovecs from the head; returns how many. */
-int mx_outq_iov(const struct mx_outq *q, struct iovec *iov, int max);
+int mx__outq_iov(const struct mx_outq *q, struct iovec *iov, int max);
 
 /* n bytes were written: drop them from the head. */
-void mx_outq_consume(struct mx_outq *q, size_t n);
+void mx__outq_consume(struct mx_outq *q, size_t n);
 
 /* Drops everything queued. */
-void mx_outq_clear(struct mx_outq *q);
+void mx__outq_clear(struct mx_outq *q);
 
 /* Frees the calling thread's cache of spare chunks (call at thread exit). */
-void mx_outq_thread_cleanup(void);
+void mx__outq_thread_cleanup(void);
 
 #endif

@@ -16,7 +16,7 @@ static ssize_t write_queue(struct mx_conn *c)
     while (c->out.bytes > 0) {
         struct iovec iov[MAX_IOV];
         struct msghdr msg = { .msg_iov = iov };
-        msg.msg_iovlen = (size_t)mx_outq_iov(&c->out, iov, MAX_IOV);
+        msg.msg_iovlen = (size_t)mx__outq_iov(&c->out, iov, MAX_IOV);
         size_t want = 0;
         for (size_t i = 0; i < msg.msg_iovlen; i++)
             want += iov[i].iov_len;
@@ -30,7 +30,7 @@ static ssize_t write_queue(struct mx_conn *c)
                 continue;
             return errno == EAGAIN ? total : -errno;
         }
-        mx_outq_consume(&c->out, (size_t)r);
+        mx__outq_consume(&c->out, (size_t)r);
         total += r;
         if ((size_t)r < want)
             break; /* socket full: wait for writability, skip the EAGAIN call */
@@ -38,7 +38,7 @@ static ssize_t write_queue(struct mx_conn *c)
     return total;
 }
 
-void mx_ready_flush(const struct mx_ready *rd, struct mx_conn *c)
+void mx__ready_flush(const struct mx_ready *rd, struct mx_conn *c)
 {
     ssize_t r = write_queue(c);
     if (r < 0) {
@@ -64,13 +64,13 @@ static bool read_once(struct mx_conn *c, char *scratch, size_t size)
     return false;
 }
 
-void mx_ready_event(const struct mx_ready *rd, struct mx_conn *c, bool in, bool out, bool hup,
+void mx__ready_event(const struct mx_ready *rd, struct mx_conn *c, bool in, bool out, bool hup,
                     bool reading)
 {
     if ((in || hup) && reading && !read_once(c, rd->scratch, rd->scratch_size))
         return;
     if (out)
-        mx_ready_flush(rd, c);
+        mx__ready_flush(rd, c);
     else if (hup && !reading)
         mx__conn_hangup(c);
 }

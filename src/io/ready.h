@@ -23,11 +23,11 @@ struct mx_ready {
 
 /* Writes what the queue holds, reports progress, and arms write interest
  * while anything is left. */
-void mx_ready_flush(const struct mx_ready *rd, struct mx_conn *c);
+void mx__ready_flush(const struct mx_ready *rd, struct mx_conn *c);
 
 /* One report: readable / writable / hung up or in error, for a
  * connection the backend is receiving for (reading) or not. */
-void mx_ready_event(const struct mx_ready *rd, struct mx_conn *c, bool in, bool out, bool hup,
+void mx__ready_event(const struct mx_ready *rd, struct mx_conn *c, bool in, bool out, bool hup,
                     bool reading);
 
 #endif

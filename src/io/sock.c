@@ -65,12 +65,12 @@ static int parse_v4(const char *s, struct sockaddr_storage *ss, socklen_t *len)
     return parse_port(colon + 1, &a->sin_port);
 }
 
-int mx_sock_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+int mx__sock_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
     return s[0] == '[' ? parse_v6(s, ss, len) : parse_v4(s, ss, len);
 }
 
-void mx_sock_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
+void mx__sock_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
 {
     char host[INET6_ADDRSTRLEN] = "?";
     if (sa->sa_family == AF_INET6) {
@@ -86,7 +86,7 @@ void mx_sock_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
     }
 }
 
-int mx_sock_listen(const struct sockaddr *sa, socklen_t len, int backlog)
+int mx__sock_listen(const struct sockaddr *sa, socklen_t len, int backlog)
 {
     int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -103,7 +103,7 @@ int mx_sock_listen(const struct sockaddr *sa, socklen_t len, int backlog)
     return fd;
 }
 
-void mx_sock_tune_accepted(int fd)
+void mx__sock_tune_accepted(int fd)
 {
     int one = 1;
     /* Echo and chat replies are small and latency-bound; the output queue

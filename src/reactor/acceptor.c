@@ -78,7 +78,7 @@ static void hand_off(struct mx_acceptor *a, int fd, struct mx_listener *ls)
     struct mx_worker *w = &s->workers[a->next];
     a->next = (a->next + 1) % s->nworkers;
     struct mx_msg m = { .type = MX_MSG_CONN, .fd = fd, .ptr = ls };
-    if (mx_inbox_post(&w->inbox, &m) < 0) {
+    if (mx__inbox_post(&w->inbox, &m) < 0) {
         atomic_fetch_sub(&s->nconns, 1);
         close(fd);
         return;
@@ -88,7 +88,7 @@ static void hand_off(struct mx_acceptor *a, int fd, struct mx_listener *ls)
 
 void mx__acceptor_take(struct mx_acceptor *a, int fd, struct mx_listener *ls)
 {
-    mx_sock_tune_accepted(fd);
+    mx__sock_tune_accepted(fd);
     if (admit(a, fd))
         hand_off(a, fd, ls);
 }
@@ -168,7 +168,7 @@ static int watch(int epfd, int fd, void *ptr)
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-int mx_acceptor_start(struct mx_acceptor *a, struct mx_server *s)
+int mx__acceptor_start(struct mx_acceptor *a, struct mx_server *s)
 {
     *a = (struct mx_acceptor){ .srv = s, .epfd = -1, .stop_efd = -1, .reserve_fd = -1 };
     a->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -187,7 +187,7 @@ int mx_acceptor_start(struct mx_acceptor *a, struct mx_server *s)
     return err;
 }
 
-void mx_acceptor_stop(struct mx_acceptor *a)
+void mx__acceptor_stop(struct mx_acceptor *a)
 {
     uint64_t one = 1;
     if (a->running && write(a->stop_efd, &one, sizeof one) == sizeof one)

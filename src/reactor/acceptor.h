@@ -13,7 +13,7 @@ struct mx_acceptor {
     pthread_t thread;
     bool running;      /* the thread was created: join it at stop */
     int epfd;
-    int stop_efd;      /* written by mx_acceptor_stop */
+    int stop_efd;      /* written by mx__acceptor_stop */
     int reserve_fd;    /* spare descriptor, given up to shed load at EMFILE */
     unsigned next;     /* round-robin cursor */
     uint64_t accepted, rejected;
@@ -23,9 +23,9 @@ struct mx_acceptor {
 
 struct mx_listener;
 
-int mx_acceptor_start(struct mx_acceptor *a, struct mx_server *srv);
+int mx__acceptor_start(struct mx_acceptor *a, struct mx_server *srv);
 /* Stops accepting, closes the listening sockets, joins the thread. */
-void mx_acceptor_stop(struct mx_acceptor *a);
+void mx__acceptor_stop(struct mx_acceptor *a);
 
 /* Shared by the two accept loops (acceptor.c, acceptor_uring.c). */
 /* A freshly accepted fd: tune, admit, hand off round-robin. */

@@ -133,7 +133,7 @@ static bool handle(struct mx_acceptor *a, struct ring *r, const struct io_uring_
 int mx__acceptor_uring_loop(struct mx_acceptor *a)
 {
     struct ring rg = { .broken = false };
-    int err = mx_uring_queue_init(&rg.r, 64, 256);
+    int err = mx__uring_queue_init(&rg.r, 64, 256);
     if (err < 0)
         return err;
     struct io_uring_sqe *sqe = sqe_get(&rg);

@@ -90,7 +90,7 @@ void mx__conn_notify_closed(struct mx_conn *c)
 void mx__conn_release(struct mx_conn *c)
 {
     struct mx_worker *w = c->w;
-    mx_outq_clear(&c->out);
+    mx__outq_clear(&c->out);
     mx__worker_slot_release(w, c);
     c->next_dead = w->dead;
     w->dead = c;
@@ -135,7 +135,7 @@ void mx__conn_free(struct mx_conn *c)
 {
     /* Freed only now: a protocol closing its connection from on_data may
      * still be reading the kept input it was handed. */
-    mx_buf_free(&c->in);
+    mx__buf_free(&c->in);
     free(c);
 }
 
@@ -162,7 +162,7 @@ static void offer_kept(struct mx_conn *c)
 {
     size_t left = deliver(c, c->in.data, c->in.len);
     if (!(c->flags & MX_C_DEAD))
-        mx_buf_consume(&c->in, c->in.len - left);
+        mx__buf_consume(&c->in, c->in.len - left);
 }
 
 bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
@@ -173,12 +173,12 @@ bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
     mx__worker_touch(c->w, c);
     if (c->in.len == 0 && !(c->flags & MX_C_PAUSED_USER)) {
         size_t left = deliver(c, p, n);
-        if (left && alive(c) && mx_buf_append(&c->in, p + n - left, left) < 0)
+        if (left && alive(c) && mx__buf_append(&c->in, p + n - left, left) < 0)
             mx__conn_abort(c, "out of memory for input");
     } else {
         /* An unfinished frame is waiting, or the protocol paused: keep
          * the bytes behind what is already kept. */
-        if (mx_buf_append(&c->in, p, n) < 0) {
+        if (mx__buf_append(&c->in, p, n) < 0) {
             mx__conn_abort(c, "out of memory for input");
             return false;
         }
@@ -198,7 +198,7 @@ void mx__conn_finish_eof(struct mx_conn *c)
     if (!(c->flags & MX_C_EOF) || !alive(c) || c->jobs ||
         (c->flags & (MX_C_PAUSED_USER | MX_C_REOFFER)))
         return;
-    mx_buf_free(&c->in);
+    mx__buf_free(&c->in);
     mx_conn_close(c, NULL);
 }
 
@@ -284,7 +284,7 @@ int mx_conn_send(struct mx_conn *c, const void *p, size_t n)
         return -ECONNRESET;
     if (n == 0)
         return 0;
-    if (mx_outq_append(&c->out, p, n) < 0)
+    if (mx__outq_append(&c->out, p, n) < 0)
         return -ENOMEM;
     return after_queue(c);
 }
@@ -294,7 +294,7 @@ int mx_conn_send_chunk(struct mx_conn *c, struct mx_chunk *ch)
     MX_OWNER_ASSERT(c);
     if (!alive(c))
         return -ECONNRESET;
-    if (mx_outq_push(&c->out, ch) < 0)
+    if (mx__outq_push(&c->out, ch) < 0)
         return -ENOMEM;
     return after_queue(c);
 }
@@ -390,7 +390,7 @@ const char *mx_conn_peer_str(const struct mx_conn *c)
     /* Formatted on demand (only for logs): keeps 56 bytes out of every
      * connection. Valid until the next call on this thread. */
     static _Thread_local char buf[MX_ADDRSTRLEN];
-    mx_sock_format_addr((const struct sockaddr *)&c->peer, buf, sizeof buf);
+    mx__sock_format_addr((const struct sockaddr *)&c->peer, buf, sizeof buf);
     return buf;
 }
 

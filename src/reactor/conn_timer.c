@@ -36,7 +36,7 @@ int mx__conn_timer_arm(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, voi
     c->timer->arg = arg;
     /* At least 1 ms: a timer re-armed for "now" from its own callback
      * would otherwise fire again within the same run, forever. */
-    return mx_timer_arm(&c->w->timers, &c->timer->t, c->w->now_ms + (ms ? ms : 1));
+    return mx__timer_arm(&c->w->timers, &c->timer->t, c->w->now_ms + (ms ? ms : 1));
 }
 
 int mx_conn_timer(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, void *arg)
@@ -52,14 +52,14 @@ void mx_conn_timer_stop(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
     if (c->timer && !(c->flags & MX_C_CLOSING))
-        mx_timer_disarm(&c->w->timers, &c->timer->t);
+        mx__timer_disarm(&c->w->timers, &c->timer->t);
 }
 
 void mx__conn_timer_free(struct mx_conn *c)
 {
     if (!c->timer)
         return;
-    mx_timer_disarm(&c->w->timers, &c->timer->t);
+    mx__timer_disarm(&c->w->timers, &c->timer->t);
     free(c->timer);
     c->timer = NULL;
 }

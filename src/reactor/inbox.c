@@ -6,7 +6,7 @@
 
 #include "reactor/inbox.h"
 
-int mx_inbox_init(struct mx_inbox *ib)
+int mx__inbox_init(struct mx_inbox *ib)
 {
     *ib = (struct mx_inbox){ 0 };
     ib->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -16,7 +16,7 @@ int mx_inbox_init(struct mx_inbox *ib)
     return 0;
 }
 
-void mx_inbox_fini(struct mx_inbox *ib)
+void mx__inbox_fini(struct mx_inbox *ib)
 {
     pthread_mutex_destroy(&ib->mu);
     free(ib->v);
@@ -37,7 +37,7 @@ static int grow(struct mx_inbox *ib)
     return 0;
 }
 
-int mx_inbox_post(struct mx_inbox *ib, const struct mx_msg *m)
+int mx__inbox_post(struct mx_inbox *ib, const struct mx_msg *m)
 {
     pthread_mutex_lock(&ib->mu);
     if (ib->n == ib->cap && grow(ib) < 0) {
@@ -55,7 +55,7 @@ int mx_inbox_post(struct mx_inbox *ib, const struct mx_msg *m)
     return 0;
 }
 
-size_t mx_inbox_take(struct mx_inbox *ib, struct mx_msg **out)
+size_t mx__inbox_take(struct mx_inbox *ib, struct mx_msg **out)
 {
     uint64_t cnt;
     ssize_t r = read(ib->efd, &cnt, sizeof cnt);

@@ -37,14 +37,14 @@ struct mx_inbox {
     int efd;                /* eventfd, readable while there is news */
 };
 
-int mx_inbox_init(struct mx_inbox *ib);
-void mx_inbox_fini(struct mx_inbox *ib);
+int mx__inbox_init(struct mx_inbox *ib);
+void mx__inbox_fini(struct mx_inbox *ib);
 
 /* Any thread. -ENOMEM. */
-int mx_inbox_post(struct mx_inbox *ib, const struct mx_msg *m);
+int mx__inbox_post(struct mx_inbox *ib, const struct mx_msg *m);
 
 /* Owner only: takes every pending message; *out is valid until the next
  * call. Clears the eventfd. */
-size_t mx_inbox_take(struct mx_inbox *ib, struct mx_msg **out);
+size_t mx__inbox_take(struct mx_inbox *ib, struct mx_msg **out);
 
 #endif

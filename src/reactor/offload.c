@@ -20,7 +20,7 @@ static void post_back(struct mx_job *job)
     struct mx_msg m = { .type = MX_MSG_JOB_DONE, .fd = -1, .ptr = job };
     /* The inbox grows on demand; only ENOMEM can fail, and then losing a
      * completion would leak the job and stall the worker's stop. */
-    while (mx_inbox_post(&job->w->inbox, &m) < 0)
+    while (mx__inbox_post(&job->w->inbox, &m) < 0)
         sched_yield();
 }
 
@@ -62,7 +62,7 @@ static void *named_pool_main(void *p)
     return pool_main(a.o);
 }
 
-int mx_offload_start(struct mx_offload *o, unsigned threads, size_t max)
+int mx__offload_start(struct mx_offload *o, unsigned threads, size_t max)
 {
     *o = (struct mx_offload){ .max = max };
     pthread_mutex_init(&o->mu, NULL);
@@ -90,7 +90,7 @@ int mx_offload_start(struct mx_offload *o, unsigned threads, size_t max)
     return 0;
 }
 
-void mx_offload_cancel_queued(struct mx_offload *o)
+void mx__offload_cancel_queued(struct mx_offload *o)
 {
     pthread_mutex_lock(&o->mu);
     o->stopping = true;
@@ -106,7 +106,7 @@ void mx_offload_cancel_queued(struct mx_offload *o)
     }
 }
 
-void mx_offload_stop(struct mx_offload *o)
+void mx__offload_stop(struct mx_offload *o)
 {
     for (unsigned i = 0; i < o->nthreads; i++)
         pthread_join(o->threads[i], NULL);

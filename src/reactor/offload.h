@@ -35,11 +35,11 @@ struct mx_offload {
     atomic_size_t outstanding;
 };
 
-int mx_offload_start(struct mx_offload *o, unsigned threads, size_t max);
+int mx__offload_start(struct mx_offload *o, unsigned threads, size_t max);
 /* Queued jobs go back to their workers as cancelled; running ones finish. */
-void mx_offload_cancel_queued(struct mx_offload *o);
-/* Joins the threads (after mx_offload_cancel_queued). */
-void mx_offload_stop(struct mx_offload *o);
+void mx__offload_cancel_queued(struct mx_offload *o);
+/* Joins the threads (after mx__offload_cancel_queued). */
+void mx__offload_stop(struct mx_offload *o);
 
 /* Worker side: a job came back through the inbox. */
 void mx__offload_done(struct mx_worker *w, struct mx_job *job);

@@ -39,7 +39,7 @@ struct mx_server *mx_server_new(const struct mx_server_opts *o)
     }
     const char *why;
     int err;
-    const struct mx_backend_ops *be = mx_backend_choose(o->backend, &why, &err);
+    const struct mx_backend_ops *be = mx__backend_choose(o->backend, &why, &err);
     if (!be) {
         errno = -err;
         return NULL;
@@ -63,9 +63,9 @@ int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
         return -ENOSPC;
     struct sockaddr_storage ss;
     socklen_t len;
-    if (mx_sock_parse_addr(addr, &ss, &len) < 0)
+    if (mx__sock_parse_addr(addr, &ss, &len) < 0)
         return -EINVAL;
-    int fd = mx_sock_listen((struct sockaddr *)&ss, len, s->opts.listen_backlog);
+    int fd = mx__sock_listen((struct sockaddr *)&ss, len, s->opts.listen_backlog);
     if (fd < 0)
         return fd;
     struct mx_listener *ls = &s->listeners[s->nlisteners++];
@@ -73,7 +73,7 @@ int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
     snprintf(ls->name, sizeof ls->name, "%s", name);
     len = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &len);
-    mx_sock_format_addr((struct sockaddr *)&ss, ls->addr, sizeof ls->addr);
+    mx__sock_format_addr((struct sockaddr *)&ss, ls->addr, sizeof ls->addr);
     mx_info("listener %s on %s (protocol %s)", ls->name, ls->addr, proto->name);
     return 0;
 }
@@ -84,11 +84,11 @@ static int start_workers(struct mx_server *s)
     if (!s->workers)
         return -ENOMEM;
     for (unsigned i = 0; i < s->opts.workers; i++) {
-        int err = mx_worker_init(&s->workers[i], s, i, s->be);
+        int err = mx__worker_init(&s->workers[i], s, i, s->be);
         if (err == 0)
-            err = mx_worker_start(&s->workers[i]);
+            err = mx__worker_start(&s->workers[i]);
         if (err < 0) {
-            mx_worker_fini(&s->workers[i]);
+            mx__worker_fini(&s->workers[i]);
             return err;
         }
         s->nworkers++;
@@ -101,11 +101,11 @@ int mx_server_start(struct mx_server *s)
     if (s->started || s->nlisteners == 0)
         return -EINVAL;
     s->started = true;
-    int err = mx_offload_start(&s->offload, s->opts.offload_threads, s->opts.offload_queue_max);
+    int err = mx__offload_start(&s->offload, s->opts.offload_threads, s->opts.offload_queue_max);
     if (err == 0)
         err = start_workers(s);
     if (err == 0)
-        err = mx_acceptor_start(&s->acceptor, s);
+        err = mx__acceptor_start(&s->acceptor, s);
     if (err < 0)
         mx_server_stop(s);
     return err;
@@ -117,13 +117,13 @@ void mx_server_stop(struct mx_server *s)
         return;
     s->stopped = true;
     if (s->acceptor.srv)
-        mx_acceptor_stop(&s->acceptor);
+        mx__acceptor_stop(&s->acceptor);
     struct mx_msg m = { .type = MX_MSG_STOP, .fd = -1 };
     for (unsigned i = 0; i < s->nworkers; i++)
-        mx_inbox_post(&s->workers[i].inbox, &m);
+        mx__inbox_post(&s->workers[i].inbox, &m);
     /* Jobs not yet started go back as cancelled; running ones finish and
      * the workers wait for them. */
-    mx_offload_cancel_queued(&s->offload);
+    mx__offload_cancel_queued(&s->offload);
 }
 
 int mx_server_post(struct mx_server *s, uint64_t conn_id, mx_post_fn *fn, void *arg)
@@ -132,7 +132,7 @@ int mx_server_post(struct mx_server *s, uint64_t conn_id, mx_post_fn *fn, void *
     if (idx >= s->nworkers)
         return -ENOENT;
     struct mx_msg m = { .type = MX_MSG_POST, .fd = -1, .ptr = arg, .id = conn_id, .post = fn };
-    return mx_inbox_post(&s->workers[idx].inbox, &m);
+    return mx__inbox_post(&s->workers[idx].inbox, &m);
 }
 
 int mx_server_run(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg)
@@ -140,7 +140,7 @@ int mx_server_run(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg
     if (worker >= s->nworkers)
         return -ENOENT;
     struct mx_msg m = { .type = MX_MSG_RUN, .fd = -1, .ptr = arg, .run = fn };
-    return mx_inbox_post(&s->workers[worker].inbox, &m);
+    return mx__inbox_post(&s->workers[worker].inbox, &m);
 }
 
 unsigned mx_server_workers(const struct mx_server *s)
@@ -165,12 +165,12 @@ void mx_server_free(struct mx_server *s)
     /* Join them all before freeing any: a worker still stopping may post
      * to another one (a chat's "X has quit"). */
     for (unsigned i = 0; i < s->nworkers; i++)
-        mx_worker_join(&s->workers[i]);
+        mx__worker_join(&s->workers[i]);
     /* The pool's last post may still be writing an inbox's eventfd. */
     if (s->started)
-        mx_offload_stop(&s->offload);
+        mx__offload_stop(&s->offload);
     for (unsigned i = 0; i < s->nworkers; i++)
-        mx_worker_fini(&s->workers[i]);
+        mx__worker_fini(&s->workers[i]);
     for (unsigned i = 0; i < s->nlisteners; i++)
         if (s->listeners[i].fd >= 0)
             close(s->listeners[i].fd);

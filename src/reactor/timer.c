@@ -40,10 +40,10 @@ static void sift_down(struct mx_timers *ts, uint32_t i)
     place(ts, i, t);
 }
 
-int mx_timer_arm(struct mx_timers *ts, struct mx_timer *t, uint64_t when)
+int mx__timer_arm(struct mx_timers *ts, struct mx_timer *t, uint64_t when)
 {
     if (mx_timer_armed(t))
-        mx_timer_disarm(ts, t);
+        mx__timer_disarm(ts, t);
     if (ts->n == ts->cap) {
         uint32_t cap = ts->cap ? ts->cap * 2 : 16;
         struct mx_timer **h = realloc(ts->heap, cap * sizeof *h);
@@ -58,7 +58,7 @@ int mx_timer_arm(struct mx_timers *ts, struct mx_timer *t, uint64_t when)
     return 0;
 }
 
-void mx_timer_disarm(struct mx_timers *ts, struct mx_timer *t)
+void mx__timer_disarm(struct mx_timers *ts, struct mx_timer *t)
 {
     if (!mx_timer_armed(t))
         return;
@@ -71,24 +71,24 @@ void mx_timer_disarm(struct mx_timers *ts, struct mx_timer *t)
     sift_down(ts, i);
 }
 
-uint64_t mx_timers_next(const struct mx_timers *ts)
+uint64_t mx__timers_next(const struct mx_timers *ts)
 {
     return ts->n ? ts->heap[0]->when : UINT64_MAX;
 }
 
-unsigned mx_timers_run(struct mx_timers *ts, uint64_t now)
+unsigned mx__timers_run(struct mx_timers *ts, uint64_t now)
 {
     unsigned fired = 0;
     while (ts->n && ts->heap[0]->when <= now) {
         struct mx_timer *t = ts->heap[0];
-        mx_timer_disarm(ts, t);
+        mx__timer_disarm(ts, t);
         t->fn(t, t->arg);
         fired++;
     }
     return fired;
 }
 
-void mx_timers_fini(struct mx_timers *ts)
+void mx__timers_fini(struct mx_timers *ts)
 {
     for (uint32_t i = 0; i < ts->n; i++)
         ts->heap[i]->idx = 0;

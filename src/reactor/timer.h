@@ -25,17 +25,17 @@ struct mx_timers {
 };
 
 /* Arms (or re-arms) t to fire at when. -ENOMEM. */
-int mx_timer_arm(struct mx_timers *ts, struct mx_timer *t, uint64_t when);
-void mx_timer_disarm(struct mx_timers *ts, struct mx_timer *t);
+int mx__timer_arm(struct mx_timers *ts, struct mx_timer *t, uint64_t when);
+void mx__timer_disarm(struct mx_timers *ts, struct mx_timer *t);
 static inline bool mx_timer_armed(const struct mx_timer *t) { return t->idx != 0; }
 
 /* Earliest deadline, or UINT64_MAX when nothing is armed. */
-uint64_t mx_timers_next(const struct mx_timers *ts);
+uint64_t mx__timers_next(const struct mx_timers *ts);
 
 /* Fires every timer due at now (each is disarmed before its callback, which
  * may re-arm it). Returns how many fired. */
-unsigned mx_timers_run(struct mx_timers *ts, uint64_t now);
+unsigned mx__timers_run(struct mx_timers *ts, uint64_t now);
 
-void mx_timers_fini(struct mx_timers *ts);
+void mx__timers_fini(struct mx_timers *ts);
 
 #endif

@@ -124,7 +124,7 @@ static void expire_idle(struct mx_worker *w)
 
 static int next_timeout(const struct mx_worker *w)
 {
-    uint64_t when = mx_timers_next(&w->timers);
+    uint64_t when = mx__timers_next(&w->timers);
     unsigned limit = w->srv->opts.idle_timeout_ms;
     if (limit && w->idle_head && w->idle_head->last_active_ms + limit < when)
         when = w->idle_head->last_active_ms + limit;
@@ -147,7 +147,7 @@ static void stop_deadline(struct mx_timer *t, void *arg)
 static void begin_stop(struct mx_worker *w)
 {
     w->stopping = true;
-    mx_timer_arm(&w->timers, &w->stop_deadline, w->now_ms + w->srv->opts.shutdown_timeout_ms);
+    mx__timer_arm(&w->timers, &w->stop_deadline, w->now_ms + w->srv->opts.shutdown_timeout_ms);
     for (uint32_t i = 0; i < w->nslots; i++)
         if (w->slots[i])
             mx_conn_close(w->slots[i], NULL);
@@ -158,7 +158,7 @@ static void begin_stop(struct mx_worker *w)
 void mx__worker_wakeup(struct mx_worker *w)
 {
     struct mx_msg *m;
-    size_t n = mx_inbox_take(&w->inbox, &m);
+    size_t n = mx__inbox_take(&w->inbox, &m);
     for (size_t i = 0; i < n; i++) {
         switch (m[i].type) {
         case MX_MSG_CONN:
@@ -246,7 +246,7 @@ static void run_loop(struct mx_worker *w)
         w->now_ms = mx__clock_ms();
         if (err >= 0)
             w->be->dispatch(w);
-        mx_timers_run(&w->timers, w->now_ms);
+        mx__timers_run(&w->timers, w->now_ms);
         expire_idle(w);
         mx__worker_end_turn(w);
     }
@@ -272,27 +272,27 @@ static void *worker_main(void *arg)
         return NULL;
     run_loop(w);
     w->be->fini(w);
-    mx_outq_thread_cleanup();
+    mx__outq_thread_cleanup();
     mx_info("worker w%u stopped: served %llu connections", w->idx,
             (unsigned long long)w->served);
     atomic_store(&w->finished, true);
     return NULL;
 }
 
-int mx_worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
+int mx__worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
                    const struct mx_backend_ops *be)
 {
     *w = (struct mx_worker){ .srv = srv, .idx = idx, .be = be };
     snprintf(w->name, sizeof w->name, "muxd-w%u", idx);
     w->stop_deadline = (struct mx_timer){ .fn = stop_deadline, .arg = w };
     sem_init(&w->ready, 0, 0);
-    int err = mx_inbox_init(&w->inbox);
+    int err = mx__inbox_init(&w->inbox);
     if (err == 0 && !(w->scratch = malloc(MX_SCRATCH_SIZE)))
         err = -ENOMEM;
     return err;
 }
 
-int mx_worker_start(struct mx_worker *w)
+int mx__worker_start(struct mx_worker *w)
 {
     int err = -pthread_create(&w->thread, NULL, worker_main, w);
     if (err < 0)
@@ -307,17 +307,17 @@ int mx_worker_start(struct mx_worker *w)
     return 0;
 }
 
-void mx_worker_join(struct mx_worker *w)
+void mx__worker_join(struct mx_worker *w)
 {
     pthread_join(w->thread, NULL);
 }
 
-void mx_worker_fini(struct mx_worker *w)
+void mx__worker_fini(struct mx_worker *w)
 {
     /* Connections still in the inbox were never built: close their fds.
      * Posts still there get their "connection gone" call. */
     struct mx_msg *m;
-    size_t n = mx_inbox_take(&w->inbox, &m);
+    size_t n = mx__inbox_take(&w->inbox, &m);
     for (size_t i = 0; i < n; i++) {
         if (m[i].type == MX_MSG_CONN)
             close(m[i].fd);
@@ -326,9 +326,9 @@ void mx_worker_fini(struct mx_worker *w)
         else if (m[i].type == MX_MSG_RUN)
             m[i].run(m[i].ptr);
     }
-    mx_inbox_fini(&w->inbox);
+    mx__inbox_fini(&w->inbox);
     sem_destroy(&w->ready);
-    mx_timers_fini(&w->timers);
+    mx__timers_fini(&w->timers);
     free(w->scratch);
     free(w->slots);
     free(w->gens);

@@ -53,13 +53,13 @@ struct mx_worker {
     atomic_bool finished;
 };
 
-int mx_worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
+int mx__worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
                    const struct mx_backend_ops *be);
 /* Starts the thread and waits until its backend is set up: a worker that
  * cannot run fails the start instead of silently dropping connections. */
-int mx_worker_start(struct mx_worker *w);
-void mx_worker_join(struct mx_worker *w);
-void mx_worker_fini(struct mx_worker *w);
+int mx__worker_start(struct mx_worker *w);
+void mx__worker_join(struct mx_worker *w);
+void mx__worker_fini(struct mx_worker *w);
 
 /* Slot table (worker thread). */
 int mx__worker_slot_take(struct mx_worker *w, struct mx_conn *c);

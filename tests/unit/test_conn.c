@@ -59,7 +59,7 @@ static struct mx_conn *setup(void)
     srv.opts.output_high_water = 1000;
     srv.opts.output_low_water = 100;
     srv.opts.output_max = 5000;
-    cr_assert_eq(mx_worker_init(&w, &srv, 0, &fake_be), 0);
+    cr_assert_eq(mx__worker_init(&w, &srv, 0, &fake_be), 0);
     w.tid = pthread_self();
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -77,8 +77,8 @@ static void teardown(void)
         if (w.slots[i])
             mx__conn_abort(w.slots[i], NULL);
     mx__worker_end_turn(&w);
-    mx_worker_fini(&w);
-    mx_outq_thread_cleanup();
+    mx__worker_fini(&w);
+    mx__outq_thread_cleanup();
     close(peer_fd);
 }
 
@@ -87,7 +87,7 @@ TestSuite(conn, .fini = teardown);
 /* Plays the backend writing n bytes of the queue. */
 static void written(struct mx_conn *c, size_t n)
 {
-    mx_outq_consume(&c->out, n);
+    mx__outq_consume(&c->out, n);
     mx__conn_sent(c);
 }
 
@@ -198,9 +198,9 @@ Test(conn, a_closing_peer_that_never_reads_is_cut_at_shutdown_timeout)
     mx_conn_close(c, NULL);
     cr_assert_eq(mx_conn_timer(c, 10, NULL, NULL), -ECONNRESET,
                  "a protocol timer would replace the close deadline");
-    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 299), 0);
+    cr_assert_eq(mx__timers_run(&w.timers, w.now_ms + 299), 0);
     cr_assert_not(c->flags & MX_C_DEAD);
-    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 300), 1);
+    cr_assert_eq(mx__timers_run(&w.timers, w.now_ms + 300), 1);
     cr_assert(c->flags & MX_C_DEAD, "still open past the deadline");
     mx__worker_end_turn(&w);
     cr_assert_eq(fake.closes, 1);
@@ -294,13 +294,13 @@ Test(conn, timer_fires_once_and_dies_with_the_connection)
     static int one = 1;
     fired = 0;
     cr_assert_eq(mx_conn_timer(c, 50, on_timer, &one), 0);
-    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 49), 0);
-    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 50), 1);
+    cr_assert_eq(mx__timers_run(&w.timers, w.now_ms + 49), 0);
+    cr_assert_eq(mx__timers_run(&w.timers, w.now_ms + 50), 1);
     cr_assert_eq(fired, 1);
-    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 500), 0, "fired twice");
+    cr_assert_eq(mx__timers_run(&w.timers, w.now_ms + 500), 0, "fired twice");
     cr_assert_eq(mx_conn_timer(c, 10, on_timer, &one), 0);
     mx__conn_abort(c, NULL);
-    cr_assert_eq(mx_timers_run(&w.timers, w.now_ms + 500), 0, "fired after close");
+    cr_assert_eq(mx__timers_run(&w.timers, w.now_ms + 500), 0, "fired after close");
     cr_assert_eq(fired, 1);
 }
 

@@ -31,28 +31,28 @@ static struct mx_msg msg(int fd, uintptr_t tag)
 Test(inbox, init_fini)
 {
     struct mx_inbox ib;
-    cr_assert_eq(mx_inbox_init(&ib), 0);
+    cr_assert_eq(mx__inbox_init(&ib), 0);
     cr_assert_geq(ib.efd, 0);
     cr_assert_not(readable(ib.efd), "fresh inbox is quiet");
     struct mx_msg *out = NULL;
-    cr_assert_eq(mx_inbox_take(&ib, &out), 0);
-    mx_inbox_fini(&ib);
+    cr_assert_eq(mx__inbox_take(&ib, &out), 0);
+    mx__inbox_fini(&ib);
     cr_assert_eq(ib.efd, -1);
 }
 
 Test(inbox, post_take_order)
 {
     struct mx_inbox ib;
-    cr_assert_eq(mx_inbox_init(&ib), 0);
+    cr_assert_eq(mx__inbox_init(&ib), 0);
     for (int i = 0; i < 100; i++) {
         struct mx_msg m = msg(i, (uintptr_t)i * 3);
-        cr_assert_eq(mx_inbox_post(&ib, &m), 0);
+        cr_assert_eq(mx__inbox_post(&ib, &m), 0);
     }
     struct mx_msg stop = { .type = MX_MSG_STOP, .fd = -1 };
-    cr_assert_eq(mx_inbox_post(&ib, &stop), 0);
+    cr_assert_eq(mx__inbox_post(&ib, &stop), 0);
 
     struct mx_msg *out = NULL;
-    size_t n = mx_inbox_take(&ib, &out);
+    size_t n = mx__inbox_take(&ib, &out);
     cr_assert_eq(n, 101);
     for (int i = 0; i < 100; i++) {
         cr_assert_eq(out[i].type, MX_MSG_CONN);
@@ -62,37 +62,37 @@ Test(inbox, post_take_order)
     cr_assert_eq(out[100].type, MX_MSG_STOP);
     cr_assert_eq(out[100].fd, -1);
 
-    cr_assert_eq(mx_inbox_take(&ib, &out), 0, "taken messages are gone");
+    cr_assert_eq(mx__inbox_take(&ib, &out), 0, "taken messages are gone");
 
     /* The buffers swap: a second round still comes out right. */
     for (int i = 0; i < 10; i++) {
         struct mx_msg m = msg(1000 + i, 0);
-        cr_assert_eq(mx_inbox_post(&ib, &m), 0);
+        cr_assert_eq(mx__inbox_post(&ib, &m), 0);
     }
-    n = mx_inbox_take(&ib, &out);
+    n = mx__inbox_take(&ib, &out);
     cr_assert_eq(n, 10);
     for (int i = 0; i < 10; i++)
         cr_assert_eq(out[i].fd, 1000 + i);
-    mx_inbox_fini(&ib);
+    mx__inbox_fini(&ib);
 }
 
 Test(inbox, eventfd_signals_news)
 {
     struct mx_inbox ib;
-    cr_assert_eq(mx_inbox_init(&ib), 0);
+    cr_assert_eq(mx__inbox_init(&ib), 0);
     struct mx_msg *out;
     struct mx_msg m = msg(7, 0);
 
     for (int round = 0; round < 3; round++) {
         cr_assert_not(readable(ib.efd));
-        cr_assert_eq(mx_inbox_post(&ib, &m), 0);
+        cr_assert_eq(mx__inbox_post(&ib, &m), 0);
         cr_assert(readable(ib.efd), "readable after post to empty inbox");
-        cr_assert_eq(mx_inbox_post(&ib, &m), 0);
+        cr_assert_eq(mx__inbox_post(&ib, &m), 0);
         cr_assert(readable(ib.efd));
-        cr_assert_eq(mx_inbox_take(&ib, &out), 2);
+        cr_assert_eq(mx__inbox_take(&ib, &out), 2);
         cr_assert_not(readable(ib.efd), "not readable after take");
     }
-    mx_inbox_fini(&ib);
+    mx__inbox_fini(&ib);
 }
 
 enum { PRODUCERS = 4, PER = 10000 };
@@ -108,7 +108,7 @@ static void *produce(void *arg)
     for (int i = 0; i < PER; i++) {
         struct mx_msg m = { .type = MX_MSG_CONN, .fd = p->id,
                             .ptr = (void *)(uintptr_t)i };
-        while (mx_inbox_post(p->ib, &m) != 0)
+        while (mx__inbox_post(p->ib, &m) != 0)
             ;
         if (i % 1000 == 0)
             sched_yield();
@@ -119,7 +119,7 @@ static void *produce(void *arg)
 Test(inbox, many_producers_exactly_once_in_order, .timeout = 60)
 {
     struct mx_inbox ib;
-    cr_assert_eq(mx_inbox_init(&ib), 0);
+    cr_assert_eq(mx__inbox_init(&ib), 0);
     pthread_t th[PRODUCERS];
     struct producer pr[PRODUCERS];
     for (int i = 0; i < PRODUCERS; i++) {
@@ -136,7 +136,7 @@ Test(inbox, many_producers_exactly_once_in_order, .timeout = 60)
         int r = poll(&pfd, 1, 10000);
         cr_assert_eq(r, 1, "woken for pending messages (got %zu)", got);
         struct mx_msg *out;
-        size_t n = mx_inbox_take(&ib, &out);
+        size_t n = mx__inbox_take(&ib, &out);
         if (n == 0)
             continue; /* spurious wake-up is allowed */
         batches++;
@@ -156,7 +156,7 @@ Test(inbox, many_producers_exactly_once_in_order, .timeout = 60)
         cr_assert_eq(next[i], PER);
     }
     struct mx_msg *out;
-    cr_assert_eq(mx_inbox_take(&ib, &out), 0, "nothing extra");
+    cr_assert_eq(mx__inbox_take(&ib, &out), 0, "nothing extra");
     cr_assert_geq(batches, 1);
-    mx_inbox_fini(&ib);
+    mx__inbox_fini(&ib);
 }

@@ -29,7 +29,7 @@ const char *__ubsan_default_options(void)
 
 static void fini(void)
 {
-    mx_outq_thread_cleanup();
+    mx__outq_thread_cleanup();
 }
 
 TestSuite(outq, .fini = fini);
@@ -39,7 +39,7 @@ TestSuite(outq, .fini = fini);
  * report, so the check is made here, inside the test. */
 static void done(void)
 {
-    mx_outq_thread_cleanup();
+    mx__outq_thread_cleanup();
 #ifdef HAVE_LSAN
     cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "memory leaked");
 #endif
@@ -49,7 +49,7 @@ static void done(void)
 static char *collect(const struct mx_outq *q, size_t *outlen)
 {
     struct iovec iov[1024];
-    int n = mx_outq_iov(q, iov, 1024);
+    int n = mx__outq_iov(q, iov, 1024);
     cr_assert_eq((uint32_t)n, q->count, "iov count matches segment count");
     size_t total = 0;
     for (int i = 0; i < n; i++)
@@ -85,10 +85,10 @@ Test(outq, empty_queue_has_nothing)
 {
     struct mx_outq q = { 0 };
     struct iovec iov[4];
-    cr_assert_eq(mx_outq_iov(&q, iov, 4), 0);
-    mx_outq_consume(&q, 0);
-    mx_outq_consume(&q, 10);
-    mx_outq_clear(&q);
+    cr_assert_eq(mx__outq_iov(&q, iov, 4), 0);
+    mx__outq_consume(&q, 0);
+    mx__outq_consume(&q, 10);
+    mx__outq_clear(&q);
     cr_assert_null(q.seg);
     cr_assert_eq(q.bytes, 0);
     cr_assert_eq(q.count, 0);
@@ -107,16 +107,16 @@ Test(outq, small_appends_gather_into_one_segment)
         msg[4] = (char)('0' + i / 10 % 10);
         msg[5] = (char)('0' + i % 10);
         msg[6] = '\n';
-        cr_assert_eq(mx_outq_append(&q, msg, 7), 0);
+        cr_assert_eq(mx__outq_append(&q, msg, 7), 0);
         memcpy(ref + off, msg, 7);
         off += 7;
         cr_assert_eq(q.bytes, off);
     }
     struct iovec iov[8];
-    cr_assert_eq(mx_outq_iov(&q, iov, 8), 1, "7000 bytes in 1000 appends fit one chunk");
+    cr_assert_eq(mx__outq_iov(&q, iov, 8), 1, "7000 bytes in 1000 appends fit one chunk");
     cr_assert_eq(q.count, 1);
     expect_content(&q, ref, off);
-    mx_outq_consume(&q, off);
+    mx__outq_consume(&q, off);
     cr_assert_null(q.seg);
     cr_assert_eq(q.bytes, 0);
     done();
@@ -130,17 +130,17 @@ Test(outq, many_small_appends_few_segments)
     for (size_t i = 0; i < (size_t)N * L; i++)
         ref[i] = (char)(i * 7 + 3);
     for (int i = 0; i < N; i++)
-        cr_assert_eq(mx_outq_append(&q, ref + (size_t)i * L, L), 0);
+        cr_assert_eq(mx__outq_append(&q, ref + (size_t)i * L, L), 0);
     cr_assert_eq(q.bytes, (size_t)N * L);
     size_t expect_segs = ((size_t)N * L + MX_OUTQ_CHUNK - 1) / MX_OUTQ_CHUNK;
     cr_assert_eq(q.count, expect_segs, "segments %u, expected %zu (full chunks)",
                  q.count, expect_segs);
     struct iovec iov[64];
-    cr_assert_eq((size_t)mx_outq_iov(&q, iov, 64), expect_segs);
+    cr_assert_eq((size_t)mx__outq_iov(&q, iov, 64), expect_segs);
     for (size_t i = 0; i + 1 < expect_segs; i++)
         cr_assert_eq(iov[i].iov_len, MX_OUTQ_CHUNK, "non-tail chunks are filled");
     expect_content(&q, ref, (size_t)N * L);
-    mx_outq_clear(&q);
+    mx__outq_clear(&q);
     cr_assert_null(q.seg);
     cr_assert_eq(q.bytes, 0);
     free(ref);
@@ -154,21 +154,21 @@ Test(outq, append_larger_than_chunk)
     char *ref = malloc(big + 10);
     for (size_t i = 0; i < big + 10; i++)
         ref[i] = (char)(i ^ (i >> 8));
-    cr_assert_eq(mx_outq_append(&q, ref, big), 0);
+    cr_assert_eq(mx__outq_append(&q, ref, big), 0);
     cr_assert_eq(q.bytes, big);
     cr_assert_eq(q.count, 1, "one big append is one segment");
     expect_content(&q, ref, big);
 
     /* The big chunk is exactly full: a later append goes to a new one. */
-    cr_assert_eq(mx_outq_append(&q, ref + big, 10), 0);
+    cr_assert_eq(mx__outq_append(&q, ref + big, 10), 0);
     cr_assert_eq(q.bytes, big + 10);
     cr_assert_eq(q.count, 2);
     expect_content(&q, ref, big + 10);
 
-    mx_outq_consume(&q, big - 1);
+    mx__outq_consume(&q, big - 1);
     cr_assert_eq(q.bytes, 11);
     expect_content(&q, ref + big - 1, 11);
-    mx_outq_consume(&q, 11);
+    mx__outq_consume(&q, 11);
     cr_assert_null(q.seg);
     cr_assert_eq(q.bytes, 0);
     free(ref);
@@ -182,17 +182,17 @@ Test(outq, append_spills_over_tail_chunk)
     char *ref = malloc(MX_OUTQ_CHUNK * 2);
     for (size_t i = 0; i < MX_OUTQ_CHUNK * 2; i++)
         ref[i] = (char)(i * 13);
-    cr_assert_eq(mx_outq_append(&q, ref, first), 0);
+    cr_assert_eq(mx__outq_append(&q, ref, first), 0);
     cr_assert_eq(q.count, 1);
-    cr_assert_eq(mx_outq_append(&q, ref + first, 300), 0);
+    cr_assert_eq(mx__outq_append(&q, ref + first, 300), 0);
     cr_assert_eq(q.count, 2);
     cr_assert_eq(q.bytes, first + 300);
     struct iovec iov[4];
-    cr_assert_eq(mx_outq_iov(&q, iov, 4), 2);
+    cr_assert_eq(mx__outq_iov(&q, iov, 4), 2);
     cr_assert_eq(iov[0].iov_len, MX_OUTQ_CHUNK, "tail chunk filled first");
     cr_assert_eq(iov[1].iov_len, 200);
     expect_content(&q, ref, first + 300);
-    mx_outq_clear(&q);
+    mx__outq_clear(&q);
     cr_assert_null(q.seg);
     free(ref);
     done();
@@ -204,30 +204,30 @@ Test(outq, byte_accounting)
     struct mx_chunk *ch = mx_chunk_copy("0123456789", 10);
     cr_assert_not_null(ch);
 
-    cr_assert_eq(mx_outq_append(&q, "abc", 3), 0);
+    cr_assert_eq(mx__outq_append(&q, "abc", 3), 0);
     cr_assert_eq(q.bytes, 3);
-    cr_assert_eq(mx_outq_push(&q, ch), 0);
+    cr_assert_eq(mx__outq_push(&q, ch), 0);
     cr_assert_eq(q.bytes, 13);
-    cr_assert_eq(mx_outq_append(&q, "defgh", 5), 0);
+    cr_assert_eq(mx__outq_append(&q, "defgh", 5), 0);
     cr_assert_eq(q.bytes, 18);
     expect_content(&q, "abc0123456789defgh", 18);
 
-    mx_outq_consume(&q, 2);
+    mx__outq_consume(&q, 2);
     cr_assert_eq(q.bytes, 16);
-    mx_outq_consume(&q, 1);
+    mx__outq_consume(&q, 1);
     cr_assert_eq(q.bytes, 15);
-    mx_outq_consume(&q, 10);
+    mx__outq_consume(&q, 10);
     cr_assert_eq(q.bytes, 5);
     expect_content(&q, "defgh", 5);
-    mx_outq_consume(&q, 0);
+    mx__outq_consume(&q, 0);
     cr_assert_eq(q.bytes, 5);
-    mx_outq_consume(&q, 5);
+    mx__outq_consume(&q, 5);
     cr_assert_eq(q.bytes, 0);
     cr_assert_null(q.seg);
 
     /* An empty chunk pushes nothing. */
     struct mx_chunk *empty = mx_chunk_new(16);
-    cr_assert_eq(mx_outq_push(&q, empty), 0);
+    cr_assert_eq(mx__outq_push(&q, empty), 0);
     cr_assert_eq(q.bytes, 0);
     cr_assert_eq(q.count, 0);
     cr_assert_eq(refs(empty), 1);
@@ -242,40 +242,40 @@ Test(outq, partial_consume_mid_segment)
 {
     struct mx_outq q = { 0 };
     struct mx_chunk *ch = mx_chunk_copy("ABCDEFGHIJ", 10);
-    cr_assert_eq(mx_outq_append(&q, "0123456789", 10), 0);
-    cr_assert_eq(mx_outq_push(&q, ch), 0);
+    cr_assert_eq(mx__outq_append(&q, "0123456789", 10), 0);
+    cr_assert_eq(mx__outq_push(&q, ch), 0);
     mx_chunk_unref(ch);
-    cr_assert_eq(mx_outq_append(&q, "klmnop", 6), 0);
+    cr_assert_eq(mx__outq_append(&q, "klmnop", 6), 0);
     cr_assert_eq(q.count, 3);
 
-    mx_outq_consume(&q, 4);
+    mx__outq_consume(&q, 4);
     cr_assert_eq(q.count, 3);
     struct iovec iov[4];
-    cr_assert_eq(mx_outq_iov(&q, iov, 4), 3);
+    cr_assert_eq(mx__outq_iov(&q, iov, 4), 3);
     cr_assert_eq(iov[0].iov_len, 6);
     cr_assert_eq(memcmp(iov[0].iov_base, "456789", 6), 0);
     cr_assert_eq(iov[1].iov_len, 10);
     cr_assert_eq(memcmp(iov[1].iov_base, "ABCDEFGHIJ", 10), 0);
 
     /* Across the boundary into the middle of the shared chunk. */
-    mx_outq_consume(&q, 6 + 3);
+    mx__outq_consume(&q, 6 + 3);
     cr_assert_eq(q.count, 2);
     cr_assert_eq(q.bytes, 7 + 6);
-    cr_assert_eq(mx_outq_iov(&q, iov, 4), 2);
+    cr_assert_eq(mx__outq_iov(&q, iov, 4), 2);
     cr_assert_eq(iov[0].iov_len, 7);
     cr_assert_eq(memcmp(iov[0].iov_base, "DEFGHIJ", 7), 0);
     expect_content(&q, "DEFGHIJklmnop", 13);
 
     /* Across the boundary and all of the next segment but one byte. */
-    mx_outq_consume(&q, 7 + 5);
+    mx__outq_consume(&q, 7 + 5);
     cr_assert_eq(q.count, 1);
     expect_content(&q, "p", 1);
 
     /* Appending after a partially consumed gather segment extends it. */
-    cr_assert_eq(mx_outq_append(&q, "qrs", 3), 0);
+    cr_assert_eq(mx__outq_append(&q, "qrs", 3), 0);
     cr_assert_eq(q.count, 1);
     expect_content(&q, "pqrs", 4);
-    mx_outq_consume(&q, 4);
+    mx__outq_consume(&q, 4);
     cr_assert_null(q.seg);
     cr_assert_eq(q.bytes, 0);
     done();
@@ -292,11 +292,11 @@ Test(outq, consume_across_many_segments)
             b[j] = (char)('a' + i * 5 + j % 5);
         memcpy(ref + i * 10, b, 10);
         ch[i] = mx_chunk_copy(b, 10);
-        cr_assert_eq(mx_outq_push(&q, ch[i]), 0);
+        cr_assert_eq(mx__outq_push(&q, ch[i]), 0);
     }
     cr_assert_eq(q.count, 5);
     cr_assert_eq(q.bytes, 50);
-    mx_outq_consume(&q, 35);
+    mx__outq_consume(&q, 35);
     cr_assert_eq(q.count, 2);
     cr_assert_eq(q.bytes, 15);
     expect_content(&q, ref + 35, 15);
@@ -304,7 +304,7 @@ Test(outq, consume_across_many_segments)
         cr_assert_eq(refs(ch[i]), 1, "consumed chunk %d released", i);
     for (int i = 3; i < 5; i++)
         cr_assert_eq(refs(ch[i]), 2, "queued chunk %d still referenced", i);
-    mx_outq_consume(&q, 1000);
+    mx__outq_consume(&q, 1000);
     cr_assert_null(q.seg);
     cr_assert_eq(q.bytes, 0);
     for (int i = 0; i < 5; i++) {
@@ -324,13 +324,13 @@ Test(outq, shared_chunk_in_two_queues)
     ch->len = 5;
     cr_assert_eq(refs(ch), 1);
 
-    cr_assert_eq(mx_outq_push(&a, ch), 0);
-    cr_assert_eq(mx_outq_push(&b, ch), 0);
+    cr_assert_eq(mx__outq_push(&a, ch), 0);
+    cr_assert_eq(mx__outq_push(&b, ch), 0);
     cr_assert_eq(refs(ch), 3);
 
     /* Appends after the shared chunk must go to new segments. */
-    cr_assert_eq(mx_outq_append(&a, "XYZ", 3), 0);
-    cr_assert_eq(mx_outq_append(&b, "uvw", 3), 0);
+    cr_assert_eq(mx__outq_append(&a, "XYZ", 3), 0);
+    cr_assert_eq(mx__outq_append(&b, "uvw", 3), 0);
     cr_assert_eq(a.count, 2);
     cr_assert_eq(b.count, 2);
     cr_assert_eq(ch->len, 5, "shared chunk length unchanged");
@@ -338,18 +338,18 @@ Test(outq, shared_chunk_in_two_queues)
     expect_content(&a, "helloXYZ", 8);
     expect_content(&b, "hellouvw", 8);
 
-    mx_outq_consume(&a, 2);
+    mx__outq_consume(&a, 2);
     cr_assert_eq(refs(ch), 3);
-    mx_outq_consume(&a, 3);
+    mx__outq_consume(&a, 3);
     cr_assert_eq(refs(ch), 2);
     expect_content(&a, "XYZ", 3);
     expect_content(&b, "hellouvw", 8);
     cr_assert_eq(memcmp(ch->data, "hello", 5), 0);
 
-    mx_outq_consume(&b, 8);
+    mx__outq_consume(&b, 8);
     cr_assert_eq(refs(ch), 1);
     cr_assert_null(b.seg);
-    mx_outq_clear(&a);
+    mx__outq_clear(&a);
     cr_assert_null(a.seg);
     cr_assert_eq(refs(ch), 1);
     cr_assert_eq(ch->len, 5);
@@ -367,10 +367,10 @@ Test(outq, append_after_shared_push_never_writes_into_it)
     memcpy(ch->data, "shared", 6);
     ch->len = 6;
 
-    cr_assert_eq(mx_outq_append(&a, "pre", 3), 0);
-    cr_assert_eq(mx_outq_push(&a, ch), 0);
+    cr_assert_eq(mx__outq_append(&a, "pre", 3), 0);
+    cr_assert_eq(mx__outq_push(&a, ch), 0);
     cr_assert_eq(refs(ch), 2);
-    cr_assert_eq(mx_outq_append(&a, "post", 4), 0);
+    cr_assert_eq(mx__outq_append(&a, "post", 4), 0);
     cr_assert_eq(a.count, 3, "append after a shared push starts a new segment");
     cr_assert_eq(ch->len, 6);
     cr_assert_eq(memcmp(ch->data, "shared", 6), 0);
@@ -379,16 +379,16 @@ Test(outq, append_after_shared_push_never_writes_into_it)
 
     /* Push the same chunk again and then consume partway into it: still
      * shared with the caller, still never written. */
-    cr_assert_eq(mx_outq_push(&a, ch), 0);
+    cr_assert_eq(mx__outq_push(&a, ch), 0);
     cr_assert_eq(refs(ch), 3);
-    mx_outq_consume(&a, 3 + 6 + 4 + 2);
+    mx__outq_consume(&a, 3 + 6 + 4 + 2);
     cr_assert_eq(refs(ch), 2);
-    cr_assert_eq(mx_outq_append(&a, "tail", 4), 0);
+    cr_assert_eq(mx__outq_append(&a, "tail", 4), 0);
     cr_assert_eq(ch->len, 6);
     cr_assert_eq(ch->data[6], '#');
     expect_content(&a, "aredtail", 8);
 
-    mx_outq_clear(&a);
+    mx__outq_clear(&a);
     cr_assert_eq(refs(ch), 1);
     cr_assert_eq(memcmp(ch->data, "shared", 6), 0);
     mx_chunk_unref(ch);
@@ -401,16 +401,16 @@ Test(outq, empty_queue_holds_no_memory)
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 50; i++) {
             struct mx_chunk *ch = mx_chunk_copy("x", 1);
-            cr_assert_eq(mx_outq_push(&q, ch), 0);
+            cr_assert_eq(mx__outq_push(&q, ch), 0);
             mx_chunk_unref(ch);
-            cr_assert_eq(mx_outq_append(&q, "yy", 2), 0);
+            cr_assert_eq(mx__outq_append(&q, "yy", 2), 0);
         }
         cr_assert_not_null(q.seg);
         cr_assert_eq(q.bytes, 150);
-        mx_outq_consume(&q, 149);
+        mx__outq_consume(&q, 149);
         cr_assert_not_null(q.seg);
         cr_assert_eq(q.bytes, 1);
-        mx_outq_consume(&q, 1);
+        mx__outq_consume(&q, 1);
         cr_assert_null(q.seg);
         cr_assert_eq(q.count, 0);
         cr_assert_eq(q.cap, 0);
@@ -427,26 +427,26 @@ Test(outq, iov_respects_max)
         char c = (char)('A' + i);
         ref[i] = c;
         struct mx_chunk *ch = mx_chunk_copy(&c, 1);
-        cr_assert_eq(mx_outq_push(&q, ch), 0);
+        cr_assert_eq(mx__outq_push(&q, ch), 0);
         mx_chunk_unref(ch);
     }
     struct iovec iov[21];
     memset(iov, 0xAA, sizeof iov);
     struct iovec sentinel = iov[7];
-    cr_assert_eq(mx_outq_iov(&q, iov, 7), 7);
+    cr_assert_eq(mx__outq_iov(&q, iov, 7), 7);
     cr_assert_eq(memcmp(&iov[7], &sentinel, sizeof sentinel), 0,
                  "nothing written past max");
     for (int i = 0; i < 7; i++) {
         cr_assert_eq(iov[i].iov_len, 1);
         cr_assert_eq(*(char *)iov[i].iov_base, ref[i]);
     }
-    cr_assert_eq(mx_outq_iov(&q, iov, 0), 0);
-    cr_assert_eq(mx_outq_iov(&q, iov, 1), 1);
-    cr_assert_eq(mx_outq_iov(&q, iov, 21), 20);
-    mx_outq_consume(&q, 15);
-    cr_assert_eq(mx_outq_iov(&q, iov, 21), 5);
+    cr_assert_eq(mx__outq_iov(&q, iov, 0), 0);
+    cr_assert_eq(mx__outq_iov(&q, iov, 1), 1);
+    cr_assert_eq(mx__outq_iov(&q, iov, 21), 20);
+    mx__outq_consume(&q, 15);
+    cr_assert_eq(mx__outq_iov(&q, iov, 21), 5);
     cr_assert_eq(*(char *)iov[0].iov_base, 'P');
-    mx_outq_clear(&q);
+    mx__outq_clear(&q);
     cr_assert_null(q.seg);
     done();
 }
@@ -461,14 +461,14 @@ Test(outq, ring_wraps_around)
     for (int i = 0; i < 2000 && nin < sizeof in; i++) {
         char c = (char)(i * 37 + 1);
         struct mx_chunk *ch = mx_chunk_copy(&c, 1);
-        cr_assert_eq(mx_outq_push(&q, ch), 0);
+        cr_assert_eq(mx__outq_push(&q, ch), 0);
         mx_chunk_unref(ch);
         in[nin++] = c;
         if (q.count >= 3) {
             struct iovec iov[1];
-            cr_assert_eq(mx_outq_iov(&q, iov, 1), 1);
+            cr_assert_eq(mx__outq_iov(&q, iov, 1), 1);
             out[nout++] = *(char *)iov[0].iov_base;
-            mx_outq_consume(&q, 1);
+            mx__outq_consume(&q, 1);
         }
     }
     size_t len;
@@ -478,7 +478,7 @@ Test(outq, ring_wraps_around)
     free(rest);
     cr_assert_eq(nout, nin);
     cr_assert_eq(memcmp(out, in, nin), 0);
-    mx_outq_clear(&q);
+    mx__outq_clear(&q);
     cr_assert_null(q.seg);
     done();
 }
@@ -523,10 +523,10 @@ Test(outq, partial_write_simulation)
                 if ((r >> 8) % 5 == 0) {
                     struct mx_chunk *ch = mx_chunk_copy(in + nin, n);
                     cr_assert_not_null(ch);
-                    cr_assert_eq(mx_outq_push(&q, ch), 0);
+                    cr_assert_eq(mx__outq_push(&q, ch), 0);
                     mx_chunk_unref(ch);
                 } else {
-                    cr_assert_eq(mx_outq_append(&q, in + nin, n), 0);
+                    cr_assert_eq(mx__outq_append(&q, in + nin, n), 0);
                 }
                 nin += n;
                 cr_assert_eq(q.bytes, nin - nout, "seed %llu: bytes after queueing",
@@ -538,7 +538,7 @@ Test(outq, partial_write_simulation)
              * first few iovecs offer. */
             struct iovec iov[8];
             int max = 1 + (int)(rng(&s) % 8);
-            int n = mx_outq_iov(&q, iov, max);
+            int n = mx__outq_iov(&q, iov, max);
             cr_assert_leq(n, max);
             size_t avail = 0;
             for (int i = 0; i < n; i++)
@@ -553,7 +553,7 @@ Test(outq, partial_write_simulation)
                 nout += c;
                 left -= c;
             }
-            mx_outq_consume(&q, w);
+            mx__outq_consume(&q, w);
             cr_assert_eq(q.bytes, nin - nout, "seed %llu: bytes after consume",
                          (unsigned long long)seed);
             cr_assert_eq(memcmp(out, in, nout), 0, "seed %llu: stream differs by %zu",
@@ -575,25 +575,25 @@ Test(outq, clear_drops_everything)
     struct mx_chunk *ch = mx_chunk_copy("shared", 6);
     static char big[MX_OUTQ_CHUNK * 2];
     memset(big, 'b', sizeof big);
-    cr_assert_eq(mx_outq_append(&q, "abc", 3), 0);
-    cr_assert_eq(mx_outq_push(&q, ch), 0);
-    cr_assert_eq(mx_outq_append(&q, big, sizeof big), 0);
-    cr_assert_eq(mx_outq_push(&q, ch), 0);
+    cr_assert_eq(mx__outq_append(&q, "abc", 3), 0);
+    cr_assert_eq(mx__outq_push(&q, ch), 0);
+    cr_assert_eq(mx__outq_append(&q, big, sizeof big), 0);
+    cr_assert_eq(mx__outq_push(&q, ch), 0);
     cr_assert_eq(refs(ch), 3);
-    mx_outq_consume(&q, 1);
-    mx_outq_clear(&q);
+    mx__outq_consume(&q, 1);
+    mx__outq_clear(&q);
     cr_assert_null(q.seg);
     cr_assert_eq(q.count, 0);
     cr_assert_eq(q.cap, 0);
     cr_assert_eq(q.bytes, 0);
     cr_assert_eq(refs(ch), 1);
     struct iovec iov[2];
-    cr_assert_eq(mx_outq_iov(&q, iov, 2), 0);
+    cr_assert_eq(mx__outq_iov(&q, iov, 2), 0);
 
     /* Usable again after clear. */
-    cr_assert_eq(mx_outq_append(&q, "again", 5), 0);
+    cr_assert_eq(mx__outq_append(&q, "again", 5), 0);
     expect_content(&q, "again", 5);
-    mx_outq_clear(&q);
+    mx__outq_clear(&q);
     cr_assert_null(q.seg);
     mx_chunk_unref(ch);
     done();
@@ -607,13 +607,13 @@ Test(outq, spare_chunks_are_clean_on_reuse)
     static char junk[MX_OUTQ_CHUNK];
     memset(junk, 'J', sizeof junk);
     for (int i = 0; i < 20; i++) {
-        cr_assert_eq(mx_outq_append(&q, junk, sizeof junk - (size_t)i), 0);
-        mx_outq_consume(&q, sizeof junk - (size_t)i);
+        cr_assert_eq(mx__outq_append(&q, junk, sizeof junk - (size_t)i), 0);
+        mx__outq_consume(&q, sizeof junk - (size_t)i);
         cr_assert_null(q.seg);
-        cr_assert_eq(mx_outq_append(&q, "fresh", 5), 0);
+        cr_assert_eq(mx__outq_append(&q, "fresh", 5), 0);
         cr_assert_eq(q.count, 1);
         expect_content(&q, "fresh", 5);
-        mx_outq_clear(&q);
+        mx__outq_clear(&q);
     }
     done();
 }
@@ -627,11 +627,11 @@ static void *thread_work(void *arg)
     /* Several chunks in flight at once, then drained: the spare cache
      * fills up. */
     for (int i = 0; i < 6; i++)
-        cr_assert_eq(mx_outq_append(&q, data, sizeof data), 0);
-    mx_outq_consume(&q, q.bytes);
+        cr_assert_eq(mx__outq_append(&q, data, sizeof data), 0);
+    mx__outq_consume(&q, q.bytes);
     cr_assert_null(q.seg);
     if (cleanup)
-        mx_outq_thread_cleanup();
+        mx__outq_thread_cleanup();
     return NULL;
 }
 

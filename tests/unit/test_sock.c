@@ -20,7 +20,7 @@ static void parse_ok(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
     memset(ss, 0x5A, sizeof *ss);
     *len = 0;
-    int r = mx_sock_parse_addr(s, ss, len);
+    int r = mx__sock_parse_addr(s, ss, len);
     cr_assert_eq(r, 0, "\"%s\" should parse (got %d)", s, r);
 }
 
@@ -28,7 +28,7 @@ static void parse_bad(const char *s)
 {
     struct sockaddr_storage ss;
     socklen_t len = 0;
-    int r = mx_sock_parse_addr(s, &ss, &len);
+    int r = mx__sock_parse_addr(s, &ss, &len);
     cr_assert_eq(r, -EINVAL, "\"%s\" should be rejected with -EINVAL (got %d)", s, r);
 }
 
@@ -38,7 +38,7 @@ static void roundtrip(const char *s)
     socklen_t len;
     parse_ok(s, &ss, &len);
     char out[MX_ADDRSTRLEN];
-    mx_sock_format_addr((struct sockaddr *)&ss, out, sizeof out);
+    mx__sock_format_addr((struct sockaddr *)&ss, out, sizeof out);
     cr_assert_str_eq(out, s);
 }
 
@@ -134,7 +134,7 @@ Test(sock, reject_port_with_whitespace_or_sign)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct sockaddr_storage ss;
         socklen_t len = 0;
-        int r = mx_sock_parse_addr(bad[i], &ss, &len);
+        int r = mx__sock_parse_addr(bad[i], &ss, &len);
         cr_expect_eq(r, -EINVAL, "\"%s\" should be rejected with -EINVAL (got %d)",
                      bad[i], r);
     }
@@ -145,7 +145,7 @@ Test(sock, format_v4)
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5) };
     a.sin_addr.s_addr = htonl(0x01020304);
     char out[MX_ADDRSTRLEN];
-    mx_sock_format_addr((struct sockaddr *)&a, out, sizeof out);
+    mx__sock_format_addr((struct sockaddr *)&a, out, sizeof out);
     cr_assert_str_eq(out, "1.2.3.4:5");
 }
 
@@ -154,7 +154,7 @@ Test(sock, format_v6)
     struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(5),
                               .sin6_addr = IN6ADDR_LOOPBACK_INIT };
     char out[MX_ADDRSTRLEN];
-    mx_sock_format_addr((struct sockaddr *)&a, out, sizeof out);
+    mx__sock_format_addr((struct sockaddr *)&a, out, sizeof out);
     cr_assert_str_eq(out, "[::1]:5");
 }
 
@@ -164,7 +164,7 @@ Test(sock, format_longest_v6_fits)
     cr_assert_eq(inet_pton(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
                            &a.sin6_addr), 1);
     char out[MX_ADDRSTRLEN];
-    mx_sock_format_addr((struct sockaddr *)&a, out, sizeof out);
+    mx__sock_format_addr((struct sockaddr *)&a, out, sizeof out);
     char want[MX_ADDRSTRLEN];
     char host[INET6_ADDRSTRLEN];
     inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
@@ -191,7 +191,7 @@ Test(sock, format_truncates_safely)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     char out[8];
     memset(out, 'X', sizeof out);
-    mx_sock_format_addr((struct sockaddr *)&a, out, 5);
+    mx__sock_format_addr((struct sockaddr *)&a, out, 5);
     cr_assert_str_eq(out, "127.");
     cr_assert_eq(out[5], 'X', "no write past outlen");
 }
