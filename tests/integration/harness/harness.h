@@ -1,8 +1,9 @@
 /* harness.h - drive the real muxd binary ($MUXD_BIN) over loopback sockets.
  *
- * Three parts: the daemon process and its log (daemon.c, proc.c), blocking
- * client helpers with verifiable byte patterns (client.c), and a
- * many-client epoll engine for load tests (load.c).
+ * Four parts: the daemon process and its log (daemon.c, proc.c), blocking
+ * client helpers with verifiable byte patterns (client.c), a many-client
+ * epoll engine for load tests (load.c), and listening sockets for tests
+ * that play the server (net.h, which needs no Criterion).
  *
  * Functions return 0 / a count on success and -1 or -errno on failure, so
  * tests decide what is fatal. Set MUXD_TEST_ECHO_LOG=1 to also copy the
@@ -20,6 +21,8 @@
 
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+
+#include "net.h"
 
 /* ---- the daemon ------------------------------------------------------ */
 
