@@ -83,8 +83,11 @@ use_build() { # dir
     peers="$1/bench/peers"
 }
 
-# Configures and builds the suite's targets in $1 from source tree $2;
-# libevent_echo only if that build has it (no libevent: no target).
+# What build_tree builds; ab.sh wants only the first two.
+build_targets=(muxd_bin muxd_load epoll_echo libevent_echo)
+
+# Configures and builds build_targets in $1 from source tree $2; each only
+# if that build has it (no libevent: no libevent_echo).
 build_tree() { # builddir srcdir extra-cmake-args...
     local b=$1 s=$2 t
     shift 2
@@ -92,7 +95,7 @@ build_tree() { # builddir srcdir extra-cmake-args...
         { tail -20 "$tmp/cmake.log" >&2; die "cmake failed in $b"; }
     local targets
     targets="$(cmake --build "$b" --target help 2>/dev/null)"
-    for t in muxd_bin muxd_load epoll_echo libevent_echo; do
+    for t in "${build_targets[@]}"; do
         if grep -qx "\.\.\. $t" <<<"$targets"; then
             cmake --build "$b" -j2 --target "$t" >"$tmp/build.log" 2>&1 ||
                 { tail -20 "$tmp/build.log" >&2; die "building $t in $b failed (a tree mid-edit? try --rev HEAD)"; }
@@ -236,3 +239,72 @@ cpu_jiffies() { awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8; print b, b + $5 + $6 
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 nfds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+
+# --- configs and runs (shared by suite.sh and ab.sh) -------------------------
+
+# The configs suite.sh and ab.sh give muxd, in tmp: echo.conf (listener
+# bench, raw echo) and chat.conf (listener chat, no flood limit). Workers
+# and backend go on the command line. ab.sh runs older commits on them
+# too: keep to keys every revision it may be asked about understands.
+write_muxd_configs() {
+    cat >"$tmp/echo.conf" <<'EOF'
+; bench/: defaults except the address; workers and backend come from the
+; command line
+[listener bench]
+listen = 127.0.0.1:0
+protocol = echo
+mode = raw
+EOF
+    cat >"$tmp/chat.conf" <<'EOF'
+; bench/: one chat listener, no flood limit
+[listener chat]
+listen = 127.0.0.1:0
+protocol = chat
+server_name = muxd.test
+flood_rate = 0
+EOF
+}
+
+# Runs muxd-load ($load, prefixed by pin_client) with the arguments given
+# against spid:sport and appends the run to the file $runs under section
+# $1, server $2, with params $3 (a JSON object) and rep $4. Sets run_json
+# (muxd-load's object, or null); a failed run counts in failures.
+run_load() { # section server params rep max-seconds muxd-load-args...
+    local section=$1 server=$2 params=$3 rep=$4 limit=$5 rc=0 j0 j1 busy
+    shift 5
+    read -r -a j0 < <(cpu_jiffies)
+    timeout -k 5 "$limit" ${pin_client[@]+"${pin_client[@]}"} "$load" "$@" --json \
+        --server-pid "$spid" "127.0.0.1:$sport" >"$tmp/run.json" 2>"$tmp/run.err" || rc=$?
+    read -r -a j1 < <(cpu_jiffies)
+    busy="$(awk -v b="$((j1[0] - j0[0]))" -v t="$((j1[1] - j0[1]))" -v n="$(nproc)" \
+        'BEGIN { printf "%.2f", (t > 0 ? n * b / t : 0) }')"
+    # Exactly one JSON object, or null: a run that printed anything else
+    # is a failed run, never the end of the suite.
+    run_json="$(jq -cs 'if length == 1 and (.[0] | type) == "object" then .[0] else null end' \
+                "$tmp/run.json" 2>/dev/null)" || run_json=null
+    [ -n "$run_json" ] || run_json=null
+    [[ $busy =~ ^[0-9]+(\.[0-9]+)?$ ]] || busy=null
+    [[ $rc =~ ^[0-9]+$ ]] || rc=255
+    local ok
+    ok="$(jq -n --argjson r "$run_json" --argjson rc "$rc" '$rc == 0 and ($r | type) == "object" and $r.ok == true')"
+    if [ "$ok" != true ]; then
+        failures=$((failures + 1))
+        note "FAILED $section $server $params rep $rep (exit $rc):"
+        tail -5 "$tmp/run.err" >&2
+    fi
+    jq -nc --arg section "$section" --arg server "$server" --argjson params "$params" \
+        --argjson rep "$rep" --argjson rc "$rc" --argjson ok "$ok" --argjson busy "$busy" \
+        --argjson load "$run_json" --arg err "$(tail -3 "$tmp/run.err")" \
+        '{section: $section, server: $server, rep: $rep, ok: $ok, exit: $rc,
+          machine_busy_cores: $busy, load: $load} + $params
+         + (if $ok then {} else {stderr: $err} end)' >>"$runs"
+}
+
+progress() { # the last run's line
+    jq -r 'def f(x): if x == null then "-" else (x * 10 | round / 10 | tostring) end;
+        "  \(.section) \(.server) \(del(.section, .server, .rep, .ok, .exit, .machine_busy_cores, .load, .stderr) | to_entries | map("\(.key)=\(.value)") | join(" ")) rep \(.rep): " +
+        (if .ok | not then "FAILED"
+         elif .section == "chat" then "\(f(.load.deliveries_per_s)) deliveries/s  p99 \(f(.load.latency_us.p99)) us  server \(f(.load.server_cpu_us_per_delivery)) us CPU each"
+         else "\(f(.load.msgs_per_s)) msgs/s  p99 \(f(.load.latency_us.p99)) us  server \(f(.load.server_cpu_us_per_msg)) us CPU each" end)' \
+        < <(tail -n1 "$runs") >&2
+}

@@ -124,22 +124,7 @@ for p in epoll_echo libevent_echo; do
     if [ -x "$peers/$p" ]; then echo_servers+=("$p"); else add_note "$p is not built ($peers/$p): left out"; fi
 done
 
-cat >"$tmp/echo.conf" <<'EOF'
-; bench/suite.sh: defaults except the address; workers and backend come
-; from the command line
-[listener bench]
-listen = 127.0.0.1:0
-protocol = echo
-mode = raw
-EOF
-cat >"$tmp/chat.conf" <<'EOF'
-; bench/suite.sh: one chat listener, no flood limit
-[listener chat]
-listen = 127.0.0.1:0
-protocol = chat
-server_name = muxd.test
-flood_rate = 0
-EOF
+write_muxd_configs
 
 # A backend that falls back (io_uring refused by the kernel) is left out
 # rather than measured under the wrong name.
@@ -175,40 +160,6 @@ runs="$tmp/runs.jsonl" # one JSON object per run: labels + muxd-load's object
 : >"$runs"
 pin_client=()
 
-# Runs muxd-load with the arguments given against spid:sport and records
-# the run under section $1, server $2, with params $3 (a JSON object) and
-# rep $4. Sets run_json (muxd-load's object, or null).
-run_load() { # section server params rep max-seconds muxd-load-args...
-    local section=$1 server=$2 params=$3 rep=$4 limit=$5 rc=0 j0 j1 busy
-    shift 5
-    read -r -a j0 < <(cpu_jiffies)
-    timeout -k 5 "$limit" ${pin_client[@]+"${pin_client[@]}"} "$load" "$@" --json \
-        --server-pid "$spid" "127.0.0.1:$sport" >"$tmp/run.json" 2>"$tmp/run.err" || rc=$?
-    read -r -a j1 < <(cpu_jiffies)
-    busy="$(awk -v b="$((j1[0] - j0[0]))" -v t="$((j1[1] - j0[1]))" -v n="$(nproc)" \
-        'BEGIN { printf "%.2f", (t > 0 ? n * b / t : 0) }')"
-    # Exactly one JSON object, or null: a run that printed anything else
-    # is a failed run, never the end of the suite.
-    run_json="$(jq -cs 'if length == 1 and (.[0] | type) == "object" then .[0] else null end' \
-                "$tmp/run.json" 2>/dev/null)" || run_json=null
-    [ -n "$run_json" ] || run_json=null
-    [[ $busy =~ ^[0-9]+(\.[0-9]+)?$ ]] || busy=null
-    [[ $rc =~ ^[0-9]+$ ]] || rc=255
-    local ok
-    ok="$(jq -n --argjson r "$run_json" --argjson rc "$rc" '$rc == 0 and ($r | type) == "object" and $r.ok == true')"
-    if [ "$ok" != true ]; then
-        failures=$((failures + 1))
-        note "FAILED $section $server $params rep $rep (exit $rc):"
-        tail -5 "$tmp/run.err" >&2
-    fi
-    jq -nc --arg section "$section" --arg server "$server" --argjson params "$params" \
-        --argjson rep "$rep" --argjson rc "$rc" --argjson ok "$ok" --argjson busy "$busy" \
-        --argjson load "$run_json" --arg err "$(tail -3 "$tmp/run.err")" \
-        '{section: $section, server: $server, rep: $rep, ok: $ok, exit: $rc,
-          machine_busy_cores: $busy, load: $load} + $params
-         + (if $ok then {} else {stderr: $err} end)' >>"$runs"
-}
-
 # Starts echo server $1 (muxd-BACKEND with one worker, or a peer).
 start_echo_server() { # name
     case "$1" in
@@ -217,15 +168,6 @@ start_echo_server() { # name
     esac
 }
 stop_echo_server() { stop_server 1; }
-
-progress() { # the last run's line
-    jq -r 'def f(x): if x == null then "-" else (x * 10 | round / 10 | tostring) end;
-        "  \(.section) \(.server) \(del(.section, .server, .rep, .ok, .exit, .machine_busy_cores, .load, .stderr) | to_entries | map("\(.key)=\(.value)") | join(" ")) rep \(.rep): " +
-        (if .ok | not then "FAILED"
-         elif .section == "chat" then "\(f(.load.deliveries_per_s)) deliveries/s  p99 \(f(.load.latency_us.p99)) us  server \(f(.load.server_cpu_us_per_delivery)) us CPU each"
-         else "\(f(.load.msgs_per_s)) msgs/s  p99 \(f(.load.latency_us.p99)) us  server \(f(.load.server_cpu_us_per_msg)) us CPU each" end)' \
-        < <(tail -n1 "$runs") >&2
-}
 
 # Interleaving: point k of repetition r starts at server (r + k) of the list.
 rotated() { # offset names...

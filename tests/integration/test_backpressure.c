@@ -80,21 +80,6 @@ Test(backpressure, slow_consumer_cut_off_at_output_max)
     mx_stop_ok(d, 10000);
 }
 
-struct writer {
-    int fd;
-    uint64_t size;
-    volatile uint64_t sent;
-    int rc;
-    pthread_t thread;
-};
-
-static void *writer_run(void *arg)
-{
-    struct writer *wr = arg;
-    wr->rc = mx_send_pattern(wr->fd, 4, wr->size, &wr->sent);
-    return NULL;
-}
-
 Test(backpressure, blocked_writer_is_throttled_not_dropped)
 {
     struct mx_daemon *d = mx_boot(
@@ -103,10 +88,10 @@ Test(backpressure, blocked_writer_is_throttled_not_dropped)
     long base_kb = daemon_rss_kb(d);
     struct mx_rss_watch w;
     MX_REQUIRE(mx_rss_watch_start(&w, d->pid) == 0);
-    struct writer wr = { .size = 16u << 20 };
+    struct mx_writer wr = { .seed = 4, .size = 16u << 20 };
     wr.fd = mx_connect_bufs(mx_port(d, "echo"), 65536, 65536);
     MX_REQUIRE(wr.fd >= 0, "connect: %s", strerror(-wr.fd));
-    MX_REQUIRE(pthread_create(&wr.thread, NULL, writer_run, &wr) == 0);
+    MX_REQUIRE(mx_writer_start(&wr) == 0);
 
     mx_sleep_ms(1000);
     uint64_t sent_at_1s = wr.sent;
@@ -121,7 +106,7 @@ Test(backpressure, blocked_writer_is_throttled_not_dropped)
 
     char err[160];
     int rc = mx_recv_pattern(wr.fd, 4, wr.size, 60000, err, sizeof err);
-    pthread_join(wr.thread, NULL);
+    mx_writer_join(&wr);
     long max_kb = mx_rss_watch_stop(&w);
     MX_REQUIRE(rc == 0, "echo of 16 MB: %s", err);
     MX_REQUIRE(wr.rc == 0, "writer failed: %s", strerror(-wr.rc));
@@ -143,14 +128,14 @@ Test(backpressure, low_water_zero_still_resumes)
         "[server]\nworkers = 1\n"
         "[listener echo]\nlisten = 127.0.0.1:0\n"
         "[limits]\noutput_high_water = 64k\noutput_low_water = 0\n");
-    struct writer wr = { .size = 8u << 20 };
+    struct mx_writer wr = { .seed = 4, .size = 8u << 20 };
     wr.fd = mx_connect_bufs(mx_port(d, "echo"), 65536, 65536);
     MX_REQUIRE(wr.fd >= 0, "connect: %s", strerror(-wr.fd));
-    MX_REQUIRE(pthread_create(&wr.thread, NULL, writer_run, &wr) == 0);
+    MX_REQUIRE(mx_writer_start(&wr) == 0);
     mx_sleep_ms(300);
     char err[160];
     int rc = mx_recv_pattern(wr.fd, 4, wr.size, 30000, err, sizeof err);
-    pthread_join(wr.thread, NULL);
+    mx_writer_join(&wr);
     MX_REQUIRE(rc == 0, "echo of 8 MB with low water 0: %s", err);
     MX_REQUIRE(mx_echo_roundtrip(wr.fd, "again", 5, 5000) == 0, "not read after draining");
     close(wr.fd);

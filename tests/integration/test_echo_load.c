@@ -45,11 +45,7 @@ Test(echo_load, thousand_clients_hundred_messages_each)
         .timeout_ms = 90000, .seed_base = 1000,
     };
     struct mx_load_result r;
-    int64_t t0 = mx_now_ms();
-    int rc = mx_load_run(&o, &r);
-    cr_log_info("load: %d done, %d failed, %d unfinished, %llu bytes in %lld ms",
-                r.done, r.failed, r.unfinished, (unsigned long long)r.bytes,
-                (long long)(mx_now_ms() - t0));
+    int rc = mx_load_run_logged(&o, &r);
     MX_REQUIRE(rc == 0, "not every client got its echo back: %s", r.first_error);
 
     mx_stop_ok(d, 15000);

@@ -12,7 +12,6 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,11 +70,7 @@ Test(uring, buffer_ring_exhaustion_then_no_spin)
                               .min_msg = 2048, .max_msg = 2048, .pipeline = 8,
                               .threads = 4, .timeout_ms = 15000, .seed_base = 1000 };
     struct mx_load_result r;
-    int64_t t0 = mx_now_ms();
-    int rc = mx_load_run(&o, &r);
-    cr_log_info("load: %d done, %d failed, %d unfinished, %llu bytes verified in %lld ms",
-                r.done, r.failed, r.unfinished, (unsigned long long)r.bytes,
-                (long long)(mx_now_ms() - t0));
+    int rc = mx_load_run_logged(&o, &r);
     MX_REQUIRE(rc == 0 && r.done == EXH_CLIENTS,
                "load: %d done, %d failed, %d unfinished: %s", r.done, r.failed,
                r.unfinished, r.first_error);
@@ -90,7 +85,7 @@ Test(uring, buffer_ring_exhaustion_then_no_spin)
         MX_REQUIRE(held[i] >= 0, "connect %d: %s", i, strerror(-held[i]));
     }
     uint8_t chunk[EXH_CHUNK];
-    t0 = mx_now_ms();
+    int64_t t0 = mx_now_ms();
     for (uint64_t off = 0; off < EXH_BYTES; off += EXH_CHUNK) {
         for (int i = 0; i < EXH_CLIENTS; i++) {
             mx_pattern_fill(chunk, sizeof chunk, 5000u + (uint32_t)i, off);
@@ -138,48 +133,9 @@ Test(uring, buffer_ring_exhaustion_then_no_spin)
 }
 
 /* A client whose echo the daemon cannot get rid of at once: a small
- * receive buffer keeps the window shut, and a small MSS keeps the
- * daemon's send buffer small too. (Over loopback's 64 KiB MSS the kernel
- * autotunes that buffer to megabytes, which would swallow the whole echo:
- * no send would ever be short or stay in flight.) */
-static int connect_narrow(int port, int rcvbuf, int mss)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    /* Before connect(): the window scale and the announced MSS are fixed
-     * by the SYN. */
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct timeval tv = { 10, 0 };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        int e = -errno;
-        close(fd);
-        return e;
-    }
-    return fd;
-}
-
-struct slow_writer {
-    int fd;
-    uint64_t size;
-    volatile uint64_t sent;
-    int rc;
-    pthread_t thread;
-};
-
-static void *slow_writer_run(void *arg)
-{
-    struct slow_writer *w = arg;
-    w->rc = mx_send_pattern(w->fd, 77, w->size, &w->sent);
-    return NULL;
-}
+ * receive buffer keeps the window shut, and a small MSS keeps the daemon's
+ * send buffer small too, so its sends come back short or stay in flight. */
+static const struct mx_sockopts narrow = { .rcvbuf = 4096, .mss = 536 };
 
 Test(uring, short_sends_to_a_slow_reader)
 {
@@ -187,10 +143,10 @@ Test(uring, short_sends_to_a_slow_reader)
     int port = mx_port(d, "echo");
     /* Every send of the daemon meets a nearly full buffer and comes back
      * short (or waits). */
-    struct slow_writer w = { .size = 2u << 20 };
-    w.fd = connect_narrow(port, 4096, 536);
+    struct mx_writer w = { .seed = 77, .size = 2u << 20 };
+    w.fd = mx_connect_opts(port, &narrow);
     MX_REQUIRE(w.fd >= 0, "connect: %s", strerror(-w.fd));
-    MX_REQUIRE(pthread_create(&w.thread, NULL, slow_writer_run, &w) == 0);
+    MX_REQUIRE(mx_writer_start(&w) == 0);
 
     static const size_t sizes[] = { 700, 1500, 4096, 333, 2048, 97, 3000 };
     uint8_t buf[4096];
@@ -224,7 +180,7 @@ Test(uring, short_sends_to_a_slow_reader)
     }
     if (why[0])
         shutdown(w.fd, SHUT_RDWR); /* unblock the writer */
-    pthread_join(w.thread, NULL);
+    mx_writer_join(&w);
     cr_log_info("slow reader: %llu bytes in %u reads, %lld ms", (unsigned long long)got,
                 reads, (long long)(mx_now_ms() - t0));
     MX_REQUIRE(!why[0], "slow reader: %s", why);
@@ -271,7 +227,7 @@ Test(uring, close_with_recv_and_send_in_flight)
     for (int i = 0; i < CLOSE_ROUNDS; i++) {
         /* The echo of 256 KiB stalls in the daemon's send, while its
          * receive stays armed for the rest. */
-        fd = connect_narrow(port, 4096, 536);
+        fd = mx_connect_opts(port, &narrow);
         MX_REQUIRE(fd >= 0, "round %d: connect: %s", i, strerror(-fd));
         uint64_t sent = 0;
         int err = mx_flood(fd, CLOSE_BYTES, 3000, &sent);
@@ -488,7 +444,7 @@ Test(uring, fd_reused_right_after_close)
          * narrow connection its echo is still in the daemon's send (and
          * more input in its receive) when A resets or closes. */
         bool tail = i % 2 == 0;
-        int a = tail ? connect_narrow(port, 4096, 536) : mx_connect(port);
+        int a = tail ? mx_connect_opts(port, &narrow) : mx_connect(port);
         MX_REQUIRE(a >= 0, "round %d: connect A: %s", i, strerror(-a));
         MX_REQUIRE(echo_pattern(a, sa, 0, na, sb, why, sizeof why) == 0,
                    "round %d, client A: %s", i, why);

@@ -6,7 +6,7 @@
  *
  * One thread, level-triggered epoll, blocking sends (test loads are
  * small). Runs until killed. */
-#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,31 +14,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net.h"
+
 #define MAX_FDS 65536
 
 static uint64_t offset[MAX_FDS]; /* bytes echoed so far, per connection */
 
-static int listen_any(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 1024) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        perror("flip_echo: listen");
-        exit(1);
-    }
-    printf("port %d\n", ntohs(a.sin_port));
-    fflush(stdout);
-    return fd;
-}
+static uint64_t flip_at = 1000;
 
 /* Echoes what one read got, flipping the chosen byte if it is in there. */
-static void echo_once(int ep, int fd, uint64_t flip_at)
+static void echo_once(int ep, int fd)
 {
     char buf[65536];
     ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0 || fd >= MAX_FDS) {
+    if (n <= 0) {
         epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
         close(fd);
         return;
@@ -55,29 +44,20 @@ static void echo_once(int ep, int fd, uint64_t flip_at)
     }
 }
 
+static bool track(int fd)
+{
+    if (fd >= MAX_FDS)
+        return false;
+    offset[fd] = 0;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
-    uint64_t flip_at = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000;
-    int lfd = listen_any();
-    int ep = epoll_create1(0);
-    struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd };
-    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-    for (;;) {
-        struct epoll_event evs[64];
-        int n = epoll_wait(ep, evs, 64, -1);
-        for (int i = 0; i < n; i++) {
-            int fd = evs[i].data.fd;
-            if (fd != lfd) {
-                echo_once(ep, fd, flip_at);
-                continue;
-            }
-            int c = accept(lfd, NULL, NULL);
-            if (c < 0)
-                continue;
-            if (c < MAX_FDS)
-                offset[c] = 0;
-            struct epoll_event cev = { .events = EPOLLIN, .data.fd = c };
-            epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
-        }
-    }
+    if (argc > 1)
+        flip_at = strtoull(argv[1], NULL, 10);
+    int lfd = mx_listen_announced("flip_echo");
+    mx_serve_forever(lfd, track, echo_once);
+    perror("flip_echo: epoll");
+    return 1;
 }

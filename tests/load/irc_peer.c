@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net.h"
+
 #define MAX_CLIENTS 4096
 #define MAX_CHANS 64
 #define LINE_MAX 1024
@@ -196,21 +198,6 @@ static void on_readable(int ep, int fd)
         drop_client(ep, fd); /* a line too long */
 }
 
-static int listen_any(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 1024) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        perror("irc_peer: listen");
-        exit(1);
-    }
-    printf("port %d\n", ntohs(a.sin_port));
-    fflush(stdout);
-    return fd;
-}
-
 static void parse_args(int argc, char **argv)
 {
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -224,34 +211,21 @@ static void parse_args(int argc, char **argv)
     }
 }
 
+static bool admit(int fd)
+{
+    if (fd >= MAX_CLIENTS)
+        return false;
+    int one = 1; /* line by line, as a real server sends them */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    clients[fd] = (struct client){ .used = true };
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
-    int lfd = listen_any();
-    int ep = epoll_create1(0);
-    struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd };
-    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-    for (;;) {
-        struct epoll_event evs[64];
-        int n = epoll_wait(ep, evs, 64, -1);
-        for (int i = 0; i < n; i++) {
-            int fd = evs[i].data.fd;
-            if (fd != lfd) {
-                on_readable(ep, fd);
-                continue;
-            }
-            int c = accept(lfd, NULL, NULL);
-            if (c < 0)
-                continue;
-            if (c >= MAX_CLIENTS) {
-                close(c);
-                continue;
-            }
-            int one = 1; /* line by line, as a real server sends them */
-            setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            clients[c] = (struct client){ .used = true };
-            struct epoll_event cev = { .events = EPOLLIN, .data.fd = c };
-            epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
-        }
-    }
+    int lfd = mx_listen_announced("irc_peer");
+    mx_serve_forever(lfd, admit, on_readable);
+    perror("irc_peer: epoll");
+    return 1;
 }

@@ -7,11 +7,9 @@
 #include "loadrun.h"
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -167,18 +165,6 @@ Test(load_checks, chat_detects_nick_in_use)
     lr_free(&r);
 }
 
-/* A free loopback port (bound, then released: tiny race, fine in a test). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    MX_REQUIRE(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-               getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* ngIRCd with its flood limits lifted, in a scratch directory. */
 static pid_t start_ngircd(const char *dir, int port)
 {
@@ -222,7 +208,8 @@ Test(load_checks, chat_against_ngircd)
         cr_skip_test("%s is not installed", NGIRCD);
     char dir[] = "/tmp/muxd-load-ngircd-XXXXXX";
     MX_REQUIRE(mkdtemp(dir));
-    int port = free_port();
+    int port = mx_free_port();
+    MX_REQUIRE(port > 0, "no free port: %s", strerror(-port));
     pid_t pid = start_ngircd(dir, port);
     char target[32], spid[16];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);

@@ -34,7 +34,7 @@ static void set_timeouts(int fd, int seconds)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-static int connect_to(int family, int port, int rcvbuf, int sndbuf)
+static int connect_to(int family, int port, const struct mx_sockopts *o)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -55,11 +55,13 @@ static int connect_to(int family, int port, int rcvbuf, int sndbuf)
     int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    /* Before connect(), or the window scale is already fixed. */
-    if (rcvbuf > 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    if (sndbuf > 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    /* Before connect(): the SYN fixes the window scale and the MSS. */
+    if (o->rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf, sizeof o->rcvbuf);
+    if (o->sndbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &o->sndbuf, sizeof o->sndbuf);
+    if (o->mss > 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &o->mss, sizeof o->mss);
     set_timeouts(fd, 10);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -71,12 +73,20 @@ static int connect_to(int family, int port, int rcvbuf, int sndbuf)
     return fd;
 }
 
-int mx_connect(int port) { return connect_to(AF_INET, port, 0, 0); }
-int mx_connect6(int port) { return connect_to(AF_INET6, port, 0, 0); }
+static const struct mx_sockopts defaults;
+
+int mx_connect(int port) { return connect_to(AF_INET, port, &defaults); }
+int mx_connect6(int port) { return connect_to(AF_INET6, port, &defaults); }
+
+int mx_connect_opts(int port, const struct mx_sockopts *o)
+{
+    return connect_to(AF_INET, port, o);
+}
 
 int mx_connect_bufs(int port, int rcvbuf, int sndbuf)
 {
-    return connect_to(AF_INET, port, rcvbuf, sndbuf);
+    return mx_connect_opts(port, &(struct mx_sockopts){ .rcvbuf = rcvbuf,
+                                                        .sndbuf = sndbuf });
 }
 
 int mx_set_nonblock(int fd, bool on)
@@ -265,6 +275,26 @@ int mx_send_pattern(int fd, uint32_t seed, uint64_t n, volatile uint64_t *sent)
             *sent = off;
     }
     return 0;
+}
+
+static void *writer_run(void *arg)
+{
+    struct mx_writer *w = arg;
+    w->rc = mx_send_pattern(w->fd, w->seed, w->size, &w->sent);
+    return NULL;
+}
+
+int mx_writer_start(struct mx_writer *w)
+{
+    w->sent = 0;
+    w->rc = 0;
+    return -pthread_create(&w->thread, NULL, writer_run, w);
+}
+
+int mx_writer_join(struct mx_writer *w)
+{
+    pthread_join(w->thread, NULL);
+    return w->rc;
 }
 
 int mx_recv_pattern(int fd, uint32_t seed, uint64_t n, int timeout_ms,

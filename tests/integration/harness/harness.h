@@ -1,8 +1,9 @@
 /* harness.h - drive the real muxd binary ($MUXD_BIN) over loopback sockets.
  *
- * Three parts: the daemon process and its log (daemon.c, proc.c), blocking
- * client helpers with verifiable byte patterns (client.c), and a
- * many-client epoll engine for load tests (load.c).
+ * Four parts: the daemon process and its log (daemon.c, proc.c), blocking
+ * client helpers with verifiable byte patterns (client.c), a many-client
+ * epoll engine for load tests (load.c), and listening sockets for tests
+ * that play the server (net.h, which needs no Criterion).
  *
  * Functions return 0 / a count on success and -1 or -errno on failure, so
  * tests decide what is fatal. Set MUXD_TEST_ECHO_LOG=1 to also copy the
@@ -20,6 +21,8 @@
 
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+
+#include "net.h"
 
 /* ---- the daemon ------------------------------------------------------ */
 
@@ -154,6 +157,13 @@ int mx_connect6(int port);
  * connecting: small client buffers keep data in the server's queue, where
  * the test means it to be, instead of in autotuned kernel buffers. */
 int mx_connect_bufs(int port, int rcvbuf, int sndbuf);
+/* The general form: kernel options set before connecting (0 = default).
+ * A small mss keeps the server's send buffer small as well, which over
+ * loopback's 64 KiB MSS the kernel would autotune to megabytes. */
+struct mx_sockopts {
+    int rcvbuf, sndbuf, mss;
+};
+int mx_connect_opts(int port, const struct mx_sockopts *o);
 int mx_set_nonblock(int fd, bool on);
 /* true once a new connection is refused, or accepted and closed without
  * us sending anything (the daemon has stopped accepting). */
@@ -191,6 +201,22 @@ int mx_flood(int fd, uint64_t cap, int timeout_ms, uint64_t *sent);
 
 /* Streams n pattern bytes to fd (blocking), counting progress in *sent. */
 int mx_send_pattern(int fd, uint32_t seed, uint64_t n, volatile uint64_t *sent);
+/* A thread running mx_send_pattern(fd, seed, size, &sent), so the test
+ * can read the echo meanwhile: a writer that also had to read would stop
+ * sending just when the server stops reading, hiding backpressure. Fill in
+ * fd, seed and size; start returns 0 or -errno, join the writer's result
+ * (rc). After a failed read, shutdown(fd) unblocks the writer. */
+struct mx_writer {
+    int fd;
+    uint32_t seed;
+    uint64_t size;
+    volatile uint64_t sent;
+    int rc;
+    pthread_t thread;
+};
+int mx_writer_start(struct mx_writer *w);
+int mx_writer_join(struct mx_writer *w);
+
 /* Receives and verifies n pattern bytes; 0, or -1 with why in err. */
 int mx_recv_pattern(int fd, uint32_t seed, uint64_t n, int timeout_ms,
                     char *err, size_t errlen);
@@ -219,5 +245,7 @@ struct mx_load_result {
 /* Runs the clients to completion or deadline; returns 0 iff every client
  * got its whole stream back byte for byte. */
 int mx_load_run(const struct mx_load_opts *o, struct mx_load_result *r);
+/* The same, and logs the outcome and how long it took (cr_log_info). */
+int mx_load_run_logged(const struct mx_load_opts *o, struct mx_load_result *r);
 
 #endif

@@ -288,3 +288,13 @@ int mx_load_run(const struct mx_load_opts *o, struct mx_load_result *r)
     free(sl);
     return rc;
 }
+
+int mx_load_run_logged(const struct mx_load_opts *o, struct mx_load_result *r)
+{
+    int64_t t0 = mx_now_ms();
+    int rc = mx_load_run(o, r);
+    cr_log_info("load: %d done, %d failed, %d unfinished, %llu bytes verified in %lld ms",
+                r->done, r->failed, r->unfinished, (unsigned long long)r->bytes,
+                (long long)(mx_now_ms() - t0));
+    return rc;
+}
