@@ -1,8 +1,8 @@
 /* main.c - the muxd daemon: command line, config, signals, lifecycle.
  *
  * Exit status: 0 after a clean stop, 1 when the server cannot start, 2 on a
- * bad command line or config. Signals are taken synchronously on the main
- * thread (sigtimedwait), so no handler ever runs inside a worker.
+ * bad command line or config. SIGINT/SIGTERM are taken by mx_server_serve
+ * on the main thread, so no handler ever runs inside a worker.
  */
 #include <errno.h>
 #include <signal.h>
@@ -174,24 +174,6 @@ static int add_listeners(struct mx_server *s, const struct mx_config *cfg,
     return 0;
 }
 
-/* First SIGTERM/SIGINT: graceful stop. A second one: leave now. */
-static void wait_for_stop(struct mx_server *s, const sigset_t *sigs)
-{
-    int sig;
-    while ((sig = sigwaitinfo(sigs, NULL)) < 0 && errno == EINTR)
-        ;
-    mx_info("signal %d (%s): stopping; again to exit at once", sig, strsignal(sig));
-    mx_server_stop(s);
-    const struct timespec tick = { 0, 20 * 1000 * 1000 };
-    while (!mx_server_finished(s)) {
-        sig = sigtimedwait(sigs, NULL, &tick);
-        if (sig > 0) {
-            mx_warn("second signal (%s): exiting now", strsignal(sig));
-            _exit(1);
-        }
-    }
-}
-
 static void free_chats(struct chats *ch)
 {
     for (unsigned i = 0; i < MX_MAX_LISTENERS; i++) {
@@ -200,37 +182,46 @@ static void free_chats(struct chats *ch)
     }
 }
 
+struct started_info {
+    const struct mx_config *cfg;
+    const struct mx_server_opts *o;
+    unsigned long fd_limit;
+};
+
+/* The line the tests and scripts wait for: the server is up. */
+static void log_started(struct mx_server *s, void *arg)
+{
+    const struct started_info *i = arg;
+    mx_info("muxd %s started: backend=%s workers=%u offload-threads=%u listeners=%u "
+            "fd-limit=%lu", MUXD_VERSION, mx_server_backend(s), i->o->workers,
+            i->o->offload_threads, i->cfg->nlisteners, i->fd_limit);
+}
+
 static int serve(const struct mx_config *cfg, struct chats *chats, unsigned long fd_limit)
 {
     struct mx_server_opts o;
     server_opts(cfg, &o);
-    struct mx_server *s = mx_server_new(&o);
-    if (!s) {
-        mx_error("cannot create the server: %s", strerror(errno));
-        return 1;
-    }
-    union proto_opts po[MX_MAX_LISTENERS];
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    /* Blocked before any thread starts, so every thread inherits the mask
-     * and only sigwaitinfo below ever takes these signals. */
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    int err = add_listeners(s, cfg, po, chats);
-    if (err == 0 && (err = mx_server_start(s)) < 0)
-        mx_error("cannot start: %s", strerror(-err));
+    struct mx_server *s;
+    int err = mx_server_new(&o, &s);
     if (err < 0) {
-        mx_server_free(s);
+        mx_error("cannot create the server: %s", strerror(-err));
         free_chats(chats);
         return 1;
     }
-    mx_info("muxd %s started: backend=%s workers=%u offload-threads=%u listeners=%u "
-            "fd-limit=%lu", MUXD_VERSION, mx_server_backend(s), o.workers,
-            o.offload_threads, cfg->nlisteners, fd_limit);
-    wait_for_stop(s, &sigs);
+    union proto_opts po[MX_MAX_LISTENERS];
+    struct started_info info = { cfg, &o, fd_limit };
+    err = add_listeners(s, cfg, po, chats);
+    if (err == 0) {
+        err = mx_server_serve(s, log_started, &info);
+        if (err == -EINTR)
+            _exit(1);   /* the workers are still closing: leave them */
+        if (err < 0)
+            mx_error("cannot start: %s", strerror(-err));
+    }
     mx_server_free(s);
     free_chats(chats);
+    if (err < 0)
+        return 1;
     mx_info("muxd stopped");
     return 0;
 }
