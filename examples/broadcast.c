@@ -10,7 +10,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,29 +92,24 @@ int main(int argc, char **argv)
     mx_server_opts_default(&o);
     o.workers = 4;
     char addr[64] = "127.0.0.1:7001";
-    int opt, err, sig;
+    int opt, err;
     while ((opt = getopt(argc, argv, "p:")) == 'p')
         snprintf(addr, sizeof addr, "127.0.0.1:%s", optarg);
     if (opt != -1)
         return 2;
-    sigset_t sigs; /* blocked before any thread starts, taken by sigwait */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    if (!(server = mx_server_new(&o))) {
-        mx_error("cannot create the server: %s", strerror(errno));
+    if ((err = mx_server_new(&o, &server)) < 0) {
+        mx_error("cannot create the server: %s", strerror(-err));
         return 1;
     }
+    /* serve: start, wait for SIGINT/SIGTERM, stop gracefully */
     if ((err = mx_server_listen(server, "broadcast", addr, &broadcast, NULL)) < 0 ||
-        (err = mx_server_start(server)) < 0) {
+        (err = mx_server_serve(server, NULL, NULL)) < 0) {
+        if (err == -EINTR) /* a second signal: the stop was cut short */
+            _exit(1);
         mx_error("cannot serve %s: %s", addr, strerror(-err));
         mx_server_free(server);
         return 1;
     }
-    sigwait(&sigs, &sig);
-    mx_info("signal %d: stopping", sig);
-    mx_server_stop(server); /* stop accepting, flush what is queued, close */
     mx_server_free(server); /* joins the threads */
     free(ids);
     return 0;

@@ -11,8 +11,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <netdb.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,30 +101,25 @@ int main(int argc, char **argv)
     o.workers = 2;
     o.offload_threads = 4;
     char addr[64] = "127.0.0.1:7002";
-    int opt, err, sig;
+    int opt, err;
     while ((opt = getopt(argc, argv, "p:")) == 'p')
         snprintf(addr, sizeof addr, "127.0.0.1:%s", optarg);
     if (opt != -1)
         return 2;
-    sigset_t sigs; /* blocked before any thread starts, taken by sigwait */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    struct mx_server *s = mx_server_new(&o);
-    if (!s) {
-        mx_error("cannot create the server: %s", strerror(errno));
+    struct mx_server *s;
+    if ((err = mx_server_new(&o, &s)) < 0) {
+        mx_error("cannot create the server: %s", strerror(-err));
         return 1;
     }
+    /* serve: start, wait for SIGINT/SIGTERM, stop gracefully */
     if ((err = mx_server_listen(s, "lookup", addr, &lookup, NULL)) < 0 ||
-        (err = mx_server_start(s)) < 0) {
+        (err = mx_server_serve(s, NULL, NULL)) < 0) {
+        if (err == -EINTR) /* a second signal: the stop was cut short */
+            _exit(1);
         mx_error("cannot serve %s: %s", addr, strerror(-err));
         mx_server_free(s);
         return 1;
     }
-    sigwait(&sigs, &sig);
-    mx_info("signal %d: stopping", sig);
-    mx_server_stop(s);
     mx_server_free(s);
     return 0;
 }

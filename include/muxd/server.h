@@ -1,9 +1,10 @@
 /* muxd/server.h - create, run and stop a server.
  *
  * Life: mx_server_new, mx_server_listen (one or more), mx_server_start,
- * then mx_server_stop and mx_server_free. Those calls are for one
- * controlling thread (the daemon's main thread); mx_server_post is for any
- * thread. Errors are -errno.
+ * then mx_server_stop and mx_server_free (or mx_server_serve in place of
+ * start and stop). Those calls are for one controlling thread (the
+ * daemon's main thread); mx_server_post is for any thread. Errors are
+ * -errno.
  */
 #ifndef MUXD_SERVER_H
 #define MUXD_SERVER_H
@@ -46,9 +47,10 @@ void mx_server_opts_default(struct mx_server_opts *o);
  * when io_uring was asked for by name and cannot run here. Any thread. */
 int mx_backend_pick(const char *name, const char **chosen, const char **why);
 
-/* NULL with errno set: EINVAL for bad options or an unknown backend, the
- * probe's errno for io_uring by name where it cannot run, ENOMEM. */
-struct mx_server *mx_server_new(const struct mx_server_opts *o);
+/* *out gets a new server (not started, no listener). 0, or -EINVAL for
+ * bad options or an unknown backend, the probe's -errno for io_uring by
+ * name where it cannot run, -ENOMEM; *out is then NULL. */
+int mx_server_new(const struct mx_server_opts *o, struct mx_server **out);
 
 /* Binds addr ("127.0.0.1:7000", "[::1]:7000", "*:7000", port 0 for an
  * ephemeral one) now and logs "listener NAME on ADDR:PORT (protocol P)"
@@ -64,6 +66,21 @@ int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
  * listener; a backend's or pthread's -errno. After a failure the server
  * must still be freed. */
 int mx_server_start(struct mx_server *s);
+
+/* Runs s until SIGINT or SIGTERM, for a program's main thread: blocks
+ * both signals in the calling thread, starts s (so every muxd thread
+ * inherits the mask), calls started(s, arg) if not NULL, waits for one of
+ * them, logs it, stops s and waits until every worker has finished.
+ * Call it from the thread that created s, after mx_server_listen, and
+ * before starting threads of your own that leave these signals unblocked
+ * (they could take the signal instead). Both stay blocked on return.
+ * 0 after a graceful stop; mx_server_start's -errno if it could not start
+ * (or pthread_sigmask's); -EINTR when a second signal came during the
+ * stop: it is logged, the workers are still closing, and the caller
+ * should leave at once (the daemon calls _exit(1)) rather than free s.
+ * After 0 or a start error, free s with mx_server_free. */
+typedef void mx_serve_fn(struct mx_server *s, void *arg);
+int mx_server_serve(struct mx_server *s, mx_serve_fn *started, void *arg);
 
 /* Graceful stop: stop accepting, stop reading, flush queued output up to
  * shutdown_timeout, wait for running offload jobs, close everything.

@@ -15,12 +15,20 @@
 #include <ini.h>
 
 #include "app/config_keys.h"
+#include "app/protocols.h"
 #include "app/units.h"
 
 #define FIELD_SIZE(type, f) sizeof(((type *)0)->f)
 #define MAX_LISTENER_NAME (FIELD_SIZE(struct mx_listener_cfg, name) - 1)
+/* More than all protocols' keys together, so never reached but checked. */
+#define MAX_LISTENER_KEYS 64
 
 /* ---- the file ----------------------------------------------------------- */
+
+struct lsn_key {
+    const char *key;             /* a row's name */
+    int line;
+};
 
 struct parser {
     struct mx_config *cfg;
@@ -33,9 +41,12 @@ struct parser {
     char label[96];                       /* "listener echo", for messages */
     struct mx_listener_cfg *lsn;          /* the listener being read */
     int sect_line;
-    /* Line where each key was set, 0 = not yet; row 0 is the global
-     * sections, row i + 1 listener i. */
-    int set_at[MX_MAX_LISTENERS + 1][MX_CFG_NKEYS];
+    /* Line where each global key was set, 0 = not yet. */
+    int set_at[MX_CFG_NKEYS];
+    /* The keys set in the listener being read (its section is read once:
+     * names are unique), by their rows' names. */
+    struct lsn_key lsn_keys[MAX_LISTENER_KEYS];
+    unsigned nlsn_keys;
     int lsn_line[MX_MAX_LISTENERS];
     char *err;
     size_t errlen;
@@ -116,6 +127,7 @@ static void open_listener(struct parser *p, const char *name, size_t n)
     memset(p->lsn, 0, sizeof *p->lsn);
     memcpy(p->lsn->name, nm, n + 1);
     mx_cfg_listener_defaults(p->lsn);
+    p->nlsn_keys = 0;
     p->sect = MX_SECT_LISTENER;
 }
 
@@ -199,6 +211,36 @@ static char *read_line(char *str, int num, void *stream)
     return str;
 }
 
+static int listener_key_line(const struct parser *p, const char *key)
+{
+    for (unsigned i = 0; i < p->nlsn_keys; i++)
+        if (strcmp(p->lsn_keys[i].key, key) == 0)
+            return p->lsn_keys[i].line;
+    return 0;
+}
+
+static int listener_pair(struct parser *p, const char *name, const char *value)
+{
+    char why[512];
+    const char *key;
+    int first = listener_key_line(p, name);
+
+    if (first) {
+        fail(p, p->lineno, "[%s] %s: duplicate key (first at line %d)", p->label, name, first);
+        return 0;
+    }
+    int rc = mx_cfg_listener_set(p->lsn, name, value, &key, why, sizeof why);
+    if (rc == -ENOENT)
+        fail(p, p->lineno, "[%s] %s: unknown key", p->label, name);
+    else if (rc < 0)
+        fail(p, p->lineno, "[%s] %s: %s", p->label, name, why);
+    else if (p->nlsn_keys == MAX_LISTENER_KEYS)
+        fail(p, p->lineno, "[%s] %s: too many keys", p->label, name);
+    else
+        p->lsn_keys[p->nlsn_keys++] = (struct lsn_key){ key, p->lineno };
+    return rc == 0;
+}
+
 static int on_pair(void *user, const char *section, const char *name, const char *value)
 {
     struct parser *p = user;
@@ -211,19 +253,20 @@ static int on_pair(void *user, const char *section, const char *name, const char
         fail(p, p->lineno, "%s: key outside any section", name);
         return 0;
     }
+    if (p->sect == MX_SECT_LISTENER)
+        return listener_pair(p, name, value);
     const struct mx_cfg_key *k = mx_cfg_key_find(p->sect, name);
     if (!k) {
         fail(p, p->lineno, "[%s] %s: unknown key", p->label, name);
         return 0;
     }
-    bool in_lsn = p->sect == MX_SECT_LISTENER;
-    int *at = &p->set_at[in_lsn ? p->lsn - p->cfg->listeners + 1 : 0][mx_cfg_key_row(k)];
+    int *at = &p->set_at[mx_cfg_key_row(k)];
     if (*at) {
         fail(p, p->lineno, "[%s] %s: duplicate key (first at line %d)", p->label, name, *at);
         return 0;
     }
     *at = p->lineno;
-    if (mx_cfg_key_set(k, in_lsn ? (void *)p->lsn : (void *)p->cfg, value, why, sizeof why)) {
+    if (mx_cfg_key_set(k, p->cfg, value, why, sizeof why)) {
         fail(p, p->lineno, "[%s] %s: %s", p->label, name, why);
         return 0;
     }
@@ -346,36 +389,19 @@ static int check_listeners(const struct mx_config *cfg, const char *path, char *
     return 0;
 }
 
-/* A work listener that offloads needs a pool to offload to; catching it
- * here beats answering every request "ERR busy". */
-static int check_offload(const struct mx_config *cfg, const char *path, char *err,
-                         size_t errlen)
+/* Each protocol's own rules (work's offload pool, chat's line length). */
+static int check_protocols(const struct mx_config *cfg, const char *path, char *err,
+                           size_t errlen)
 {
-    if (cfg->offload_threads != 0)
-        return 0;
-    for (unsigned i = 0; i < cfg->nlisteners; i++) {
-        const struct mx_listener_cfg *l = &cfg->listeners[i];
-        if (strcmp(l->protocol, "work") == 0 && l->offload) {
-            snprintf(err, errlen, "%s: [listener %.63s] offload: needs [offload] "
-                     "threads > 0", path, l->name);
-            return -1;
-        }
-    }
-    return 0;
-}
+    char why[256];
 
-/* A chat line may be 512 bytes with its CRLF; the core must let a
- * partial one wait that long, or it would cut the client before chat
- * can answer 417. */
-static int check_chat(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
-{
     for (unsigned i = 0; i < cfg->nlisteners; i++) {
         const struct mx_listener_cfg *l = &cfg->listeners[i];
-        if (strcmp(l->protocol, "chat") == 0 && cfg->max_line < 512) {
-            snprintf(err, errlen, "%s: [listener %.63s] protocol: chat needs [limits] "
-                     "max_line of at least 512", path, l->name);
-            return -1;
-        }
+        const struct mx_app_proto *p = mx_app_proto_find(l->protocol);
+        if (!p->check || p->check(cfg, mx_app_proto_cfg_const(l, p), why, sizeof why) == 0)
+            continue;
+        snprintf(err, errlen, "%s: [listener %.63s] %s", path, l->name, why);
+        return -1;
     }
     return 0;
 }
@@ -385,8 +411,7 @@ int mx_config_validate(const struct mx_config *cfg, const char *path, char *err,
     if (check_listeners(cfg, path, err, errlen) ||
         mx_cfg_check_values(cfg, path, err, errlen) ||
         check_uring(cfg, path, err, errlen) ||
-        check_offload(cfg, path, err, errlen) ||
-        check_chat(cfg, path, err, errlen))
+        check_protocols(cfg, path, err, errlen))
         return -1;
     return check_water(cfg, path, err, errlen);
 }

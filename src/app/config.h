@@ -11,26 +11,28 @@
 #include <stdio.h>
 
 #include "muxd/log.h"
-#include "proto/echo.h"
 
 #define MX_MAX_LISTENERS 16
+
+/* Room for one protocol's own keys; each protocol's file checks at build
+ * time that its struct fits (protocols.h). */
+#define MX_PROTO_CFG_SIZE 512
+#define MX_MAX_PROTOCOLS 8
+
+union mx_proto_cfg {
+    max_align_t align;
+    unsigned char bytes[MX_PROTO_CFG_SIZE];
+};
 
 struct mx_listener_cfg {
     char name[64];
     char listen[128];            /* "127.0.0.1:7000", "[::1]:7000" */
-    char protocol[16];           /* "echo" | "work" | "chat" */
-    enum mx_echo_mode mode;      /* protocol = echo */
-    unsigned offload;            /* protocol = work: 1 = on, 0 = off */
-    /* protocol = chat */
-    char server_name[64];
-    char motd_file[256];         /* "" = none */
-    char password[64];           /* "" = none */
-    unsigned register_timeout_ms;
-    unsigned ping_interval_ms;   /* 0 = never */
-    unsigned ping_timeout_ms;
-    unsigned flood_rate;         /* lines per second; 0 = off */
-    unsigned flood_burst;
-    unsigned max_channels;
+    char protocol[16];           /* a name in the registry (protocols.h) */
+    /* Each protocol's keys, in registry order. Every protocol's block is
+     * filled, whatever this listener speaks: `protocol` may come after
+     * the keys, and switching it needs no other edit. Only the block of
+     * the listener's own protocol is used and printed. */
+    union mx_proto_cfg proto[MX_MAX_PROTOCOLS];
 };
 
 /* [offload] threads = auto; main resolves it to the number of workers. */
@@ -67,7 +69,8 @@ void mx_config_default(struct mx_config *cfg);
  * one line such as
  *   "muxd.conf:12: [limits] max_line: expected a size like 8k, got 'abc'"
  * into err. Checks cross-key rules (low < high <= max, at least one
- * listener, an offload pool for work listeners with offload = on) too. */
+ * listener, and each protocol's own, such as an offload pool for work
+ * listeners with offload = on) too. */
 int mx_config_load(struct mx_config *cfg, const char *path, char *err, size_t errlen);
 
 /* Cross-key checks alone (after command-line overrides); same err style

@@ -1,7 +1,8 @@
 /* config_keys.c - the key table: one row per key, and what a row does with a value.
  *
  * Parsing, defaults, rechecks, mx_config_print and docs/config.md's reference
- * all walk keys[], so adding a key is adding a row (and raising MX_CFG_NKEYS).
+ * all walk keys[] and then each protocol's own rows (protocols.h), so adding
+ * a key is adding a row (here, raising MX_CFG_NKEYS, or in its protocol's).
  */
 #include "app/config_keys.h"
 
@@ -11,13 +12,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "app/protocols.h"
 #include "app/units.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define FIELD_SIZE(type, f) sizeof(((type *)0)->f)
-#define CFG(f) .off = offsetof(struct mx_config, f), .width = FIELD_SIZE(struct mx_config, f)
-#define LSN(f) .off = offsetof(struct mx_listener_cfg, f), \
-               .width = FIELD_SIZE(struct mx_listener_cfg, f)
+#define CFG(f) MX_CFG_FIELD(struct mx_config, f)
+#define LSN(f) MX_CFG_FIELD(struct mx_listener_cfg, f)
 
 #define LISTEN_SHAPE_MD "`host:port`, `[v6addr]:port` or `*:port`"
 
@@ -26,133 +26,75 @@ const char *const mx_cfg_sect_names[] = {
     [MX_SECT_LIMITS] = "limits", [MX_SECT_LOG] = "log", [MX_SECT_OFFLOAD] = "offload",
 };
 
-/* K_TEXT: one word of printable bytes, no spaces (names, paths, secrets). */
-enum ktype { K_UINT, K_SIZE, K_DURATION, K_ENUM, K_WORD, K_ADDR, K_TEXT };
-
-struct mx_cfg_key {
-    enum mx_cfg_sect sect;
-    const char *name;
-    enum ktype type;
-    size_t off;                  /* in mx_config, or mx_listener_cfg */
-    size_t width;                /* sizeof the field */
-    unsigned long long min, max; /* K_UINT, K_SIZE, K_DURATION (ms) */
-    bool has_auto;               /* "auto" is accepted and stored as auto_val */
-    unsigned long long auto_val; /* outside min..max, so it reads back as auto */
-    const char *const *choices;  /* K_ENUM (stores the index), K_WORD */
-    const char *def;             /* NULL: must be given */
-    const char *help;
-};
-
 static const char *const backend_names[] = { "auto", "epoll", "io_uring", "poll", NULL };
-static const char *const protocol_names[] = { "echo", "work", "chat", NULL };
-/* Stored as the index: 0 = off, 1 = on, as struct mx_listener_cfg says. */
-static const char *const switch_names[] = { "off", "on", NULL };
-static const char *const mode_names[] = { "raw", "line", "upper", NULL };
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
 
-/* K_ENUM stores the index into its choices, so those lists must follow the
+/* MX_CFG_ENUM stores the index into its choices, so those lists must follow the
  * enums they stand for. */
-_Static_assert(MX_ECHO_RAW == 0 && MX_ECHO_LINE == 1 && MX_ECHO_UPPER == 2,
-               "mode_names follows enum mx_echo_mode");
 _Static_assert(MX_LOG_ERROR == 0 && MX_LOG_WARN == 1 && MX_LOG_INFO == 2 &&
                MX_LOG_DEBUG == 3, "level_names follows enum mx_log_level");
-_Static_assert(sizeof(enum mx_echo_mode) == sizeof(uint32_t) &&
-               sizeof(enum mx_log_level) == sizeof(uint32_t),
+_Static_assert(sizeof(enum mx_log_level) == sizeof(uint32_t),
                "enum fields are stored as 32-bit numbers");
 
-#define KIB 1024ULL
-#define MIB (1024ULL * KIB)
-#define GIB (1024ULL * MIB)
-#define SEC 1000ULL
+#define KIB MX_CFG_KIB
+#define MIB MX_CFG_MIB
+#define GIB MX_CFG_GIB
+#define SEC MX_CFG_SEC
 
 static const struct mx_cfg_key keys[] = {
-    { .sect = MX_SECT_SERVER, .name = "workers", .type = K_UINT, CFG(workers),
+    { .sect = MX_SECT_SERVER, .name = "workers", .type = MX_CFG_UINT, CFG(workers),
       .min = 1, .max = 256, .has_auto = true, .auto_val = 0, .def = "auto",
       .help = "reactor threads; auto = one per online CPU" },
-    { .sect = MX_SECT_SERVER, .name = "backend", .type = K_WORD, CFG(backend),
+    { .sect = MX_SECT_SERVER, .name = "backend", .type = MX_CFG_WORD, CFG(backend),
       .choices = backend_names, .def = "auto",
       .help = "I/O backend; auto picks the best one available" },
-    { .sect = MX_SECT_SERVER, .name = "listen_backlog", .type = K_UINT, CFG(listen_backlog),
+    { .sect = MX_SECT_SERVER, .name = "listen_backlog", .type = MX_CFG_UINT, CFG(listen_backlog),
       .min = 1, .max = 65535, .def = "4096",
       .help = "listen(2) backlog of every listener" },
-    { .sect = MX_SECT_SERVER, .name = "shutdown_timeout", .type = K_DURATION,
+    { .sect = MX_SECT_SERVER, .name = "shutdown_timeout", .type = MX_CFG_DURATION,
       CFG(shutdown_timeout_ms), .min = 0, .max = 3600 * SEC, .def = "5s",
       .help = "on shutdown, how long queued output may drain before closing" },
-    { .sect = MX_SECT_SERVER, .name = "uring_buffers", .type = K_UINT, CFG(uring_buffers),
+    { .sect = MX_SECT_SERVER, .name = "uring_buffers", .type = MX_CFG_UINT, CFG(uring_buffers),
       .min = 1, .max = 32768, .def = "256",
       .help = "io_uring: receive buffers per worker, a power of two" },
-    { .sect = MX_SECT_SERVER, .name = "uring_buffer_size", .type = K_SIZE,
+    { .sect = MX_SECT_SERVER, .name = "uring_buffer_size", .type = MX_CFG_SIZE,
       CFG(uring_buffer_size), .min = 512, .max = MIB, .def = "8k",
       .help = "io_uring: size of each receive buffer" },
 
-    { .sect = MX_SECT_LISTENER, .name = "listen", .type = K_ADDR, LSN(listen),
+    { .sect = MX_SECT_LISTENER, .name = "listen", .type = MX_CFG_ADDR, LSN(listen),
       .help = "address to listen on; port 0 picks a free port" },
-    { .sect = MX_SECT_LISTENER, .name = "protocol", .type = K_WORD, LSN(protocol),
-      .choices = protocol_names, .def = "echo",
-      .help = "service spoken on the listener's connections" },
-    { .sect = MX_SECT_LISTENER, .name = "mode", .type = K_ENUM, LSN(mode),
-      .choices = mode_names, .def = "raw",
-      .help = "echo: raw bytes, whole lines, or upper-cased lines" },
-    { .sect = MX_SECT_LISTENER, .name = "offload", .type = K_ENUM, LSN(offload),
-      .choices = switch_names, .def = "on",
-      .help = "work: run SPIN / SLEEP on the offload pool (on) or on the worker "
-              "itself (off); other protocols ignore it" },
+    { .sect = MX_SECT_LISTENER, .name = "protocol", .type = MX_CFG_PROTO, LSN(protocol),
+      .def = "echo", .help = "service spoken on the listener's connections" },
+    /* Each protocol's own keys follow these in its row (protocols.h). */
 
-    { .sect = MX_SECT_LISTENER, .name = "server_name", .type = K_TEXT, LSN(server_name),
-      .def = "muxd.local", .help = "chat: the server's name in replies and prefixes" },
-    { .sect = MX_SECT_LISTENER, .name = "motd_file", .type = K_TEXT, LSN(motd_file),
-      .def = "", .help = "chat: file whose lines are the message of the day; "
-                         "empty = none (422)" },
-    { .sect = MX_SECT_LISTENER, .name = "password", .type = K_TEXT, LSN(password),
-      .def = "", .help = "chat: PASS a client must give to register; empty = none" },
-    { .sect = MX_SECT_LISTENER, .name = "register_timeout", .type = K_DURATION,
-      LSN(register_timeout_ms), .min = SEC, .max = 3600 * SEC, .def = "30s",
-      .help = "chat: a client must register (NICK, USER) within this" },
-    { .sect = MX_SECT_LISTENER, .name = "ping_interval", .type = K_DURATION,
-      LSN(ping_interval_ms), .min = 0, .max = 86400 * SEC, .def = "120s",
-      .help = "chat: PING a client silent this long; 0 = never" },
-    { .sect = MX_SECT_LISTENER, .name = "ping_timeout", .type = K_DURATION,
-      LSN(ping_timeout_ms), .min = SEC, .max = 3600 * SEC, .def = "60s",
-      .help = "chat: close a PINGed client silent this much longer" },
-    { .sect = MX_SECT_LISTENER, .name = "flood_rate", .type = K_UINT, LSN(flood_rate),
-      .min = 0, .max = 1000000, .def = "10",
-      .help = "chat: lines per second a client may send after its burst; "
-              "faster input waits; 0 = no flood control" },
-    { .sect = MX_SECT_LISTENER, .name = "flood_burst", .type = K_UINT, LSN(flood_burst),
-      .min = 1, .max = 1000000, .def = "20",
-      .help = "chat: lines a client may send at once before flood_rate applies" },
-    { .sect = MX_SECT_LISTENER, .name = "max_channels_per_client", .type = K_UINT,
-      LSN(max_channels), .min = 1, .max = 10000, .def = "20",
-      .help = "chat: channels one client may be on at once" },
-
-    { .sect = MX_SECT_LIMITS, .name = "max_connections", .type = K_UINT,
+    { .sect = MX_SECT_LIMITS, .name = "max_connections", .type = MX_CFG_UINT,
       CFG(max_connections), .min = 1, .max = 10000000, .def = "100000",
       .help = "open connections over all listeners; more are refused" },
-    { .sect = MX_SECT_LIMITS, .name = "max_line", .type = K_SIZE, CFG(max_line),
+    { .sect = MX_SECT_LIMITS, .name = "max_line", .type = MX_CFG_SIZE, CFG(max_line),
       .min = 16, .max = MIB, .def = "8k",
       .help = "longest line (echo's line modes, work), without its terminator" },
-    { .sect = MX_SECT_LIMITS, .name = "output_high_water", .type = K_SIZE,
+    { .sect = MX_SECT_LIMITS, .name = "output_high_water", .type = MX_CFG_SIZE,
       CFG(output_high_water), .min = KIB, .max = GIB, .def = "256k",
       .help = "queued output at which a connection stops being read" },
-    { .sect = MX_SECT_LIMITS, .name = "output_low_water", .type = K_SIZE,
+    { .sect = MX_SECT_LIMITS, .name = "output_low_water", .type = MX_CFG_SIZE,
       CFG(output_low_water), .min = 0, .max = GIB, .def = "64k",
       .help = "queued output at which reading resumes" },
-    { .sect = MX_SECT_LIMITS, .name = "output_max", .type = K_SIZE, CFG(output_max),
+    { .sect = MX_SECT_LIMITS, .name = "output_max", .type = MX_CFG_SIZE, CFG(output_max),
       .min = KIB, .max = GIB, .def = "4m",
       .help = "queued output at which the connection is closed" },
-    { .sect = MX_SECT_LIMITS, .name = "idle_timeout", .type = K_DURATION,
+    { .sect = MX_SECT_LIMITS, .name = "idle_timeout", .type = MX_CFG_DURATION,
       CFG(idle_timeout_ms), .min = 0, .max = 86400 * SEC, .def = "300s",
       .help = "close connections silent this long; 0 = never" },
 
-    { .sect = MX_SECT_OFFLOAD, .name = "threads", .type = K_UINT, CFG(offload_threads),
+    { .sect = MX_SECT_OFFLOAD, .name = "threads", .type = MX_CFG_UINT, CFG(offload_threads),
       .min = 0, .max = 256, .has_auto = true, .auto_val = MX_OFFLOAD_THREADS_AUTO,
       .def = "auto", .help = "offload pool threads; auto = one per worker, 0 = no pool" },
-    { .sect = MX_SECT_OFFLOAD, .name = "queue_max", .type = K_UINT, CFG(offload_queue_max),
+    { .sect = MX_SECT_OFFLOAD, .name = "queue_max", .type = MX_CFG_UINT, CFG(offload_queue_max),
       .min = 1, .max = 1000000, .def = "1024",
       .help = "offloaded jobs outstanding (queued or running) at most; "
               "past it requests are refused as busy" },
 
-    { .sect = MX_SECT_LOG, .name = "level", .type = K_ENUM, CFG(log_level),
+    { .sect = MX_SECT_LOG, .name = "level", .type = MX_CFG_ENUM, CFG(log_level),
       .choices = level_names, .def = "info",
       .help = "least severe level written to stderr" },
 };
@@ -191,9 +133,9 @@ static unsigned long long load_num(const void *field, size_t width)
 static void format_num(const struct mx_cfg_key *k, unsigned long long v, char *buf,
                        size_t len)
 {
-    if (k->type == K_SIZE)
+    if (k->type == MX_CFG_SIZE)
         mx_format_size((size_t)v, buf, len);
-    else if (k->type == K_DURATION)
+    else if (k->type == MX_CFG_DURATION)
         mx_format_duration_ms((unsigned)v, buf, len);
     else if (k->has_auto && v == k->auto_val)
         snprintf(buf, len, "auto");
@@ -216,12 +158,13 @@ static void format_value(const struct mx_cfg_key *k, const void *base, char *buf
     unsigned long long v;
 
     switch (k->type) {
-    case K_WORD:
-    case K_ADDR:
-    case K_TEXT:
+    case MX_CFG_WORD:
+    case MX_CFG_ADDR:
+    case MX_CFG_TEXT:
+    case MX_CFG_PROTO:
         snprintf(buf, len, "%.*s", (int)strnlen(field, k->width), field);
         return;
-    case K_ENUM:
+    case MX_CFG_ENUM:
         v = load_num(field, k->width);
         snprintf(buf, len, "%s", v < count_choices(k->choices) ? k->choices[v] : "?");
         return;
@@ -237,6 +180,16 @@ static void format_choices(const char *const *choices, char *buf, size_t len)
     buf[0] = '\0';
     for (int i = 0; choices[i] && used < len; i++)
         used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", choices[i]);
+}
+
+static void format_proto_names(char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < mx_app_nprotos && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+                                 mx_app_protos[i]->name);
 }
 
 static void format_range(const struct mx_cfg_key *k, char *buf, size_t len)
@@ -264,11 +217,11 @@ static int parse_raw_number(const struct mx_cfg_key *k, const char *v, unsigned 
     int rc;
 
     switch (k->type) {
-    case K_SIZE:
+    case MX_CFG_SIZE:
         rc = mx_parse_size(v, &sz);
         *out = rc ? 0 : sz;
         return rc;
-    case K_DURATION:
+    case MX_CFG_DURATION:
         rc = mx_parse_duration_ms(v, &ms);
         *out = rc ? 0 : ms;
         return rc;
@@ -296,15 +249,15 @@ static int parse_number(const struct mx_cfg_key *k, const char *v, unsigned long
 static int number_error(const struct mx_cfg_key *k, const char *v, int rc, char *why, size_t len)
 {
     static const char *const noun[] = {
-        [K_UINT] = "a number", [K_SIZE] = "a size", [K_DURATION] = "a duration",
+        [MX_CFG_UINT] = "a number", [MX_CFG_SIZE] = "a size", [MX_CFG_DURATION] = "a duration",
     };
     static const char *const like[] = {
-        [K_SIZE] = "8k", [K_DURATION] = "300s, 5m or 250ms",
+        [MX_CFG_SIZE] = "8k", [MX_CFG_DURATION] = "300s, 5m or 250ms",
     };
     char range[80];
 
     format_range(k, range, sizeof range);
-    if (k->type == K_UINT || rc == -ERANGE)
+    if (k->type == MX_CFG_UINT || rc == -ERANGE)
         snprintf(why, len, "expected %s from %s, got '%s'", noun[k->type], range, v);
     else
         snprintf(why, len, "expected %s like %s, got '%s'", noun[k->type], like[k->type], v);
@@ -382,6 +335,18 @@ static int store_text(const struct mx_cfg_key *k, const char *v, char *field, ch
     return 0;
 }
 
+static int set_proto(const struct mx_cfg_key *k, char *field, const char *v, char *why,
+                     size_t len)
+{
+    char list[128];
+
+    if (mx_app_proto_find(v))
+        return store_text(k, v, field, why, len);
+    format_proto_names(list, sizeof list);
+    snprintf(why, len, "expected one of %s, got '%s'", list, v);
+    return -1;
+}
+
 static int set_choice(const struct mx_cfg_key *k, char *field, const char *v, char *why,
                       size_t len)
 {
@@ -393,7 +358,7 @@ static int set_choice(const struct mx_cfg_key *k, char *field, const char *v, ch
         snprintf(why, len, "expected one of %s, got '%s'", list, v);
         return -1;
     }
-    if (k->type == K_WORD)
+    if (k->type == MX_CFG_WORD)
         return store_text(k, v, field, why, len);
     store_num(field, k->width, (unsigned long long)i);
     return 0;
@@ -406,17 +371,19 @@ int mx_cfg_key_set(const struct mx_cfg_key *k, void *base, const char *v, char *
     int rc;
 
     switch (k->type) {
-    case K_ENUM:
-    case K_WORD:
+    case MX_CFG_ENUM:
+    case MX_CFG_WORD:
         return set_choice(k, field, v, why, len);
-    case K_ADDR:
+    case MX_CFG_ADDR:
         if (check_listen(v, why, len))
             return -1;
         return store_text(k, v, field, why, len);
-    case K_TEXT:
+    case MX_CFG_TEXT:
         if (check_text(v, why, len))
             return -1;
         return store_text(k, v, field, why, len);
+    case MX_CFG_PROTO:
+        return set_proto(k, field, v, why, len);
     default:
         rc = parse_number(k, v, &n);
         if (rc)
@@ -441,28 +408,61 @@ size_t mx_cfg_key_row(const struct mx_cfg_key *k)
     return (size_t)(k - keys);
 }
 
-static void apply_defaults(bool listener, void *base)
+static const struct mx_cfg_key *proto_key(const struct mx_app_proto *p, const char *name)
+{
+    for (size_t i = 0; i < p->nkeys; i++)
+        if (strcmp(p->keys[i].name, name) == 0)
+            return &p->keys[i];
+    return NULL;
+}
+
+int mx_cfg_listener_set(struct mx_listener_cfg *l, const char *name, const char *v,
+                        const char **key, char *why, size_t len)
+{
+    const struct mx_cfg_key *k = mx_cfg_key_find(MX_SECT_LISTENER, name);
+
+    *key = NULL;
+    if (k) {
+        *key = k->name;
+        return mx_cfg_key_set(k, l, v, why, len) ? -EINVAL : 0;
+    }
+    for (size_t i = 0; i < mx_app_nprotos; i++) {
+        const struct mx_app_proto *p = mx_app_protos[i];
+        if (!(k = proto_key(p, name)))
+            continue;
+        *key = k->name;
+        if (mx_cfg_key_set(k, mx_app_proto_cfg(l, p), v, why, len))
+            return -EINVAL;
+    }
+    return *key ? 0 : -ENOENT;
+}
+
+static void apply_defaults(const struct mx_cfg_key *rows, size_t n, bool listener, void *base)
 {
     char why[256];
 
-    for (size_t i = 0; i < NKEYS; i++) {
-        if ((keys[i].sect == MX_SECT_LISTENER) != listener || !keys[i].def)
+    for (size_t i = 0; i < n; i++) {
+        if ((rows[i].sect == MX_SECT_LISTENER) != listener || !rows[i].def)
             continue;
-        int rc = mx_cfg_key_set(&keys[i], base, keys[i].def, why, sizeof why);
-        assert(rc == 0 && "a default in keys[] does not parse");
+        int rc = mx_cfg_key_set(&rows[i], base, rows[i].def, why, sizeof why);
+        assert(rc == 0 && "a default in a key table does not parse");
         (void)rc;
     }
 }
 
 void mx_cfg_listener_defaults(struct mx_listener_cfg *lsn)
 {
-    apply_defaults(true, lsn);
+    apply_defaults(keys, NKEYS, true, lsn);
+    for (size_t i = 0; i < mx_app_nprotos; i++) {
+        const struct mx_app_proto *p = mx_app_protos[i];
+        apply_defaults(p->keys, p->nkeys, true, mx_app_proto_cfg(lsn, p));
+    }
 }
 
 void mx_config_default(struct mx_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    apply_defaults(false, cfg);
+    apply_defaults(keys, NKEYS, false, cfg);
 }
 
 /* ---- checking values set in code ---------------------------------------- */
@@ -482,69 +482,102 @@ static int recheck(const struct mx_cfg_key *k, const void *base, const char *lab
     return -1;
 }
 
-int mx_cfg_check_values(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
+static int recheck_rows(const struct mx_cfg_key *rows, size_t n, enum mx_cfg_sect s,
+                        const void *base, const char *label, const char *path, char *err,
+                        size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].sect == s && recheck(&rows[i], base, label, path, err, errlen))
+            return -1;
+    return 0;
+}
+
+/* The keys every listener has first: the protocol's own rows are found by
+ * its name. */
+static int recheck_listener(const struct mx_listener_cfg *l, const char *path, char *err,
+                            size_t errlen)
 {
     char label[96];
 
-    for (size_t i = 0; i < NKEYS; i++) {
-        const struct mx_cfg_key *k = &keys[i];
-        if (k->sect != MX_SECT_LISTENER) {
-            if (recheck(k, cfg, mx_cfg_sect_names[k->sect], path, err, errlen))
-                return -1;
-            continue;
-        }
-        for (unsigned l = 0; l < cfg->nlisteners && l < MX_MAX_LISTENERS; l++) {
-            snprintf(label, sizeof label, "listener %.63s", cfg->listeners[l].name);
-            if (recheck(k, &cfg->listeners[l], label, path, err, errlen))
-                return -1;
-        }
-    }
+    snprintf(label, sizeof label, "listener %.63s", l->name);
+    if (recheck_rows(keys, NKEYS, MX_SECT_LISTENER, l, label, path, err, errlen))
+        return -1;
+    const struct mx_app_proto *p = mx_app_proto_find(l->protocol);
+    return recheck_rows(p->keys, p->nkeys, MX_SECT_LISTENER, mx_app_proto_cfg_const(l, p),
+                        label, path, err, errlen);
+}
+
+int mx_cfg_check_values(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
+{
+    static const enum mx_cfg_sect after[] = { MX_SECT_LIMITS, MX_SECT_OFFLOAD, MX_SECT_LOG };
+
+    if (recheck_rows(keys, NKEYS, MX_SECT_SERVER, cfg, "server", path, err, errlen))
+        return -1;
+    for (unsigned l = 0; l < cfg->nlisteners && l < MX_MAX_LISTENERS; l++)
+        if (recheck_listener(&cfg->listeners[l], path, err, errlen))
+            return -1;
+    for (size_t i = 0; i < ARRAY_LEN(after); i++)
+        if (recheck_rows(keys, NKEYS, after[i], cfg, mx_cfg_sect_names[after[i]], path,
+                         err, errlen))
+            return -1;
     return 0;
 }
 
 /* ---- output ------------------------------------------------------------- */
 
-static void print_rows(const void *base, enum mx_cfg_sect s, FILE *out)
+static void print_rows(const struct mx_cfg_key *rows, size_t n, enum mx_cfg_sect s,
+                       const void *base, FILE *out)
 {
     char text[160];
 
-    for (size_t i = 0; i < NKEYS; i++) {
-        if (keys[i].sect != s)
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].sect != s)
             continue;
-        format_value(&keys[i], base, text, sizeof text);
+        format_value(&rows[i], base, text, sizeof text);
         /* Wide enough for the longest key, max_channels_per_client. */
-        fprintf(out, "%-23s = %s\n", keys[i].name, text);
+        fprintf(out, "%-23s = %s\n", rows[i].name, text);
     }
+}
+
+/* The keys of every listener, then those of its own protocol only. */
+static void print_listener(const struct mx_listener_cfg *l, FILE *out)
+{
+    const struct mx_app_proto *p = mx_app_proto_find(l->protocol);
+
+    fprintf(out, "\n[listener %.63s]\n", l->name);
+    print_rows(keys, NKEYS, MX_SECT_LISTENER, l, out);
+    if (p)
+        print_rows(p->keys, p->nkeys, MX_SECT_LISTENER, mx_app_proto_cfg_const(l, p), out);
 }
 
 void mx_config_print(const struct mx_config *cfg, FILE *out)
 {
     fputs("; muxd effective settings\n\n[server]\n", out);
-    print_rows(cfg, MX_SECT_SERVER, out);
-    for (unsigned i = 0; i < cfg->nlisteners && i < MX_MAX_LISTENERS; i++) {
-        fprintf(out, "\n[listener %.63s]\n", cfg->listeners[i].name);
-        print_rows(&cfg->listeners[i], MX_SECT_LISTENER, out);
-    }
+    print_rows(keys, NKEYS, MX_SECT_SERVER, cfg, out);
+    for (unsigned i = 0; i < cfg->nlisteners && i < MX_MAX_LISTENERS; i++)
+        print_listener(&cfg->listeners[i], out);
     fputs("\n[limits]\n", out);
-    print_rows(cfg, MX_SECT_LIMITS, out);
+    print_rows(keys, NKEYS, MX_SECT_LIMITS, cfg, out);
     fputs("\n[offload]\n", out);
-    print_rows(cfg, MX_SECT_OFFLOAD, out);
+    print_rows(keys, NKEYS, MX_SECT_OFFLOAD, cfg, out);
     fputs("\n[log]\n", out);
-    print_rows(cfg, MX_SECT_LOG, out);
+    print_rows(keys, NKEYS, MX_SECT_LOG, cfg, out);
 }
 
 static void describe_allowed(const struct mx_cfg_key *k, char *buf, size_t len)
 {
     static const char *const what[] = {
-        [K_UINT] = "number", [K_SIZE] = "size", [K_DURATION] = "duration",
+        [MX_CFG_UINT] = "number", [MX_CFG_SIZE] = "size", [MX_CFG_DURATION] = "duration",
     };
     char range[80];
 
-    if (k->type == K_ENUM || k->type == K_WORD) {
+    if (k->type == MX_CFG_ENUM || k->type == MX_CFG_WORD) {
         format_choices(k->choices, buf, len);
-    } else if (k->type == K_ADDR) {
+    } else if (k->type == MX_CFG_PROTO) {
+        format_proto_names(buf, len);
+    } else if (k->type == MX_CFG_ADDR) {
         snprintf(buf, len, "%s", LISTEN_SHAPE_MD);
-    } else if (k->type == K_TEXT) {
+    } else if (k->type == MX_CFG_TEXT) {
         snprintf(buf, len, "text, one word, at most %zu characters", k->width - 1);
     } else {
         format_range(k, range, sizeof range);
@@ -552,17 +585,31 @@ static void describe_allowed(const struct mx_cfg_key *k, char *buf, size_t len)
     }
 }
 
-void mx_config_reference(FILE *out)
+static void reference_rows(const struct mx_cfg_key *rows, size_t n, enum mx_cfg_sect s,
+                           FILE *out)
 {
     char allowed[160];
 
-    fputs("| section | key | default | allowed | meaning |\n"
-          "| --- | --- | --- | --- | --- |\n", out);
-    for (size_t i = 0; i < NKEYS; i++) {
-        const struct mx_cfg_key *k = &keys[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct mx_cfg_key *k = &rows[i];
+        if (k->sect != s)
+            continue;
         describe_allowed(k, allowed, sizeof allowed);
-        fprintf(out, "| `[%s%s]` | `%s` | %s | %s | %s |\n", mx_cfg_sect_names[k->sect],
-                k->sect == MX_SECT_LISTENER ? " NAME" : "", k->name,
+        fprintf(out, "| `[%s%s]` | `%s` | %s | %s | %s |\n", mx_cfg_sect_names[s],
+                s == MX_SECT_LISTENER ? " NAME" : "", k->name,
                 k->def ? k->def : "(required)", allowed, k->help);
     }
+}
+
+void mx_config_reference(FILE *out)
+{
+    fputs("| section | key | default | allowed | meaning |\n"
+          "| --- | --- | --- | --- | --- |\n", out);
+    reference_rows(keys, NKEYS, MX_SECT_SERVER, out);
+    reference_rows(keys, NKEYS, MX_SECT_LISTENER, out);
+    for (size_t i = 0; i < mx_app_nprotos; i++)
+        reference_rows(mx_app_protos[i]->keys, mx_app_protos[i]->nkeys, MX_SECT_LISTENER, out);
+    reference_rows(keys, NKEYS, MX_SECT_LIMITS, out);
+    reference_rows(keys, NKEYS, MX_SECT_OFFLOAD, out);
+    reference_rows(keys, NKEYS, MX_SECT_LOG, out);
 }

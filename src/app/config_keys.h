@@ -1,12 +1,15 @@
-/* config_keys.h - the key table as the file reader in config.c sees it.
+/* config_keys.h - key table rows, for the file reader in config.c and for
+ * the protocols that list their own listener keys (protocols.h).
  *
- * Rows stay opaque so that what a key accepts is decided in one place
- * (config_keys.c): the reader finds a row, stores text through it and numbers
- * rows to catch a key given twice; defaults and per-value checks stay here.
+ * Rows are visible so that each protocol's file can carry its keys; what a
+ * type of value accepts, how it is stored and printed is still decided in
+ * one place (config_keys.c). The reader finds a row, stores text through it
+ * and numbers the global rows to catch a key given twice.
  */
 #ifndef MUXD_APP_CONFIG_KEYS_H
 #define MUXD_APP_CONFIG_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "app/config.h"
@@ -20,24 +23,61 @@ enum mx_cfg_sect {
 /* Indexed by enum mx_cfg_sect; "" for MX_SECT_NONE. */
 extern const char *const mx_cfg_sect_names[];
 
+/* MX_CFG_TEXT: one word of printable bytes, no spaces (names, paths,
+ * secrets). MX_CFG_PROTO: a protocol's name in the registry, stored as
+ * text. MX_CFG_ENUM stores the index into choices as a 32-bit number. */
+enum mx_cfg_type {
+    MX_CFG_UINT, MX_CFG_SIZE, MX_CFG_DURATION, MX_CFG_ENUM, MX_CFG_WORD, MX_CFG_ADDR,
+    MX_CFG_TEXT, MX_CFG_PROTO
+};
+
+struct mx_cfg_key {
+    enum mx_cfg_sect sect;
+    const char *name;
+    enum mx_cfg_type type;
+    size_t off;                  /* in the struct the row's base points to */
+    size_t width;                /* sizeof the field */
+    unsigned long long min, max; /* UINT, SIZE, DURATION (ms) */
+    bool has_auto;               /* "auto" is accepted and stored as auto_val */
+    unsigned long long auto_val; /* outside min..max, so it reads back as auto */
+    const char *const *choices;  /* ENUM, WORD; NULL-terminated */
+    const char *def;             /* NULL: must be given */
+    const char *help;
+};
+
+/* .off and .width of a row for field f of struct type. */
+#define MX_CFG_FIELD(type, f) .off = offsetof(type, f), .width = sizeof(((type *)0)->f)
+
+#define MX_CFG_KIB 1024ULL
+#define MX_CFG_MIB (1024ULL * MX_CFG_KIB)
+#define MX_CFG_GIB (1024ULL * MX_CFG_MIB)
+#define MX_CFG_SEC 1000ULL   /* durations are stored in ms */
+
 /* The reader sizes its per-key bookkeeping by this, so it has to be a
  * constant; config_keys.c fails to build when it drifts from the table. */
-#define MX_CFG_NKEYS 28
+#define MX_CFG_NKEYS 17
 
 #define MX_CFG_LISTEN_SHAPE "host:port, [v6addr]:port or *:port"
 
-struct mx_cfg_key;
-
-/* NULL when section s has no such key. */
+/* A row of config_keys.c's own table (not a protocol's); NULL when
+ * section s has no such key. */
 const struct mx_cfg_key *mx_cfg_key_find(enum mx_cfg_sect s, const char *name);
 
-/* 0 .. MX_CFG_NKEYS - 1. */
+/* 0 .. MX_CFG_NKEYS - 1, for rows mx_cfg_key_find returns. */
 size_t mx_cfg_key_row(const struct mx_cfg_key *k);
 
-/* Parses v as row k into base: a struct mx_config, or a struct
- * mx_listener_cfg for listener rows. On error returns -1 and writes the
- * reason, without file or key, into why. */
+/* Parses v as row k into base: a struct mx_config, a struct
+ * mx_listener_cfg, or a protocol's own block, as the row says. On error
+ * returns -1 and writes the reason, without file or key, into why. */
 int mx_cfg_key_set(const struct mx_cfg_key *k, void *base, const char *v, char *why, size_t len);
+
+/* A listener key: one of every listener's (listen, protocol), else the
+ * key of each protocol that has one by that name, stored in that
+ * protocol's block whatever l's protocol (it may be named further down).
+ * 0 with *key set to the row's name; -ENOENT for no such key; -EINVAL
+ * with the reason in why for a bad value. */
+int mx_cfg_listener_set(struct mx_listener_cfg *l, const char *name, const char *v,
+                        const char **key, char *why, size_t len);
 
 void mx_cfg_listener_defaults(struct mx_listener_cfg *lsn);
 

@@ -1,8 +1,8 @@
 /* main.c - the muxd daemon: command line, config, signals, lifecycle.
  *
  * Exit status: 0 after a clean stop, 1 when the server cannot start, 2 on a
- * bad command line or config. Signals are taken synchronously on the main
- * thread (sigtimedwait), so no handler ever runs inside a worker.
+ * bad command line or config. SIGINT/SIGTERM are taken by mx_server_serve
+ * on the main thread, so no handler ever runs inside a worker.
  */
 #include <errno.h>
 #include <signal.h>
@@ -14,11 +14,8 @@
 
 #include "app/cli.h"
 #include "app/config.h"
-#include "app/textfile.h"
+#include "app/protocols.h"
 #include "muxd/muxd.h"
-#include "proto/echo.h"
-#include "proto/work.h"
-#include "proto/chat/chat.h"
 
 /* The soft limit is often 1024 while the hard one is far higher; a server
  * meant for many connections takes all it is allowed. */
@@ -88,84 +85,44 @@ static void server_opts(const struct mx_config *cfg, struct mx_server_opts *o)
     o->offload_queue_max = cfg->offload_queue_max;
 }
 
-/* What a listener's protocol reads through mx_conn_listener_data; it has
- * to outlive the server. */
-union proto_opts {
-    struct mx_echo_opts echo;
-    struct mx_work_opts work;
+/* Each listener's protocol, options and state; they outlive the server. */
+struct listeners {
+    struct mx_app_listener l[MX_MAX_LISTENERS];
 };
 
-/* The chat state of each chat listener, and the MOTDs read at start. */
-struct chats {
-    struct mx_chat *chat[MX_MAX_LISTENERS];
-    char *motd[MX_MAX_LISTENERS];
-};
-
-/* Reads every chat listener's motd_file; exits 2 naming the file if one
- * cannot be read (also for --check-config). */
-static int read_motds(const struct mx_config *cfg, struct chats *ch)
+static void free_listeners(struct listeners *ls)
 {
+    for (unsigned i = 0; i < MX_MAX_LISTENERS; i++)
+        mx_app_listener_free(&ls->l[i]);
+}
+
+/* Builds every listener's options before the server exists, so a bad one
+ * (an unreadable chat MOTD) exits 2 like any config error, also for
+ * --check-config. */
+static int prepare_listeners(const struct mx_config *cfg, struct listeners *ls)
+{
+    char err[512];
     for (unsigned i = 0; i < cfg->nlisteners; i++) {
-        const struct mx_listener_cfg *l = &cfg->listeners[i];
-        if (strcmp(l->protocol, "chat") != 0 || !l->motd_file[0])
-            continue;
-        if (mx_read_text_file(l->motd_file, 64 * 1024, &ch->motd[i]) < 0) {
-            fprintf(stderr, "muxd: [listener %s] motd_file: cannot read '%s': %s\n",
-                    l->name, l->motd_file, strerror(errno));
+        if (mx_app_listener_prepare(&ls->l[i], cfg, &cfg->listeners[i], err, sizeof err) < 0) {
+            fprintf(stderr, "muxd: %s\n", err);
+            free_listeners(ls);
             return -1;
         }
     }
     return 0;
 }
 
-static struct mx_chat *new_chat(const struct mx_config *cfg, const struct mx_listener_cfg *l,
-                                const char *motd, struct mx_server *s)
-{
-    struct mx_chat_opts co = {
-        .server_name = l->server_name,
-        .motd = motd,
-        .password = l->password,
-        .register_timeout_ms = l->register_timeout_ms,
-        .ping_interval_ms = l->ping_interval_ms,
-        .ping_timeout_ms = l->ping_timeout_ms,
-        .flood_rate = l->flood_rate,
-        .flood_burst = l->flood_burst,
-        .max_channels = l->max_channels,
-        .output_max = cfg->output_max,
-    };
-    return mx_chat_new(&co, s);
-}
-
-/* The protocol named by l, with its options filled into *po. */
-static const struct mx_proto *pick_proto(const struct mx_config *cfg,
-                                         const struct mx_listener_cfg *l,
-                                         union proto_opts *po)
-{
-    if (strcmp(l->protocol, "work") == 0) {
-        po->work = (struct mx_work_opts){ .offload = l->offload != 0,
-                                          .max_line = cfg->max_line };
-        return &mx_work_proto;
-    }
-    po->echo = (struct mx_echo_opts){ .mode = l->mode, .max_line = cfg->max_line };
-    return &mx_echo_proto;
-}
-
 static int add_listeners(struct mx_server *s, const struct mx_config *cfg,
-                         union proto_opts *po, struct chats *chats)
+                         struct listeners *ls)
 {
     for (unsigned i = 0; i < cfg->nlisteners; i++) {
         const struct mx_listener_cfg *l = &cfg->listeners[i];
-        const struct mx_proto *proto = pick_proto(cfg, l, &po[i]);
-        void *data = &po[i];
-        if (strcmp(l->protocol, "chat") == 0) {
-            if (!(chats->chat[i] = new_chat(cfg, l, chats->motd[i], s))) {
-                mx_error("listener %s: out of memory", l->name);
-                return -ENOMEM;
-            }
-            proto = &mx_chat_proto;
-            data = chats->chat[i];
+        void *data = mx_app_listener_data(&ls->l[i], s);
+        if (!data) {
+            mx_error("listener %s: out of memory", l->name);
+            return -ENOMEM;
         }
-        int err = mx_server_listen(s, l->name, l->listen, proto, data);
+        int err = mx_server_listen(s, l->name, l->listen, ls->l[i].p->proto, data);
         if (err < 0) {
             mx_error("listener %s: cannot listen on %s: %s", l->name, l->listen, strerror(-err));
             return err;
@@ -174,63 +131,45 @@ static int add_listeners(struct mx_server *s, const struct mx_config *cfg,
     return 0;
 }
 
-/* First SIGTERM/SIGINT: graceful stop. A second one: leave now. */
-static void wait_for_stop(struct mx_server *s, const sigset_t *sigs)
+struct started_info {
+    const struct mx_config *cfg;
+    const struct mx_server_opts *o;
+    unsigned long fd_limit;
+};
+
+/* The line the tests and scripts wait for: the server is up. */
+static void log_started(struct mx_server *s, void *arg)
 {
-    int sig;
-    while ((sig = sigwaitinfo(sigs, NULL)) < 0 && errno == EINTR)
-        ;
-    mx_info("signal %d (%s): stopping; again to exit at once", sig, strsignal(sig));
-    mx_server_stop(s);
-    const struct timespec tick = { 0, 20 * 1000 * 1000 };
-    while (!mx_server_finished(s)) {
-        sig = sigtimedwait(sigs, NULL, &tick);
-        if (sig > 0) {
-            mx_warn("second signal (%s): exiting now", strsignal(sig));
-            _exit(1);
-        }
-    }
+    const struct started_info *i = arg;
+    mx_info("muxd %s started: backend=%s workers=%u offload-threads=%u listeners=%u "
+            "fd-limit=%lu", MUXD_VERSION, mx_server_backend(s), i->o->workers,
+            i->o->offload_threads, i->cfg->nlisteners, i->fd_limit);
 }
 
-static void free_chats(struct chats *ch)
-{
-    for (unsigned i = 0; i < MX_MAX_LISTENERS; i++) {
-        mx_chat_free(ch->chat[i]);
-        free(ch->motd[i]);
-    }
-}
-
-static int serve(const struct mx_config *cfg, struct chats *chats, unsigned long fd_limit)
+static int serve(const struct mx_config *cfg, struct listeners *ls, unsigned long fd_limit)
 {
     struct mx_server_opts o;
     server_opts(cfg, &o);
-    struct mx_server *s = mx_server_new(&o);
-    if (!s) {
-        mx_error("cannot create the server: %s", strerror(errno));
-        return 1;
-    }
-    union proto_opts po[MX_MAX_LISTENERS];
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    /* Blocked before any thread starts, so every thread inherits the mask
-     * and only sigwaitinfo below ever takes these signals. */
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    int err = add_listeners(s, cfg, po, chats);
-    if (err == 0 && (err = mx_server_start(s)) < 0)
-        mx_error("cannot start: %s", strerror(-err));
+    struct mx_server *s;
+    int err = mx_server_new(&o, &s);
     if (err < 0) {
-        mx_server_free(s);
-        free_chats(chats);
+        mx_error("cannot create the server: %s", strerror(-err));
+        free_listeners(ls);
         return 1;
     }
-    mx_info("muxd %s started: backend=%s workers=%u offload-threads=%u listeners=%u "
-            "fd-limit=%lu", MUXD_VERSION, mx_server_backend(s), o.workers,
-            o.offload_threads, cfg->nlisteners, fd_limit);
-    wait_for_stop(s, &sigs);
+    struct started_info info = { cfg, &o, fd_limit };
+    err = add_listeners(s, cfg, ls);
+    if (err == 0) {
+        err = mx_server_serve(s, log_started, &info);
+        if (err == -EINTR)
+            _exit(1);   /* the workers are still closing: leave them */
+        if (err < 0)
+            mx_error("cannot start: %s", strerror(-err));
+    }
     mx_server_free(s);
-    free_chats(chats);
+    free_listeners(ls);
+    if (err < 0)
+        return 1;
     mx_info("muxd stopped");
     return 0;
 }
@@ -262,16 +201,16 @@ int main(int argc, char **argv)
                 why ? why : strerror(-err2));
         return 2;
     }
-    struct chats chats = { 0 };
-    if (read_motds(&cfg, &chats) < 0)
+    struct listeners ls = { 0 };
+    if (prepare_listeners(&cfg, &ls) < 0)
         return 2;
     if (cli.check_config) {
-        free_chats(&chats);
+        free_listeners(&ls);
         mx_config_print(&cfg, stdout);
         printf("; backend in use: %s%s%s\n", backend, why ? " - " : "", why ? why : "");
         return 0;
     }
     mx_log_set_level(cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
-    return serve(&cfg, &chats, raise_fd_limit());
+    return serve(&cfg, &ls, raise_fd_limit());
 }

@@ -30,28 +30,26 @@ void mx_server_opts_default(struct mx_server_opts *o)
     };
 }
 
-struct mx_server *mx_server_new(const struct mx_server_opts *o)
+int mx_server_new(const struct mx_server_opts *o, struct mx_server **out)
 {
+    *out = NULL;
     if (o->workers < 1 || o->workers > MX_MAX_WORKERS || o->uring_buffers == 0 ||
-        (o->uring_buffers & (o->uring_buffers - 1)) || o->uring_buffers > 32768) {
-        errno = EINVAL;
-        return NULL;
-    }
+        (o->uring_buffers & (o->uring_buffers - 1)) || o->uring_buffers > 32768)
+        return -EINVAL;
     const char *why;
     int err;
     const struct mx_backend_ops *be = mx__backend_choose(o->backend, &why, &err);
-    if (!be) {
-        errno = -err;
-        return NULL;
-    }
+    if (!be)
+        return err;
     if (why)
         mx_info("backend %s: %s", be->name, why);
     struct mx_server *s = calloc(1, sizeof *s);
     if (!s)
-        return NULL;
+        return -ENOMEM;
     s->opts = *o;
     s->be = be;
-    return s;
+    *out = s;
+    return 0;
 }
 
 const char *mx_server_backend(const struct mx_server *s) { return s->be->name; }

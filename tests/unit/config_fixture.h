@@ -7,11 +7,14 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "app/config.h"
+#include "app/protocols.h"
+#include "proto/echo.h"
 
 static char path[64];
 static char err[512];
@@ -55,5 +58,30 @@ static inline void expect_error(const char *text, const char *want)
 }
 
 #define LISTENER "[listener echo]\nlisten = 127.0.0.1:7000\n"
+
+/* The value stored for listener i's key `key` in protocol proto's block:
+ * a number, or the index of an enum's choice. Every protocol's block is
+ * filled, whatever the listener speaks. */
+static inline unsigned proto_key_u32(const struct mx_config *cfg, unsigned i,
+                                     const char *proto, const char *key)
+{
+    const struct mx_app_proto *p = mx_app_proto_find(proto);
+    uint32_t v;
+
+    cr_assert_not_null(p, "no protocol %s", proto);
+    for (size_t k = 0; k < p->nkeys; k++) {
+        if (strcmp(p->keys[k].name, key) != 0)
+            continue;
+        cr_assert_eq(p->keys[k].width, sizeof v, "%s is not a 32-bit field", key);
+        memcpy(&v, (const char *)mx_app_proto_cfg_const(&cfg->listeners[i], p) +
+                       p->keys[k].off, sizeof v);
+        return v;
+    }
+    cr_assert_fail("protocol %s has no key %s", proto, key);
+    return 0;
+}
+
+#define LSN_MODE(cfg, i) proto_key_u32(cfg, i, "echo", "mode")
+#define LSN_OFFLOAD(cfg, i) proto_key_u32(cfg, i, "work", "offload")
 
 #endif

@@ -30,14 +30,34 @@ Test(config, defaults)
     cr_assert_eq(cfg.offload_queue_max, 1024);
 }
 
+/* A key of another protocol is checked like any value, then ignored; it
+ * may come before `protocol` names the listener's own. */
+Test(config, keys_of_other_protocols)
+{
+    struct mx_config cfg;
+
+    load_ok(&cfg, LISTENER "motd_file = /nonexistent\noffload = off\n");
+    cr_assert_str_eq(cfg.listeners[0].protocol, "echo");
+    cr_assert_eq(LSN_OFFLOAD(&cfg, 0), 0);
+    load_ok(&cfg, "[listener w]\nlisten = *:0\noffload = off\nprotocol = work\n");
+    cr_assert_str_eq(cfg.listeners[0].protocol, "work");
+    cr_assert_eq(LSN_OFFLOAD(&cfg, 0), 0);
+    expect_error(LISTENER "register_timeout = soon\n",
+                 ":3: [listener echo] register_timeout: expected a duration like 300s, 5m "
+                 "or 250ms, got 'soon'");
+    expect_error(LISTENER "flood_rate = 1\nprotocol = chat\nflood_rate = 2\n",
+                 ":5: [listener echo] flood_rate: duplicate key (first at line 3)");
+    expect_error(LISTENER "motd = hi\n", ":3: [listener echo] motd: unknown key");
+}
+
 Test(config, listener_defaults)
 {
     struct mx_config cfg;
 
     load_ok(&cfg, LISTENER);
     cr_assert_str_eq(cfg.listeners[0].protocol, "echo");
-    cr_assert_eq(cfg.listeners[0].mode, MX_ECHO_RAW);
-    cr_assert_eq(cfg.listeners[0].offload, 1, "offload defaults to on");
+    cr_assert_eq(LSN_MODE(&cfg, 0), MX_ECHO_RAW);
+    cr_assert_eq(LSN_OFFLOAD(&cfg, 0), 1, "offload defaults to on");
 }
 
 Test(config, defaults_need_a_listener)
@@ -89,14 +109,14 @@ Test(config, full_file)
     cr_assert_str_eq(cfg.listeners[0].name, "main");
     cr_assert_str_eq(cfg.listeners[0].listen, "[::1]:7001");
     cr_assert_str_eq(cfg.listeners[0].protocol, "echo");
-    cr_assert_eq(cfg.listeners[0].mode, MX_ECHO_UPPER);
+    cr_assert_eq(LSN_MODE(&cfg, 0), MX_ECHO_UPPER);
     cr_assert_eq(cfg.max_connections, 10);
     cr_assert_eq(cfg.max_line, 1024 * 1024);
     cr_assert_eq(cfg.output_high_water, 1024 * 1024);
     cr_assert_eq(cfg.output_low_water, 0);
     cr_assert_eq(cfg.output_max, 1024 * 1024 * 1024);
     cr_assert_eq(cfg.idle_timeout_ms, 0);
-    cr_assert_eq(cfg.listeners[0].offload, 0);
+    cr_assert_eq(LSN_OFFLOAD(&cfg, 0), 0);
     cr_assert_eq(cfg.offload_threads, 3);
     cr_assert_eq(cfg.offload_queue_max, 7);
     cr_assert_eq(cfg.log_level, MX_LOG_DEBUG);
@@ -131,12 +151,12 @@ Test(config, several_listeners)
             "[listener d]\nlisten = 127.0.0.1:0\n");
     cr_assert_eq(cfg.nlisteners, 4);
     cr_assert_str_eq(cfg.listeners[0].name, "a");
-    cr_assert_eq(cfg.listeners[0].mode, MX_ECHO_RAW);
+    cr_assert_eq(LSN_MODE(&cfg, 0), MX_ECHO_RAW);
     cr_assert_str_eq(cfg.listeners[0].protocol, "echo");
     cr_assert_str_eq(cfg.listeners[1].listen, "*:7001");
-    cr_assert_eq(cfg.listeners[1].mode, MX_ECHO_LINE);
+    cr_assert_eq(LSN_MODE(&cfg, 1), MX_ECHO_LINE);
     cr_assert_str_eq(cfg.listeners[2].name, "c");
-    cr_assert_eq(cfg.listeners[2].mode, MX_ECHO_UPPER);
+    cr_assert_eq(LSN_MODE(&cfg, 2), MX_ECHO_UPPER);
     cr_assert_str_eq(cfg.listeners[3].listen, "127.0.0.1:0");
     cr_assert_eq(cfg.workers, 2);
 }
@@ -406,9 +426,9 @@ Test(config, work_listener)
     load_ok(&cfg, WORK_ON "[listener slow]\nlisten = *:0\nprotocol = work\noffload = off\n");
     cr_assert_eq(cfg.nlisteners, 2);
     cr_assert_str_eq(cfg.listeners[0].protocol, "work");
-    cr_assert_eq(cfg.listeners[0].offload, 1);
+    cr_assert_eq(LSN_OFFLOAD(&cfg, 0), 1);
     cr_assert_str_eq(cfg.listeners[1].protocol, "work");
-    cr_assert_eq(cfg.listeners[1].offload, 0);
+    cr_assert_eq(LSN_OFFLOAD(&cfg, 1), 0);
     cr_assert_eq(cfg.offload_threads, MX_OFFLOAD_THREADS_AUTO);
 
     load_ok(&cfg, WORK_ON "[offload]\nthreads = auto\nqueue_max = 1000000\n");
@@ -437,9 +457,9 @@ Test(config, offload_needs_a_pool)
     /* Without a pool: echo ignores offload, and work may run inline. */
     load_ok(&cfg, LISTENER "offload = on\n[offload]\nthreads = 0\n");
     cr_assert_eq(cfg.offload_threads, 0);
-    cr_assert_eq(cfg.listeners[0].offload, 1);
+    cr_assert_eq(LSN_OFFLOAD(&cfg, 0), 1);
     load_ok(&cfg, WORK_ON "offload = off\n[offload]\nthreads = 0\n");
-    cr_assert_eq(cfg.listeners[0].offload, 0);
+    cr_assert_eq(LSN_OFFLOAD(&cfg, 0), 0);
 
     /* Checked again after values set in code. */
     load_ok(&cfg, WORK_ON);

@@ -2,6 +2,7 @@
  * against the shipped config and docs/config.md. */
 #include "config_fixture.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "muxd/log.h"
@@ -55,7 +56,7 @@ Test(config, print_round_trip)
     cr_assert_eq(b.shutdown_timeout_ms, 1500);
     cr_assert_eq(b.nlisteners, 2);
     cr_assert_str_eq(b.listeners[1].name, "two words");
-    cr_assert_eq(b.listeners[0].mode, MX_ECHO_LINE);
+    cr_assert_eq(LSN_MODE(&b, 0), MX_ECHO_LINE);
     cr_assert_eq(b.max_line, 1000);
     cr_assert_eq(b.idle_timeout_ms, 120000);
     cr_assert_eq(b.log_level, MX_LOG_WARN);
@@ -85,8 +86,8 @@ Test(config, print_auto_workers)
     printed_value(text, "level", v, sizeof v);
     cr_assert_str_eq(v, "info");
     cr_assert_not_null(strstr(text, "\n[listener echo]\n"));
-    printed_value(text, "offload", v, sizeof v);
-    cr_assert_str_eq(v, "on");
+    printed_value(text, "mode", v, sizeof v);
+    cr_assert_str_eq(v, "raw");
     printed_value(text, "threads", v, sizeof v);
     cr_assert_str_eq(v, "auto");
     printed_value(text, "queue_max", v, sizeof v);
@@ -116,9 +117,131 @@ Test(config, print_round_trip_offload)
     cr_assert_str_eq(v, "0");
     cr_assert_eq(b.offload_threads, 0);
     cr_assert_eq(b.offload_queue_max, 5);
-    cr_assert_eq(b.listeners[0].offload, 0);
+    cr_assert_eq(LSN_OFFLOAD(&b, 0), 0);
     free(first);
     free(second);
+}
+
+/* Listener NAME's section of printed text: from its header to the blank
+ * line after it. */
+static char *printed_section(const char *text, const char *name)
+{
+    char head[96];
+
+    snprintf(head, sizeof head, "\n[listener %s]\n", name);
+    const char *start = strstr(text, head);
+    cr_assert_not_null(start, "no %s in:\n%s", head, text);
+    start += strlen(head);
+    const char *end = strstr(start, "\n\n");
+    return strndup(start, end ? (size_t)(end - start) + 1 : strlen(start));
+}
+
+static bool has_key(const char *section, const char *key)
+{
+    char line[64];
+
+    snprintf(line, sizeof line, "%s ", key);
+    for (const char *l = section; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        if (strncmp(l, line, strlen(line)) == 0)
+            return true;
+    return false;
+}
+
+/* --check-config shows each listener the keys of its own protocol only,
+ * after those of every listener; the rest are the other protocols'. */
+Test(config, print_shows_each_listener_its_own_keys)
+{
+    static const char *const common[] = { "listen", "protocol" };
+    struct mx_config cfg, back;
+
+    load_ok(&cfg, "[listener e]\nlisten = *:0\nmode = line\noffload = off\n"
+                  "motd_file = /nonexistent\n"
+                  "[listener w]\nlisten = *:0\nprotocol = work\nmode = upper\n"
+                  "[listener c]\nlisten = *:0\nprotocol = chat\nflood_rate = 0\n");
+    char *text = print_to_string(&cfg);
+    for (unsigned i = 0; i < cfg.nlisteners; i++) {
+        const struct mx_listener_cfg *l = &cfg.listeners[i];
+        char *sect = printed_section(text, l->name);
+        for (size_t k = 0; k < 2; k++)
+            cr_assert(has_key(sect, common[k]), "[listener %s] lacks %s:\n%s", l->name,
+                      common[k], sect);
+        for (size_t p = 0; p < mx_app_nprotos; p++) {
+            const struct mx_app_proto *proto = mx_app_protos[p];
+            bool own = strcmp(proto->name, l->protocol) == 0;
+            for (size_t k = 0; k < proto->nkeys; k++)
+                cr_assert_eq(has_key(sect, proto->keys[k].name), own,
+                             "[listener %s] (%s) %s %s:\n%s", l->name, l->protocol,
+                             own ? "lacks" : "shows", proto->keys[k].name, sect);
+        }
+        free(sect);
+    }
+    char v[64];
+    printed_value(text, "flood_rate", v, sizeof v);
+    cr_assert_str_eq(v, "0");
+    load_ok(&back, text);
+    char *again = print_to_string(&back);
+    cr_assert_str_eq(again, text);
+    free(again);
+    free(text);
+}
+
+/* What main serves each listener with comes from its protocol's row. */
+Test(config, options_come_from_the_listeners_keys)
+{
+    struct mx_config cfg;
+    struct mx_app_listener al;
+
+    load_ok(&cfg, "[listener e]\nlisten = *:0\nmode = upper\n"
+                  "[listener w]\nlisten = *:0\nprotocol = work\noffload = off\n"
+                  "[limits]\nmax_line = 1000\n");
+    cr_assert_eq(mx_app_listener_prepare(&al, &cfg, &cfg.listeners[0], err, sizeof err), 0,
+                 "%s", err);
+    cr_assert_eq(al.p->proto, &mx_echo_proto);
+    const struct mx_echo_opts *eo = mx_app_listener_data(&al, NULL);
+    cr_assert_eq(eo->mode, MX_ECHO_UPPER);
+    cr_assert_eq(eo->max_line, 1000);
+    mx_app_listener_free(&al);
+
+    cr_assert_eq(mx_app_listener_prepare(&al, &cfg, &cfg.listeners[1], err, sizeof err), 0,
+                 "%s", err);
+    cr_assert_eq(al.p->proto, &mx_work_proto);
+    const struct mx_work_opts *wo = mx_app_listener_data(&al, NULL);
+    cr_assert_eq(wo->offload, false);
+    cr_assert_eq(wo->max_line, 1000);
+    mx_app_listener_free(&al);
+}
+
+Test(config, chat_motd_is_read_when_options_are_built)
+{
+    struct mx_config cfg;
+    struct mx_app_listener al;
+    char text[160];
+
+    snprintf(text, sizeof text, "[listener talk]\nlisten = *:0\nprotocol = chat\n"
+                                "motd_file = /nonexistent/motd\n");
+    load_ok(&cfg, text);
+    cr_assert_eq(mx_app_listener_prepare(&al, &cfg, &cfg.listeners[0], err, sizeof err), -1);
+    cr_assert_str_eq(err, "[listener talk] motd_file: cannot read '/nonexistent/motd': "
+                          "No such file or directory");
+    mx_app_listener_free(&al);
+}
+
+/* The registry's names are those the services give themselves, and no
+ * protocol reuses a key every listener has. */
+Test(config, registry_rows_agree_with_their_protocols)
+{
+    for (size_t i = 0; i < mx_app_nprotos; i++) {
+        const struct mx_app_proto *p = mx_app_protos[i];
+        cr_assert_str_eq(p->name, p->proto->name);
+        cr_assert_eq(mx_app_proto_find(p->name), p);
+        cr_assert_not_null(p->opts_new, "%s has no option builder", p->name);
+        cr_assert_eq(!p->state_new, !p->state_free, "%s: state_new without state_free",
+                     p->name);
+        for (size_t k = 0; k < p->nkeys; k++)
+            cr_assert_null(mx_cfg_key_find(MX_SECT_LISTENER, p->keys[k].name),
+                           "%s's key %s is every listener's", p->name, p->keys[k].name);
+    }
+    cr_assert_null(mx_app_proto_find("http"));
 }
 
 /* The names in the table must mean what the enums' owners say they mean. */
@@ -134,7 +257,7 @@ Test(config, enum_names_agree_with_their_modules)
         snprintf(text, sizeof text, LISTENER "mode = %s\n", modes[i]);
         load_ok(&cfg, text);
         cr_assert_eq(mx_echo_mode_parse(modes[i], &m), 0);
-        cr_assert_eq(cfg.listeners[0].mode, m, "mode %s", modes[i]);
+        cr_assert_eq(LSN_MODE(&cfg, 0), m, "mode %s", modes[i]);
     }
     /* The protocol names are those the services give themselves. */
     snprintf(text, sizeof text, LISTENER "protocol = work\n");

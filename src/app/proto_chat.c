@@ -1,0 +1,153 @@
+/* proto_chat.c - the chat service in the protocol registry: its keys, the
+ * MOTD file it reads at start, and the struct mx_chat of each listener. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/protocols.h"
+#include "app/textfile.h"
+#include "proto/chat/chat.h"
+
+#define SEC MX_CFG_SEC
+#define MOTD_MAX (64 * 1024)
+/* A chat line is 512 bytes with its CRLF. */
+#define CHAT_LINE 512
+
+struct chat_cfg {
+    char server_name[64];
+    char motd_file[256];         /* "" = none */
+    char password[64];           /* "" = none */
+    unsigned register_timeout_ms;
+    unsigned ping_interval_ms;   /* 0 = never */
+    unsigned ping_timeout_ms;
+    unsigned flood_rate;         /* lines per second; 0 = off */
+    unsigned flood_burst;
+    unsigned max_channels;
+};
+
+_Static_assert(sizeof(struct chat_cfg) <= MX_PROTO_CFG_SIZE, "chat's keys fit their block");
+
+#define CHAT(f) MX_CFG_FIELD(struct chat_cfg, f)
+
+static const struct mx_cfg_key keys[] = {
+    { .sect = MX_SECT_LISTENER, .name = "server_name", .type = MX_CFG_TEXT, CHAT(server_name),
+      .def = "muxd.local", .help = "chat: the server's name in replies and prefixes" },
+    { .sect = MX_SECT_LISTENER, .name = "motd_file", .type = MX_CFG_TEXT, CHAT(motd_file),
+      .def = "", .help = "chat: file whose lines are the message of the day; "
+                         "empty = none (422)" },
+    { .sect = MX_SECT_LISTENER, .name = "password", .type = MX_CFG_TEXT, CHAT(password),
+      .def = "", .help = "chat: PASS a client must give to register; empty = none" },
+    { .sect = MX_SECT_LISTENER, .name = "register_timeout", .type = MX_CFG_DURATION,
+      CHAT(register_timeout_ms), .min = SEC, .max = 3600 * SEC, .def = "30s",
+      .help = "chat: a client must register (NICK, USER) within this" },
+    { .sect = MX_SECT_LISTENER, .name = "ping_interval", .type = MX_CFG_DURATION,
+      CHAT(ping_interval_ms), .min = 0, .max = 86400 * SEC, .def = "120s",
+      .help = "chat: PING a client silent this long; 0 = never" },
+    { .sect = MX_SECT_LISTENER, .name = "ping_timeout", .type = MX_CFG_DURATION,
+      CHAT(ping_timeout_ms), .min = SEC, .max = 3600 * SEC, .def = "60s",
+      .help = "chat: close a PINGed client silent this much longer" },
+    { .sect = MX_SECT_LISTENER, .name = "flood_rate", .type = MX_CFG_UINT, CHAT(flood_rate),
+      .min = 0, .max = 1000000, .def = "10",
+      .help = "chat: lines per second a client may send after its burst; "
+              "faster input waits; 0 = no flood control" },
+    { .sect = MX_SECT_LISTENER, .name = "flood_burst", .type = MX_CFG_UINT,
+      CHAT(flood_burst), .min = 1, .max = 1000000, .def = "20",
+      .help = "chat: lines a client may send at once before flood_rate applies" },
+    { .sect = MX_SECT_LISTENER, .name = "max_channels_per_client", .type = MX_CFG_UINT,
+      CHAT(max_channels), .min = 1, .max = 10000, .def = "20",
+      .help = "chat: channels one client may be on at once" },
+};
+
+/* The core must let a partial chat line wait that long, or it would cut
+ * the client before chat can answer 417. */
+static int chat_check(const struct mx_config *cfg, const void *pcfg, char *why, size_t len)
+{
+    (void)pcfg;
+    if (cfg->max_line >= CHAT_LINE)
+        return 0;
+    snprintf(why, len, "protocol: chat needs [limits] max_line of at least %d", CHAT_LINE);
+    return -1;
+}
+
+/* mx_chat_opts points into c and motd, so they travel together. */
+struct chat_opts {
+    struct mx_chat_opts o;
+    struct chat_cfg c;
+    char *motd;
+};
+
+static void chat_opts_free(void *opts)
+{
+    struct chat_opts *co = opts;
+
+    if (co)
+        free(co->motd);
+    free(co);
+}
+
+/* An unreadable MOTD is a config error (exit 2, also for --check-config),
+ * not a chat without one. */
+static int read_motd(const struct mx_listener_cfg *l, struct chat_opts *co, char *err,
+                     size_t len)
+{
+    if (!co->c.motd_file[0])
+        return 0;
+    if (mx_read_text_file(co->c.motd_file, MOTD_MAX, &co->motd) == 0)
+        return 0;
+    snprintf(err, len, "[listener %.63s] motd_file: cannot read '%s': %s", l->name,
+             co->c.motd_file, strerror(errno));
+    return -1;
+}
+
+static void *chat_opts_new(const struct mx_config *cfg, const struct mx_listener_cfg *l,
+                           const void *pcfg, char *err, size_t len)
+{
+    struct chat_opts *co = calloc(1, sizeof *co);
+
+    if (!co) {
+        snprintf(err, len, "[listener %.63s]: out of memory", l->name);
+        return NULL;
+    }
+    memcpy(&co->c, pcfg, sizeof co->c);
+    if (read_motd(l, co, err, len) < 0) {
+        chat_opts_free(co);
+        return NULL;
+    }
+    co->o = (struct mx_chat_opts){
+        .server_name = co->c.server_name,
+        .motd = co->motd,
+        .password = co->c.password,
+        .register_timeout_ms = co->c.register_timeout_ms,
+        .ping_interval_ms = co->c.ping_interval_ms,
+        .ping_timeout_ms = co->c.ping_timeout_ms,
+        .flood_rate = co->c.flood_rate,
+        .flood_burst = co->c.flood_burst,
+        .max_channels = co->c.max_channels,
+        .output_max = cfg->output_max,
+    };
+    return co;
+}
+
+static void *chat_state_new(void *opts, struct mx_server *s)
+{
+    struct chat_opts *co = opts;
+    return mx_chat_new(&co->o, s);
+}
+
+static void chat_state_free(void *state)
+{
+    mx_chat_free(state);
+}
+
+const struct mx_app_proto mx_app_chat = {
+    .name = "chat",
+    .proto = &mx_chat_proto,
+    .keys = keys,
+    .nkeys = sizeof keys / sizeof keys[0],
+    .check = chat_check,
+    .opts_new = chat_opts_new,
+    .opts_free = chat_opts_free,
+    .state_new = chat_state_new,
+    .state_free = chat_state_free,
+};

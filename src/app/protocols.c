@@ -1,0 +1,86 @@
+/* protocols.c - the registry's rows, and the life of a listener's options
+ * and state. Adding a protocol: a proto_NAME.c with its row, and one line
+ * here. */
+#include "app/protocols.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const struct mx_app_proto mx_app_echo, mx_app_work, mx_app_chat;
+
+const struct mx_app_proto *const mx_app_protos[] = {
+    &mx_app_echo,
+    &mx_app_work,
+    &mx_app_chat,
+};
+
+const size_t mx_app_nprotos = sizeof mx_app_protos / sizeof mx_app_protos[0];
+
+_Static_assert(sizeof mx_app_protos / sizeof mx_app_protos[0] <= MX_MAX_PROTOCOLS,
+               "struct mx_listener_cfg has a block for every protocol");
+
+const struct mx_app_proto *mx_app_proto_find(const char *name)
+{
+    for (size_t i = 0; i < mx_app_nprotos; i++)
+        if (strcmp(mx_app_protos[i]->name, name) == 0)
+            return mx_app_protos[i];
+    return NULL;
+}
+
+static size_t proto_index(const struct mx_app_proto *p)
+{
+    size_t i = 0;
+    while (mx_app_protos[i] != p)
+        i++;
+    return i;
+}
+
+void *mx_app_proto_cfg(struct mx_listener_cfg *l, const struct mx_app_proto *p)
+{
+    return &l->proto[proto_index(p)];
+}
+
+const void *mx_app_proto_cfg_const(const struct mx_listener_cfg *l,
+                                   const struct mx_app_proto *p)
+{
+    return &l->proto[proto_index(p)];
+}
+
+int mx_app_listener_prepare(struct mx_app_listener *al, const struct mx_config *cfg,
+                            const struct mx_listener_cfg *l, char *err, size_t len)
+{
+    const struct mx_app_proto *p = mx_app_proto_find(l->protocol);
+
+    *al = (struct mx_app_listener){ 0 };
+    if (!p) {   /* the config's checks keep this from happening */
+        snprintf(err, len, "[listener %.63s] protocol: unknown '%s'", l->name, l->protocol);
+        return -1;
+    }
+    void *opts = p->opts_new(cfg, l, mx_app_proto_cfg_const(l, p), err, len);
+    if (!opts)
+        return -1;
+    *al = (struct mx_app_listener){ .p = p, .opts = opts };
+    return 0;
+}
+
+void *mx_app_listener_data(struct mx_app_listener *al, struct mx_server *s)
+{
+    if (!al->p->state_new)
+        return al->opts;
+    al->state = al->p->state_new(al->opts, s);
+    return al->state;
+}
+
+void mx_app_listener_free(struct mx_app_listener *al)
+{
+    if (!al->p)
+        return;
+    if (al->state)
+        al->p->state_free(al->state);
+    if (al->p->opts_free)
+        al->p->opts_free(al->opts);
+    else
+        free(al->opts);
+    *al = (struct mx_app_listener){ 0 };
+}

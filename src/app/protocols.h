@@ -1,0 +1,76 @@
+/* protocols.h - the protocol registry: what the daemon knows of each
+ * service it can run on a listener.
+ *
+ * One row per protocol (protocols.c lists them); a row names the
+ * protocol, lists its own listener keys, checks them against the rest of
+ * the config, builds the protocol's options and, once the server exists,
+ * its per-listener state. Config, --check-config and main walk the rows
+ * and never name a protocol. Each protocol's row and key rows live in
+ * proto_NAME.c beside this file.
+ */
+#ifndef MUXD_APP_PROTOCOLS_H
+#define MUXD_APP_PROTOCOLS_H
+
+#include <stddef.h>
+
+#include "app/config.h"
+#include "app/config_keys.h"
+
+struct mx_proto;
+struct mx_server;
+
+struct mx_app_proto {
+    const char *name;                /* the value of `protocol` */
+    const struct mx_proto *proto;
+    /* Its listener keys; offsets into its own block of a listener's config
+     * (struct mx_listener_cfg proto[]), which holds its private struct. */
+    const struct mx_cfg_key *keys;
+    size_t nkeys;
+    /* Optional: rules between its keys and the rest of cfg, run after
+     * loading. -1 with "KEY: reason" in why. */
+    int (*check)(const struct mx_config *cfg, const void *pcfg, char *why, size_t len);
+    /* The option builder: the listener's keys (pcfg) and cfg -> what the
+     * protocol needs. It may read files (chat's MOTD), so it runs before
+     * the server exists, and for --check-config. NULL with one line,
+     * "[listener NAME] KEY: ...", in err. */
+    void *(*opts_new)(const struct mx_config *cfg, const struct mx_listener_cfg *l,
+                      const void *pcfg, char *err, size_t len);
+    void (*opts_free)(void *opts);   /* NULL: free() */
+    /* Optional: the listener's proto_data, made from opts for server s;
+     * without it proto_data is opts. NULL on ENOMEM. */
+    void *(*state_new)(void *opts, struct mx_server *s);
+    void (*state_free)(void *state); /* after the server is freed */
+};
+
+/* In registry order, which is also the order of the blocks in
+ * struct mx_listener_cfg. */
+extern const struct mx_app_proto *const mx_app_protos[];
+extern const size_t mx_app_nprotos;
+
+/* NULL for a name no row has. */
+const struct mx_app_proto *mx_app_proto_find(const char *name);
+
+/* p's block of l (its keys' base). */
+void *mx_app_proto_cfg(struct mx_listener_cfg *l, const struct mx_app_proto *p);
+const void *mx_app_proto_cfg_const(const struct mx_listener_cfg *l,
+                                   const struct mx_app_proto *p);
+
+/* One running listener: its row, its options and its state. */
+struct mx_app_listener {
+    const struct mx_app_proto *p;
+    void *opts;
+    void *state;
+};
+
+/* Builds l's options; -1 with err as opts_new writes it. al is then zero
+ * (mx_app_listener_free is still fine). */
+int mx_app_listener_prepare(struct mx_app_listener *al, const struct mx_config *cfg,
+                            const struct mx_listener_cfg *l, char *err, size_t len);
+
+/* The proto_data to serve the listener with on s; NULL on ENOMEM. */
+void *mx_app_listener_data(struct mx_app_listener *al, struct mx_server *s);
+
+/* After the server is freed. A zeroed al is fine. */
+void mx_app_listener_free(struct mx_app_listener *al);
+
+#endif
