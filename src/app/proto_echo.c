@@ -1,8 +1,6 @@
 /* proto_echo.c - the echo service in the protocol registry: its key
  * (mode) and its options. */
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "app/protocols.h"
 #include "proto/echo.h"
@@ -31,14 +29,8 @@ static void *echo_opts_new(const struct mx_config *cfg, const struct mx_listener
                            const void *pcfg, char *err, size_t len)
 {
     const struct echo_cfg *ec = pcfg;
-    struct mx_echo_opts *o = malloc(sizeof *o);
-
-    if (!o) {
-        snprintf(err, len, "[listener %.63s]: out of memory", l->name);
-        return NULL;
-    }
-    *o = (struct mx_echo_opts){ .mode = ec->mode, .max_line = cfg->max_line };
-    return o;
+    struct mx_echo_opts o = { .mode = ec->mode, .max_line = cfg->max_line };
+    return mx_app_opts_copy(&o, sizeof o, l, err, len);
 }
 
 const struct mx_app_proto mx_app_echo = {

@@ -1,7 +1,6 @@
 /* proto_work.c - the work service in the protocol registry: its key
  * (offload), the pool it needs, and its options. */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "app/protocols.h"
 #include "proto/work.h"
@@ -37,14 +36,8 @@ static void *work_opts_new(const struct mx_config *cfg, const struct mx_listener
                            const void *pcfg, char *err, size_t len)
 {
     const struct work_cfg *wc = pcfg;
-    struct mx_work_opts *o = malloc(sizeof *o);
-
-    if (!o) {
-        snprintf(err, len, "[listener %.63s]: out of memory", l->name);
-        return NULL;
-    }
-    *o = (struct mx_work_opts){ .offload = wc->offload != 0, .max_line = cfg->max_line };
-    return o;
+    struct mx_work_opts o = { .offload = wc->offload != 0, .max_line = cfg->max_line };
+    return mx_app_opts_copy(&o, sizeof o, l, err, len);
 }
 
 const struct mx_app_proto mx_app_work = {

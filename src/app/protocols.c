@@ -47,6 +47,17 @@ const void *mx_app_proto_cfg_const(const struct mx_listener_cfg *l,
     return &l->proto[proto_index(p)];
 }
 
+void *mx_app_opts_copy(const void *o, size_t n, const struct mx_listener_cfg *l, char *err,
+                       size_t len)
+{
+    void *copy = malloc(n);
+    if (copy)
+        memcpy(copy, o, n);
+    else
+        snprintf(err, len, "[listener %.63s]: out of memory", l->name);
+    return copy;
+}
+
 int mx_app_listener_prepare(struct mx_app_listener *al, const struct mx_config *cfg,
                             const struct mx_listener_cfg *l, char *err, size_t len)
 {

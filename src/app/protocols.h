@@ -55,6 +55,11 @@ void *mx_app_proto_cfg(struct mx_listener_cfg *l, const struct mx_app_proto *p);
 const void *mx_app_proto_cfg_const(const struct mx_listener_cfg *l,
                                    const struct mx_app_proto *p);
 
+/* For opts_new: a malloc'ed copy of the n bytes at o, or NULL with
+ * "[listener NAME]: out of memory" in err. */
+void *mx_app_opts_copy(const void *o, size_t n, const struct mx_listener_cfg *l, char *err,
+                       size_t len);
+
 /* One running listener: its row, its options and its state. */
 struct mx_app_listener {
     const struct mx_app_proto *p;
