@@ -1,4 +1,5 @@
-/* config_keys.c - the key table: one row per key, and what a row does with a value.
+/* config_keys.c - the key table: one row per key, and walking it (what a
+ * row does with one value is config_value.c).
  *
  * Parsing, defaults, rechecks, mx_config_print and docs/config.md's reference
  * all walk keys[] and then each protocol's own rows (protocols.h), so adding
@@ -7,19 +8,15 @@
 #include "app/config_keys.h"
 
 #include <assert.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "app/protocols.h"
-#include "app/units.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CFG(f) MX_CFG_FIELD(struct mx_config, f)
 #define LSN(f) MX_CFG_FIELD(struct mx_listener_cfg, f)
-
-#define LISTEN_SHAPE_MD "`host:port`, `[v6addr]:port` or `*:port`"
 
 const char *const mx_cfg_sect_names[] = {
     [MX_SECT_NONE] = "", [MX_SECT_SERVER] = "server", [MX_SECT_LISTENER] = "listener",
@@ -101,297 +98,6 @@ static const struct mx_cfg_key keys[] = {
 
 #define NKEYS ARRAY_LEN(keys)
 _Static_assert(NKEYS == MX_CFG_NKEYS, "MX_CFG_NKEYS counts the rows of keys[]");
-
-/* ---- one value ---------------------------------------------------------- */
-
-/* One row covers fields of several integer widths; memcpy of a fixed-width
- * copy keeps that free of casts through mismatched pointer types. */
-static void store_num(void *field, size_t width, unsigned long long v)
-{
-    assert(width == sizeof(uint32_t) || width == sizeof(uint64_t));
-    if (width == sizeof(uint64_t)) {
-        uint64_t x = v;
-        memcpy(field, &x, sizeof x);
-    } else {
-        uint32_t x = (uint32_t)v;
-        memcpy(field, &x, sizeof x);
-    }
-}
-
-static unsigned long long load_num(const void *field, size_t width)
-{
-    if (width == sizeof(uint64_t)) {
-        uint64_t x;
-        memcpy(&x, field, sizeof x);
-        return x;
-    }
-    uint32_t x;
-    memcpy(&x, field, sizeof x);
-    return x;
-}
-
-static void format_num(const struct mx_cfg_key *k, unsigned long long v, char *buf,
-                       size_t len)
-{
-    if (k->type == MX_CFG_SIZE)
-        mx_format_size((size_t)v, buf, len);
-    else if (k->type == MX_CFG_DURATION)
-        mx_format_duration_ms((unsigned)v, buf, len);
-    else if (k->has_auto && v == k->auto_val)
-        snprintf(buf, len, "auto");
-    else
-        snprintf(buf, len, "%llu", v);
-}
-
-static unsigned long long count_choices(const char *const *choices)
-{
-    unsigned long long n = 0;
-
-    while (choices[n])
-        n++;
-    return n;
-}
-
-static void format_value(const struct mx_cfg_key *k, const void *base, char *buf, size_t len)
-{
-    const char *field = (const char *)base + k->off;
-    unsigned long long v;
-
-    switch (k->type) {
-    case MX_CFG_WORD:
-    case MX_CFG_ADDR:
-    case MX_CFG_TEXT:
-    case MX_CFG_PROTO:
-        snprintf(buf, len, "%.*s", (int)strnlen(field, k->width), field);
-        return;
-    case MX_CFG_ENUM:
-        v = load_num(field, k->width);
-        snprintf(buf, len, "%s", v < count_choices(k->choices) ? k->choices[v] : "?");
-        return;
-    default:
-        format_num(k, load_num(field, k->width), buf, len);
-    }
-}
-
-static void format_choices(const char *const *choices, char *buf, size_t len)
-{
-    size_t used = 0;
-
-    buf[0] = '\0';
-    for (int i = 0; choices[i] && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", choices[i]);
-}
-
-static void format_proto_names(char *buf, size_t len)
-{
-    size_t used = 0;
-
-    buf[0] = '\0';
-    for (size_t i = 0; i < mx_app_nprotos && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
-                                 mx_app_protos[i]->name);
-}
-
-static void format_range(const struct mx_cfg_key *k, char *buf, size_t len)
-{
-    char lo[32], hi[32];
-
-    format_num(k, k->min, lo, sizeof lo);
-    format_num(k, k->max, hi, sizeof hi);
-    snprintf(buf, len, "%s to %s%s", lo, hi, k->has_auto ? " or auto" : "");
-}
-
-static int find_choice(const char *const *choices, const char *v)
-{
-    for (int i = 0; choices[i]; i++)
-        if (strcmp(choices[i], v) == 0)
-            return i;
-    return -1;
-}
-
-static int parse_raw_number(const struct mx_cfg_key *k, const char *v, unsigned long long *out)
-{
-    size_t sz;
-    unsigned ms;
-    unsigned long n;
-    int rc;
-
-    switch (k->type) {
-    case MX_CFG_SIZE:
-        rc = mx_parse_size(v, &sz);
-        *out = rc ? 0 : sz;
-        return rc;
-    case MX_CFG_DURATION:
-        rc = mx_parse_duration_ms(v, &ms);
-        *out = rc ? 0 : ms;
-        return rc;
-    default:
-        rc = mx_parse_uint(v, (unsigned long)k->max, &n);
-        *out = rc ? 0 : n;
-        return rc;
-    }
-}
-
-static int parse_number(const struct mx_cfg_key *k, const char *v, unsigned long long *out)
-{
-    int rc;
-
-    if (k->has_auto && strcmp(v, "auto") == 0) {
-        *out = k->auto_val;
-        return 0;
-    }
-    rc = parse_raw_number(k, v, out);
-    if (rc == 0 && (*out < k->min || *out > k->max))
-        rc = -ERANGE;
-    return rc;
-}
-
-static int number_error(const struct mx_cfg_key *k, const char *v, int rc, char *why, size_t len)
-{
-    static const char *const noun[] = {
-        [MX_CFG_UINT] = "a number", [MX_CFG_SIZE] = "a size", [MX_CFG_DURATION] = "a duration",
-    };
-    static const char *const like[] = {
-        [MX_CFG_SIZE] = "8k", [MX_CFG_DURATION] = "300s, 5m or 250ms",
-    };
-    char range[80];
-
-    format_range(k, range, sizeof range);
-    if (k->type == MX_CFG_UINT || rc == -ERANGE)
-        snprintf(why, len, "expected %s from %s, got '%s'", noun[k->type], range, v);
-    else
-        snprintf(why, len, "expected %s like %s, got '%s'", noun[k->type], like[k->type], v);
-    return -1;
-}
-
-static bool host_char(char c)
-{
-    return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_';
-}
-
-static bool v6_char(char c)
-{
-    return isxdigit((unsigned char)c) || c == ':' || c == '.';
-}
-
-/* Only the shape: the server resolves the host when it binds. Returns the
- * port text, or NULL. */
-static const char *listen_port(const char *v)
-{
-    const char *colon, *p;
-
-    if (v[0] == '[') {
-        const char *close = strchr(v, ']');
-        if (!close || close[1] != ':' || !memchr(v, ':', (size_t)(close - v)))
-            return NULL;
-        for (p = v + 1; p < close && *p != '%'; p++)
-            if (!v6_char(*p))
-                return NULL;
-        return close + 2;
-    }
-    colon = strrchr(v, ':');
-    if (!colon || colon == v)
-        return NULL;
-    if (colon - v == 1 && v[0] == '*')
-        return colon + 1;
-    for (p = v; p < colon; p++)
-        if (!host_char(*p))
-            return NULL;
-    return colon + 1;
-}
-
-static int check_listen(const char *v, char *why, size_t len)
-{
-    const char *port = listen_port(v);
-    unsigned long n;
-    int rc = port ? mx_parse_uint(port, 65535, &n) : -EINVAL;
-
-    if (rc == -ERANGE)
-        snprintf(why, len, "port must be from 0 to 65535, got '%s'", v);
-    else if (rc)
-        snprintf(why, len, "expected " MX_CFG_LISTEN_SHAPE ", got '%s'", v);
-    return rc ? -1 : 0;
-}
-
-static int check_text(const char *v, char *why, size_t len)
-{
-    for (const char *p = v; *p; p++) {
-        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-            snprintf(why, len, "expected one word without spaces or control characters, got '%s'", v);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int store_text(const struct mx_cfg_key *k, const char *v, char *field, char *why,
-                      size_t len)
-{
-    if (strlen(v) >= k->width) {
-        snprintf(why, len, "longer than %zu characters, got '%s'", k->width - 1, v);
-        return -1;
-    }
-    memcpy(field, v, strlen(v) + 1);
-    return 0;
-}
-
-static int set_proto(const struct mx_cfg_key *k, char *field, const char *v, char *why,
-                     size_t len)
-{
-    char list[128];
-
-    if (mx_app_proto_find(v))
-        return store_text(k, v, field, why, len);
-    format_proto_names(list, sizeof list);
-    snprintf(why, len, "expected one of %s, got '%s'", list, v);
-    return -1;
-}
-
-static int set_choice(const struct mx_cfg_key *k, char *field, const char *v, char *why,
-                      size_t len)
-{
-    char list[128];
-    int i = find_choice(k->choices, v);
-
-    if (i < 0) {
-        format_choices(k->choices, list, sizeof list);
-        snprintf(why, len, "expected one of %s, got '%s'", list, v);
-        return -1;
-    }
-    if (k->type == MX_CFG_WORD)
-        return store_text(k, v, field, why, len);
-    store_num(field, k->width, (unsigned long long)i);
-    return 0;
-}
-
-int mx_cfg_key_set(const struct mx_cfg_key *k, void *base, const char *v, char *why, size_t len)
-{
-    char *field = (char *)base + k->off;
-    unsigned long long n;
-    int rc;
-
-    switch (k->type) {
-    case MX_CFG_ENUM:
-    case MX_CFG_WORD:
-        return set_choice(k, field, v, why, len);
-    case MX_CFG_ADDR:
-        if (check_listen(v, why, len))
-            return -1;
-        return store_text(k, v, field, why, len);
-    case MX_CFG_TEXT:
-        if (check_text(v, why, len))
-            return -1;
-        return store_text(k, v, field, why, len);
-    case MX_CFG_PROTO:
-        return set_proto(k, field, v, why, len);
-    default:
-        rc = parse_number(k, v, &n);
-        if (rc)
-            return number_error(k, v, rc, why, len);
-        store_num(field, k->width, n);
-        return 0;
-    }
-}
 
 /* ---- rows and defaults -------------------------------------------------- */
 
@@ -475,7 +181,7 @@ static int recheck(const struct mx_cfg_key *k, const void *base, const char *lab
     union { struct mx_config cfg; struct mx_listener_cfg lsn; } scratch;
     char text[160], why[320];
 
-    format_value(k, base, text, sizeof text);
+    mx_cfg_key_format(k, base, text, sizeof text);
     if (mx_cfg_key_set(k, &scratch, text, why, sizeof why) == 0)
         return 0;
     snprintf(err, errlen, "%s: [%s] %s: %s", path, label, k->name, why);
@@ -533,7 +239,7 @@ static void print_rows(const struct mx_cfg_key *rows, size_t n, enum mx_cfg_sect
     for (size_t i = 0; i < n; i++) {
         if (rows[i].sect != s)
             continue;
-        format_value(&rows[i], base, text, sizeof text);
+        mx_cfg_key_format(&rows[i], base, text, sizeof text);
         /* Wide enough for the longest key, max_channels_per_client. */
         fprintf(out, "%-23s = %s\n", rows[i].name, text);
     }
@@ -564,27 +270,6 @@ void mx_config_print(const struct mx_config *cfg, FILE *out)
     print_rows(keys, NKEYS, MX_SECT_LOG, cfg, out);
 }
 
-static void describe_allowed(const struct mx_cfg_key *k, char *buf, size_t len)
-{
-    static const char *const what[] = {
-        [MX_CFG_UINT] = "number", [MX_CFG_SIZE] = "size", [MX_CFG_DURATION] = "duration",
-    };
-    char range[80];
-
-    if (k->type == MX_CFG_ENUM || k->type == MX_CFG_WORD) {
-        format_choices(k->choices, buf, len);
-    } else if (k->type == MX_CFG_PROTO) {
-        format_proto_names(buf, len);
-    } else if (k->type == MX_CFG_ADDR) {
-        snprintf(buf, len, "%s", LISTEN_SHAPE_MD);
-    } else if (k->type == MX_CFG_TEXT) {
-        snprintf(buf, len, "text, one word, at most %zu characters", k->width - 1);
-    } else {
-        format_range(k, range, sizeof range);
-        snprintf(buf, len, "%s, %s", what[k->type], range);
-    }
-}
-
 static void reference_rows(const struct mx_cfg_key *rows, size_t n, enum mx_cfg_sect s,
                            FILE *out)
 {
@@ -594,7 +279,7 @@ static void reference_rows(const struct mx_cfg_key *rows, size_t n, enum mx_cfg_
         const struct mx_cfg_key *k = &rows[i];
         if (k->sect != s)
             continue;
-        describe_allowed(k, allowed, sizeof allowed);
+        mx_cfg_key_describe(k, allowed, sizeof allowed);
         fprintf(out, "| `[%s%s]` | `%s` | %s | %s | %s |\n", mx_cfg_sect_names[s],
                 s == MX_SECT_LISTENER ? " NAME" : "", k->name,
                 k->def ? k->def : "(required)", allowed, k->help);

@@ -81,6 +81,12 @@ int mx_cfg_listener_set(struct mx_listener_cfg *l, const char *name, const char 
 
 void mx_cfg_listener_defaults(struct mx_listener_cfg *lsn);
 
+/* Row k's value in base as config text ("8k", "30s", "raw", ...). */
+void mx_cfg_key_format(const struct mx_cfg_key *k, const void *base, char *buf, size_t len);
+
+/* What row k allows, for docs/config.md's reference table. */
+void mx_cfg_key_describe(const struct mx_cfg_key *k, char *buf, size_t len);
+
 /* Every value of cfg through its row, for values set in code rather than
  * read from a file; err as mx_config_validate writes it. */
 int mx_cfg_check_values(const struct mx_config *cfg, const char *path, char *err, size_t errlen);
