@@ -365,7 +365,7 @@ static void kick_run(struct mx_conn *c, void *arg)
     if (t) {
         struct chat_worker *wk = chat_enter(t->chat, t->worker);
         chat_kick_apply(t, kp->ch, kp->line);
-        chat_leave(t->chat, wk);
+        chat_leave(wk);
     }
     mx_chunk_unref(kp->line);
     chan_unref(kp->ch);

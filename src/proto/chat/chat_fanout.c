@@ -75,6 +75,14 @@ static bool has_local(const struct fan_post *fp)
     return false;
 }
 
+static void fan_free(struct fan_post *fp)
+{
+    mx_chunk_unref(fp->line);
+    for (unsigned i = 0; i < fp->nchans; i++)
+        chan_unref(fp->chans[i]);
+    free(fp);
+}
+
 static void fan_run(void *arg)
 {
     struct fan_post *fp = arg;
@@ -83,12 +91,9 @@ static void fan_run(void *arg)
     if (has_local(fp)) {
         struct chat_worker *wk = chat_enter(fp->chat, fp->worker);
         deliver_local(fp->chat, fp->worker, fp->chans, fp->nchans, fp->line, NULL);
-        chat_leave(fp->chat, wk);
+        chat_leave(wk);
     }
-    mx_chunk_unref(fp->line);
-    for (unsigned i = 0; i < fp->nchans; i++)
-        chan_unref(fp->chans[i]);
-    free(fp);
+    fan_free(fp);
 }
 
 static void post_to(struct mx_chat *chat, unsigned w, struct chat_channel **chans,
@@ -106,8 +111,9 @@ static void post_to(struct mx_chat *chat, unsigned w, struct chat_channel **chan
         chan_ref(chans[i]);
     }
     if (mx_server_run(chat->srv, w, fan_run, fp) < 0) {
+        /* Not run here: w's lists are w's alone. */
         mx_warn("chat: out of memory: a line to worker %u is lost", w);
-        fan_run(fp);
+        fan_free(fp);
     }
 }
 
@@ -132,7 +138,7 @@ static void send_run(struct mx_conn *c, void *arg)
     if (cl) {
         struct chat_worker *wk = chat_enter(cl->chat, cl->worker);
         cl_send_chunk(cl, line);
-        chat_leave(cl->chat, wk);
+        chat_leave(wk);
     }
     mx_chunk_unref(line);
 }

@@ -53,7 +53,7 @@ enum {
     CL_CAP = 1 << 3,        /* CAP negotiation open: hold registration */
     CL_REG = 1 << 4,        /* registered (others see `registered`) */
     CL_GONE = 1 << 5,       /* quit: out of every table, closing */
-    CL_DOOMED = 1 << 6,     /* on its worker's settle list */
+    CL_DOOMED = 1 << 6,     /* over its SendQ: on its worker's doomed list */
     CL_SKIP = 1 << 7,       /* dropping the rest of a too-long line */
     CL_PING = 1 << 8,       /* a PING of ours awaits an answer */
     CL_FLOOD = 1 << 9,      /* paused until the flood bucket refills */
@@ -73,7 +73,6 @@ struct chat_client {
     uint32_t flags;
     uint64_t mark;                  /* fan-out de-duplication stamp */
     struct chat_client *next_doomed;
-    const char *doom_reason;
     uint64_t opened_ms, last_in_ms, ping_ms;
     double tokens;                  /* flood bucket */
     uint64_t tokens_ms;
@@ -127,11 +126,9 @@ struct chat_channel {
 struct chat_worker {
     pthread_t tid;
     bool tid_set;
-    unsigned depth;                 /* chat calls on the stack */
+    bool inside;                    /* in an entry (checked with the owner) */
     uint64_t stamp;
-    struct chat_client *doomed;     /* to be cut off once depth is 0 */
-    struct chat_client **dead;      /* closed inside a chat call: freed after */
-    unsigned ndead, capdead;
+    struct chat_client *doomed;     /* over their SendQ: cut at chat_leave */
 };
 
 struct mx_chat {
@@ -152,24 +149,23 @@ struct mx_chat {
 struct chat_wset { uint64_t w[CHAT_WSET_WORDS]; };
 
 /* chat.c: entering and leaving the service on a worker. Every entry
- * point (callback, post, timer) brackets its work with these; leaving the
- * outermost level cuts off the clients whose queues overflowed and frees
- * those that closed meanwhile. */
+ * point (callback, post, timer) brackets its work with these; they never
+ * nest, since muxd calls each from its loop and never inside a call the
+ * protocol made (on_close included). Leaving cuts off the clients whose
+ * queues overflowed meanwhile. */
 struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker);
-void chat_leave(struct mx_chat *chat, struct chat_worker *wk);
-uint64_t chat_now_ms(void);
+void chat_leave(struct chat_worker *wk);
 /* The owner's timer for c: registration, PING, flood, whichever is due. */
 void chat_timer_rearm(struct chat_client *cl);
 
 /* chat_send.c: queueing to a client. Past its SendQ a client is doomed
- * (cut off at chat_leave), never cut inside the call. */
+ * (cut off at chat_leave), never cut inside the call: see chat_send.c. */
 void cl_send(struct chat_client *cl, const char *p, size_t n);
 void cl_send_chunk(struct chat_client *cl, struct mx_chunk *ch);
 void cl_printf(struct chat_client *cl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void cl_doom(struct chat_client *cl, const char *reason);
 /* "nick" or "*" before there is one. */
 const char *cl_target(const struct chat_client *cl);
 /* A formatted line as a chunk (NULL on ENOMEM). */
