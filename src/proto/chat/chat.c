@@ -325,18 +325,11 @@ struct mx_chat *mx_chat_new(const struct mx_chat_opts *o, struct mx_server *srv)
     return chat;
 }
 
-static void drop_channel(struct nt_node *n, void *arg)
-{
-    (void)arg;
-    chan_unref((struct chat_channel *)((char *)n - offsetof(struct chat_channel, node)));
-}
-
 void mx_chat_free(struct mx_chat *chat)
 {
     if (!chat)
         return;
-    nt_each(&chat->chans, drop_channel, NULL);
-    nt_fini(&chat->chans);
+    chat_chans_free(chat);
     nt_fini(&chat->nicks);
     free(chat->wk);
     free(chat->motd);

@@ -42,32 +42,26 @@ static void msg_channel(struct chat_client *cl, const char *cmd, const char *nam
                         const char *text, bool notice)
 {
     struct mx_chat *chat = cl->chat;
-    struct chat_wset ws = { 0 };
+    struct chat_aud a;
+    aud_init(&a, cl, 1);
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, name);
     bool ok = ch && may_speak(ch, cl);
-    if (ok) {
-        wset_channel(&ws, ch, chat->nworkers);
-        chan_ref(ch);
-    }
+    if (ok)
+        aud_add(&a, ch);
     chat_unlock(chat);
-    if (!ok) {
-        if (!notice && !ch)
-            cl_numeric(cl, 401, "%s :No such nick/channel", name);
-        else if (!notice)
-            cl_numeric(cl, 404, "%s :Cannot send to channel", name);
-        return;
-    }
-    struct mx_chunk *line = chat_line(":%s!%s@%s %s %s :%s", PFX(cl), cmd, ch->name, text);
-    chat_fanout(chat, cl->worker, &ws, &ch, 1, line, cl);
-    mx_chunk_unref(line);
-    chan_unref(ch);
+    if (ok)
+        aud_send(&a, cl, ":%s!%s@%s %s %s :%s", PFX(cl), cmd, ch->name, text);
+    else if (!notice && !ch)
+        cl_numeric(cl, 401, "%s :No such nick/channel", name);
+    else if (!notice)
+        cl_numeric(cl, 404, "%s :Cannot send to channel", name);
 }
 
+/* Under mu: only registered clients can be talked to or about. */
 static struct chat_client *nick_find(struct mx_chat *chat, const char *nick)
 {
-    struct nt_node *n = nt_find(&chat->nicks, nick);
-    struct chat_client *cl = n ? (struct chat_client *)((char *)n - offsetof(struct chat_client, node)) : NULL;
+    struct chat_client *cl = cl_by_nick(chat, nick);
     return cl && cl->registered ? cl : NULL;
 }
 
@@ -255,7 +249,8 @@ static bool is_op(struct chat_channel *ch, const struct chat_client *cl)
 static void cmd_topic(struct chat_client *cl, struct irc_msg *m)
 {
     struct mx_chat *chat = cl->chat;
-    struct chat_wset ws = { 0 };
+    struct chat_aud a;
+    aud_init(&a, cl, 1);
     const char *name = m->params[0];
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, name);
@@ -263,24 +258,18 @@ static void cmd_topic(struct chat_client *cl, struct irc_msg *m)
                  : ((ch->modes & CM_T) && !is_op(ch, cl)) ? 482 : 0;
     if (!err && m->nparams < 2)
         chan_topic_reply(cl, ch, true);
-    bool set = !err && m->nparams >= 2;
-    if (set) {
+    if (!err && m->nparams >= 2) {
         free(ch->topic);
         ch->topic = m->params[1][0] ? strndup(m->params[1], CHAT_TOPICLEN) : NULL;
         snprintf(ch->topic_by, sizeof ch->topic_by, "%s!%s@%s", PFX(cl));
         ch->topic_at = time(NULL);
-        wset_channel(&ws, ch, chat->nworkers);
-        chan_ref(ch);
+        aud_add(&a, ch);
     }
     chat_unlock(chat);
     chan_refusal(cl, err, name);
-    if (!set)
-        return;
-    struct mx_chunk *line = chat_line(":%s!%s@%s TOPIC %s :%.*s", PFX(cl), ch->name,
-                                      CHAT_TOPICLEN, m->params[1]);
-    chat_fanout(chat, cl->worker, &ws, &ch, 1, line, NULL);
-    mx_chunk_unref(line);
-    chan_unref(ch);
+    if (a.n)
+        aud_send(&a, NULL, ":%s!%s@%s TOPIC %s :%.*s", PFX(cl), ch->name, CHAT_TOPICLEN,
+                 m->params[1]);
 }
 
 /* ---- queries ------------------------------------------------------------- */

@@ -5,40 +5,20 @@
  * queues it to its own. Posts from one worker to another run in order,
  * so every member sees one sender's lines in the order sent.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 
 #include "muxd/log.h"
 #include "proto/chat/chat_int.h"
 
-void wset_add(struct chat_wset *s, unsigned w)
+static void wset_add(struct chat_wset *s, unsigned w)
 {
     s->w[w / 64] |= 1ull << (w % 64);
 }
 
-void wset_channel(struct chat_wset *s, const struct chat_channel *ch, unsigned nworkers)
+static bool wset_has(const struct chat_wset *s, unsigned w)
 {
-    for (unsigned w = 0; w < nworkers; w++)
-        if (ch->per_worker[w])
-            wset_add(s, w);
-}
-
-void chan_ref(struct chat_channel *ch)
-{
-    atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
-}
-
-void chan_unref(struct chat_channel *ch)
-{
-    if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    free(ch->m);
-    free(ch->per_worker);
-    free(ch->topic);
-    for (unsigned i = 0; i < ch->nbans; i++)
-        free(ch->bans[i]);
-    free(ch->bans);
-    free(ch->invites);
-    free(ch);
+    return s->w[w / 64] >> (w % 64) & 1;
 }
 
 /* On worker w: the line to each of w's members of chans, once each. The
@@ -117,16 +97,63 @@ static void post_to(struct mx_chat *chat, unsigned w, struct chat_channel **chan
     }
 }
 
-void chat_fanout(struct mx_chat *chat, unsigned self, const struct chat_wset *ws,
-                 struct chat_channel **chans, unsigned nchans, struct mx_chunk *line,
-                 const struct chat_client *skip)
+static void fanout(struct chat_aud *a, struct mx_chunk *line, const struct chat_client *skip)
 {
-    if (!line)
-        return;
-    for (unsigned w = 0; w < chat->nworkers; w++)
-        if (w != self && (ws->w[w / 64] >> (w % 64) & 1))
-            post_to(chat, w, chans, nchans, line);
-    deliver_local(chat, self, chans, nchans, line, skip);
+    for (unsigned w = 0; w < a->chat->nworkers; w++)
+        if (w != a->self && wset_has(&a->ws, w))
+            post_to(a->chat, w, a->v, a->n, line);
+    deliver_local(a->chat, a->self, a->v, a->n, line, skip);
+}
+
+/* ---- audiences ----------------------------------------------------------- */
+
+void aud_init(struct chat_aud *a, const struct chat_client *cl, unsigned want)
+{
+    *a = (struct chat_aud){ .chat = cl->chat, .self = cl->worker, .cap = CHAT_AUD_INLINE };
+    a->v = a->inl;
+    if (want > CHAT_AUD_INLINE) {
+        struct chat_channel **v = malloc(want * sizeof *v);
+        if (v) {
+            a->v = v;
+            a->cap = want;
+        }
+    }
+}
+
+bool aud_add(struct chat_aud *a, struct chat_channel *ch)
+{
+    if (a->n == a->cap)
+        return false;
+    a->v[a->n++] = ch;
+    chan_ref(ch);
+    for (unsigned w = 0; w < a->chat->nworkers; w++)
+        if (ch->per_worker[w])
+            wset_add(&a->ws, w);
+    return true;
+}
+
+void aud_line(struct chat_aud *a, struct mx_chunk *line, const struct chat_client *skip)
+{
+    if (line && a->n)
+        fanout(a, line, skip);
+    for (unsigned i = 0; i < a->n; i++)
+        chan_unref(a->v[i]);
+    if (a->v != a->inl)
+        free(a->v);
+    a->n = 0;
+}
+
+void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fmt, ...)
+{
+    struct mx_chunk *line = NULL;
+    if (a->n) {
+        va_list ap;
+        va_start(ap, fmt);
+        line = chat_vline(fmt, ap);
+        va_end(ap);
+    }
+    aud_line(a, line, skip);
+    mx_chunk_unref(line);
 }
 
 /* ---- to one client ------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #define MUXD_PROTO_CHAT_INT_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -170,33 +171,64 @@ void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
 const char *cl_target(const struct chat_client *cl);
 /* A formatted line as a chunk (NULL on ENOMEM). */
 struct mx_chunk *chat_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct mx_chunk *chat_vline(const char *fmt, va_list ap);
 
-/* chat_fanout.c */
-void wset_add(struct chat_wset *s, unsigned w);
-/* Under mu: the workers with members in ch. */
-void wset_channel(struct chat_wset *s, const struct chat_channel *ch, unsigned nworkers);
-/* Delivers line to the members of chans (each once) on every worker in
- * ws except to skip: directly on the calling worker `self`, by one post
- * per other worker. Takes channel references for the posts. Not under mu. */
-void chat_fanout(struct mx_chat *chat, unsigned self, const struct chat_wset *ws,
-                 struct chat_channel **chans, unsigned nchans, struct mx_chunk *line,
-                 const struct chat_client *skip);
-/* Delivers line to client `to`, read under mu with its worker and id: on
- * the calling worker directly (the pointer stays valid: only its owner
- * frees a client, at the end of the outermost chat call), else by a post
- * to its id, which finds nothing if it has gone. */
-void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
-                  unsigned to_worker, uint64_t to_id, struct mx_chunk *line);
+/* chat_state.c: the tables. Under mu unless said; nothing here sends. */
+struct chat_channel *chan_new(struct mx_chat *chat, const char *name);
+/* Any thread, no lock: a reference keeps a channel's memory, not its
+ * place in the registry. */
 void chan_ref(struct chat_channel *ch);
 void chan_unref(struct chat_channel *ch);
-
-/* chat_chan.c (under mu unless said) */
+/* At mx_chat_free: the registry's references. */
+void chat_chans_free(struct mx_chat *chat);
 struct chat_channel *chan_find(struct mx_chat *chat, const char *name);
+/* Registered or not. */
+struct chat_client *cl_by_nick(struct mx_chat *chat, const char *nick);
 struct chat_member *chan_member(struct chat_channel *ch, const struct chat_client *cl);
 bool cl_on(const struct chat_client *cl, const struct chat_channel *ch);
 bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl);
-/* Global and local membership together; the owner worker, NOT under mu
- * (they take it). */
+/* On cl's worker: cl joins or leaves ch, its global membership and its
+ * place in the worker's local list together. A failed add leaves nothing
+ * behind (an empty new ch is retired). member_del retires an emptied
+ * channel: a caller that uses ch after must hold a reference. */
+int member_add(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl,
+               unsigned modes);
+void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl);
+/* Out of the nick table, and gone for good. */
+void cl_forget(struct chat_client *cl);
+
+/* chat_fanout.c: an audience is the channels a line goes to, referenced
+ * under mu with the workers holding their members; the line is then
+ * formatted once, not under mu, and fanned out: queued directly to the
+ * calling worker's members, by one post to each other worker's. */
+#define CHAT_AUD_INLINE 8
+struct chat_aud {
+    struct mx_chat *chat;
+    unsigned self;                  /* the calling worker */
+    unsigned n, cap;
+    struct chat_channel **v;        /* inl, or on the heap */
+    struct chat_wset ws;
+    struct chat_channel *inl[CHAT_AUD_INLINE];
+};
+/* Not under mu: room for want channels (fewer without memory). */
+void aud_init(struct chat_aud *a, const struct chat_client *cl, unsigned want);
+/* Under mu: false when there is no more room. */
+bool aud_add(struct chat_aud *a, struct chat_channel *ch);
+/* Not under mu: line (NULL sends nothing) to each member once, skip
+ * aside; then the audience lets its channels go. */
+void aud_line(struct chat_aud *a, struct mx_chunk *line, const struct chat_client *skip);
+/* The same, formatting the line only when there is someone to send to. */
+void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Delivers line to client `to`, read under mu with its worker and id: on
+ * the calling worker directly (the pointer stays valid: only its owner
+ * frees a client, in its on_close, an entry of its own), else by a post
+ * to its id, which finds nothing if it has gone. */
+void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
+                  unsigned to_worker, uint64_t to_id, struct mx_chunk *line);
+
+/* chat_chan.c: joining and leaving on the member's own worker, NOT under
+ * mu (they take it). */
 void chat_join(struct chat_client *cl, const char *name, const char *key);
 void chat_part(struct chat_client *cl, const char *name, const char *reason);
 void chat_part_all(struct chat_client *cl);

@@ -16,7 +16,7 @@ static void user_mode(struct chat_client *cl, struct irc_msg *m)
     struct mx_chat *chat = cl->chat;
     if (irc_casecmp(m->params[0], cl->nick) != 0) {
         chat_lock(chat);
-        bool exists = nt_find(&chat->nicks, m->params[0]) != NULL;
+        bool exists = cl_by_nick(chat, m->params[0]) != NULL;
         chat_unlock(chat);
         if (exists)
             cl_numeric(cl, 502, ":Cant change mode for other users");
@@ -139,8 +139,7 @@ static bool ban_set(struct chat_channel *ch, const char *mask, bool add)
 static void member_mode(struct chat_client *cl, struct chat_channel *ch, bool add, char mode,
                         const char *nick, struct change *c)
 {
-    struct nt_node *n = nt_find(&cl->chat->nicks, nick);
-    struct chat_client *t = n ? (struct chat_client *)((char *)n - offsetof(struct chat_client, node)) : NULL;
+    struct chat_client *t = cl_by_nick(cl->chat, nick);
     struct chat_member *mb = t ? chan_member(ch, t) : NULL;
     if (!t) {
         cl_numeric(cl, 401, "%s :No such nick/channel", nick);
@@ -213,7 +212,8 @@ static void channel_mode(struct chat_client *cl, struct irc_msg *m)
 {
     struct mx_chat *chat = cl->chat;
     struct change c = { .sign = 0 };
-    struct chat_wset ws = { 0 };
+    struct chat_aud a;
+    aud_init(&a, cl, 1);
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, m->params[0]);
     if (!ch) {
@@ -243,18 +243,11 @@ static void channel_mode(struct chat_client *cl, struct irc_msg *m)
                 next++;
         }
     }
-    bool changed = c.nm > 0;
-    if (changed) {
-        wset_channel(&ws, ch, chat->nworkers);
-        chan_ref(ch);
-    }
+    if (c.nm)
+        aud_add(&a, ch);
     chat_unlock(chat);
-    if (!changed)
-        return;
-    struct mx_chunk *line = chat_line(":%s!%s@%s MODE %s %s%s", PFX(cl), ch->name, c.modes, c.args);
-    chat_fanout(chat, cl->worker, &ws, &ch, 1, line, NULL);
-    mx_chunk_unref(line);
-    chan_unref(ch);
+    if (a.n)
+        aud_send(&a, NULL, ":%s!%s@%s MODE %s %s%s", PFX(cl), ch->name, c.modes, c.args);
 }
 
 void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m)

@@ -75,12 +75,18 @@ void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
     cl_send(cl, line, len);
 }
 
-struct mx_chunk *chat_line(const char *fmt, ...)
+struct mx_chunk *chat_vline(const char *fmt, va_list ap)
 {
     char line[IRC_LINE_MAX + 1];
+    size_t len = irc_vfmt(line, sizeof line, fmt, ap);
+    return len ? mx_chunk_copy(line, len) : NULL;
+}
+
+struct mx_chunk *chat_line(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    size_t len = irc_vfmt(line, sizeof line, fmt, ap);
+    struct mx_chunk *line = chat_vline(fmt, ap);
     va_end(ap);
-    return len ? mx_chunk_copy(line, len) : NULL;
+    return line;
 }
