@@ -1,6 +1,6 @@
 /* chat.c - the chat service's callbacks: line framing, flood control, the
- * per-client timer (registration, PING, flood), and entering and leaving
- * the service on a worker (see chat_int.h for who may touch what).
+ * per-client timer (registration, PING, flood), and the service's state
+ * (see chat_int.h for who may touch what and which file calls which).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,49 +13,11 @@
 #include "muxd/log.h"
 #include "proto/chat/chat_int.h"
 
-/* ---- entering and leaving ------------------------------------------------ */
-
-struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker)
-{
-    struct chat_worker *wk = &chat->wk[worker];
-#ifdef MX_ASSERT_OWNER
-    if (!wk->tid_set) {
-        wk->tid = pthread_self();
-        wk->tid_set = true;
-    } else if (!pthread_equal(wk->tid, pthread_self())) {
-        mx_error("chat: worker %u's state touched from another thread", worker);
-        abort();
-    }
-    /* chat_leave cuts clients off: inside another entry, that would be in
-     * the middle of its fan-out. muxd never nests callbacks; check it. */
-    if (wk->inside) {
-        mx_error("chat: worker %u entered twice", worker);
-        abort();
-    }
-    wk->inside = true;
-#endif
-    return wk;
-}
-
 static void client_free(struct chat_client *cl)
 {
     free(cl->away);
     free(cl->chans);
     free(cl);
-}
-
-/* Cuts off the clients that overflowed their SendQ during this entry:
- * their QUIT may overflow others, who join the list. */
-void chat_leave(struct chat_worker *wk)
-{
-    struct chat_client *cl;
-    while ((cl = wk->doomed)) {
-        wk->doomed = cl->next_doomed;
-        cl->flags &= ~CL_DOOMED;
-        if (!(cl->flags & CL_GONE))
-            chat_close_link(cl, "SendQ exceeded", true);
-    }
-    wk->inside = false;
 }
 
 /* ---- the timer ----------------------------------------------------------- */
@@ -86,7 +48,8 @@ static uint64_t next_due(const struct chat_client *cl)
 
 static void on_timer(struct mx_conn *c, void *arg);
 
-void chat_timer_rearm(struct chat_client *cl)
+/* The owner's timer for c: registration, PING, flood, whichever is due. */
+static void timer_rearm(struct chat_client *cl)
 {
     uint64_t due = next_due(cl), now = mx_loop_now_ms();
     if (due == UINT64_MAX)
@@ -126,7 +89,7 @@ static void on_timer(struct mx_conn *c, void *arg)
         check_ping(cl, now);
     }
     if (!(cl->flags & (CL_GONE | CL_DOOMED)))
-        chat_timer_rearm(cl);
+        timer_rearm(cl);
     chat_leave(wk);
 }
 
@@ -210,7 +173,7 @@ static size_t take_lines(struct chat_client *cl, const char *data, size_t len, u
         if (!take_token(cl, now)) {
             cl->flags |= CL_FLOOD;
             mx_conn_pause(cl->c);
-            chat_timer_rearm(cl);
+            timer_rearm(cl);
             return used;
         }
         used += ll;
@@ -230,7 +193,11 @@ static size_t on_data(struct mx_conn *c, const char *data, size_t len)
     uint64_t now = mx_loop_now_ms();
     cl->last_in_ms = now;
     cl->flags &= ~CL_PING;
+    uint32_t was = cl->flags;
     size_t used = take_lines(cl, data, len, now);
+    /* Registered by these lines: from the registration deadline to PING. */
+    if ((cl->flags & ~was & CL_REG) && !(cl->flags & CL_DOOMED))
+        timer_rearm(cl);
     chat_leave(wk);
     return used;
 }
@@ -268,7 +235,7 @@ static int on_open(struct mx_conn *c)
     cl->tokens = chat->o.flood_burst;
     cl->node.name = cl->nick;
     mx_conn_set_data(c, cl);
-    chat_timer_rearm(cl);
+    timer_rearm(cl);
     chat_leave(wk);
     return 0;
 }

@@ -165,34 +165,47 @@ void chat_part_all(struct chat_client *cl)
     }
 }
 
+/* ---- kicking ------------------------------------------------------------- */
+
 void chat_kick_apply(struct chat_client *target, struct chat_channel *ch, struct mx_chunk *line)
 {
     if (!(target->flags & CL_GONE))
         leave_with(target, ch, line);
 }
 
-/* ---- quitting ------------------------------------------------------------ */
+struct kick_post {
+    struct chat_channel *ch;
+    struct mx_chunk *line;
+};
 
-void chat_quit(struct chat_client *cl, const char *reason)
+/* On the target's worker: memberships change there (chat_int.h). */
+static void kick_run(struct mx_conn *c, void *arg)
 {
-    struct mx_chat *chat = cl->chat;
-    if (cl->flags & CL_GONE)
-        return;
-    struct mx_chunk *line = chat_line(":%s!%s@%s QUIT :%s", PFX(cl), reason);
-    /* Without memory for an audience of every channel, a few at a time:
-     * a peer on several may then see the QUIT more than once. */
-    while (!(cl->flags & CL_GONE)) {
-        struct chat_aud a;
-        aud_init(&a, cl, cl->nchans);
-        chat_lock(chat);
-        while (cl->nchans && aud_add(&a, cl->chans[0]))
-            member_del(chat, cl->chans[0], cl);
-        if (cl->nchans == 0)
-            cl_forget(cl);
-        chat_unlock(chat);
-        aud_line(&a, line, cl);
+    struct kick_post *kp = arg;
+    struct chat_client *t = c ? mx_conn_data(c) : NULL;
+    if (t) {
+        struct chat_worker *wk = chat_enter(t->chat, t->worker);
+        chat_kick_apply(t, kp->ch, kp->line);
+        chat_leave(wk);
     }
-    mx_chunk_unref(line);
+    mx_chunk_unref(kp->line);
+    chan_unref(kp->ch);
+    free(kp);
+}
+
+void chat_kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
+                    struct mx_chunk *line)
+{
+    struct kick_post *kp = malloc(sizeof *kp);
+    if (!kp || !line) {
+        free(kp);
+        mx_chunk_unref(line);
+        return;
+    }
+    chan_ref(ch);
+    *kp = (struct kick_post){ ch, line };
+    if (mx_server_post(chat->srv, id, kick_run, kp) < 0)
+        kick_run(NULL, kp);
 }
 
 /* ---- replies ------------------------------------------------------------- */

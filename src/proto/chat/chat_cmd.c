@@ -203,7 +203,7 @@ static void list_one(struct chat_client *cl, struct chat_channel *ch)
 
 static void list_node(struct nt_node *n, void *arg)
 {
-    list_one(arg, (struct chat_channel *)((char *)n - offsetof(struct chat_channel, node)));
+    list_one(arg, chan_of(n));
 }
 
 static void cmd_list(struct chat_client *cl, struct irc_msg *m)
@@ -341,41 +341,6 @@ static void cmd_whois(struct chat_client *cl, struct irc_msg *m)
 
 /* ---- moderation ---------------------------------------------------------- */
 
-struct kick_post {
-    struct chat_channel *ch;
-    struct mx_chunk *line;
-};
-
-/* On the target's worker (see chat_int.h: memberships change there). */
-static void kick_run(struct mx_conn *c, void *arg)
-{
-    struct kick_post *kp = arg;
-    struct chat_client *t = c ? mx_conn_data(c) : NULL;
-    if (t) {
-        struct chat_worker *wk = chat_enter(t->chat, t->worker);
-        chat_kick_apply(t, kp->ch, kp->line);
-        chat_leave(wk);
-    }
-    mx_chunk_unref(kp->line);
-    chan_unref(kp->ch);
-    free(kp);
-}
-
-static void kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
-                      struct mx_chunk *line)
-{
-    struct kick_post *kp = malloc(sizeof *kp);
-    if (!kp || !line) {
-        free(kp);
-        mx_chunk_unref(line);
-        return;
-    }
-    chan_ref(ch);
-    *kp = (struct kick_post){ ch, line };
-    if (mx_server_post(chat->srv, id, kick_run, kp) < 0)
-        kick_run(NULL, kp);
-}
-
 /* Under mu: the numeric that stops cl kicking from ch, or 0. */
 static unsigned kick_refusal(struct chat_channel *ch, struct chat_client *cl)
 {
@@ -406,7 +371,7 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
         if (t->worker == cl->worker)
             local[nlocal++] = t;
         else
-            kick_post(chat, t->id, ch, chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl),
+            chat_kick_post(chat, t->id, ch, chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl),
                                                  ch->name, t->nick, CHAT_TOPICLEN, why));
     }
     if (nlocal)

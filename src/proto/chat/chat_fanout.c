@@ -1,15 +1,23 @@
-/* chat_fanout.c - one formatted line to many members on many workers.
+/* chat_fanout.c - one formatted line to many members on many workers,
+ * and the clients that cannot take it.
  *
  * The line is one shared chunk. The calling worker queues it to its own
  * members directly; every other worker with members gets one post and
  * queues it to its own. Posts from one worker to another run in order,
  * so every member sees one sender's lines in the order sent.
+ *
+ * A member over its SendQ is only marked meanwhile (chat_send.c); every
+ * entry point, these posts included, leaves through chat_leave, which
+ * cuts the marked ones off with a QUIT: a fan-out of its own. That loop
+ * is why QUIT and closing a link live here (chat_int.h: the layering).
  */
 #include <stdarg.h>
 #include <stdlib.h>
 
 #include "muxd/log.h"
 #include "proto/chat/chat_int.h"
+
+#define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
 
 static void wset_add(struct chat_wset *s, unsigned w)
 {
@@ -185,3 +193,77 @@ void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
         mx_chunk_unref(line);
     }
 }
+
+/* ---- quitting and cutting off -------------------------------------------- */
+
+void chat_quit(struct chat_client *cl, const char *reason)
+{
+    struct mx_chat *chat = cl->chat;
+    if (cl->flags & CL_GONE)
+        return;
+    struct mx_chunk *line = chat_line(":%s!%s@%s QUIT :%s", PFX(cl), reason);
+    /* Without memory for an audience of every channel, a few at a time:
+     * a peer on several may then see the QUIT more than once. */
+    while (!(cl->flags & CL_GONE)) {
+        struct chat_aud a;
+        aud_init(&a, cl, cl->nchans);
+        chat_lock(chat);
+        while (cl->nchans && aud_add(&a, cl->chans[0]))
+            member_del(chat, cl->chans[0], cl);
+        if (cl->nchans == 0)
+            cl_forget(cl);
+        chat_unlock(chat);
+        aud_line(&a, line, cl);
+    }
+    mx_chunk_unref(line);
+}
+
+void chat_close_link(struct chat_client *cl, const char *why, bool log)
+{
+    char line[IRC_LINE_MAX + 1];
+    chat_quit(cl, why);
+    /* Past the SendQ check on purpose: the queue keeps room for this. */
+    size_t n = irc_fmt(line, sizeof line, "ERROR :Closing Link: %s (%s)",
+                       (cl->flags & CL_NICK) ? cl->nick : cl->host, why);
+    mx_conn_send(cl->c, line, n);
+    mx_conn_close(cl->c, log ? why : NULL);
+}
+
+/* ---- entering and leaving ------------------------------------------------ */
+
+struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker)
+{
+    struct chat_worker *wk = &chat->wk[worker];
+#ifdef MX_ASSERT_OWNER
+    if (!wk->tid_set) {
+        wk->tid = pthread_self();
+        wk->tid_set = true;
+    } else if (!pthread_equal(wk->tid, pthread_self())) {
+        mx_error("chat: worker %u's state touched from another thread", worker);
+        abort();
+    }
+    /* chat_leave cuts clients off: inside another entry, that would be in
+     * the middle of its fan-out. muxd never nests callbacks; check it. */
+    if (wk->inside) {
+        mx_error("chat: worker %u entered twice", worker);
+        abort();
+    }
+    wk->inside = true;
+#endif
+    return wk;
+}
+
+/* Cuts off the clients that overflowed their SendQ during this entry:
+ * their QUIT may overflow others, who join the list. */
+void chat_leave(struct chat_worker *wk)
+{
+    struct chat_client *cl;
+    while ((cl = wk->doomed)) {
+        wk->doomed = cl->next_doomed;
+        cl->flags &= ~CL_DOOMED;
+        if (!(cl->flags & CL_GONE))
+            chat_close_link(cl, "SendQ exceeded", true);
+    }
+    wk->inside = false;
+}
+

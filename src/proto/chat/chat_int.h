@@ -3,13 +3,37 @@
  * Two kinds of state, two rules:
  * - Global (nicks, channels, memberships, modes, topics): guarded by
  *   chat->mu. Any worker reads and writes it under the lock, briefly, and
- *   never calls into a connection while holding it.
+ *   never calls into a connection while holding it (queueing replies to
+ *   the caller's own client is fine: that only appends to its queue).
  * - Local (a client's connection and timers, each channel's list of the
- *   members a worker owns, that worker's settle list): touched only by
- *   the owner worker (asserted in debug builds). Other workers reach it
- *   by posting to that worker (mx_server_run, mx_server_post).
+ *   members a worker owns, that worker's list of clients over their
+ *   SendQ): touched only by the owner worker (asserted in debug builds).
+ *   Other workers reach it by posting to that worker (mx_server_run,
+ *   mx_server_post).
  * A client's global membership and its place in its worker's local lists
- * change together, on its owner worker: KICK is carried out there too.
+ * change together, under mu, on its owner worker (member_add/member_del):
+ * KICK is carried out there too. Never during a fan-out: a client over
+ * its SendQ is cut off when the entry point leaves (chat_send.c says why).
+ *
+ * Calls go one way, down this list; a file calls only files below it
+ * (skipping levels is fine), never one above:
+ *
+ *   chat.c          the mx_proto callbacks, framing, flood, the timer;
+ *                   mx_chat_new/free
+ *   chat_cmd.c      the command table and most commands (KICK's post)
+ *   chat_reg.c      registration, NICK      chat_mode.c   MODE
+ *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
+ *   chat_fanout.c   audiences and fan-out, posts of lines, QUIT and the
+ *                   closing of a link, entering and leaving a worker
+ *                   (cutting off SendQ overflows)
+ *   chat_state.c    the tables: channel lifetime, lookups, membership
+ *   chat_send.c     queueing to one client under its SendQ, line format
+ *   irc_parse.c, irc_case.c, irc_fmt.c, nametab.c, and the public API
+ *
+ * Why QUIT and the cut sit with the fan-out: a cut is a QUIT, a QUIT is a
+ * fan-out, a fan-out (in a post too) can overflow clients, and every
+ * entry, posts included, ends by cutting those. Kept in one file, that
+ * loop needs no call upwards and no callback.
  */
 #ifndef MUXD_PROTO_CHAT_INT_H
 #define MUXD_PROTO_CHAT_INT_H
@@ -18,6 +42,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -145,19 +170,14 @@ struct mx_chat {
     struct chat_worker *wk;         /* [nworkers] */
 };
 
+static inline struct chat_channel *chan_of(struct nt_node *n)
+{
+    return (struct chat_channel *)((char *)n - offsetof(struct chat_channel, node));
+}
+
 /* Worker sets: which workers a fan-out must reach. */
 #define CHAT_WSET_WORDS ((MX_MAX_WORKERS + 63) / 64)
 struct chat_wset { uint64_t w[CHAT_WSET_WORDS]; };
-
-/* chat.c: entering and leaving the service on a worker. Every entry
- * point (callback, post, timer) brackets its work with these; they never
- * nest, since muxd calls each from its loop and never inside a call the
- * protocol made (on_close included). Leaving cuts off the clients whose
- * queues overflowed meanwhile. */
-struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker);
-void chat_leave(struct chat_worker *wk);
-/* The owner's timer for c: registration, PING, flood, whichever is due. */
-void chat_timer_rearm(struct chat_client *cl);
 
 /* chat_send.c: queueing to a client. Past its SendQ a client is doomed
  * (cut off at chat_leave), never cut inside the call: see chat_send.c. */
@@ -194,6 +214,8 @@ bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl);
 int member_add(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl,
                unsigned modes);
 void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl);
+/* cl's nick becomes nick in the nick table (free: the caller checked). */
+void cl_rename(struct chat_client *cl, const char *nick);
 /* Out of the nick table, and gone for good. */
 void cl_forget(struct chat_client *cl);
 
@@ -227,16 +249,30 @@ void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fm
 void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
                   unsigned to_worker, uint64_t to_id, struct mx_chunk *line);
 
+/* Removes cl from every channel and the nick table; QUIT to its peers. */
+void chat_quit(struct chat_client *cl, const char *reason);
+/* QUIT to its channels (if not done yet), an ERROR line, then a graceful
+ * close; why is logged with the peer when log is set. */
+void chat_close_link(struct chat_client *cl, const char *why, bool log);
+/* Every entry point (callback, timer, post) brackets its work with these.
+ * They never nest: muxd calls each from its loop, never inside a call the
+ * protocol made (on_close included; checked with the owner). Leaving cuts
+ * off the clients that went over their SendQ meanwhile. */
+struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker);
+void chat_leave(struct chat_worker *wk);
+
 /* chat_chan.c: joining and leaving on the member's own worker, NOT under
  * mu (they take it). */
 void chat_join(struct chat_client *cl, const char *name, const char *key);
 void chat_part(struct chat_client *cl, const char *name, const char *reason);
 void chat_part_all(struct chat_client *cl);
-/* Removes cl from every channel and the nick table; QUIT to its peers. */
-void chat_quit(struct chat_client *cl, const char *reason);
 /* On the target's owner: carries out a KICK decided elsewhere. */
 void chat_kick_apply(struct chat_client *target, struct chat_channel *ch,
                      struct mx_chunk *line);
+/* Any worker, under mu or not: has the KICK carried out on the owner of
+ * conn id. Takes line (NULL: nothing happens) and a reference to ch. */
+void chat_kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
+                    struct mx_chunk *line);
 /* Under mu: sends the NAMES reply for ch to cl (353s and 366). */
 void chan_names(struct chat_client *cl, struct chat_channel *ch);
 void chan_topic_reply(struct chat_client *cl, struct chat_channel *ch, bool none_too);
@@ -246,17 +282,13 @@ void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_user(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_cap(struct chat_client *cl, struct irc_msg *m);
-/* Completes registration if everything it needs is there. */
-void chat_try_register(struct chat_client *cl);
 void chat_cmd_motd(struct chat_client *cl, struct irc_msg *m);
-/* QUIT to its channels (if not done yet), an ERROR line, then a graceful
- * close; why is logged with the peer when log is set. */
-void chat_close_link(struct chat_client *cl, const char *why, bool log);
+
+/* chat_mode.c */
+void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m);
 
 /* chat_cmd.c */
 void chat_dispatch(struct chat_client *cl, struct irc_msg *m);
-/* chat_mode.c */
-void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m);
 
 #define chat_lock(chat) pthread_mutex_lock(&(chat)->mu)
 #define chat_unlock(chat) pthread_mutex_unlock(&(chat)->mu)

@@ -11,16 +11,8 @@
 
 #define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
 
-void chat_close_link(struct chat_client *cl, const char *why, bool log)
-{
-    char line[IRC_LINE_MAX + 1];
-    chat_quit(cl, why);
-    /* Past the SendQ check on purpose: the queue keeps room for this. */
-    size_t n = irc_fmt(line, sizeof line, "ERROR :Closing Link: %s (%s)",
-                       (cl->flags & CL_NICK) ? cl->nick : cl->host, why);
-    mx_conn_send(cl->c, line, n);
-    mx_conn_close(cl->c, log ? why : NULL);
-}
+/* Completes registration if everything it needs is there. */
+static void try_register(struct chat_client *cl);
 
 void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m)
 {
@@ -50,7 +42,7 @@ void chat_cmd_cap(struct chat_client *cl, struct irc_msg *m)
                   m->nparams > 1 ? m->params[1] : "");
     } else if (strcmp(sub, "END") == 0) {
         cl->flags &= ~CL_CAP;
-        chat_try_register(cl);
+        try_register(cl);
     } else {
         cl_numeric(cl, 410, "%s :Invalid CAP command", sub);
     }
@@ -94,7 +86,7 @@ static void welcome(struct chat_client *cl)
     send_motd(cl);
 }
 
-void chat_try_register(struct chat_client *cl)
+static void try_register(struct chat_client *cl)
 {
     struct mx_chat *chat = cl->chat;
     if ((cl->flags & (CL_REG | CL_CAP)) || (cl->flags & (CL_NICK | CL_USER)) != (CL_NICK | CL_USER))
@@ -109,7 +101,6 @@ void chat_try_register(struct chat_client *cl)
     cl->registered = true;
     chat_unlock(chat);
     welcome(cl);
-    chat_timer_rearm(cl);
 }
 
 void chat_cmd_user(struct chat_client *cl, struct irc_msg *m)
@@ -132,19 +123,7 @@ void chat_cmd_user(struct chat_client *cl, struct irc_msg *m)
         snprintf(cl->user, sizeof cl->user, "user");
     snprintf(cl->real, sizeof cl->real, "%s", m->params[3]);
     cl->flags |= CL_USER;
-    chat_try_register(cl);
-}
-
-/* Under mu: cl's nick becomes nick in the table. */
-static void rename_locked(struct chat_client *cl, const char *nick)
-{
-    if (cl->flags & CL_NICK)
-        nt_del(&cl->chat->nicks, &cl->node);
-    snprintf(cl->nick, sizeof cl->nick, "%s", nick);
-    if (nt_add(&cl->chat->nicks, &cl->node) == 0)
-        cl->flags |= CL_NICK;
-    else
-        cl->flags &= ~CL_NICK;
+    try_register(cl);
 }
 
 /* Under mu: those who hear of cl's new nick, everyone sharing a channel
@@ -183,7 +162,7 @@ void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m)
     struct chat_client *other = cl_by_nick(chat, nick);
     bool taken = other && other != cl;
     if (!taken)
-        rename_locked(cl, nick);
+        cl_rename(cl, nick);
     if (!taken && line)
         nick_audience(cl, &a);
     chat_unlock(chat);
@@ -194,5 +173,5 @@ void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m)
     aud_line(&a, line, NULL);
     mx_chunk_unref(line);
     if (!taken)
-        chat_try_register(cl);
+        try_register(cl);
 }

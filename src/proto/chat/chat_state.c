@@ -77,7 +77,7 @@ static void chan_retire(struct mx_chat *chat, struct chat_channel *ch)
 static void drop_channel(struct nt_node *n, void *arg)
 {
     (void)arg;
-    chan_unref((struct chat_channel *)((char *)n - offsetof(struct chat_channel, node)));
+    chan_unref(chan_of(n));
 }
 
 void chat_chans_free(struct mx_chat *chat)
@@ -91,7 +91,7 @@ void chat_chans_free(struct mx_chat *chat)
 struct chat_channel *chan_find(struct mx_chat *chat, const char *name)
 {
     struct nt_node *n = nt_find(&chat->chans, name);
-    return n ? (struct chat_channel *)((char *)n - offsetof(struct chat_channel, node)) : NULL;
+    return n ? chan_of(n) : NULL;
 }
 
 struct chat_client *cl_by_nick(struct mx_chat *chat, const char *nick)
@@ -187,6 +187,17 @@ void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_clien
     local_del(ch, cl);
     if (ch->n == 0)
         chan_retire(chat, ch);
+}
+
+void cl_rename(struct chat_client *cl, const char *nick)
+{
+    if (cl->flags & CL_NICK)
+        nt_del(&cl->chat->nicks, &cl->node);
+    snprintf(cl->nick, sizeof cl->nick, "%s", nick);
+    if (nt_add(&cl->chat->nicks, &cl->node) == 0)
+        cl->flags |= CL_NICK;
+    else
+        cl->flags &= ~CL_NICK;
 }
 
 void cl_forget(struct chat_client *cl)
