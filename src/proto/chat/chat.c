@@ -1,6 +1,7 @@
 /* chat.c - the chat service's callbacks: line framing, flood control, the
- * per-client timer (registration, PING, flood), and the service's state
- * (see chat_int.h for who may touch what and which file calls which).
+ * per-client timer (registration, PING, flood), and making and freeing
+ * the service (see chat_int.h for who may touch what and which file may
+ * call which: this one is on top).
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,13 +1,11 @@
-/* chat_chan.c - channels: the registry, joining, leaving, quitting and
- * kicking, each done on the member's own worker so that its global
- * membership (under mu) and its place in the worker's local list (no
- * lock) change together.
+/* chat_chan.c - joining, leaving and kicking, each done on the member's
+ * own worker (where member_add/member_del may touch its local list), and
+ * the NAMES and topic replies.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "muxd/log.h"
 #include "proto/chat/chat_int.h"
 
 #define PFX(cl) (cl)->nick, (cl)->user, (cl)->host

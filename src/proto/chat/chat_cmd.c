@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "muxd/log.h"
 #include "proto/chat/chat_int.h"
 
 #define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
@@ -372,7 +371,7 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
             local[nlocal++] = t;
         else
             chat_kick_post(chat, t->id, ch, chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl),
-                                                 ch->name, t->nick, CHAT_TOPICLEN, why));
+                                                      ch->name, t->nick, CHAT_TOPICLEN, why));
     }
     if (nlocal)
         chan_ref(ch);

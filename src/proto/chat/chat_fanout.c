@@ -148,7 +148,9 @@ void aud_line(struct chat_aud *a, struct mx_chunk *line, const struct chat_clien
         chan_unref(a->v[i]);
     if (a->v != a->inl)
         free(a->v);
+    a->v = a->inl;
     a->n = 0;
+    a->cap = CHAT_AUD_INLINE;
 }
 
 void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fmt, ...)

@@ -208,6 +208,23 @@ static bool ban_query(const struct irc_msg *m)
     return m->nparams == 2 && (strcmp(s, "b") == 0 || strcmp(s, "+b") == 0);
 }
 
+/* Under mu: the letters of params[1], each taking its argument in turn. */
+static void apply_all(struct chat_client *cl, struct chat_channel *ch, const struct irc_msg *m,
+                      struct change *c)
+{
+    bool add = true;
+    int next = 2;
+    for (const char *p = m->params[1]; *p; p++) {
+        if (*p == '+' || *p == '-') {
+            add = *p == '+';
+            continue;
+        }
+        const char *arg = next < m->nparams ? m->params[next] : NULL;
+        if (apply_one(cl, ch, add, *p, arg, c))
+            next++;
+    }
+}
+
 static void channel_mode(struct chat_client *cl, struct irc_msg *m)
 {
     struct mx_chat *chat = cl->chat;
@@ -231,17 +248,7 @@ static void channel_mode(struct chat_client *cl, struct irc_msg *m)
     } else if (!chan_member(ch, cl) || !(chan_member(ch, cl)->modes & MEM_OP)) {
         cl_numeric(cl, 482, "%s :You're not channel operator", ch->name);
     } else {
-        bool add = true;
-        int next = 2;
-        for (const char *p = m->params[1]; *p; p++) {
-            if (*p == '+' || *p == '-') {
-                add = *p == '+';
-                continue;
-            }
-            const char *arg = next < m->nparams ? m->params[next] : NULL;
-            if (apply_one(cl, ch, add, *p, arg, &c))
-                next++;
-        }
+        apply_all(cl, ch, m, &c);
     }
     if (c.nm)
         aud_add(&a, ch);
