@@ -1,6 +1,7 @@
 /* chat.c - the chat service's callbacks: line framing, flood control, the
- * per-client timer (registration, PING, flood), and entering and leaving
- * the service on a worker (see chat_int.h for who may touch what).
+ * per-client timer (registration, PING, flood), and making and freeing
+ * the service (see chat_int.h for who may touch what and which file may
+ * call which: this one is on top).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,64 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "muxd/clock.h"
 #include "muxd/log.h"
 #include "proto/chat/chat_int.h"
-
-uint64_t chat_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* ---- entering and leaving ------------------------------------------------ */
-
-struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker)
-{
-    struct chat_worker *wk = &chat->wk[worker];
-#ifdef MX_ASSERT_OWNER
-    if (!wk->tid_set) {
-        wk->tid = pthread_self();
-        wk->tid_set = true;
-    } else if (!pthread_equal(wk->tid, pthread_self())) {
-        mx_error("chat: worker %u's state touched from another thread", worker);
-        abort();
-    }
-#endif
-    wk->depth++;
-    return wk;
-}
 
 static void client_free(struct chat_client *cl)
 {
     free(cl->away);
     free(cl->chans);
     free(cl);
-}
-
-/* Cut off, outside any fan-out, the clients that overflowed during it:
- * their QUIT may overflow others, who join the list. */
-static void settle(struct chat_worker *wk)
-{
-    struct chat_client *cl;
-    while ((cl = wk->doomed)) {
-        wk->doomed = cl->next_doomed;
-        cl->flags &= ~CL_DOOMED;
-        if (cl->flags & CL_GONE)
-            continue;
-        chat_close_link(cl, cl->doom_reason, true);
-    }
-    for (unsigned i = 0; i < wk->ndead; i++)
-        client_free(wk->dead[i]);
-    wk->ndead = 0;
-}
-
-void chat_leave(struct mx_chat *chat, struct chat_worker *wk)
-{
-    (void)chat;
-    if (wk->depth == 1)
-        settle(wk);
-    wk->depth--;
 }
 
 /* ---- the timer ----------------------------------------------------------- */
@@ -97,9 +49,10 @@ static uint64_t next_due(const struct chat_client *cl)
 
 static void on_timer(struct mx_conn *c, void *arg);
 
-void chat_timer_rearm(struct chat_client *cl)
+/* The owner's timer for c: registration, PING, flood, whichever is due. */
+static void timer_rearm(struct chat_client *cl)
 {
-    uint64_t due = next_due(cl), now = chat_now_ms();
+    uint64_t due = next_due(cl), now = mx_loop_now_ms();
     if (due == UINT64_MAX)
         return;
     unsigned ms = due > now ? (unsigned)(due - now) : 1;
@@ -113,7 +66,7 @@ static void check_ping(struct chat_client *cl, uint64_t now)
         return;
     if (cl->flags & CL_PING) {
         if (now - cl->ping_ms >= o->ping_timeout_ms)
-            cl_doom(cl, "Ping timeout");
+            chat_close_link(cl, "Ping timeout", true);
     } else if (now - cl->last_in_ms >= o->ping_interval_ms) {
         cl_printf(cl, "PING :%s", cl->chat->o.server_name);
         cl->flags |= CL_PING;
@@ -125,7 +78,7 @@ static void on_timer(struct mx_conn *c, void *arg)
 {
     struct chat_client *cl = arg;
     struct chat_worker *wk = chat_enter(cl->chat, cl->worker);
-    uint64_t now = chat_now_ms();
+    uint64_t now = mx_loop_now_ms();
     if ((cl->flags & CL_FLOOD) && now >= flood_due(cl)) {
         cl->flags &= ~CL_FLOOD;
         mx_conn_resume(c);
@@ -137,8 +90,8 @@ static void on_timer(struct mx_conn *c, void *arg)
         check_ping(cl, now);
     }
     if (!(cl->flags & (CL_GONE | CL_DOOMED)))
-        chat_timer_rearm(cl);
-    chat_leave(cl->chat, wk);
+        timer_rearm(cl);
+    chat_leave(wk);
 }
 
 /* ---- input --------------------------------------------------------------- */
@@ -221,7 +174,7 @@ static size_t take_lines(struct chat_client *cl, const char *data, size_t len, u
         if (!take_token(cl, now)) {
             cl->flags |= CL_FLOOD;
             mx_conn_pause(cl->c);
-            chat_timer_rearm(cl);
+            timer_rearm(cl);
             return used;
         }
         used += ll;
@@ -238,11 +191,15 @@ static size_t on_data(struct mx_conn *c, const char *data, size_t len)
     struct chat_client *cl = mx_conn_data(c);
     struct mx_chat *chat = cl->chat;
     struct chat_worker *wk = chat_enter(chat, cl->worker);
-    uint64_t now = chat_now_ms();
+    uint64_t now = mx_loop_now_ms();
     cl->last_in_ms = now;
     cl->flags &= ~CL_PING;
+    uint32_t was = cl->flags;
     size_t used = take_lines(cl, data, len, now);
-    chat_leave(chat, wk);
+    /* Registered by these lines: from the registration deadline to PING. */
+    if ((cl->flags & ~was & CL_REG) && !(cl->flags & CL_DOOMED))
+        timer_rearm(cl);
+    chat_leave(wk);
     return used;
 }
 
@@ -275,12 +232,12 @@ static int on_open(struct mx_conn *c)
     cl->id = mx_conn_id(c);
     cl->worker = mx_conn_worker(c);
     peer_host(c, cl->host, sizeof cl->host);
-    cl->opened_ms = cl->last_in_ms = cl->tokens_ms = chat_now_ms();
+    cl->opened_ms = cl->last_in_ms = cl->tokens_ms = mx_loop_now_ms();
     cl->tokens = chat->o.flood_burst;
     cl->node.name = cl->nick;
     mx_conn_set_data(c, cl);
-    chat_timer_rearm(cl);
-    chat_leave(chat, wk);
+    timer_rearm(cl);
+    chat_leave(wk);
     return 0;
 }
 
@@ -291,25 +248,12 @@ static void on_close(struct mx_conn *c)
         return;
     struct mx_chat *chat = cl->chat;
     struct chat_worker *wk = chat_enter(chat, cl->worker);
-    if (!(cl->flags & CL_GONE))
-        chat_quit(cl, cl->doom_reason ? cl->doom_reason : "Connection closed");
+    chat_quit(cl, "Connection closed");
     mx_conn_set_data(c, NULL);
-    cl->c = NULL;
-    if (wk->ndead == wk->capdead) {
-        unsigned cap = wk->capdead ? wk->capdead * 2 : 16;
-        struct chat_client **v = realloc(wk->dead, cap * sizeof *v);
-        if (!v) {
-            /* Freed now: nothing on this stack can still hold it, since
-             * chat code never keeps a client across a close. */
-            client_free(cl);
-            chat_leave(chat, wk);
-            return;
-        }
-        wk->dead = v;
-        wk->capdead = cap;
-    }
-    wk->dead[wk->ndead++] = cl;
-    chat_leave(chat, wk);
+    chat_leave(wk);
+    /* Freed at once: on_close is an entry of its own (muxd/proto.h), so
+     * no chat call below us on the stack can still hold cl. */
+    client_free(cl);
 }
 
 const struct mx_proto mx_chat_proto = {
@@ -349,21 +293,12 @@ struct mx_chat *mx_chat_new(const struct mx_chat_opts *o, struct mx_server *srv)
     return chat;
 }
 
-static void drop_channel(struct nt_node *n, void *arg)
-{
-    (void)arg;
-    chan_unref((struct chat_channel *)((char *)n - offsetof(struct chat_channel, node)));
-}
-
 void mx_chat_free(struct mx_chat *chat)
 {
     if (!chat)
         return;
-    nt_each(&chat->chans, drop_channel, NULL);
-    nt_fini(&chat->chans);
+    chat_chans_free(chat);
     nt_fini(&chat->nicks);
-    for (unsigned i = 0; chat->wk && i < chat->nworkers; i++)
-        free(chat->wk[i].dead);
     free(chat->wk);
     free(chat->motd);
     free((char *)chat->o.server_name);

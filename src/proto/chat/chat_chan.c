@@ -1,134 +1,14 @@
-/* chat_chan.c - channels: the registry, joining, leaving, quitting and
- * kicking, each done on the member's own worker so that its global
- * membership (under mu) and its place in the worker's local list (no
- * lock) change together.
+/* chat_chan.c - joining, leaving and kicking, each done on the member's
+ * own worker (where member_add/member_del may touch its local list), and
+ * the NAMES and topic replies.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "muxd/log.h"
 #include "proto/chat/chat_int.h"
 
 #define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
-
-/* Room for one more element in *v (capacity *cap, n used). */
-static int reserve(void *v, unsigned *cap, unsigned n, size_t elem)
-{
-    void **pv = v;
-    if (n < *cap)
-        return 0;
-    unsigned ncap = *cap ? *cap * 2 : 4;
-    void *nv = realloc(*pv, ncap * elem);
-    if (!nv)
-        return -ENOMEM;
-    *pv = nv;
-    *cap = ncap;
-    return 0;
-}
-
-struct chat_channel *chan_find(struct mx_chat *chat, const char *name)
-{
-    struct nt_node *n = nt_find(&chat->chans, name);
-    return n ? (struct chat_channel *)((char *)n - offsetof(struct chat_channel, node)) : NULL;
-}
-
-struct chat_member *chan_member(struct chat_channel *ch, const struct chat_client *cl)
-{
-    for (unsigned i = 0; i < ch->n; i++)
-        if (ch->m[i].cl == cl)
-            return &ch->m[i];
-    return NULL;
-}
-
-bool cl_on(const struct chat_client *cl, const struct chat_channel *ch)
-{
-    for (unsigned i = 0; i < cl->nchans; i++)
-        if (cl->chans[i] == ch)
-            return true;
-    return false;
-}
-
-static struct chat_channel *chan_new(struct mx_chat *chat, const char *name)
-{
-    struct chat_channel *ch = calloc(1, sizeof *ch + chat->nworkers * sizeof ch->local[0]);
-    if (!ch)
-        return NULL;
-    ch->per_worker = calloc(chat->nworkers, sizeof *ch->per_worker);
-    if (!ch->per_worker) {
-        free(ch);
-        return NULL;
-    }
-    atomic_init(&ch->refs, 1);
-    snprintf(ch->name, sizeof ch->name, "%s", name);
-    ch->node.name = ch->name;
-    ch->created = time(NULL);
-    ch->modes = CM_N | CM_T;
-    if (nt_add(&chat->chans, &ch->node) < 0) {
-        chan_unref(ch);
-        return NULL;
-    }
-    return ch;
-}
-
-/* Under mu: adds cl to ch's members and ch to cl's channels. */
-static int member_add(struct chat_channel *ch, struct chat_client *cl, unsigned modes)
-{
-    if (reserve(&ch->m, &ch->cap, ch->n, sizeof *ch->m) < 0 ||
-        reserve(&cl->chans, &cl->capchans, cl->nchans, sizeof *cl->chans) < 0)
-        return -ENOMEM;
-    ch->m[ch->n++] = (struct chat_member){ cl, modes };
-    ch->per_worker[cl->worker]++;
-    cl->chans[cl->nchans++] = ch;
-    return 0;
-}
-
-/* Under mu: the reverse. An emptied channel leaves the registry (its
- * registry reference is dropped: the caller holds one of its own). */
-static void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl)
-{
-    struct chat_member *m = chan_member(ch, cl);
-    if (!m)
-        return;
-    *m = ch->m[--ch->n];
-    ch->per_worker[cl->worker]--;
-    for (unsigned i = 0; i < cl->nchans; i++) {
-        if (cl->chans[i] == ch) {
-            cl->chans[i] = cl->chans[--cl->nchans];
-            break;
-        }
-    }
-    if (ch->n == 0) {
-        nt_del(&chat->chans, &ch->node);
-        chan_unref(ch);
-    }
-}
-
-/* Owner-only: cl's place in its worker's list of ch's members. */
-static int local_add(struct chat_channel *ch, struct chat_client *cl)
-{
-    struct chat_local *l = &ch->local[cl->worker];
-    if (reserve(&l->v, &l->cap, l->n, sizeof *l->v) < 0)
-        return -ENOMEM;
-    l->v[l->n++] = cl;
-    return 0;
-}
-
-static void local_del(struct chat_channel *ch, struct chat_client *cl)
-{
-    struct chat_local *l = &ch->local[cl->worker];
-    for (unsigned i = 0; i < l->n; i++) {
-        if (l->v[i] == cl) {
-            l->v[i] = l->v[--l->n];
-            break;
-        }
-    }
-    if (l->n == 0) {
-        free(l->v);
-        *l = (struct chat_local){ 0 };
-    }
-}
 
 /* ---- joining ------------------------------------------------------------- */
 
@@ -141,16 +21,6 @@ static bool invited(struct chat_channel *ch, const struct chat_client *cl, bool 
             return true;
         }
     }
-    return false;
-}
-
-bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl)
-{
-    char who[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
-    snprintf(who, sizeof who, "%s!%s@%s", PFX(cl));
-    for (unsigned i = 0; i < ch->nbans; i++)
-        if (irc_mask_match(ch->bans[i], who))
-            return true;
     return false;
 }
 
@@ -201,13 +71,8 @@ static int join_locked(struct chat_client *cl, const char *name, const char *key
             return -1;
         modes = MEM_OP;
     }
-    if (member_add(ch, cl, modes) < 0) {
-        if (ch->n == 0) {
-            nt_del(&chat->chans, &ch->node);
-            chan_unref(ch);
-        }
+    if (member_add(chat, ch, cl, modes) < 0)
         return -1;
-    }
     *out = ch;
     return 0;
 }
@@ -220,13 +85,12 @@ void chat_join(struct chat_client *cl, const char *name, const char *key)
         return;
     }
     struct chat_channel *ch = NULL;
-    struct chat_wset ws = { 0 };
+    struct chat_aud a;
+    aud_init(&a, cl, 1);
     chat_lock(chat);
     int rc = join_locked(cl, name, key, &ch);
-    if (rc == 0) {
-        wset_channel(&ws, ch, chat->nworkers);
-        chan_ref(ch);
-    }
+    if (rc == 0)
+        aud_add(&a, ch);
     chat_unlock(chat);
     if (rc == 405)
         cl_numeric(cl, 405, "%s :You have joined too many channels", name);
@@ -234,41 +98,35 @@ void chat_join(struct chat_client *cl, const char *name, const char *key)
         cl_numeric(cl, (unsigned)rc, "%s :%s", name, refusal_text((unsigned)rc));
     if (rc != 0)
         return;
-    if (local_add(ch, cl) < 0) {
-        mx_warn("chat: out of memory: %s joins %s without local delivery", cl->nick, ch->name);
-    }
-    struct mx_chunk *line = chat_line(":%s!%s@%s JOIN :%s", PFX(cl), ch->name);
-    chat_fanout(chat, cl->worker, &ws, &ch, 1, line, NULL);
-    mx_chunk_unref(line);
+    aud_send(&a, NULL, ":%s!%s@%s JOIN :%s", PFX(cl), ch->name);
+    /* ch outlives the audience: cl is on it, and only this worker can
+     * change that. */
     chat_lock(chat);
     chan_topic_reply(cl, ch, false);
     chan_names(cl, ch);
     chat_unlock(chat);
-    chan_unref(ch);
 }
 
 /* ---- leaving ------------------------------------------------------------- */
 
 /* Removes cl from ch and sends line (already formatted) to ch's members,
- * cl included, before it leaves the local list. Returns false if cl was
- * not on ch. */
-static bool leave_with(struct chat_client *cl, struct chat_channel *ch, struct mx_chunk *line)
+ * cl included. */
+static void leave_with(struct chat_client *cl, struct chat_channel *ch, struct mx_chunk *line)
 {
     struct mx_chat *chat = cl->chat;
-    struct chat_wset ws = { 0 };
+    struct chat_aud a;
+    aud_init(&a, cl, 1);
     chat_lock(chat);
-    if (!cl_on(cl, ch)) {
-        chat_unlock(chat);
-        return false;
+    bool on = cl_on(cl, ch);
+    if (on) {
+        aud_add(&a, ch);
+        member_del(chat, ch, cl);
     }
-    wset_channel(&ws, ch, chat->nworkers);
-    chan_ref(ch);
-    member_del(chat, ch, cl);
     chat_unlock(chat);
-    chat_fanout(chat, cl->worker, &ws, &ch, 1, line, NULL);
-    local_del(ch, cl);
-    chan_unref(ch);
-    return true;
+    /* Out of the local list already: its own copy goes straight to it. */
+    if (on && line)
+        cl_send_chunk(cl, line);
+    aud_line(&a, line, cl);
 }
 
 void chat_part(struct chat_client *cl, const char *name, const char *reason)
@@ -277,8 +135,6 @@ void chat_part(struct chat_client *cl, const char *name, const char *reason)
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, name);
     bool on = ch && cl_on(cl, ch);
-    if (on)
-        chan_ref(ch);
     chat_unlock(chat);
     if (!ch) {
         cl_numeric(cl, 403, "%s :No such channel", name);
@@ -288,41 +144,26 @@ void chat_part(struct chat_client *cl, const char *name, const char *reason)
         cl_numeric(cl, 442, "%s :You're not on that channel", name);
         return;
     }
+    /* From here ch is safe without the lock: cl is on it (see chat_join). */
     struct mx_chunk *line = reason
         ? chat_line(":%s!%s@%s PART %s :%s", PFX(cl), ch->name, reason)
         : chat_line(":%s!%s@%s PART %s", PFX(cl), ch->name);
     leave_with(cl, ch, line);
     mx_chunk_unref(line);
-    chan_unref(ch);
 }
 
-/* cl leaves its channels one by one, each hearing keep (the caller's
- * line) or, without one, a PART. */
-static void leave_each(struct chat_client *cl, struct mx_chunk *keep)
+/* JOIN 0: a PART from each channel. cl->chans is the owner's to read. */
+void chat_part_all(struct chat_client *cl)
 {
-    struct mx_chat *chat = cl->chat;
-    for (;;) {
-        chat_lock(chat);
-        struct chat_channel *ch = cl->nchans ? cl->chans[0] : NULL;
-        if (ch)
-            chan_ref(ch);
-        chat_unlock(chat);
-        if (!ch)
-            return;
-        struct mx_chunk *line = keep ? keep
-            : chat_line(":%s!%s@%s PART %s :%s", PFX(cl), ch->name, cl->nick);
+    while (cl->nchans) {
+        struct chat_channel *ch = cl->chans[0];
+        struct mx_chunk *line = chat_line(":%s!%s@%s PART %s :%s", PFX(cl), ch->name, cl->nick);
         leave_with(cl, ch, line);
-        if (line != keep)
-            mx_chunk_unref(line);
-        chan_unref(ch);
+        mx_chunk_unref(line);
     }
 }
 
-/* JOIN 0: a PART from each channel. */
-void chat_part_all(struct chat_client *cl)
-{
-    leave_each(cl, NULL);
-}
+/* ---- kicking ------------------------------------------------------------- */
 
 void chat_kick_apply(struct chat_client *target, struct chat_channel *ch, struct mx_chunk *line)
 {
@@ -330,52 +171,39 @@ void chat_kick_apply(struct chat_client *target, struct chat_channel *ch, struct
         leave_with(target, ch, line);
 }
 
-/* ---- quitting ------------------------------------------------------------ */
+struct kick_post {
+    struct chat_channel *ch;
+    struct mx_chunk *line;
+};
 
-/* Under mu: out of the nick table, and gone for good. */
-static void forget(struct chat_client *cl)
+/* On the target's worker: memberships change there (chat_int.h). */
+static void kick_run(struct mx_conn *c, void *arg)
 {
-    if (cl->flags & CL_NICK)
-        nt_del(&cl->chat->nicks, &cl->node);
-    cl->flags |= CL_GONE;
-    cl->flags &= ~CL_REG;
-    cl->registered = false;
+    struct kick_post *kp = arg;
+    struct chat_client *t = c ? mx_conn_data(c) : NULL;
+    if (t) {
+        struct chat_worker *wk = chat_enter(t->chat, t->worker);
+        chat_kick_apply(t, kp->ch, kp->line);
+        chat_leave(wk);
+    }
+    mx_chunk_unref(kp->line);
+    chan_unref(kp->ch);
+    free(kp);
 }
 
-void chat_quit(struct chat_client *cl, const char *reason)
+void chat_kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
+                    struct mx_chunk *line)
 {
-    struct mx_chat *chat = cl->chat;
-    if (cl->flags & CL_GONE)
+    struct kick_post *kp = malloc(sizeof *kp);
+    if (!kp || !line) {
+        free(kp);
+        mx_chunk_unref(line);
         return;
-    struct mx_chunk *line = chat_line(":%s!%s@%s QUIT :%s", PFX(cl), reason);
-    struct chat_wset ws = { 0 };
-    chat_lock(chat);
-    unsigned n = cl->nchans;
-    struct chat_channel **chans = n ? malloc(n * sizeof *chans) : NULL;
-    if (n && !chans) {
-        /* No memory for the list: one channel at a time (a peer on
-         * several may see the QUIT more than once). */
-        chat_unlock(chat);
-        leave_each(cl, line);
-        chat_lock(chat);
-        n = 0;
     }
-    for (unsigned i = 0; i < n; i++) {
-        chans[i] = cl->chans[i];
-        wset_channel(&ws, chans[i], chat->nworkers);
-        chan_ref(chans[i]);
-    }
-    while (cl->nchans)
-        member_del(chat, cl->chans[0], cl);
-    forget(cl);
-    chat_unlock(chat);
-    chat_fanout(chat, cl->worker, &ws, chans, n, line, cl);
-    mx_chunk_unref(line);
-    for (unsigned i = 0; i < n; i++) {
-        local_del(chans[i], cl);
-        chan_unref(chans[i]);
-    }
-    free(chans);
+    chan_ref(ch);
+    *kp = (struct kick_post){ ch, line };
+    if (mx_server_post(chat->srv, id, kick_run, kp) < 0)
+        kick_run(NULL, kp);
 }
 
 /* ---- replies ------------------------------------------------------------- */

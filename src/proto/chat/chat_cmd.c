@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "muxd/log.h"
 #include "proto/chat/chat_int.h"
 
 #define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
@@ -42,32 +41,26 @@ static void msg_channel(struct chat_client *cl, const char *cmd, const char *nam
                         const char *text, bool notice)
 {
     struct mx_chat *chat = cl->chat;
-    struct chat_wset ws = { 0 };
+    struct chat_aud a;
+    aud_init(&a, cl, 1);
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, name);
     bool ok = ch && may_speak(ch, cl);
-    if (ok) {
-        wset_channel(&ws, ch, chat->nworkers);
-        chan_ref(ch);
-    }
+    if (ok)
+        aud_add(&a, ch);
     chat_unlock(chat);
-    if (!ok) {
-        if (!notice && !ch)
-            cl_numeric(cl, 401, "%s :No such nick/channel", name);
-        else if (!notice)
-            cl_numeric(cl, 404, "%s :Cannot send to channel", name);
-        return;
-    }
-    struct mx_chunk *line = chat_line(":%s!%s@%s %s %s :%s", PFX(cl), cmd, ch->name, text);
-    chat_fanout(chat, cl->worker, &ws, &ch, 1, line, cl);
-    mx_chunk_unref(line);
-    chan_unref(ch);
+    if (ok)
+        aud_send(&a, cl, ":%s!%s@%s %s %s :%s", PFX(cl), cmd, ch->name, text);
+    else if (!notice && !ch)
+        cl_numeric(cl, 401, "%s :No such nick/channel", name);
+    else if (!notice)
+        cl_numeric(cl, 404, "%s :Cannot send to channel", name);
 }
 
+/* Under mu: only registered clients can be talked to or about. */
 static struct chat_client *nick_find(struct mx_chat *chat, const char *nick)
 {
-    struct nt_node *n = nt_find(&chat->nicks, nick);
-    struct chat_client *cl = n ? (struct chat_client *)((char *)n - offsetof(struct chat_client, node)) : NULL;
+    struct chat_client *cl = cl_by_nick(chat, nick);
     return cl && cl->registered ? cl : NULL;
 }
 
@@ -209,7 +202,7 @@ static void list_one(struct chat_client *cl, struct chat_channel *ch)
 
 static void list_node(struct nt_node *n, void *arg)
 {
-    list_one(arg, (struct chat_channel *)((char *)n - offsetof(struct chat_channel, node)));
+    list_one(arg, chan_of(n));
 }
 
 static void cmd_list(struct chat_client *cl, struct irc_msg *m)
@@ -255,7 +248,8 @@ static bool is_op(struct chat_channel *ch, const struct chat_client *cl)
 static void cmd_topic(struct chat_client *cl, struct irc_msg *m)
 {
     struct mx_chat *chat = cl->chat;
-    struct chat_wset ws = { 0 };
+    struct chat_aud a;
+    aud_init(&a, cl, 1);
     const char *name = m->params[0];
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, name);
@@ -263,24 +257,18 @@ static void cmd_topic(struct chat_client *cl, struct irc_msg *m)
                  : ((ch->modes & CM_T) && !is_op(ch, cl)) ? 482 : 0;
     if (!err && m->nparams < 2)
         chan_topic_reply(cl, ch, true);
-    bool set = !err && m->nparams >= 2;
-    if (set) {
+    if (!err && m->nparams >= 2) {
         free(ch->topic);
         ch->topic = m->params[1][0] ? strndup(m->params[1], CHAT_TOPICLEN) : NULL;
         snprintf(ch->topic_by, sizeof ch->topic_by, "%s!%s@%s", PFX(cl));
         ch->topic_at = time(NULL);
-        wset_channel(&ws, ch, chat->nworkers);
-        chan_ref(ch);
+        aud_add(&a, ch);
     }
     chat_unlock(chat);
     chan_refusal(cl, err, name);
-    if (!set)
-        return;
-    struct mx_chunk *line = chat_line(":%s!%s@%s TOPIC %s :%.*s", PFX(cl), ch->name,
-                                      CHAT_TOPICLEN, m->params[1]);
-    chat_fanout(chat, cl->worker, &ws, &ch, 1, line, NULL);
-    mx_chunk_unref(line);
-    chan_unref(ch);
+    if (a.n)
+        aud_send(&a, NULL, ":%s!%s@%s TOPIC %s :%.*s", PFX(cl), ch->name, CHAT_TOPICLEN,
+                 m->params[1]);
 }
 
 /* ---- queries ------------------------------------------------------------- */
@@ -352,41 +340,6 @@ static void cmd_whois(struct chat_client *cl, struct irc_msg *m)
 
 /* ---- moderation ---------------------------------------------------------- */
 
-struct kick_post {
-    struct chat_channel *ch;
-    struct mx_chunk *line;
-};
-
-/* On the target's worker (see chat_int.h: memberships change there). */
-static void kick_run(struct mx_conn *c, void *arg)
-{
-    struct kick_post *kp = arg;
-    struct chat_client *t = c ? mx_conn_data(c) : NULL;
-    if (t) {
-        struct chat_worker *wk = chat_enter(t->chat, t->worker);
-        chat_kick_apply(t, kp->ch, kp->line);
-        chat_leave(t->chat, wk);
-    }
-    mx_chunk_unref(kp->line);
-    chan_unref(kp->ch);
-    free(kp);
-}
-
-static void kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
-                      struct mx_chunk *line)
-{
-    struct kick_post *kp = malloc(sizeof *kp);
-    if (!kp || !line) {
-        free(kp);
-        mx_chunk_unref(line);
-        return;
-    }
-    chan_ref(ch);
-    *kp = (struct kick_post){ ch, line };
-    if (mx_server_post(chat->srv, id, kick_run, kp) < 0)
-        kick_run(NULL, kp);
-}
-
 /* Under mu: the numeric that stops cl kicking from ch, or 0. */
 static unsigned kick_refusal(struct chat_channel *ch, struct chat_client *cl)
 {
@@ -417,8 +370,8 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
         if (t->worker == cl->worker)
             local[nlocal++] = t;
         else
-            kick_post(chat, t->id, ch, chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl),
-                                                 ch->name, t->nick, CHAT_TOPICLEN, why));
+            chat_kick_post(chat, t->id, ch, chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl),
+                                                      ch->name, t->nick, CHAT_TOPICLEN, why));
     }
     if (nlocal)
         chan_ref(ch);

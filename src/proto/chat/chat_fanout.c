@@ -1,44 +1,32 @@
-/* chat_fanout.c - one formatted line to many members on many workers.
+/* chat_fanout.c - one formatted line to many members on many workers,
+ * and the clients that cannot take it.
  *
  * The line is one shared chunk. The calling worker queues it to its own
  * members directly; every other worker with members gets one post and
  * queues it to its own. Posts from one worker to another run in order,
  * so every member sees one sender's lines in the order sent.
+ *
+ * A member over its SendQ is only marked meanwhile (chat_send.c); every
+ * entry point, these posts included, leaves through chat_leave, which
+ * cuts the marked ones off with a QUIT: a fan-out of its own. That loop
+ * is why QUIT and closing a link live here (chat_int.h: the layering).
  */
+#include <stdarg.h>
 #include <stdlib.h>
 
 #include "muxd/log.h"
 #include "proto/chat/chat_int.h"
 
-void wset_add(struct chat_wset *s, unsigned w)
+#define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
+
+static void wset_add(struct chat_wset *s, unsigned w)
 {
     s->w[w / 64] |= 1ull << (w % 64);
 }
 
-void wset_channel(struct chat_wset *s, const struct chat_channel *ch, unsigned nworkers)
+static bool wset_has(const struct chat_wset *s, unsigned w)
 {
-    for (unsigned w = 0; w < nworkers; w++)
-        if (ch->per_worker[w])
-            wset_add(s, w);
-}
-
-void chan_ref(struct chat_channel *ch)
-{
-    atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
-}
-
-void chan_unref(struct chat_channel *ch)
-{
-    if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    free(ch->m);
-    free(ch->per_worker);
-    free(ch->topic);
-    for (unsigned i = 0; i < ch->nbans; i++)
-        free(ch->bans[i]);
-    free(ch->bans);
-    free(ch->invites);
-    free(ch);
+    return s->w[w / 64] >> (w % 64) & 1;
 }
 
 /* On worker w: the line to each of w's members of chans, once each. The
@@ -75,6 +63,14 @@ static bool has_local(const struct fan_post *fp)
     return false;
 }
 
+static void fan_free(struct fan_post *fp)
+{
+    mx_chunk_unref(fp->line);
+    for (unsigned i = 0; i < fp->nchans; i++)
+        chan_unref(fp->chans[i]);
+    free(fp);
+}
+
 static void fan_run(void *arg)
 {
     struct fan_post *fp = arg;
@@ -83,12 +79,9 @@ static void fan_run(void *arg)
     if (has_local(fp)) {
         struct chat_worker *wk = chat_enter(fp->chat, fp->worker);
         deliver_local(fp->chat, fp->worker, fp->chans, fp->nchans, fp->line, NULL);
-        chat_leave(fp->chat, wk);
+        chat_leave(wk);
     }
-    mx_chunk_unref(fp->line);
-    for (unsigned i = 0; i < fp->nchans; i++)
-        chan_unref(fp->chans[i]);
-    free(fp);
+    fan_free(fp);
 }
 
 static void post_to(struct mx_chat *chat, unsigned w, struct chat_channel **chans,
@@ -106,21 +99,71 @@ static void post_to(struct mx_chat *chat, unsigned w, struct chat_channel **chan
         chan_ref(chans[i]);
     }
     if (mx_server_run(chat->srv, w, fan_run, fp) < 0) {
+        /* Not run here: w's lists are w's alone. */
         mx_warn("chat: out of memory: a line to worker %u is lost", w);
-        fan_run(fp);
+        fan_free(fp);
     }
 }
 
-void chat_fanout(struct mx_chat *chat, unsigned self, const struct chat_wset *ws,
-                 struct chat_channel **chans, unsigned nchans, struct mx_chunk *line,
-                 const struct chat_client *skip)
+static void fanout(struct chat_aud *a, struct mx_chunk *line, const struct chat_client *skip)
 {
-    if (!line)
-        return;
-    for (unsigned w = 0; w < chat->nworkers; w++)
-        if (w != self && (ws->w[w / 64] >> (w % 64) & 1))
-            post_to(chat, w, chans, nchans, line);
-    deliver_local(chat, self, chans, nchans, line, skip);
+    for (unsigned w = 0; w < a->chat->nworkers; w++)
+        if (w != a->self && wset_has(&a->ws, w))
+            post_to(a->chat, w, a->v, a->n, line);
+    deliver_local(a->chat, a->self, a->v, a->n, line, skip);
+}
+
+/* ---- audiences ----------------------------------------------------------- */
+
+void aud_init(struct chat_aud *a, const struct chat_client *cl, unsigned want)
+{
+    *a = (struct chat_aud){ .chat = cl->chat, .self = cl->worker, .cap = CHAT_AUD_INLINE };
+    a->v = a->inl;
+    if (want > CHAT_AUD_INLINE) {
+        struct chat_channel **v = malloc(want * sizeof *v);
+        if (v) {
+            a->v = v;
+            a->cap = want;
+        }
+    }
+}
+
+bool aud_add(struct chat_aud *a, struct chat_channel *ch)
+{
+    if (a->n == a->cap)
+        return false;
+    a->v[a->n++] = ch;
+    chan_ref(ch);
+    for (unsigned w = 0; w < a->chat->nworkers; w++)
+        if (ch->per_worker[w])
+            wset_add(&a->ws, w);
+    return true;
+}
+
+void aud_line(struct chat_aud *a, struct mx_chunk *line, const struct chat_client *skip)
+{
+    if (line && a->n)
+        fanout(a, line, skip);
+    for (unsigned i = 0; i < a->n; i++)
+        chan_unref(a->v[i]);
+    if (a->v != a->inl)
+        free(a->v);
+    a->v = a->inl;
+    a->n = 0;
+    a->cap = CHAT_AUD_INLINE;
+}
+
+void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fmt, ...)
+{
+    struct mx_chunk *line = NULL;
+    if (a->n) {
+        va_list ap;
+        va_start(ap, fmt);
+        line = chat_vline(fmt, ap);
+        va_end(ap);
+    }
+    aud_line(a, line, skip);
+    mx_chunk_unref(line);
 }
 
 /* ---- to one client ------------------------------------------------------- */
@@ -132,7 +175,7 @@ static void send_run(struct mx_conn *c, void *arg)
     if (cl) {
         struct chat_worker *wk = chat_enter(cl->chat, cl->worker);
         cl_send_chunk(cl, line);
-        chat_leave(cl->chat, wk);
+        chat_leave(wk);
     }
     mx_chunk_unref(line);
 }
@@ -152,3 +195,77 @@ void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
         mx_chunk_unref(line);
     }
 }
+
+/* ---- quitting and cutting off -------------------------------------------- */
+
+void chat_quit(struct chat_client *cl, const char *reason)
+{
+    struct mx_chat *chat = cl->chat;
+    if (cl->flags & CL_GONE)
+        return;
+    struct mx_chunk *line = chat_line(":%s!%s@%s QUIT :%s", PFX(cl), reason);
+    /* Without memory for an audience of every channel, a few at a time:
+     * a peer on several may then see the QUIT more than once. */
+    while (!(cl->flags & CL_GONE)) {
+        struct chat_aud a;
+        aud_init(&a, cl, cl->nchans);
+        chat_lock(chat);
+        while (cl->nchans && aud_add(&a, cl->chans[0]))
+            member_del(chat, cl->chans[0], cl);
+        if (cl->nchans == 0)
+            cl_forget(cl);
+        chat_unlock(chat);
+        aud_line(&a, line, cl);
+    }
+    mx_chunk_unref(line);
+}
+
+void chat_close_link(struct chat_client *cl, const char *why, bool log)
+{
+    char line[IRC_LINE_MAX + 1];
+    chat_quit(cl, why);
+    /* Past the SendQ check on purpose: the queue keeps room for this. */
+    size_t n = irc_fmt(line, sizeof line, "ERROR :Closing Link: %s (%s)",
+                       (cl->flags & CL_NICK) ? cl->nick : cl->host, why);
+    mx_conn_send(cl->c, line, n);
+    mx_conn_close(cl->c, log ? why : NULL);
+}
+
+/* ---- entering and leaving ------------------------------------------------ */
+
+struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker)
+{
+    struct chat_worker *wk = &chat->wk[worker];
+#ifdef MX_ASSERT_OWNER
+    if (!wk->tid_set) {
+        wk->tid = pthread_self();
+        wk->tid_set = true;
+    } else if (!pthread_equal(wk->tid, pthread_self())) {
+        mx_error("chat: worker %u's state touched from another thread", worker);
+        abort();
+    }
+    /* chat_leave cuts clients off: inside another entry, that would be in
+     * the middle of its fan-out. muxd never nests callbacks; check it. */
+    if (wk->inside) {
+        mx_error("chat: worker %u entered twice", worker);
+        abort();
+    }
+    wk->inside = true;
+#endif
+    return wk;
+}
+
+/* Cuts off the clients that overflowed their SendQ during this entry:
+ * their QUIT may overflow others, who join the list. */
+void chat_leave(struct chat_worker *wk)
+{
+    struct chat_client *cl;
+    while ((cl = wk->doomed)) {
+        wk->doomed = cl->next_doomed;
+        cl->flags &= ~CL_DOOMED;
+        if (!(cl->flags & CL_GONE))
+            chat_close_link(cl, "SendQ exceeded", true);
+    }
+    wk->inside = false;
+}
+

@@ -3,20 +3,46 @@
  * Two kinds of state, two rules:
  * - Global (nicks, channels, memberships, modes, topics): guarded by
  *   chat->mu. Any worker reads and writes it under the lock, briefly, and
- *   never calls into a connection while holding it.
+ *   never calls into a connection while holding it (queueing replies to
+ *   the caller's own client is fine: that only appends to its queue).
  * - Local (a client's connection and timers, each channel's list of the
- *   members a worker owns, that worker's settle list): touched only by
- *   the owner worker (asserted in debug builds). Other workers reach it
- *   by posting to that worker (mx_server_run, mx_server_post).
+ *   members a worker owns, that worker's list of clients over their
+ *   SendQ): touched only by the owner worker (asserted in debug builds).
+ *   Other workers reach it by posting to that worker (mx_server_run,
+ *   mx_server_post).
  * A client's global membership and its place in its worker's local lists
- * change together, on its owner worker: KICK is carried out there too.
+ * change together, under mu, on its owner worker (member_add/member_del):
+ * KICK is carried out there too. Never during a fan-out: a client over
+ * its SendQ is cut off when the entry point leaves (chat_send.c says why).
+ *
+ * Calls go one way, down this list; a file calls only files below it
+ * (skipping levels is fine), never one above:
+ *
+ *   chat.c          the mx_proto callbacks, framing, flood, the timer;
+ *                   mx_chat_new/free
+ *   chat_cmd.c      the command table and most commands (KICK's post)
+ *   chat_reg.c      registration, NICK      chat_mode.c   MODE
+ *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
+ *   chat_fanout.c   audiences and fan-out, posts of lines, QUIT and the
+ *                   closing of a link, entering and leaving a worker
+ *                   (cutting off SendQ overflows)
+ *   chat_state.c    the tables: channel lifetime, lookups, membership
+ *   chat_send.c     queueing to one client under its SendQ, line format
+ *   irc_parse.c, irc_case.c, irc_fmt.c, nametab.c, and the public API
+ *
+ * Why QUIT and the cut sit with the fan-out: a cut is a QUIT, a QUIT is a
+ * fan-out, a fan-out (in a post too) can overflow clients, and every
+ * entry, posts included, ends by cutting those. Kept in one file, that
+ * loop needs no call upwards and no callback.
  */
 #ifndef MUXD_PROTO_CHAT_INT_H
 #define MUXD_PROTO_CHAT_INT_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -53,7 +79,7 @@ enum {
     CL_CAP = 1 << 3,        /* CAP negotiation open: hold registration */
     CL_REG = 1 << 4,        /* registered (others see `registered`) */
     CL_GONE = 1 << 5,       /* quit: out of every table, closing */
-    CL_DOOMED = 1 << 6,     /* on its worker's settle list */
+    CL_DOOMED = 1 << 6,     /* over its SendQ: on its worker's doomed list */
     CL_SKIP = 1 << 7,       /* dropping the rest of a too-long line */
     CL_PING = 1 << 8,       /* a PING of ours awaits an answer */
     CL_FLOOD = 1 << 9,      /* paused until the flood bucket refills */
@@ -73,7 +99,6 @@ struct chat_client {
     uint32_t flags;
     uint64_t mark;                  /* fan-out de-duplication stamp */
     struct chat_client *next_doomed;
-    const char *doom_reason;
     uint64_t opened_ms, last_in_ms, ping_ms;
     double tokens;                  /* flood bucket */
     uint64_t tokens_ms;
@@ -127,11 +152,9 @@ struct chat_channel {
 struct chat_worker {
     pthread_t tid;
     bool tid_set;
-    unsigned depth;                 /* chat calls on the stack */
+    bool inside;                    /* in an entry (checked with the owner) */
     uint64_t stamp;
-    struct chat_client *doomed;     /* to be cut off once depth is 0 */
-    struct chat_client **dead;      /* closed inside a chat call: freed after */
-    unsigned ndead, capdead;
+    struct chat_client *doomed;     /* over their SendQ: cut at chat_leave */
 };
 
 struct mx_chat {
@@ -147,68 +170,109 @@ struct mx_chat {
     struct chat_worker *wk;         /* [nworkers] */
 };
 
+static inline struct chat_channel *chan_of(struct nt_node *n)
+{
+    return (struct chat_channel *)((char *)n - offsetof(struct chat_channel, node));
+}
+
 /* Worker sets: which workers a fan-out must reach. */
 #define CHAT_WSET_WORDS ((MX_MAX_WORKERS + 63) / 64)
 struct chat_wset { uint64_t w[CHAT_WSET_WORDS]; };
 
-/* chat.c: entering and leaving the service on a worker. Every entry
- * point (callback, post, timer) brackets its work with these; leaving the
- * outermost level cuts off the clients whose queues overflowed and frees
- * those that closed meanwhile. */
-struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker);
-void chat_leave(struct mx_chat *chat, struct chat_worker *wk);
-uint64_t chat_now_ms(void);
-/* The owner's timer for c: registration, PING, flood, whichever is due. */
-void chat_timer_rearm(struct chat_client *cl);
-
 /* chat_send.c: queueing to a client. Past its SendQ a client is doomed
- * (cut off at chat_leave), never cut inside the call. */
+ * (cut off at chat_leave), never cut inside the call: see chat_send.c. */
 void cl_send(struct chat_client *cl, const char *p, size_t n);
 void cl_send_chunk(struct chat_client *cl, struct mx_chunk *ch);
 void cl_printf(struct chat_client *cl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void cl_doom(struct chat_client *cl, const char *reason);
 /* "nick" or "*" before there is one. */
 const char *cl_target(const struct chat_client *cl);
 /* A formatted line as a chunk (NULL on ENOMEM). */
 struct mx_chunk *chat_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct mx_chunk *chat_vline(const char *fmt, va_list ap);
 
-/* chat_fanout.c */
-void wset_add(struct chat_wset *s, unsigned w);
-/* Under mu: the workers with members in ch. */
-void wset_channel(struct chat_wset *s, const struct chat_channel *ch, unsigned nworkers);
-/* Delivers line to the members of chans (each once) on every worker in
- * ws except to skip: directly on the calling worker `self`, by one post
- * per other worker. Takes channel references for the posts. Not under mu. */
-void chat_fanout(struct mx_chat *chat, unsigned self, const struct chat_wset *ws,
-                 struct chat_channel **chans, unsigned nchans, struct mx_chunk *line,
-                 const struct chat_client *skip);
-/* Delivers line to client `to`, read under mu with its worker and id: on
- * the calling worker directly (the pointer stays valid: only its owner
- * frees a client, at the end of the outermost chat call), else by a post
- * to its id, which finds nothing if it has gone. */
-void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
-                  unsigned to_worker, uint64_t to_id, struct mx_chunk *line);
+/* chat_state.c: the tables. Under mu unless said; nothing here sends. */
+struct chat_channel *chan_new(struct mx_chat *chat, const char *name);
+/* Any thread, no lock: a reference keeps a channel's memory, not its
+ * place in the registry. */
 void chan_ref(struct chat_channel *ch);
 void chan_unref(struct chat_channel *ch);
-
-/* chat_chan.c (under mu unless said) */
+/* At mx_chat_free: the registry's references. */
+void chat_chans_free(struct mx_chat *chat);
 struct chat_channel *chan_find(struct mx_chat *chat, const char *name);
+/* Registered or not. */
+struct chat_client *cl_by_nick(struct mx_chat *chat, const char *nick);
 struct chat_member *chan_member(struct chat_channel *ch, const struct chat_client *cl);
 bool cl_on(const struct chat_client *cl, const struct chat_channel *ch);
 bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl);
-/* Global and local membership together; the owner worker, NOT under mu
- * (they take it). */
+/* On cl's worker: cl joins or leaves ch, its global membership and its
+ * place in the worker's local list together. A failed add leaves nothing
+ * behind (an empty new ch is retired). member_del retires an emptied
+ * channel: a caller that uses ch after must hold a reference. */
+int member_add(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl,
+               unsigned modes);
+void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl);
+/* cl's nick becomes nick in the nick table (free: the caller checked). */
+void cl_rename(struct chat_client *cl, const char *nick);
+/* Out of the nick table, and gone for good. */
+void cl_forget(struct chat_client *cl);
+
+/* chat_fanout.c: an audience is the channels a line goes to, referenced
+ * under mu with the workers holding their members; the line is then
+ * formatted once, not under mu, and fanned out: queued directly to the
+ * calling worker's members, by one post to each other worker's. */
+#define CHAT_AUD_INLINE 8
+struct chat_aud {
+    struct mx_chat *chat;
+    unsigned self;                  /* the calling worker */
+    unsigned n, cap;
+    struct chat_channel **v;        /* inl, or on the heap */
+    struct chat_wset ws;
+    struct chat_channel *inl[CHAT_AUD_INLINE];
+};
+/* Not under mu: room for want channels (fewer without memory). */
+void aud_init(struct chat_aud *a, const struct chat_client *cl, unsigned want);
+/* Under mu: false when there is no more room. */
+bool aud_add(struct chat_aud *a, struct chat_channel *ch);
+/* Not under mu: line (NULL sends nothing) to each member once, skip
+ * aside; then the audience lets its channels go. */
+void aud_line(struct chat_aud *a, struct mx_chunk *line, const struct chat_client *skip);
+/* The same, formatting the line only when there is someone to send to. */
+void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Delivers line to client `to`, read under mu with its worker and id: on
+ * the calling worker directly (the pointer stays valid: only its owner
+ * frees a client, in its on_close, an entry of its own), else by a post
+ * to its id, which finds nothing if it has gone. */
+void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
+                  unsigned to_worker, uint64_t to_id, struct mx_chunk *line);
+
+/* Removes cl from every channel and the nick table; QUIT to its peers. */
+void chat_quit(struct chat_client *cl, const char *reason);
+/* QUIT to its channels (if not done yet), an ERROR line, then a graceful
+ * close; why is logged with the peer when log is set. */
+void chat_close_link(struct chat_client *cl, const char *why, bool log);
+/* Every entry point (callback, timer, post) brackets its work with these.
+ * They never nest: muxd calls each from its loop, never inside a call the
+ * protocol made (on_close included; checked with the owner). Leaving cuts
+ * off the clients that went over their SendQ meanwhile. */
+struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker);
+void chat_leave(struct chat_worker *wk);
+
+/* chat_chan.c: joining and leaving on the member's own worker, NOT under
+ * mu (they take it). */
 void chat_join(struct chat_client *cl, const char *name, const char *key);
 void chat_part(struct chat_client *cl, const char *name, const char *reason);
 void chat_part_all(struct chat_client *cl);
-/* Removes cl from every channel and the nick table; QUIT to its peers. */
-void chat_quit(struct chat_client *cl, const char *reason);
 /* On the target's owner: carries out a KICK decided elsewhere. */
 void chat_kick_apply(struct chat_client *target, struct chat_channel *ch,
                      struct mx_chunk *line);
+/* Any worker, under mu or not: has the KICK carried out on the owner of
+ * conn id. Takes line (NULL: nothing happens) and a reference to ch. */
+void chat_kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
+                    struct mx_chunk *line);
 /* Under mu: sends the NAMES reply for ch to cl (353s and 366). */
 void chan_names(struct chat_client *cl, struct chat_channel *ch);
 void chan_topic_reply(struct chat_client *cl, struct chat_channel *ch, bool none_too);
@@ -218,17 +282,13 @@ void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_user(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_cap(struct chat_client *cl, struct irc_msg *m);
-/* Completes registration if everything it needs is there. */
-void chat_try_register(struct chat_client *cl);
 void chat_cmd_motd(struct chat_client *cl, struct irc_msg *m);
-/* QUIT to its channels (if not done yet), an ERROR line, then a graceful
- * close; why is logged with the peer when log is set. */
-void chat_close_link(struct chat_client *cl, const char *why, bool log);
+
+/* chat_mode.c */
+void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m);
 
 /* chat_cmd.c */
 void chat_dispatch(struct chat_client *cl, struct irc_msg *m);
-/* chat_mode.c */
-void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m);
 
 #define chat_lock(chat) pthread_mutex_lock(&(chat)->mu)
 #define chat_unlock(chat) pthread_mutex_unlock(&(chat)->mu)

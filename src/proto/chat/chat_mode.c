@@ -16,7 +16,7 @@ static void user_mode(struct chat_client *cl, struct irc_msg *m)
     struct mx_chat *chat = cl->chat;
     if (irc_casecmp(m->params[0], cl->nick) != 0) {
         chat_lock(chat);
-        bool exists = nt_find(&chat->nicks, m->params[0]) != NULL;
+        bool exists = cl_by_nick(chat, m->params[0]) != NULL;
         chat_unlock(chat);
         if (exists)
             cl_numeric(cl, 502, ":Cant change mode for other users");
@@ -139,8 +139,7 @@ static bool ban_set(struct chat_channel *ch, const char *mask, bool add)
 static void member_mode(struct chat_client *cl, struct chat_channel *ch, bool add, char mode,
                         const char *nick, struct change *c)
 {
-    struct nt_node *n = nt_find(&cl->chat->nicks, nick);
-    struct chat_client *t = n ? (struct chat_client *)((char *)n - offsetof(struct chat_client, node)) : NULL;
+    struct chat_client *t = cl_by_nick(cl->chat, nick);
     struct chat_member *mb = t ? chan_member(ch, t) : NULL;
     if (!t) {
         cl_numeric(cl, 401, "%s :No such nick/channel", nick);
@@ -209,11 +208,29 @@ static bool ban_query(const struct irc_msg *m)
     return m->nparams == 2 && (strcmp(s, "b") == 0 || strcmp(s, "+b") == 0);
 }
 
+/* Under mu: the letters of params[1], each taking its argument in turn. */
+static void apply_all(struct chat_client *cl, struct chat_channel *ch, const struct irc_msg *m,
+                      struct change *c)
+{
+    bool add = true;
+    int next = 2;
+    for (const char *p = m->params[1]; *p; p++) {
+        if (*p == '+' || *p == '-') {
+            add = *p == '+';
+            continue;
+        }
+        const char *arg = next < m->nparams ? m->params[next] : NULL;
+        if (apply_one(cl, ch, add, *p, arg, c))
+            next++;
+    }
+}
+
 static void channel_mode(struct chat_client *cl, struct irc_msg *m)
 {
     struct mx_chat *chat = cl->chat;
     struct change c = { .sign = 0 };
-    struct chat_wset ws = { 0 };
+    struct chat_aud a;
+    aud_init(&a, cl, 1);
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, m->params[0]);
     if (!ch) {
@@ -231,30 +248,13 @@ static void channel_mode(struct chat_client *cl, struct irc_msg *m)
     } else if (!chan_member(ch, cl) || !(chan_member(ch, cl)->modes & MEM_OP)) {
         cl_numeric(cl, 482, "%s :You're not channel operator", ch->name);
     } else {
-        bool add = true;
-        int next = 2;
-        for (const char *p = m->params[1]; *p; p++) {
-            if (*p == '+' || *p == '-') {
-                add = *p == '+';
-                continue;
-            }
-            const char *arg = next < m->nparams ? m->params[next] : NULL;
-            if (apply_one(cl, ch, add, *p, arg, &c))
-                next++;
-        }
+        apply_all(cl, ch, m, &c);
     }
-    bool changed = c.nm > 0;
-    if (changed) {
-        wset_channel(&ws, ch, chat->nworkers);
-        chan_ref(ch);
-    }
+    if (c.nm)
+        aud_add(&a, ch);
     chat_unlock(chat);
-    if (!changed)
-        return;
-    struct mx_chunk *line = chat_line(":%s!%s@%s MODE %s %s%s", PFX(cl), ch->name, c.modes, c.args);
-    chat_fanout(chat, cl->worker, &ws, &ch, 1, line, NULL);
-    mx_chunk_unref(line);
-    chan_unref(ch);
+    if (a.n)
+        aud_send(&a, NULL, ":%s!%s@%s MODE %s %s%s", PFX(cl), ch->name, c.modes, c.args);
 }
 
 void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m)

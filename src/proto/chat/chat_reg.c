@@ -11,16 +11,8 @@
 
 #define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
 
-void chat_close_link(struct chat_client *cl, const char *why, bool log)
-{
-    char line[IRC_LINE_MAX + 1];
-    chat_quit(cl, why);
-    /* Past the SendQ check on purpose: the queue keeps room for this. */
-    size_t n = irc_fmt(line, sizeof line, "ERROR :Closing Link: %s (%s)",
-                       (cl->flags & CL_NICK) ? cl->nick : cl->host, why);
-    mx_conn_send(cl->c, line, n);
-    mx_conn_close(cl->c, log ? why : NULL);
-}
+/* Completes registration if everything it needs is there. */
+static void try_register(struct chat_client *cl);
 
 void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m)
 {
@@ -50,7 +42,7 @@ void chat_cmd_cap(struct chat_client *cl, struct irc_msg *m)
                   m->nparams > 1 ? m->params[1] : "");
     } else if (strcmp(sub, "END") == 0) {
         cl->flags &= ~CL_CAP;
-        chat_try_register(cl);
+        try_register(cl);
     } else {
         cl_numeric(cl, 410, "%s :Invalid CAP command", sub);
     }
@@ -94,7 +86,7 @@ static void welcome(struct chat_client *cl)
     send_motd(cl);
 }
 
-void chat_try_register(struct chat_client *cl)
+static void try_register(struct chat_client *cl)
 {
     struct mx_chat *chat = cl->chat;
     if ((cl->flags & (CL_REG | CL_CAP)) || (cl->flags & (CL_NICK | CL_USER)) != (CL_NICK | CL_USER))
@@ -109,7 +101,6 @@ void chat_try_register(struct chat_client *cl)
     cl->registered = true;
     chat_unlock(chat);
     welcome(cl);
-    chat_timer_rearm(cl);
 }
 
 void chat_cmd_user(struct chat_client *cl, struct irc_msg *m)
@@ -132,32 +123,20 @@ void chat_cmd_user(struct chat_client *cl, struct irc_msg *m)
         snprintf(cl->user, sizeof cl->user, "user");
     snprintf(cl->real, sizeof cl->real, "%s", m->params[3]);
     cl->flags |= CL_USER;
-    chat_try_register(cl);
+    try_register(cl);
 }
 
-/* Under mu: cl's nick becomes nick in the table. */
-static void rename_locked(struct chat_client *cl, const char *nick)
+/* Under mu: those who hear of cl's new nick, everyone sharing a channel
+ * with it, cl included. Without memory for all, some miss it. */
+static void nick_audience(struct chat_client *cl, struct chat_aud *a)
 {
-    if (cl->flags & CL_NICK)
-        nt_del(&cl->chat->nicks, &cl->node);
-    snprintf(cl->nick, sizeof cl->nick, "%s", nick);
-    if (nt_add(&cl->chat->nicks, &cl->node) == 0)
-        cl->flags |= CL_NICK;
-    else
-        cl->flags &= ~CL_NICK;
-}
-
-/* A registered client's new nick goes to itself and to everyone sharing
- * a channel with it, once each. */
-static void announce_nick(struct chat_client *cl, struct mx_chunk *line,
-                          struct chat_channel **chans, unsigned n, const struct chat_wset *ws)
-{
-    if (n == 0)
-        cl_send_chunk(cl, line);
-    else
-        chat_fanout(cl->chat, cl->worker, ws, chans, n, line, NULL);
-    for (unsigned i = 0; i < n; i++)
-        chan_unref(chans[i]);
+    for (unsigned i = 0; i < cl->nchans; i++) {
+        if (!aud_add(a, cl->chans[i])) {
+            mx_warn("chat: out of memory: %s's NICK reaches %u of its %u channels", cl->nick,
+                    i, cl->nchans);
+            return;
+        }
+    }
 }
 
 void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m)
@@ -174,36 +153,25 @@ void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m)
     }
     if ((cl->flags & CL_NICK) && strcmp(nick, cl->nick) == 0)
         return;
+    /* Formatted now: it names the old nick. */
     struct mx_chunk *line = (cl->flags & CL_REG)
         ? chat_line(":%s!%s@%s NICK :%s", PFX(cl), nick) : NULL;
-    struct chat_channel *chans[64], **cv = chans;
-    struct chat_wset ws = { 0 };
-    unsigned n = 0;
+    struct chat_aud a;
+    aud_init(&a, cl, line ? cl->nchans : 0);
     chat_lock(chat);
-    struct nt_node *other = nt_find(&chat->nicks, nick);
-    if (other && other != &cl->node) {
-        chat_unlock(chat);
-        mx_chunk_unref(line);
-        cl_numeric(cl, 433, "%s :Nickname is already in use", nick);
-        return;
-    }
-    rename_locked(cl, nick);
-    if (line) {
-        n = cl->nchans;
-        if (n > 64 && !(cv = malloc(n * sizeof *cv)))
-            n = 0;
-        for (unsigned i = 0; i < n; i++) {
-            cv[i] = cl->chans[i];
-            chan_ref(cv[i]);
-            wset_channel(&ws, cv[i], chat->nworkers);
-        }
-    }
+    struct chat_client *other = cl_by_nick(chat, nick);
+    bool taken = other && other != cl;
+    if (!taken)
+        cl_rename(cl, nick);
+    if (!taken && line)
+        nick_audience(cl, &a);
     chat_unlock(chat);
-    if (line) {
-        announce_nick(cl, line, cv, n, &ws);
-        mx_chunk_unref(line);
-    }
-    if (cv != chans)
-        free(cv);
-    chat_try_register(cl);
+    if (taken)
+        cl_numeric(cl, 433, "%s :Nickname is already in use", nick);
+    else if (line && !a.n)
+        cl_send_chunk(cl, line);
+    aud_line(&a, line, NULL);
+    mx_chunk_unref(line);
+    if (!taken)
+        try_register(cl);
 }

@@ -1,9 +1,16 @@
 /* chat_send.c - queueing lines to a client under its SendQ.
  *
- * A client whose queue would pass the SendQ is not cut off inside the
- * call (that would run its on_close in the middle of a fan-out walking
- * the lists it is on): it is doomed, gets nothing more, and chat_leave
- * cuts it off once the outermost chat call is done.
+ * A client whose queue would pass the SendQ only gets marked here, and
+ * nothing more is queued to it; chat_leave cuts it off (QUIT to its
+ * channels, ERROR, close) when the entry point is done. The core would
+ * let us cut it on the spot (on_close is deferred, so no memory goes away
+ * under a fan-out), but the cut itself cannot run here:
+ * - this is often called under chat->mu (NAMES, WHO, LIST replies), and
+ *   the cut takes mu to leave the channels;
+ * - in a fan-out it would remove the client from the local list being
+ *   walked, and its QUIT, a fan-out of its own, would restamp the worker's
+ *   de-duplication marks under the outer one (duplicate lines);
+ * - a QUIT can overflow others in turn: one flat loop beats recursion.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,13 +23,10 @@ const char *cl_target(const struct chat_client *cl)
     return (cl->flags & CL_NICK) ? cl->nick : "*";
 }
 
-void cl_doom(struct chat_client *cl, const char *reason)
+static void doom(struct chat_client *cl)
 {
-    if (cl->flags & (CL_GONE | CL_DOOMED))
-        return;
     struct chat_worker *wk = &cl->chat->wk[cl->worker];
     cl->flags |= CL_DOOMED;
-    cl->doom_reason = reason ? reason : "SendQ exceeded";
     cl->next_doomed = wk->doomed;
     wk->doomed = cl;
 }
@@ -32,7 +36,7 @@ static bool room(struct chat_client *cl, size_t n)
     if (cl->flags & (CL_GONE | CL_DOOMED))
         return false;
     if (mx_conn_pending(cl->c) + n > cl->chat->sendq) {
-        cl_doom(cl, "SendQ exceeded");
+        doom(cl);
         return false;
     }
     return true;
@@ -71,12 +75,18 @@ void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
     cl_send(cl, line, len);
 }
 
-struct mx_chunk *chat_line(const char *fmt, ...)
+struct mx_chunk *chat_vline(const char *fmt, va_list ap)
 {
     char line[IRC_LINE_MAX + 1];
+    size_t len = irc_vfmt(line, sizeof line, fmt, ap);
+    return len ? mx_chunk_copy(line, len) : NULL;
+}
+
+struct mx_chunk *chat_line(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    size_t len = irc_vfmt(line, sizeof line, fmt, ap);
+    struct mx_chunk *line = chat_vline(fmt, ap);
     va_end(ap);
-    return len ? mx_chunk_copy(line, len) : NULL;
+    return line;
 }

@@ -1,0 +1,210 @@
+/* chat_state.c - the shared tables: channel lifetime, lookups, and
+ * membership, global and local changed together. Nothing here sends.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "muxd/log.h"
+#include "proto/chat/chat_int.h"
+
+/* Room for one more element in *v (capacity *cap, n used). */
+static int reserve(void *v, unsigned *cap, unsigned n, size_t elem)
+{
+    void **pv = v;
+    if (n < *cap)
+        return 0;
+    unsigned ncap = *cap ? *cap * 2 : 4;
+    void *nv = realloc(*pv, ncap * elem);
+    if (!nv)
+        return -ENOMEM;
+    *pv = nv;
+    *cap = ncap;
+    return 0;
+}
+
+/* ---- channel lifetime ---------------------------------------------------- */
+
+struct chat_channel *chan_new(struct mx_chat *chat, const char *name)
+{
+    struct chat_channel *ch = calloc(1, sizeof *ch + chat->nworkers * sizeof ch->local[0]);
+    if (!ch)
+        return NULL;
+    ch->per_worker = calloc(chat->nworkers, sizeof *ch->per_worker);
+    if (!ch->per_worker) {
+        free(ch);
+        return NULL;
+    }
+    atomic_init(&ch->refs, 1);
+    snprintf(ch->name, sizeof ch->name, "%s", name);
+    ch->node.name = ch->name;
+    ch->created = time(NULL);
+    ch->modes = CM_N | CM_T;
+    if (nt_add(&chat->chans, &ch->node) < 0) {
+        chan_unref(ch);
+        return NULL;
+    }
+    return ch;
+}
+
+void chan_ref(struct chat_channel *ch)
+{
+    atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
+}
+
+void chan_unref(struct chat_channel *ch)
+{
+    if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    free(ch->m);
+    free(ch->per_worker);
+    free(ch->topic);
+    for (unsigned i = 0; i < ch->nbans; i++)
+        free(ch->bans[i]);
+    free(ch->bans);
+    free(ch->invites);
+    free(ch);
+}
+
+/* An emptied channel leaves the registry with the registry's reference. */
+static void chan_retire(struct mx_chat *chat, struct chat_channel *ch)
+{
+    nt_del(&chat->chans, &ch->node);
+    chan_unref(ch);
+}
+
+static void drop_channel(struct nt_node *n, void *arg)
+{
+    (void)arg;
+    chan_unref(chan_of(n));
+}
+
+void chat_chans_free(struct mx_chat *chat)
+{
+    nt_each(&chat->chans, drop_channel, NULL);
+    nt_fini(&chat->chans);
+}
+
+/* ---- lookups ------------------------------------------------------------- */
+
+struct chat_channel *chan_find(struct mx_chat *chat, const char *name)
+{
+    struct nt_node *n = nt_find(&chat->chans, name);
+    return n ? chan_of(n) : NULL;
+}
+
+struct chat_client *cl_by_nick(struct mx_chat *chat, const char *nick)
+{
+    struct nt_node *n = nt_find(&chat->nicks, nick);
+    return n ? (struct chat_client *)((char *)n - offsetof(struct chat_client, node)) : NULL;
+}
+
+struct chat_member *chan_member(struct chat_channel *ch, const struct chat_client *cl)
+{
+    for (unsigned i = 0; i < ch->n; i++)
+        if (ch->m[i].cl == cl)
+            return &ch->m[i];
+    return NULL;
+}
+
+bool cl_on(const struct chat_client *cl, const struct chat_channel *ch)
+{
+    for (unsigned i = 0; i < cl->nchans; i++)
+        if (cl->chans[i] == ch)
+            return true;
+    return false;
+}
+
+bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl)
+{
+    char who[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
+    snprintf(who, sizeof who, "%s!%s@%s", cl->nick, cl->user, cl->host);
+    for (unsigned i = 0; i < ch->nbans; i++)
+        if (irc_mask_match(ch->bans[i], who))
+            return true;
+    return false;
+}
+
+/* ---- membership ---------------------------------------------------------- */
+
+/* cl's place in its worker's list of ch's members. */
+static int local_add(struct chat_channel *ch, struct chat_client *cl)
+{
+    struct chat_local *l = &ch->local[cl->worker];
+    if (reserve(&l->v, &l->cap, l->n, sizeof *l->v) < 0)
+        return -ENOMEM;
+    l->v[l->n++] = cl;
+    return 0;
+}
+
+static void local_del(struct chat_channel *ch, struct chat_client *cl)
+{
+    struct chat_local *l = &ch->local[cl->worker];
+    for (unsigned i = 0; i < l->n; i++) {
+        if (l->v[i] == cl) {
+            l->v[i] = l->v[--l->n];
+            break;
+        }
+    }
+    if (l->n == 0) {
+        free(l->v);
+        *l = (struct chat_local){ 0 };
+    }
+}
+
+int member_add(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl,
+               unsigned modes)
+{
+    if (reserve(&ch->m, &ch->cap, ch->n, sizeof *ch->m) < 0 ||
+        reserve(&cl->chans, &cl->capchans, cl->nchans, sizeof *cl->chans) < 0) {
+        if (ch->n == 0)
+            chan_retire(chat, ch);
+        return -ENOMEM;
+    }
+    ch->m[ch->n++] = (struct chat_member){ cl, modes };
+    ch->per_worker[cl->worker]++;
+    cl->chans[cl->nchans++] = ch;
+    /* A member all the same: it only misses what is said there. */
+    if (local_add(ch, cl) < 0)
+        mx_warn("chat: out of memory: %s joins %s without local delivery", cl->nick, ch->name);
+    return 0;
+}
+
+void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl)
+{
+    struct chat_member *m = chan_member(ch, cl);
+    if (!m)
+        return;
+    *m = ch->m[--ch->n];
+    ch->per_worker[cl->worker]--;
+    for (unsigned i = 0; i < cl->nchans; i++) {
+        if (cl->chans[i] == ch) {
+            cl->chans[i] = cl->chans[--cl->nchans];
+            break;
+        }
+    }
+    local_del(ch, cl);
+    if (ch->n == 0)
+        chan_retire(chat, ch);
+}
+
+void cl_rename(struct chat_client *cl, const char *nick)
+{
+    if (cl->flags & CL_NICK)
+        nt_del(&cl->chat->nicks, &cl->node);
+    snprintf(cl->nick, sizeof cl->nick, "%s", nick);
+    if (nt_add(&cl->chat->nicks, &cl->node) == 0)
+        cl->flags |= CL_NICK;
+    else
+        cl->flags &= ~CL_NICK;
+}
+
+void cl_forget(struct chat_client *cl)
+{
+    if (cl->flags & CL_NICK)
+        nt_del(&cl->chat->nicks, &cl->node);
+    cl->flags |= CL_GONE;
+    cl->flags &= ~CL_REG;
+    cl->registered = false;
+}
