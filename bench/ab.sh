@@ -2,14 +2,16 @@
 # bench/ab.sh - an interleaved A/B benchmark of two muxd revisions, to
 # check that a refactor made no cell slower.
 #
-#   bench/ab.sh [--rounds N] [--quick] [--out DIR] [--keep-tmp] REV_A REV_B
+#   bench/ab.sh [--rounds N] [--quick] [--only echo|chat] [--backends LIST]
+#               [--out DIR] [--keep-tmp] REV_A REV_B
 #
 # Builds muxd from a clean export of each revision (git archive, in
 # build-bench/rev-SHA, as suite.sh --rev does) and muxd-load from REV_B
 # only: both sides are measured by the same load generator. Then, for N
 # rounds (default 3), runs every cell for A and for B, A first in odd
 # rounds and B first in even ones, so that drift in the machine's load
-# falls on both sides alike. Cells, for each backend (epoll, io_uring):
+# falls on both sides alike. Cells, for each backend (epoll, io_uring, or
+# the comma-separated --backends), both sections unless --only names one:
 #   echo  1000 connections, 64 B closed loop (depth 1), muxd -w 1:
 #         server CPU per message and p99 latency
 #   chat  one channel of 1000 members (--quick: 100), 10 senders at 100
@@ -32,11 +34,13 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-rounds=3 quick=0 out="" keep_tmp=0 revs=()
+rounds=3 quick=0 out="" keep_tmp=0 revs=() only="" backends=(epoll io_uring)
 while [ $# -gt 0 ]; do
     case "$1" in
     --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
     --quick) quick=1 ;;
+    --only) only="${2:?--only needs echo or chat}"; shift ;;
+    --backends) IFS=, read -r -a backends <<< "${2:?--backends needs a list}"; shift ;;
     --out) out="${2:?--out needs a directory}"; shift ;;
     --keep-tmp) keep_tmp=1 ;;
     -h | --help) usage; exit 0 ;;
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#revs[@]} = 2 ] || { usage >&2; exit 2; }
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive number, not '$rounds'"
+case "$only" in "" | echo | chat) ;; *) die "--only wants echo or chat, not '$only'" ;; esac
 
 if [ "$quick" = 1 ]; then
     warmup=0.5 duration=1 chat_members=100 chat_drain=0.5
@@ -55,7 +60,6 @@ else
 fi
 echo_conns=1000 echo_size=64
 chat_senders=10 chat_rate=100 chat_connect_rate=2000
-backends=(epoll io_uring)
 
 command -v jq >/dev/null || die "jq is needed (scripts/setup.sh bench)"
 command -v taskset >/dev/null || die "taskset is needed (util-linux)"
@@ -129,8 +133,8 @@ run_side() { # side round
     local b
     if [ "$1" = A ]; then muxd=$muxd_a; else muxd=$muxd_b; fi
     for b in "${usable[@]}"; do
-        run_echo "$1" "$b" "$2"
-        run_chat "$1" "$b" "$2"
+        [ "$only" = chat ] || run_echo "$1" "$b" "$2"
+        [ "$only" = echo ] || run_chat "$1" "$b" "$2"
     done
 }
 

@@ -1,6 +1,6 @@
-/* test_chat_limits.c - the chat service's limits: a member that never
- * reads is cut off with SendQ exceeded while the rest of its channel gets
- * everything in order; registration timeout; ping timeout; flood control
+/* test_chat_limits.c - the chat service's limits: members that never
+ * read (on both workers, cut off in the same fan-outs) are cut off with
+ * SendQ exceeded while the rest of their channel gets everything in order; registration timeout; ping timeout; flood control
  * delays input without losing any.
  *
  * Times are checked from below only (this runs on busy shared machines,
@@ -36,11 +36,12 @@ static void join(struct irc *c, const char *chan) { IRC_JOIN(c, chan, T); }
 #define LINE_BYTES 480           /* what the sender sends per message */
 #define WINDOW 200               /* messages a reader may lag: ~96 KB < SendQ */
 #define PAD 440
+#define SLOW 4                   /* never-readers, spread over both workers */
 
 struct reader {
     struct irc c;
     int next;                    /* the next seq expected */
-    int quits;                   /* QUIT lines of the slow one */
+    int quits[SLOW];             /* QUIT lines of each slow one */
     char part[1024];
     size_t plen;
 };
@@ -64,10 +65,12 @@ static void flood_line(struct flood *f, int i, char *line)
 {
     struct reader *r = &f->r[i];
     if (irc_line_is(line, "QUIT", NULL)) {
-        if (strncmp(line, ":slow!uslow@127.0.0.1 QUIT :SendQ exceeded", 42) != 0 ||
-            line[42] != '\0')
+        int n = -1, len = 0;
+        if (sscanf(line, ":slow%d!uslow%*d@127.0.0.1 QUIT :SendQ exceeded%n", &n, &len) != 1 ||
+            len == 0 || line[len] != '\0' || n < 0 || n >= SLOW)
             flood_error(f, i, "unexpected QUIT", line);
-        r->quits++;
+        else
+            r->quits[n]++;
         return;
     }
     if (!irc_line_is(line, "PRIVMSG", NULL))
@@ -123,8 +126,9 @@ static int min_next(const struct flood *f)
 static bool all_saw_quit(const struct flood *f)
 {
     for (int i = 0; i <= READERS; i++)
-        if (!f->r[i].quits)
-            return false;
+        for (int n = 0; n < SLOW; n++)
+            if (!f->r[i].quits[n])
+                return false;
     return true;
 }
 
@@ -141,7 +145,40 @@ static long wmem_max(void)
     return max < (4l << 20) ? 4l << 20 : max;
 }
 
-Test(chat_limits, slow_consumer_cut_off_with_sendq_exceeded)
+/* Slow one n, reading at last: what it got is in order, and it ends (with
+ * the ERROR line when the close was graceful). */
+static void read_after_cut(struct irc *slow, int n, int sent)
+{
+    static const char pfx[] = ":sender!usender@127.0.0.1 PRIVMSG #big :";
+    char error[80];
+    snprintf(error, sizeof error, "ERROR :Closing Link: slow%d (SendQ exceeded)", n);
+    MX_REQUIRE(mx_set_nonblock(slow->fd, false) == 0);
+    int next = 0, lines = 0;
+    bool error_seen = false, after_error = false;
+    int64_t until = mx_now_ms() + 20000;
+    int rc;
+    while ((rc = irc_next(slow, (int)(until - mx_now_ms()))) == 1) {
+        lines++;
+        if (error_seen)
+            after_error = true;
+        if (irc_line_is(slow->line, "PRIVMSG", NULL)) {
+            long seq = strtol(slow->line + sizeof pfx - 1, NULL, 10);
+            MX_REQUIRE(seq == next, "slow%d: message %ld where %d was due", n, seq, next);
+            next++;
+        } else if (irc_line_is(slow->line, "ERROR", NULL)) {
+            MX_REQUIRE(strcmp(slow->line, error) == 0, "%s", slow->line);
+            error_seen = true;
+        }
+    }
+    MX_REQUIRE(rc == 0, "slow%d's connection is still open 20 s after it began reading (%d "
+               "lines, %d messages)", n, lines, next);
+    MX_REQUIRE(next < sent, "slow%d got every message", n);
+    MX_REQUIRE(!after_error, "slow%d: lines after the ERROR line", n);
+    cr_log_info("slow%d: %d of %d messages before the cut, ERROR line %s", n, next, sent,
+                error_seen ? "seen" : "not seen (connection reset)");
+}
+
+Test(chat_limits, slow_consumers_cut_off_with_sendq_exceeded)
 {
     struct mx_daemon *d = mx_boot(
         "[server]\nworkers = 2\n"
@@ -151,7 +188,7 @@ Test(chat_limits, slow_consumer_cut_off_with_sendq_exceeded)
     int port = mx_port(d, "chat");
     struct flood *f = calloc(1, sizeof *f);
     MX_REQUIRE(f);
-    struct irc *snd = &f->r[READERS].c, slow;
+    struct irc *snd = &f->r[READERS].c, slow[SLOW];
     login(snd, port, "sender");
     join(snd, "#big");
     for (int i = 0; i < READERS; i++) {
@@ -160,10 +197,17 @@ Test(chat_limits, slow_consumer_cut_off_with_sendq_exceeded)
         login(&f->r[i].c, port, nick);
         join(&f->r[i].c, "#big");
     }
-    /* The slow one: a small receive buffer, and it never reads again. */
-    MX_REQUIRE(irc_open_bufs(&slow, port, 4096, 0) == 0);
-    MX_REQUIRE(irc_register(&slow, "slow", "uslow", T) == 0, "%s", irc_recent(&slow));
-    join(&slow, "#big");
+    /* The slow ones: a small receive buffer, and they never read again.
+     * Connections alternate between the 2 workers, so both have some, and
+     * every fan-out that cuts one goes on to the others. */
+    for (int n = 0; n < SLOW; n++) {
+        char nick[16], user[16];
+        snprintf(nick, sizeof nick, "slow%d", n);
+        snprintf(user, sizeof user, "uslow%d", n);
+        MX_REQUIRE(irc_open_bufs(&slow[n], port, 4096, 0) == 0);
+        MX_REQUIRE(irc_register(&slow[n], nick, user, T) == 0, "%s", irc_recent(&slow[n]));
+        join(&slow[n], "#big");
+    }
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
     MX_REQUIRE(ep >= 0);
@@ -222,45 +266,20 @@ Test(chat_limits, slow_consumer_cut_off_with_sendq_exceeded)
     }
     int64_t t1 = mx_now_ms();
     MX_REQUIRE(!f->errors, "%ld errors; first: %s", f->errors, f->first_error);
-    MX_REQUIRE(cut, "the slow one was not cut off after %d messages of %d bytes", sent,
+    MX_REQUIRE(cut, "the slow ones were not all cut off after %d messages of %d bytes", sent,
                LINE_BYTES);
     MX_REQUIRE(min_next(f) == f->limit, "readers got only %d of %d messages in %lld ms",
                min_next(f), f->limit, (long long)(t1 - t0));
     for (int i = 0; i <= READERS; i++)
-        MX_REQUIRE(f->r[i].quits == 1, "member %d saw the slow one's QUIT %d times (%d "
-                   "messages of %d bytes sent)", i, f->r[i].quits, sent, LINE_BYTES);
+        for (int n = 0; n < SLOW; n++)
+            MX_REQUIRE(f->r[i].quits[n] == 1, "member %d saw slow%d's QUIT %d times (%d "
+                       "messages of %d bytes sent)", i, n, f->r[i].quits[n], sent, LINE_BYTES);
     cr_log_info("%d messages of %d bytes (%.1f MB) to %d readers in %lld ms", sent,
                 LINE_BYTES, sent * (double)LINE_BYTES / (1 << 20), READERS,
                 (long long)(t1 - t0));
 
-    /* The slow one, reading at last: what it got is in order, and it ends
-     * (with the ERROR line when the close was graceful). */
-    MX_REQUIRE(mx_set_nonblock(slow.fd, false) == 0);
-    int next = 0, lines = 0;
-    bool error_seen = false, after_error = false;
-    int64_t until = mx_now_ms() + 20000;
-    int rc;
-    while ((rc = irc_next(&slow, (int)(until - mx_now_ms()))) == 1) {
-        lines++;
-        if (error_seen)
-            after_error = true;
-        if (irc_line_is(slow.line, "PRIVMSG", NULL)) {
-            long seq = strtol(slow.line + strlen(":sender!usender@127.0.0.1 PRIVMSG #big :"),
-                              NULL, 10);
-            MX_REQUIRE(seq == next, "slow one: message %ld where %d was due", seq, next);
-            next++;
-        } else if (irc_line_is(slow.line, "ERROR", NULL)) {
-            MX_REQUIRE(strcmp(slow.line, "ERROR :Closing Link: slow (SendQ exceeded)") == 0,
-                       "%s", slow.line);
-            error_seen = true;
-        }
-    }
-    MX_REQUIRE(rc == 0, "the slow one's connection is still open 20 s after it began "
-               "reading (%d lines, %d messages)", lines, next);
-    MX_REQUIRE(next < sent, "the slow one got every message");
-    MX_REQUIRE(!after_error, "lines after the ERROR line");
-    cr_log_info("slow one: %d of %d messages before the cut, ERROR line %s", next, sent,
-                error_seen ? "seen" : "not seen (connection reset)");
+    for (int n = 0; n < SLOW; n++)
+        read_after_cut(&slow[n], n, sent);
 
     /* Everyone else still works. */
     MX_REQUIRE(mx_set_nonblock(snd->fd, false) == 0);
@@ -270,7 +289,8 @@ Test(chat_limits, slow_consumer_cut_off_with_sendq_exceeded)
     close(ep);
     for (int i = 0; i <= READERS; i++)
         irc_close(&f->r[i].c);
-    irc_close(&slow);
+    for (int n = 0; n < SLOW; n++)
+        irc_close(&slow[n]);
     free(f);
     mx_stop_ok(d, 10000);
 }
