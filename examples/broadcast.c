@@ -103,7 +103,7 @@ int main(int argc, char **argv)
     }
     /* serve: start, wait for SIGINT/SIGTERM, stop gracefully */
     if ((err = mx_server_listen(server, "broadcast", addr, &broadcast, NULL)) < 0 ||
-        (err = mx_server_serve(server, NULL, NULL)) < 0) {
+        (err = mx_server_serve(server, NULL)) < 0) {
         if (err == -EINTR) /* a second signal: the stop was cut short */
             _exit(1);
         mx_error("cannot serve %s: %s", addr, strerror(-err));

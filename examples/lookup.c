@@ -113,7 +113,7 @@ int main(int argc, char **argv)
     }
     /* serve: start, wait for SIGINT/SIGTERM, stop gracefully */
     if ((err = mx_server_listen(s, "lookup", addr, &lookup, NULL)) < 0 ||
-        (err = mx_server_serve(s, NULL, NULL)) < 0) {
+        (err = mx_server_serve(s, NULL)) < 0) {
         if (err == -EINTR) /* a second signal: the stop was cut short */
             _exit(1);
         mx_error("cannot serve %s: %s", addr, strerror(-err));

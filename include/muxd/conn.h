@@ -89,6 +89,10 @@ uint64_t mx_conn_id(const struct mx_conn *c);
 const struct sockaddr *mx_conn_peer(const struct mx_conn *c, socklen_t *len);
 const char *mx_conn_peer_str(const struct mx_conn *c);
 
+/* The server's max_line as c's worker applies it now (a reload may
+ * change it): a line protocol's cap for its own "line too long" reply. */
+size_t mx_conn_max_line(const struct mx_conn *c);
+
 /* Bytes queued and not yet written (checked). */
 size_t mx_conn_pending(const struct mx_conn *c);
 

@@ -67,20 +67,32 @@ int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
  * must still be freed. */
 int mx_server_start(struct mx_server *s);
 
+/* What mx_server_serve calls on the way (each may be NULL). */
+struct mx_serve_hooks {
+    /* s has started (the place for a "ready" log line or notification). */
+    void (*started)(struct mx_server *s, void *arg);
+    /* SIGHUP: reread the configuration and apply it (mx_server_update
+     * and the program's own settings). Its result is the caller's to
+     * log; serving goes on either way. Without it SIGHUP is logged and
+     * ignored, never fatal. */
+    void (*reload)(struct mx_server *s, void *arg);
+    void *arg;
+};
+
 /* Runs s until SIGINT or SIGTERM, for a program's main thread: blocks
- * both signals in the calling thread, starts s (so every muxd thread
- * inherits the mask), calls started(s, arg) if not NULL, waits for one of
- * them, logs it, stops s and waits until every worker has finished.
- * Call it from the thread that created s, after mx_server_listen, and
- * before starting threads of your own that leave these signals unblocked
- * (they could take the signal instead). Both stay blocked on return.
- * 0 after a graceful stop; mx_server_start's -errno if it could not start
- * (or pthread_sigmask's); -EINTR when a second signal came during the
- * stop: it is logged, the workers are still closing, and the caller
- * should leave at once (the daemon calls _exit(1)) rather than free s.
- * After 0 or a start error, free s with mx_server_free. */
-typedef void mx_serve_fn(struct mx_server *s, void *arg);
-int mx_server_serve(struct mx_server *s, mx_serve_fn *started, void *arg);
+ * SIGINT, SIGTERM and SIGHUP in the calling thread, starts s (so every
+ * muxd thread inherits the mask), calls hooks->started, then waits: each
+ * SIGHUP calls hooks->reload on this thread; SIGINT or SIGTERM is logged,
+ * stops s and waits until every worker has finished. Call it from the
+ * thread that created s, after mx_server_listen, and before starting
+ * threads of your own that leave these signals unblocked (they could take
+ * the signal instead). All three stay blocked on return. hooks may be
+ * NULL. 0 after a graceful stop; mx_server_start's -errno if it could not
+ * start (or pthread_sigmask's); -EINTR when a second SIGINT/SIGTERM came
+ * during the stop: it is logged, the workers are still closing, and the
+ * caller should leave at once (the daemon calls _exit(1)) rather than
+ * free s. After 0 or a start error, free s with mx_server_free. */
+int mx_server_serve(struct mx_server *s, const struct mx_serve_hooks *hooks);
 
 /* Graceful stop: stop accepting, stop reading, flush queued output up to
  * shutdown_timeout, wait for running offload jobs, close everything.
@@ -114,6 +126,17 @@ int mx_server_post(struct mx_server *s, uint64_t conn_id, mx_post_fn *fn, void *
  * fn is then never called. */
 typedef void mx_run_fn(void *arg);
 int mx_server_run(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg);
+
+/* A reload: applies o's live settings to a running (or not yet started)
+ * server: max_connections, max_line, output_high_water, output_low_water,
+ * output_max, idle_timeout_ms, shutdown_timeout_ms and offload_queue_max.
+ * Every other field of o is ignored (those need a restart). Each worker
+ * switches to the whole new set between two loop turns; connections keep
+ * what they hold (a queue over a lowered output_max is cut at its next
+ * send, input over a lowered max_line at its next read). For the thread
+ * that controls s. 0, or -ENOMEM (some workers may then keep the old
+ * limits: call again). */
+int mx_server_update(struct mx_server *s, const struct mx_server_opts *o);
 
 /* How many workers s runs (its opts.workers). Any thread. */
 unsigned mx_server_workers(const struct mx_server *s);

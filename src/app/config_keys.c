@@ -48,7 +48,7 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_SERVER, .name = "listen_backlog", .type = MX_CFG_UINT, CFG(listen_backlog),
       .min = 1, .max = 65535, .def = "4096",
       .help = "listen(2) backlog of every listener" },
-    { .sect = MX_SECT_SERVER, .name = "shutdown_timeout", .type = MX_CFG_DURATION,
+    { .sect = MX_SECT_SERVER, .name = "shutdown_timeout", .live = true, .type = MX_CFG_DURATION,
       CFG(shutdown_timeout_ms), .min = 0, .max = 3600 * SEC, .def = "5s",
       .help = "on shutdown, how long queued output may drain before closing" },
     { .sect = MX_SECT_SERVER, .name = "uring_buffers", .type = MX_CFG_UINT, CFG(uring_buffers),
@@ -64,34 +64,34 @@ static const struct mx_cfg_key keys[] = {
       .def = "echo", .help = "service spoken on the listener's connections" },
     /* Each protocol's own keys follow these in its row (protocols.h). */
 
-    { .sect = MX_SECT_LIMITS, .name = "max_connections", .type = MX_CFG_UINT,
+    { .sect = MX_SECT_LIMITS, .name = "max_connections", .live = true, .type = MX_CFG_UINT,
       CFG(max_connections), .min = 1, .max = 10000000, .def = "100000",
       .help = "open connections over all listeners; more are refused" },
-    { .sect = MX_SECT_LIMITS, .name = "max_line", .type = MX_CFG_SIZE, CFG(max_line),
+    { .sect = MX_SECT_LIMITS, .name = "max_line", .live = true, .type = MX_CFG_SIZE, CFG(max_line),
       .min = 16, .max = MIB, .def = "8k",
       .help = "longest line (echo's line modes, work), without its terminator" },
-    { .sect = MX_SECT_LIMITS, .name = "output_high_water", .type = MX_CFG_SIZE,
+    { .sect = MX_SECT_LIMITS, .name = "output_high_water", .live = true, .type = MX_CFG_SIZE,
       CFG(output_high_water), .min = KIB, .max = GIB, .def = "256k",
       .help = "queued output at which a connection stops being read" },
-    { .sect = MX_SECT_LIMITS, .name = "output_low_water", .type = MX_CFG_SIZE,
+    { .sect = MX_SECT_LIMITS, .name = "output_low_water", .live = true, .type = MX_CFG_SIZE,
       CFG(output_low_water), .min = 0, .max = GIB, .def = "64k",
       .help = "queued output at which reading resumes" },
-    { .sect = MX_SECT_LIMITS, .name = "output_max", .type = MX_CFG_SIZE, CFG(output_max),
+    { .sect = MX_SECT_LIMITS, .name = "output_max", .live = true, .type = MX_CFG_SIZE, CFG(output_max),
       .min = KIB, .max = GIB, .def = "4m",
       .help = "queued output at which the connection is closed" },
-    { .sect = MX_SECT_LIMITS, .name = "idle_timeout", .type = MX_CFG_DURATION,
+    { .sect = MX_SECT_LIMITS, .name = "idle_timeout", .live = true, .type = MX_CFG_DURATION,
       CFG(idle_timeout_ms), .min = 0, .max = 86400 * SEC, .def = "300s",
       .help = "close connections silent this long; 0 = never" },
 
     { .sect = MX_SECT_OFFLOAD, .name = "threads", .type = MX_CFG_UINT, CFG(offload_threads),
       .min = 0, .max = 256, .has_auto = true, .auto_val = MX_OFFLOAD_THREADS_AUTO,
       .def = "auto", .help = "offload pool threads; auto = one per worker, 0 = no pool" },
-    { .sect = MX_SECT_OFFLOAD, .name = "queue_max", .type = MX_CFG_UINT, CFG(offload_queue_max),
+    { .sect = MX_SECT_OFFLOAD, .name = "queue_max", .live = true, .type = MX_CFG_UINT, CFG(offload_queue_max),
       .min = 1, .max = 1000000, .def = "1024",
       .help = "offloaded jobs outstanding (queued or running) at most; "
               "past it requests are refused as busy" },
 
-    { .sect = MX_SECT_LOG, .name = "level", .type = MX_CFG_ENUM, CFG(log_level),
+    { .sect = MX_SECT_LOG, .name = "level", .live = true, .type = MX_CFG_ENUM, CFG(log_level),
       .choices = level_names, .def = "info",
       .help = "least severe level written to stderr" },
 };
@@ -297,4 +297,77 @@ void mx_config_reference(FILE *out)
     reference_rows(keys, NKEYS, MX_SECT_LIMITS, out);
     reference_rows(keys, NKEYS, MX_SECT_OFFLOAD, out);
     reference_rows(keys, NKEYS, MX_SECT_LOG, out);
+}
+
+/* ---- differences (reload) ------------------------------------------------ */
+
+static void diff_rows(const struct mx_cfg_key *rows, size_t n, enum mx_cfg_sect s,
+                      const char *label, void *run, const void *next, mx_cfg_change_fn *fn,
+                      void *arg)
+{
+    char was[160], now[160];
+
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].sect != s)
+            continue;
+        mx_cfg_key_format(&rows[i], run, was, sizeof was);
+        mx_cfg_key_format(&rows[i], next, now, sizeof now);
+        if (strcmp(was, now) != 0)
+            fn(&(struct mx_cfg_change){ label, &rows[i], was, now, run, next }, arg);
+    }
+}
+
+static const struct mx_listener_cfg *listener_named(const struct mx_config *cfg,
+                                                    const char *name)
+{
+    for (unsigned i = 0; i < cfg->nlisteners; i++)
+        if (strcmp(cfg->listeners[i].name, name) == 0)
+            return &cfg->listeners[i];
+    return NULL;
+}
+
+/* A listener's keys: its own, then its protocol's (when both speak it). */
+static void diff_listener(struct mx_listener_cfg *run, const struct mx_listener_cfg *next,
+                          mx_cfg_change_fn *fn, void *arg)
+{
+    char label[80];
+    snprintf(label, sizeof label, "listener %.63s", run->name);
+    diff_rows(keys, NKEYS, MX_SECT_LISTENER, label, run, next, fn, arg);
+    const struct mx_app_proto *p = mx_app_proto_find(run->protocol);
+    if (p && strcmp(run->protocol, next->protocol) == 0)
+        diff_rows(p->keys, p->nkeys, MX_SECT_LISTENER, label, mx_app_proto_cfg(run, p),
+                  mx_app_proto_cfg_const(next, p), fn, arg);
+}
+
+static void listener_came_or_went(const char *name, bool came, mx_cfg_change_fn *fn,
+                                  void *arg)
+{
+    char label[80];
+    snprintf(label, sizeof label, "listener %.63s", name);
+    fn(&(struct mx_cfg_change){ label, NULL, came ? NULL : "present", came ? "present" : NULL,
+                                NULL, NULL }, arg);
+}
+
+void mx_config_diff(struct mx_config *run, const struct mx_config *next, mx_cfg_change_fn *fn,
+                    void *arg)
+{
+    static const enum mx_cfg_sect global[] = { MX_SECT_SERVER, MX_SECT_LIMITS, MX_SECT_OFFLOAD,
+                                               MX_SECT_LOG };
+    for (size_t i = 0; i < ARRAY_LEN(global); i++)
+        diff_rows(keys, NKEYS, global[i], mx_cfg_sect_names[global[i]], run, next, fn, arg);
+    for (unsigned i = 0; i < run->nlisteners; i++) {
+        const struct mx_listener_cfg *n = listener_named(next, run->listeners[i].name);
+        if (n)
+            diff_listener(&run->listeners[i], n, fn, arg);
+        else
+            listener_came_or_went(run->listeners[i].name, false, fn, arg);
+    }
+    for (unsigned i = 0; i < next->nlisteners; i++)
+        if (!listener_named(run, next->listeners[i].name))
+            listener_came_or_went(next->listeners[i].name, true, fn, arg);
+}
+
+void mx_cfg_key_copy(const struct mx_cfg_key *k, void *dst, const void *src)
+{
+    memcpy((char *)dst + k->off, (const char *)src + k->off, k->width);
 }

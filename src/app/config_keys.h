@@ -43,6 +43,7 @@ struct mx_cfg_key {
     const char *const *choices;  /* ENUM, WORD; NULL-terminated */
     const char *def;             /* NULL: must be given */
     const char *help;
+    bool live;                   /* a reload (SIGHUP) applies it */
 };
 
 /* .off and .width of a row for field f of struct type. */
@@ -90,5 +91,24 @@ void mx_cfg_key_describe(const struct mx_cfg_key *k, char *buf, size_t len);
 /* Every value of cfg through its row, for values set in code rather than
  * read from a file; err as mx_config_validate writes it. */
 int mx_cfg_check_values(const struct mx_config *cfg, const char *path, char *err, size_t errlen);
+
+/* One difference between a running config and a new one (a reload). */
+struct mx_cfg_change {
+    const char *label;             /* "limits", "listener chat", ... */
+    const struct mx_cfg_key *key;  /* NULL: a whole listener came or went */
+    const char *was, *now;         /* config text; NULL where it is absent */
+    void *run_base;                /* the key's struct in the running config */
+    const void *next_base;         /* and in the new one */
+};
+typedef void mx_cfg_change_fn(const struct mx_cfg_change *ch, void *arg);
+
+/* fn for every key whose value differs between run and next: the global
+ * sections, then each listener (matched by name; its protocol's keys when
+ * both speak the same), then listeners that went and came. */
+void mx_config_diff(struct mx_config *run, const struct mx_config *next, mx_cfg_change_fn *fn,
+                    void *arg);
+
+/* Copies row k's field from the struct at src to the one at dst. */
+void mx_cfg_key_copy(const struct mx_cfg_key *k, void *dst, const void *src);
 
 #endif

@@ -1,8 +1,9 @@
 /* main.c - the muxd daemon: command line, config, signals, lifecycle.
  *
  * Exit status: 0 after a clean stop, 1 when the server cannot start, 2 on a
- * bad command line or config. SIGINT/SIGTERM are taken by mx_server_serve
- * on the main thread, so no handler ever runs inside a worker.
+ * bad command line or config. SIGINT/SIGTERM/SIGHUP are taken by
+ * mx_server_serve on the main thread, so no handler ever runs inside a
+ * worker; SIGHUP reloads the config (reload.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "app/cli.h"
 #include "app/config.h"
 #include "app/protocols.h"
+#include "app/reload.h"
 #include "muxd/muxd.h"
 
 /* The soft limit is often 1024 while the hard one is far higher; a server
@@ -34,55 +36,6 @@ static unsigned long raise_fd_limit(void)
                     (unsigned long)was, (unsigned long)rl.rlim_max);
     }
     return (unsigned long)rl.rlim_cur;
-}
-
-static int load_config(const struct mx_cli *cli, struct mx_config *cfg)
-{
-    char err[512];
-    mx_config_default(cfg);
-    if (mx_config_load(cfg, cli->config_path, err, sizeof err) < 0) {
-        fprintf(stderr, "muxd: %s\n", err);
-        return -1;
-    }
-    if (cli->workers > 0)
-        cfg->workers = (unsigned)cli->workers;
-    if (cli->backend)
-        snprintf(cfg->backend, sizeof cfg->backend, "%s", cli->backend);
-    if (mx_config_validate(cfg, cli->config_path, err, sizeof err) < 0) {
-        fprintf(stderr, "muxd: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static unsigned resolve_workers(unsigned workers)
-{
-    if (workers)
-        return workers;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > MX_MAX_WORKERS ? MX_MAX_WORKERS : (unsigned)n;
-}
-
-static void server_opts(const struct mx_config *cfg, struct mx_server_opts *o)
-{
-    mx_server_opts_default(o);
-    o->workers = resolve_workers(cfg->workers);
-    o->backend = cfg->backend;
-    o->listen_backlog = cfg->listen_backlog;
-    o->shutdown_timeout_ms = cfg->shutdown_timeout_ms;
-    o->max_connections = cfg->max_connections;
-    o->max_line = cfg->max_line;
-    o->output_high_water = cfg->output_high_water;
-    o->output_low_water = cfg->output_low_water;
-    o->output_max = cfg->output_max;
-    o->idle_timeout_ms = cfg->idle_timeout_ms;
-    o->uring_buffers = cfg->uring_buffers;
-    o->uring_buffer_size = cfg->uring_buffer_size;
-    /* auto sizes the pool like the workers: as many jobs can run at once
-     * as there are loops handing them out. */
-    o->offload_threads = cfg->offload_threads == MX_OFFLOAD_THREADS_AUTO
-                             ? o->workers : cfg->offload_threads;
-    o->offload_queue_max = cfg->offload_queue_max;
 }
 
 /* Each listener's protocol, options and state; they outlive the server. */
@@ -131,8 +84,8 @@ static int add_listeners(struct mx_server *s, const struct mx_config *cfg,
     return 0;
 }
 
-struct started_info {
-    const struct mx_config *cfg;
+struct running {
+    struct mx_app *app;
     const struct mx_server_opts *o;
     unsigned long fd_limit;
 };
@@ -140,16 +93,22 @@ struct started_info {
 /* The line the tests and scripts wait for: the server is up. */
 static void log_started(struct mx_server *s, void *arg)
 {
-    const struct started_info *i = arg;
+    const struct running *r = arg;
     mx_info("muxd %s started: backend=%s workers=%u offload-threads=%u listeners=%u "
-            "fd-limit=%lu", MUXD_VERSION, mx_server_backend(s), i->o->workers,
-            i->o->offload_threads, i->cfg->nlisteners, i->fd_limit);
+            "fd-limit=%lu", MUXD_VERSION, mx_server_backend(s), r->o->workers,
+            r->o->offload_threads, r->app->cfg.nlisteners, r->fd_limit);
 }
 
-static int serve(const struct mx_config *cfg, struct listeners *ls, unsigned long fd_limit)
+static void reload(struct mx_server *s, void *arg)
+{
+    const struct running *r = arg;
+    mx_app_reload(r->app, s);
+}
+
+static int serve(struct mx_app *app, struct listeners *ls, unsigned long fd_limit)
 {
     struct mx_server_opts o;
-    server_opts(cfg, &o);
+    mx_app_server_opts(&app->cfg, &o);
     struct mx_server *s;
     int err = mx_server_new(&o, &s);
     if (err < 0) {
@@ -157,10 +116,11 @@ static int serve(const struct mx_config *cfg, struct listeners *ls, unsigned lon
         free_listeners(ls);
         return 1;
     }
-    struct started_info info = { cfg, &o, fd_limit };
-    err = add_listeners(s, cfg, ls);
+    struct running r = { app, &o, fd_limit };
+    err = add_listeners(s, &app->cfg, ls);
     if (err == 0) {
-        err = mx_server_serve(s, log_started, &info);
+        struct mx_serve_hooks hooks = { .started = log_started, .reload = reload, .arg = &r };
+        err = mx_server_serve(s, &hooks);
         if (err == -EINTR)
             _exit(1);   /* the workers are still closing: leave them */
         if (err < 0)
@@ -176,6 +136,7 @@ static int serve(const struct mx_config *cfg, struct listeners *ls, unsigned lon
 
 int main(int argc, char **argv)
 {
+    static struct mx_app app; /* large: its config has every listener's */
     struct mx_cli cli;
     char err[512];
     if (mx_cli_parse(argc, argv, &cli, err, sizeof err) < 0) {
@@ -191,26 +152,29 @@ int main(int argc, char **argv)
         printf("muxd %s\n", MUXD_VERSION);
         return 0;
     }
-    struct mx_config cfg;
-    if (load_config(&cli, &cfg) < 0)
+    app.cli = cli;
+    struct mx_config *cfg = &app.cfg;
+    if (mx_app_load_config(&cli, cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "muxd: %s\n", err);
         return 2;
+    }
     const char *backend, *why;
-    int err2 = mx_backend_pick(cfg.backend, &backend, &why);
+    int err2 = mx_backend_pick(cfg->backend, &backend, &why);
     if (err2 < 0) {
-        fprintf(stderr, "muxd: backend %s cannot run here: %s\n", cfg.backend,
+        fprintf(stderr, "muxd: backend %s cannot run here: %s\n", cfg->backend,
                 why ? why : strerror(-err2));
         return 2;
     }
     struct listeners ls = { 0 };
-    if (prepare_listeners(&cfg, &ls) < 0)
+    if (prepare_listeners(cfg, &ls) < 0)
         return 2;
     if (cli.check_config) {
         free_listeners(&ls);
-        mx_config_print(&cfg, stdout);
+        mx_config_print(cfg, stdout);
         printf("; backend in use: %s%s%s\n", backend, why ? " - " : "", why ? why : "");
         return 0;
     }
-    mx_log_set_level(cfg.log_level);
+    mx_log_set_level(cfg->log_level);
     signal(SIGPIPE, SIG_IGN);
-    return serve(&cfg, &ls, raise_fd_limit());
+    return serve(&app, &ls, raise_fd_limit());
 }

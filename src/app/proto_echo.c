@@ -29,7 +29,7 @@ static void *echo_opts_new(const struct mx_config *cfg, const struct mx_listener
                            const void *pcfg, char *err, size_t len)
 {
     const struct echo_cfg *ec = pcfg;
-    struct mx_echo_opts o = { .mode = ec->mode, .max_line = cfg->max_line };
+    struct mx_echo_opts o = { .mode = ec->mode };
     return mx_app_opts_copy(&o, sizeof o, l, err, len);
 }
 

@@ -36,7 +36,7 @@ static void *work_opts_new(const struct mx_config *cfg, const struct mx_listener
                            const void *pcfg, char *err, size_t len)
 {
     const struct work_cfg *wc = pcfg;
-    struct mx_work_opts o = { .offload = wc->offload != 0, .max_line = cfg->max_line };
+    struct mx_work_opts o = { .offload = wc->offload != 0 };
     return mx_app_opts_copy(&o, sizeof o, l, err, len);
 }
 

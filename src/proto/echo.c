@@ -51,7 +51,7 @@ static size_t echo_lines(struct mx_conn *c, const struct mx_echo_opts *o,
 {
     size_t off = 0;
     for (;;) {
-        ssize_t k = mx_line_next(p + off, n - off, o->max_line);
+        ssize_t k = mx_line_next(p + off, n - off, mx_conn_max_line(c));
         if (k < 0) {
             /* Lines before the long one still get their echo. */
             if (o->mode == MX_ECHO_LINE)

@@ -8,7 +8,6 @@ enum mx_echo_mode { MX_ECHO_RAW, MX_ECHO_LINE, MX_ECHO_UPPER };
 
 struct mx_echo_opts {
     enum mx_echo_mode mode;
-    size_t max_line;  /* longer lines get "ERR line too long" and a close */
 };
 
 extern const struct mx_proto mx_echo_proto;

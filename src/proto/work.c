@@ -180,7 +180,7 @@ static size_t work_data(struct mx_conn *c, const char *p, size_t n)
     const struct mx_work_opts *o = mx_conn_listener_data(c);
     size_t off = 0;
     for (;;) {
-        ssize_t k = mx_line_next(p + off, n - off, o->max_line);
+        ssize_t k = mx_line_next(p + off, n - off, mx_conn_max_line(c));
         if (k < 0) {
             send_str(c, "ERR line too long\n");
             mx_conn_close(c, "line too long");

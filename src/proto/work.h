@@ -19,7 +19,6 @@
 
 struct mx_work_opts {
     bool offload;     /* true: run on the offload pool; false: on the worker */
-    size_t max_line;  /* longer lines get "ERR line too long" and a close */
 };
 
 extern const struct mx_proto mx_work_proto;

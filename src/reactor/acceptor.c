@@ -62,13 +62,14 @@ static bool admit(struct mx_acceptor *a, int fd)
 {
     struct mx_server *s = a->srv;
     size_t n = atomic_fetch_add(&s->nconns, 1) + 1;
-    if (n <= s->opts.max_connections)
+    size_t max = atomic_load_explicit(&s->max_conns, memory_order_relaxed);
+    if (n <= max)
         return true;
     atomic_fetch_sub(&s->nconns, 1);
     close(fd);
     if (a->rejected++ == 0 || (a->rejected & 1023) == 0)
         mx_warn("max_connections (%zu) reached: closing new connections (%llu so far)",
-                s->opts.max_connections, (unsigned long long)a->rejected);
+                max, (unsigned long long)a->rejected);
     return false;
 }
 

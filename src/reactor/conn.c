@@ -18,9 +18,9 @@ _Noreturn void mx__owner_violation(const char *fn)
     abort();
 }
 
-static const struct mx_server_opts *opts(const struct mx_conn *c)
+static const struct mx__limits *opts(const struct mx_conn *c)
 {
-    return &c->w->srv->opts;
+    return &c->w->lim;
 }
 
 static bool alive(const struct mx_conn *c)
@@ -392,6 +392,11 @@ const char *mx_conn_peer_str(const struct mx_conn *c)
     static _Thread_local char buf[MX_ADDRSTRLEN];
     mx__sock_format_addr((const struct sockaddr *)&c->peer, buf, sizeof buf);
     return buf;
+}
+
+size_t mx_conn_max_line(const struct mx_conn *c)
+{
+    return c->w->lim.max_line;
 }
 
 size_t mx_conn_pending(const struct mx_conn *c)

@@ -144,7 +144,7 @@ int mx_offload(struct mx_conn *c, mx_work_fn *work, mx_done_fn *done, void *arg)
         return -ENOTSUP;
     if (c->flags & (MX_C_DEAD | MX_C_CLOSING))
         return -ECONNRESET;
-    if (atomic_fetch_add(&o->outstanding, 1) >= o->max) {
+    if (atomic_fetch_add(&o->outstanding, 1) >= atomic_load_explicit(&o->max, memory_order_relaxed)) {
         atomic_fetch_sub(&o->outstanding, 1);
         return -EBUSY;
     }

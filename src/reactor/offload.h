@@ -31,7 +31,8 @@ struct mx_offload {
     bool stopping;
     pthread_t *threads;
     unsigned nthreads;
-    size_t max;               /* jobs outstanding, queued or running */
+    atomic_size_t max;        /* jobs outstanding, queued or running;
+                                 changed by a reload */
     atomic_size_t outstanding;
 };
 

@@ -47,6 +47,7 @@ int mx_server_new(const struct mx_server_opts *o, struct mx_server **out)
     if (!s)
         return -ENOMEM;
     s->opts = *o;
+    atomic_init(&s->max_conns, o->max_connections);
     s->be = be;
     *out = s;
     return 0;
@@ -139,6 +140,53 @@ int mx_server_run(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg
         return -ENOENT;
     struct mx_msg m = { .type = MX_MSG_RUN, .fd = -1, .ptr = arg, .run = fn };
     return mx__inbox_post(&s->workers[worker].inbox, &m);
+}
+
+struct limits_post {
+    struct mx_worker *w;
+    struct mx__limits lim;
+};
+
+/* On the worker, between two turns: its connections see the whole new
+ * set from the next turn on. */
+static void apply_limits(void *arg)
+{
+    struct limits_post *p = arg;
+    p->w->lim = p->lim;
+    free(p);
+}
+
+int mx_server_update(struct mx_server *s, const struct mx_server_opts *o)
+{
+    struct limits_post *posts[MX_MAX_WORKERS];
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        if (!(posts[i] = malloc(sizeof *posts[i]))) {
+            while (i-- > 0)
+                free(posts[i]);
+            return -ENOMEM;
+        }
+        posts[i]->w = &s->workers[i];
+        mx__limits_of(o, &posts[i]->lim);
+    }
+    int err = 0;
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        int e = mx_server_run(s, i, apply_limits, posts[i]);
+        if (e < 0) {
+            free(posts[i]);
+            err = e;
+        }
+    }
+    atomic_store(&s->max_conns, o->max_connections);
+    atomic_store(&s->offload.max, o->offload_queue_max);
+    s->opts.max_connections = o->max_connections;
+    s->opts.offload_queue_max = o->offload_queue_max;
+    s->opts.max_line = o->max_line;
+    s->opts.output_high_water = o->output_high_water;
+    s->opts.output_low_water = o->output_low_water;
+    s->opts.output_max = o->output_max;
+    s->opts.idle_timeout_ms = o->idle_timeout_ms;
+    s->opts.shutdown_timeout_ms = o->shutdown_timeout_ms;
+    return err;
 }
 
 unsigned mx_server_workers(const struct mx_server *s)

@@ -32,6 +32,7 @@ struct mx_server {
     struct mx_acceptor acceptor;
     struct mx_offload offload;
     atomic_size_t nconns;         /* admitted and not yet closed */
+    atomic_size_t max_conns;      /* opts.max_connections, live */
     bool started, stopped;
 };
 

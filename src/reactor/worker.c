@@ -109,7 +109,7 @@ void mx__worker_touch(struct mx_worker *w, struct mx_conn *c)
  * more period to flush; still there after that, it is cut. */
 static void expire_idle(struct mx_worker *w)
 {
-    unsigned limit = w->srv->opts.idle_timeout_ms;
+    unsigned limit = w->lim.idle_timeout_ms;
     struct mx_conn *c;
     while (limit && (c = w->idle_head) && w->now_ms - c->last_active_ms >= limit) {
         if (c->flags & MX_C_CLOSING) {
@@ -125,7 +125,7 @@ static void expire_idle(struct mx_worker *w)
 static int next_timeout(const struct mx_worker *w)
 {
     uint64_t when = mx__timers_next(&w->timers);
-    unsigned limit = w->srv->opts.idle_timeout_ms;
+    unsigned limit = w->lim.idle_timeout_ms;
     if (limit && w->idle_head && w->idle_head->last_active_ms + limit < when)
         when = w->idle_head->last_active_ms + limit;
     if (when == UINT64_MAX)
@@ -147,7 +147,7 @@ static void stop_deadline(struct mx_timer *t, void *arg)
 static void begin_stop(struct mx_worker *w)
 {
     w->stopping = true;
-    mx__timer_arm(&w->timers, &w->stop_deadline, w->now_ms + w->srv->opts.shutdown_timeout_ms);
+    mx__timer_arm(&w->timers, &w->stop_deadline, w->now_ms + w->lim.shutdown_timeout_ms);
     for (uint32_t i = 0; i < w->nslots; i++)
         if (w->slots[i])
             mx_conn_close(w->slots[i], NULL);
@@ -279,10 +279,23 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+void mx__limits_of(const struct mx_server_opts *o, struct mx__limits *lim)
+{
+    *lim = (struct mx__limits){
+        .max_line = o->max_line,
+        .output_high_water = o->output_high_water,
+        .output_low_water = o->output_low_water,
+        .output_max = o->output_max,
+        .idle_timeout_ms = o->idle_timeout_ms,
+        .shutdown_timeout_ms = o->shutdown_timeout_ms,
+    };
+}
+
 int mx__worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
                    const struct mx_backend_ops *be)
 {
     *w = (struct mx_worker){ .srv = srv, .idx = idx, .be = be };
+    mx__limits_of(&srv->opts, &w->lim);
     snprintf(w->name, sizeof w->name, "muxd-w%u", idx);
     w->stop_deadline = (struct mx_timer){ .fn = stop_deadline, .arg = w };
     sem_init(&w->ready, 0, 0);

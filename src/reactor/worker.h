@@ -21,8 +21,21 @@ struct mx_backend_ops;
 /* Receive buffer shared by all of a worker's connections. */
 #define MX_SCRATCH_SIZE (64u * 1024u)
 
+/* The limits a worker applies to its connections: its own copy of the
+ * server's, replaced between loop turns on a reload (mx_server_update),
+ * so a turn never sees half of an old set and half of a new one. */
+struct mx__limits {
+    size_t max_line;
+    size_t output_high_water;
+    size_t output_low_water;
+    size_t output_max;
+    unsigned idle_timeout_ms;
+    unsigned shutdown_timeout_ms;
+};
+
 struct mx_worker {
     struct mx_server *srv;
+    struct mx__limits lim;
     unsigned idx;
     char name[16];
     pthread_t thread;       /* for join */
@@ -60,6 +73,9 @@ int mx__worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
 int mx__worker_start(struct mx_worker *w);
 void mx__worker_join(struct mx_worker *w);
 void mx__worker_fini(struct mx_worker *w);
+
+/* The live limits of o. */
+void mx__limits_of(const struct mx_server_opts *o, struct mx__limits *lim);
 
 /* Slot table (worker thread). */
 int mx__worker_slot_take(struct mx_worker *w, struct mx_conn *c);

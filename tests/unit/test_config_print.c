@@ -192,14 +192,12 @@ Test(config, options_come_from_the_listeners_keys)
     struct mx_app_listener al;
 
     load_ok(&cfg, "[listener e]\nlisten = *:0\nmode = upper\n"
-                  "[listener w]\nlisten = *:0\nprotocol = work\noffload = off\n"
-                  "[limits]\nmax_line = 1000\n");
+                  "[listener w]\nlisten = *:0\nprotocol = work\noffload = off\n");
     cr_assert_eq(mx_app_listener_prepare(&al, &cfg, &cfg.listeners[0], err, sizeof err), 0,
                  "%s", err);
     cr_assert_eq(al.p->proto, &mx_echo_proto);
     const struct mx_echo_opts *eo = mx_app_listener_data(&al, NULL);
     cr_assert_eq(eo->mode, MX_ECHO_UPPER);
-    cr_assert_eq(eo->max_line, 1000);
     mx_app_listener_free(&al);
 
     cr_assert_eq(mx_app_listener_prepare(&al, &cfg, &cfg.listeners[1], err, sizeof err), 0,
@@ -207,7 +205,6 @@ Test(config, options_come_from_the_listeners_keys)
     cr_assert_eq(al.p->proto, &mx_work_proto);
     const struct mx_work_opts *wo = mx_app_listener_data(&al, NULL);
     cr_assert_eq(wo->offload, false);
-    cr_assert_eq(wo->max_line, 1000);
     mx_app_listener_free(&al);
 }
 

@@ -193,7 +193,7 @@ Test(conn, graceful_close_waits_for_the_queue)
 Test(conn, a_closing_peer_that_never_reads_is_cut_at_shutdown_timeout)
 {
     struct mx_conn *c = setup();
-    srv.opts.shutdown_timeout_ms = 300;
+    w.lim.shutdown_timeout_ms = 300;
     cr_assert_eq(mx_conn_send(c, "never read", 10), 0);
     mx_conn_close(c, NULL);
     cr_assert_eq(mx_conn_timer(c, 10, NULL, NULL), -ECONNRESET,
@@ -218,7 +218,7 @@ static struct mx_listener hoard_ls = { .name = "h", .fd = -1, .proto = &hoard };
 Test(conn, unfinished_input_over_max_line_is_cut)
 {
     struct mx_conn *c = setup();
-    srv.opts.max_line = 16;
+    w.lim.max_line = 16;
     c->ls = &hoard_ls;
     char buf[10] = { 0 };
     mx__conn_recv(c, buf, sizeof buf);

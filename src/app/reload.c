@@ -1,0 +1,128 @@
+/* reload.c - loading the config for the daemon, and reloading it while
+ * the server runs (reload.h). */
+#include "app/reload.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/config_keys.h"
+#include "app/protocols.h"
+#include "muxd/log.h"
+
+int mx_app_load_config(const struct mx_cli *cli, struct mx_config *cfg, char *err, size_t len)
+{
+    mx_config_default(cfg);
+    if (mx_config_load(cfg, cli->config_path, err, len) < 0)
+        return -1;
+    if (cli->workers > 0)
+        cfg->workers = (unsigned)cli->workers;
+    if (cli->backend)
+        snprintf(cfg->backend, sizeof cfg->backend, "%s", cli->backend);
+    return mx_config_validate(cfg, cli->config_path, err, len) < 0 ? -1 : 0;
+}
+
+static unsigned resolve_workers(unsigned workers)
+{
+    if (workers)
+        return workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MX_MAX_WORKERS ? MX_MAX_WORKERS : (unsigned)n;
+}
+
+void mx_app_server_opts(const struct mx_config *cfg, struct mx_server_opts *o)
+{
+    mx_server_opts_default(o);
+    o->workers = resolve_workers(cfg->workers);
+    o->backend = cfg->backend;
+    o->listen_backlog = cfg->listen_backlog;
+    o->shutdown_timeout_ms = cfg->shutdown_timeout_ms;
+    o->max_connections = cfg->max_connections;
+    o->max_line = cfg->max_line;
+    o->output_high_water = cfg->output_high_water;
+    o->output_low_water = cfg->output_low_water;
+    o->output_max = cfg->output_max;
+    o->idle_timeout_ms = cfg->idle_timeout_ms;
+    o->uring_buffers = cfg->uring_buffers;
+    o->uring_buffer_size = cfg->uring_buffer_size;
+    /* auto sizes the pool like the workers: as many jobs can run at once
+     * as there are loops handing them out. */
+    o->offload_threads = cfg->offload_threads == MX_OFFLOAD_THREADS_AUTO
+                             ? o->workers : cfg->offload_threads;
+    o->offload_queue_max = cfg->offload_queue_max;
+}
+
+/* A listener's options are built (and thrown away) only to check them:
+ * a chat MOTD that cannot be read refuses the file like a syntax error. */
+static int check_listeners(const struct mx_config *cfg, char *err, size_t len)
+{
+    for (unsigned i = 0; i < cfg->nlisteners; i++) {
+        struct mx_app_listener al;
+        if (mx_app_listener_prepare(&al, cfg, &cfg->listeners[i], err, len) < 0)
+            return -1;
+        mx_app_listener_free(&al);
+    }
+    return 0;
+}
+
+/* The reload's log line, in two lists. */
+struct summary {
+    char applied[768], kept[768];
+    size_t napplied, nkept;
+};
+
+static void add(char *list, size_t cap, size_t *used, const struct mx_cfg_change *ch)
+{
+    if (*used >= cap)
+        return;
+    const char *sep = *used ? ", " : "";
+    int n = ch->key
+        ? snprintf(list + *used, cap - *used, "%s[%s] %s %s -> %s", sep, ch->label,
+                   ch->key->name, ch->was, ch->now)
+        : snprintf(list + *used, cap - *used, "%s[%s] %s", sep, ch->label,
+                   ch->now ? "added" : "removed");
+    *used += n < 0 ? 0 : (size_t)n;
+}
+
+/* A live key takes the new value in the running config; any other is
+ * kept as it runs, and said so. */
+static void on_change(const struct mx_cfg_change *ch, void *arg)
+{
+    struct summary *sum = arg;
+    if (ch->key && ch->key->live) {
+        mx_cfg_key_copy(ch->key, ch->run_base, ch->next_base);
+        add(sum->applied, sizeof sum->applied, &sum->napplied, ch);
+    } else {
+        add(sum->kept, sizeof sum->kept, &sum->nkept, ch);
+    }
+}
+
+int mx_app_reload(struct mx_app *app, struct mx_server *s)
+{
+    static struct mx_config next; /* large; the main thread's alone */
+    char err[512];
+    if (mx_app_load_config(&app->cli, &next, err, sizeof err) < 0 ||
+        check_listeners(&next, err, sizeof err) < 0) {
+        mx_error("reload refused, nothing changed: %s", err);
+        return -1;
+    }
+    struct mx_config run = app->cfg;
+    struct summary sum = { .napplied = 0 };
+    mx_config_diff(&run, &next, on_change, &sum);
+    if (!sum.napplied && !sum.nkept) {
+        mx_info("reload: %s unchanged", app->cli.config_path);
+        return 0;
+    }
+    struct mx_server_opts o;
+    mx_app_server_opts(&run, &o);
+    int rc = mx_server_update(s, &o);
+    if (rc < 0) {
+        mx_error("reload: the server could not take the new limits: %s", strerror(-rc));
+        return -1;
+    }
+    mx_log_set_level(run.log_level);
+    app->cfg = run;
+    mx_info("reload: applied: %s; kept until a restart: %s", sum.napplied ? sum.applied : "none",
+            sum.nkept ? sum.kept : "none");
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* reload.h - the daemon's running configuration, and reloading it: the
+ * one path for SIGHUP now and for chat's REHASH later. */
+#ifndef MUXD_APP_RELOAD_H
+#define MUXD_APP_RELOAD_H
+
+#include <stddef.h>
+
+#include "app/cli.h"
+#include "app/config.h"
+#include "muxd/server.h"
+
+struct mx_app {
+    struct mx_cli cli;           /* its -w and -b win over the file, always */
+    struct mx_config cfg;        /* what runs now */
+};
+
+/* Reads cli's config file into cfg, applies the command line's
+ * overrides and validates. -1 with "file:line: [section] key: ..." in err. */
+int mx_app_load_config(const struct mx_cli *cli, struct mx_config *cfg, char *err, size_t len);
+
+/* The server options cfg asks for. */
+void mx_app_server_opts(const struct mx_config *cfg, struct mx_server_opts *o);
+
+/* Rereads the config file and applies what can change while s runs (the
+ * keys marked live in the key table: limits, shutdown timeout, offload
+ * queue, log level); everything else is kept until a restart. Logs one
+ * line saying what changed and what was kept. A file with an error is
+ * logged (file, line, key) and changes nothing. Main thread. 0, or -1
+ * when the file was refused or the server could not take the change. */
+int mx_app_reload(struct mx_app *app, struct mx_server *s);
+
+#endif

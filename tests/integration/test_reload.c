@@ -1,0 +1,163 @@
+/* test_reload.c - SIGHUP: the daemon rereads its config file and applies
+ * the live settings to connections already open, on every worker, without
+ * dropping any; a broken file changes nothing; settings that need a
+ * restart are kept and said so. */
+#include "harness.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+TestSuite(reload, .init = mx_init, .fini = mx_fini, .timeout = 90);
+
+#define CLIENTS 16
+#define BASE "[server]\nworkers = 2\n" \
+             "[listener echo]\nlisten = 127.0.0.1:0\nprotocol = echo\nmode = line\n"
+
+/* Replaces the daemon's config file and sends SIGHUP; returns where in the
+ * log to look for the reload's line. */
+static size_t rewrite_and_hup(struct mx_daemon *d, const char *text)
+{
+    FILE *f = fopen(d->conf_path, "w");
+    MX_REQUIRE(f, "cannot rewrite %s", d->conf_path);
+    MX_REQUIRE(fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", d->conf_path);
+    size_t from = daemon_log_len(d);
+    MX_REQUIRE(daemon_signal(d, SIGHUP) == 0, "SIGHUP failed");
+    return from;
+}
+
+static void expect_log(struct mx_daemon *d, size_t from, const char *needle)
+{
+    MX_REQUIRE(daemon_wait_log_from(d, from, needle, 10000), "no '%s' in the log", needle);
+}
+
+static void connect_all(int port, int *fds)
+{
+    for (int i = 0; i < CLIENTS; i++) {
+        fds[i] = mx_connect(port);
+        MX_REQUIRE(fds[i] >= 0, "connect %d: %s", i, strerror(-fds[i]));
+        MX_REQUIRE(mx_echo_roundtrip(fds[i], "hello\n", 6, 5000) == 0, "client %d: no echo", i);
+    }
+}
+
+/* A line of n bytes (LF included) from each client, echoed whole. */
+static void all_echo_lines_of(int *fds, size_t n)
+{
+    char *line = malloc(n);
+    MX_REQUIRE(line);
+    memset(line, 'x', n - 1);
+    line[n - 1] = '\n';
+    for (int i = 0; i < CLIENTS; i++)
+        MX_REQUIRE(mx_echo_roundtrip(fds[i], line, n, 5000) == 0,
+                   "client %d: a %zu-byte line was not echoed", i, n);
+    free(line);
+}
+
+Test(reload, live_limits_reach_open_connections_on_every_worker)
+{
+    struct mx_daemon *d = mx_boot(BASE "[limits]\nmax_line = 256\n");
+    int port = mx_port(d, "echo");
+    int fds[CLIENTS];
+    connect_all(port, fds);
+
+    /* Over the old max_line: refused, and the connection closed. */
+    int probe = mx_connect(port);
+    MX_REQUIRE(probe >= 0);
+    char big[1001];
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\n';
+    MX_REQUIRE(mx_send_all(probe, big, sizeof big) == 0);
+    MX_REQUIRE(mx_wait_closed(probe, 5000, NULL) != MX_OPEN, "a 1001-byte line was taken");
+    close(probe);
+
+    size_t from = rewrite_and_hup(d, BASE "[limits]\nmax_line = 4k\n[log]\nlevel = debug\n");
+    expect_log(d, from, "reload: applied: [limits] max_line 256 -> 4k, [log] level info -> "
+                        "debug; kept until a restart: none");
+    /* Clients of both workers, connected before the reload, now take the
+     * longer line: each worker switched to the new set. */
+    all_echo_lines_of(fds, sizeof big);
+
+    /* Unchanged file: said so, nothing touched. */
+    from = rewrite_and_hup(d, BASE "[limits]\nmax_line = 4k\n[log]\nlevel = debug\n");
+    expect_log(d, from, "unchanged");
+    all_echo_lines_of(fds, 3000);
+    for (int i = 0; i < CLIENTS; i++)
+        close(fds[i]);
+    mx_stop_ok(d, 10000);
+}
+
+Test(reload, idle_timeout_lowered_closes_idle_clients_on_both_workers)
+{
+    struct mx_daemon *d = mx_boot(BASE "[limits]\nidle_timeout = 300s\n");
+    int fds[CLIENTS];
+    connect_all(mx_port(d, "echo"), fds);
+    size_t from = rewrite_and_hup(d, BASE "[limits]\nidle_timeout = 1s\n");
+    expect_log(d, from, "[limits] idle_timeout 300s -> 1s");
+    for (int i = 0; i < CLIENTS; i++) {
+        size_t extra = 0;
+        MX_REQUIRE(mx_wait_closed(fds[i], 10000, &extra) != MX_OPEN,
+                   "client %d still open 10 s after idle_timeout went to 1s", i);
+        MX_REQUIRE(extra == 0, "client %d got %zu bytes", i, extra);
+        close(fds[i]);
+    }
+    mx_stop_ok(d, 10000);
+}
+
+Test(reload, a_broken_file_changes_nothing)
+{
+    struct mx_daemon *d = mx_boot(BASE "[limits]\nmax_connections = 4\n");
+    int port = mx_port(d, "echo");
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = mx_connect(port);
+        MX_REQUIRE(fds[i] >= 0 && mx_echo_roundtrip(fds[i], "hi\n", 3, 5000) == 0);
+    }
+    size_t from = rewrite_and_hup(d, BASE "[limits]\nmax_connections = 40\nmax_line = lots\n");
+    expect_log(d, from, "reload refused, nothing changed: ");
+    expect_log(d, from, ":9: [limits] max_line: expected a size like 8k, got 'lots'");
+    /* The old limit still holds: a fifth client is turned away. */
+    int extra_fd = mx_connect(port);
+    MX_REQUIRE(extra_fd >= 0);
+    (void)mx_send_all(extra_fd, "hi\n", 3);
+    MX_REQUIRE(mx_wait_closed(extra_fd, 5000, NULL) != MX_OPEN,
+               "a fifth client was admitted after a refused reload");
+    close(extra_fd);
+    for (int i = 0; i < 4; i++)
+        MX_REQUIRE(mx_echo_roundtrip(fds[i], "still\n", 6, 5000) == 0, "client %d lost", i);
+
+    /* Fixed, the same change goes through and admits more. */
+    from = rewrite_and_hup(d, BASE "[limits]\nmax_connections = 40\n");
+    expect_log(d, from, "[limits] max_connections 4 -> 40");
+    int fifth = mx_connect(port);
+    MX_REQUIRE(fifth >= 0 && mx_echo_roundtrip(fifth, "in\n", 3, 5000) == 0,
+               "max_connections 40 still turns a fifth client away");
+    close(fifth);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    mx_stop_ok(d, 10000);
+}
+
+Test(reload, settings_that_need_a_restart_are_kept_and_said_so)
+{
+    struct mx_daemon *d = mx_boot(BASE);
+    int fds[CLIENTS];
+    connect_all(mx_port(d, "echo"), fds);
+    size_t from = rewrite_and_hup(
+        d, "[server]\nworkers = 3\n"
+           "[listener echo]\nlisten = 127.0.0.1:0\nprotocol = echo\nmode = upper\n"
+           "[listener more]\nlisten = 127.0.0.1:0\nprotocol = echo\n");
+    expect_log(d, from, "reload: applied: none; kept until a restart: [server] workers 2 -> 3, "
+                        "[listener echo] mode line -> upper, [listener more] added");
+    char names[4096];
+    MX_REQUIRE(mx_thread_names(d->pid, names, sizeof names) > 0);
+    MX_REQUIRE(strstr(names, "muxd-w1") && !strstr(names, "muxd-w2"),
+               "not the two workers it started with: %s", names);
+    /* Still line mode (not upper) and nobody dropped. */
+    for (int i = 0; i < CLIENTS; i++)
+        MX_REQUIRE(mx_echo_roundtrip(fds[i], "abc\n", 4, 5000) == 0, "client %d lost", i);
+    for (int i = 0; i < CLIENTS; i++)
+        close(fds[i]);
+    mx_stop_ok(d, 10000);
+}
