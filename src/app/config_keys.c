@@ -280,9 +280,10 @@ static void reference_rows(const struct mx_cfg_key *rows, size_t n, enum mx_cfg_
         if (k->sect != s)
             continue;
         mx_cfg_key_describe(k, allowed, sizeof allowed);
-        fprintf(out, "| `[%s%s]` | `%s` | %s | %s | %s |\n", mx_cfg_sect_names[s],
+        fprintf(out, "| `[%s%s]` | `%s` | %s | %s | %s%s |\n", mx_cfg_sect_names[s],
                 s == MX_SECT_LISTENER ? " NAME" : "", k->name,
-                k->def ? k->def : "(required)", allowed, k->help);
+                k->def ? k->def : "(required)", allowed, k->help,
+                k->live ? " (reloads)" : "");
     }
 }
 
