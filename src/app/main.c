@@ -38,44 +38,40 @@ static unsigned long raise_fd_limit(void)
     return (unsigned long)rl.rlim_cur;
 }
 
-/* Each listener's protocol, options and state; they outlive the server. */
-struct listeners {
-    struct mx_app_listener l[MX_MAX_LISTENERS];
-};
-
-static void free_listeners(struct listeners *ls)
+static void free_listeners(struct mx_app *app)
 {
     for (unsigned i = 0; i < MX_MAX_LISTENERS; i++)
-        mx_app_listener_free(&ls->l[i]);
+        mx_app_listener_free(&app->ls[i]);
 }
 
 /* Builds every listener's options before the server exists, so a bad one
  * (an unreadable chat MOTD) exits 2 like any config error, also for
  * --check-config. */
-static int prepare_listeners(const struct mx_config *cfg, struct listeners *ls)
+static int prepare_listeners(struct mx_app *app)
 {
     char err[512];
+    const struct mx_config *cfg = &app->cfg;
     for (unsigned i = 0; i < cfg->nlisteners; i++) {
-        if (mx_app_listener_prepare(&ls->l[i], cfg, &cfg->listeners[i], err, sizeof err) < 0) {
+        if (mx_app_listener_prepare(&app->ls[i], cfg, &cfg->listeners[i], err, sizeof err) < 0) {
             fprintf(stderr, "muxd: %s\n", err);
-            free_listeners(ls);
+            free_listeners(app);
             return -1;
         }
     }
     return 0;
 }
 
-static int add_listeners(struct mx_server *s, const struct mx_config *cfg,
-                         struct listeners *ls)
+static int add_listeners(struct mx_server *s, struct mx_app *app)
 {
+    const struct mx_config *cfg = &app->cfg;
     for (unsigned i = 0; i < cfg->nlisteners; i++) {
         const struct mx_listener_cfg *l = &cfg->listeners[i];
-        void *data = mx_app_listener_data(&ls->l[i], s);
+        void *data = mx_app_listener_data(&app->ls[i], s);
         if (!data) {
             mx_error("listener %s: out of memory", l->name);
             return -ENOMEM;
         }
-        int err = mx_server_listen(s, l->name, l->listen, ls->l[i].p->proto, data);
+        int err = mx_server_listen(s, l->name, l->listen, app->ls[i].p->proto, data);
         if (err < 0) {
             mx_error("listener %s: cannot listen on %s: %s", l->name, l->listen, strerror(-err));
             return err;
@@ -105,7 +101,7 @@ static void reload(struct mx_server *s, void *arg)
     mx_app_reload(r->app, s);
 }
 
-static int serve(struct mx_app *app, struct listeners *ls, unsigned long fd_limit)
+static int serve(struct mx_app *app, unsigned long fd_limit)
 {
     struct mx_server_opts o;
     mx_app_server_opts(&app->cfg, &o);
@@ -113,11 +109,11 @@ static int serve(struct mx_app *app, struct listeners *ls, unsigned long fd_limi
     int err = mx_server_new(&o, &s);
     if (err < 0) {
         mx_error("cannot create the server: %s", strerror(-err));
-        free_listeners(ls);
+        free_listeners(app);
         return 1;
     }
     struct running r = { app, &o, fd_limit };
-    err = add_listeners(s, &app->cfg, ls);
+    err = add_listeners(s, app);
     if (err == 0) {
         struct mx_serve_hooks hooks = { .started = log_started, .reload = reload, .arg = &r };
         err = mx_server_serve(s, &hooks);
@@ -127,7 +123,7 @@ static int serve(struct mx_app *app, struct listeners *ls, unsigned long fd_limi
             mx_error("cannot start: %s", strerror(-err));
     }
     mx_server_free(s);
-    free_listeners(ls);
+    free_listeners(app);
     if (err < 0)
         return 1;
     mx_info("muxd stopped");
@@ -165,16 +161,15 @@ int main(int argc, char **argv)
                 why ? why : strerror(-err2));
         return 2;
     }
-    struct listeners ls = { 0 };
-    if (prepare_listeners(cfg, &ls) < 0)
+    if (prepare_listeners(&app) < 0)
         return 2;
     if (cli.check_config) {
-        free_listeners(&ls);
+        free_listeners(&app);
         mx_config_print(cfg, stdout);
         printf("; backend in use: %s%s%s\n", backend, why ? " - " : "", why ? why : "");
         return 0;
     }
     mx_log_set_level(cfg->log_level);
     signal(SIGPIPE, SIG_IGN);
-    return serve(&app, &ls, raise_fd_limit());
+    return serve(&app, raise_fd_limit());
 }

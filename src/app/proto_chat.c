@@ -135,6 +135,12 @@ static void *chat_state_new(void *opts, struct mx_server *s)
     return mx_chat_new(&co->o, s);
 }
 
+static int chat_state_reload(void *state, const void *opts)
+{
+    const struct chat_opts *co = opts;
+    return mx_chat_reload(state, &co->o);
+}
+
 static void chat_state_free(void *state)
 {
     mx_chat_free(state);
@@ -150,4 +156,5 @@ const struct mx_app_proto mx_app_chat = {
     .opts_free = chat_opts_free,
     .state_new = chat_state_new,
     .state_free = chat_state_free,
+    .reload = chat_state_reload,
 };

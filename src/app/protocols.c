@@ -3,6 +3,7 @@
  * here. */
 #include "app/protocols.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,28 @@ void *mx_app_listener_data(struct mx_app_listener *al, struct mx_server *s)
         return al->opts;
     al->state = al->p->state_new(al->opts, s);
     return al->state;
+}
+
+int mx_app_listener_reload(struct mx_app_listener *al, const struct mx_config *cfg,
+                           const struct mx_listener_cfg *l, char *err, size_t len)
+{
+    if (!al->p || !al->p->reload || !al->state)
+        return -ENOSYS;
+    struct mx_app_listener fresh;
+    if (mx_app_listener_prepare(&fresh, cfg, l, err, len) < 0)
+        return -1;
+    int rc = al->p->reload(al->state, fresh.opts);
+    if (rc < 0) {
+        snprintf(err, len, "[listener %.63s]: reload: %s", l->name, strerror(-rc));
+        mx_app_listener_free(&fresh);
+        return -1;
+    }
+    /* The running options become the fresh ones; the old go with fresh. */
+    void *old = al->opts;
+    al->opts = fresh.opts;
+    fresh.opts = old;
+    mx_app_listener_free(&fresh);
+    return 0;
 }
 
 void mx_app_listener_free(struct mx_app_listener *al)

@@ -40,6 +40,10 @@ struct mx_app_proto {
      * without it proto_data is opts. NULL on ENOMEM. */
     void *(*state_new)(void *opts, struct mx_server *s);
     void (*state_free)(void *state); /* after the server is freed */
+    /* Optional: a reload hands the running state options freshly built
+     * from the new config (opts stays the caller's). Without it the
+     * protocol's keys are kept until a restart. 0 or -errno. */
+    int (*reload)(void *state, const void *opts);
 };
 
 /* In registry order, which is also the order of the blocks in
@@ -77,5 +81,11 @@ void *mx_app_listener_data(struct mx_app_listener *al, struct mx_server *s);
 
 /* After the server is freed. A zeroed al is fine. */
 void mx_app_listener_free(struct mx_app_listener *al);
+
+/* A reload of a running listener whose protocol can take one: its options
+ * are built again from cfg and l (a MOTD file is read again) and handed
+ * to its state. 0; -1 with err written; -ENOSYS (no reload hook). */
+int mx_app_listener_reload(struct mx_app_listener *al, const struct mx_config *cfg,
+                           const struct mx_listener_cfg *l, char *err, size_t len);
 
 #endif

@@ -65,10 +65,13 @@ static int check_listeners(const struct mx_config *cfg, char *err, size_t len)
     return 0;
 }
 
-/* The reload's log line, in two lists. */
+/* The reload's log line, in two lists, and which listeners moved (a new
+ * address or protocol: all of their keys wait for a restart). */
 struct summary {
     char applied[768], kept[768];
     size_t napplied, nkept;
+    const struct mx_config *run;
+    bool moved[MX_MAX_LISTENERS];
 };
 
 static void add(char *list, size_t cap, size_t *used, const struct mx_cfg_change *ch)
@@ -76,7 +79,12 @@ static void add(char *list, size_t cap, size_t *used, const struct mx_cfg_change
     if (*used >= cap)
         return;
     const char *sep = *used ? ", " : "";
-    int n = ch->key
+    /* A password is no business of the log's. */
+    bool secret = ch->key && strcmp(ch->key->name, "password") == 0;
+    int n = ch->key && secret
+        ? snprintf(list + *used, cap - *used, "%s[%s] %s changed", sep, ch->label,
+                   ch->key->name)
+        : ch->key
         ? snprintf(list + *used, cap - *used, "%s[%s] %s %s -> %s", sep, ch->label,
                    ch->key->name, ch->was, ch->now)
         : snprintf(list + *used, cap - *used, "%s[%s] %s", sep, ch->label,
@@ -84,12 +92,40 @@ static void add(char *list, size_t cap, size_t *used, const struct mx_cfg_change
     *used += n < 0 ? 0 : (size_t)n;
 }
 
+/* The running listener a change is about, or -1 for a global key. */
+static int listener_of(const struct summary *sum, const struct mx_cfg_change *ch)
+{
+    for (unsigned i = 0; i < sum->run->nlisteners; i++) {
+        const char *b = (const char *)&sum->run->listeners[i];
+        if ((const char *)ch->run_base >= b && (const char *)ch->run_base < b + sizeof
+            sum->run->listeners[i])
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Whether the change can be applied now. */
+static bool is_live(struct summary *sum, const struct mx_cfg_change *ch)
+{
+    if (!ch->key)
+        return false;
+    int i = listener_of(sum, ch);
+    if (i < 0)
+        return ch->key->live;
+    if (mx_cfg_key_find(MX_SECT_LISTENER, ch->key->name) == ch->key) {
+        sum->moved[i] = true; /* listen or protocol: diffed first */
+        return false;
+    }
+    const struct mx_app_proto *p = mx_app_proto_find(sum->run->listeners[i].protocol);
+    return !sum->moved[i] && p && p->reload;
+}
+
 /* A live key takes the new value in the running config; any other is
  * kept as it runs, and said so. */
 static void on_change(const struct mx_cfg_change *ch, void *arg)
 {
     struct summary *sum = arg;
-    if (ch->key && ch->key->live) {
+    if (is_live(sum, ch)) {
         mx_cfg_key_copy(ch->key, ch->run_base, ch->next_base);
         add(sum->applied, sizeof sum->applied, &sum->napplied, ch);
     } else {
@@ -97,22 +133,36 @@ static void on_change(const struct mx_cfg_change *ch, void *arg)
     }
 }
 
+/* Every listener whose protocol takes reloads gets its options rebuilt
+ * from run, changed keys or not: a MOTD file's new text counts too. */
+static int reload_listeners(struct mx_app *app, const struct mx_config *run,
+                            const struct summary *sum)
+{
+    char err[512];
+    for (unsigned i = 0; i < run->nlisteners; i++) {
+        if (sum->moved[i])
+            continue;
+        int rc = mx_app_listener_reload(&app->ls[i], run, &run->listeners[i], err, sizeof err);
+        if (rc == -1) {
+            mx_error("reload: %s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int mx_app_reload(struct mx_app *app, struct mx_server *s)
 {
-    static struct mx_config next; /* large; the main thread's alone */
+    static struct mx_config next, run; /* large; the main thread's alone */
     char err[512];
     if (mx_app_load_config(&app->cli, &next, err, sizeof err) < 0 ||
         check_listeners(&next, err, sizeof err) < 0) {
         mx_error("reload refused, nothing changed: %s", err);
         return -1;
     }
-    struct mx_config run = app->cfg;
-    struct summary sum = { .napplied = 0 };
+    run = app->cfg;
+    struct summary sum = { .run = &run };
     mx_config_diff(&run, &next, on_change, &sum);
-    if (!sum.napplied && !sum.nkept) {
-        mx_info("reload: %s unchanged", app->cli.config_path);
-        return 0;
-    }
     struct mx_server_opts o;
     mx_app_server_opts(&run, &o);
     int rc = mx_server_update(s, &o);
@@ -121,8 +171,12 @@ int mx_app_reload(struct mx_app *app, struct mx_server *s)
         return -1;
     }
     mx_log_set_level(run.log_level);
+    rc = reload_listeners(app, &run, &sum);
     app->cfg = run;
-    mx_info("reload: applied: %s; kept until a restart: %s", sum.napplied ? sum.applied : "none",
-            sum.nkept ? sum.kept : "none");
-    return 0;
+    if (!sum.napplied && !sum.nkept)
+        mx_info("reload: %s unchanged", app->cli.config_path);
+    else
+        mx_info("reload: applied: %s; kept until a restart: %s",
+                sum.napplied ? sum.applied : "none", sum.nkept ? sum.kept : "none");
+    return rc;
 }

@@ -7,11 +7,15 @@
 
 #include "app/cli.h"
 #include "app/config.h"
+#include "app/protocols.h"
 #include "muxd/server.h"
 
 struct mx_app {
     struct mx_cli cli;           /* its -w and -b win over the file, always */
     struct mx_config cfg;        /* what runs now */
+    /* Each listener's protocol, options and state (they outlive the
+     * server), in cfg's order. */
+    struct mx_app_listener ls[MX_MAX_LISTENERS];
 };
 
 /* Reads cli's config file into cfg, applies the command line's
@@ -21,9 +25,11 @@ int mx_app_load_config(const struct mx_cli *cli, struct mx_config *cfg, char *er
 /* The server options cfg asks for. */
 void mx_app_server_opts(const struct mx_config *cfg, struct mx_server_opts *o);
 
-/* Rereads the config file and applies what can change while s runs (the
- * keys marked live in the key table: limits, shutdown timeout, offload
- * queue, log level); everything else is kept until a restart. Logs one
+/* Rereads the config file and applies what can change while s runs: the
+ * keys marked live in the key table (limits, shutdown timeout, offload
+ * queue, log level), and the keys of a protocol that takes reloads (chat:
+ * its options are rebuilt, its MOTD file read again) on listeners whose
+ * address and protocol stay; everything else is kept until a restart. Logs one
  * line saying what changed and what was kept. A file with an error is
  * logged (file, line, key) and changes nothing. Main thread. 0, or -1
  * when the file was refused or the server could not take the change. */

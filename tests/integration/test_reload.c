@@ -1,8 +1,10 @@
 /* test_reload.c - SIGHUP: the daemon rereads its config file and applies
  * the live settings to connections already open, on every worker, without
- * dropping any; a broken file changes nothing; settings that need a
- * restart are kept and said so. */
+ * dropping any; chat takes its new settings (MOTD reread, password) for
+ * clients already registered and new ones; a broken file changes nothing;
+ * settings that need a restart are kept and said so. */
 #include "harness.h"
+#include "irc.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -159,5 +161,66 @@ Test(reload, settings_that_need_a_restart_are_kept_and_said_so)
         MX_REQUIRE(mx_echo_roundtrip(fds[i], "abc\n", 4, 5000) == 0, "client %d lost", i);
     for (int i = 0; i < CLIENTS; i++)
         close(fds[i]);
+    mx_stop_ok(d, 10000);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    MX_REQUIRE(f && fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", path);
+}
+
+#define CHAT_CONF(motd, extra)                                                         \
+    "[server]\nworkers = 2\n[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n" \
+    "server_name = test.muxd\nmotd_file = " motd "\n" extra
+
+Test(reload, chat_rereads_its_motd_and_takes_a_password)
+{
+    char motd[] = "/tmp/muxd-reload-motd.XXXXXX";
+    int mfd = mkstemp(motd);
+    MX_REQUIRE(mfd >= 0);
+    close(mfd);
+    write_file(motd, "first words\n");
+    char conf[512];
+    snprintf(conf, sizeof conf, CHAT_CONF("%s", ""), motd);
+    struct mx_daemon *d = mx_boot(conf);
+    int port = mx_port(d, "chat");
+    struct irc a, b;
+    IRC_LOGIN(&a, port, "alice", 5000);
+    IRC_LOGIN(&b, port, "bob", 5000); /* the other worker */
+
+    write_file(motd, "second words\n");
+    snprintf(conf, sizeof conf, CHAT_CONF("%s", "password = sesame\nflood_rate = 0\n"), motd);
+    size_t from = rewrite_and_hup(d, conf);
+    expect_log(d, from, "reload: applied: [listener chat] password changed, "
+                        "[listener chat] flood_rate 10 -> 0; kept until a restart: none");
+    char *log = daemon_log(d);
+    bool leaked = strstr(log, "sesame") != NULL;
+    free(log);
+    MX_REQUIRE(!leaked, "the password is in the log");
+    /* Both, registered before the reload, see the new MOTD. */
+    struct irc *both[2] = { &a, &b };
+    for (int i = 0; i < 2; i++) {
+        MX_REQUIRE(irc_send(both[i], "MOTD") == 0);
+        IRC_EXPECT(both[i], "372", "second words", 5000);
+    }
+    /* A newcomer without the password is refused; one with it gets in. */
+    struct irc c;
+    MX_REQUIRE(irc_open(&c, port) == 0);
+    MX_REQUIRE(irc_send(&c, "NICK carol") == 0 && irc_send(&c, "USER c 0 * :C") == 0);
+    IRC_EXPECT(&c, "464", NULL, 5000);
+    irc_close(&c);
+    MX_REQUIRE(irc_open(&c, port) == 0);
+    MX_REQUIRE(irc_send(&c, "PASS sesame") == 0);
+    MX_REQUIRE(irc_register(&c, "carol", "c", 5000) == 0, "%s", irc_recent(&c));
+    /* Nobody was dropped. */
+    for (int i = 0; i < 2; i++) {
+        MX_REQUIRE(irc_send(both[i], "PING :still") == 0);
+        IRC_EXPECT(both[i], "PONG", ":still", 5000);
+    }
+    irc_close(&a);
+    irc_close(&b);
+    irc_close(&c);
+    unlink(motd);
     mx_stop_ok(d, 10000);
 }

@@ -26,13 +26,13 @@ static void client_free(struct chat_client *cl)
 static uint64_t flood_due(const struct chat_client *cl)
 {
     double missing = 1.0 - cl->tokens;
-    return cl->tokens_ms + (uint64_t)(missing * 1000.0 / cl->chat->o.flood_rate) + 1;
+    return cl->tokens_ms + (uint64_t)(missing * 1000.0 / cl_set(cl)->o.flood_rate) + 1;
 }
 
 /* The earliest of what the client waits for. */
 static uint64_t next_due(const struct chat_client *cl)
 {
-    const struct mx_chat_opts *o = &cl->chat->o;
+    const struct mx_chat_opts *o = &cl_set(cl)->o;
     uint64_t due = UINT64_MAX;
     if (cl->flags & CL_FLOOD)
         due = flood_due(cl);
@@ -61,14 +61,14 @@ static void timer_rearm(struct chat_client *cl)
 
 static void check_ping(struct chat_client *cl, uint64_t now)
 {
-    const struct mx_chat_opts *o = &cl->chat->o;
+    const struct mx_chat_opts *o = &cl_set(cl)->o;
     if (!o->ping_interval_ms)
         return;
     if (cl->flags & CL_PING) {
         if (now - cl->ping_ms >= o->ping_timeout_ms)
             chat_close_link(cl, "Ping timeout", true);
     } else if (now - cl->last_in_ms >= o->ping_interval_ms) {
-        cl_printf(cl, "PING :%s", cl->chat->o.server_name);
+        cl_printf(cl, "PING :%s", cl_set(cl)->o.server_name);
         cl->flags |= CL_PING;
         cl->ping_ms = now;
     }
@@ -84,7 +84,7 @@ static void on_timer(struct mx_conn *c, void *arg)
         mx_conn_resume(c);
     }
     if (!(cl->flags & CL_REG)) {
-        if (now - cl->opened_ms >= cl->chat->o.register_timeout_ms)
+        if (now - cl->opened_ms >= cl_set(cl)->o.register_timeout_ms)
             chat_close_link(cl, "Registration timed out", true);
     } else {
         check_ping(cl, now);
@@ -98,7 +98,7 @@ static void on_timer(struct mx_conn *c, void *arg)
 
 static bool take_token(struct chat_client *cl, uint64_t now)
 {
-    const struct mx_chat_opts *o = &cl->chat->o;
+    const struct mx_chat_opts *o = &cl_set(cl)->o;
     if (o->flood_rate == 0)
         return true;
     cl->tokens += (double)(now - cl->tokens_ms) * o->flood_rate / 1000.0;
@@ -113,7 +113,7 @@ static bool take_token(struct chat_client *cl, uint64_t now)
 
 static void reject(struct chat_client *cl, const char *why)
 {
-    cl_printf(cl, ":%s NOTICE %s :Line rejected: %s", cl->chat->o.server_name,
+    cl_printf(cl, ":%s NOTICE %s :Line rejected: %s", cl_set(cl)->o.server_name,
               cl_target(cl), why);
 }
 
@@ -233,7 +233,7 @@ static int on_open(struct mx_conn *c)
     cl->worker = mx_conn_worker(c);
     peer_host(c, cl->host, sizeof cl->host);
     cl->opened_ms = cl->last_in_ms = cl->tokens_ms = mx_loop_now_ms();
-    cl->tokens = chat->o.flood_burst;
+    cl->tokens = cl_set(cl)->o.flood_burst;
     cl->node.name = cl->nick;
     mx_conn_set_data(c, cl);
     timer_rearm(cl);
@@ -271,26 +271,28 @@ struct mx_chat *mx_chat_new(const struct mx_chat_opts *o, struct mx_server *srv)
     struct mx_chat *chat = calloc(1, sizeof *chat);
     if (!chat)
         return NULL;
-    chat->o = *o;
     chat->srv = srv;
-    chat->o.server_name = strdup(o->server_name);
-    chat->o.password = o->password && *o->password ? strdup(o->password) : NULL;
-    chat->motd = o->motd ? strdup(o->motd) : NULL;
     chat->nworkers = nworkers;
-    chat->wk = calloc(nworkers, sizeof *chat->wk);
-    chat->sendq = o->output_max > 2 * CHAT_SENDQ_RESERVE ? o->output_max - CHAT_SENDQ_RESERVE
-                                                         : o->output_max / 2;
     chat->created = time(NULL);
     struct tm tm;
     gmtime_r(&chat->created, &tm);
     strftime(chat->created_str, sizeof chat->created_str, "%Y-%m-%d %H:%M:%S UTC", &tm);
     pthread_mutex_init(&chat->mu, NULL);
-    if (!chat->o.server_name || !chat->wk || (o->password && *o->password && !chat->o.password) ||
-        (o->motd && !chat->motd)) {
+    chat->wk = calloc(nworkers, sizeof *chat->wk);
+    struct chat_settings *set = chat->wk ? chat_settings_new(o, nworkers) : NULL;
+    if (!set) {
         mx_chat_free(chat);
         return NULL;
     }
+    for (unsigned w = 0; w < nworkers; w++)
+        chat->wk[w].set = set;
     return chat;
+}
+
+int mx_chat_reload(struct mx_chat *chat, const struct mx_chat_opts *o)
+{
+    struct chat_settings *set = chat_settings_new(o, chat->nworkers);
+    return set ? chat_settings_publish(chat, set) : -ENOMEM;
 }
 
 void mx_chat_free(struct mx_chat *chat)
@@ -299,10 +301,9 @@ void mx_chat_free(struct mx_chat *chat)
         return;
     chat_chans_free(chat);
     nt_fini(&chat->nicks);
+    for (unsigned w = 0; chat->wk && w < chat->nworkers; w++)
+        chat_settings_unref(chat->wk[w].set);
     free(chat->wk);
-    free(chat->motd);
-    free((char *)chat->o.server_name);
-    free((char *)chat->o.password);
     pthread_mutex_destroy(&chat->mu);
     free(chat);
 }

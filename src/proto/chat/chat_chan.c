@@ -58,7 +58,7 @@ static int join_locked(struct chat_client *cl, const char *name, const char *key
     struct chat_channel *ch = chan_find(chat, name);
     if (ch && cl_on(cl, ch))
         return -1;
-    if (cl->nchans >= chat->o.max_channels)
+    if (cl->nchans >= cl_set(cl)->o.max_channels)
         return 405;
     unsigned modes = 0;
     if (ch) {
@@ -223,7 +223,7 @@ void chan_names(struct chat_client *cl, struct chat_channel *ch)
     char names[IRC_LINE_MAX];
     size_t len = 0;
     /* Room for ":server 353 nick = #chan :" and the CRLF. */
-    size_t max = IRC_LINE_MAX - 2 - strlen(cl->chat->o.server_name) - strlen(cl->nick) -
+    size_t max = IRC_LINE_MAX - 2 - strlen(cl_set(cl)->o.server_name) - strlen(cl->nick) -
                  strlen(ch->name) - 16;
     for (unsigned i = 0; i < ch->n; i++) {
         const struct chat_member *m = &ch->m[i];

@@ -115,7 +115,7 @@ static void cmd_message(struct chat_client *cl, struct irc_msg *m)
 
 static void cmd_ping(struct chat_client *cl, struct irc_msg *m)
 {
-    const char *srv = cl->chat->o.server_name;
+    const char *srv = cl_set(cl)->o.server_name;
     if (m->nparams < 1)
         cl_numeric(cl, 409, ":No origin specified");
     else
@@ -278,7 +278,7 @@ static void who_line(struct chat_client *cl, const char *chan, const struct chat
                      unsigned modes)
 {
     cl_numeric(cl, 352, "%s %s %s %s %s %c%s :0 %s", chan, who->user, who->host,
-               cl->chat->o.server_name, who->nick, who->away ? 'G' : 'H',
+               cl_set(cl)->o.server_name, who->nick, who->away ? 'G' : 'H',
                (modes & MEM_OP) ? "@" : (modes & MEM_VOICE) ? "+" : "", who->real);
 }
 
@@ -328,7 +328,7 @@ static void cmd_whois(struct chat_client *cl, struct irc_msg *m)
     if (who) {
         cl_numeric(cl, 311, "%s %s %s * :%s", who->nick, who->user, who->host, who->real);
         whois_channels(cl, who);
-        cl_numeric(cl, 312, "%s %s :muxd", who->nick, chat->o.server_name);
+        cl_numeric(cl, 312, "%s %s :muxd", who->nick, cl_set(cl)->o.server_name);
         if (who->away)
             cl_numeric(cl, 301, "%s :%s", who->nick, who->away);
     }

@@ -149,7 +149,18 @@ struct chat_channel {
 };
 
 /* A worker's part of the chat state: owner-only. */
+/* The settings a reload may change (chat_settings.c): each worker reads
+ * only its own pointer, so the strings and numbers here never change
+ * under a reader. */
+struct chat_settings {
+    atomic_uint refs;               /* workers still pointing here */
+    struct mx_chat_opts o;          /* its strings are the copies below */
+    char *server_name, *password, *motd;
+    size_t sendq;                   /* output_max - CHAT_SENDQ_RESERVE */
+};
+
 struct chat_worker {
+    struct chat_settings *set;      /* this worker's; swapped by a reload */
     pthread_t tid;
     bool tid_set;
     bool inside;                    /* in an entry (checked with the owner) */
@@ -158,17 +169,27 @@ struct chat_worker {
 };
 
 struct mx_chat {
-    struct mx_chat_opts o;
     struct mx_server *srv;
-    char *motd;
     unsigned nworkers;
-    size_t sendq;                   /* output_max - CHAT_SENDQ_RESERVE */
     time_t created;
     char created_str[64];
     pthread_mutex_t mu;
     struct nametab nicks, chans;
     struct chat_worker *wk;         /* [nworkers] */
 };
+
+/* cl's settings: its worker's set. */
+static inline const struct chat_settings *cl_set(const struct chat_client *cl)
+{
+    return cl->chat->wk[cl->worker].set;
+}
+
+/* chat_settings.c: a set shared by refs workers; publishing posts it to
+ * every worker (each lets go of its old one). -ENOMEM: some workers keep
+ * the old set. */
+struct chat_settings *chat_settings_new(const struct mx_chat_opts *o, unsigned refs);
+void chat_settings_unref(struct chat_settings *s);
+int chat_settings_publish(struct mx_chat *chat, struct chat_settings *s);
 
 static inline struct chat_channel *chan_of(struct nt_node *n)
 {

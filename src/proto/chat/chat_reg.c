@@ -16,7 +16,7 @@ static void try_register(struct chat_client *cl);
 
 void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m)
 {
-    const char *want = cl->chat->o.password;
+    const char *want = cl_set(cl)->o.password;
     if (cl->flags & CL_REG)
         cl_numeric(cl, 462, ":You may not reregister");
     else if (m->nparams < 1)
@@ -30,7 +30,7 @@ void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m)
 void chat_cmd_cap(struct chat_client *cl, struct irc_msg *m)
 {
     const char *sub = m->nparams ? m->params[0] : "";
-    const char *srv = cl->chat->o.server_name;
+    const char *srv = cl_set(cl)->o.server_name;
     if (strcmp(sub, "LS") == 0 || strcmp(sub, "ls") == 0) {
         cl->flags |= CL_CAP;
         cl_printf(cl, ":%s CAP %s LS :", srv, cl_target(cl));
@@ -50,13 +50,13 @@ void chat_cmd_cap(struct chat_client *cl, struct irc_msg *m)
 
 static void send_motd(struct chat_client *cl)
 {
-    const struct mx_chat *chat = cl->chat;
-    if (!chat->motd) {
+    const struct chat_settings *set = cl_set(cl);
+    if (!set->motd) {
         cl_numeric(cl, 422, ":MOTD File is missing");
         return;
     }
-    cl_numeric(cl, 375, ":- %s Message of the day - ", chat->o.server_name);
-    for (const char *p = chat->motd; *p;) {
+    cl_numeric(cl, 375, ":- %s Message of the day - ", set->o.server_name);
+    for (const char *p = set->motd; *p;) {
         size_t n = strcspn(p, "\n");
         cl_numeric(cl, 372, ":- %.*s", (int)(n > 400 ? 400 : n), p);
         p += n + (p[n] == '\n');
@@ -73,7 +73,7 @@ void chat_cmd_motd(struct chat_client *cl, struct irc_msg *m)
 static void welcome(struct chat_client *cl)
 {
     const struct mx_chat *chat = cl->chat;
-    const char *srv = chat->o.server_name;
+    const char *srv = cl_set(cl)->o.server_name;
     cl_numeric(cl, 1, ":Welcome to the Internet Relay Network %s!%s@%s", PFX(cl));
     cl_numeric(cl, 2, ":Your host is %s, running version muxd-%s", srv, MUXD_VERSION);
     cl_numeric(cl, 3, ":This server was created %s", chat->created_str);
@@ -82,7 +82,7 @@ static void welcome(struct chat_client *cl)
                "CHANNELLEN=%d TOPICLEN=%d KICKLEN=%d AWAYLEN=%d CHANLIMIT=#:%u "
                "CASEMAPPING=rfc1459 NETWORK=muxd :are supported by this server",
                CHAT_NICKLEN, CHAT_CHANLEN, CHAT_TOPICLEN, CHAT_TOPICLEN, CHAT_AWAYLEN,
-               chat->o.max_channels);
+               cl_set(cl)->o.max_channels);
     send_motd(cl);
 }
 
@@ -91,7 +91,7 @@ static void try_register(struct chat_client *cl)
     struct mx_chat *chat = cl->chat;
     if ((cl->flags & (CL_REG | CL_CAP)) || (cl->flags & (CL_NICK | CL_USER)) != (CL_NICK | CL_USER))
         return;
-    if (chat->o.password && !(cl->flags & CL_PASS)) {
+    if (cl_set(cl)->o.password && !(cl->flags & CL_PASS)) {
         cl_numeric(cl, 464, ":Password incorrect");
         chat_close_link(cl, "Bad password", true);
         return;

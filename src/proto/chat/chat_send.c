@@ -35,7 +35,7 @@ static bool room(struct chat_client *cl, size_t n)
 {
     if (cl->flags & (CL_GONE | CL_DOOMED))
         return false;
-    if (mx_conn_pending(cl->c) + n > cl->chat->sendq) {
+    if (mx_conn_pending(cl->c) + n > cl_set(cl)->sendq) {
         doom(cl);
         return false;
     }
@@ -69,7 +69,7 @@ void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
     char line[IRC_LINE_MAX + 1];
     va_list ap;
     va_start(ap, fmt);
-    size_t len = irc_vnumeric(line, sizeof line, cl->chat->o.server_name, num,
+    size_t len = irc_vnumeric(line, sizeof line, cl_set(cl)->o.server_name, num,
                               cl_target(cl), fmt, ap);
     va_end(ap);
     cl_send(cl, line, len);
