@@ -76,6 +76,8 @@ struct mx_serve_hooks {
      * log; serving goes on either way. Without it SIGHUP is logged and
      * ignored, never fatal. */
     void (*reload)(struct mx_server *s, void *arg);
+    /* SIGINT or SIGTERM came: s is about to stop (a "stopping" notice). */
+    void (*stopping)(struct mx_server *s, void *arg);
     void *arg;
 };
 

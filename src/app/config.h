@@ -39,6 +39,9 @@ struct mx_listener_cfg {
 #define MX_OFFLOAD_THREADS_AUTO 0xffffffffu
 
 struct mx_config {
+    /* The config file's directory: relative paths in it (a MOTD file)
+     * are taken from there, whatever the working directory. */
+    char dir[256];
     /* [server] */
     unsigned workers;            /* 0 = auto (online CPUs) */
     char backend[16];            /* "auto" | "epoll" | "io_uring" | "poll" */

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app/cli.h"
 #include "app/config.h"
 #include "app/protocols.h"
+#include "app/notify.h"
 #include "app/reload.h"
 #include "muxd/muxd.h"
 
@@ -86,19 +88,42 @@ struct running {
     unsigned long fd_limit;
 };
 
+static void notify(const char *state)
+{
+    int err = mx_app_notify(state);
+    if (err < 0)
+        mx_warn("cannot notify the service manager ($NOTIFY_SOCKET): %s", strerror(-err));
+}
+
 /* The line the tests and scripts wait for: the server is up. */
-static void log_started(struct mx_server *s, void *arg)
+static void started(struct mx_server *s, void *arg)
 {
     const struct running *r = arg;
     mx_info("muxd %s started: backend=%s workers=%u offload-threads=%u listeners=%u "
             "fd-limit=%lu", MUXD_VERSION, mx_server_backend(s), r->o->workers,
             r->o->offload_threads, r->app->cfg.nlisteners, r->fd_limit);
+    notify("READY=1\nSTATUS=serving");
 }
 
+/* RELOADING=1 carries the clock reading systemd (notify-reload) wants. */
 static void reload(struct mx_server *s, void *arg)
 {
     const struct running *r = arg;
-    mx_app_reload(r->app, s);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    char msg[96];
+    snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+    notify(msg);
+    int rc = mx_app_reload(r->app, s);
+    notify(rc == 0 ? "READY=1\nSTATUS=serving" : "READY=1\nSTATUS=serving; the last reload was refused");
+}
+
+static void stopping(struct mx_server *s, void *arg)
+{
+    (void)s;
+    (void)arg;
+    notify("STOPPING=1");
 }
 
 static int serve(struct mx_app *app, unsigned long fd_limit)
@@ -115,7 +140,8 @@ static int serve(struct mx_app *app, unsigned long fd_limit)
     struct running r = { app, &o, fd_limit };
     err = add_listeners(s, app);
     if (err == 0) {
-        struct mx_serve_hooks hooks = { .started = log_started, .reload = reload, .arg = &r };
+        struct mx_serve_hooks hooks = { .started = started, .reload = reload,
+                                        .stopping = stopping, .arg = &r };
         err = mx_server_serve(s, &hooks);
         if (err == -EINTR)
             _exit(1);   /* the workers are still closing: leave them */

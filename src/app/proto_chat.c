@@ -88,15 +88,18 @@ static void chat_opts_free(void *opts)
 
 /* An unreadable MOTD is a config error (exit 2, also for --check-config),
  * not a chat without one. */
-static int read_motd(const struct mx_listener_cfg *l, struct chat_opts *co, char *err,
-                     size_t len)
+static int read_motd(const struct mx_config *cfg, const struct mx_listener_cfg *l,
+                     struct chat_opts *co, char *err, size_t len)
 {
     if (!co->c.motd_file[0])
         return 0;
-    if (mx_read_text_file(co->c.motd_file, MOTD_MAX, &co->motd) == 0)
+    char path[sizeof cfg->dir + sizeof co->c.motd_file];
+    snprintf(path, sizeof path, "%s%s", co->c.motd_file[0] == '/' ? "" : cfg->dir,
+             co->c.motd_file);
+    if (mx_read_text_file(path, MOTD_MAX, &co->motd) == 0)
         return 0;
-    snprintf(err, len, "[listener %.63s] motd_file: cannot read '%s': %s", l->name,
-             co->c.motd_file, strerror(errno));
+    snprintf(err, len, "[listener %.63s] motd_file: cannot read '%s': %s", l->name, path,
+             strerror(errno));
     return -1;
 }
 
@@ -110,7 +113,7 @@ static void *chat_opts_new(const struct mx_config *cfg, const struct mx_listener
         return NULL;
     }
     memcpy(&co->c, pcfg, sizeof co->c);
-    if (read_motd(l, co, err, len) < 0) {
+    if (read_motd(cfg, l, co, err, len) < 0) {
         chat_opts_free(co);
         return NULL;
     }

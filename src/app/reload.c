@@ -19,6 +19,9 @@ int mx_app_load_config(const struct mx_cli *cli, struct mx_config *cfg, char *er
         cfg->workers = (unsigned)cli->workers;
     if (cli->backend)
         snprintf(cfg->backend, sizeof cfg->backend, "%s", cli->backend);
+    const char *slash = strrchr(cli->config_path, '/');
+    snprintf(cfg->dir, sizeof cfg->dir, "%.*s", slash ? (int)(slash - cli->config_path) + 1 : 0,
+             cli->config_path);
     return mx_config_validate(cfg, cli->config_path, err, len) < 0 ? -1 : 0;
 }
 

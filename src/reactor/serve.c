@@ -63,6 +63,8 @@ int mx_server_serve(struct mx_server *s, const struct mx_serve_hooks *hooks)
         hooks->started(s, hooks->arg);
     int sig = wait_for_stop(s, &sigs, hooks);
     mx_info("signal %d (%s): stopping; again to exit at once", sig, strsignal(sig));
+    if (hooks && hooks->stopping)
+        hooks->stopping(s, hooks->arg);
     mx_server_stop(s);
     return wait_stopped(s, &sigs);
 }
