@@ -6,7 +6,11 @@
 
 #include "app/units.h"
 
-#define DEFAULT_CONFIG "config/muxd.conf"
+/* Set by the build to SYSCONFDIR/muxd/muxd.conf of the install prefix. */
+#ifndef MUXD_DEFAULT_CONFIG
+#define MUXD_DEFAULT_CONFIG "/etc/muxd/muxd.conf"
+#endif
+#define DEFAULT_CONFIG MUXD_DEFAULT_CONFIG
 #define MAX_WORKERS 256
 
 /* Long-only options get values past any char so they cannot clash. */

@@ -46,6 +46,21 @@ echo "== installed daemon"
 timeout 30 "$prefix/bin/muxd" --check-config -c "$prefix/share/muxd/muxd.conf" >/dev/null ||
     fail "muxd --check-config on the installed muxd.conf"
 
+echo "== installed layout: etc/muxd/muxd.conf and the systemd unit"
+conf=$prefix/etc/muxd/muxd.conf
+unit=$prefix/lib/systemd/system/muxd.service
+[ -f "$conf" ] || fail "missing $conf"
+[ -f "$unit" ] || fail "missing $unit"
+timeout 30 "$prefix/bin/muxd" --check-config -c "$conf" >/dev/null ||
+    fail "muxd --check-config on $conf"
+grep -qx "ExecStart=$prefix/bin/muxd -c $conf" "$unit" || fail "the unit does not run $prefix/bin/muxd on $conf"
+grep -qx "Type=notify" "$unit" || fail "the unit is not Type=notify"
+grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit" || fail "the unit has no ExecReload"
+echo "# edited" >> "$conf"
+timeout 120 "$cmake" --install "$build" --prefix "$prefix" >"$tmp/install2.log" 2>&1 ||
+    fail "cmake --install, a second time"
+tail -n1 "$conf" | grep -qx "# edited" || fail "a second install overwrote the operator's $conf"
+
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 flags=$(pkg-config --cflags --libs muxd)
 sflags=$(pkg-config --static --cflags --libs muxd)

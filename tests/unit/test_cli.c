@@ -37,7 +37,8 @@ static void expect_error(char **argv, const char *want)
 Test(cli, defaults)
 {
     cr_assert_eq(PARSE_NONE(), 0, "%s", err);
-    cr_assert_str_eq(cli.config_path, "config/muxd.conf");
+    cr_assert_str_eq(cli.config_path, MUXD_DEFAULT_CONFIG);
+    cr_assert(cli.config_path[0] == '/', "the default config is not an absolute path");
     cr_assert_eq(cli.workers, -1);
     cr_assert_null(cli.backend);
     cr_assert_not(cli.check_config);
@@ -163,7 +164,7 @@ Test(cli, usage_lists_every_flag)
 {
     static const char *const flags[] = {
         "usage: muxd", "-c, --config FILE", "-w, --workers N", "-b, --backend NAME",
-        "--check-config", "--version", "-h, --help", "config/muxd.conf", NULL,
+        "--check-config", "--version", "-h, --help", MUXD_DEFAULT_CONFIG, NULL,
     };
     char *text = NULL;
     size_t len = 0;
