@@ -42,6 +42,12 @@ struct mx_proto {
      * on_close calls of one turn run in the order the connections closed.
      * The getters still work; sends fail. No other callback follows. */
     void (*on_close)(struct mx_conn *c);
+    /* The server is stopping gracefully (optional): the last chance to
+     * queue a goodbye ("ERROR :Closing Link: ... (Server shutting
+     * down)"); it goes out before the connection closes, within
+     * shutdown_timeout. No input follows; on_close does. (Last in the
+     * table, so tables written in order before it stay valid.) */
+    void (*on_stop)(struct mx_conn *c);
 };
 
 #endif

@@ -10,6 +10,7 @@
 #include "io/outq.h"
 #include "muxd/conn.h"
 #include "muxd/log.h"
+#include "muxd/proto.h"
 #include "reactor/conn.h"
 #include "reactor/server.h"
 
@@ -148,9 +149,14 @@ static void begin_stop(struct mx_worker *w)
 {
     w->stopping = true;
     mx__timer_arm(&w->timers, &w->stop_deadline, w->now_ms + w->lim.shutdown_timeout_ms);
-    for (uint32_t i = 0; i < w->nslots; i++)
-        if (w->slots[i])
-            mx_conn_close(w->slots[i], NULL);
+    for (uint32_t i = 0; i < w->nslots; i++) {
+        struct mx_conn *c = w->slots[i];
+        if (!c || (c->flags & (MX_C_CLOSING | MX_C_DEAD)))
+            continue;
+        if (c->ls->proto->on_stop)
+            c->ls->proto->on_stop(c);
+        mx_conn_close(c, NULL);
+    }
 }
 
 /* --- the loop -------------------------------------------------------- */

@@ -605,7 +605,7 @@ Test(chat_basic, closed_connection_seen_as_quit)
 
 /* SIGTERM while clients on both workers sit in shared channels and one is
  * sending: a clean exit (no sanitizer report, no leak), every client gets
- * EOF. */
+ * ERROR :Closing Link: NICK (Server shutting down), then EOF. */
 Test(chat_basic, stop_with_clients_in_channels)
 {
     enum { N = 12 };
@@ -628,6 +628,10 @@ Test(chat_basic, stop_with_clients_in_channels)
     MX_REQUIRE(irc_send_raw(&c[1], burst, len) == 0);
     mx_stop_ok(d, 15000);
     for (int i = 0; i < N; i++) {
+        char want[64];
+        snprintf(want, sizeof want, ":Closing Link: st%d (Server shutting down)", i);
+        MX_REQUIRE(irc_expect(&c[i], "ERROR", want, 10000), "st%d: no '%s'; last lines:\n%s", i,
+                   want, irc_recent(&c[i]));
         MX_REQUIRE(irc_wait_eof(&c[i], 10000), "st%d: no EOF after the stop", i);
         irc_close(&c[i]);
     }

@@ -256,11 +256,26 @@ static void on_close(struct mx_conn *c)
     client_free(cl);
 }
 
+/* Only the client's own goodbye: its QUIT to others would be a fan-out
+ * to members who are all leaving too (on_close still tells those who
+ * remain, if any). */
+static void on_stop(struct mx_conn *c)
+{
+    struct chat_client *cl = mx_conn_data(c);
+    if (!cl)
+        return;
+    struct chat_worker *wk = chat_enter(cl->chat, cl->worker);
+    cl_printf(cl, "ERROR :Closing Link: %s (Server shutting down)",
+              (cl->flags & CL_NICK) ? cl->nick : cl->host);
+    chat_leave(wk);
+}
+
 const struct mx_proto mx_chat_proto = {
     .name = "chat",
     .on_open = on_open,
     .on_data = on_data,
     .on_close = on_close,
+    .on_stop = on_stop,
 };
 
 /* ---- the state ----------------------------------------------------------- */
