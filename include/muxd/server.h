@@ -35,7 +35,7 @@ struct mx_server_opts {
 };
 
 #define MX_MAX_WORKERS 256
-#define MX_MAX_LISTENERS_PER_SERVER 16
+#define MX_MAX_LISTENERS_PER_SERVER 64   /* over the server's life */
 
 /* Fills o with the documented defaults (docs/config.md). */
 void mx_server_opts_default(struct mx_server_opts *o);
@@ -54,12 +54,20 @@ int mx_server_new(const struct mx_server_opts *o, struct mx_server **out);
 
 /* Binds addr ("127.0.0.1:7000", "[::1]:7000", "*:7000", port 0 for an
  * ephemeral one) now and logs "listener NAME on ADDR:PORT (protocol P)"
- * with the real port; serves it with proto once started. proto and
- * proto_data must outlive the server. -EINVAL for a bad address, -ENOSPC
- * past MX_MAX_LISTENERS_PER_SERVER or after start, or bind/listen's
- * -errno (-EADDRINUSE ...). */
+ * with the real port; serves it with proto once started, or at once if
+ * s runs (a reload adding a listener). proto and proto_data must outlive
+ * the server. -EINVAL for a bad address or a name already listening,
+ * -ENOSPC past MX_MAX_LISTENERS_PER_SERVER listeners over s's life, or
+ * bind/listen's -errno (-EADDRINUSE ...). The controlling thread. */
 int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
                      const struct mx_proto *proto, void *proto_data);
+
+/* Stops accepting on listener name and closes its socket (connections
+ * waiting in its backlog are refused); its open connections stay until
+ * they close, so its proto and proto_data must still outlive the server.
+ * Returns once the acceptor has let go of it. 0, or -ENOENT. The
+ * controlling thread. */
+int mx_server_unlisten(struct mx_server *s, const char *name);
 
 /* Starts the offload pool, the workers (each has set up its backend when
  * this returns) and the acceptor. -EINVAL if already started or without a

@@ -44,6 +44,8 @@ static void free_listeners(struct mx_app *app)
 {
     for (unsigned i = 0; i < MX_MAX_LISTENERS; i++)
         mx_app_listener_free(&app->ls[i]);
+    for (unsigned i = 0; i < MX_APP_RETIRED; i++)
+        mx_app_listener_free(&app->retired[i]);
 }
 
 /* Builds every listener's options before the server exists, so a bad one

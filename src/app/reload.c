@@ -2,6 +2,7 @@
  * the server runs (reload.h). */
 #include "app/reload.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,8 +69,8 @@ static int check_listeners(const struct mx_config *cfg, char *err, size_t len)
     return 0;
 }
 
-/* The reload's log line, in two lists, and which listeners moved (a new
- * address or protocol: all of their keys wait for a restart). */
+/* The reload's log line, in two lists, and which running listeners moved
+ * (a new address or protocol: they are closed and opened again). */
 struct summary {
     char applied[768], kept[768];
     size_t napplied, nkept;
@@ -107,20 +108,22 @@ static int listener_of(const struct summary *sum, const struct mx_cfg_change *ch
     return -1;
 }
 
-/* Whether the change can be applied now. */
+/* Whether the change is applied now: a listener that came, went or moved
+ * is opened or closed (apply_listeners); a protocol key reaches a running
+ * listener only if its protocol takes reloads; global keys marked live. */
 static bool is_live(struct summary *sum, const struct mx_cfg_change *ch)
 {
     if (!ch->key)
-        return false;
+        return true;
     int i = listener_of(sum, ch);
     if (i < 0)
         return ch->key->live;
     if (mx_cfg_key_find(MX_SECT_LISTENER, ch->key->name) == ch->key) {
         sum->moved[i] = true; /* listen or protocol: diffed first */
-        return false;
+        return true;
     }
     const struct mx_app_proto *p = mx_app_proto_find(sum->run->listeners[i].protocol);
-    return !sum->moved[i] && p && p->reload;
+    return sum->moved[i] || (p && p->reload);
 }
 
 /* A live key takes the new value in the running config; any other is
@@ -129,22 +132,95 @@ static void on_change(const struct mx_cfg_change *ch, void *arg)
 {
     struct summary *sum = arg;
     if (is_live(sum, ch)) {
-        mx_cfg_key_copy(ch->key, ch->run_base, ch->next_base);
+        if (ch->key)
+            mx_cfg_key_copy(ch->key, ch->run_base, ch->next_base);
         add(sum->applied, sizeof sum->applied, &sum->napplied, ch);
     } else {
         add(sum->kept, sizeof sum->kept, &sum->nkept, ch);
     }
 }
 
-/* Every listener whose protocol takes reloads gets its options rebuilt
- * from run, changed keys or not: a MOTD file's new text counts too. */
-static int reload_listeners(struct mx_app *app, const struct mx_config *run,
-                            const struct summary *sum)
+static int run_index(const struct mx_config *run, const char *name)
+{
+    for (unsigned i = 0; i < run->nlisteners; i++)
+        if (strcmp(run->listeners[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Running listener i goes: no new connections; its open ones stay, and so
+ * does its protocol state, until the daemon exits. */
+static void close_listener(struct mx_app *app, struct mx_server *s, const struct mx_config *run,
+                           unsigned i)
+{
+    mx_server_unlisten(s, run->listeners[i].name);
+    for (unsigned k = 0; k < MX_APP_RETIRED; k++) {
+        if (!app->retired[k].p) {
+            app->retired[k] = app->ls[i];
+            app->ls[i] = (struct mx_app_listener){ 0 };
+            return;
+        }
+    }
+    mx_warn("reload: no room to keep listener %s's state; it stays in place",
+            run->listeners[i].name);
+}
+
+/* A listener of next opens: its options, its state, its socket. */
+static int open_listener(struct mx_app_listener *al, struct mx_server *s,
+                         const struct mx_config *next, const struct mx_listener_cfg *l)
+{
+    char err[512];
+    if (mx_app_listener_prepare(al, next, l, err, sizeof err) < 0) {
+        mx_error("reload: %s", err);
+        return -1;
+    }
+    void *data = mx_app_listener_data(al, s);
+    int rc = data ? mx_server_listen(s, l->name, l->listen, al->p->proto, data) : -ENOMEM;
+    if (rc < 0) {
+        mx_error("reload: listener %s: cannot listen on %s: %s", l->name, l->listen,
+                 strerror(-rc));
+        mx_app_listener_free(al);
+        return -1;
+    }
+    return 0;
+}
+
+/* The running listeners become next's: those that stay keep their state
+ * (and run's values), those that went or moved close first (a moved one
+ * may take its own address back), then the new ones open. */
+static void apply_listeners(struct mx_app *app, struct mx_server *s, struct mx_config *run,
+                            const struct mx_config *next, const struct summary *sum)
+{
+    static struct mx_config old;
+    old = *run;
+    for (unsigned i = 0; i < old.nlisteners; i++)
+        if (sum->moved[i] || run_index(next, old.listeners[i].name) < 0)
+            close_listener(app, s, &old, i);
+    struct mx_app_listener was[MX_MAX_LISTENERS];
+    memcpy(was, app->ls, sizeof was);
+    memset(app->ls, 0, sizeof app->ls);
+    run->nlisteners = 0;
+    for (unsigned k = 0; k < next->nlisteners; k++) {
+        const struct mx_listener_cfg *l = &next->listeners[k];
+        int i = run_index(&old, l->name);
+        struct mx_app_listener *al = &app->ls[run->nlisteners];
+        if (i >= 0 && !sum->moved[i]) {
+            *al = was[i];
+            run->listeners[run->nlisteners++] = old.listeners[i];
+        } else if (open_listener(al, s, next, l) == 0) {
+            run->listeners[run->nlisteners++] = *l;
+        }
+    }
+}
+
+/* Every running listener whose protocol takes reloads gets its options
+ * rebuilt from run, changed keys or not: a MOTD file's new text counts
+ * too. (Ones opened by this reload have them fresh: rebuilt again, the
+ * same.) */
+static int reload_listeners(struct mx_app *app, const struct mx_config *run)
 {
     char err[512];
     for (unsigned i = 0; i < run->nlisteners; i++) {
-        if (sum->moved[i])
-            continue;
         int rc = mx_app_listener_reload(&app->ls[i], run, &run->listeners[i], err, sizeof err);
         if (rc == -1) {
             mx_error("reload: %s", err);
@@ -174,7 +250,8 @@ int mx_app_reload(struct mx_app *app, struct mx_server *s)
         return -1;
     }
     mx_log_set_level(run.log_level);
-    rc = reload_listeners(app, &run, &sum);
+    apply_listeners(app, s, &run, &next, &sum);
+    rc = reload_listeners(app, &run);
     app->cfg = run;
     if (!sum.napplied && !sum.nkept)
         mx_info("reload: %s unchanged", app->cli.config_path);

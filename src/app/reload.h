@@ -10,12 +10,16 @@
 #include "app/protocols.h"
 #include "muxd/server.h"
 
+#define MX_APP_RETIRED 48
+
 struct mx_app {
     struct mx_cli cli;           /* its -w and -b win over the file, always */
     struct mx_config cfg;        /* what runs now */
     /* Each listener's protocol, options and state (they outlive the
      * server), in cfg's order. */
     struct mx_app_listener ls[MX_MAX_LISTENERS];
+    /* Listeners a reload closed: their connections may still use them. */
+    struct mx_app_listener retired[MX_APP_RETIRED];
 };
 
 /* Reads cli's config file into cfg, applies the command line's
@@ -27,9 +31,11 @@ void mx_app_server_opts(const struct mx_config *cfg, struct mx_server_opts *o);
 
 /* Rereads the config file and applies what can change while s runs: the
  * keys marked live in the key table (limits, shutdown timeout, offload
- * queue, log level), and the keys of a protocol that takes reloads (chat:
- * its options are rebuilt, its MOTD file read again) on listeners whose
- * address and protocol stay; everything else is kept until a restart. Logs one
+ * queue, log level); listeners added, removed, or moved to another
+ * address or protocol (closed, then opened; the open connections of a
+ * closed one stay until they end); the keys of a protocol that takes
+ * reloads (chat: options rebuilt, MOTD file read again). Everything else
+ * is kept until a restart. Logs one
  * line saying what changed and what was kept. A file with an error is
  * logged (file, line, key) and changes nothing. Main thread. 0, or -1
  * when the file was refused or the server could not take the change. */

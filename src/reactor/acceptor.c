@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io/backend.h"
@@ -142,7 +143,10 @@ static void epoll_loop(struct mx_acceptor *a)
         for (int i = 0; i < n; i++) {
             if (evs[i].data.ptr == NULL)
                 return;
-            mx__acceptor_accept_all(a, evs[i].data.ptr);
+            if (evs[i].data.ptr == a)
+                mx__acceptor_reconcile(a);
+            else
+                mx__acceptor_accept_all(a, evs[i].data.ptr);
         }
     }
 }
@@ -169,17 +173,63 @@ static int watch(int epfd, int fd, void *ptr)
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+void mx__acceptor_reconcile(struct mx_acceptor *a)
+{
+    uint64_t n;
+    if (read(a->ctl_efd, &n, sizeof n) < 0 && errno != EAGAIN)
+        mx_warn("acceptor: control eventfd: %s", strerror(errno));
+    struct mx_server *s = a->srv;
+    for (unsigned i = 0; i < MX_SERVER_MAX_LISTENERS; i++) {
+        struct mx_listener *ls = &s->listeners[i];
+        bool want = atomic_load(&ls->want);
+        if (want && !ls->watched) {
+            int err = watch(a->epfd, ls->fd, ls);
+            if (err < 0)
+                mx_error("acceptor: cannot watch %s: %s", ls->addr, strerror(-err));
+            ls->watched = err == 0;
+        } else if (!want && ls->watched) {
+            epoll_ctl(a->epfd, EPOLL_CTL_DEL, ls->fd, NULL);
+            ls->watched = false;
+        }
+    }
+    sem_post(&a->synced);
+}
+
+void mx__acceptor_sync(struct mx_acceptor *a)
+{
+    uint64_t one = 1;
+    if (write(a->ctl_efd, &one, sizeof one) != sizeof one)
+        mx_error("acceptor: cannot poke its control eventfd: %s", strerror(errno));
+    /* Bounded: an acceptor that died on an error must not hang a reload. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    int rc;
+    while ((rc = sem_timedwait(&a->synced, &until)) < 0 && errno == EINTR)
+        ;
+    if (rc < 0)
+        mx_error("acceptor: did not take the listener change within 5 s");
+}
+
 int mx__acceptor_start(struct mx_acceptor *a, struct mx_server *s)
 {
-    *a = (struct mx_acceptor){ .srv = s, .epfd = -1, .stop_efd = -1, .reserve_fd = -1 };
+    *a = (struct mx_acceptor){ .srv = s, .epfd = -1, .stop_efd = -1, .ctl_efd = -1,
+                               .reserve_fd = -1 };
+    sem_init(&a->synced, 0, 0);
     a->epfd = epoll_create1(EPOLL_CLOEXEC);
     a->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    a->ctl_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (a->epfd < 0 || a->stop_efd < 0 || a->reserve_fd < 0)
+    if (a->epfd < 0 || a->stop_efd < 0 || a->ctl_efd < 0 || a->reserve_fd < 0)
         return -errno;
     int err = watch(a->epfd, a->stop_efd, NULL);
-    for (unsigned i = 0; !err && i < s->nlisteners; i++)
-        err = watch(a->epfd, s->listeners[i].fd, &s->listeners[i]);
+    if (!err)
+        err = watch(a->epfd, a->ctl_efd, a);
+    for (unsigned i = 0; !err && i < s->nlisteners; i++) {
+        struct mx_listener *ls = &s->listeners[i];
+        if (atomic_load(&ls->want) && !(err = watch(a->epfd, ls->fd, ls)))
+            ls->watched = true;
+    }
     if (!err)
         err = -pthread_create(&a->thread, NULL, acceptor_main, a);
     a->running = err == 0;
@@ -195,11 +245,14 @@ void mx__acceptor_stop(struct mx_acceptor *a)
         pthread_join(a->thread, NULL);
     struct mx_server *s = a->srv;
     for (unsigned i = 0; i < s->nlisteners; i++) {
-        close(s->listeners[i].fd);
+        if (s->listeners[i].fd >= 0)
+            close(s->listeners[i].fd);
         s->listeners[i].fd = -1;
     }
     close(a->epfd);
     close(a->stop_efd);
+    close(a->ctl_efd);
+    sem_destroy(&a->synced);
     if (a->reserve_fd >= 0)
         close(a->reserve_fd);
     mx_info("acceptor stopped: accepted=%llu rejected=%llu",

@@ -3,6 +3,7 @@
 #define MUXD_REACTOR_ACCEPTOR_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,6 +15,8 @@ struct mx_acceptor {
     bool running;      /* the thread was created: join it at stop */
     int epfd;
     int stop_efd;      /* written by mx__acceptor_stop */
+    int ctl_efd;       /* written by mx__acceptor_sync: listeners changed */
+    sem_t synced;      /* posted once the acceptor has caught up with them */
     int reserve_fd;    /* spare descriptor, given up to shed load at EMFILE */
     unsigned next;     /* round-robin cursor */
     uint64_t accepted, rejected;
@@ -26,6 +29,14 @@ struct mx_listener;
 int mx__acceptor_start(struct mx_acceptor *a, struct mx_server *srv);
 /* Stops accepting, closes the listening sockets, joins the thread. */
 void mx__acceptor_stop(struct mx_acceptor *a);
+
+/* A listener's want changed: returns once the acceptor accepts on every
+ * wanted one and has let go of every other (controlling thread). */
+void mx__acceptor_sync(struct mx_acceptor *a);
+
+/* The acceptor's side of a sync, for its epoll loop: watch or forget each
+ * listener as wanted, then tell the waiting thread. */
+void mx__acceptor_reconcile(struct mx_acceptor *a);
 
 /* Shared by the two accept loops (acceptor.c, acceptor_uring.c). */
 /* A freshly accepted fd: tune, admit, hand off round-robin. */

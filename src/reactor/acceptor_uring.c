@@ -24,7 +24,7 @@
 #include "muxd/log.h"
 #include "reactor/server.h"
 
-enum { EV_STOP, EV_ACCEPT, EV_READY, EV_RESUME };
+enum { EV_STOP, EV_ACCEPT, EV_READY, EV_RESUME, EV_CTL };
 
 static uint64_t ud(unsigned ev, unsigned listener)
 {
@@ -34,7 +34,10 @@ static uint64_t ud(unsigned ev, unsigned listener)
 struct ring {
     struct io_uring r;
     bool broken;    /* an SQE could not be had: give up on io_uring */
+    uint64_t dropping; /* listeners let go of, whose last op is not back */
 };
+
+_Static_assert(MX_SERVER_MAX_LISTENERS <= 64, "dropping is one bit per listener");
 
 static struct io_uring_sqe *sqe_get(struct ring *rg)
 {
@@ -106,13 +109,74 @@ static void on_accept(struct mx_acceptor *a, struct ring *r, unsigned i,
     arm_accept(r, ls, i);
 }
 
+static void arm_ctl(struct mx_acceptor *a, struct ring *r)
+{
+    struct io_uring_sqe *sqe = sqe_get(r);
+    if (!sqe)
+        return;
+    io_uring_prep_poll_add(sqe, a->ctl_efd, POLLIN);
+    io_uring_sqe_set_data64(sqe, ud(EV_CTL, 0));
+}
+
+/* Listener i's last operation is back and it is no longer wanted. */
+static void let_go(struct mx_acceptor *a, struct ring *r, unsigned i)
+{
+    a->srv->listeners[i].watched = false;
+    r->dropping &= ~(1ull << i);
+    if (!r->dropping)
+        sem_post(&a->synced);
+}
+
+/* The listeners changed: arm the new ones; shut the dropped ones down,
+ * which ends whatever operation they have in flight (its completion then
+ * lets go of them). */
+static void reconcile(struct mx_acceptor *a, struct ring *r)
+{
+    uint64_t n;
+    if (read(a->ctl_efd, &n, sizeof n) < 0 && errno != EAGAIN)
+        mx_warn("acceptor: control eventfd: %s", strerror(errno));
+    for (unsigned i = 0; i < MX_SERVER_MAX_LISTENERS; i++) {
+        struct mx_listener *ls = &a->srv->listeners[i];
+        bool want = atomic_load(&ls->want);
+        if (want && !ls->watched) {
+            arm_accept(r, ls, i);
+            ls->watched = true;
+        } else if (!want && ls->watched && !(r->dropping & (1ull << i))) {
+            shutdown(ls->fd, SHUT_RDWR);
+            r->dropping |= 1ull << i;
+        }
+    }
+    if (!r->dropping)
+        sem_post(&a->synced);
+    arm_ctl(a, r);
+}
+
+/* A completion for a listener let go of: only an accepted socket still
+ * counts (taken as any other); the listener is never armed again. */
+static bool dropped(struct mx_acceptor *a, struct ring *r, unsigned ev, unsigned i,
+                    const struct io_uring_cqe *cqe)
+{
+    if (atomic_load(&a->srv->listeners[i].want))
+        return false;
+    if (ev == EV_ACCEPT && cqe->res >= 0)
+        mx__acceptor_take(a, cqe->res, &a->srv->listeners[i]);
+    if (!(ev == EV_ACCEPT && (cqe->flags & IORING_CQE_F_MORE)))
+        let_go(a, r, i);
+    return true;
+}
+
 /* Returns false when asked to stop. */
 static bool handle(struct mx_acceptor *a, struct ring *r, const struct io_uring_cqe *cqe)
 {
     unsigned ev = (unsigned)(cqe->user_data >> 32), i = (unsigned)cqe->user_data;
+    if (ev != EV_STOP && ev != EV_CTL && dropped(a, r, ev, i, cqe))
+        return true;
     switch (ev) {
     case EV_STOP:
         return false;
+    case EV_CTL:
+        reconcile(a, r);
+        break;
     case EV_ACCEPT:
         on_accept(a, r, i, cqe);
         break;
@@ -141,8 +205,10 @@ int mx__acceptor_uring_loop(struct mx_acceptor *a)
         io_uring_prep_poll_add(sqe, a->stop_efd, POLLIN);
         io_uring_sqe_set_data64(sqe, ud(EV_STOP, 0));
     }
+    arm_ctl(a, &rg);
     for (unsigned i = 0; i < a->srv->nlisteners; i++)
-        arm_accept(&rg, &a->srv->listeners[i], i);
+        if (atomic_load(&a->srv->listeners[i].want))
+            arm_accept(&rg, &a->srv->listeners[i], i);
     for (bool run = true; run && !rg.broken;) {
         struct io_uring_cqe *cqe;
         err = io_uring_submit_and_wait(&rg.r, 1);

@@ -55,11 +55,21 @@ int mx_server_new(const struct mx_server_opts *o, struct mx_server **out)
 
 const char *mx_server_backend(const struct mx_server *s) { return s->be->name; }
 
+static struct mx_listener *listener_named(struct mx_server *s, const char *name)
+{
+    for (unsigned i = 0; i < s->nlisteners; i++)
+        if (s->listeners[i].fd >= 0 && strcmp(s->listeners[i].name, name) == 0)
+            return &s->listeners[i];
+    return NULL;
+}
+
 int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
                      const struct mx_proto *proto, void *proto_data)
 {
-    if (s->nlisteners == MX_SERVER_MAX_LISTENERS || s->started)
+    if (s->nlisteners == MX_SERVER_MAX_LISTENERS)
         return -ENOSPC;
+    if (listener_named(s, name))
+        return -EINVAL;
     struct sockaddr_storage ss;
     socklen_t len;
     if (mx__sock_parse_addr(addr, &ss, &len) < 0)
@@ -67,13 +77,32 @@ int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
     int fd = mx__sock_listen((struct sockaddr *)&ss, len, s->opts.listen_backlog);
     if (fd < 0)
         return fd;
-    struct mx_listener *ls = &s->listeners[s->nlisteners++];
+    struct mx_listener *ls = &s->listeners[s->nlisteners];
     *ls = (struct mx_listener){ .fd = fd, .proto = proto, .proto_data = proto_data };
     snprintf(ls->name, sizeof ls->name, "%s", name);
     len = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &len);
     mx__sock_format_addr((struct sockaddr *)&ss, ls->addr, sizeof ls->addr);
+    /* The slot is complete before the acceptor can see it wanted. */
+    atomic_store(&ls->want, true);
+    s->nlisteners++;
+    if (s->acceptor.running)
+        mx__acceptor_sync(&s->acceptor);
     mx_info("listener %s on %s (protocol %s)", ls->name, ls->addr, proto->name);
+    return 0;
+}
+
+int mx_server_unlisten(struct mx_server *s, const char *name)
+{
+    struct mx_listener *ls = listener_named(s, name);
+    if (!ls || !atomic_load(&ls->want))
+        return -ENOENT;
+    atomic_store(&ls->want, false);
+    if (s->acceptor.running)
+        mx__acceptor_sync(&s->acceptor);
+    close(ls->fd);
+    ls->fd = -1;
+    mx_info("listener %s on %s closed; its connections stay until they end", ls->name, ls->addr);
     return 0;
 }
 

@@ -14,19 +14,23 @@
 
 #define MX_SERVER_MAX_LISTENERS MX_MAX_LISTENERS_PER_SERVER
 
+/* A slot is used once: connections point to their listener (protocol and
+ * data) for life, so a closed listener's slot is never given to another. */
 struct mx_listener {
     char name[64];
     char addr[MX_ADDRSTRLEN];     /* as bound, with the real port */
     int fd;
     const struct mx_proto *proto;
     void *proto_data;
+    atomic_bool want;             /* set by the controlling thread: serve it */
+    bool watched;                 /* the acceptor's: it accepts on fd */
 };
 
 struct mx_server {
     struct mx_server_opts opts;
     const struct mx_backend_ops *be;
     struct mx_listener listeners[MX_SERVER_MAX_LISTENERS];
-    unsigned nlisteners;
+    unsigned nlisteners;          /* slots used so far (none is reused) */
     struct mx_worker *workers;
     unsigned nworkers;
     struct mx_acceptor acceptor;

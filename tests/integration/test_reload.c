@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 TestSuite(reload, .init = mx_init, .fini = mx_fini, .timeout = 90);
 
@@ -141,6 +145,70 @@ Test(reload, a_broken_file_changes_nothing)
     mx_stop_ok(d, 10000);
 }
 
+/* The port a listener was (re)opened on after log offset from, or -1. */
+static int port_after(struct mx_daemon *d, size_t from, const char *name, const char *host)
+{
+    char needle[128];
+    snprintf(needle, sizeof needle, "listener %s on %s:", name, host);
+    MX_REQUIRE(daemon_wait_log_from(d, from, needle, 10000), "no '%s'", needle);
+    char *log = daemon_log(d);
+    const char *hit = strstr(log + from, needle);
+    int port = hit ? atoi(hit + strlen(needle)) : -1;
+    free(log);
+    return port;
+}
+
+/* A blocking connect to host:port: the fd, or -errno. */
+static int connect_to(const char *host, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    inet_pton(AF_INET, host, &sa.sin_addr);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+        return fd;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    return -e;
+}
+
+static void expect_refused(const char *host, int port)
+{
+    int fd = connect_to(host, port);
+    if (fd >= 0)
+        close(fd);
+    MX_REQUIRE(fd == -ECONNREFUSED, "%s:%d still accepts", host, port);
+}
+
+#define LSN(name, host) "[listener " name "]\nlisten = " host ":0\nprotocol = echo\nmode = line\n"
+
+/* Listeners come, go and move while clients of every one keep talking. */
+Test(reload, listeners_added_removed_and_moved)
+{
+    struct mx_daemon *d = mx_boot("[server]\nworkers = 2\n" LSN("a", "127.0.0.1")
+                                  LSN("b", "127.0.0.1") LSN("c", "127.0.0.1"));
+    int pa = mx_port(d, "a"), pb = mx_port(d, "b"), pc = mx_port(d, "c");
+    int fa = mx_connect(pa), fb = mx_connect(pb), fc = mx_connect(pc);
+    MX_REQUIRE(fa >= 0 && fb >= 0 && fc >= 0);
+    size_t from = rewrite_and_hup(d, "[server]\nworkers = 2\n" LSN("a", "127.0.0.1")
+                                     LSN("c", "127.0.0.2") LSN("d", "127.0.0.1"));
+    expect_log(d, from, "reload: applied: [listener b] removed, [listener c] listen 127.0.0.1:0 "
+                        "-> 127.0.0.2:0, [listener d] added; kept until a restart: none");
+    expect_log(d, from, "closed; its connections stay until they end");
+    int pc2 = port_after(d, from, "c", "127.0.0.2"), pd = port_after(d, from, "d", "127.0.0.1");
+    expect_refused("127.0.0.1", pb);
+    expect_refused("127.0.0.1", pc);
+    /* Clients of the closed and the moved listener go on; new ones come
+     * in where the listeners are now. */
+    int fds[] = { fa, fb, fc, connect_to("127.0.0.2", pc2), mx_connect(pd), mx_connect(pa) };
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
+        MX_REQUIRE(fds[i] >= 0, "connect %zu", i);
+        MX_REQUIRE(mx_echo_roundtrip(fds[i], "still here\n", 11, 5000) == 0, "client %zu", i);
+        close(fds[i]);
+    }
+    mx_stop_ok(d, 10000);
+}
+
 Test(reload, settings_that_need_a_restart_are_kept_and_said_so)
 {
     struct mx_daemon *d = mx_boot(BASE);
@@ -150,8 +218,8 @@ Test(reload, settings_that_need_a_restart_are_kept_and_said_so)
         d, "[server]\nworkers = 3\n"
            "[listener echo]\nlisten = 127.0.0.1:0\nprotocol = echo\nmode = upper\n"
            "[listener more]\nlisten = 127.0.0.1:0\nprotocol = echo\n");
-    expect_log(d, from, "reload: applied: none; kept until a restart: [server] workers 2 -> 3, "
-                        "[listener echo] mode line -> upper, [listener more] added");
+    expect_log(d, from, "reload: applied: [listener more] added; kept until a restart: "
+                        "[server] workers 2 -> 3, [listener echo] mode line -> upper");
     char names[4096];
     MX_REQUIRE(mx_thread_names(d->pid, names, sizeof names) > 0);
     MX_REQUIRE(strstr(names, "muxd-w1") && !strstr(names, "muxd-w2"),
