@@ -1,4 +1,5 @@
-/* muxd/log.h - one line per event on stderr: time, level, thread, message.
+/* muxd/log.h - one line per event on stderr: time, level, thread, message,
+ * as text or as logfmt (key=value, for log shippers).
  * Any thread may call any of these. Each line is written with a single
  * write(2), so lines from different threads never interleave; a line is cut
  * at about 1 KiB; errno is left as it was. */
@@ -6,6 +7,12 @@
 #define MUXD_LOG_H
 
 enum mx_log_level { MX_LOG_ERROR, MX_LOG_WARN, MX_LOG_INFO, MX_LOG_DEBUG };
+
+/* text:   2026-12-03T08:00:00.000Z INFO  muxd-w0: message
+ * logfmt: ts=2026-12-03T08:00:00.000Z level=info thread=muxd-w0 msg="message"
+ *         (in msg, " and \ are escaped with \, control bytes as \n, \t or ?) */
+enum mx_log_format { MX_LOG_TEXT, MX_LOG_LOGFMT };
+void mx_log_set_format(enum mx_log_format format);
 
 void mx_log_set_level(enum mx_log_level level);
 enum mx_log_level mx_log_get_level(void);

@@ -64,6 +64,7 @@ struct mx_config {
     size_t offload_queue_max;
     /* [log] */
     enum mx_log_level log_level;
+    enum mx_log_format log_format;
 };
 
 void mx_config_default(struct mx_config *cfg);

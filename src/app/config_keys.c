@@ -25,6 +25,10 @@ const char *const mx_cfg_sect_names[] = {
 
 static const char *const backend_names[] = { "auto", "epoll", "io_uring", "poll", NULL };
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
+static const char *const format_names[] = { "text", "logfmt", NULL };
+_Static_assert(MX_LOG_TEXT == 0 && MX_LOG_LOGFMT == 1, "format_names follows enum mx_log_format");
+_Static_assert(sizeof(enum mx_log_format) == sizeof(uint32_t),
+               "an enum is stored as a 4-byte number");
 
 /* MX_CFG_ENUM stores the index into its choices, so those lists must follow the
  * enums they stand for. */
@@ -94,6 +98,9 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_LOG, .name = "level", .live = true, .type = MX_CFG_ENUM, CFG(log_level),
       .choices = level_names, .def = "info",
       .help = "least severe level written to stderr" },
+    { .sect = MX_SECT_LOG, .name = "format", .live = true, .type = MX_CFG_ENUM, CFG(log_format),
+      .choices = format_names, .def = "text",
+      .help = "text lines, or logfmt (ts=... level=... thread=... msg=\"...\") for log shippers" },
 };
 
 #define NKEYS ARRAY_LEN(keys)

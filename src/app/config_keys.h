@@ -56,7 +56,7 @@ struct mx_cfg_key {
 
 /* The reader sizes its per-key bookkeeping by this, so it has to be a
  * constant; config_keys.c fails to build when it drifts from the table. */
-#define MX_CFG_NKEYS 17
+#define MX_CFG_NKEYS 18
 
 #define MX_CFG_LISTEN_SHAPE "host:port, [v6addr]:port or *:port"
 

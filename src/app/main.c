@@ -198,6 +198,7 @@ int main(int argc, char **argv)
         return 0;
     }
     mx_log_set_level(cfg->log_level);
+    mx_log_set_format(cfg->log_format);
     signal(SIGPIPE, SIG_IGN);
     return serve(&app, raise_fd_limit());
 }

@@ -250,6 +250,7 @@ int mx_app_reload(struct mx_app *app, struct mx_server *s)
         return -1;
     }
     mx_log_set_level(run.log_level);
+    mx_log_set_format(run.log_format);
     apply_listeners(app, s, &run, &next, &sum);
     rc = reload_listeners(app, &run);
     app->cfg = run;

@@ -59,18 +59,26 @@ static bool shed_one(struct mx_acceptor *a, int lfd, int err)
     return shed;
 }
 
+/* One line when a burst of refusals starts and one when it ends, not one
+ * per refused connection: a flood must not flood the log too. */
 static bool admit(struct mx_acceptor *a, int fd)
 {
     struct mx_server *s = a->srv;
     size_t n = atomic_fetch_add(&s->nconns, 1) + 1;
     size_t max = atomic_load_explicit(&s->max_conns, memory_order_relaxed);
-    if (n <= max)
+    if (n <= max) {
+        if (a->burst) {
+            mx_info("max_connections: %llu connections refused in that burst; admitting again",
+                    (unsigned long long)a->burst);
+            a->burst = 0;
+        }
         return true;
+    }
     atomic_fetch_sub(&s->nconns, 1);
     close(fd);
-    if (a->rejected++ == 0 || (a->rejected & 1023) == 0)
-        mx_warn("max_connections (%zu) reached: closing new connections (%llu so far)",
-                max, (unsigned long long)a->rejected);
+    a->rejected++;
+    if (a->burst++ == 0)
+        mx_warn("max_connections (%zu) reached: refusing new connections", max);
     return false;
 }
 

@@ -20,6 +20,7 @@ struct mx_acceptor {
     int reserve_fd;    /* spare descriptor, given up to shed load at EMFILE */
     unsigned next;     /* round-robin cursor */
     uint64_t accepted, rejected;
+    uint64_t burst;    /* refused since max_connections was last reached */
     uint64_t last_emfile_log_ms;
     uint64_t paused_until_ms;
 };

@@ -50,11 +50,25 @@ static void mark_dirty(struct mx_conn *c)
     c->w->dirty = c;
 }
 
+/* "w1:17 127.0.0.1:5000": worker, slot and peer, for log lines a person
+ * reads (the 64-bit id means little to one). Valid until the next call on
+ * this thread. */
+static const char *label(const struct mx_conn *c)
+{
+    static _Thread_local char buf[MX_ADDRSTRLEN + 24];
+    snprintf(buf, sizeof buf, "w%u:%u %s", c->w->idx, c->slot, mx_conn_peer_str(c));
+    return buf;
+}
+
+/* A close with a reason is a client event (timeouts, limits, protocol
+ * errors): worth a line, not an alarm. Resource trouble is logged as a
+ * warning where it happens. */
 static void log_close(const struct mx_conn *c, const char *reason)
 {
     if (reason)
-        mx_warn("conn %llu %s closed: %s", (unsigned long long)mx_conn_id(c),
-                mx_conn_peer_str(c), reason);
+        mx_info("conn %s closed: %s", label(c), reason);
+    else
+        mx_debug("conn %s closed", label(c));
 }
 
 /* Closes the socket now; the protocol hears of it at the end of the turn
@@ -104,6 +118,15 @@ void mx__conn_abort(struct mx_conn *c, const char *reason)
     finish_close(c);
 }
 
+/* Closed for the server's own trouble (memory, set-up), not the client's. */
+static void abort_warn(struct mx_conn *c, const char *reason)
+{
+    if (c->flags & MX_C_DEAD)
+        return;
+    mx_warn("conn %s closed: %s", label(c), reason);
+    finish_close(c);
+}
+
 void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls)
 {
     struct mx_conn *c = calloc(1, sizeof *c);
@@ -127,8 +150,12 @@ void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls)
         c->flags |= MX_C_RECV_ON;
         err = ls->proto->on_open ? ls->proto->on_open(c) : 0;
     }
-    if (err < 0)
-        mx__conn_abort(c, err == -ECONNREFUSED ? NULL : "could not be set up");
+    if (err == -ECONNREFUSED)
+        mx__conn_abort(c, NULL);
+    else if (err < 0)
+        abort_warn(c, "could not be set up");
+    else
+        mx_debug("conn %s opened on listener %s", label(c), ls->name);
 }
 
 void mx__conn_free(struct mx_conn *c)
@@ -174,12 +201,12 @@ bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
     if (c->in.len == 0 && !(c->flags & MX_C_PAUSED_USER)) {
         size_t left = deliver(c, p, n);
         if (left && alive(c) && mx__buf_append(&c->in, p + n - left, left) < 0)
-            mx__conn_abort(c, "out of memory for input");
+            abort_warn(c, "out of memory for input");
     } else {
         /* An unfinished frame is waiting, or the protocol paused: keep
          * the bytes behind what is already kept. */
         if (mx__buf_append(&c->in, p, n) < 0) {
-            mx__conn_abort(c, "out of memory for input");
+            abort_warn(c, "out of memory for input");
             return false;
         }
         if (!(c->flags & MX_C_PAUSED_USER))
@@ -223,8 +250,7 @@ void mx__conn_hangup(struct mx_conn *c)
 void mx__conn_fail(struct mx_conn *c, int err)
 {
     MX_OWNER_ASSERT(c);
-    mx_debug("conn %llu %s: %s", (unsigned long long)mx_conn_id(c),
-             mx_conn_peer_str(c), strerror(-err));
+    mx_debug("conn %s: %s", label(c), strerror(-err));
     mx__conn_abort(c, NULL);
 }
 
@@ -321,7 +347,7 @@ void mx_conn_close(struct mx_conn *c, const char *reason)
     }
     mark_dirty(c);
     if (mx__conn_timer_arm(c, opts(c)->shutdown_timeout_ms, close_deadline, NULL) < 0)
-        mx_warn("conn %llu: no memory for its close deadline", (unsigned long long)mx_conn_id(c));
+        mx_warn("conn %s: no memory for its close deadline", label(c));
 }
 
 void mx_conn_pause(struct mx_conn *c)

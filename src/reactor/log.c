@@ -12,6 +12,7 @@
 #include "muxd/log.h"
 
 static atomic_int log_level = MX_LOG_INFO;
+static atomic_int log_format = MX_LOG_TEXT;
 static _Thread_local char thread_name[16] = "muxd";
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -50,19 +51,52 @@ static size_t format_time(char *out, size_t n)
     return k + (size_t)snprintf(out + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+void mx_log_set_format(enum mx_log_format format) { atomic_store(&log_format, (int)format); }
+
+/* msg as a logfmt quoted value: a line stays one line whatever it holds. */
+static size_t quote(char *out, size_t cap, const char *msg, size_t len)
+{
+    size_t n = 0;
+    out[n++] = '"';
+    for (size_t i = 0; i < len && n + 3 < cap; i++) {
+        char c = msg[i];
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = c;
+        } else if (c == '\n' || c == '\t') {
+            out[n++] = '\\';
+            out[n++] = c == '\n' ? 'n' : 't';
+        } else {
+            out[n++] = (unsigned char)c < 0x20 ? '?' : c;
+        }
+    }
+    out[n++] = '"';
+    return n;
+}
+
 void mx_log(enum mx_log_level level, const char *fmt, ...)
 {
     if ((int)level > atomic_load_explicit(&log_level, memory_order_relaxed))
         return;
     int saved = errno;
-    char line[1024];
-    size_t n = format_time(line, sizeof line);
-    n += (size_t)snprintf(line + n, sizeof line - n, " %s %s: ", level_tags[level], thread_name);
+    char msg[1024], line[2200];
     va_list ap;
     va_start(ap, fmt);
-    int k = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    int k = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    n = (k < 0) ? n : n + (size_t)k;
+    size_t mlen = k < 0 ? 0 : (size_t)k < sizeof msg ? (size_t)k : sizeof msg - 1;
+    size_t n;
+    if (atomic_load_explicit(&log_format, memory_order_relaxed) == MX_LOG_LOGFMT) {
+        n = (size_t)snprintf(line, sizeof line, "ts=");
+        n += format_time(line + n, sizeof line - n);
+        n += (size_t)snprintf(line + n, sizeof line - n, " level=%s thread=%s msg=",
+                              level_names[level], thread_name);
+        n += quote(line + n, sizeof line - n - 1, msg, mlen);
+    } else {
+        n = format_time(line, sizeof line);
+        n += (size_t)snprintf(line + n, sizeof line - n, " %s %s: %.*s", level_tags[level],
+                              thread_name, (int)mlen, msg);
+    }
     if (n > sizeof line - 2)
         n = sizeof line - 2;
     line[n++] = '\n';

@@ -295,3 +295,20 @@ Test(reload, chat_rereads_its_motd_and_takes_a_password)
     unlink(motd);
     mx_stop_ok(d, 10000);
 }
+
+/* [log] format: logfmt lines a shipper can parse, and back to text by a
+ * reload. */
+Test(reload, log_format_logfmt_and_back)
+{
+    struct mx_daemon *d = mx_boot(BASE "[log]\nformat = logfmt\n");
+    MX_REQUIRE(daemon_wait_log(d, " level=info thread=muxd msg=\"listener echo on 127.0.0.1:", 5000),
+               "no logfmt listener line");
+    char *log = daemon_log(d);
+    bool ts_first = strncmp(log, "ts=", 3) == 0;
+    free(log);
+    MX_REQUIRE(ts_first, "a logfmt line does not start with ts=");
+    size_t from = rewrite_and_hup(d, BASE);
+    expect_log(d, from, "msg=\"signal 1 (Hangup): reloading\"");
+    expect_log(d, from, "INFO  muxd: reload: applied: [log] format logfmt -> text");
+    mx_stop_ok(d, 10000);
+}
