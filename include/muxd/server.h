@@ -141,12 +141,19 @@ int mx_server_run(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg
  * server: max_connections, max_line, output_high_water, output_low_water,
  * output_max, idle_timeout_ms, shutdown_timeout_ms and offload_queue_max.
  * Every other field of o is ignored (those need a restart). Each worker
- * switches to the whole new set between two loop turns; connections keep
- * what they hold (a queue over a lowered output_max is cut at its next
- * send, input over a lowered max_line at its next read). For the thread
- * that controls s. 0, or -ENOMEM (some workers may then keep the old
- * limits: call again). */
+ * switches to the whole new set between two loop turns, and the call
+ * returns once all have: what a client sends after it is measured by the
+ * new set. Connections keep what they hold (a queue over a lowered
+ * output_max is cut at its next send, input over a lowered max_line at
+ * its next read). For the thread that controls s. 0, or -ENOMEM (some
+ * workers may then keep the old limits: call again). */
 int mx_server_update(struct mx_server *s, const struct mx_server_opts *o);
+
+/* mx_server_run, and wait until fn has returned on that worker: for a
+ * change every worker must have taken before the caller goes on (a
+ * reload). Never from a worker thread of s (-EDEADLK): a worker waiting
+ * for a worker could wait for itself. Errors as mx_server_run. */
+int mx_server_run_sync(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg);
 
 /* How many workers s runs (its opts.workers). Any thread. */
 unsigned mx_server_workers(const struct mx_server *s);

@@ -1,5 +1,7 @@
 /* server.c - build, start and stop the listeners, workers and acceptor. */
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,9 +173,37 @@ int mx_server_run(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg
     return mx__inbox_post(&s->workers[worker].inbox, &m);
 }
 
+struct sync_run {
+    mx_run_fn *fn;
+    void *arg;
+    sem_t done;
+};
+
+static void run_then_post(void *p)
+{
+    struct sync_run *r = p;
+    r->fn(r->arg);
+    sem_post(&r->done);
+}
+
+int mx_server_run_sync(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg)
+{
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if (pthread_equal(pthread_self(), s->workers[i].tid))
+            return -EDEADLK;
+    struct sync_run r = { .fn = fn, .arg = arg };
+    sem_init(&r.done, 0, 0);
+    int err = mx_server_run(s, worker, run_then_post, &r);
+    if (err == 0)
+        while (sem_wait(&r.done) < 0 && errno == EINTR)
+            ;
+    sem_destroy(&r.done);
+    return err;
+}
+
 struct limits_post {
     struct mx_worker *w;
-    struct mx__limits lim;
+    const struct mx__limits *lim;
 };
 
 /* On the worker, between two turns: its connections see the whole new
@@ -181,29 +211,19 @@ struct limits_post {
 static void apply_limits(void *arg)
 {
     struct limits_post *p = arg;
-    p->w->lim = p->lim;
-    free(p);
+    p->w->lim = *p->lim;
 }
 
 int mx_server_update(struct mx_server *s, const struct mx_server_opts *o)
 {
-    struct limits_post *posts[MX_MAX_WORKERS];
-    for (unsigned i = 0; i < s->nworkers; i++) {
-        if (!(posts[i] = malloc(sizeof *posts[i]))) {
-            while (i-- > 0)
-                free(posts[i]);
-            return -ENOMEM;
-        }
-        posts[i]->w = &s->workers[i];
-        mx__limits_of(o, &posts[i]->lim);
-    }
+    struct mx__limits lim;
+    mx__limits_of(o, &lim);
     int err = 0;
     for (unsigned i = 0; i < s->nworkers; i++) {
-        int e = mx_server_run(s, i, apply_limits, posts[i]);
-        if (e < 0) {
-            free(posts[i]);
+        struct limits_post p = { &s->workers[i], &lim };
+        int e = mx_server_run_sync(s, i, apply_limits, &p);
+        if (e < 0)
             err = e;
-        }
     }
     atomic_store(&s->max_conns, o->max_connections);
     atomic_store(&s->offload.max, o->offload_queue_max);

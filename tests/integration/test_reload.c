@@ -196,8 +196,11 @@ Test(reload, listeners_added_removed_and_moved)
                         "-> 127.0.0.2:0, [listener d] added; kept until a restart: none");
     expect_log(d, from, "closed; its connections stay until they end");
     int pc2 = port_after(d, from, "c", "127.0.0.2"), pd = port_after(d, from, "d", "127.0.0.1");
-    expect_refused("127.0.0.1", pb);
-    expect_refused("127.0.0.1", pc);
+    /* (d may have been given a port b or c just gave up.) */
+    if (pd != pb)
+        expect_refused("127.0.0.1", pb);
+    if (pd != pc)
+        expect_refused("127.0.0.1", pc);
     /* Clients of the closed and the moved listener go on; new ones come
      * in where the listeners are now. */
     int fds[] = { fa, fb, fc, connect_to("127.0.0.2", pc2), mx_connect(pd), mx_connect(pa) };

@@ -37,8 +37,9 @@ void mx_chat_free(struct mx_chat *chat);
 /* A reload: o's settings replace the running ones for every client, new
  * and connected (flood and ping, register timeout, MOTD, password, server
  * name, max_channels, SendQ from output_max); o is copied. Each worker
- * switches between two of its turns. For the thread that controls the
- * server. 0, or -ENOMEM (some workers may keep the old settings). */
+ * switches between two of its turns, and the call returns once all have.
+ * For the thread that controls the server. 0, or -ENOMEM (some workers
+ * may keep the old settings). */
 int mx_chat_reload(struct mx_chat *chat, const struct mx_chat_opts *o);
 
 extern const struct mx_proto mx_chat_proto;

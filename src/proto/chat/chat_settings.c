@@ -4,7 +4,6 @@
  * which swaps its pointer between two of its turns: a client never sees
  * half of a change, and no worker reads a set another thread changes.
  * The set is freed by whichever worker lets go of it last. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,21 +57,17 @@ static void swap_on_worker(void *arg)
     struct chat_settings *old = sw->wk->set;
     sw->wk->set = sw->set;
     chat_settings_unref(old);
-    free(sw);
 }
 
+/* Worker by worker, waiting for each: once this returns, every client's
+ * next line is read under the new set. */
 int chat_settings_publish(struct mx_chat *chat, struct chat_settings *s)
 {
     int err = 0;
     for (unsigned w = 0; w < chat->nworkers; w++) {
-        struct swap *sw = malloc(sizeof *sw);
-        int e = -ENOMEM;
-        if (sw) {
-            *sw = (struct swap){ &chat->wk[w], s };
-            e = mx_server_run(chat->srv, w, swap_on_worker, sw);
-        }
+        struct swap sw = { &chat->wk[w], s };
+        int e = mx_server_run_sync(chat->srv, w, swap_on_worker, &sw);
         if (e < 0) {
-            free(sw);
             chat_settings_unref(s); /* worker w's share: it keeps the old set */
             err = e;
         }
