@@ -13,7 +13,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
-      liburing-dev libinih-dev libcriterion-dev python3-irc)
+      liburing-dev libinih-dev libcriterion-dev python3-irc groff-base)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox)
 fi
