@@ -47,6 +47,7 @@ static bool shed_one(struct mx_acceptor *a, int lfd, int err)
         if (fd >= 0) {
             close(fd);
             a->rejected++;
+            mx__count(&a->rejected_emfile, 1);
             shed = true;
         }
         a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -66,6 +67,7 @@ static bool admit(struct mx_acceptor *a, int fd)
         return true;
     atomic_fetch_sub(&s->nconns, 1);
     close(fd);
+    mx__count(&a->rejected_max_conns, 1);
     if (a->rejected++ == 0 || (a->rejected & 1023) == 0)
         mx_warn("max_connections (%zu) reached: closing new connections (%llu so far)",
                 s->opts.max_connections, (unsigned long long)a->rejected);

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "reactor/stats.h"
+
 struct mx_server;
 
 struct mx_acceptor {
@@ -17,6 +19,7 @@ struct mx_acceptor {
     int reserve_fd;    /* spare descriptor, given up to shed load at EMFILE */
     unsigned next;     /* round-robin cursor */
     uint64_t accepted, rejected;
+    mx__counter rejected_max_conns, rejected_emfile; /* for mx_server_stats */
     uint64_t last_emfile_log_ms;
     uint64_t paused_until_ms;
 };
