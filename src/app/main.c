@@ -16,6 +16,7 @@
 #include "app/config.h"
 #include "app/protocols.h"
 #include "muxd/muxd.h"
+#include "proto/admin/admin.h"
 
 /* The soft limit is often 1024 while the hard one is far higher; a server
  * meant for many connections takes all it is allowed. */
@@ -131,6 +132,20 @@ static int add_listeners(struct mx_server *s, const struct mx_config *cfg,
     return 0;
 }
 
+/* [admin] listen: the metrics and health listener, served by the workers
+ * like any other (src/proto/admin). o must outlive the server. */
+static int add_admin(struct mx_server *s, const struct mx_config *cfg, struct mx_admin_opts *o)
+{
+    if (!cfg->admin_listen[0])
+        return 0;
+    *o = (struct mx_admin_opts){ .request_timeout_ms = cfg->admin_request_timeout_ms,
+                                 .max_request = 8 * 1024 };
+    int err = mx_server_listen(s, "admin", cfg->admin_listen, &mx_admin_proto, o);
+    if (err < 0)
+        mx_error("[admin] cannot listen on %s: %s", cfg->admin_listen, strerror(-err));
+    return err;
+}
+
 struct started_info {
     const struct mx_config *cfg;
     const struct mx_server_opts *o;
@@ -158,7 +173,10 @@ static int serve(const struct mx_config *cfg, struct listeners *ls, unsigned lon
         return 1;
     }
     struct started_info info = { cfg, &o, fd_limit };
+    struct mx_admin_opts admin;
     err = add_listeners(s, cfg, ls);
+    if (err == 0)
+        err = add_admin(s, cfg, &admin);
     if (err == 0) {
         err = mx_server_serve(s, log_started, &info);
         if (err == -EINTR)
