@@ -135,6 +135,45 @@ Test(admin, metrics_agree_with_the_traffic)
     mx_stop_ok(d, 10000);
 }
 
+/* Admission counts at the acceptor: a client over max_connections is
+ * closed, and counted by reason. The admin connection counts against the
+ * cap like any other, so the scrape comes after the refused client. */
+Test(admin, rejections_are_counted_by_reason)
+{
+    struct mx_daemon *d = mx_boot("[server]\nworkers = 2\n"
+                                  "[listener echo]\nlisten = 127.0.0.1:0\n"
+                                  "[limits]\nmax_connections = 3\n"
+                                  "[admin]\nlisten = 127.0.0.1:0\n");
+    int echo = mx_port(d, "echo");
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = mx_connect(echo);
+        MX_REQUIRE(fds[i] >= 0);
+        MX_REQUIRE(mx_echo_roundtrip(fds[i], "x", 1, 5000) == 0, "client %d served", i);
+    }
+    int over = mx_connect(echo);
+    MX_REQUIRE(over >= 0);
+    MX_REQUIRE(mx_wait_closed(over, 5000, NULL) != MX_OPEN, "the 4th client was not closed");
+    close(over);
+    close(fds[2]);
+    char resp[256 * 1024];
+    ssize_t n = -1;
+    /* the freed slot may take a moment to come back: retry the scrape */
+    for (int tries = 0; tries < 50 && n <= 0; tries++, mx_sleep_ms(100))
+        n = http(mx_port(d, "admin"), "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n",
+                 resp, sizeof resp);
+    MX_REQUIRE(n > 0 && status_of(resp) == 200, "no scrape");
+    static const char key[] = "muxd_connections_rejected_total{reason=\"max_connections\"} ";
+    const char *at = strstr(resp, key);
+    MX_REQUIRE(at != NULL);
+    long long rej = atoll(at + sizeof key - 1);
+    MX_REQUIRE(rej >= 1, "max_connections rejections: %lld", rej);
+    for (int i = 0; i < 2; i++)
+        close(fds[i]);
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+}
+
 Test(admin, healthz_and_error_statuses)
 {
     struct mx_daemon *d = mx_boot(config);
