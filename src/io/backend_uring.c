@@ -237,8 +237,9 @@ static void ur_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
     /* Other cases settle when the pending recv or cancel completes. */
 }
 
-static void starve(struct ur *u, struct mx_conn *c)
+static void starve(struct mx_worker *w, struct ur *u, struct mx_conn *c)
 {
+    mx__worker_note_enobufs(w);
     if (u->nstarved == u->starved_cap) {
         size_t cap = u->starved_cap ? u->starved_cap * 2 : 64;
         uint64_t *v = realloc(u->starved, cap * sizeof *v);
@@ -293,10 +294,8 @@ static void on_recv(struct mx_worker *w, struct ur *u, struct mx_conn *c,
         return;
     if (cqe->res == 0)
         mx__conn_eof(c);
-    else if (cqe->res == -ENOBUFS) {
-        mx__worker_note_enobufs(w);
-        starve(u, c);
-    }
+    else if (cqe->res == -ENOBUFS)
+        starve(w, u, c);
     else if (cqe->res < 0 && cqe->res != -ECANCELED)
         mx__conn_fail(c, cqe->res);
     else if (!(c->backend_state & U_RECV) && (c->backend_state & U_WANT))
