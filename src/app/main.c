@@ -141,7 +141,10 @@ static int add_admin(struct mx_server *s, const struct mx_config *cfg, struct mx
     *o = (struct mx_admin_opts){ .request_timeout_ms = cfg->admin_request_timeout_ms,
                                  .max_request = 8 * 1024 };
     int err = mx_server_listen(s, "admin", cfg->admin_listen, &mx_admin_proto, o);
-    if (err < 0)
+    if (err == -ENOSPC)
+        mx_error("[admin] cannot listen on %s: it counts as a listener, and %d is the most "
+                 "a server has", cfg->admin_listen, MX_MAX_LISTENERS_PER_SERVER);
+    else if (err < 0)
         mx_error("[admin] cannot listen on %s: %s", cfg->admin_listen, strerror(-err));
     return err;
 }
