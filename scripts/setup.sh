@@ -2,7 +2,9 @@
 # Installs the Debian packages muxd needs to build and test, if missing.
 # Called by run.sh and test.sh; safe to run again.
 #   scripts/setup.sh          build and test (python3-irc: the real IRC
-#                             client the chat tests drive)
+#                             client the chat tests drive;
+#                             python3-prometheus-client: the parser that
+#                             checks the admin listener's /metrics)
 #   scripts/setup.sh bench    also what bench/ runs: the peers (libevent,
 #                             ngircd, inspircd), gnuplot for the plots, jq;
 #                             test.sh asks for these too, since the suite's
@@ -13,7 +15,8 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
-      liburing-dev libinih-dev libcriterion-dev python3-irc groff-base)
+      liburing-dev libinih-dev libcriterion-dev python3-irc groff-base
+      python3-prometheus-client)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox)
 fi

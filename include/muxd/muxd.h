@@ -11,5 +11,6 @@
 #include "muxd/offload.h"
 #include "muxd/proto.h"
 #include "muxd/server.h"
+#include "muxd/stats.h"
 
 #endif

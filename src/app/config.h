@@ -62,6 +62,9 @@ struct mx_config {
     /* [offload] */
     unsigned offload_threads;    /* 0 = no pool; MX_OFFLOAD_THREADS_AUTO */
     size_t offload_queue_max;
+    /* [admin] */
+    char admin_listen[128];      /* "" = off: no admin listener */
+    unsigned admin_request_timeout_ms;
     /* [log] */
     enum mx_log_level log_level;
     enum mx_log_format log_format;

@@ -21,6 +21,7 @@
 const char *const mx_cfg_sect_names[] = {
     [MX_SECT_NONE] = "", [MX_SECT_SERVER] = "server", [MX_SECT_LISTENER] = "listener",
     [MX_SECT_LIMITS] = "limits", [MX_SECT_LOG] = "log", [MX_SECT_OFFLOAD] = "offload",
+    [MX_SECT_ADMIN] = "admin",
 };
 
 static const char *const backend_names[] = { "auto", "epoll", "io_uring", "poll", NULL };
@@ -94,6 +95,13 @@ static const struct mx_cfg_key keys[] = {
       .min = 1, .max = 1000000, .def = "1024",
       .help = "offloaded jobs outstanding (queued or running) at most; "
               "past it requests are refused as busy" },
+
+    { .sect = MX_SECT_ADMIN, .name = "listen", .type = MX_CFG_ADDR, CFG(admin_listen),
+      .def = "off", .help = "HTTP listener for GET /metrics (Prometheus) and /healthz; "
+                            "off = none. Keep it on loopback or a private network" },
+    { .sect = MX_SECT_ADMIN, .name = "request_timeout", .type = MX_CFG_DURATION,
+      CFG(admin_request_timeout_ms), .min = 100, .max = 60 * SEC, .def = "5s",
+      .help = "an admin request must arrive whole within this time of connecting" },
 
     { .sect = MX_SECT_LOG, .name = "level", .live = true, .type = MX_CFG_ENUM, CFG(log_level),
       .choices = level_names, .def = "info",
@@ -222,7 +230,8 @@ static int recheck_listener(const struct mx_listener_cfg *l, const char *path, c
 
 int mx_cfg_check_values(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
 {
-    static const enum mx_cfg_sect after[] = { MX_SECT_LIMITS, MX_SECT_OFFLOAD, MX_SECT_LOG };
+    static const enum mx_cfg_sect after[] = { MX_SECT_LIMITS, MX_SECT_OFFLOAD, MX_SECT_ADMIN,
+                                              MX_SECT_LOG };
 
     if (recheck_rows(keys, NKEYS, MX_SECT_SERVER, cfg, "server", path, err, errlen))
         return -1;
@@ -273,6 +282,8 @@ void mx_config_print(const struct mx_config *cfg, FILE *out)
     print_rows(keys, NKEYS, MX_SECT_LIMITS, cfg, out);
     fputs("\n[offload]\n", out);
     print_rows(keys, NKEYS, MX_SECT_OFFLOAD, cfg, out);
+    fputs("\n[admin]\n", out);
+    print_rows(keys, NKEYS, MX_SECT_ADMIN, cfg, out);
     fputs("\n[log]\n", out);
     print_rows(keys, NKEYS, MX_SECT_LOG, cfg, out);
 }
@@ -304,6 +315,7 @@ void mx_config_reference(FILE *out)
         reference_rows(mx_app_protos[i]->keys, mx_app_protos[i]->nkeys, MX_SECT_LISTENER, out);
     reference_rows(keys, NKEYS, MX_SECT_LIMITS, out);
     reference_rows(keys, NKEYS, MX_SECT_OFFLOAD, out);
+    reference_rows(keys, NKEYS, MX_SECT_ADMIN, out);
     reference_rows(keys, NKEYS, MX_SECT_LOG, out);
 }
 
@@ -360,7 +372,7 @@ void mx_config_diff(struct mx_config *run, const struct mx_config *next, mx_cfg_
                     void *arg)
 {
     static const enum mx_cfg_sect global[] = { MX_SECT_SERVER, MX_SECT_LIMITS, MX_SECT_OFFLOAD,
-                                               MX_SECT_LOG };
+                                               MX_SECT_ADMIN, MX_SECT_LOG };
     for (size_t i = 0; i < ARRAY_LEN(global); i++)
         diff_rows(keys, NKEYS, global[i], mx_cfg_sect_names[global[i]], run, next, fn, arg);
     for (unsigned i = 0; i < run->nlisteners; i++) {

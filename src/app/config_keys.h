@@ -16,14 +16,15 @@
 
 enum mx_cfg_sect {
     MX_SECT_NONE, MX_SECT_SERVER, MX_SECT_LISTENER, MX_SECT_LIMITS, MX_SECT_LOG,
-    MX_SECT_OFFLOAD,
+    MX_SECT_OFFLOAD, MX_SECT_ADMIN,
     MX_SECT_COUNT
 };
 
 /* Indexed by enum mx_cfg_sect; "" for MX_SECT_NONE. */
 extern const char *const mx_cfg_sect_names[];
 
-/* MX_CFG_TEXT: one word of printable bytes, no spaces (names, paths,
+/* MX_CFG_ADDR: a listen address; a row whose default is "off" also takes
+ * "off", stored as "". MX_CFG_TEXT: one word of printable bytes, no spaces (names, paths,
  * secrets). MX_CFG_PROTO: a protocol's name in the registry, stored as
  * text. MX_CFG_ENUM stores the index into choices as a 32-bit number. */
 enum mx_cfg_type {
@@ -56,7 +57,7 @@ struct mx_cfg_key {
 
 /* The reader sizes its per-key bookkeeping by this, so it has to be a
  * constant; config_keys.c fails to build when it drifts from the table. */
-#define MX_CFG_NKEYS 18
+#define MX_CFG_NKEYS 20
 
 #define MX_CFG_LISTEN_SHAPE "host:port, [v6addr]:port or *:port"
 

@@ -63,6 +63,12 @@ static unsigned long long count_choices(const char *const *choices)
     return n;
 }
 
+/* An optional address ([admin] listen): "off" stands for none. */
+static bool addr_may_be_off(const struct mx_cfg_key *k)
+{
+    return k->def && strcmp(k->def, "off") == 0;
+}
+
 void mx_cfg_key_format(const struct mx_cfg_key *k, const void *base, char *buf, size_t len)
 {
     const char *field = (const char *)base + k->off;
@@ -71,6 +77,11 @@ void mx_cfg_key_format(const struct mx_cfg_key *k, const void *base, char *buf, 
     switch (k->type) {
     case MX_CFG_WORD:
     case MX_CFG_ADDR:
+        if (addr_may_be_off(k) && field[0] == '\0') {
+            snprintf(buf, len, "off");
+            return;
+        }
+        /* fall through */
     case MX_CFG_TEXT:
     case MX_CFG_PROTO:
         snprintf(buf, len, "%.*s", (int)strnlen(field, k->width), field);
@@ -286,6 +297,8 @@ int mx_cfg_key_set(const struct mx_cfg_key *k, void *base, const char *v, char *
     case MX_CFG_WORD:
         return set_choice(k, field, v, why, len);
     case MX_CFG_ADDR:
+        if (addr_may_be_off(k) && strcmp(v, "off") == 0)
+            return store_text(k, "", field, why, len);
         if (check_listen(v, why, len))
             return -1;
         return store_text(k, v, field, why, len);
@@ -316,7 +329,7 @@ void mx_cfg_key_describe(const struct mx_cfg_key *k, char *buf, size_t len)
     } else if (k->type == MX_CFG_PROTO) {
         format_proto_names(buf, len);
     } else if (k->type == MX_CFG_ADDR) {
-        snprintf(buf, len, "%s", LISTEN_SHAPE_MD);
+        snprintf(buf, len, "%s%s", LISTEN_SHAPE_MD, addr_may_be_off(k) ? ", or `off`" : "");
     } else if (k->type == MX_CFG_TEXT) {
         snprintf(buf, len, "text, one word, at most %zu characters", k->width - 1);
     } else {

@@ -20,6 +20,7 @@
 #include "app/notify.h"
 #include "app/reload.h"
 #include "muxd/muxd.h"
+#include "proto/admin/admin.h"
 
 /* The soft limit is often 1024 while the hard one is far higher; a server
  * meant for many connections takes all it is allowed. */
@@ -84,6 +85,23 @@ static int add_listeners(struct mx_server *s, struct mx_app *app)
     return 0;
 }
 
+/* [admin] listen: the metrics and health listener, served by the workers
+ * like any other (src/proto/admin). o must outlive the server. */
+static int add_admin(struct mx_server *s, const struct mx_config *cfg, struct mx_admin_opts *o)
+{
+    if (!cfg->admin_listen[0])
+        return 0;
+    *o = (struct mx_admin_opts){ .request_timeout_ms = cfg->admin_request_timeout_ms,
+                                 .max_request = 8 * 1024 };
+    int err = mx_server_listen(s, "admin", cfg->admin_listen, &mx_admin_proto, o);
+    if (err == -ENOSPC)
+        mx_error("[admin] cannot listen on %s: it counts as a listener, and %d is the most "
+                 "a server has", cfg->admin_listen, MX_MAX_LISTENERS_PER_SERVER);
+    else if (err < 0)
+        mx_error("[admin] cannot listen on %s: %s", cfg->admin_listen, strerror(-err));
+    return err;
+}
+
 struct running {
     struct mx_app *app;
     const struct mx_server_opts *o;
@@ -140,7 +158,10 @@ static int serve(struct mx_app *app, unsigned long fd_limit)
         return 1;
     }
     struct running r = { app, &o, fd_limit };
+    struct mx_admin_opts admin;
     err = add_listeners(s, app);
+    if (err == 0)
+        err = add_admin(s, &app->cfg, &admin);
     if (err == 0) {
         struct mx_serve_hooks hooks = { .started = started, .reload = reload,
                                         .stopping = stopping, .arg = &r };

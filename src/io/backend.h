@@ -14,8 +14,10 @@
  *  - Upcalls (reactor/conn.h): mx__conn_recv, mx__conn_eof,
  *    mx__conn_hangup, mx__conn_fail, mx__conn_sent; and (reactor/worker.h)
  *    mx__worker_lookup (tag -> connection) and mx__worker_wakeup (the
- *    inbox fd fired). The upcalls that may close the connection return
- *    false once it is closed: after that the backend only lets go of it.
+ *    inbox fd fired); for the counters only, mx__worker_note_* (events
+ *    of the backend's own, such as io_uring's empty buffer ring). The
+ *    upcalls that may close the connection return false once it is
+ *    closed: after that the backend only lets go of it.
  *  - wait blocks and gathers; dispatch reports. The worker reads its
  *    clock between the two, so everything dispatched sees a fresh clock.
  * Every op runs on the worker's own thread.

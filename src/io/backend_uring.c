@@ -237,8 +237,9 @@ static void ur_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
     /* Other cases settle when the pending recv or cancel completes. */
 }
 
-static void starve(struct ur *u, struct mx_conn *c)
+static void starve(struct mx_worker *w, struct ur *u, struct mx_conn *c)
 {
+    mx__worker_note_enobufs(w);
     if (u->nstarved == u->starved_cap) {
         size_t cap = u->starved_cap ? u->starved_cap * 2 : 64;
         uint64_t *v = realloc(u->starved, cap * sizeof *v);
@@ -294,7 +295,7 @@ static void on_recv(struct mx_worker *w, struct ur *u, struct mx_conn *c,
     if (cqe->res == 0)
         mx__conn_eof(c);
     else if (cqe->res == -ENOBUFS)
-        starve(u, c);
+        starve(w, u, c);
     else if (cqe->res < 0 && cqe->res != -ECANCELED)
         mx__conn_fail(c, cqe->res);
     else if (!(c->backend_state & U_RECV) && (c->backend_state & U_WANT))
@@ -349,7 +350,7 @@ static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int re
         return;
     }
     mx__outq_consume(&c->out, (size_t)res);
-    if (mx__conn_sent(c))
+    if (mx__conn_sent(c, (size_t)res))
         ur_flush(w, c); /* the rest of a short send, or what came since */
 }
 
@@ -410,9 +411,12 @@ static void on_cqe(struct mx_worker *w, struct ur *u, const struct io_uring_cqe 
     }
 }
 
-static void check_overflow(struct ur *u)
+static void check_overflow(struct mx_worker *w, struct ur *u)
 {
-    if (!u->overflow_logged && io_uring_cq_has_overflow(&u->ring)) {
+    if (!io_uring_cq_has_overflow(&u->ring))
+        return;
+    mx__worker_note_cq_overflow(w);
+    if (!u->overflow_logged) {
         u->overflow_logged = true;
         mx_warn("io_uring completion queue overflowed (the kernel keeps the rest); "
                 "consider fewer connections per worker");
@@ -446,7 +450,7 @@ static void ur_dispatch(struct mx_worker *w)
         io_uring_cq_advance(&u->ring, seen);
     } while (seen > 0);
     feed_starved(w, u);
-    check_overflow(u);
+    check_overflow(w, u);
 }
 
 const struct mx_backend_ops mx__backend_uring = {

@@ -45,7 +45,7 @@ void mx__ready_flush(const struct mx_ready *rd, struct mx_conn *c)
         mx__conn_fail(c, (int)r);
         return;
     }
-    if (r == 0 || mx__conn_sent(c))
+    if (r == 0 || mx__conn_sent(c, (size_t)r))
         rd->want_write(rd->w, c, c->out.bytes > 0);
 }
 

@@ -48,6 +48,7 @@ static bool shed_one(struct mx_acceptor *a, int lfd, int err)
         if (fd >= 0) {
             close(fd);
             a->rejected++;
+            mx__count(&a->rejected_emfile, 1);
             shed = true;
         }
         a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -77,6 +78,7 @@ static bool admit(struct mx_acceptor *a, int fd)
     atomic_fetch_sub(&s->nconns, 1);
     close(fd);
     a->rejected++;
+    mx__count(&a->rejected_max_conns, 1);
     if (a->burst++ == 0)
         mx_warn("max_connections (%zu) reached: refusing new connections", max);
     return false;

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "reactor/stats.h"
+
 struct mx_server;
 
 struct mx_acceptor {
@@ -21,6 +23,7 @@ struct mx_acceptor {
     unsigned next;     /* round-robin cursor */
     uint64_t accepted, rejected;
     uint64_t burst;    /* refused since max_connections was last reached */
+    mx__counter rejected_max_conns, rejected_emfile; /* for mx_server_stats */
     uint64_t last_emfile_log_ms;
     uint64_t paused_until_ms;
 };

@@ -7,11 +7,16 @@
 
 static _Thread_local const uint64_t *loop_clock;
 
-uint64_t mx__clock_ms(void)
+uint64_t mx__clock_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mx__clock_ms(void)
+{
+    return mx__clock_ns() / 1000000u;
 }
 
 void mx__clock_bind(const uint64_t *now_ms)

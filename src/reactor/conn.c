@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "io/backend.h"
+#include "muxd/chunk.h"
 #include "muxd/conn.h"
 #include "muxd/log.h"
 #include "muxd/proto.h"
@@ -87,6 +88,7 @@ static void finish_close(struct mx_conn *c)
     mx__worker_idle_unlink(w, c);
     mx__worker_owe_close(w, c);
     atomic_fetch_sub(&w->srv->nconns, 1);
+    mx__count(&w->stats.conns_closed, 1);
     bool held = w->be->detach(w, c);
     close(c->fd);
     c->fd = -1;
@@ -104,6 +106,7 @@ void mx__conn_notify_closed(struct mx_conn *c)
 void mx__conn_release(struct mx_conn *c)
 {
     struct mx_worker *w = c->w;
+    mx__count(&w->stats.bytes_dropped, c->out.bytes);
     mx__outq_clear(&c->out);
     mx__worker_slot_release(w, c);
     c->next_dead = w->dead;
@@ -144,6 +147,7 @@ void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls)
     if (getpeername(fd, (struct sockaddr *)&c->peer, &len) < 0)
         c->peer.sin6_family = AF_UNSPEC;
     w->served++;
+    mx__count(&w->stats.conns_opened, 1);
     mx__worker_touch(w, c);
     int err = w->be->attach(w, c);
     if (err == 0) {
@@ -195,6 +199,8 @@ static void offer_kept(struct mx_conn *c)
 bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
 {
     MX_OWNER_ASSERT(c);
+    mx__count(&c->w->stats.receives, 1);
+    mx__count(&c->w->stats.bytes_in, n);
     if (!alive(c))
         return !(c->flags & MX_C_DEAD);
     mx__worker_touch(c->w, c);
@@ -268,9 +274,11 @@ void mx__conn_flush(struct mx_conn *c)
 }
 
 /* The backend wrote some of the queue. */
-bool mx__conn_sent(struct mx_conn *c)
+bool mx__conn_sent(struct mx_conn *c, size_t n)
 {
     MX_OWNER_ASSERT(c);
+    mx__count(&c->w->stats.sends, 1);
+    mx__count(&c->w->stats.bytes_out, n);
     if ((c->flags & MX_C_PAUSED_HW) && c->out.bytes <= opts(c)->output_low_water) {
         c->flags &= ~MX_C_PAUSED_HW;
         update_recv(c);
@@ -292,11 +300,13 @@ static int after_queue(struct mx_conn *c)
         char why[96];
         snprintf(why, sizeof why, "output queue over output_max (%zu > %zu bytes)",
                  q, opts(c)->output_max);
+        mx__count(&c->w->stats.cut_output_max, 1);
         mx__conn_abort(c, why);
         return -ENOBUFS;
     }
     if (q > opts(c)->output_high_water && !(c->flags & MX_C_PAUSED_HW)) {
         c->flags |= MX_C_PAUSED_HW;
+        mx__count(&c->w->stats.paused_high_water, 1);
         update_recv(c);
     }
     mark_dirty(c);
@@ -312,6 +322,7 @@ int mx_conn_send(struct mx_conn *c, const void *p, size_t n)
         return 0;
     if (mx__outq_append(&c->out, p, n) < 0)
         return -ENOMEM;
+    mx__count(&c->w->stats.bytes_queued, n);
     return after_queue(c);
 }
 
@@ -322,6 +333,7 @@ int mx_conn_send_chunk(struct mx_conn *c, struct mx_chunk *ch)
         return -ECONNRESET;
     if (mx__outq_push(&c->out, ch) < 0)
         return -ENOMEM;
+    mx__count(&c->w->stats.bytes_queued, ch->len);
     return after_queue(c);
 }
 

@@ -96,7 +96,8 @@ bool mx__conn_eof(struct mx_conn *c);
 /* The peer hung up (or the socket is in error) while not receiving. */
 void mx__conn_hangup(struct mx_conn *c);
 void mx__conn_fail(struct mx_conn *c, int err);
-bool mx__conn_sent(struct mx_conn *c);
+/* n bytes of the queue were written (and consumed from it). */
+bool mx__conn_sent(struct mx_conn *c, size_t n);
 
 static inline uint64_t mx__conn_tag(const struct mx_conn *c)
 {

@@ -41,7 +41,9 @@ static void *pool_main(void *arg)
     struct mx_offload *o = arg;
     struct mx_job *job;
     while ((job = take(o))) {
+        atomic_fetch_add_explicit(&o->running, 1, memory_order_relaxed);
         job->work(job->arg);
+        atomic_fetch_sub_explicit(&o->running, 1, memory_order_relaxed);
         post_back(job);
     }
     return NULL;
@@ -146,6 +148,7 @@ int mx_offload(struct mx_conn *c, mx_work_fn *work, mx_done_fn *done, void *arg)
         return -ECONNRESET;
     if (atomic_fetch_add(&o->outstanding, 1) >= atomic_load_explicit(&o->max, memory_order_relaxed)) {
         atomic_fetch_sub(&o->outstanding, 1);
+        mx__count(&c->w->stats.offload_rejected, 1);
         return -EBUSY;
     }
     struct mx_job *job = malloc(sizeof *job);

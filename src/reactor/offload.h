@@ -34,6 +34,7 @@ struct mx_offload {
     atomic_size_t max;        /* jobs outstanding, queued or running;
                                  changed by a reload */
     atomic_size_t outstanding;
+    atomic_size_t running;    /* on a pool thread now (for the stats) */
 };
 
 int mx__offload_start(struct mx_offload *o, unsigned threads, size_t max);

@@ -12,6 +12,7 @@
 
 #include "reactor/conn_id.h"
 #include "reactor/inbox.h"
+#include "reactor/stats.h"
 #include "reactor/timer.h"
 
 struct mx_server;
@@ -61,6 +62,7 @@ struct mx_worker {
     uint64_t served;
     unsigned jobs_out;      /* offload jobs in the pool, not yet back */
     bool stopping;
+    struct mx__wstats stats; /* written by this worker only */
     sem_t ready;            /* posted once init_err is known */
     int init_err;
     atomic_bool finished;
@@ -96,5 +98,9 @@ struct mx_conn *mx__worker_lookup(struct mx_worker *w, uint64_t tag);
 /* By public id (mx_conn_id); NULL if that connection is gone. */
 struct mx_conn *mx__worker_find(struct mx_worker *w, uint64_t id);
 void mx__worker_wakeup(struct mx_worker *w);
+/* io_uring: a receive found the buffer ring empty; the completion queue
+ * was seen overflowed this turn. For the counters only. */
+void mx__worker_note_enobufs(struct mx_worker *w);
+void mx__worker_note_cq_overflow(struct mx_worker *w);
 
 #endif

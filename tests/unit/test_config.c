@@ -522,3 +522,22 @@ Test(config, validate_after_overrides)
     cr_assert_eq(mx_config_validate(&cfg, "m.conf", err, sizeof err), 0, "%s", err);
 }
 
+
+Test(config, admin_section)
+{
+    struct mx_config cfg;
+
+    load_ok(&cfg, "[listener e]\nlisten = 127.0.0.1:0\n");
+    cr_assert_str_eq(cfg.admin_listen, "", "the admin listener is off by default");
+    cr_assert_eq(cfg.admin_request_timeout_ms, 5000);
+    load_ok(&cfg, "[listener e]\nlisten = 127.0.0.1:0\n[admin]\nlisten = 127.0.0.1:9100\n"
+                  "request_timeout = 250ms\n");
+    cr_assert_str_eq(cfg.admin_listen, "127.0.0.1:9100");
+    cr_assert_eq(cfg.admin_request_timeout_ms, 250);
+    load_ok(&cfg, "[listener e]\nlisten = 127.0.0.1:0\n[admin]\nlisten = off\n");
+    cr_assert_str_eq(cfg.admin_listen, "");
+    expect_error("[listener e]\nlisten = 127.0.0.1:0\n[admin]\nlisten = 9100\n",
+                 ":4: [admin] listen: expected host:port, [v6addr]:port or *:port, got '9100'");
+    expect_error("[listener e]\nlisten = 127.0.0.1:0\n[admin]\nnope = 1\n",
+                 ":4: [admin] nope: unknown key");
+}

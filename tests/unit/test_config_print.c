@@ -278,6 +278,17 @@ static void repo_file(const char *rel, char *out, size_t len)
     snprintf(out, len, "%.*s%s", (int)(tail - __FILE__), __FILE__, rel);
 }
 
+Test(config, metrics_config_loads_with_admin_on)
+{
+    struct mx_config cfg;
+    char file[1024];
+
+    repo_file("config/muxd-metrics.conf", file, sizeof file);
+    mx_config_default(&cfg);
+    cr_assert_eq(mx_config_load(&cfg, file, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(cfg.admin_listen, "127.0.0.1:9100");
+}
+
 static char *slurp(const char *file)
 {
     FILE *f = fopen(file, "r");

@@ -88,7 +88,7 @@ TestSuite(conn, .fini = teardown);
 static void written(struct mx_conn *c, size_t n)
 {
     mx__outq_consume(&c->out, n);
-    mx__conn_sent(c);
+    mx__conn_sent(c, n);
 }
 
 Test(conn, high_water_pauses_and_low_water_resumes)
@@ -104,6 +104,13 @@ Test(conn, high_water_pauses_and_low_water_resumes)
     written(c, 150);
     cr_assert(fake.recv_on, "not resumed at 50 queued");
     cr_assert_eq(mx_conn_pending(c), 50);
+    struct mx_worker_stats st;
+    mx__stats_read(&w.stats, &st);
+    cr_assert_eq(st.conns_opened, 1);
+    cr_assert_eq(st.bytes_queued, 1200);
+    cr_assert_eq(st.bytes_out, 1150);
+    cr_assert_eq(st.sends, 2);
+    cr_assert_eq(st.paused_high_water, 1);
 }
 
 Test(conn, over_output_max_is_cut_with_enobufs)
@@ -120,6 +127,12 @@ Test(conn, over_output_max_is_cut_with_enobufs)
     cr_assert_null(mx__worker_lookup(&w, mx__conn_tag(c)), "slot still maps to the dead conn");
     mx__worker_end_turn(&w);
     cr_assert_eq(fake.closes, 1, "on_close did not run at the end of the turn");
+    struct mx_worker_stats st;
+    mx__stats_read(&w.stats, &st);
+    cr_assert_eq(st.cut_output_max, 1);
+    cr_assert_eq(st.conns_closed, 1);
+    cr_assert_eq(st.bytes_queued, 8000);
+    cr_assert_eq(st.bytes_dropped, 8000, "what was queued and never written is dropped");
 }
 
 /* Sends past output_max from inside on_data, then keeps using its own

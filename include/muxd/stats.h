@@ -1,0 +1,57 @@
+/* muxd/stats.h - the server's counters, for a metrics endpoint.
+ *
+ * Each worker keeps its own counters and is their only writer, so counting
+ * costs a plain store on the hot path; any thread may read them at any
+ * time without locks. A snapshot is not atomic as a whole: two counters
+ * read together may be a few events apart. Counters only grow (the
+ * gauges named so excepted) and start at 0 when the server starts.
+ */
+#ifndef MUXD_STATS_H
+#define MUXD_STATS_H
+
+#include <stdint.h>
+
+struct mx_server;
+
+/* Upper bounds (inclusive, in microseconds) of the loop turn duration
+ * histogram's buckets; one more bucket holds everything above the last. */
+#define MX_STATS_TURN_BOUNDS_US { 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000 }
+#define MX_STATS_TURN_BUCKETS 12
+
+struct mx_worker_stats {
+    uint64_t conns_opened;        /* connections this worker took on */
+    uint64_t conns_closed;        /* ... and closed (open = opened - closed) */
+    uint64_t bytes_in;            /* received from peers */
+    uint64_t receives;            /* receive completions that carried bytes */
+    uint64_t bytes_out;           /* written to peers */
+    uint64_t sends;               /* write completions that moved bytes */
+    uint64_t bytes_queued;        /* put in output queues by the protocol */
+    uint64_t bytes_dropped;       /* left in a queue when its connection closed */
+    uint64_t paused_high_water;   /* times a peer stopped being read */
+    uint64_t cut_output_max;      /* connections cut over output_max */
+    uint64_t offload_rejected;    /* mx_offload calls refused as busy */
+    uint64_t uring_enobufs;       /* io_uring: receives that found no buffer */
+    uint64_t uring_cq_overflows;  /* io_uring: turns that saw the CQ overflowed */
+    uint64_t turns;               /* loop turns (wake-ups) */
+    uint64_t turn_ns_sum;         /* time spent working in them (not waiting) */
+    uint64_t turn_buckets[MX_STATS_TURN_BUCKETS]; /* not cumulative */
+};
+
+struct mx_server_stats {
+    unsigned workers;
+    uint64_t conns_open;          /* gauge: admitted and not yet closed */
+    uint64_t rejected_max_conns;  /* refused: max_connections reached */
+    uint64_t rejected_emfile;     /* shed: out of descriptors (EMFILE ...) */
+    uint64_t offload_outstanding; /* gauge: jobs accepted, not yet done */
+    uint64_t offload_running;     /* gauge: jobs on a pool thread now */
+};
+
+/* The server-wide counters. Any thread, from mx_server_start's return
+ * until mx_server_free. 0, or -EAGAIN before the server has started. */
+int mx_server_stats(const struct mx_server *s, struct mx_server_stats *out);
+
+/* Worker `worker`'s counters, same rules. -ENOENT for no such worker. */
+int mx_server_worker_stats(const struct mx_server *s, unsigned worker,
+                           struct mx_worker_stats *out);
+
+#endif

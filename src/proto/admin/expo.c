@@ -1,0 +1,205 @@
+/* expo.c - muxd's counters as Prometheus text (expo.h). The per-worker
+ * families come from one table, so a new counter is one row here and one
+ * line in docs/operations.md. */
+#include "proto/admin/expo.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static bool reserve(struct mx_text *t, size_t more)
+{
+    if (t->failed)
+        return false;
+    if (t->len + more + 1 <= t->cap)
+        return true;
+    size_t cap = t->cap ? t->cap : 4096;
+    while (cap < t->len + more + 1)
+        cap *= 2;
+    char *p = realloc(t->p, cap);
+    if (!p) {
+        t->failed = true;
+        return false;
+    }
+    t->p = p;
+    t->cap = cap;
+    return true;
+}
+
+void mx_text_add(struct mx_text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !reserve(t, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(t->p + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+void mx_text_label_value(struct mx_text *t, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            mx_text_add(t, "\\\\");
+        else if (*s == '"')
+            mx_text_add(t, "\\\"");
+        else if (*s == '\n')
+            mx_text_add(t, "\\n");
+        else
+            mx_text_add(t, "%c", *s);
+    }
+}
+
+void mx_text_free(struct mx_text *t)
+{
+    free(t->p);
+    *t = (struct mx_text){ 0 };
+}
+
+static void family(struct mx_text *t, const char *name, const char *type, const char *help)
+{
+    mx_text_add(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+#define W(f) offsetof(struct mx_worker_stats, f)
+
+/* A per-worker counter family, labelled worker="N". */
+struct wrow {
+    const char *name, *help;
+    size_t off;
+};
+
+static const struct wrow wrows[] = {
+    { "muxd_connections_accepted_total", "Connections a worker took on.", W(conns_opened) },
+    { "muxd_connections_closed_total", "Connections a worker closed, for any reason.",
+      W(conns_closed) },
+    { "muxd_received_bytes_total", "Bytes received from peers.", W(bytes_in) },
+    { "muxd_receives_total", "Receive completions that carried bytes.", W(receives) },
+    { "muxd_sent_bytes_total", "Bytes written to peers.", W(bytes_out) },
+    { "muxd_sends_total", "Write completions that moved bytes.", W(sends) },
+    { "muxd_output_enqueued_bytes_total", "Bytes put in output queues.", W(bytes_queued) },
+    { "muxd_output_dropped_bytes_total",
+      "Bytes still queued when their connection closed, never written.", W(bytes_dropped) },
+    { "muxd_high_water_pauses_total",
+      "Times a peer stopped being read: its output queue passed output_high_water.",
+      W(paused_high_water) },
+    { "muxd_output_max_cuts_total", "Connections cut off: output queue over output_max.",
+      W(cut_output_max) },
+    { "muxd_offload_rejected_total", "mx_offload calls refused: offload queue_max reached.",
+      W(offload_rejected) },
+    { "muxd_uring_enobufs_total",
+      "io_uring receives that found the provided-buffer ring empty.", W(uring_enobufs) },
+    { "muxd_uring_cq_overflow_turns_total",
+      "io_uring loop turns that found the completion queue overflowed.",
+      W(uring_cq_overflows) },
+    { "muxd_loop_turns_total", "Event loop turns (wake-ups).", W(turns) },
+};
+
+static uint64_t field(const struct mx_worker_stats *w, size_t off)
+{
+    return *(const uint64_t *)((const char *)w + off);
+}
+
+static void worker_counters(struct mx_text *t, const struct mx_expo_input *in)
+{
+    for (size_t r = 0; r < sizeof wrows / sizeof wrows[0]; r++) {
+        family(t, wrows[r].name, "counter", wrows[r].help);
+        for (unsigned i = 0; i < in->srv.workers; i++)
+            mx_text_add(t, "%s{worker=\"%u\"} %llu\n", wrows[r].name, i,
+                        (unsigned long long)field(&in->workers[i], wrows[r].off));
+    }
+}
+
+/* a - b - c, or 0 where counters read a moment apart cross. */
+static uint64_t diff(uint64_t a, uint64_t b, uint64_t c)
+{
+    return a > b + c ? a - b - c : 0;
+}
+
+static void worker_gauges(struct mx_text *t, const struct mx_expo_input *in)
+{
+    family(t, "muxd_connections_open", "gauge", "Connections a worker holds open now.");
+    for (unsigned i = 0; i < in->srv.workers; i++)
+        mx_text_add(t, "muxd_connections_open{worker=\"%u\"} %llu\n", i,
+                    (unsigned long long)diff(in->workers[i].conns_opened,
+                                             in->workers[i].conns_closed, 0));
+    family(t, "muxd_output_queued_bytes", "gauge",
+           "Bytes waiting in a worker's output queues now.");
+    for (unsigned i = 0; i < in->srv.workers; i++) {
+        const struct mx_worker_stats *w = &in->workers[i];
+        mx_text_add(t, "muxd_output_queued_bytes{worker=\"%u\"} %llu\n", i,
+                    (unsigned long long)diff(w->bytes_queued, w->bytes_out, w->bytes_dropped));
+    }
+}
+
+static void turn_histogram(struct mx_text *t, const struct mx_expo_input *in)
+{
+    static const uint64_t bounds_us[MX_STATS_TURN_BUCKETS - 1] = MX_STATS_TURN_BOUNDS_US;
+    const char *name = "muxd_loop_turn_duration_seconds";
+    family(t, name, "histogram",
+           "Time a loop turn spent working (dispatch, timers, flushes), not waiting.");
+    for (unsigned i = 0; i < in->srv.workers; i++) {
+        const struct mx_worker_stats *w = &in->workers[i];
+        uint64_t cum = 0;
+        for (unsigned b = 0; b < MX_STATS_TURN_BUCKETS - 1; b++) {
+            cum += w->turn_buckets[b];
+            mx_text_add(t, "%s_bucket{worker=\"%u\",le=\"%g\"} %llu\n", name, i,
+                        (double)bounds_us[b] / 1e6, (unsigned long long)cum);
+        }
+        cum += w->turn_buckets[MX_STATS_TURN_BUCKETS - 1];
+        mx_text_add(t, "%s_bucket{worker=\"%u\",le=\"+Inf\"} %llu\n", name, i,
+                    (unsigned long long)cum);
+        mx_text_add(t, "%s_sum{worker=\"%u\"} %.9f\n", name, i, (double)w->turn_ns_sum / 1e9);
+        mx_text_add(t, "%s_count{worker=\"%u\"} %llu\n", name, i, (unsigned long long)cum);
+    }
+}
+
+static void gauge(struct mx_text *t, const char *name, const char *help, long long v)
+{
+    if (v < 0)
+        return;
+    family(t, name, "gauge", help);
+    mx_text_add(t, "%s %lld\n", name, v);
+}
+
+static void server_wide(struct mx_text *t, const struct mx_expo_input *in)
+{
+    family(t, "muxd_info", "gauge", "The version and backend in use (always 1).");
+    mx_text_add(t, "muxd_info{version=\"");
+    mx_text_label_value(t, in->version);
+    mx_text_add(t, "\",backend=\"");
+    mx_text_label_value(t, in->backend);
+    mx_text_add(t, "\"} 1\n");
+    gauge(t, "muxd_workers", "Worker threads (event loops).", in->srv.workers);
+    gauge(t, "muxd_connections_admitted", "Connections admitted and not yet closed "
+          "(counted against max_connections).", (long long)in->srv.conns_open);
+    family(t, "muxd_connections_rejected_total", "counter",
+           "Connections refused at accept, by reason.");
+    mx_text_add(t, "muxd_connections_rejected_total{reason=\"max_connections\"} %llu\n",
+                (unsigned long long)in->srv.rejected_max_conns);
+    mx_text_add(t, "muxd_connections_rejected_total{reason=\"emfile\"} %llu\n",
+                (unsigned long long)in->srv.rejected_emfile);
+    gauge(t, "muxd_offload_jobs_running", "Offloaded jobs on a pool thread now.",
+          (long long)in->srv.offload_running);
+    gauge(t, "muxd_offload_jobs_queued", "Offloaded jobs accepted and waiting for a thread.",
+          (long long)diff(in->srv.offload_outstanding, in->srv.offload_running, 0));
+    gauge(t, "muxd_process_open_fds", "Open file descriptors of the process.", in->open_fds);
+    gauge(t, "muxd_process_max_fds", "The process's descriptor limit (RLIMIT_NOFILE).",
+          in->max_fds);
+    gauge(t, "muxd_process_resident_memory_bytes", "Resident set size of the process.",
+          in->rss_bytes);
+}
+
+void mx_expo_write(struct mx_text *t, const struct mx_expo_input *in)
+{
+    server_wide(t, in);
+    worker_gauges(t, in);
+    worker_counters(t, in);
+    turn_histogram(t, in);
+}

@@ -1,0 +1,78 @@
+/* stats.c - the loop turn histogram and reading the counters
+ * (muxd/stats.h). */
+#include <errno.h>
+
+#include "reactor/server.h"
+#include "reactor/stats.h"
+
+static const uint64_t turn_bounds_us[MX_STATS_TURN_BUCKETS - 1] = MX_STATS_TURN_BOUNDS_US;
+
+_Static_assert(sizeof turn_bounds_us / sizeof turn_bounds_us[0] == MX_STATS_TURN_BUCKETS - 1,
+               "one bucket per bound, and one above the last");
+
+void mx__stats_turn(struct mx__wstats *st, uint64_t ns)
+{
+    uint64_t us = ns / 1000;
+    unsigned b = 0;
+    while (b < MX_STATS_TURN_BUCKETS - 1 && us > turn_bounds_us[b])
+        b++;
+    mx__count(&st->turn_buckets[b], 1);
+    mx__count(&st->turns, 1);
+    mx__count(&st->turn_ns_sum, ns);
+}
+
+void mx__stats_read(const struct mx__wstats *st, struct mx_worker_stats *out)
+{
+    *out = (struct mx_worker_stats){
+        /* closed before opened: open = opened - closed never goes below 0 */
+        .conns_closed = mx__counter_get(&st->conns_closed),
+        .conns_opened = mx__counter_get(&st->conns_opened),
+        .bytes_in = mx__counter_get(&st->bytes_in),
+        .receives = mx__counter_get(&st->receives),
+        .bytes_out = mx__counter_get(&st->bytes_out),
+        .sends = mx__counter_get(&st->sends),
+        .bytes_dropped = mx__counter_get(&st->bytes_dropped),
+        .bytes_queued = mx__counter_get(&st->bytes_queued),
+        .paused_high_water = mx__counter_get(&st->paused_high_water),
+        .cut_output_max = mx__counter_get(&st->cut_output_max),
+        .offload_rejected = mx__counter_get(&st->offload_rejected),
+        .uring_enobufs = mx__counter_get(&st->uring_enobufs),
+        .uring_cq_overflows = mx__counter_get(&st->uring_cq_overflows),
+        .turns = mx__counter_get(&st->turns),
+        .turn_ns_sum = mx__counter_get(&st->turn_ns_sum),
+    };
+    for (unsigned i = 0; i < MX_STATS_TURN_BUCKETS; i++)
+        out->turn_buckets[i] = mx__counter_get(&st->turn_buckets[i]);
+}
+
+static bool running(const struct mx_server *s)
+{
+    return s->started && s->workers != NULL;
+}
+
+int mx_server_stats(const struct mx_server *s, struct mx_server_stats *out)
+{
+    if (!running(s))
+        return -EAGAIN;
+    *out = (struct mx_server_stats){
+        .workers = s->nworkers,
+        .conns_open = atomic_load_explicit(&s->nconns, memory_order_relaxed),
+        .rejected_max_conns = mx__counter_get(&s->acceptor.rejected_max_conns),
+        .rejected_emfile = mx__counter_get(&s->acceptor.rejected_emfile),
+        .offload_outstanding = atomic_load_explicit(&s->offload.outstanding,
+                                                    memory_order_relaxed),
+        .offload_running = atomic_load_explicit(&s->offload.running, memory_order_relaxed),
+    };
+    return 0;
+}
+
+int mx_server_worker_stats(const struct mx_server *s, unsigned worker,
+                           struct mx_worker_stats *out)
+{
+    if (!running(s))
+        return -EAGAIN;
+    if (worker >= s->nworkers)
+        return -ENOENT;
+    mx__stats_read(&s->workers[worker].stats, out);
+    return 0;
+}

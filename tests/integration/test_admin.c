@@ -1,0 +1,278 @@
+/* test_admin.c - the admin listener: /metrics agrees with the traffic the
+ * test made (checked by a real Prometheus parser), /healthz, the error
+ * statuses, and the size and time limits on a request. */
+#include "harness.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+TestSuite(admin, .init = mx_init, .fini = mx_fini, .timeout = 60);
+
+static const char config[] =
+    "[server]\n"
+    "workers = 2\n"
+    "[listener echo]\n"
+    "listen = 127.0.0.1:0\n"
+    "[admin]\n"
+    "listen = 127.0.0.1:0\n"
+    "request_timeout = 1s\n";
+
+/* Everything the server sends until it closes; the length, or -1. */
+static ssize_t read_all(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+        if (n == 0)
+            break;
+        if (n < 0)
+            return -1;
+        len += (size_t)n;
+        if (len == cap - 1)
+            return -1;
+    }
+    buf[len] = '\0';
+    return (ssize_t)len;
+}
+
+/* Sends req on a new connection and reads the whole response. */
+static ssize_t http(int port, const char *req, char *buf, size_t cap)
+{
+    int fd = mx_connect(port);
+    MX_REQUIRE(fd >= 0, "connect to admin: %s", strerror(-fd));
+    MX_REQUIRE(mx_send_all(fd, req, strlen(req)) == 0);
+    ssize_t n = read_all(fd, buf, cap);
+    close(fd);
+    return n;
+}
+
+static int status_of(const char *resp)
+{
+    int st = 0;
+    return sscanf(resp, "HTTP/1.1 %d ", &st) == 1 ? st : -1;
+}
+
+static char *body_of(char *resp)
+{
+    char *b = strstr(resp, "\r\n\r\n");
+    return b ? b + 4 : NULL;
+}
+
+/* check_metrics.py sits beside this file; __FILE__ is absolute. */
+static int python_check(const char *body, int clients, long bytes)
+{
+    char file[] = "/tmp/muxd-metrics-XXXXXX", script[1024], nc[16], nb[32];
+    int fd = mkstemp(file);
+    MX_REQUIRE(fd >= 0);
+    MX_REQUIRE(write(fd, body, strlen(body)) == (ssize_t)strlen(body));
+    close(fd);
+    const char *slash = strrchr(__FILE__, '/');
+    snprintf(script, sizeof script, "%.*s/check_metrics.py", (int)(slash - __FILE__), __FILE__);
+    snprintf(nc, sizeof nc, "%d", clients);
+    snprintf(nb, sizeof nb, "%ld", bytes);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Debian's python3: the prometheus_client module is its package */
+        execl("/usr/bin/python3", "python3", script, file, nc, nb, (char *)NULL);
+        _exit(127);
+    }
+    int st = -1;
+    waitpid(pid, &st, 0);
+    unlink(file);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The sum over workers of a per-worker sample, read by hand. */
+static long long sum_samples(const char *body, const char *name)
+{
+    long long sum = 0;
+    size_t n = strlen(name);
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        if (strncmp(l, name, n) == 0 && l[n] == '{')
+            sum += atoll(strchr(l, ' ') + 1);
+    return sum;
+}
+
+Test(admin, metrics_agree_with_the_traffic)
+{
+    enum { CLIENTS = 8, MSGS = 10, SIZE = 100 };
+    struct mx_daemon *d = mx_boot(config);
+    int echo = mx_port(d, "echo"), admin = mx_port(d, "admin");
+    int fds[CLIENTS];
+    char msg[SIZE];
+    for (int i = 0; i < CLIENTS; i++) {
+        fds[i] = mx_connect(echo);
+        MX_REQUIRE(fds[i] >= 0, "connect: %s", strerror(-fds[i]));
+        for (int m = 0; m < MSGS; m++) {
+            memset(msg, 'a' + (i + m) % 26, sizeof msg);
+            MX_REQUIRE(mx_echo_roundtrip(fds[i], msg, sizeof msg, 5000) == 0, "echo");
+        }
+    }
+    static char resp[256 * 1024];
+    long sent = (long)CLIENTS * MSGS * SIZE;
+    char *body = NULL;
+    /* A client may hold its echo before its worker has handled the send's
+     * completion (io_uring) and counted it: counters lag the wire a
+     * little, so scrape until they have caught up. */
+    for (int64_t until = mx_now_ms() + 5000;; mx_sleep_ms(50)) {
+        ssize_t n = http(admin, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", resp,
+                         sizeof resp);
+        MX_REQUIRE(n > 0, "no /metrics response");
+        MX_REQUIRE(status_of(resp) == 200, "status: %.40s", resp);
+        body = body_of(resp);
+        MX_REQUIRE(body != NULL);
+        if (sum_samples(body, "muxd_sent_bytes_total") >= sent || mx_now_ms() > until)
+            break;
+    }
+    MX_REQUIRE(strstr(resp, "Content-Type: text/plain; version=0.0.4") != NULL);
+    MX_REQUIRE(strstr(resp, "Connection: close\r\n") != NULL);
+    MX_REQUIRE(sum_samples(body, "muxd_connections_accepted_total") >= CLIENTS);
+    MX_REQUIRE(sum_samples(body, "muxd_received_bytes_total") >= sent);
+    MX_REQUIRE(sum_samples(body, "muxd_sent_bytes_total") >= sent);
+    MX_REQUIRE(sum_samples(body, "muxd_connections_open") >= CLIENTS);
+    int rc = python_check(body, CLIENTS, sent);
+    MX_REQUIRE(rc == 0, "check_metrics.py failed (%d): is python3-prometheus-client "
+               "installed (scripts/setup.sh)?", rc);
+    for (int i = 0; i < CLIENTS; i++)
+        close(fds[i]);
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+}
+
+/* Admission counts at the acceptor: a client over max_connections is
+ * closed, and counted by reason. The admin connection counts against the
+ * cap like any other, so the scrape comes after the refused client. */
+Test(admin, rejections_are_counted_by_reason)
+{
+    struct mx_daemon *d = mx_boot("[server]\nworkers = 2\n"
+                                  "[listener echo]\nlisten = 127.0.0.1:0\n"
+                                  "[limits]\nmax_connections = 3\n"
+                                  "[admin]\nlisten = 127.0.0.1:0\n");
+    int echo = mx_port(d, "echo");
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = mx_connect(echo);
+        MX_REQUIRE(fds[i] >= 0);
+        MX_REQUIRE(mx_echo_roundtrip(fds[i], "x", 1, 5000) == 0, "client %d served", i);
+    }
+    int over = mx_connect(echo);
+    MX_REQUIRE(over >= 0);
+    MX_REQUIRE(mx_wait_closed(over, 5000, NULL) != MX_OPEN, "the 4th client was not closed");
+    close(over);
+    close(fds[2]);
+    char resp[256 * 1024];
+    ssize_t n = -1;
+    /* the freed slot may take a moment to come back: retry the scrape */
+    for (int tries = 0; tries < 50 && n <= 0; tries++, mx_sleep_ms(100))
+        n = http(mx_port(d, "admin"), "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n",
+                 resp, sizeof resp);
+    MX_REQUIRE(n > 0 && status_of(resp) == 200, "no scrape");
+    static const char key[] = "muxd_connections_rejected_total{reason=\"max_connections\"} ";
+    const char *at = strstr(resp, key);
+    MX_REQUIRE(at != NULL);
+    long long rej = atoll(at + sizeof key - 1);
+    MX_REQUIRE(rej >= 1, "max_connections rejections: %lld", rej);
+    for (int i = 0; i < 2; i++)
+        close(fds[i]);
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+}
+
+/* The io_uring backend's own events reach the counters through its
+ * upcall: a four-buffer ring under 100 pipelining clients runs dry. */
+Test(admin, uring_enobufs_are_counted)
+{
+    struct mx_daemon *d = mx_boot("[server]\nworkers = 2\nuring_buffers = 4\n"
+                                  "uring_buffer_size = 512\n"
+                                  "[listener echo]\nlisten = 127.0.0.1:0\n"
+                                  "[admin]\nlisten = 127.0.0.1:0\n");
+    struct mx_load_opts o = { .port = mx_port(d, "echo"), .clients = 100, .messages = 16,
+                              .min_msg = 2048, .max_msg = 2048, .pipeline = 8,
+                              .threads = 2, .timeout_ms = 15000, .seed_base = 7 };
+    struct mx_load_result r;
+    MX_REQUIRE(mx_load_run_logged(&o, &r) == 0, "load: %s", r.first_error);
+    static char resp[256 * 1024];
+    MX_REQUIRE(http(mx_port(d, "admin"), "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n",
+                    resp, sizeof resp) > 0);
+    char *body = body_of(resp);
+    MX_REQUIRE(body != NULL);
+    long long enobufs = sum_samples(body, "muxd_uring_enobufs_total");
+    if (daemon_wait_log(d, "backend=io_uring", 0))
+        MX_REQUIRE(enobufs > 0, "no ENOBUFS counted on a four-buffer ring");
+    else
+        MX_REQUIRE(enobufs == 0, "ENOBUFS counted without io_uring: %lld", enobufs);
+    MX_REQUIRE(sum_samples(body, "muxd_received_bytes_total") >= 100LL * 16 * 2048);
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+}
+
+Test(admin, healthz_and_error_statuses)
+{
+    struct mx_daemon *d = mx_boot(config);
+    int admin = mx_port(d, "admin");
+    char resp[4096];
+    MX_REQUIRE(http(admin, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n", resp, sizeof resp) > 0);
+    MX_REQUIRE(status_of(resp) == 200);
+    MX_REQUIRE(strcmp(body_of(resp), "ok\n") == 0, "body: %s", body_of(resp));
+    MX_REQUIRE(http(admin, "GET /healthz HTTP/1.0\r\n\r\n", resp, sizeof resp) > 0);
+    MX_REQUIRE(status_of(resp) == 200, "HTTP/1.0 without Host");
+    MX_REQUIRE(http(admin, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", resp, sizeof resp) > 0);
+    MX_REQUIRE(status_of(resp) == 404);
+    MX_REQUIRE(http(admin, "POST /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
+                    resp, sizeof resp) > 0);
+    MX_REQUIRE(status_of(resp) == 405);
+    MX_REQUIRE(strstr(resp, "\r\nAllow: GET\r\n") != NULL);
+    MX_REQUIRE(http(admin, "GET /metrics HTTP/1.1\r\n\r\n", resp, sizeof resp) > 0);
+    MX_REQUIRE(status_of(resp) == 400, "HTTP/1.1 without Host");
+    MX_REQUIRE(http(admin, "hello there\r\n\r\n", resp, sizeof resp) > 0);
+    MX_REQUIRE(status_of(resp) == 400, "garbage");
+    MX_REQUIRE(http(admin, "GET / HTTP/2.0\r\nHost: t\r\n\r\n", resp, sizeof resp) > 0);
+    MX_REQUIRE(status_of(resp) == 505);
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+}
+
+Test(admin, an_oversized_request_gets_431_and_a_close)
+{
+    struct mx_daemon *d = mx_boot(config);
+    int fd = mx_connect(mx_port(d, "admin"));
+    MX_REQUIRE(fd >= 0);
+    static char big[9000];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "GET /metrics HTTP/1.1\r\nX-Big: ", 30);
+    MX_REQUIRE(mx_send_all(fd, big, sizeof big) == 0);
+    char resp[4096];
+    MX_REQUIRE(read_all(fd, resp, sizeof resp) > 0, "no response before the close");
+    MX_REQUIRE(status_of(resp) == 431, "status: %.40s", resp);
+    close(fd);
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+}
+
+Test(admin, a_slow_request_gets_408_and_a_close)
+{
+    struct mx_daemon *d = mx_boot(config);   /* request_timeout = 1s */
+    int fd = mx_connect(mx_port(d, "admin"));
+    MX_REQUIRE(fd >= 0);
+    int64_t t0 = mx_now_ms();
+    MX_REQUIRE(mx_send_all(fd, "GET /metrics HTTP/1.1\r\n", 23) == 0);
+    char resp[4096];
+    MX_REQUIRE(read_all(fd, resp, sizeof resp) > 0, "no response before the close");
+    int64_t took = mx_now_ms() - t0;
+    MX_REQUIRE(status_of(resp) == 408, "status: %.40s", resp);
+    MX_REQUIRE(took >= 900 && took < 5000, "closed after %lld ms, want about 1000",
+               (long long)took);
+    close(fd);
+    /* and one that sends nothing at all */
+    fd = mx_connect(mx_port(d, "admin"));
+    MX_REQUIRE(fd >= 0);
+    MX_REQUIRE(read_all(fd, resp, sizeof resp) > 0 && status_of(resp) == 408);
+    close(fd);
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+}
