@@ -146,7 +146,8 @@ static long wmem_max(void)
 }
 
 /* Slow one n, reading at last: what it got is in order, and it ends (with
- * the ERROR line when the close was graceful). */
+ * the ERROR line when the close was graceful, or in a reset when it was
+ * cut at shutdown_timeout while the slow ones before it were read). */
 static void read_after_cut(struct irc *slow, int n, int sent)
 {
     static const char pfx[] = ":sender!usender@127.0.0.1 PRIVMSG #big :";
@@ -170,8 +171,10 @@ static void read_after_cut(struct irc *slow, int n, int sent)
             error_seen = true;
         }
     }
-    MX_REQUIRE(rc == 0, "slow%d's connection is still open 20 s after it began reading (%d "
-               "lines, %d messages)", n, lines, next);
+    /* EOF after a graceful close; a reset when the others' reading took
+     * longer than its shutdown_timeout and it was cut. Both are closed. */
+    MX_REQUIRE(rc == 0 || rc == -ECONNRESET, "slow%d's connection is still open 20 s after it "
+               "began reading (%d lines, %d messages, rc %d)", n, lines, next, rc);
     MX_REQUIRE(next < sent, "slow%d got every message", n);
     MX_REQUIRE(!after_error, "slow%d: lines after the ERROR line", n);
     cr_log_info("slow%d: %d of %d messages before the cut, ERROR line %s", n, next, sent,
