@@ -14,6 +14,9 @@
 
 #include "app/cli.h"
 #include "app/config.h"
+#include "app/cpus.h"
+#include "app/fdlimit.h"
+#include "app/overrides.h"
 #include "app/protocols.h"
 #include "muxd/muxd.h"
 
@@ -44,10 +47,10 @@ static int load_config(const struct mx_cli *cli, struct mx_config *cfg)
         fprintf(stderr, "muxd: %s\n", err);
         return -1;
     }
-    if (cli->workers > 0)
-        cfg->workers = (unsigned)cli->workers;
-    if (cli->backend)
-        snprintf(cfg->backend, sizeof cfg->backend, "%s", cli->backend);
+    if (mx_cli_override(cli, cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "muxd: %s\n", err);
+        return -1;
+    }
     if (mx_config_validate(cfg, cli->config_path, err, sizeof err) < 0) {
         fprintf(stderr, "muxd: %s\n", err);
         return -1;
@@ -59,8 +62,8 @@ static unsigned resolve_workers(unsigned workers)
 {
     if (workers)
         return workers;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > MX_MAX_WORKERS ? MX_MAX_WORKERS : (unsigned)n;
+    unsigned n = mx_cpus_usable();
+    return n > MX_MAX_WORKERS ? MX_MAX_WORKERS : n;
 }
 
 static void server_opts(const struct mx_config *cfg, struct mx_server_opts *o)
@@ -204,13 +207,21 @@ int main(int argc, char **argv)
     struct listeners ls = { 0 };
     if (prepare_listeners(&cfg, &ls) < 0)
         return 2;
+    char fdwarn[512];
+    bool fd_short = mx_fd_ceiling_warning(cfg.max_connections, mx_fd_hard_limit(), fdwarn,
+                                          sizeof fdwarn);
     if (cli.check_config) {
         free_listeners(&ls);
         mx_config_print(&cfg, stdout);
         printf("; backend in use: %s%s%s\n", backend, why ? " - " : "", why ? why : "");
+        printf("; workers in use: %u\n", resolve_workers(cfg.workers));
+        if (fd_short)
+            fprintf(stderr, "muxd: warning: %s\n", fdwarn);
         return 0;
     }
     mx_log_set_level(cfg.log_level);
+    if (fd_short)
+        mx_warn("%s", fdwarn);
     signal(SIGPIPE, SIG_IGN);
     return serve(&cfg, &ls, raise_fd_limit());
 }
