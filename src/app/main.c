@@ -213,8 +213,8 @@ int main(int argc, char **argv)
     if (cli.check_config) {
         free_listeners(&ls);
         mx_config_print(&cfg, stdout);
-        printf("; backend in use: %s%s%s\n", backend, why ? " - " : "", why ? why : "");
         printf("; workers in use: %u\n", resolve_workers(cfg.workers));
+        printf("; backend in use: %s%s%s\n", backend, why ? " - " : "", why ? why : "");
         if (fd_short)
             fprintf(stderr, "muxd: warning: %s\n", fdwarn);
         return 0;
