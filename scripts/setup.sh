@@ -6,9 +6,16 @@
 #                             python3-prometheus-client: the parser that
 #                             checks the admin listener's /metrics)
 #   scripts/setup.sh bench    also what bench/ runs: the peers (libevent,
-#                             ngircd, inspircd), gnuplot for the plots, jq;
-#                             test.sh asks for these too, since the suite's
-#                             quick mode is a smoke test (bench/quick)
+#                             ngircd, inspircd), gnuplot for the plots, jq,
+#                             ss (iproute2: free ports for the IRC peers),
+#                             git (the revision built), column
+#                             (bsdextrautils: ab.sh's table); test.sh asks
+#                             for these too, since the suite's quick mode
+#                             is a smoke test (bench/quick)
+# Every other command the scripts and tests call comes from these or from
+# Debian's essential set (coreutils, util-linux's taskset, mawk, sed,
+# findutils, diffutils): nm from binutils (build-essential), python3 from
+# python3-irc.
 # The IRC daemons must not start as system services on install (ngircd
 # would take port 6667 from muxd's chat): where no policy-rc.d says so
 # already, one that refuses every start is in place during the install.
@@ -18,7 +25,7 @@ pkgs=(build-essential cmake pkg-config clang
       liburing-dev libinih-dev libcriterion-dev python3-irc groff-base
       python3-prometheus-client)
 if [ "${1:-}" = "bench" ]; then
-    pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox)
+    pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox iproute2 git bsdextrautils)
 fi
 
 missing=()

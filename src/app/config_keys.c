@@ -46,7 +46,7 @@ _Static_assert(sizeof(enum mx_log_level) == sizeof(uint32_t),
 static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_SERVER, .name = "workers", .type = MX_CFG_UINT, CFG(workers),
       .min = 1, .max = 256, .has_auto = true, .auto_val = 0, .def = "auto",
-      .help = "reactor threads; auto = one per online CPU" },
+      .help = "reactor threads; auto = one per CPU this process may use" },
     { .sect = MX_SECT_SERVER, .name = "backend", .type = MX_CFG_WORD, CFG(backend),
       .choices = backend_names, .def = "auto",
       .help = "I/O backend; auto picks the best one available" },
@@ -256,6 +256,8 @@ static void print_rows(const struct mx_cfg_key *rows, size_t n, enum mx_cfg_sect
         if (rows[i].sect != s)
             continue;
         mx_cfg_key_format(&rows[i], base, text, sizeof text);
+        if (rows[i].secret && text[0])
+            snprintf(text, sizeof text, "%s", MX_CFG_SECRET_SHOWN);
         /* Wide enough for the longest key, max_channels_per_client. */
         fprintf(out, "%-23s = %s\n", rows[i].name, text);
     }

@@ -43,6 +43,7 @@ struct mx_cfg_key {
     unsigned long long auto_val; /* outside min..max, so it reads back as auto */
     const char *const *choices;  /* ENUM, WORD; NULL-terminated */
     const char *def;             /* NULL: must be given */
+    bool secret;                 /* printed as MX_CFG_SECRET_SHOWN when set */
     const char *help;
     bool live;                   /* a reload (SIGHUP) applies it */
 };
@@ -58,6 +59,10 @@ struct mx_cfg_key {
 /* The reader sizes its per-key bookkeeping by this, so it has to be a
  * constant; config_keys.c fails to build when it drifts from the table. */
 #define MX_CFG_NKEYS 20
+
+/* What --check-config shows of a secret that is set: its output goes to
+ * terminals, logs and bug reports. */
+#define MX_CFG_SECRET_SHOWN "********"
 
 #define MX_CFG_LISTEN_SHAPE "host:port, [v6addr]:port or *:port"
 

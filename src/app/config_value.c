@@ -2,6 +2,7 @@
  * it by the row's type (number, size, duration, choice, word, address,
  * text, protocol), format it back, describe what it allows. The table of
  * rows itself, and walking it, is config_keys.c. */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -196,8 +197,8 @@ static bool v6_char(char c)
     return isxdigit((unsigned char)c) || c == ':' || c == '.';
 }
 
-/* Only the shape: the server resolves the host when it binds. Returns the
- * port text, or NULL. */
+/* Only the shape; numeric_host checks the address. Returns the port text,
+ * or NULL. */
 static const char *listen_port(const char *v)
 {
     const char *colon, *p;
@@ -222,6 +223,25 @@ static const char *listen_port(const char *v)
     return colon + 1;
 }
 
+/* What the server's bind takes: a numeric address or '*'. Checked here
+ * too, so that --check-config refuses what start-up would. port is what
+ * listen_port found in v. */
+static bool numeric_host(const char *v, const char *port)
+{
+    char host[64];
+    bool v6 = v[0] == '[';
+    size_t n = (size_t)(port - v) - (v6 ? 3 : 1);
+    unsigned char addr[16];
+
+    if (n >= sizeof host)
+        return false;
+    memcpy(host, v + v6, n);
+    host[n] = '\0';
+    if (v6)
+        return inet_pton(AF_INET6, host, addr) == 1;
+    return strcmp(host, "*") == 0 || inet_pton(AF_INET, host, addr) == 1;
+}
+
 static int check_listen(const char *v, char *why, size_t len)
 {
     const char *port = listen_port(v);
@@ -232,7 +252,10 @@ static int check_listen(const char *v, char *why, size_t len)
         snprintf(why, len, "port must be from 0 to 65535, got '%s'", v);
     else if (rc)
         snprintf(why, len, "expected " MX_CFG_LISTEN_SHAPE ", got '%s'", v);
-    return rc ? -1 : 0;
+    else if (!numeric_host(v, port))
+        snprintf(why, len, "expected a numeric address (host names are not looked up), "
+                 "got '%s'", v);
+    return rc || !numeric_host(v, port) ? -1 : 0;
 }
 
 static int check_text(const char *v, char *why, size_t len)

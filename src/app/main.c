@@ -16,6 +16,9 @@
 
 #include "app/cli.h"
 #include "app/config.h"
+#include "app/cpus.h"
+#include "app/fdlimit.h"
+#include "app/overrides.h"
 #include "app/protocols.h"
 #include "app/notify.h"
 #include "app/reload.h"
@@ -212,14 +215,24 @@ int main(int argc, char **argv)
     }
     if (prepare_listeners(&app) < 0)
         return 2;
+    char fdwarn[512];
+    bool fd_short = mx_fd_ceiling_warning(cfg->max_connections, mx_fd_hard_limit(), fdwarn,
+                                          sizeof fdwarn);
     if (cli.check_config) {
         free_listeners(&app);
         mx_config_print(cfg, stdout);
+        struct mx_server_opts in_use;
+        mx_app_server_opts(cfg, &in_use);
+        printf("; workers in use: %u\n", in_use.workers);
         printf("; backend in use: %s%s%s\n", backend, why ? " - " : "", why ? why : "");
+        if (fd_short)
+            fprintf(stderr, "muxd: warning: %s\n", fdwarn);
         return 0;
     }
     mx_log_set_level(cfg->log_level);
     mx_log_set_format(cfg->log_format);
+    if (fd_short)
+        mx_warn("%s", fdwarn);
     signal(SIGPIPE, SIG_IGN);
     return serve(&app, raise_fd_limit());
 }

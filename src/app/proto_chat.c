@@ -37,7 +37,7 @@ static const struct mx_cfg_key keys[] = {
       .def = "", .help = "chat: file whose lines are the message of the day; "
                          "empty = none (422)" },
     { .sect = MX_SECT_LISTENER, .name = "password", .type = MX_CFG_TEXT, CHAT(password),
-      .def = "", .help = "chat: PASS a client must give to register; empty = none" },
+      .def = "", .secret = true, .help = "chat: PASS a client must give to register; empty = none" },
     { .sect = MX_SECT_LISTENER, .name = "register_timeout", .type = MX_CFG_DURATION,
       CHAT(register_timeout_ms), .min = SEC, .max = 3600 * SEC, .def = "30s",
       .help = "chat: a client must register (NICK, USER) within this" },

@@ -5,9 +5,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "app/config_keys.h"
+#include "app/cpus.h"
+#include "app/overrides.h"
 #include "app/protocols.h"
 #include "muxd/log.h"
 
@@ -16,10 +17,8 @@ int mx_app_load_config(const struct mx_cli *cli, struct mx_config *cfg, char *er
     mx_config_default(cfg);
     if (mx_config_load(cfg, cli->config_path, err, len) < 0)
         return -1;
-    if (cli->workers > 0)
-        cfg->workers = (unsigned)cli->workers;
-    if (cli->backend)
-        snprintf(cfg->backend, sizeof cfg->backend, "%s", cli->backend);
+    if (mx_cli_override(cli, cfg, err, len) < 0)
+        return -1;
     const char *slash = strrchr(cli->config_path, '/');
     snprintf(cfg->dir, sizeof cfg->dir, "%.*s", slash ? (int)(slash - cli->config_path) + 1 : 0,
              cli->config_path);
@@ -30,8 +29,8 @@ static unsigned resolve_workers(unsigned workers)
 {
     if (workers)
         return workers;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > MX_MAX_WORKERS ? MX_MAX_WORKERS : (unsigned)n;
+    unsigned n = mx_cpus_usable();
+    return n > MX_MAX_WORKERS ? MX_MAX_WORKERS : n;
 }
 
 void mx_app_server_opts(const struct mx_config *cfg, struct mx_server_opts *o)
@@ -84,7 +83,7 @@ static void add(char *list, size_t cap, size_t *used, const struct mx_cfg_change
         return;
     const char *sep = *used ? ", " : "";
     /* A password is no business of the log's. */
-    bool secret = ch->key && strcmp(ch->key->name, "password") == 0;
+    bool secret = ch->key && ch->key->secret;
     int n = ch->key && secret
         ? snprintf(list + *used, cap - *used, "%s[%s] %s changed", sep, ch->label,
                    ch->key->name)

@@ -41,6 +41,7 @@ struct ld_chat_thread {
     struct ld_seq *seq_pool;
     char *in_pool;
     unsigned joined;
+    uint64_t last_arrival;   /* of a new delivery, any message */
 };
 
 /* Members of channel ch, and senders in it, over every client. */

@@ -145,9 +145,11 @@ static int on_privmsg(struct ld_thread *th, struct ld_conn *c, const struct ld_i
         return 0;
     atomic_fetch_add_explicit(&th->live->got, 1, memory_order_relaxed);
     th->progress++;
+    uint64_t now = ld_now_ns();
+    ld_chat_of(th)->last_arrival = now;
     if (msg.ts_ns >= th->tm.start && msg.ts_ns < th->tm.end) {
-        uint64_t now = ld_now_ns();
         th->res->deliveries++;
+        th->res->late += now >= th->tm.drain_end;
         ld_hist_record(&th->res->lat, now > msg.ts_ns ? now - msg.ts_ns : 0);
     }
     return 0;

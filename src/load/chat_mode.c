@@ -13,6 +13,10 @@
 #include "irc.h"
 #include "modes.h"
 
+/* After the drain: this long without a new delivery and the rest owed
+ * count as lost. */
+#define CHAT_QUIET_NS (1000 * NS_PER_MS)
+
 static int chat_init(struct ld_thread *th)
 {
     const struct ld_opts *o = th->o;
@@ -133,12 +137,16 @@ static uint64_t chat_next_due(const struct ld_thread *th, uint64_t now)
     return t < th->tm.stop ? t : UINT64_MAX;
 }
 
-/* The drain ends at tm.give_up, or as soon as the coordinator saw every
- * delivery owed arrive. */
+/* As soon as the coordinator saw every delivery owed arrive; else at the
+ * end of the drain unless deliveries are still coming (they are late, and
+ * the wait for them ends once none came for CHAT_QUIET_NS), and at
+ * tm.give_up at the latest. */
 static bool chat_done(const struct ld_thread *th, uint64_t now)
 {
-    return now >= th->tm.give_up ||
-           (now >= th->tm.stop && atomic_load_explicit(&th->live->drained, memory_order_relaxed));
+    if (now >= th->tm.give_up ||
+        (now >= th->tm.stop && atomic_load_explicit(&th->live->drained, memory_order_relaxed)))
+        return true;
+    return now >= th->tm.drain_end && now >= ld_chat_of(th)->last_arrival + CHAT_QUIET_NS;
 }
 
 const struct ld_mode_ops ld_chat_ops = {

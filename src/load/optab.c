@@ -25,7 +25,8 @@ const struct ld_optdef ld_optab[O_COUNT] = {
                      "measured seconds (default 5); idle: seconds to hold" },
     [O_WARMUP] = { "warmup", 0, "S", E | C | W, "seconds of load before measuring (default 1)" },
     [O_DRAIN] = { "drain", 0, "S", C,
-                  "seconds to wait for deliveries still in flight (default 2)" },
+                  "seconds to wait for deliveries still in flight (default 2);\n"
+                  "later ones count as late, ones that never come as lost" },
     [O_JSON] = { "json", 0, NULL, LD_ALL, "one JSON object on stdout instead of text" },
     [O_SRC_IPS] = { "src-ips", 0, "K", LD_ALL,
                     "bind connections round-robin to 127.0.0.1 .. 127.0.0.K\n"

@@ -23,8 +23,15 @@ static void judge_chat(struct ld_report *rep)
     uint64_t lost = ld_result_lost(r);
     r->verify_failures += lost + r->duplicated + r->reordered + r->corrupt;
     if (lost)
-        ld_result_why(r, "%llu of %llu deliveries lost (%.1f s drain)", (unsigned long long)lost,
-                      (unsigned long long)r->expected, rep->o->drain);
+        ld_result_why(r, "%llu of %llu deliveries lost (never came: none for 1 s after the "
+                      "%.1f s drain)", (unsigned long long)lost, (unsigned long long)r->expected,
+                      rep->o->drain);
+    /* Not a wrong byte, but the server did not keep up with --rate. */
+    if (r->late)
+        ld_result_why(r, "%llu of %llu deliveries late: after the %.1f s drain, up to %.1f s after "
+                      "being due (the server held them back: flood control?)",
+                      (unsigned long long)r->late, (unsigned long long)r->expected,
+                      rep->o->drain, (double)r->lat.max / 1e9);
     if (r->duplicated || r->reordered || r->corrupt)
         ld_result_why(r, "%llu deliveries duplicated, %llu reordered, %llu corrupt",
                       (unsigned long long)r->duplicated, (unsigned long long)r->reordered,
@@ -110,6 +117,7 @@ static void json_chat(struct ld_json *j, const struct ld_report *rep)
     ld_json_u64(j, "deliveries", r->deliveries);
     ld_json_num(j, "deliveries_per_s", per_s(r->deliveries, o), 1);
     ld_json_u64(j, "lost", ld_result_lost(r));
+    ld_json_u64(j, "late", r->late);
     ld_json_u64(j, "duplicated", r->duplicated);
     ld_json_u64(j, "reordered", r->reordered);
     ld_json_u64(j, "corrupt", r->corrupt);
@@ -173,10 +181,11 @@ static void text_mode(const struct ld_report *rep)
     const struct ld_opts *o = rep->o;
     const struct ld_result *r = rep->r;
     if (o->mode == LD_CHAT)
-        printf("chat      %llu deliveries (%.0f/s) of %llu owed: lost %llu, duplicated %llu, "
-               "reordered %llu, corrupt %llu\n", (unsigned long long)r->deliveries,
-               per_s(r->deliveries, o), (unsigned long long)r->expected,
-               (unsigned long long)ld_result_lost(r), (unsigned long long)r->duplicated,
+        printf("chat      %llu deliveries (%.0f/s) of %llu owed: lost %llu, late %llu, "
+               "duplicated %llu, reordered %llu, corrupt %llu\n",
+               (unsigned long long)r->deliveries, per_s(r->deliveries, o),
+               (unsigned long long)r->expected, (unsigned long long)ld_result_lost(r),
+               (unsigned long long)r->late, (unsigned long long)r->duplicated,
                (unsigned long long)r->reordered, (unsigned long long)r->corrupt);
     if (o->mode == LD_WORK) {
         printf("heavy     %u conns x '%.*s': %llu requests (%.2f/s)\n", o->heavy,

@@ -23,6 +23,7 @@ void ld_result_merge(struct ld_result *dst, const struct ld_result *src)
     dst->heavy_reqs += src->heavy_reqs;
     dst->expected += src->expected;
     dst->deliveries += src->deliveries;
+    dst->late += src->late;
     dst->duplicated += src->duplicated;
     dst->reordered += src->reordered;
     dst->corrupt += src->corrupt;

@@ -23,6 +23,7 @@ struct ld_result {
     /* chat */
     uint64_t expected;        /* deliveries owed for the messages of the window */
     uint64_t deliveries;      /* distinct ones that arrived */
+    uint64_t late;            /* of those, the ones after --drain */
     uint64_t duplicated, reordered, corrupt;
     struct ld_hist lat;       /* light / round trip / delivery latency, ns */
     struct ld_hist heavy_lat; /* work: heavy requests, ns */

@@ -17,6 +17,7 @@
 #define SETUP_TIMEOUT_S 60     /* registration and joins, after the connects */
 #define ECHO_GIVE_UP_S 10      /* after the window: echoes still owed */
 #define IDLE_GIVE_UP_S 30      /* after the hold: round trips still owed */
+#define CHAT_LATE_MAX_S 30     /* after the drain: late deliveries still coming */
 #define PUBLISH_NS (250 * NS_PER_MS)
 #define MAX_SLEEP_NS (100 * NS_PER_MS)
 
@@ -27,13 +28,20 @@ void ld_times_set(struct ld_times *t, const struct ld_opts *o, uint64_t t0)
         /* The hold is the window; the round trips come after it. */
         t->start = t0;
         t->end = t->stop = t0 + ld_secs_ns(o->duration);
-        t->give_up = t->end + IDLE_GIVE_UP_S * NS_PER_S;
+        t->give_up = t->drain_end = t->end + IDLE_GIVE_UP_S * NS_PER_S;
         return;
     }
     t->start = t0 + ld_secs_ns(o->warmup);
     t->end = t->stop = t->start + ld_secs_ns(o->duration);
-    t->give_up = t->stop + (o->mode == LD_CHAT ? ld_secs_ns(o->drain)
-                                               : ECHO_GIVE_UP_S * NS_PER_S);
+    if (o->mode != LD_CHAT) {
+        t->give_up = t->drain_end = t->stop + ECHO_GIVE_UP_S * NS_PER_S;
+        return;
+    }
+    /* A throttled server (flood control) still delivers after the drain:
+     * the wait goes on while deliveries keep coming, so that those count
+     * as late and only the ones that never come as lost. */
+    t->drain_end = t->stop + ld_secs_ns(o->drain);
+    t->give_up = t->drain_end + CHAT_LATE_MAX_S * NS_PER_S;
 }
 
 int ld_fail(struct ld_thread *th, enum ld_fail_kind kind, const char *fmt, ...)

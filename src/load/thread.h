@@ -24,7 +24,10 @@ struct ld_times {
     uint64_t start;    /* measured window [start, end) */
     uint64_t end;
     uint64_t stop;     /* nothing new is sent from here on */
-    uint64_t give_up;  /* what is still owed now is a failure (chat: drain ends) */
+    /* chat: --drain ends; what arrives later is late, not lost (others:
+     * give_up) */
+    uint64_t drain_end;
+    uint64_t give_up;  /* what is still owed now is a failure */
 };
 void ld_times_set(struct ld_times *t, const struct ld_opts *o, uint64_t t0);
 

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -208,7 +210,7 @@ Test(cli_exit, check_config_with_overrides)
     run_muxd(&r, (const char *[]){ "--check-config", "-c", conf, "-b", "nope", NULL });
     unlink(conf);
     cr_assert_eq(r.status, 2, "exit %d, stderr:\n%s", r.status, r.err);
-    cr_assert_not_null(strstr(r.err, "[server] backend: expected one of auto, epoll, io_uring, poll, got 'nope'"),
+    cr_assert_not_null(strstr(r.err, "muxd: -b/--backend: expected one of auto, epoll, io_uring, poll, got 'nope'"),
                        "stderr:\n%s", r.err);
 }
 
@@ -227,6 +229,80 @@ Test(cli_exit, check_config_output_loads_back)
     unlink(conf);
     cr_assert_eq(second.status, 0, "stderr:\n%s", second.err);
     cr_assert_str_eq(second.out, first.out);
+}
+
+/* --check-config output goes to terminals and bug reports. */
+Test(cli_exit, check_config_hides_the_password)
+{
+    struct run r;
+    char v[64];
+
+    write_conf("[listener irc]\nlisten = 127.0.0.1:0\nprotocol = chat\npassword = hunter2\n");
+    run_muxd(&r, (const char *[]){ "--check-config", "-c", conf, NULL });
+    unlink(conf);
+    cr_assert_eq(r.status, 0, "exit %d, stderr:\n%s", r.status, r.err);
+    cr_assert_null(strstr(r.out, "hunter2"), "stdout:\n%s", r.out);
+    cr_assert_str_eq(ini_value(r.out, "password", v, sizeof v), "********", "%s", r.out);
+}
+
+/* Start-up binds numeric addresses only; --check-config must not pass a
+ * file that start-up then refuses. */
+Test(cli_exit, check_config_refuses_a_host_name)
+{
+    struct run r;
+
+    write_conf("[listener echo]\nlisten = localhost:7000\n");
+    run_muxd(&r, (const char *[]){ "--check-config", "-c", conf, NULL });
+    unlink(conf);
+    cr_assert_eq(r.status, 2, "exit %d, stdout:\n%s", r.status, r.out);
+    cr_assert_not_null(strstr(r.err, "[listener echo] listen: expected a numeric address "
+                                     "(host names are not looked up), got 'localhost:7000'"),
+                       "stderr:\n%s", r.err);
+}
+
+/* Criterion runs each test in a process of its own: the lowered limit is
+ * this test's and muxd's only. */
+Test(cli_exit, check_config_warns_of_the_fd_ceiling)
+{
+    struct run r;
+    struct rlimit rl = { 256, 256 };
+
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0, "setrlimit: %s", strerror(errno));
+    write_conf(GOOD_CONF "[limits]\nmax_connections = 5000\n");
+    run_muxd(&r, (const char *[]){ "--check-config", "-c", conf, NULL });
+    unlink(conf);
+    cr_assert_eq(r.status, 0, "exit %d, stderr:\n%s", r.status, r.err);
+    cr_assert_not_null(strstr(r.err, "muxd: warning: [limits] max_connections = 5000, but this "
+                                     "process may open at most 256 descriptors"),
+                       "stderr:\n%s", r.err);
+
+    write_conf(GOOD_CONF "[limits]\nmax_connections = 100\n");
+    run_muxd(&r, (const char *[]){ "--check-config", "-c", conf, NULL });
+    unlink(conf);
+    cr_assert_eq(r.status, 0);
+    cr_assert_null(strstr(r.err, "warning"), "stderr:\n%s", r.err);
+}
+
+/* workers = auto is the CPUs this process may run on, not those online. */
+Test(cli_exit, workers_auto_follows_the_affinity_mask)
+{
+    struct run r;
+    cpu_set_t one;
+
+    CPU_ZERO(&one);
+    cr_assert_eq(sched_getaffinity(0, sizeof one, &one), 0);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &one)) {
+            CPU_ZERO(&one);
+            CPU_SET(c, &one);
+            break;
+        }
+    cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0, "%s", strerror(errno));
+    write_conf("[server]\nworkers = auto\n[listener echo]\nlisten = 127.0.0.1:0\n");
+    run_muxd(&r, (const char *[]){ "--check-config", "-c", conf, NULL });
+    unlink(conf);
+    cr_assert_eq(r.status, 0, "exit %d, stderr:\n%s", r.status, r.err);
+    cr_assert_not_null(strstr(r.out, "\n; workers in use: 1\n"), "stdout:\n%s", r.out);
 }
 
 Test(cli_exit, version)

@@ -3,11 +3,13 @@
  * PING, lets them JOIN channels (the JOIN is echoed to every member) and
  * relays channel PRIVMSGs to the other members - with faults on request:
  *
- *   load_irc_peer [--drop K] [--dup K] [--swap K]
+ *   load_irc_peer [--drop K] [--dup K] [--swap K] [--slow R]
  *     --drop K  every K-th delivery is not sent (loss)
  *     --dup K   every K-th delivery is sent twice (duplication)
  *     --swap K  every K-th delivery is held back and sent after the next
  *               one to the same receiver (reordering)
+ *     --slow R  relays at most R PRIVMSGs a second, the rest waiting in
+ *               the socket, as flood control would (lateness, no loss)
  *
  * Prints "port N" once listening on 127.0.0.1. One thread, level-triggered
  * epoll, blocking sends (test loads are small). Runs until killed. */
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -44,7 +47,7 @@ struct chan {
 static struct client clients[MAX_CLIENTS]; /* indexed by fd */
 static struct chan chans[MAX_CHANS];
 static int nchans;
-static unsigned long drop_k, dup_k, swap_k, deliveries;
+static unsigned long drop_k, dup_k, swap_k, slow_r, deliveries;
 
 static void say(int fd, const char *line)
 {
@@ -130,6 +133,8 @@ static void on_privmsg(int fd, const char *target, const char *text)
     struct chan *ch = chan_get(target);
     if (!ch)
         return;
+    if (slow_r) /* the whole peer waits: nothing is read meanwhile */
+        nanosleep(&(struct timespec){ .tv_nsec = (long)(1000000000ul / slow_r) }, NULL);
     char line[LINE_MAX + 200];
     snprintf(line, sizeof line, ":%s!u@peer PRIVMSG %s :%s\r\n", clients[fd].nick, target, text);
     for (int i = 0; i < ch->n; i++)
@@ -208,6 +213,8 @@ static void parse_args(int argc, char **argv)
             dup_k = v;
         else if (strcmp(argv[i], "--swap") == 0)
             swap_k = v;
+        else if (strcmp(argv[i], "--slow") == 0)
+            slow_r = v > 1 ? v : 2;
     }
 }
 

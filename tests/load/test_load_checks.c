@@ -147,6 +147,19 @@ Test(load_checks, chat_detects_duplicates_and_reordering)
     lr_free(&r);
 }
 
+/* 480 messages at 400/s, relayed at 200/s: the last ones come about a
+ * second after the 0.5 s drain. They are late, not lost. */
+Test(load_checks, chat_tells_late_from_lost)
+{
+    struct lr_out r = chat_against_peer("--slow", "200");
+    MX_REQUIRE(r.status == 1 && !json_ok(&r), "exit %d against a slow server", r.status);
+    double late = num(&r, "late"), owed = num(&r, "expected_deliveries");
+    MX_REQUIRE(num(&r, "lost") == 0 && num(&r, "deliveries") == owed, "%s", r.out);
+    MX_REQUIRE(late > owed / 10 && late < owed, "%.0f of %.0f late", late, owed);
+    MX_REQUIRE(strstr(r.err, "deliveries late"), "reason: %s", r.err);
+    lr_free(&r);
+}
+
 Test(load_checks, chat_detects_nick_in_use)
 {
     pid_t pid;

@@ -147,7 +147,7 @@ Test(config, several_listeners)
             "[listener a]\nlisten = 127.0.0.1:7000\n"
             "[listener b]\nlisten = *:7001\nmode = line\n"
             "[server]\nworkers = 2\n"
-            "[listener c]\nmode = upper\nlisten = localhost:0\n"
+            "[listener c]\nmode = upper\nlisten = [::1]:0\n"
             "[listener d]\nlisten = 127.0.0.1:0\n");
     cr_assert_eq(cfg.nlisteners, 4);
     cr_assert_str_eq(cfg.listeners[0].name, "a");
@@ -191,8 +191,8 @@ Test(config, listener_limits)
 Test(config, listen_shapes)
 {
     static const char *const good[] = {
-        "127.0.0.1:7000", "*:0", "localhost:65535", "[::1]:7000", "[::]:0",
-        "[fe80::1%eth0]:9", "[::ffff:10.0.0.1]:80", "my-host.example:1", NULL,
+        "127.0.0.1:7000", "*:0", "10.1.2.3:65535", "[::1]:7000", "[::]:0",
+        "[::ffff:10.0.0.1]:80", "[fe80::1]:9", NULL,
     };
     struct mx_config cfg;
     char text[256];
@@ -220,6 +220,24 @@ Test(config, bad_listen)
     }
     expect_error("[listener x]\nlisten = 1.2.3.4:65536\n",
                  ":2: [listener x] listen: port must be from 0 to 65535, got '1.2.3.4:65536'");
+}
+
+/* The server binds numeric addresses only; the file is refused as start-up
+ * would refuse it, so --check-config says so too. */
+Test(config, listen_host_names_refused)
+{
+    static const char *const names[] = {
+        "localhost:7000", "my-host.example:1", "[fe80::1%eth0]:9", "1.2.3:80",
+        "256.1.1.1:80", NULL,
+    };
+    char text[256], want[256];
+
+    for (int i = 0; names[i]; i++) {
+        snprintf(text, sizeof text, "[listener x]\nlisten = %s\n", names[i]);
+        snprintf(want, sizeof want, ":2: [listener x] listen: expected a numeric address "
+                 "(host names are not looked up), got '%s'", names[i]);
+        expect_error(text, want);
+    }
 }
 
 Test(config, bad_values)

@@ -38,6 +38,25 @@ static void printed_value(const char *text, const char *key, char *out, size_t l
     cr_assert_fail("no '%s' in:\n%s", key, text);
 }
 
+/* --check-config's output ends up in terminals, logs and bug reports: a
+ * chat password shows that it is set, never what it is. */
+Test(config, print_hides_the_password)
+{
+    struct mx_config cfg;
+    char v[64];
+
+    load_ok(&cfg, "[listener a]\nlisten = 127.0.0.1:0\nprotocol = chat\npassword = s3cret\n"
+                  "[listener b]\nlisten = 127.0.0.1:0\nprotocol = chat\n");
+    char *text = print_to_string(&cfg);
+    cr_assert_null(strstr(text, "s3cret"), "%s", text);
+    printed_value(text, "password", v, sizeof v);
+    cr_assert_str_eq(v, "********");
+    /* b's password, unset, prints as unset. */
+    cr_assert_not_null(strstr(strstr(text, "[listener b]"), "password                = \n"),
+                       "%s", text);
+    free(text);
+}
+
 Test(config, print_round_trip)
 {
     struct mx_config a, b;
