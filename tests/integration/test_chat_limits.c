@@ -181,13 +181,14 @@ static void read_after_cut(struct irc *slow, int n, int sent)
         }
     }
     /* EOF after a graceful close, a reset after a cut at the deadline. A
-     * stall is the open finding noted above SLOW: reported, not failed,
+     * stall is the open finding noted above SLOW: reported (at info: a
+     * Criterion warning fails the binary's exit status), not failed,
      * until the server's side of it (its close hands unsent bytes to an
      * orphaned socket) is fixed; what did arrive was checked above. */
     MX_REQUIRE(rc == 0 || rc == -ECONNRESET || rc == -ETIMEDOUT, "slow%d: read error %d (%d "
                "lines, %d messages)", n, rc, lines, next);
     if (rc == -ETIMEDOUT)
-        cr_log_warn("slow%d stalled after %d messages: neither data nor EOF for 20 s (the "
+        cr_log_info("slow%d STALLED after %d messages: neither data nor EOF for 20 s (the "
                     "open finding noted above SLOW)", n, next);
     MX_REQUIRE(next < sent, "slow%d got every message", n);
     MX_REQUIRE(!after_error, "slow%d: lines after the ERROR line", n);
