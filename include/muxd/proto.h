@@ -18,6 +18,7 @@
 #define MUXD_PROTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct mx_conn;
 
@@ -48,6 +49,19 @@ struct mx_proto {
      * shutdown_timeout. No input follows; on_close does. (Last in the
      * table, so tables written in order before it stay valid.) */
     void (*on_stop)(struct mx_conn *c);
+    /* A change of the worker set (mx_server_set_workers), both optional.
+     * They run while every worker is paused between two loop turns, so
+     * they may touch state any worker keeps.
+     * on_move: c has moved to another worker (mx_conn_worker and
+     * mx_conn_id now give the new ones; old_id was its id). On the new
+     * owner, before c sees any event there. Its input, output queue and
+     * timer moved with it.
+     * on_workers: the count is becoming n, once per (protocol,
+     * proto_data), on the controlling thread: before new workers start
+     * (a negative errno keeps them from starting), or after the retired
+     * ones' connections have moved. */
+    void (*on_move)(struct mx_conn *c, uint64_t old_id);
+    int (*on_workers)(void *proto_data, unsigned n);
 };
 
 #endif

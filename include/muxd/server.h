@@ -155,6 +155,18 @@ int mx_server_update(struct mx_server *s, const struct mx_server_opts *o);
  * for a worker could wait for itself. Errors as mx_server_run. */
 int mx_server_run_sync(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg);
 
+/* Changes the number of workers of a running s to n (1 .. MX_MAX_WORKERS):
+ * growing starts new workers, which get new connections from then on;
+ * shrinking retires the highest-numbered ones and moves their connections
+ * to the others with everything they hold (socket, unread input, output
+ * queue, timer, protocol state: see on_move and on_workers in proto.h),
+ * closing none and losing or reordering no byte. Every worker pauses
+ * between two turns for the move itself. A post (mx_server_post) racing
+ * a move may find its connection gone. For the thread that controls s
+ * (-EDEADLK from a worker). 0; -EINVAL, -EAGAIN (not running), -ENOMEM
+ * or a protocol's on_workers error (s then keeps the count it had). */
+int mx_server_set_workers(struct mx_server *s, unsigned n);
+
 /* How many workers s runs (its opts.workers). Any thread. */
 unsigned mx_server_workers(const struct mx_server *s);
 

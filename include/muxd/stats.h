@@ -20,7 +20,10 @@ struct mx_server;
 
 struct mx_worker_stats {
     uint64_t conns_opened;        /* connections this worker took on */
-    uint64_t conns_closed;        /* ... and closed (open = opened - closed) */
+    uint64_t conns_closed;        /* ... and closed */
+    uint64_t conns_moved_in;      /* connections moved here from a retired worker */
+    uint64_t conns_moved_out;     /* ... and moved away (open = opened + moved_in
+                                     - closed - moved_out) */
     uint64_t bytes_in;            /* received from peers */
     uint64_t receives;            /* receive completions that carried bytes */
     uint64_t bytes_out;           /* written to peers */
@@ -38,7 +41,10 @@ struct mx_worker_stats {
 };
 
 struct mx_server_stats {
-    unsigned workers;
+    unsigned workers;             /* running now */
+    unsigned workers_seen;        /* ever run: mx_server_worker_stats takes
+                                     0 .. workers_seen - 1 (a retired worker
+                                     keeps its counters) */
     uint64_t conns_open;          /* gauge: admitted and not yet closed */
     uint64_t rejected_max_conns;  /* refused: max_connections reached */
     uint64_t rejected_emfile;     /* shed: out of descriptors (EMFILE ...) */

@@ -12,7 +12,7 @@
  *    policy; it reports what the kernel said through the upcalls below
  *    and lets the core decide.
  *  - Upcalls (reactor/conn.h): mx__conn_recv, mx__conn_eof,
- *    mx__conn_hangup, mx__conn_fail, mx__conn_sent; and (reactor/worker.h)
+ *    mx__conn_hangup, mx__conn_fail, mx__conn_sent, mx__conn_quiet; and (reactor/worker.h)
  *    mx__worker_lookup (tag -> connection) and mx__worker_wakeup (the
  *    inbox fd fired); for the counters only, mx__worker_note_* (events
  *    of the backend's own, such as io_uring's empty buffer ring). The
@@ -59,6 +59,12 @@ struct mx_backend_ops {
      * if operations are still in flight on c: the backend then calls
      * mx__conn_release once the last of them has completed. */
     bool (*detach)(struct mx_worker *w, struct mx_conn *c);
+    /* Stop every operation on c but keep the socket: c is moving to
+     * another worker, which attaches it afresh. Bytes already received
+     * are still reported; nothing more is sent. Returns true if operations
+     * are still in flight: the backend then calls mx__conn_quiet once the
+     * last has completed (or mx__conn_release, if c was closed since). */
+    bool (*suspend)(struct mx_worker *w, struct mx_conn *c);
     /* Wait up to timeout_ms (-1 = no limit) for events; report nothing. */
     int (*wait)(struct mx_worker *w, int timeout_ms);
     /* Report what the last wait gathered. */

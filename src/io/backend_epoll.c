@@ -97,6 +97,15 @@ static bool ep_detach(struct mx_worker *w, struct mx_conn *c)
     return false;
 }
 
+static bool ep_suspend(struct mx_worker *w, struct mx_conn *c)
+{
+    struct ep *ep = w->be_data;
+    if (epoll_ctl(ep->epfd, EPOLL_CTL_DEL, c->fd, NULL) < 0)
+        mx__conn_fail(c, -errno);
+    c->backend_state = 0;
+    return false;
+}
+
 static void dispatch_one(struct mx_worker *w, struct ep *ep, const struct epoll_event *ev)
 {
     if (ev->data.u64 == MX_TAG_INBOX) {
@@ -137,6 +146,7 @@ const struct mx_backend_ops mx__backend_epoll = {
     .set_recv = ep_set_recv,
     .flush = ep_flush,
     .detach = ep_detach,
+    .suspend = ep_suspend,
     .wait = ep_wait,
     .dispatch = ep_dispatch,
 };

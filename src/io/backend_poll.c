@@ -121,6 +121,14 @@ static bool pl_detach(struct mx_worker *w, struct mx_conn *c)
     return false;
 }
 
+/* The same hole; the fd stays open for the worker it moves to. */
+static bool pl_suspend(struct mx_worker *w, struct mx_conn *c)
+{
+    pl_detach(w, c);
+    c->backend_state = NO_ENTRY;
+    return false;
+}
+
 /* Squeezes out the holes, telling each moved connection its new index. */
 static void compact(struct mx_worker *w, struct pl *p)
 {
@@ -190,6 +198,7 @@ const struct mx_backend_ops mx__backend_poll = {
     .set_recv = pl_set_recv,
     .flush = pl_flush,
     .detach = pl_detach,
+    .suspend = pl_suspend,
     .wait = pl_wait,
     .dispatch = pl_dispatch,
 };

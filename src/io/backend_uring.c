@@ -45,6 +45,7 @@ enum {
     U_HELD = 1u << 4,      /* closed; released when nothing is in flight */
     U_WANT = 1u << 5,      /* the core wants receiving on */
     U_GONE = 1u << 6,      /* detached: the core has closed it */
+    U_SUSP = 1u << 7,      /* suspended: moving to another worker */
 };
 
 struct send_ctx {
@@ -307,7 +308,7 @@ static void on_recv(struct mx_worker *w, struct ur *u, struct mx_conn *c,
 static void ur_flush(struct mx_worker *w, struct mx_conn *c)
 {
     struct ur *u = w->be_data;
-    if ((c->backend_state & U_SEND) || c->out.bytes == 0)
+    if ((c->backend_state & (U_SEND | U_SUSP)) || c->out.bytes == 0)
         return; /* the completion of the send in flight goes on */
     struct send_ctx *s = u->free_sends;
     if (s)
@@ -345,6 +346,8 @@ static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int re
     c->backend_state &= ~U_SEND;
     if (c->backend_state & U_GONE)
         return;
+    if (res == -ECANCELED && (c->backend_state & U_SUSP))
+        return; /* nothing went out: the queue moves with c */
     if (res < 0) {
         mx__conn_fail(c, res);
         return;
@@ -356,15 +359,33 @@ static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int re
 
 /* --- close ----------------------------------------------------------- */
 
-static bool ur_detach(struct mx_worker *w, struct mx_conn *c)
+static void cancel_all(struct mx_worker *w, struct mx_conn *c)
 {
-    c->backend_state |= U_GONE;
     if ((c->backend_state & U_RECV) && !(c->backend_state & U_CANCEL)) {
         cancel_op(w, c, OP_RECV);
         c->backend_state |= U_CANCEL;
     }
     if (c->backend_state & U_SEND)
         cancel_op(w, c, OP_SEND);
+}
+
+/* Cancels what is in flight; the completions still report (received
+ * bytes are delivered, a send that got through is counted). The fd is
+ * submitted with the cancels, so it is never named after the move. */
+static bool ur_suspend(struct mx_worker *w, struct mx_conn *c)
+{
+    c->backend_state = (c->backend_state & ~U_WANT) | U_SUSP;
+    cancel_all(w, c);
+    struct ur *u = w->be_data;
+    if (io_uring_sq_ready(&u->ring) > 0)
+        io_uring_submit(&u->ring);
+    return in_flight(c);
+}
+
+static bool ur_detach(struct mx_worker *w, struct mx_conn *c)
+{
+    c->backend_state |= U_GONE;
+    cancel_all(w, c);
     /* A send already under way in the kernel may not be cancellable;
      * shutting the socket down ends it (and any recv) promptly. */
     /* Operations prepared this turn still name the fd by number: hand
@@ -401,13 +422,18 @@ static void on_cqe(struct mx_worker *w, struct ur *u, const struct io_uring_cqe 
             buf_return(u, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
         return;
     }
+    bool busy = in_flight(c);
     if (op == OP_RECV)
         on_recv(w, u, c, cqe);
     else
         on_send(w, u, c, cqe->res);
-    if ((c->backend_state & U_HELD) && !in_flight(c)) {
+    if (in_flight(c))
+        return;
+    if (c->backend_state & U_HELD) {
         c->backend_state &= ~U_HELD;
         mx__conn_release(c);
+    } else if (busy && (c->backend_state & (U_SUSP | U_GONE)) == U_SUSP) {
+        mx__conn_quiet(c);
     }
 }
 
@@ -462,6 +488,7 @@ const struct mx_backend_ops mx__backend_uring = {
     .set_recv = ur_set_recv,
     .flush = ur_flush,
     .detach = ur_detach,
+    .suspend = ur_suspend,
     .wait = ur_wait,
     .dispatch = ur_dispatch,
 };

@@ -87,8 +87,12 @@ static bool admit(struct mx_acceptor *a, int fd)
 static void hand_off(struct mx_acceptor *a, int fd, struct mx_listener *ls)
 {
     struct mx_server *s = a->srv;
+    /* A reload may change the count between two calls (resize.c). */
+    unsigned n = atomic_load_explicit(&s->nworkers, memory_order_acquire);
+    if (a->next >= n)
+        a->next = 0;
     struct mx_worker *w = &s->workers[a->next];
-    a->next = (a->next + 1) % s->nworkers;
+    a->next = (a->next + 1) % n;
     struct mx_msg m = { .type = MX_MSG_CONN, .fd = fd, .ptr = ls };
     if (mx__inbox_post(&w->inbox, &m) < 0) {
         atomic_fetch_sub(&s->nconns, 1);

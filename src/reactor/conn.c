@@ -31,10 +31,10 @@ static bool alive(const struct mx_conn *c)
 
 /* Receiving is wanted unless something holds it off; tell the backend only
  * when that changes. */
-static void update_recv(struct mx_conn *c)
+void mx__conn_update_recv(struct mx_conn *c)
 {
     bool want = !(c->flags & (MX_C_PAUSED_USER | MX_C_PAUSED_HW | MX_C_EOF |
-                              MX_C_CLOSING | MX_C_DEAD));
+                              MX_C_CLOSING | MX_C_DEAD | MX_C_MOVING));
     bool on = c->flags & MX_C_RECV_ON;
     if (want == on)
         return;
@@ -42,7 +42,7 @@ static void update_recv(struct mx_conn *c)
     c->w->be->set_recv(c->w, c, want);
 }
 
-static void mark_dirty(struct mx_conn *c)
+void mx__conn_mark_dirty(struct mx_conn *c)
 {
     if (c->flags & MX_C_DIRTY)
         return;
@@ -89,6 +89,7 @@ static void finish_close(struct mx_conn *c)
     mx__worker_owe_close(w, c);
     atomic_fetch_sub(&w->srv->nconns, 1);
     mx__count(&w->stats.conns_closed, 1);
+    mx__conn_quiet(c);
     bool held = w->be->detach(w, c);
     close(c->fd);
     c->fd = -1;
@@ -240,7 +241,7 @@ bool mx__conn_eof(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
     c->flags |= MX_C_EOF;
-    update_recv(c);
+    mx__conn_update_recv(c);
     mx__conn_finish_eof(c);
     return !(c->flags & MX_C_DEAD);
 }
@@ -269,7 +270,8 @@ void mx__conn_flush(struct mx_conn *c)
             offer_kept(c);
         mx__conn_finish_eof(c);
     }
-    if (!(c->flags & MX_C_DEAD) && c->out.bytes > 0)
+    /* A moving connection's queue goes out from its new worker. */
+    if (!(c->flags & (MX_C_DEAD | MX_C_MOVING)) && c->out.bytes > 0)
         c->w->be->flush(c->w, c);
 }
 
@@ -281,7 +283,7 @@ bool mx__conn_sent(struct mx_conn *c, size_t n)
     mx__count(&c->w->stats.bytes_out, n);
     if ((c->flags & MX_C_PAUSED_HW) && c->out.bytes <= opts(c)->output_low_water) {
         c->flags &= ~MX_C_PAUSED_HW;
-        update_recv(c);
+        mx__conn_update_recv(c);
     }
     if (c->out.bytes > 0)
         return !(c->flags & MX_C_DEAD);
@@ -307,9 +309,9 @@ static int after_queue(struct mx_conn *c)
     if (q > opts(c)->output_high_water && !(c->flags & MX_C_PAUSED_HW)) {
         c->flags |= MX_C_PAUSED_HW;
         mx__count(&c->w->stats.paused_high_water, 1);
-        update_recv(c);
+        mx__conn_update_recv(c);
     }
-    mark_dirty(c);
+    mx__conn_mark_dirty(c);
     return 0;
 }
 
@@ -352,12 +354,12 @@ void mx_conn_close(struct mx_conn *c, const char *reason)
         return;
     log_close(c, reason);
     c->flags |= MX_C_CLOSING;
-    update_recv(c);
+    mx__conn_update_recv(c);
     if (c->out.bytes == 0) {
         finish_close(c);
         return;
     }
-    mark_dirty(c);
+    mx__conn_mark_dirty(c);
     if (mx__conn_timer_arm(c, opts(c)->shutdown_timeout_ms, close_deadline, NULL) < 0)
         mx_warn("conn %s: no memory for its close deadline", label(c));
 }
@@ -366,7 +368,7 @@ void mx_conn_pause(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
     c->flags |= MX_C_PAUSED_USER;
-    update_recv(c);
+    mx__conn_update_recv(c);
 }
 
 void mx_conn_resume(struct mx_conn *c)
@@ -375,12 +377,12 @@ void mx_conn_resume(struct mx_conn *c)
     if (!(c->flags & MX_C_PAUSED_USER))
         return;
     c->flags &= ~MX_C_PAUSED_USER;
-    update_recv(c);
+    mx__conn_update_recv(c);
     /* Input kept while paused is offered again (and a pending EOF acted
      * on) at the end of this turn, not inside whatever callback resumes. */
     if (c->in.len > 0 || (c->flags & MX_C_EOF)) {
         c->flags |= MX_C_REOFFER;
-        mark_dirty(c);
+        mx__conn_mark_dirty(c);
     }
 }
 

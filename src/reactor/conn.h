@@ -30,6 +30,8 @@ enum {
     MX_C_DEAD = 1u << 5,         /* closed; freed once the backend lets go */
     MX_C_DIRTY = 1u << 6,        /* on the worker's flush list */
     MX_C_REOFFER = 1u << 7,      /* offer kept input again at the flush */
+    MX_C_MOVING = 1u << 8,       /* suspended: moving to another worker */
+    MX_C_QUIETING = 1u << 9,     /* suspended with operations in flight */
 };
 
 struct mx_listener;
@@ -80,6 +82,10 @@ void mx__conn_timer_free(struct mx_conn *c);
 /* mx_conn_timer without the owner's checks, for the core's own use. */
 int mx__conn_timer_arm(struct mx_conn *c, unsigned ms,
                        void (*fn)(struct mx_conn *, void *), void *arg);
+/* A move: the armed timer's deadline (0: none), off the old worker's
+ * heap; then onto the new one's. */
+uint64_t mx__conn_timer_take(struct mx_conn *c);
+int mx__conn_timer_put(struct mx_conn *c, uint64_t when);
 /* The backend holds no operation on a closed c any more (see detach). */
 void mx__conn_release(struct mx_conn *c);
 
@@ -89,6 +95,24 @@ void mx__conn_notify_closed(struct mx_conn *c);
 /* Closes after an EOF once nothing is held back (see conn.c). */
 void mx__conn_finish_eof(struct mx_conn *c);
 
+/* Receiving on or off as the flags now say; on the flush list. */
+void mx__conn_update_recv(struct mx_conn *c);
+void mx__conn_mark_dirty(struct mx_conn *c);
+
+/* Moving to another worker (conn_move.c), each step on the thread that
+ * owns c at the time: suspend it (the backend stops, output keeps
+ * queueing), let it leave the old worker's tables, then have it arrive
+ * in the new one's. Leaving and arriving happen while every worker is
+ * paused between turns (resize.c). */
+void mx__conn_suspend(struct mx_conn *c);
+struct mx__move {
+    struct mx_conn *c;
+    uint64_t old_id;
+    uint64_t timer_when;          /* its timer's deadline, 0 if none */
+};
+void mx__conn_leave(struct mx_conn *c, struct mx__move *m);
+void mx__conn_arrive(struct mx_worker *w, const struct mx__move *m);
+
 /* Upcalls from the backend (backend.h). Those returning bool return
  * whether c is still open: false once the report closed it. */
 bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n);
@@ -96,6 +120,8 @@ bool mx__conn_eof(struct mx_conn *c);
 /* The peer hung up (or the socket is in error) while not receiving. */
 void mx__conn_hangup(struct mx_conn *c);
 void mx__conn_fail(struct mx_conn *c, int err);
+/* A suspended c has nothing in flight any more. */
+void mx__conn_quiet(struct mx_conn *c);
 /* n bytes of the queue were written (and consumed from it). */
 bool mx__conn_sent(struct mx_conn *c, size_t n);
 

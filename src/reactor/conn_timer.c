@@ -63,3 +63,16 @@ void mx__conn_timer_free(struct mx_conn *c)
     free(c->timer);
     c->timer = NULL;
 }
+
+uint64_t mx__conn_timer_take(struct mx_conn *c)
+{
+    if (!c->timer || !mx_timer_armed(&c->timer->t))
+        return 0;
+    mx__timer_disarm(&c->w->timers, &c->timer->t);
+    return c->timer->t.when;
+}
+
+int mx__conn_timer_put(struct mx_conn *c, uint64_t when)
+{
+    return mx__timer_arm(&c->w->timers, &c->timer->t, when);
+}

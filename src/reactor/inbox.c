@@ -74,3 +74,11 @@ size_t mx__inbox_take(struct mx_inbox *ib, struct mx_msg **out)
     *out = v;
     return n;
 }
+
+bool mx__inbox_empty(struct mx_inbox *ib)
+{
+    pthread_mutex_lock(&ib->mu);
+    bool empty = ib->n == 0;
+    pthread_mutex_unlock(&ib->mu);
+    return empty;
+}

@@ -6,6 +6,7 @@
 #define MUXD_REACTOR_INBOX_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,5 +47,8 @@ int mx__inbox_post(struct mx_inbox *ib, const struct mx_msg *m);
 /* Owner only: takes every pending message; *out is valid until the next
  * call. Clears the eventfd. */
 size_t mx__inbox_take(struct mx_inbox *ib, struct mx_msg **out);
+
+/* Any thread: nothing is pending (a moment's truth). */
+bool mx__inbox_empty(struct mx_inbox *ib);
 
 #endif

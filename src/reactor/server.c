@@ -110,7 +110,9 @@ int mx_server_unlisten(struct mx_server *s, const char *name)
 
 static int start_workers(struct mx_server *s)
 {
-    s->workers = calloc(s->opts.workers, sizeof *s->workers);
+    /* Room for every worker a reload may add: untouched pages cost no
+     * memory, and a worker's address never changes. */
+    s->workers = calloc(MX_MAX_WORKERS, sizeof *s->workers);
     if (!s->workers)
         return -ENOMEM;
     for (unsigned i = 0; i < s->opts.workers; i++) {
@@ -121,6 +123,7 @@ static int start_workers(struct mx_server *s)
             mx__worker_fini(&s->workers[i]);
             return err;
         }
+        s->nseen++;
         s->nworkers++;
     }
     return 0;
@@ -149,8 +152,9 @@ void mx_server_stop(struct mx_server *s)
     if (s->acceptor.srv)
         mx__acceptor_stop(&s->acceptor);
     struct mx_msg m = { .type = MX_MSG_STOP, .fd = -1 };
-    for (unsigned i = 0; i < s->nworkers; i++)
-        mx__inbox_post(&s->workers[i].inbox, &m);
+    for (unsigned i = 0; i < s->nseen; i++)
+        if (s->workers[i].running)
+            mx__inbox_post(&s->workers[i].inbox, &m);
     /* Jobs not yet started go back as cancelled; running ones finish and
      * the workers wait for them. */
     mx__offload_cancel_queued(&s->offload);
@@ -159,7 +163,7 @@ void mx_server_stop(struct mx_server *s)
 int mx_server_post(struct mx_server *s, uint64_t conn_id, mx_post_fn *fn, void *arg)
 {
     unsigned idx = mx__id_worker(conn_id);
-    if (idx >= s->nworkers)
+    if (idx >= s->nseen || !s->workers[idx].running)
         return -ENOENT;
     struct mx_msg m = { .type = MX_MSG_POST, .fd = -1, .ptr = arg, .id = conn_id, .post = fn };
     return mx__inbox_post(&s->workers[idx].inbox, &m);
@@ -167,7 +171,8 @@ int mx_server_post(struct mx_server *s, uint64_t conn_id, mx_post_fn *fn, void *
 
 int mx_server_run(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg)
 {
-    if (worker >= s->nworkers)
+    /* A retiring worker is still reached until its thread ends. */
+    if (worker >= s->nseen || !s->workers[worker].running)
         return -ENOENT;
     struct mx_msg m = { .type = MX_MSG_RUN, .fd = -1, .ptr = arg, .run = fn };
     return mx__inbox_post(&s->workers[worker].inbox, &m);
@@ -188,8 +193,8 @@ static void run_then_post(void *p)
 
 int mx_server_run_sync(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg)
 {
-    for (unsigned i = 0; i < s->nworkers; i++)
-        if (pthread_equal(pthread_self(), s->workers[i].tid))
+    for (unsigned i = 0; i < s->nseen; i++)
+        if (s->workers[i].running && pthread_equal(pthread_self(), s->workers[i].tid))
             return -EDEADLK;
     struct sync_run r = { .fn = fn, .arg = arg };
     sem_init(&r.done, 0, 0);
@@ -240,14 +245,14 @@ int mx_server_update(struct mx_server *s, const struct mx_server_opts *o)
 
 unsigned mx_server_workers(const struct mx_server *s)
 {
-    /* nworkers counts the ones started so far. */
-    return s->opts.workers;
+    /* Before the start, the count it will start with. */
+    return s->workers ? atomic_load(&s->nworkers) : s->opts.workers;
 }
 
 int mx_server_finished(struct mx_server *s)
 {
-    for (unsigned i = 0; i < s->nworkers; i++)
-        if (!atomic_load(&s->workers[i].finished))
+    for (unsigned i = 0; i < s->nseen; i++)
+        if (s->workers[i].running && !atomic_load(&s->workers[i].finished))
             return 0;
     return 1;
 }
@@ -259,12 +264,12 @@ void mx_server_free(struct mx_server *s)
     mx_server_stop(s);
     /* Join them all before freeing any: a worker still stopping may post
      * to another one (a chat's "X has quit"). */
-    for (unsigned i = 0; i < s->nworkers; i++)
+    for (unsigned i = 0; i < s->nseen; i++)
         mx__worker_join(&s->workers[i]);
     /* The pool's last post may still be writing an inbox's eventfd. */
     if (s->started)
         mx__offload_stop(&s->offload);
-    for (unsigned i = 0; i < s->nworkers; i++)
+    for (unsigned i = 0; i < s->nseen; i++)
         mx__worker_fini(&s->workers[i]);
     for (unsigned i = 0; i < s->nlisteners; i++)
         if (s->listeners[i].fd >= 0)

@@ -31,8 +31,9 @@ struct mx_server {
     const struct mx_backend_ops *be;
     struct mx_listener listeners[MX_SERVER_MAX_LISTENERS];
     unsigned nlisteners;          /* slots used so far (none is reused) */
-    struct mx_worker *workers;
-    unsigned nworkers;
+    struct mx_worker *workers;    /* [MX_MAX_WORKERS], set up when first run */
+    atomic_uint nworkers;         /* running: the acceptor's round, posts' range */
+    atomic_uint nseen;            /* ever set up: their counters stay readable */
     struct mx_acceptor acceptor;
     struct mx_offload offload;
     atomic_size_t nconns;         /* admitted and not yet closed */

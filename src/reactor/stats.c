@@ -26,7 +26,9 @@ void mx__stats_read(const struct mx__wstats *st, struct mx_worker_stats *out)
     *out = (struct mx_worker_stats){
         /* closed before opened: open = opened - closed never goes below 0 */
         .conns_closed = mx__counter_get(&st->conns_closed),
+        .conns_moved_out = mx__counter_get(&st->conns_moved_out),
         .conns_opened = mx__counter_get(&st->conns_opened),
+        .conns_moved_in = mx__counter_get(&st->conns_moved_in),
         .bytes_in = mx__counter_get(&st->bytes_in),
         .receives = mx__counter_get(&st->receives),
         .bytes_out = mx__counter_get(&st->bytes_out),
@@ -55,7 +57,8 @@ int mx_server_stats(const struct mx_server *s, struct mx_server_stats *out)
     if (!running(s))
         return -EAGAIN;
     *out = (struct mx_server_stats){
-        .workers = s->nworkers,
+        .workers = atomic_load_explicit(&s->nworkers, memory_order_relaxed),
+        .workers_seen = atomic_load_explicit(&s->nseen, memory_order_relaxed),
         .conns_open = atomic_load_explicit(&s->nconns, memory_order_relaxed),
         .rejected_max_conns = mx__counter_get(&s->acceptor.rejected_max_conns),
         .rejected_emfile = mx__counter_get(&s->acceptor.rejected_emfile),
@@ -71,7 +74,7 @@ int mx_server_worker_stats(const struct mx_server *s, unsigned worker,
 {
     if (!running(s))
         return -EAGAIN;
-    if (worker >= s->nworkers)
+    if (worker >= atomic_load_explicit(&s->nseen, memory_order_relaxed))
         return -ENOENT;
     mx__stats_read(&s->workers[worker].stats, out);
     return 0;

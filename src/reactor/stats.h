@@ -18,7 +18,7 @@
 typedef atomic_uint_fast64_t mx__counter;
 
 struct mx__wstats {
-    mx__counter conns_opened, conns_closed;
+    mx__counter conns_opened, conns_closed, conns_moved_in, conns_moved_out;
     mx__counter bytes_in, receives, bytes_out, sends;
     mx__counter bytes_queued, bytes_dropped;
     mx__counter paused_high_water, cut_output_max, offload_rejected;

@@ -163,6 +163,11 @@ static void begin_stop(struct mx_worker *w)
 
 void mx__worker_wakeup(struct mx_worker *w)
 {
+    mx__worker_drain_inbox(w);
+}
+
+size_t mx__worker_drain_inbox(struct mx_worker *w)
+{
     struct mx_msg *m;
     size_t n = mx__inbox_take(&w->inbox, &m);
     for (size_t i = 0; i < n; i++) {
@@ -189,6 +194,7 @@ void mx__worker_wakeup(struct mx_worker *w)
             break;
         }
     }
+    return n;
 }
 
 void mx__worker_note_enobufs(struct mx_worker *w)
@@ -255,7 +261,7 @@ static void run_loop(struct mx_worker *w)
     /* The reading that ends a turn is also the next wait's clock, so
      * timing turns costs no extra clock call. */
     uint64_t end_ns = mx__clock_ns();
-    while (!(w->stopping && w->nconns == 0 && w->jobs_out == 0)) {
+    while (!((w->stopping || w->retired) && w->nconns == 0 && w->jobs_out == 0)) {
         w->now_ms = end_ns / 1000000u;
         int err = w->be->wait(w, next_timeout(w));
         if (err < 0 && err != -EINTR) {
@@ -269,6 +275,10 @@ static void run_loop(struct mx_worker *w)
         mx__timers_run(&w->timers, w->now_ms);
         expire_idle(w);
         mx__worker_end_turn(w);
+        if (w->retire)
+            mx__worker_retiring(w);
+        if (w->resize)
+            mx__worker_pause(w);
         end_ns = mx__clock_ns();
         mx__stats_turn(&w->stats, end_ns - start_ns);
     }
@@ -295,8 +305,12 @@ static void *worker_main(void *arg)
     run_loop(w);
     w->be->fini(w);
     mx__outq_thread_cleanup();
-    mx_info("worker w%u stopped: served %llu connections", w->idx,
-            (unsigned long long)w->served);
+    if (w->retired)
+        mx_info("worker w%u retired: served %llu connections", w->idx,
+                (unsigned long long)w->served);
+    else
+        mx_info("worker w%u stopped: served %llu connections", w->idx,
+                (unsigned long long)w->served);
     atomic_store(&w->finished, true);
     return NULL;
 }
@@ -327,6 +341,16 @@ int mx__worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
     return err;
 }
 
+void mx__worker_revive(struct mx_worker *w)
+{
+    mx__limits_of(&w->srv->opts, &w->lim);
+    w->stopping = w->retired = w->retire_said = false;
+    w->retire = w->resize = NULL;
+    w->quieting = 0;
+    w->init_err = 0;
+    atomic_store(&w->finished, false);
+}
+
 int mx__worker_start(struct mx_worker *w)
 {
     int err = -pthread_create(&w->thread, NULL, worker_main, w);
@@ -339,12 +363,16 @@ int mx__worker_start(struct mx_worker *w)
         pthread_join(w->thread, NULL);
         return w->init_err;
     }
+    w->running = true;
     return 0;
 }
 
 void mx__worker_join(struct mx_worker *w)
 {
+    if (!w->running)
+        return;
     pthread_join(w->thread, NULL);
+    w->running = false;
 }
 
 void mx__worker_fini(struct mx_worker *w)

@@ -62,6 +62,13 @@ struct mx_worker {
     uint64_t served;
     unsigned jobs_out;      /* offload jobs in the pool, not yet back */
     bool stopping;
+    /* A change of the worker set (resize.c). */
+    struct mx__resize *resize; /* pause at the end of this turn */
+    struct mx__resize *retire; /* retiring: suspend all, say when quiet */
+    bool retire_said;       /* ... and it said so */
+    bool retired;           /* its connections left: the thread ends */
+    unsigned quieting;      /* suspended connections with operations in flight */
+    atomic_bool running;    /* thread started and not joined */
     struct mx__wstats stats; /* written by this worker only */
     sem_t ready;            /* posted once init_err is known */
     int init_err;
@@ -92,6 +99,16 @@ void mx__worker_owe_close(struct mx_worker *w, struct mx_conn *c);
 /* Idle list: move c to the young end. */
 void mx__worker_touch(struct mx_worker *w, struct mx_conn *c);
 void mx__worker_idle_unlink(struct mx_worker *w, struct mx_conn *c);
+
+/* The inbox's messages now (mx__worker_wakeup without the eventfd's
+ * call): how many there were. */
+size_t mx__worker_drain_inbox(struct mx_worker *w);
+/* resize.c: at the end of a turn, the part a worker plays in a change of
+ * the worker set. */
+void mx__worker_retiring(struct mx_worker *w);
+void mx__worker_pause(struct mx_worker *w);
+/* A retired worker's fresh start keeps its inbox and counters. */
+void mx__worker_revive(struct mx_worker *w);
 
 /* Upcalls from the backend. */
 struct mx_conn *mx__worker_lookup(struct mx_worker *w, uint64_t tag);
