@@ -45,7 +45,7 @@ _Static_assert(sizeof(enum mx_log_level) == sizeof(uint32_t),
 
 static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_SERVER, .name = "workers", .type = MX_CFG_UINT, CFG(workers),
-      .min = 1, .max = 256, .has_auto = true, .auto_val = 0, .def = "auto",
+      .min = 1, .max = 256, .has_auto = true, .auto_val = 0, .def = "auto", .live = true,
       .help = "reactor threads; auto = one per CPU this process may use" },
     { .sect = MX_SECT_SERVER, .name = "backend", .type = MX_CFG_WORD, CFG(backend),
       .choices = backend_names, .def = "auto",

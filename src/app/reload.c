@@ -250,6 +250,8 @@ int mx_app_reload(struct mx_app *app, struct mx_server *s)
     }
     mx_log_set_level(run.log_level);
     mx_log_set_format(run.log_format);
+    if (o.workers != mx_server_workers(s) && (rc = mx_server_set_workers(s, o.workers)) < 0)
+        mx_error("reload: workers stay at %u: %s", mx_server_workers(s), strerror(-rc));
     apply_listeners(app, s, &run, &next, &sum);
     rc = reload_listeners(app, &run);
     app->cfg = run;

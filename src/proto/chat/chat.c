@@ -270,12 +270,46 @@ static void on_stop(struct mx_conn *c)
     chat_leave(wk);
 }
 
+/* Every worker is paused: the client's local places move with it. */
+static void on_move(struct mx_conn *c, uint64_t old_id)
+{
+    struct chat_client *cl = mx_conn_data(c);
+    if (!cl)
+        return;
+    pthread_mutex_lock(&cl->chat->mu);
+    cl_moved(cl, mx_conn_worker(c), mx_conn_id(c), old_id);
+    pthread_mutex_unlock(&cl->chat->mu);
+}
+
+/* Every worker is paused. New workers start with the current settings
+ * and learn their thread at their first entry; a retired worker's slot
+ * keeps its (unused) state until it comes back. */
+static int on_workers(void *data, unsigned n)
+{
+    struct mx_chat *chat = data;
+    pthread_mutex_lock(&chat->mu);
+    int err = chat_chans_grow(chat, n);
+    for (unsigned w = chat->nworkers; err == 0 && w < n; w++) {
+        struct chat_worker *wk = &chat->wk[w];
+        struct chat_settings *cur = chat->wk[0].set;
+        atomic_fetch_add(&cur->refs, 1);
+        chat_settings_unref(wk->set);
+        *wk = (struct chat_worker){ .set = cur };
+    }
+    if (err == 0)
+        chat->nworkers = n;
+    pthread_mutex_unlock(&chat->mu);
+    return err;
+}
+
 const struct mx_proto mx_chat_proto = {
     .name = "chat",
     .on_open = on_open,
     .on_data = on_data,
     .on_close = on_close,
     .on_stop = on_stop,
+    .on_move = on_move,
+    .on_workers = on_workers,
 };
 
 /* ---- the state ----------------------------------------------------------- */
@@ -288,12 +322,13 @@ struct mx_chat *mx_chat_new(const struct mx_chat_opts *o, struct mx_server *srv)
         return NULL;
     chat->srv = srv;
     chat->nworkers = nworkers;
+    chat->wcap = nworkers;
     chat->created = time(NULL);
     struct tm tm;
     gmtime_r(&chat->created, &tm);
     strftime(chat->created_str, sizeof chat->created_str, "%Y-%m-%d %H:%M:%S UTC", &tm);
     pthread_mutex_init(&chat->mu, NULL);
-    chat->wk = calloc(nworkers, sizeof *chat->wk);
+    chat->wk = calloc(MX_MAX_WORKERS, sizeof *chat->wk);
     struct chat_settings *set = chat->wk ? chat_settings_new(o, nworkers) : NULL;
     if (!set) {
         mx_chat_free(chat);
@@ -316,7 +351,7 @@ void mx_chat_free(struct mx_chat *chat)
         return;
     chat_chans_free(chat);
     nt_fini(&chat->nicks);
-    for (unsigned w = 0; chat->wk && w < chat->nworkers; w++)
+    for (unsigned w = 0; chat->wk && w < MX_MAX_WORKERS; w++)
         chat_settings_unref(chat->wk[w].set);
     free(chat->wk);
     pthread_mutex_destroy(&chat->mu);

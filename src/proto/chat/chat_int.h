@@ -89,7 +89,8 @@ enum {
 struct chat_channel;
 
 struct chat_client {
-    /* Fixed at creation. */
+    /* Fixed at creation; a move to another worker changes id and worker
+     * while every worker is paused (cl_moved). */
     struct mx_chat *chat;
     struct mx_conn *c;
     uint64_t id;                    /* mx_conn_id */
@@ -133,7 +134,7 @@ struct chat_channel {
     /* Under mu. */
     struct chat_member *m;
     unsigned n, cap;
-    unsigned *per_worker;           /* members owned by each worker */
+    unsigned *per_worker;           /* members owned by each worker (wcap) */
     unsigned modes;                 /* CM_* */
     char key[CHAT_KEYLEN + 1];      /* +k when not empty */
     unsigned limit;                 /* +l when not 0 */
@@ -144,8 +145,9 @@ struct chat_channel {
     unsigned nbans;
     uint64_t *invites;              /* client ids invited (+i) */
     unsigned ninvites;
-    /* One per worker, each touched only by that worker. */
-    struct chat_local local[];
+    /* One per worker (chat->wcap of them), each touched only by that
+     * worker. */
+    struct chat_local *local;
 };
 
 /* A worker's part of the chat state: owner-only. */
@@ -171,11 +173,12 @@ struct chat_worker {
 struct mx_chat {
     struct mx_server *srv;
     unsigned nworkers;
+    unsigned wcap;                  /* room per channel: workers it can count */
     time_t created;
     char created_str[64];
     pthread_mutex_t mu;
     struct nametab nicks, chans;
-    struct chat_worker *wk;         /* [nworkers] */
+    struct chat_worker *wk;         /* [MX_MAX_WORKERS], nworkers in use */
 };
 
 /* cl's settings: its worker's set. */
@@ -239,6 +242,11 @@ void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_clien
 void cl_rename(struct chat_client *cl, const char *nick);
 /* Out of the nick table, and gone for good. */
 void cl_forget(struct chat_client *cl);
+/* Every worker paused, under mu: cl's connection moved to worker `worker`
+ * as id (it was old_id): its local places, counts and invitations follow. */
+void cl_moved(struct chat_client *cl, unsigned worker, uint64_t id, uint64_t old_id);
+/* Every worker paused, under mu: room in every channel for n workers. */
+int chat_chans_grow(struct mx_chat *chat, unsigned n);
 
 /* chat_fanout.c: an audience is the channels a line goes to, referenced
  * under mu with the workers holding their members; the line is then

@@ -28,11 +28,14 @@ static int reserve(void *v, unsigned *cap, unsigned n, size_t elem)
 
 struct chat_channel *chan_new(struct mx_chat *chat, const char *name)
 {
-    struct chat_channel *ch = calloc(1, sizeof *ch + chat->nworkers * sizeof ch->local[0]);
+    struct chat_channel *ch = calloc(1, sizeof *ch);
     if (!ch)
         return NULL;
-    ch->per_worker = calloc(chat->nworkers, sizeof *ch->per_worker);
-    if (!ch->per_worker) {
+    ch->per_worker = calloc(chat->wcap, sizeof *ch->per_worker);
+    ch->local = calloc(chat->wcap, sizeof *ch->local);
+    if (!ch->per_worker || !ch->local) {
+        free(ch->per_worker);
+        free(ch->local);
         free(ch);
         return NULL;
     }
@@ -59,6 +62,7 @@ void chan_unref(struct chat_channel *ch)
         return;
     free(ch->m);
     free(ch->per_worker);
+    free(ch->local);
     free(ch->topic);
     for (unsigned i = 0; i < ch->nbans; i++)
         free(ch->bans[i]);
@@ -207,4 +211,72 @@ void cl_forget(struct chat_client *cl)
     cl->flags |= CL_GONE;
     cl->flags &= ~CL_REG;
     cl->registered = false;
+}
+
+/* ---- a change of the worker set ------------------------------------------ */
+
+struct invite_move {
+    uint64_t from, to;
+};
+
+static void move_invites(struct nt_node *n, void *arg)
+{
+    struct chat_channel *ch = chan_of(n);
+    const struct invite_move *im = arg;
+    for (unsigned i = 0; i < ch->ninvites; i++)
+        if (ch->invites[i] == im->from)
+            ch->invites[i] = im->to;
+}
+
+void cl_moved(struct chat_client *cl, unsigned worker, uint64_t id, uint64_t old_id)
+{
+    for (unsigned i = 0; i < cl->nchans; i++) {
+        local_del(cl->chans[i], cl);
+        cl->chans[i]->per_worker[cl->worker]--;
+        cl->chans[i]->per_worker[worker]++;
+    }
+    cl->worker = worker;
+    cl->id = id;
+    cl->mark = 0; /* the new worker's fan-out stamps are its own */
+    for (unsigned i = 0; i < cl->nchans; i++)
+        if (local_add(cl->chans[i], cl) < 0)
+            mx_warn("chat: out of memory: %s stays in %s without local delivery", cl->nick,
+                    cl->chans[i]->name);
+    nt_each(&cl->chat->chans, move_invites, &(struct invite_move){ old_id, id });
+}
+
+struct grow {
+    unsigned from, to;
+    int err;
+};
+
+static void grow_chan(struct nt_node *n, void *arg)
+{
+    struct chat_channel *ch = chan_of(n);
+    struct grow *g = arg;
+    unsigned *pw = realloc(ch->per_worker, g->to * sizeof *pw);
+    if (pw)
+        ch->per_worker = pw;
+    struct chat_local *l = realloc(ch->local, g->to * sizeof *l);
+    if (l)
+        ch->local = l;
+    if (!pw || !l) {
+        g->err = -ENOMEM;
+        return;
+    }
+    for (unsigned i = g->from; i < g->to; i++) {
+        pw[i] = 0;
+        l[i] = (struct chat_local){ 0 };
+    }
+}
+
+int chat_chans_grow(struct mx_chat *chat, unsigned n)
+{
+    if (n <= chat->wcap)
+        return 0;
+    struct grow g = { chat->wcap, n, 0 };
+    nt_each(&chat->chans, grow_chan, &g);
+    if (g.err == 0)
+        chat->wcap = n;
+    return g.err;
 }
