@@ -26,7 +26,7 @@ static const char *render(long long fds)
     ws[1] = (struct mx_worker_stats){ .conns_opened = 3, .conns_closed = 4 };
     struct mx_expo_input in = {
         .version = "1.2.3", .backend = "we\"ird\\name\n",
-        .srv = { .workers = 2, .conns_open = 3, .rejected_max_conns = 7, .rejected_emfile = 1,
+        .srv = { .workers = 2, .workers_seen = 2, .conns_open = 3, .rejected_max_conns = 7, .rejected_emfile = 1,
                  .offload_outstanding = 4, .offload_running = 1 },
         .workers = ws, .open_fds = fds, .max_fds = 1024, .rss_bytes = 4096,
     };

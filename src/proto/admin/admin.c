@@ -98,10 +98,12 @@ static int gather(struct mx_server *s, struct mx_expo_input *in)
     int err = mx_server_stats(s, &in->srv);
     if (err < 0)
         return err;
-    struct mx_worker_stats *w = calloc(in->srv.workers ? in->srv.workers : 1, sizeof *w);
+    /* Retired workers too: their counters only grow. */
+    unsigned n = in->srv.workers_seen;
+    struct mx_worker_stats *w = calloc(n ? n : 1, sizeof *w);
     if (!w)
         return -ENOMEM;
-    for (unsigned i = 0; i < in->srv.workers && err == 0; i++)
+    for (unsigned i = 0; i < n && err == 0; i++)
         err = mx_server_worker_stats(s, i, &w[i]);
     in->workers = w;
     in->open_fds = count_fds();

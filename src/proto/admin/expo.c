@@ -79,6 +79,10 @@ static const struct wrow wrows[] = {
     { "muxd_connections_accepted_total", "Connections a worker took on.", W(conns_opened) },
     { "muxd_connections_closed_total", "Connections a worker closed, for any reason.",
       W(conns_closed) },
+    { "muxd_connections_moved_in_total",
+      "Connections moved to a worker from one retired by a reload.", W(conns_moved_in) },
+    { "muxd_connections_moved_out_total",
+      "Connections a worker handed over when a reload retired it.", W(conns_moved_out) },
     { "muxd_received_bytes_total", "Bytes received from peers.", W(bytes_in) },
     { "muxd_receives_total", "Receive completions that carried bytes.", W(receives) },
     { "muxd_sent_bytes_total", "Bytes written to peers.", W(bytes_out) },
@@ -110,7 +114,7 @@ static void worker_counters(struct mx_text *t, const struct mx_expo_input *in)
 {
     for (size_t r = 0; r < sizeof wrows / sizeof wrows[0]; r++) {
         family(t, wrows[r].name, "counter", wrows[r].help);
-        for (unsigned i = 0; i < in->srv.workers; i++)
+        for (unsigned i = 0; i < in->srv.workers_seen; i++)
             mx_text_add(t, "%s{worker=\"%u\"} %llu\n", wrows[r].name, i,
                         (unsigned long long)field(&in->workers[i], wrows[r].off));
     }
@@ -125,13 +129,15 @@ static uint64_t diff(uint64_t a, uint64_t b, uint64_t c)
 static void worker_gauges(struct mx_text *t, const struct mx_expo_input *in)
 {
     family(t, "muxd_connections_open", "gauge", "Connections a worker holds open now.");
-    for (unsigned i = 0; i < in->srv.workers; i++)
+    for (unsigned i = 0; i < in->srv.workers_seen; i++) {
+        const struct mx_worker_stats *w = &in->workers[i];
         mx_text_add(t, "muxd_connections_open{worker=\"%u\"} %llu\n", i,
-                    (unsigned long long)diff(in->workers[i].conns_opened,
-                                             in->workers[i].conns_closed, 0));
+                    (unsigned long long)diff(w->conns_opened + w->conns_moved_in,
+                                             w->conns_closed, w->conns_moved_out));
+    }
     family(t, "muxd_output_queued_bytes", "gauge",
            "Bytes waiting in a worker's output queues now.");
-    for (unsigned i = 0; i < in->srv.workers; i++) {
+    for (unsigned i = 0; i < in->srv.workers_seen; i++) {
         const struct mx_worker_stats *w = &in->workers[i];
         mx_text_add(t, "muxd_output_queued_bytes{worker=\"%u\"} %llu\n", i,
                     (unsigned long long)diff(w->bytes_queued, w->bytes_out, w->bytes_dropped));
@@ -144,7 +150,7 @@ static void turn_histogram(struct mx_text *t, const struct mx_expo_input *in)
     const char *name = "muxd_loop_turn_duration_seconds";
     family(t, name, "histogram",
            "Time a loop turn spent working (dispatch, timers, flushes), not waiting.");
-    for (unsigned i = 0; i < in->srv.workers; i++) {
+    for (unsigned i = 0; i < in->srv.workers_seen; i++) {
         const struct mx_worker_stats *w = &in->workers[i];
         uint64_t cum = 0;
         for (unsigned b = 0; b < MX_STATS_TURN_BUCKETS - 1; b++) {
