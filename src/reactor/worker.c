@@ -347,6 +347,7 @@ void mx__worker_revive(struct mx_worker *w)
     w->stopping = w->retired = w->retire_said = false;
     w->retire = w->resize = NULL;
     w->quieting = 0;
+    w->served = 0;
     w->init_err = 0;
     atomic_store(&w->finished, false);
 }
