@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 struct mx_conn;
+struct mx_metric;
 
 struct mx_proto {
     const char *name;
@@ -48,6 +49,15 @@ struct mx_proto {
      * shutdown_timeout. No input follows; on_close does. (Last in the
      * table, so tables written in order before it stay valid.) */
     void (*on_stop)(struct mx_conn *c);
+    /* The protocol's own metrics, for a metrics endpoint (optional; see
+     * muxd/stats.h): call emit(sink, &metric) once per metric. Runs on
+     * the thread that scrapes (a worker, for the admin listener), while
+     * the protocol's callbacks run on theirs: read counters each worker
+     * writes alone with relaxed atomic loads, and take a lock only
+     * briefly. Must not block. Called once per scrape for each distinct
+     * (proto, proto_data). (Last, after on_stop, for the same reason.) */
+    void (*metrics)(void *proto_data, void (*emit)(void *sink, const struct mx_metric *m),
+                    void *sink);
 };
 
 #endif
