@@ -84,11 +84,11 @@ struct mx_listener_info {
     const char *addr;          /* as bound, with the real port */
     const struct mx_proto *proto;
     void *proto_data;
+    int open;                  /* 1 until mx_server_unlisten closes it */
 };
 
 /* Listener number i of every listener s has had, closed ones included
- * (their connections, and so their protocol's numbers, may remain), in
- * the order they were added. The strings live as long as s. Any thread,
+ * (open says which), in the order they were added. The strings live as long as s. Any thread,
  * also while the controlling thread adds listeners. 0, or -ENOENT past
  * the last. */
 int mx_server_listener(const struct mx_server *s, unsigned i, struct mx_listener_info *out);

@@ -83,9 +83,10 @@ int mx_server_listener(const struct mx_server *s, unsigned i, struct mx_listener
     if (i >= atomic_load(&s->nlisteners))
         return -ENOENT;
     /* The fields read here are set before the slot is counted and never
-     * change after (fd and want do, and are not read). */
+     * change after, but for want (atomic); fd changes and is not read. */
     const struct mx_listener *ls = &s->listeners[i];
     *out = (struct mx_listener_info){ .name = ls->name, .addr = ls->addr, .proto = ls->proto,
-                                      .proto_data = ls->proto_data };
+                                      .proto_data = ls->proto_data,
+                                      .open = atomic_load(&ls->want) };
     return 0;
 }
