@@ -172,6 +172,7 @@ static size_t take_lines(struct chat_client *cl, const char *data, size_t len, u
         }
         size_t ll = (size_t)(lf - p) + 1;
         if (!take_token(cl, now)) {
+            chat_count(&cl->chat->wk[cl->worker].n.flood_throttled);
             cl->flags |= CL_FLOOD;
             mx_conn_pause(cl->c);
             timer_rearm(cl);
@@ -276,6 +277,7 @@ const struct mx_proto mx_chat_proto = {
     .on_data = on_data,
     .on_close = on_close,
     .on_stop = on_stop,
+    .metrics = chat_metrics,
 };
 
 /* ---- the state ----------------------------------------------------------- */
@@ -293,7 +295,10 @@ struct mx_chat *mx_chat_new(const struct mx_chat_opts *o, struct mx_server *srv)
     gmtime_r(&chat->created, &tm);
     strftime(chat->created_str, sizeof chat->created_str, "%Y-%m-%d %H:%M:%S UTC", &tm);
     pthread_mutex_init(&chat->mu, NULL);
-    chat->wk = calloc(nworkers, sizeof *chat->wk);
+    /* Aligned, and so a multiple of the alignment in size (chat_int.h). */
+    chat->wk = aligned_alloc(alignof(struct chat_worker), nworkers * sizeof *chat->wk);
+    if (chat->wk)
+        memset(chat->wk, 0, nworkers * sizeof *chat->wk);
     struct chat_settings *set = chat->wk ? chat_settings_new(o, nworkers) : NULL;
     if (!set) {
         mx_chat_free(chat);
