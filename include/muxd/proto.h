@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 struct mx_conn;
+struct mx_metric;
 
 struct mx_proto {
     const char *name;
@@ -62,6 +63,15 @@ struct mx_proto {
      * ones' connections have moved. */
     void (*on_move)(struct mx_conn *c, uint64_t old_id);
     int (*on_workers)(void *proto_data, unsigned n);
+    /* The protocol's own metrics, for a metrics endpoint (optional; see
+     * muxd/stats.h): call emit(sink, &metric) once per metric. Runs on
+     * the thread that scrapes (a worker, for the admin listener), while
+     * the protocol's callbacks run on theirs: read counters each worker
+     * writes alone with relaxed atomic loads, and take a lock only
+     * briefly. Must not block. Called once per scrape for each distinct
+     * (proto, proto_data). */
+    void (*metrics)(void *proto_data, void (*emit)(void *sink, const struct mx_metric *m),
+                    void *sink);
 };
 
 #endif

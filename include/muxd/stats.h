@@ -60,4 +60,43 @@ int mx_server_stats(const struct mx_server *s, struct mx_server_stats *out);
 int mx_server_worker_stats(const struct mx_server *s, unsigned worker,
                            struct mx_worker_stats *out);
 
+/* ---- a protocol's own metrics -------------------------------------------
+ *
+ * A protocol with numbers of its own (chat: users, channels, deliveries)
+ * reports them through struct mx_proto's metrics callback; a metrics
+ * endpoint walks the listeners (mx_server_listener) and calls it once per
+ * distinct (proto, proto_data), handing it an emit function of its own.
+ * The admin listener (`[admin] listen`) labels each sample with the
+ * listener it was reached through, as listener="NAME".
+ */
+enum mx_metric_type { MX_METRIC_COUNTER, MX_METRIC_GAUGE };
+
+struct mx_metric {
+    const char *name;          /* [a-zA-Z_:][a-zA-Z0-9_:]*, the protocol's own
+                                  prefix (muxd_chat_...); counters end in _total */
+    const char *help;          /* one line */
+    enum mx_metric_type type;
+    unsigned workers;          /* 0: one value, values[0], no worker label;
+                                  else values[0 .. workers-1], labelled worker="i" */
+    const uint64_t *values;
+};
+
+/* What the metrics callback reports each metric to: sink is the caller's,
+ * m and everything it points to only need to live during the call. */
+typedef void mx_metric_emit_fn(void *sink, const struct mx_metric *m);
+
+struct mx_listener_info {
+    const char *name;          /* as given to mx_server_listen */
+    const char *addr;          /* as bound, with the real port */
+    const struct mx_proto *proto;
+    void *proto_data;
+    int open;                  /* 1 until mx_server_unlisten closes it */
+};
+
+/* Listener number i of every listener s has had, closed ones included
+ * (open says which), in the order they were added. The strings live as long as s. Any thread,
+ * also while the controlling thread adds listeners. 0, or -ENOENT past
+ * the last. */
+int mx_server_listener(const struct mx_server *s, unsigned i, struct mx_listener_info *out);
+
 #endif

@@ -20,13 +20,25 @@
 
 #define PAUSE_MS 100
 
+/* Out of descriptors: one line when shedding starts and one when an
+ * accept succeeds again (fd_exhaustion_over), as admit does for
+ * max_connections, however long it lasts and however many are shed. */
 static void log_fd_exhaustion(struct mx_acceptor *a, int err)
 {
-    uint64_t now = mx__clock_ms();
-    if (now - a->last_emfile_log_ms < 1000)
+    if (a->emfile_shedding)
         return;
-    a->last_emfile_log_ms = now;
+    a->emfile_shedding = true;
+    a->emfile_burst = 0;
     mx_warn("accept: %s; shedding connections until descriptors free up", strerror(err));
+}
+
+static void fd_exhaustion_over(struct mx_acceptor *a)
+{
+    if (!a->emfile_shedding)
+        return;
+    a->emfile_shedding = false;
+    mx_info("accept: descriptors free again: %llu connections refused in that burst; "
+            "admitting again", (unsigned long long)a->emfile_burst);
 }
 
 /* Out of descriptors: give up the spare one to accept and close the
@@ -48,6 +60,7 @@ static bool shed_one(struct mx_acceptor *a, int lfd, int err)
         if (fd >= 0) {
             close(fd);
             a->rejected++;
+            a->emfile_burst++;
             mx__count(&a->rejected_emfile, 1);
             shed = true;
         }
@@ -104,6 +117,7 @@ static void hand_off(struct mx_acceptor *a, int fd, struct mx_listener *ls)
 
 void mx__acceptor_take(struct mx_acceptor *a, int fd, struct mx_listener *ls)
 {
+    fd_exhaustion_over(a);
     mx__sock_tune_accepted(fd);
     if (admit(a, fd))
         hand_off(a, fd, ls);

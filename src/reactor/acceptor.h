@@ -24,7 +24,8 @@ struct mx_acceptor {
     uint64_t accepted, rejected;
     uint64_t burst;    /* refused since max_connections was last reached */
     mx__counter rejected_max_conns, rejected_emfile; /* for mx_server_stats */
-    uint64_t last_emfile_log_ms;
+    bool emfile_shedding;  /* out of descriptors since the last accept */
+    uint64_t emfile_burst; /* connections shed since it began */
     uint64_t paused_until_ms;
 };
 

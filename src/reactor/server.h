@@ -30,7 +30,10 @@ struct mx_server {
     struct mx_server_opts opts;
     const struct mx_backend_ops *be;
     struct mx_listener listeners[MX_SERVER_MAX_LISTENERS];
-    unsigned nlisteners;          /* slots used so far (none is reused) */
+    /* Slots used so far (none is reused). Atomic: a slot is complete
+     * before the count that covers it is stored, so mx_server_listener may
+     * read slots from any thread while the controlling thread adds one. */
+    atomic_uint nlisteners;
     struct mx_worker *workers;    /* [MX_MAX_WORKERS], set up when first run */
     atomic_uint nworkers;         /* running: the acceptor's round, posts' range */
     atomic_uint nseen;            /* ever set up: their counters stay readable */

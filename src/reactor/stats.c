@@ -1,5 +1,6 @@
 /* stats.c - the loop turn histogram and reading the counters
- * (muxd/stats.h). */
+ * (muxd/stats.h), and the listener table for a metrics endpoint that asks
+ * each protocol for its own numbers. */
 #include <errno.h>
 
 #include "reactor/server.h"
@@ -77,5 +78,18 @@ int mx_server_worker_stats(const struct mx_server *s, unsigned worker,
     if (worker >= atomic_load_explicit(&s->nseen, memory_order_relaxed))
         return -ENOENT;
     mx__stats_read(&s->workers[worker].stats, out);
+    return 0;
+}
+
+int mx_server_listener(const struct mx_server *s, unsigned i, struct mx_listener_info *out)
+{
+    if (i >= atomic_load(&s->nlisteners))
+        return -ENOENT;
+    /* The fields read here are set before the slot is counted and never
+     * change after, but for want (atomic); fd changes and is not read. */
+    const struct mx_listener *ls = &s->listeners[i];
+    *out = (struct mx_listener_info){ .name = ls->name, .addr = ls->addr, .proto = ls->proto,
+                                      .proto_data = ls->proto_data,
+                                      .open = atomic_load(&ls->want) };
     return 0;
 }

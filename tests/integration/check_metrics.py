@@ -2,8 +2,12 @@
 """check_metrics.py FILE CLIENTS BYTES - parse a /metrics body with a real
 Prometheus parser (Debian's python3-prometheus-client) and check that it
 agrees with what test_admin.c did: CLIENTS echo connections that sent and
-got back BYTES bytes in all. Exit 0 when it does; else say why."""
+got back BYTES bytes in all. Where chat listeners report (muxd_chat_*),
+their families are checked too: each one block, the right type, every
+sample labelled with its listener (and each counter with every worker).
+Exit 0 when it does; else say why."""
 import sys
+from collections import Counter
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -14,7 +18,9 @@ def main():
         text = f.read()
     samples = {}
     types = {}
+    names = []
     for fam in text_string_to_metric_families(text):
+        names.append(fam.name)
         types[fam.name] = fam.type
         for s in fam.samples:
             samples.setdefault(s.name, []).append(s)
@@ -50,10 +56,38 @@ def main():
     counts = samples["muxd_loop_turn_duration_seconds_count"]
     checks.append((sorted(s.value for s in inf) == sorted(s.value for s in counts),
                    "+Inf bucket == count"))
+    checks += [(n == 1, f"family {name} in one block") for name, n in Counter(names).items()]
+    checks += chat_checks(samples, types, workers)
     bad = [why for ok, why in checks if not ok]
     if bad:
         sys.exit("failed: " + ", ".join(bad))
     print(f"ok: {len(types)} families, {sum(map(len, samples.values()))} samples")
+
+
+CHAT = {"muxd_chat_users": "gauge", "muxd_chat_channels": "gauge",
+        "muxd_chat_deliveries": "counter", "muxd_chat_sendq_kills": "counter",
+        "muxd_chat_flood_throttled": "counter"}
+
+
+def chat_checks(samples, types, workers):
+    """The chat families, if a chat listener reported them."""
+    if "muxd_chat_users" not in types:
+        return []
+    listeners = {s.labels.get("listener") for s in samples["muxd_chat_users"]}
+    checks = [(None not in listeners, "muxd_chat_users labelled by listener")]
+    every = {(l, str(w)) for l in listeners for w in range(workers)}
+    for fam, kind in CHAT.items():
+        checks.append((types.get(fam) == kind, f"{fam} is a {kind}"))
+        name = fam + "_total" if kind == "counter" else fam
+        got = samples.get(name, [])
+        if kind == "gauge":
+            checks.append(({s.labels.get("listener") for s in got} == listeners
+                           and len(got) == len(listeners), f"{name}: one per listener"))
+        else:
+            keys = [(s.labels.get("listener"), s.labels.get("worker")) for s in got]
+            checks.append((sorted(keys) == sorted(every),
+                           f"{name}: one per listener and worker"))
+    return checks
 
 
 main()

@@ -1,7 +1,9 @@
 /* test_admin.c - the admin listener: /metrics agrees with the traffic the
- * test made (checked by a real Prometheus parser), /healthz, the error
- * statuses, and the size and time limits on a request. */
+ * test made (checked by a real Prometheus parser), the chat listeners'
+ * own metrics with a chat session, /healthz, the error statuses, and the
+ * size and time limits on a request. */
 #include "harness.h"
+#include "irc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -208,6 +210,151 @@ Test(admin, uring_enobufs_are_counted)
         MX_REQUIRE(enobufs == 0, "ENOBUFS counted without io_uring: %lld", enobufs);
     MX_REQUIRE(sum_samples(body, "muxd_received_bytes_total") >= 100LL * 16 * 2048);
     mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+}
+
+/* ---- the chat listeners' metrics ---------------------------------------- */
+
+/* Two chat networks: "chat" without flood control, "slow" with a bucket
+ * of 3 lines refilled at 1 a second (slow enough that a held line is held
+ * once, however late a busy machine runs the timer). */
+static const char chat_config[] =
+    "[server]\nworkers = 2\n"
+    "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+    "server_name = test.muxd\nflood_rate = 0\n"
+    "[listener slow]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+    "server_name = slow.muxd\nflood_rate = 1\nflood_burst = 3\n"
+    "[limits]\noutput_max = 256k\noutput_high_water = 128k\noutput_low_water = 32k\n"
+    "[admin]\nlisten = 127.0.0.1:0\n";
+
+/* The sum of name's samples of listener `ls` (every worker's); -1 if
+ * there is none. */
+static long long chat_sum(const char *body, const char *name, const char *ls)
+{
+    char head[160];
+    int n = snprintf(head, sizeof head, "%s{listener=\"%s\"", name, ls);
+    long long sum = -1;
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        if (strncmp(l, head, (size_t)n) == 0 && (l[n] == '}' || l[n] == ','))
+            sum = (sum < 0 ? 0 : sum) + atoll(strchr(l, ' ') + 1);
+    return sum;
+}
+
+/* Scrapes into resp until name of listener ls reads want (counters lag
+ * the wire a little: a fan-out to another worker is a post), or 10 s
+ * have gone. Returns the body. */
+static char *scrape_until(int admin, char *resp, size_t cap, const char *name, const char *ls,
+                          long long want)
+{
+    char *body = NULL;
+    for (int64_t until = mx_now_ms() + 10000;; mx_sleep_ms(50)) {
+        ssize_t n = http(admin, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", resp, cap);
+        MX_REQUIRE(n > 0 && status_of(resp) == 200, "no /metrics");
+        body = body_of(resp);
+        MX_REQUIRE(body != NULL);
+        if (chat_sum(body, name, ls) == want || mx_now_ms() > until)
+            return body;
+    }
+}
+
+#define CHAT_IS(body, name, ls, want)                                                 \
+    MX_REQUIRE(chat_sum(body, name, ls) == (want), "%s{listener=\"%s\"} is %lld, not %d", \
+               name, ls, chat_sum(body, name, ls), (want))
+
+/* Four users on two workers in two channels, one more connected and not
+ * registered; channel and private messages. Returns the deliveries made:
+ * every JOIN goes to each member, the joiner included; a channel message
+ * to every member but its sender; a private one to its target. */
+static int chat_session(int port, struct irc u[4], struct irc *unreg)
+{
+    enum { M = 5 };
+    static const char *const nicks[] = { "ann", "bob", "cat", "dan" };
+    for (int i = 0; i < 4; i++)
+        IRC_LOGIN(&u[i], port, nicks[i], 5000);
+    MX_REQUIRE(irc_open(unreg, port) == 0);
+    MX_REQUIRE(irc_send(unreg, "NICK eve") == 0);
+    for (int i = 0; i < 3; i++)
+        IRC_JOIN(&u[i], "#one", 5000);                  /* 1 + 2 + 3 */
+    IRC_JOIN(&u[2], "#two", 5000);
+    IRC_JOIN(&u[3], "#two", 5000);                      /* 1 + 2 */
+    for (int m = 0; m < M; m++) {
+        MX_REQUIRE(irc_send(&u[0], "PRIVMSG #one :one %d", m) == 0);   /* to bob, cat */
+        MX_REQUIRE(irc_send(&u[3], "PRIVMSG #two :two %d", m) == 0);   /* to cat */
+    }
+    MX_REQUIRE(irc_send(&u[1], "PRIVMSG dan :psst") == 0);
+    IRC_EXPECT(&u[2], "PRIVMSG", ":two 4", 5000);
+    IRC_EXPECT(&u[3], "PRIVMSG", ":psst", 5000);
+    return 6 + 3 + 2 * M + M + 1;
+}
+
+/* A client that sends 5 lines at once into a bucket of 3: the 4th and
+ * the 5th are each held once, for a second. */
+static void chat_flood(int port, struct irc *f)
+{
+    MX_REQUIRE(irc_open(f, port) == 0);
+    snprintf(f->nick, sizeof f->nick, "flo");
+    static const char lines[] = "NICK flo\r\nUSER uflo 0 * :Flo\r\nPING :k1\r\nPING :k2\r\n"
+                                "PING :k3\r\n";
+    MX_REQUIRE(irc_send_raw(f, lines, sizeof lines - 1) == 0);
+    IRC_EXPECT(f, "PONG", ":k3", 10000);
+}
+
+/* A member that never reads (a small receive buffer) in a channel where
+ * ann talks until it is cut off over its SendQ: the kernel's buffers
+ * take a few MB first. */
+static void chat_sendq_cut(int port, struct irc *ann)
+{
+    struct irc z;
+    MX_REQUIRE(irc_open_bufs(&z, port, 4096, 0) == 0);
+    MX_REQUIRE(irc_register(&z, "zed", "uzed", 5000) == 0, "%s", irc_recent(&z));
+    IRC_JOIN(&z, "#sq", 5000);
+    IRC_JOIN(ann, "#sq", 5000);
+    static char batch[64 * 480];
+    size_t len = 0;
+    while (len + 480 < sizeof batch)
+        len += (size_t)snprintf(batch + len, sizeof batch - len, "PRIVMSG #sq :%0460d\r\n", 0);
+    bool cut = false;
+    for (int64_t until = mx_now_ms() + 60000; !cut && mx_now_ms() < until;) {
+        MX_REQUIRE(irc_send_raw(ann, batch, len) == 0);
+        cut = irc_expect(ann, "QUIT", "SendQ exceeded", 1) != NULL;
+    }
+    MX_REQUIRE(cut || irc_expect(ann, "QUIT", "SendQ exceeded", 5000), "zed was not cut off");
+    irc_close(&z);
+}
+
+Test(admin, chat_metrics_agree_with_the_session)
+{
+    struct mx_daemon *d = mx_boot(chat_config);
+    int chat = mx_port(d, "chat"), admin = mx_port(d, "admin");
+    struct irc u[4], unreg, f;
+    int deliveries = chat_session(chat, u, &unreg);
+    chat_flood(mx_port(d, "slow"), &f);
+    static char resp[256 * 1024];
+    char *body = scrape_until(admin, resp, sizeof resp, "muxd_chat_deliveries_total", "chat",
+                              deliveries);
+    body = scrape_until(admin, resp, sizeof resp, "muxd_chat_flood_throttled_total", "slow", 2);
+    CHAT_IS(body, "muxd_chat_deliveries_total", "chat", deliveries);
+    CHAT_IS(body, "muxd_chat_users", "chat", 4);
+    CHAT_IS(body, "muxd_chat_channels", "chat", 2);
+    CHAT_IS(body, "muxd_chat_flood_throttled_total", "chat", 0);
+    CHAT_IS(body, "muxd_chat_sendq_kills_total", "chat", 0);
+    CHAT_IS(body, "muxd_chat_users", "slow", 1);
+    CHAT_IS(body, "muxd_chat_channels", "slow", 0);
+    CHAT_IS(body, "muxd_chat_deliveries_total", "slow", 0);
+    CHAT_IS(body, "muxd_chat_flood_throttled_total", "slow", 2);
+    int rc = python_check(body, 0, 0);
+    MX_REQUIRE(rc == 0, "check_metrics.py failed (%d) on:\n%s", rc, body);
+
+    chat_sendq_cut(chat, &u[0]);
+    body = scrape_until(admin, resp, sizeof resp, "muxd_chat_users", "chat", 4);
+    CHAT_IS(body, "muxd_chat_sendq_kills_total", "chat", 1);
+    CHAT_IS(body, "muxd_chat_users", "chat", 4);        /* zed has gone */
+    CHAT_IS(body, "muxd_chat_channels", "chat", 3);     /* ann is still on #sq */
+    CHAT_IS(body, "muxd_chat_sendq_kills_total", "slow", 0);
+    for (int i = 0; i < 4; i++)
+        irc_close(&u[i]);
+    irc_close(&unreg);
+    irc_close(&f);
     mx_stop_ok(d, 10000);
 }
 

@@ -115,3 +115,57 @@ Test(expo, every_line_is_well_formed)
         line = nl + 1;
     }
 }
+
+/* ---- the protocols' own metrics (expo_proto.c) -------------------------- */
+
+#include "proto/admin/expo_proto.h"
+
+static void report(struct mx_expo_protos *p, const char *listener, const char *name,
+                   enum mx_metric_type type, unsigned workers, const uint64_t *v)
+{
+    p->listener = listener;
+    mx_expo_protos_add(p, &(struct mx_metric){ .name = name, .help = "Some\\thing\nelse.",
+                                              .type = type, .workers = workers, .values = v });
+}
+
+Test(expo, protocol_families_are_one_block_each_labelled_by_listener)
+{
+    static const uint64_t two[] = { 4, 5 }, one[] = { 7 }, other[] = { 9 };
+    struct mx_expo_protos p = { 0 };
+    const char *a = "chat", *b = "ch\"at2";
+    report(&p, a, "x_total", MX_METRIC_COUNTER, 2, two);
+    report(&p, a, "x_users", MX_METRIC_GAUGE, 0, one);
+    report(&p, b, "x_total", MX_METRIC_COUNTER, 2, two);
+    report(&p, b, "x_users", MX_METRIC_GAUGE, 0, other);
+    mx_expo_protos_write(&t, &p);
+    cr_assert_not(t.failed);
+    cr_assert_not(p.failed);
+    cr_assert_eq(p.refused, 0);
+    cr_assert_str_eq(t.p,
+        "# HELP x_total Some\\\\thing\\nelse.\n# TYPE x_total counter\n"
+        "x_total{listener=\"chat\",worker=\"0\"} 4\nx_total{listener=\"chat\",worker=\"1\"} 5\n"
+        "x_total{listener=\"ch\\\"at2\",worker=\"0\"} 4\n"
+        "x_total{listener=\"ch\\\"at2\",worker=\"1\"} 5\n"
+        "# HELP x_users Some\\\\thing\\nelse.\n# TYPE x_users gauge\n"
+        "x_users{listener=\"chat\"} 7\nx_users{listener=\"ch\\\"at2\"} 9\n");
+    mx_expo_protos_free(&p);
+}
+
+Test(expo, protocol_metrics_that_would_break_the_text_are_refused)
+{
+    static const uint64_t one[] = { 1 };
+    struct mx_expo_protos p = { 0 };
+    const char *a = "a", *b = "b";
+    report(&p, a, "ok_total", MX_METRIC_COUNTER, 0, one);
+    report(&p, a, "ok_total", MX_METRIC_COUNTER, 0, one);   /* twice from one listener */
+    report(&p, b, "ok_total", MX_METRIC_GAUGE, 0, one);     /* another type */
+    report(&p, a, "9lives", MX_METRIC_GAUGE, 0, one);
+    report(&p, a, "has space", MX_METRIC_GAUGE, 0, one);
+    report(&p, a, "", MX_METRIC_GAUGE, 0, one);
+    report(&p, a, "typo", (enum mx_metric_type)7, 0, one);
+    mx_expo_protos_write(&t, &p);
+    cr_assert_eq(p.refused, 6);
+    cr_assert_str_eq(t.p, "# HELP ok_total Some\\\\thing\\nelse.\n# TYPE ok_total counter\n"
+                          "ok_total{listener=\"a\"} 1\n");
+    mx_expo_protos_free(&p);
+}

@@ -46,7 +46,7 @@ static struct mx_conn *opened;
 static int proto_open(struct mx_conn *c) { opened = c; return 0; }
 static size_t proto_data(struct mx_conn *c, const char *p, size_t n) { (void)c; (void)p; return n; }
 static void proto_close(struct mx_conn *c) { (void)c; fake.closes++; }
-static const struct mx_proto proto = { "t", proto_open, proto_data, NULL, proto_close, NULL, NULL, NULL };
+static const struct mx_proto proto = { .name = "t", .on_open = proto_open, .on_data = proto_data, .on_close = proto_close };
 
 static struct mx_server srv;
 static struct mx_worker w;
@@ -170,7 +170,7 @@ static void flood_close(struct mx_conn *c)
     st->freed++;
     fake.closes++;
 }
-static const struct mx_proto flood = { "flood", flood_open, flood_data, NULL, flood_close, NULL, NULL, NULL };
+static const struct mx_proto flood = { .name = "flood", .on_open = flood_open, .on_data = flood_data, .on_close = flood_close };
 static struct mx_listener flood_ls = { .name = "f", .fd = -1, .proto = &flood };
 
 Test(conn, on_close_is_deferred_to_the_end_of_the_turn)
@@ -225,7 +225,7 @@ static size_t hoard_data(struct mx_conn *c, const char *p, size_t n)
     (void)c; (void)p; (void)n;
     return 0;
 }
-static const struct mx_proto hoard = { "hoard", NULL, hoard_data, NULL, NULL, NULL, NULL, NULL };
+static const struct mx_proto hoard = { .name = "hoard", .on_data = hoard_data };
 static struct mx_listener hoard_ls = { .name = "h", .fd = -1, .proto = &hoard };
 
 Test(conn, unfinished_input_over_max_line_is_cut)
@@ -253,7 +253,7 @@ static size_t close_then_read(struct mx_conn *c, const char *p, size_t n)
         closer_sum += p[i];
     return n;
 }
-static const struct mx_proto closer = { "closer", NULL, close_then_read, NULL, NULL, NULL, NULL, NULL };
+static const struct mx_proto closer = { .name = "closer", .on_data = close_then_read };
 static struct mx_listener closer_ls = { .name = "c", .fd = -1, .proto = &closer };
 
 Test(conn, kept_input_outlives_a_close_from_on_data)
@@ -339,7 +339,7 @@ static size_t one_line(struct mx_conn *c, const char *p, size_t n)
     mx_conn_pause(c);
     return (size_t)(nl - p + 1);
 }
-static const struct mx_proto stepper = { "step", NULL, one_line, NULL, NULL, NULL, NULL, NULL };
+static const struct mx_proto stepper = { .name = "step", .on_data = one_line };
 static struct mx_listener stepper_ls = { .name = "s", .fd = -1, .proto = &stepper };
 
 Test(conn, pause_keeps_input_and_resume_offers_it_again)

@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "muxd/muxd.h"
 #include "proto/admin/admin.h"
 #include "proto/admin/expo.h"
+#include "proto/admin/expo_proto.h"
 #include "proto/admin/http.h"
 
 struct areq {
@@ -112,18 +114,53 @@ static int gather(struct mx_server *s, struct mx_expo_input *in)
     return err;
 }
 
+/* Did an earlier open listener than i serve the same protocol state? Then
+ * it has reported already (a state shared by listeners counts once). */
+static bool reported_before(struct mx_server *s, unsigned i, const struct mx_listener_info *li)
+{
+    struct mx_listener_info e;
+    for (unsigned j = 0; j < i && mx_server_listener(s, j, &e) == 0; j++)
+        if (e.open && e.proto == li->proto && e.proto_data == li->proto_data)
+            return true;
+    return false;
+}
+
+/* Each open listener's protocol's own metrics (muxd/proto.h), once per
+ * state, labelled with the first listener serving it. A closed
+ * listener's are left out: its name may be taken by a new listener. */
+static void gather_protos(struct mx_server *s, struct mx_expo_protos *p)
+{
+    struct mx_listener_info li;
+    for (unsigned i = 0; mx_server_listener(s, i, &li) == 0; i++) {
+        if (!li.open || !li.proto->metrics || reported_before(s, i, &li))
+            continue;
+        p->listener = li.name;
+        li.proto->metrics(li.proto_data, mx_expo_protos_add, p);
+    }
+    /* A protocol's bug, the same at every scrape: said once. */
+    static atomic_bool said;
+    if (p->refused && !atomic_exchange(&said, true))
+        mx_warn("admin: %u protocol metrics refused (bad name or type, or reported twice)",
+                p->refused);
+}
+
 static void serve_metrics(struct mx_conn *c)
 {
     struct mx_expo_input in;
+    struct mx_expo_protos protos = { 0 };
     struct mx_text t = { 0 };
     int err = gather(mx_conn_server(c), &in);
-    if (err == 0)
+    if (err == 0) {
+        gather_protos(mx_conn_server(c), &protos);
         mx_expo_write(&t, &in);
-    if (err < 0 || t.failed)
+        mx_expo_protos_write(&t, &protos);
+    }
+    if (err < 0 || t.failed || protos.failed)
         respond_status(c, err == -EAGAIN ? 503 : 500, NULL);
     else
         respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, t.p, t.len);
     free((void *)in.workers);
+    mx_expo_protos_free(&protos);
     mx_text_free(&t);
 }
 

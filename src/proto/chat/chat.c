@@ -172,6 +172,7 @@ static size_t take_lines(struct chat_client *cl, const char *data, size_t len, u
         }
         size_t ll = (size_t)(lf - p) + 1;
         if (!take_token(cl, now)) {
+            chat_count(&cl->chat->wk[cl->worker].n.flood_throttled);
             cl->flags |= CL_FLOOD;
             mx_conn_pause(cl->c);
             timer_rearm(cl);
@@ -294,10 +295,13 @@ static int on_workers(void *data, unsigned n)
         struct chat_settings *cur = chat->wk[0].set;
         atomic_fetch_add(&cur->refs, 1);
         chat_settings_unref(wk->set);
-        *wk = (struct chat_worker){ .set = cur };
+        wk->set = cur;
+        wk->tid_set = false; /* a new thread, if it ran before */
     }
     if (err == 0)
         chat->nworkers = n;
+    if (n > chat->wseen)
+        chat->wseen = n;
     pthread_mutex_unlock(&chat->mu);
     return err;
 }
@@ -310,6 +314,7 @@ const struct mx_proto mx_chat_proto = {
     .on_stop = on_stop,
     .on_move = on_move,
     .on_workers = on_workers,
+    .metrics = chat_metrics,
 };
 
 /* ---- the state ----------------------------------------------------------- */
@@ -323,12 +328,17 @@ struct mx_chat *mx_chat_new(const struct mx_chat_opts *o, struct mx_server *srv)
     chat->srv = srv;
     chat->nworkers = nworkers;
     chat->wcap = nworkers;
+    chat->wseen = nworkers;
     chat->created = time(NULL);
     struct tm tm;
     gmtime_r(&chat->created, &tm);
     strftime(chat->created_str, sizeof chat->created_str, "%Y-%m-%d %H:%M:%S UTC", &tm);
     pthread_mutex_init(&chat->mu, NULL);
-    chat->wk = calloc(MX_MAX_WORKERS, sizeof *chat->wk);
+    /* Aligned, and so a multiple of the alignment in size (chat_int.h);
+     * room for every worker a reload may add. */
+    chat->wk = aligned_alloc(alignof(struct chat_worker), MX_MAX_WORKERS * sizeof *chat->wk);
+    if (chat->wk)
+        memset(chat->wk, 0, MX_MAX_WORKERS * sizeof *chat->wk);
     struct chat_settings *set = chat->wk ? chat_settings_new(o, nworkers) : NULL;
     if (!set) {
         mx_chat_free(chat);

@@ -263,8 +263,10 @@ void chat_leave(struct chat_worker *wk)
     while ((cl = wk->doomed)) {
         wk->doomed = cl->next_doomed;
         cl->flags &= ~CL_DOOMED;
-        if (!(cl->flags & CL_GONE))
-            chat_close_link(cl, "SendQ exceeded", true);
+        if (cl->flags & CL_GONE)
+            continue;
+        chat_count(&wk->n.sendq_kills);
+        chat_close_link(cl, "SendQ exceeded", true);
     }
     wk->inside = false;
 }

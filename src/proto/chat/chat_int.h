@@ -19,7 +19,7 @@
  * (skipping levels is fine), never one above:
  *
  *   chat.c          the mx_proto callbacks, framing, flood, the timer;
- *                   mx_chat_new/free
+ *                   mx_chat_new/free; chat_metrics.c, its numbers
  *   chat_cmd.c      the command table and most commands (KICK's post)
  *   chat_reg.c      registration, NICK      chat_mode.c   MODE
  *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
@@ -39,6 +39,7 @@
 #define MUXD_PROTO_CHAT_INT_H
 
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -161,13 +162,33 @@ struct chat_settings {
     size_t sendq;                   /* output_max - CHAT_SENDQ_RESERVE */
 };
 
+/* A worker's counters for /metrics (chat_metrics.c). The worker is the
+ * only writer, a scrape on another thread the reader: a relaxed load and
+ * store (no locked add), as muxd's own counters. */
+typedef atomic_uint_fast64_t chat_counter;
+
+static inline void chat_count(chat_counter *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+struct chat_counters {
+    chat_counter deliveries;        /* event lines queued (cl_send_chunk) */
+    chat_counter sendq_kills;       /* clients cut off over their SendQ */
+    chat_counter flood_throttled;   /* lines held back by flood control */
+};
+
+/* One cache line or more each: workers write theirs on every fan-out,
+ * and neighbours must not share a line. */
 struct chat_worker {
-    struct chat_settings *set;      /* this worker's; swapped by a reload */
+    alignas(64) struct chat_settings *set; /* this worker's; swapped by a reload */
     pthread_t tid;
     bool tid_set;
     bool inside;                    /* in an entry (checked with the owner) */
     uint64_t stamp;
     struct chat_client *doomed;     /* over their SendQ: cut at chat_leave */
+    struct chat_counters n;
 };
 
 struct mx_chat {
@@ -178,6 +199,8 @@ struct mx_chat {
     char created_str[64];
     pthread_mutex_t mu;
     struct nametab nicks, chans;
+    unsigned nusers;                /* under mu: registered clients */
+    unsigned wseen;                 /* workers ever used: their counters */
     struct chat_worker *wk;         /* [MX_MAX_WORKERS], nworkers in use */
 };
 
@@ -318,6 +341,10 @@ void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m);
 
 /* chat_cmd.c */
 void chat_dispatch(struct chat_client *cl, struct irc_msg *m);
+
+/* chat_metrics.c: mx_chat_proto's metrics callback (muxd/proto.h). */
+void chat_metrics(void *proto_data, void (*emit)(void *sink, const struct mx_metric *m),
+                  void *sink);
 
 #define chat_lock(chat) pthread_mutex_lock(&(chat)->mu)
 #define chat_unlock(chat) pthread_mutex_unlock(&(chat)->mu)

@@ -100,6 +100,7 @@ static void try_register(struct chat_client *cl)
     mx_debug("chat: %s registered as %s!%s", mx_conn_peer_str(cl->c), cl->nick, cl->user);
     chat_lock(chat);
     cl->registered = true;
+    chat->nusers++;
     chat_unlock(chat);
     welcome(cl);
 }

@@ -48,10 +48,12 @@ void cl_send(struct chat_client *cl, const char *p, size_t n)
         mx_conn_send(cl->c, p, n);
 }
 
+/* Every line about a client's doing (":nick!user@host ...") is a chunk
+ * queued here: counting here counts each delivery once. */
 void cl_send_chunk(struct chat_client *cl, struct mx_chunk *ch)
 {
-    if (room(cl, ch->len))
-        mx_conn_send_chunk(cl->c, ch);
+    if (room(cl, ch->len) && mx_conn_send_chunk(cl->c, ch) == 0)
+        chat_count(&cl->chat->wk[cl->worker].n.deliveries);
 }
 
 void cl_printf(struct chat_client *cl, const char *fmt, ...)

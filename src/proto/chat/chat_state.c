@@ -210,6 +210,8 @@ void cl_forget(struct chat_client *cl)
         nt_del(&cl->chat->nicks, &cl->node);
     cl->flags |= CL_GONE;
     cl->flags &= ~CL_REG;
+    if (cl->registered)
+        cl->chat->nusers--;
     cl->registered = false;
 }
 
