@@ -82,3 +82,13 @@ bool mx__inbox_empty(struct mx_inbox *ib)
     pthread_mutex_unlock(&ib->mu);
     return empty;
 }
+
+bool mx__inbox_has_posts(struct mx_inbox *ib)
+{
+    pthread_mutex_lock(&ib->mu);
+    bool any = false;
+    for (size_t i = 0; i < ib->n && !any; i++)
+        any = ib->v[i].type == MX_MSG_POST || ib->v[i].type == MX_MSG_RUN;
+    pthread_mutex_unlock(&ib->mu);
+    return any;
+}

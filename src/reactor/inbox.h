@@ -50,5 +50,7 @@ size_t mx__inbox_take(struct mx_inbox *ib, struct mx_msg **out);
 
 /* Any thread: nothing is pending (a moment's truth). */
 bool mx__inbox_empty(struct mx_inbox *ib);
+/* Any thread: a post or run message is pending. */
+bool mx__inbox_has_posts(struct mx_inbox *ib);
 
 #endif

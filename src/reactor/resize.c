@@ -50,6 +50,8 @@ struct mx__resize {
     sem_t quiet;                    /* one post per retiring worker */
     pthread_mutex_t mu;             /* the lists, while connections leave */
     atomic_uint next;               /* round-robin over the remaining */
+    bool settled;                   /* the pause's rounds are over */
+    unsigned rounds;
     struct move_list to_worker[MX_MAX_WORKERS];
 };
 
@@ -73,23 +75,38 @@ void mx__worker_retiring(struct mx_worker *w)
     }
 }
 
-/* What was posted before the pause reaches the members still here; the
- * last in-flight operations and offload jobs come back. */
-static void settle(struct mx_worker *w)
+/* One round of the pause: what was posted so far is handled (a line fanned
+ * out before the pause reaches the members each worker has before any
+ * moves: none gets it twice or never), and a retiring worker's last
+ * in-flight operations and offload jobs come back. */
+static void drain(struct mx_worker *w, bool leaving)
 {
-    for (;;) {
-        size_t n = mx__worker_drain_inbox(w);
-        mx__worker_end_turn(w);
-        suspend_all(w);
-        if (n == 0 && w->quieting == 0 && w->jobs_out == 0 && mx__inbox_empty(&w->inbox))
-            return;
-        if (w->quieting || w->jobs_out) {
-            w->be->wait(w, 1);
-            w->now_ms = mx__clock_ms();
-            w->be->dispatch(w);
-            mx__worker_end_turn(w);
-        }
+    w->now_ms = mx__clock_ms();
+    if (leaving && (w->quieting || w->jobs_out)) {
+        w->be->wait(w, 1);
+        w->now_ms = mx__clock_ms();
+        w->be->dispatch(w);
     }
+    mx__worker_drain_inbox(w);
+    mx__worker_end_turn(w);
+    if (leaving)
+        suspend_all(w);
+}
+
+/* Controller, every worker between two rounds: nothing is left that was
+ * posted by a worker (the pool and the acceptor post only jobs' results
+ * and new connections, which need no round), and the retiring workers
+ * hold nothing in flight. */
+static bool settled(struct mx_server *s, const struct mx__resize *r)
+{
+    for (unsigned i = 0; i < r->from; i++) {
+        struct mx_worker *w = &s->workers[i];
+        if (mx__inbox_has_posts(&w->inbox))
+            return false;
+        if (i >= r->to && (w->quieting || w->jobs_out || !mx__inbox_empty(&w->inbox)))
+            return false;
+    }
+    return true;
 }
 
 static int list_add(struct move_list *l, const struct mx__move *m)
@@ -139,17 +156,19 @@ void mx__worker_pause(struct mx_worker *w)
     struct mx__resize *r = w->resize;
     w->resize = NULL;
     bool leaving = w->idx >= r->to;
-    pthread_barrier_wait(&r->bar);      /* 1: every worker between turns */
-    w->now_ms = mx__clock_ms();
-    if (leaving) {
-        settle(w);
+    pthread_barrier_wait(&r->bar);      /* every worker between turns */
+    do {
+        drain(w, leaving);
+        pthread_barrier_wait(&r->bar);  /* a round done: the controller looks */
+        pthread_barrier_wait(&r->bar);  /* ... and has said */
+    } while (!r->settled);
+    if (leaving)
         leave_all(w, r);
-    }
-    pthread_barrier_wait(&r->bar);      /* 2: every leaver listed */
+    pthread_barrier_wait(&r->bar);      /* every leaver listed */
     if (!leaving)
         arrive_all(w, r);
-    pthread_barrier_wait(&r->bar);      /* 3: moved; the protocols hear of it */
-    pthread_barrier_wait(&r->bar);      /* 4: go on */
+    pthread_barrier_wait(&r->bar);      /* moved; the protocols hear of it */
+    pthread_barrier_wait(&r->bar);      /* go on */
     mx__worker_end_turn(w);             /* the arrivals' queued output */
     if (leaving) {
         w->retired = true;              /* ends once the closed are released */
@@ -221,11 +240,17 @@ static int tell_protocols(struct mx_server *s, unsigned n)
 static int pause_all(struct mx_server *s, struct mx__resize *r, struct worker_msg *msgs)
 {
     post_each(s, 0, r->from, start_pause, r, msgs);
-    pthread_barrier_wait(&r->bar);      /* 1 */
-    pthread_barrier_wait(&r->bar);      /* 2 */
-    pthread_barrier_wait(&r->bar);      /* 3 */
+    pthread_barrier_wait(&r->bar);
+    do {
+        pthread_barrier_wait(&r->bar);
+        r->settled = settled(s, r);
+        r->rounds++;
+        pthread_barrier_wait(&r->bar);
+    } while (!r->settled);
+    pthread_barrier_wait(&r->bar);
+    pthread_barrier_wait(&r->bar);
     int err = tell_protocols(s, r->to);
-    pthread_barrier_wait(&r->bar);      /* 4 */
+    pthread_barrier_wait(&r->bar);
     return err;
 }
 
@@ -260,8 +285,8 @@ static int shrink(struct mx_server *s, struct mx__resize *r, struct worker_msg *
         moved += r->to_worker[i].n;
     for (unsigned i = r->to; i < r->from; i++)
         mx__worker_join(&s->workers[i]);
-    mx_info("workers: %u -> %u: %zu connections moved in a %.1f ms pause", r->from, r->to,
-            moved, (double)(mx__clock_ns() - t0) / 1e6);
+    mx_info("workers: %u -> %u: %zu connections moved in a %.1f ms pause (%u rounds)", r->from,
+            r->to, moved, (double)(mx__clock_ns() - t0) / 1e6, r->rounds);
     return err;
 }
 
