@@ -76,7 +76,10 @@ static void log_close(const struct mx_conn *c, const char *reason)
  * (mx__conn_notify_closed), so no call it made ever frees its state under
  * it. The struct (and its output queue, which an in-flight send may still
  * be reading) lives on until the backend has no operation left on it:
- * then mx__conn_release queues it for freeing at the end of the turn. */
+ * then mx__conn_release queues it for freeing at the end of the turn.
+ * A plain close(): the kernel still delivers what its send buffer holds,
+ * then a FIN (unless unread input makes it reset), so a peer slow to read
+ * after a graceful close gets it all; a cut drops only our own queue. */
 static void finish_close(struct mx_conn *c)
 {
     struct mx_worker *w = c->w;
