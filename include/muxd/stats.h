@@ -17,6 +17,9 @@ struct mx_server;
  * histogram's buckets; one more bucket holds everything above the last. */
 #define MX_STATS_TURN_BOUNDS_US { 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000 }
 #define MX_STATS_TURN_BUCKETS 12
+/* The same for offload jobs' run time on a pool thread (microseconds). */
+#define MX_STATS_JOB_BOUNDS_US { 100, 1000, 10000, 100000, 1000000, 10000000 }
+#define MX_STATS_JOB_BUCKETS 7
 
 struct mx_worker_stats {
     uint64_t conns_opened;        /* connections this worker took on */
@@ -38,6 +41,9 @@ struct mx_worker_stats {
     uint64_t turns;               /* loop turns (wake-ups) */
     uint64_t turn_ns_sum;         /* time spent working in them (not waiting) */
     uint64_t turn_buckets[MX_STATS_TURN_BUCKETS]; /* not cumulative */
+    uint64_t job_ns_sum;          /* offload jobs of this worker's connections:
+                                     time run on a pool thread */
+    uint64_t job_buckets[MX_STATS_JOB_BUCKETS]; /* not cumulative */
 };
 
 struct mx_server_stats {

@@ -42,7 +42,9 @@ static void *pool_main(void *arg)
     struct mx_job *job;
     while ((job = take(o))) {
         atomic_fetch_add_explicit(&o->running, 1, memory_order_relaxed);
+        uint64_t t0 = mx__clock_ns();
         job->work(job->arg);
+        job->run_ns = mx__clock_ns() - t0;
         atomic_fetch_sub_explicit(&o->running, 1, memory_order_relaxed);
         post_back(job);
     }
@@ -181,6 +183,8 @@ void mx__offload_done(struct mx_worker *w, struct mx_job *job)
 {
     struct mx_offload *o = &w->srv->offload;
     w->jobs_out--;
+    if (!job->cancelled)
+        mx__stats_job(&w->stats, job->run_ns);
     struct mx_conn *c = mx__worker_find(w, job->conn_id);
     if (!c || c->jobs != job || (c->flags & MX_C_DEAD)) {
         finish(o, job, NULL); /* its connection is gone */

@@ -22,6 +22,7 @@ struct mx_job {
     uint64_t conn_id;
     struct mx_worker *w;      /* where the result goes */
     bool cancelled;           /* never ran: the pool was stopping */
+    uint64_t run_ns;          /* time on a pool thread (for the stats) */
 };
 
 struct mx_offload {

@@ -7,19 +7,34 @@
 #include "reactor/stats.h"
 
 static const uint64_t turn_bounds_us[MX_STATS_TURN_BUCKETS - 1] = MX_STATS_TURN_BOUNDS_US;
+static const uint64_t job_bounds_us[MX_STATS_JOB_BUCKETS - 1] = MX_STATS_JOB_BOUNDS_US;
+
+_Static_assert(sizeof job_bounds_us / sizeof job_bounds_us[0] == MX_STATS_JOB_BUCKETS - 1,
+               "one bucket per bound, and one above the last");
+
+static unsigned bucket_of(const uint64_t *bounds, unsigned n, uint64_t ns)
+{
+    uint64_t us = ns / 1000;
+    unsigned b = 0;
+    while (b < n - 1 && us > bounds[b])
+        b++;
+    return b;
+}
 
 _Static_assert(sizeof turn_bounds_us / sizeof turn_bounds_us[0] == MX_STATS_TURN_BUCKETS - 1,
                "one bucket per bound, and one above the last");
 
 void mx__stats_turn(struct mx__wstats *st, uint64_t ns)
 {
-    uint64_t us = ns / 1000;
-    unsigned b = 0;
-    while (b < MX_STATS_TURN_BUCKETS - 1 && us > turn_bounds_us[b])
-        b++;
-    mx__count(&st->turn_buckets[b], 1);
+    mx__count(&st->turn_buckets[bucket_of(turn_bounds_us, MX_STATS_TURN_BUCKETS, ns)], 1);
     mx__count(&st->turns, 1);
     mx__count(&st->turn_ns_sum, ns);
+}
+
+void mx__stats_job(struct mx__wstats *st, uint64_t ns)
+{
+    mx__count(&st->job_buckets[bucket_of(job_bounds_us, MX_STATS_JOB_BUCKETS, ns)], 1);
+    mx__count(&st->job_ns_sum, ns);
 }
 
 void mx__stats_read(const struct mx__wstats *st, struct mx_worker_stats *out)
@@ -46,6 +61,9 @@ void mx__stats_read(const struct mx__wstats *st, struct mx_worker_stats *out)
     };
     for (unsigned i = 0; i < MX_STATS_TURN_BUCKETS; i++)
         out->turn_buckets[i] = mx__counter_get(&st->turn_buckets[i]);
+    out->job_ns_sum = mx__counter_get(&st->job_ns_sum);
+    for (unsigned i = 0; i < MX_STATS_JOB_BUCKETS; i++)
+        out->job_buckets[i] = mx__counter_get(&st->job_buckets[i]);
 }
 
 static bool running(const struct mx_server *s)

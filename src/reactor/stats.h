@@ -25,6 +25,8 @@ struct mx__wstats {
     mx__counter uring_enobufs, uring_cq_overflows;
     mx__counter turns, turn_ns_sum;
     mx__counter turn_buckets[MX_STATS_TURN_BUCKETS];
+    mx__counter job_ns_sum;
+    mx__counter job_buckets[MX_STATS_JOB_BUCKETS];
 };
 
 /* Single writer only: the thread that owns the counter. */
@@ -41,6 +43,10 @@ static inline uint64_t mx__counter_get(const mx__counter *c)
 
 /* A loop turn that worked for ns nanoseconds. */
 void mx__stats_turn(struct mx__wstats *st, uint64_t ns);
+
+/* An offload job came back after running ns nanoseconds (counted by the
+ * owner worker, so the pool threads write nothing here). */
+void mx__stats_job(struct mx__wstats *st, uint64_t ns);
 
 /* A snapshot for muxd/stats.h. */
 void mx__stats_read(const struct mx__wstats *st, struct mx_worker_stats *out);

@@ -423,3 +423,57 @@ Test(admin, a_slow_request_gets_408_and_a_close)
     mx_require_clean_log(d);
     mx_stop_ok(d, 10000);
 }
+
+/* The sum of the samples of name+suffix whose labels hold `with`. */
+static double sum_lines(const char *body, const char *name, const char *suffix,
+                        const char *with)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s%s", name, suffix);
+    double sum = 0;
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        const char *end = strchr(l, ' ');
+        if (strncmp(l, key, strlen(key)) != 0 || !end)
+            continue;
+        if (!with || (strstr(l, with) && strstr(l, with) < end))
+            sum += strtod(end + 1, NULL);
+    }
+    return sum;
+}
+
+/* Offloaded jobs are timed on the pool and counted by their connection's
+ * worker: 6 SLEEP 30 requests over two workers make 6 samples in the
+ * histogram, each of at least 30 ms, none under the 10 ms bound. */
+Test(admin, offload_job_durations_are_a_histogram)
+{
+    enum { JOBS = 6, MS = 30 };
+    struct mx_daemon *d = mx_boot("[server]\nworkers = 2\n"
+                                  "[listener work]\nlisten = 127.0.0.1:0\nprotocol = work\n"
+                                  "offload = on\n"
+                                  "[admin]\nlisten = 127.0.0.1:0\n");
+    char line[32], want[32];
+    snprintf(line, sizeof line, "SLEEP %d\n", MS);
+    snprintf(want, sizeof want, "DONE %d\n", MS);
+    for (int i = 0; i < JOBS; i++) {
+        int fd = mx_connect(mx_port(d, "work"));
+        MX_REQUIRE(fd >= 0);
+        char got[32] = { 0 };
+        MX_REQUIRE(mx_send_all(fd, line, strlen(line)) == 0);
+        MX_REQUIRE(mx_recv_exact(fd, got, strlen(want), 5000) == (ssize_t)strlen(want) &&
+                   strcmp(got, want) == 0, "job %d: got '%s'", i, got);
+        close(fd);
+    }
+    static char resp[256 * 1024];
+    MX_REQUIRE(http(mx_port(d, "admin"), "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", resp,
+                    sizeof resp) > 0 && status_of(resp) == 200);
+    char *body = body_of(resp);
+    const char *h = "muxd_offload_job_duration_seconds";
+    MX_REQUIRE(sum_lines(body, h, "_count{", NULL) == JOBS, "%s", body);
+    MX_REQUIRE(sum_lines(body, h, "_sum{", NULL) >= JOBS * MS / 1000.0, "%s", body);
+    /* Cumulative up to 10 ms: none; up to 100 ms: all. */
+    MX_REQUIRE(sum_lines(body, h, "_bucket{", "le=\"0.01\"") == 0, "%s", body);
+    MX_REQUIRE(sum_lines(body, h, "_bucket{", "le=\"0.1\"") == JOBS, "%s", body);
+    MX_REQUIRE(python_check(body, 0, 0) == 0, "check_metrics.py failed");
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+}

@@ -144,26 +144,48 @@ static void worker_gauges(struct mx_text *t, const struct mx_expo_input *in)
     }
 }
 
-static void turn_histogram(struct mx_text *t, const struct mx_expo_input *in)
+/* A per-worker histogram of durations: bounds in microseconds, buckets
+ * not cumulative (muxd/stats.h). */
+struct hist {
+    const char *name, *help;
+    const uint64_t *bounds_us;
+    unsigned nbuckets;
+    size_t buckets_off, sum_off;
+};
+
+static void histogram(struct mx_text *t, const struct mx_expo_input *in, const struct hist *h)
 {
-    static const uint64_t bounds_us[MX_STATS_TURN_BUCKETS - 1] = MX_STATS_TURN_BOUNDS_US;
-    const char *name = "muxd_loop_turn_duration_seconds";
-    family(t, name, "histogram",
-           "Time a loop turn spent working (dispatch, timers, flushes), not waiting.");
+    family(t, h->name, "histogram", h->help);
     for (unsigned i = 0; i < in->srv.workers_seen; i++) {
         const struct mx_worker_stats *w = &in->workers[i];
+        const uint64_t *b = (const uint64_t *)((const char *)w + h->buckets_off);
         uint64_t cum = 0;
-        for (unsigned b = 0; b < MX_STATS_TURN_BUCKETS - 1; b++) {
-            cum += w->turn_buckets[b];
-            mx_text_add(t, "%s_bucket{worker=\"%u\",le=\"%g\"} %llu\n", name, i,
-                        (double)bounds_us[b] / 1e6, (unsigned long long)cum);
+        for (unsigned k = 0; k < h->nbuckets - 1; k++) {
+            cum += b[k];
+            mx_text_add(t, "%s_bucket{worker=\"%u\",le=\"%g\"} %llu\n", h->name, i,
+                        (double)h->bounds_us[k] / 1e6, (unsigned long long)cum);
         }
-        cum += w->turn_buckets[MX_STATS_TURN_BUCKETS - 1];
-        mx_text_add(t, "%s_bucket{worker=\"%u\",le=\"+Inf\"} %llu\n", name, i,
+        cum += b[h->nbuckets - 1];
+        mx_text_add(t, "%s_bucket{worker=\"%u\",le=\"+Inf\"} %llu\n", h->name, i,
                     (unsigned long long)cum);
-        mx_text_add(t, "%s_sum{worker=\"%u\"} %.9f\n", name, i, (double)w->turn_ns_sum / 1e9);
-        mx_text_add(t, "%s_count{worker=\"%u\"} %llu\n", name, i, (unsigned long long)cum);
+        mx_text_add(t, "%s_sum{worker=\"%u\"} %.9f\n", h->name, i,
+                    (double)field(w, h->sum_off) / 1e9);
+        mx_text_add(t, "%s_count{worker=\"%u\"} %llu\n", h->name, i, (unsigned long long)cum);
     }
+}
+
+static void histograms(struct mx_text *t, const struct mx_expo_input *in)
+{
+    static const uint64_t turn_us[MX_STATS_TURN_BUCKETS - 1] = MX_STATS_TURN_BOUNDS_US;
+    static const uint64_t job_us[MX_STATS_JOB_BUCKETS - 1] = MX_STATS_JOB_BOUNDS_US;
+    histogram(t, in, &(struct hist){
+        "muxd_loop_turn_duration_seconds",
+        "Time a loop turn spent working (dispatch, timers, flushes), not waiting.",
+        turn_us, MX_STATS_TURN_BUCKETS, W(turn_buckets), W(turn_ns_sum) });
+    histogram(t, in, &(struct hist){
+        "muxd_offload_job_duration_seconds",
+        "Time an offloaded job ran on a pool thread, by the worker of its connection.",
+        job_us, MX_STATS_JOB_BUCKETS, W(job_buckets), W(job_ns_sum) });
 }
 
 static void gauge(struct mx_text *t, const char *name, const char *help, long long v)
@@ -207,5 +229,5 @@ void mx_expo_write(struct mx_text *t, const struct mx_expo_input *in)
     server_wide(t, in);
     worker_gauges(t, in);
     worker_counters(t, in);
-    turn_histogram(t, in);
+    histograms(t, in);
 }
