@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ struct mx__resize {
     pthread_mutex_t mu;             /* the lists, while connections leave */
     atomic_uint next;               /* round-robin over the remaining */
     bool settled;                   /* the pause's rounds are over */
+    atomic_uint inside;             /* workers not yet out of the last wait */
     unsigned rounds;
     struct move_list to_worker[MX_MAX_WORKERS];
 };
@@ -169,6 +171,8 @@ void mx__worker_pause(struct mx_worker *w)
         arrive_all(w, r);
     pthread_barrier_wait(&r->bar);      /* moved; the protocols hear of it */
     pthread_barrier_wait(&r->bar);      /* go on */
+    /* The last touch of r: the controller frees it once all are out. */
+    atomic_fetch_sub_explicit(&r->inside, 1, memory_order_release);
     mx__worker_end_turn(w);             /* the arrivals' queued output */
     if (leaving) {
         w->retired = true;              /* ends once the closed are released */
@@ -239,6 +243,7 @@ static int tell_protocols(struct mx_server *s, unsigned n)
  * protocols said of the count r->to. */
 static int pause_all(struct mx_server *s, struct mx__resize *r, struct worker_msg *msgs)
 {
+    atomic_store(&r->inside, r->from);
     post_each(s, 0, r->from, start_pause, r, msgs);
     pthread_barrier_wait(&r->bar);
     do {
@@ -251,6 +256,9 @@ static int pause_all(struct mx_server *s, struct mx__resize *r, struct worker_ms
     pthread_barrier_wait(&r->bar);
     int err = tell_protocols(s, r->to);
     pthread_barrier_wait(&r->bar);
+    /* Out of the barrier's wait, not just past it, before it goes. */
+    while (atomic_load_explicit(&r->inside, memory_order_acquire) > 0)
+        sched_yield();
     return err;
 }
 
@@ -276,7 +284,7 @@ static int shrink(struct mx_server *s, struct mx__resize *r, struct worker_msg *
     atomic_store(&s->nworkers, r->to);
     if (s->acceptor.running)
         mx__acceptor_sync(&s->acceptor);
-    post_each(s, r->to, r->from, start_retire, r, msgs);
+    post_each(s, r->to, r->from, start_retire, r, msgs + MX_MAX_WORKERS);
     wait_quiet(r, r->from - r->to);
     uint64_t t0 = mx__clock_ns();
     int err = pause_all(s, r, msgs);
@@ -330,7 +338,8 @@ int mx_server_set_workers(struct mx_server *s, unsigned n)
     if (n == from)
         return 0;
     struct mx__resize *r = calloc(1, sizeof *r);
-    struct worker_msg *msgs = calloc(MX_MAX_WORKERS, sizeof *msgs);
+    /* One message per worker for the pause, one for retiring. */
+    struct worker_msg *msgs = calloc(2 * MX_MAX_WORKERS, sizeof *msgs);
     if (!r || !msgs) {
         free(r);
         free(msgs);
