@@ -62,6 +62,26 @@ int mx_server_new(const struct mx_server_opts *o, struct mx_server **out);
 int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
                      const struct mx_proto *proto, void *proto_data);
 
+/* The same with what sits between the socket and the protocol, per
+ * listener. Zeroed fields keep today's behaviour: plain TCP, no PROXY
+ * header, the server's per-address limits. */
+enum mx_proxy_mode { MX_PROXY_OFF, MX_PROXY_V1, MX_PROXY_V2, MX_PROXY_ANY };
+struct mx_listen_opts {
+    const char *name;
+    const char *addr;
+    const struct mx_proto *proto;
+    void *proto_data;
+    /* PROXY protocol. */
+    enum mx_proxy_mode proxy;
+    const char *proxy_from;        /* comma-separated CIDRs; copied */
+    /* Per-address admission. */
+    unsigned max_conns_per_ip;     /* 0 = the server's */
+    unsigned connect_rate_per_ip;  /* per second; 0 = the server's */
+    /* TLS. */
+    struct mx_tls *tls;            /* NULL = plain; muxd/tls.h */
+};
+int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o);
+
 /* Stops accepting on listener name and closes its socket (connections
  * waiting in its backlog are refused); its open connections stay until
  * they close, so its proto and proto_data must still outlive the server.

@@ -28,6 +28,10 @@ struct mx_listener_cfg {
     char name[64];
     char listen[128];            /* "127.0.0.1:7000", "[::1]:7000" */
     char protocol[16];           /* a name in the registry (protocols.h) */
+    /* Transport options, any protocol (listen_opts.c). */
+    /* PROXY protocol. */
+    /* Per-address admission. */
+    /* TLS. */
     /* Each protocol's keys, in registry order. Every protocol's block is
      * filled, whatever this listener speaks: `protocol` may come after
      * the keys, and switching it needs no other edit. Only the block of

@@ -67,6 +67,9 @@ static const struct mx_cfg_key keys[] = {
       .help = "address to listen on; port 0 picks a free port" },
     { .sect = MX_SECT_LISTENER, .name = "protocol", .type = MX_CFG_PROTO, LSN(protocol),
       .def = "echo", .help = "service spoken on the listener's connections" },
+    /* Transport keys, any protocol: PROXY protocol. */
+    /* Transport keys: per-address admission. */
+    /* Transport keys: TLS. */
     /* Each protocol's own keys follow these in its row (protocols.h). */
 
     { .sect = MX_SECT_LIMITS, .name = "max_connections", .live = true, .type = MX_CFG_UINT,

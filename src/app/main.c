@@ -18,6 +18,7 @@
 #include "app/config.h"
 #include "app/cpus.h"
 #include "app/fdlimit.h"
+#include "app/listen_opts.h"
 #include "app/overrides.h"
 #include "app/protocols.h"
 #include "app/notify.h"
@@ -79,7 +80,9 @@ static int add_listeners(struct mx_server *s, struct mx_app *app)
             mx_error("listener %s: out of memory", l->name);
             return -ENOMEM;
         }
-        int err = mx_server_listen(s, l->name, l->listen, app->ls[i].p->proto, data);
+        struct mx_listen_opts lo;
+        mx_app_listen_opts(cfg, l, &app->ls[i], data, &lo);
+        int err = mx_server_listen_with(s, &lo);
         if (err < 0) {
             mx_error("listener %s: cannot listen on %s: %s", l->name, l->listen, strerror(-err));
             return err;

@@ -8,6 +8,7 @@
 
 #include "app/config_keys.h"
 #include "app/cpus.h"
+#include "app/listen_opts.h"
 #include "app/overrides.h"
 #include "app/protocols.h"
 #include "muxd/log.h"
@@ -174,7 +175,10 @@ static int open_listener(struct mx_app_listener *al, struct mx_server *s,
         return -1;
     }
     void *data = mx_app_listener_data(al, s);
-    int rc = data ? mx_server_listen(s, l->name, l->listen, al->p->proto, data) : -ENOMEM;
+    struct mx_listen_opts lo;
+    if (data)
+        mx_app_listen_opts(next, l, al, data, &lo);
+    int rc = data ? mx_server_listen_with(s, &lo) : -ENOMEM;
     if (rc < 0) {
         mx_error("reload: listener %s: cannot listen on %s: %s", l->name, l->listen,
                  strerror(-rc));

@@ -68,6 +68,13 @@ static struct mx_listener *listener_named(struct mx_server *s, const char *name)
 int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
                      const struct mx_proto *proto, void *proto_data)
 {
+    return mx_server_listen_with(s, &(struct mx_listen_opts){
+        .name = name, .addr = addr, .proto = proto, .proto_data = proto_data });
+}
+
+int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
+{
+    const char *name = o->name, *addr = o->addr;
     if (s->nlisteners == MX_SERVER_MAX_LISTENERS)
         return -ENOSPC;
     if (listener_named(s, name))
@@ -80,7 +87,8 @@ int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
     if (fd < 0)
         return fd;
     struct mx_listener *ls = &s->listeners[s->nlisteners];
-    *ls = (struct mx_listener){ .fd = fd, .proto = proto, .proto_data = proto_data };
+    *ls = (struct mx_listener){ .fd = fd, .proto = o->proto, .proto_data = o->proto_data };
+    /* The transport options: PROXY header, per-address limits, TLS. */
     snprintf(ls->name, sizeof ls->name, "%s", name);
     len = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &len);
@@ -90,7 +98,7 @@ int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
     s->nlisteners++;
     if (s->acceptor.running)
         mx__acceptor_sync(&s->acceptor);
-    mx_info("listener %s on %s (protocol %s)", ls->name, ls->addr, proto->name);
+    mx_info("listener %s on %s (protocol %s)", ls->name, ls->addr, o->proto->name);
     return 0;
 }
 

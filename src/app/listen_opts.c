@@ -1,0 +1,17 @@
+/* listen_opts.c - a [listener] section's transport options (PROXY header,
+ * per-address limits, TLS) as the server takes them (mx_listen_opts):
+ * one place for the daemon's start and its reloads. */
+#include "app/listen_opts.h"
+
+void mx_app_listen_opts(const struct mx_config *cfg, const struct mx_listener_cfg *l,
+                        const struct mx_app_listener *al, void *data,
+                        struct mx_listen_opts *o)
+{
+    (void)cfg;
+    *o = (struct mx_listen_opts){
+        .name = l->name, .addr = l->listen, .proto = al->p->proto, .proto_data = data,
+    };
+    /* PROXY protocol. */
+    /* Per-address admission. */
+    /* TLS. */
+}
