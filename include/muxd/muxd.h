@@ -12,5 +12,6 @@
 #include "muxd/proto.h"
 #include "muxd/server.h"
 #include "muxd/stats.h"
+#include "muxd/tls.h"
 
 #endif

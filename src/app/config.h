@@ -32,6 +32,11 @@ struct mx_listener_cfg {
     /* PROXY protocol. */
     /* Per-address admission. */
     /* TLS. */
+    unsigned tls;                /* index in the off/on choices: 1 = on */
+    char tls_cert[256], tls_key[256]; /* relative: to the config's directory */
+    unsigned tls_min_version;    /* index: 0 = 1.2, 1 = 1.3 */
+    char tls_ciphers[256];       /* "" = OpenSSL's */
+    unsigned handshake_timeout_ms;
     /* Each protocol's keys, in registry order. Every protocol's block is
      * filled, whatever this listener speaks: `protocol` may come after
      * the keys, and switching it needs no other edit. Only the block of

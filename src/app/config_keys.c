@@ -43,6 +43,9 @@ _Static_assert(sizeof(enum mx_log_level) == sizeof(uint32_t),
 #define GIB MX_CFG_GIB
 #define SEC MX_CFG_SEC
 
+static const char *const tls_switch[] = { "off", "on", NULL };
+static const char *const tls_versions[] = { "1.2", "1.3", NULL };
+
 static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_SERVER, .name = "workers", .type = MX_CFG_UINT, CFG(workers),
       .min = 1, .max = 256, .has_auto = true, .auto_val = 0, .def = "auto", .live = true,
@@ -70,6 +73,22 @@ static const struct mx_cfg_key keys[] = {
     /* Transport keys, any protocol: PROXY protocol. */
     /* Transport keys: per-address admission. */
     /* Transport keys: TLS. */
+    { .sect = MX_SECT_LISTENER, .name = "tls", .type = MX_CFG_ENUM, LSN(tls),
+      .choices = tls_switch, .def = "off",
+      .help = "TLS on this listener's connections (any protocol)" },
+    { .sect = MX_SECT_LISTENER, .name = "tls_cert", .type = MX_CFG_TEXT, LSN(tls_cert),
+      .def = "", .help = "TLS: certificate chain, PEM; relative to the config file; "
+                         "reread on every reload" },
+    { .sect = MX_SECT_LISTENER, .name = "tls_key", .type = MX_CFG_TEXT, LSN(tls_key),
+      .def = "", .help = "TLS: its private key, PEM; relative to the config file" },
+    { .sect = MX_SECT_LISTENER, .name = "tls_min_version", .type = MX_CFG_ENUM,
+      LSN(tls_min_version), .choices = tls_versions, .def = "1.2",
+      .help = "TLS: the oldest protocol version taken" },
+    { .sect = MX_SECT_LISTENER, .name = "tls_ciphers", .type = MX_CFG_TEXT, LSN(tls_ciphers),
+      .def = "", .help = "TLS 1.2 cipher list (OpenSSL's syntax); empty = OpenSSL's" },
+    { .sect = MX_SECT_LISTENER, .name = "handshake_timeout", .type = MX_CFG_DURATION,
+      LSN(handshake_timeout_ms), .min = 100, .max = 600 * MX_CFG_SEC, .def = "10s",
+      .help = "TLS: a client that has not finished its handshake by then is closed" },
     /* Each protocol's own keys follow these in its row (protocols.h). */
 
     { .sect = MX_SECT_LIMITS, .name = "max_connections", .live = true, .type = MX_CFG_UINT,

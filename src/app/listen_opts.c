@@ -14,4 +14,5 @@ void mx_app_listen_opts(const struct mx_config *cfg, const struct mx_listener_cf
     /* PROXY protocol. */
     /* Per-address admission. */
     /* TLS. */
+    o->tls = al->tls;
 }

@@ -59,6 +59,59 @@ void *mx_app_opts_copy(const void *o, size_t n, const struct mx_listener_cfg *l,
     return copy;
 }
 
+/* A path from the config: relative ones are the config file's. */
+static void config_path(char *out, size_t cap, const struct mx_config *cfg, const char *p)
+{
+    snprintf(out, cap, "%s%s", p[0] == '/' ? "" : cfg->dir, p);
+}
+
+static int tls_opts(const struct mx_config *cfg, const struct mx_listener_cfg *l,
+                    struct mx_tls_opts *o, char *cert, char *key, size_t cap,
+                    char *err, size_t len)
+{
+    if (!l->tls_cert[0] || !l->tls_key[0]) {
+        snprintf(err, len, "[listener %.63s] tls = on needs tls_cert and tls_key", l->name);
+        return -1;
+    }
+    config_path(cert, cap, cfg, l->tls_cert);
+    config_path(key, cap, cfg, l->tls_key);
+    *o = (struct mx_tls_opts){ .cert_file = cert, .key_file = key,
+                               .min_version = l->tls_min_version ? "1.3" : "1.2",
+                               .ciphers = l->tls_ciphers,
+                               .handshake_timeout_ms = l->handshake_timeout_ms };
+    return 0;
+}
+
+static int tls_new(struct mx_app_listener *al, const struct mx_config *cfg,
+                   const struct mx_listener_cfg *l, char *err, size_t len)
+{
+    char cert[sizeof cfg->dir + sizeof l->tls_cert], key[sizeof cert], why[400];
+    struct mx_tls_opts o;
+    if (tls_opts(cfg, l, &o, cert, key, sizeof cert, err, len) < 0)
+        return -1;
+    if (mx_tls_new(&o, &al->tls, why, sizeof why) < 0) {
+        snprintf(err, len, "[listener %.63s] %s", l->name, why);
+        return -1;
+    }
+    return 0;
+}
+
+int mx_app_listener_tls_reload(struct mx_app_listener *al, const struct mx_config *cfg,
+                               const struct mx_listener_cfg *l, char *err, size_t len)
+{
+    if (!al->tls)
+        return 0;
+    char cert[sizeof cfg->dir + sizeof l->tls_cert], key[sizeof cert], why[400];
+    struct mx_tls_opts o;
+    if (tls_opts(cfg, l, &o, cert, key, sizeof cert, err, len) < 0)
+        return -1;
+    if (mx_tls_reload(al->tls, &o, why, sizeof why) < 0) {
+        snprintf(err, len, "[listener %.63s] %s (the old certificate stays)", l->name, why);
+        return -1;
+    }
+    return 0;
+}
+
 int mx_app_listener_prepare(struct mx_app_listener *al, const struct mx_config *cfg,
                             const struct mx_listener_cfg *l, char *err, size_t len)
 {
@@ -73,6 +126,10 @@ int mx_app_listener_prepare(struct mx_app_listener *al, const struct mx_config *
     if (!opts)
         return -1;
     *al = (struct mx_app_listener){ .p = p, .opts = opts };
+    if (l->tls && tls_new(al, cfg, l, err, len) < 0) {
+        mx_app_listener_free(al);
+        return -1;
+    }
     return 0;
 }
 
@@ -98,7 +155,8 @@ int mx_app_listener_reload(struct mx_app_listener *al, const struct mx_config *c
         mx_app_listener_free(&fresh);
         return -1;
     }
-    /* The running options become the fresh ones; the old go with fresh. */
+    /* The running options become the fresh ones; the old go with fresh
+     * (and so does fresh's TLS context: the running one was reloaded). */
     void *old = al->opts;
     al->opts = fresh.opts;
     fresh.opts = old;
@@ -108,6 +166,8 @@ int mx_app_listener_reload(struct mx_app_listener *al, const struct mx_config *c
 
 void mx_app_listener_free(struct mx_app_listener *al)
 {
+    mx_tls_free(al->tls);
+    al->tls = NULL;
     if (!al->p)
         return;
     if (al->state)

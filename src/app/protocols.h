@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "app/config.h"
+#include "muxd/tls.h"
 #include "app/config_keys.h"
 
 struct mx_proto;
@@ -69,6 +70,7 @@ struct mx_app_listener {
     const struct mx_app_proto *p;
     void *opts;
     void *state;
+    struct mx_tls *tls;          /* tls = on: its context */
 };
 
 /* Builds l's options; -1 with err as opts_new writes it. al is then zero
@@ -78,6 +80,11 @@ int mx_app_listener_prepare(struct mx_app_listener *al, const struct mx_config *
 
 /* The proto_data to serve the listener with on s; NULL on ENOMEM. */
 void *mx_app_listener_data(struct mx_app_listener *al, struct mx_server *s);
+
+/* Every reload: a TLS listener's certificate and key are read again
+ * (new connections get them). 0; -1 with err written (the old stay). */
+int mx_app_listener_tls_reload(struct mx_app_listener *al, const struct mx_config *cfg,
+                               const struct mx_listener_cfg *l, char *err, size_t len);
 
 /* After the server is freed. A zeroed al is fine. */
 void mx_app_listener_free(struct mx_app_listener *al);

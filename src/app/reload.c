@@ -224,6 +224,9 @@ static int reload_listeners(struct mx_app *app, const struct mx_config *run)
 {
     char err[512];
     for (unsigned i = 0; i < run->nlisteners; i++) {
+        if (mx_app_listener_tls_reload(&app->ls[i], run, &run->listeners[i], err,
+                                       sizeof err) < 0)
+            mx_error("reload: %s", err);
         int rc = mx_app_listener_reload(&app->ls[i], run, &run->listeners[i], err, sizeof err);
         if (rc == -1) {
             mx_error("reload: %s", err);

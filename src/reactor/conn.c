@@ -12,6 +12,7 @@
 #include "reactor/conn.h"
 #include "reactor/offload.h"
 #include "reactor/server.h"
+#include "reactor/tls.h"
 
 _Noreturn void mx__owner_violation(const char *fn)
 {
@@ -103,7 +104,7 @@ static void finish_close(struct mx_conn *c)
 void mx__conn_notify_closed(struct mx_conn *c)
 {
     mx__offload_drop_pending(c);
-    if (c->ls->proto->on_close)
+    if ((c->flags & MX_C_OPENED) && c->ls->proto->on_close)
         c->ls->proto->on_close(c);
 }
 
@@ -156,18 +157,29 @@ void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls)
     int err = w->be->attach(w, c);
     if (err == 0) {
         c->flags |= MX_C_RECV_ON;
-        err = ls->proto->on_open ? ls->proto->on_open(c) : 0;
+        err = ls->tls ? mx__tls_start(c, ls->tls) : 0;
     }
+    if (err < 0)
+        abort_warn(c, "could not be set up");
+    else if (!(c->flags & MX_C_HANDSHAKE))
+        mx__conn_open(c);
+}
+
+void mx__conn_open(struct mx_conn *c)
+{
+    c->flags |= MX_C_OPENED;
+    int err = c->ls->proto->on_open ? c->ls->proto->on_open(c) : 0;
     if (err == -ECONNREFUSED)
         mx__conn_abort(c, NULL);
     else if (err < 0)
         abort_warn(c, "could not be set up");
     else
-        mx_debug("conn %s opened on listener %s", label(c), ls->name);
+        mx_debug("conn %s opened on listener %s", label(c), c->ls->name);
 }
 
 void mx__conn_free(struct mx_conn *c)
 {
+    mx__tls_free(c);
     /* Freed only now: a protocol closing its connection from on_data may
      * still be reading the kept input it was handed. */
     mx__buf_free(&c->in);
@@ -208,6 +220,11 @@ bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
     if (!alive(c))
         return !(c->flags & MX_C_DEAD);
     mx__worker_touch(c->w, c);
+    return c->tls ? mx__tls_recv(c, p, n) : mx__conn_plain(c, p, n);
+}
+
+bool mx__conn_plain(struct mx_conn *c, const char *p, size_t n)
+{
     if (c->in.len == 0 && !(c->flags & MX_C_PAUSED_USER)) {
         size_t left = deliver(c, p, n);
         if (left && alive(c) && mx__buf_append(&c->in, p + n - left, left) < 0)
@@ -318,11 +335,8 @@ static int after_queue(struct mx_conn *c)
     return 0;
 }
 
-int mx_conn_send(struct mx_conn *c, const void *p, size_t n)
+int mx__conn_queue_raw(struct mx_conn *c, const void *p, size_t n)
 {
-    MX_OWNER_ASSERT(c);
-    if (!alive(c))
-        return -ECONNRESET;
     if (n == 0)
         return 0;
     if (mx__outq_append(&c->out, p, n) < 0)
@@ -331,11 +345,25 @@ int mx_conn_send(struct mx_conn *c, const void *p, size_t n)
     return after_queue(c);
 }
 
+int mx_conn_send(struct mx_conn *c, const void *p, size_t n)
+{
+    MX_OWNER_ASSERT(c);
+    if (!alive(c))
+        return -ECONNRESET;
+    if (n == 0)
+        return 0;
+    return c->tls ? mx__tls_send(c, p, n) : mx__conn_queue_raw(c, p, n);
+}
+
 int mx_conn_send_chunk(struct mx_conn *c, struct mx_chunk *ch)
 {
     MX_OWNER_ASSERT(c);
     if (!alive(c))
         return -ECONNRESET;
+    /* Records are made per connection: the shared bytes are encrypted,
+     * not shared. */
+    if (c->tls)
+        return ch->len ? mx__tls_send(c, ch->data, ch->len) : 0;
     if (mx__outq_push(&c->out, ch) < 0)
         return -ENOMEM;
     mx__count(&c->w->stats.bytes_queued, ch->len);
@@ -356,6 +384,10 @@ void mx_conn_close(struct mx_conn *c, const char *reason)
     if (!alive(c))
         return;
     log_close(c, reason);
+    if (c->tls)
+        mx__tls_close_notify(c);
+    if (c->flags & MX_C_DEAD)
+        return; /* the close_notify went over output_max */
     c->flags |= MX_C_CLOSING;
     mx__conn_update_recv(c);
     if (c->out.bytes == 0) {

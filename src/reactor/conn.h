@@ -32,11 +32,14 @@ enum {
     MX_C_REOFFER = 1u << 7,      /* offer kept input again at the flush */
     MX_C_MOVING = 1u << 8,       /* suspended: moving to another worker */
     MX_C_QUIETING = 1u << 9,     /* suspended with operations in flight */
+    MX_C_HANDSHAKE = 1u << 10,   /* TLS: handshaking, the protocol waits */
+    MX_C_OPENED = 1u << 11,      /* the protocol has heard of it (on_open) */
 };
 
 struct mx_listener;
 struct mx_job;
 struct mx_conn_timer;
+struct mx__tls_conn;
 
 struct mx_conn {
     struct mx_worker *w;
@@ -62,6 +65,7 @@ struct mx_conn {
     void *backend_ctx;            /* the backend's, e.g. an in-flight send */
     struct mx_job *jobs;          /* offload FIFO; the head is in the pool */
     struct mx_conn_timer *timer;  /* mx_conn_timer, allocated on first use */
+    struct mx__tls_conn *tls;     /* NULL: plain (conn_tls.c) */
 };
 
 /* The owner-thread check of every connection call (see README.md). */
@@ -95,6 +99,13 @@ void mx__conn_notify_closed(struct mx_conn *c);
 /* Closes after an EOF once nothing is held back (see conn.c). */
 void mx__conn_finish_eof(struct mx_conn *c);
 
+/* The protocol hears of c (on_open), once what sits below it (a TLS
+ * handshake) is done. */
+void mx__conn_open(struct mx_conn *c);
+/* Plaintext for the protocol, past any layer: whether c is still open. */
+bool mx__conn_plain(struct mx_conn *c, const char *p, size_t n);
+/* Bytes for the wire, past any layer, into the queue (limits apply). */
+int mx__conn_queue_raw(struct mx_conn *c, const void *p, size_t n);
 /* Receiving on or off as the flags now say; on the flush list. */
 void mx__conn_update_recv(struct mx_conn *c);
 void mx__conn_mark_dirty(struct mx_conn *c);

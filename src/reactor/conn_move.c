@@ -57,7 +57,7 @@ static void lost(struct mx_worker *w, struct mx_conn *c)
     close(c->fd);
     atomic_fetch_sub(&w->srv->nconns, 1);
     mx__offload_drop_pending(c);
-    if (c->ls->proto->on_close)
+    if ((c->flags & MX_C_OPENED) && c->ls->proto->on_close)
         c->ls->proto->on_close(c);
     mx__outq_clear(&c->out);
     mx__conn_timer_free(c);
@@ -84,7 +84,7 @@ void mx__conn_arrive(struct mx_worker *w, const struct mx__move *m)
     }
     c->flags |= MX_C_RECV_ON;
     mx__conn_update_recv(c);
-    if (c->ls->proto->on_move)
+    if ((c->flags & MX_C_OPENED) && c->ls->proto->on_move)
         c->ls->proto->on_move(c, m->old_id);
     if (c->in.len > 0 || (c->flags & MX_C_EOF))
         c->flags |= MX_C_REOFFER;

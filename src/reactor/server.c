@@ -89,6 +89,7 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
     struct mx_listener *ls = &s->listeners[s->nlisteners];
     *ls = (struct mx_listener){ .fd = fd, .proto = o->proto, .proto_data = o->proto_data };
     /* The transport options: PROXY header, per-address limits, TLS. */
+    ls->tls = o->tls;
     snprintf(ls->name, sizeof ls->name, "%s", name);
     len = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &len);

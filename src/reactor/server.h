@@ -22,6 +22,7 @@ struct mx_listener {
     int fd;
     const struct mx_proto *proto;
     void *proto_data;
+    struct mx_tls *tls;           /* NULL: plain */
     atomic_bool want;             /* set by the controlling thread: serve it */
     bool watched;                 /* the acceptor's: it accepts on fd */
 };

@@ -1,0 +1,180 @@
+/* conn_tls.c - TLS between a connection's socket and its protocol, on
+ * every backend: the backend moves ciphertext as for any connection, and
+ * OpenSSL works on memory BIOs here, on the owner worker.
+ *
+ *  socket -> backend -> mx__conn_recv -> rbio -> SSL_read -> protocol
+ *  protocol -> mx_conn_send -> SSL_write -> wbio -> output queue -> backend
+ *
+ * The protocol sees the connection (on_open) once the handshake is done;
+ * a failed or stalled handshake closes it with a log line and the protocol
+ * never hears of it. Records go into the output queue as they are made,
+ * so output_max bounds ciphertext; no plaintext is ever queued.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "muxd/conn.h"
+#include "muxd/log.h"
+#include "reactor/conn.h"
+#include "reactor/tls.h"
+
+struct mx__tls_conn {
+    SSL *ssl;
+    BIO *rbio, *wbio;               /* owned by ssl */
+};
+
+/* Records the SSL made, into the queue (one copy: the BIO's buffer is
+ * appended, then emptied). */
+static int flush_wbio(struct mx_conn *c)
+{
+    char *p;
+    long n = BIO_get_mem_data(c->tls->wbio, &p);
+    if (n <= 0)
+        return 0;
+    int err = mx__conn_queue_raw(c, p, (size_t)n);
+    (void)BIO_reset(c->tls->wbio);
+    return err;
+}
+
+/* A client event: OpenSSL's reason goes in the close line. The alert
+ * OpenSSL made (if any) goes out before the socket closes. */
+static void fail(struct mx_conn *c, const char *what)
+{
+    unsigned long e = ERR_get_error();
+    const char *reason = e ? ERR_reason_error_string(e) : NULL;
+    char why[160];
+    snprintf(why, sizeof why, "%s: %s", what, reason ? reason : "protocol error");
+    ERR_clear_error();
+    flush_wbio(c);
+    mx_conn_close(c, why);
+}
+
+static void handshake_timeout(struct mx_conn *c, void *arg)
+{
+    (void)arg;
+    mx__conn_abort(c, "TLS handshake not done within handshake_timeout");
+}
+
+int mx__tls_start(struct mx_conn *c, struct mx_tls *t)
+{
+    struct mx__tls_conn *tc = calloc(1, sizeof *tc);
+    unsigned timeout_ms = 0;
+    if (tc)
+        tc->ssl = mx__tls_ssl_new(t, &timeout_ms);
+    if (tc && tc->ssl) {
+        tc->rbio = BIO_new(BIO_s_mem());
+        tc->wbio = BIO_new(BIO_s_mem());
+    }
+    if (!tc || !tc->ssl || !tc->rbio || !tc->wbio) {
+        if (tc) {
+            BIO_free(tc->rbio);
+            BIO_free(tc->wbio);
+            SSL_free(tc->ssl);
+        }
+        free(tc);
+        ERR_clear_error();
+        return -ENOMEM;
+    }
+    /* An empty read BIO means "wait for more", not EOF. */
+    BIO_set_mem_eof_return(tc->rbio, -1);
+    SSL_set_bio(tc->ssl, tc->rbio, tc->wbio);
+    SSL_set_accept_state(tc->ssl);
+    c->tls = tc;
+    c->flags |= MX_C_HANDSHAKE;
+    return mx__conn_timer_arm(c, timeout_ms, handshake_timeout, NULL);
+}
+
+/* Returns whether c is still open. */
+static bool handshake(struct mx_conn *c)
+{
+    int r = SSL_do_handshake(c->tls->ssl);
+    if (r != 1) {
+        if (SSL_get_error(c->tls->ssl, r) == SSL_ERROR_WANT_READ) {
+            flush_wbio(c);
+            return !(c->flags & MX_C_DEAD);
+        }
+        fail(c, "TLS handshake failed");
+        return !(c->flags & MX_C_DEAD);
+    }
+    c->flags &= ~MX_C_HANDSHAKE;
+    mx__conn_timer_take(c);
+    mx_debug("conn to %s: %s, %s", mx_conn_peer_str(c), SSL_get_version(c->tls->ssl),
+             SSL_get_cipher_name(c->tls->ssl));
+    flush_wbio(c);
+    mx__conn_open(c);
+    return !(c->flags & MX_C_DEAD);
+}
+
+/* Everything the records so far decrypt to, to the protocol. */
+static bool read_plain(struct mx_conn *c)
+{
+    static _Thread_local char buf[16384];
+    for (;;) {
+        int r = SSL_read(c->tls->ssl, buf, sizeof buf);
+        if (r > 0) {
+            if (!mx__conn_plain(c, buf, (size_t)r))
+                return false;
+            if (c->flags & (MX_C_CLOSING | MX_C_DEAD))
+                return !(c->flags & MX_C_DEAD);
+            continue;
+        }
+        int e = SSL_get_error(c->tls->ssl, r);
+        if (e == SSL_ERROR_WANT_READ) {
+            flush_wbio(c); /* post-handshake messages, a key update */
+            return !(c->flags & MX_C_DEAD);
+        }
+        if (e == SSL_ERROR_ZERO_RETURN)
+            return mx__conn_eof(c); /* close_notify: the peer's end of the stream */
+        fail(c, "TLS");
+        return !(c->flags & MX_C_DEAD);
+    }
+}
+
+bool mx__tls_recv(struct mx_conn *c, const char *p, size_t n)
+{
+    if (n > INT_MAX || BIO_write(c->tls->rbio, p, (int)n) != (int)n) {
+        mx__conn_abort(c, "TLS: no memory for input");
+        return false;
+    }
+    if ((c->flags & MX_C_HANDSHAKE) && (!handshake(c) || (c->flags & MX_C_HANDSHAKE)))
+        return !(c->flags & MX_C_DEAD);
+    return read_plain(c);
+}
+
+int mx__tls_send(struct mx_conn *c, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n > 0) {
+        int r = SSL_write(c->tls->ssl, b, n > INT_MAX ? INT_MAX : (int)n);
+        if (r <= 0) {
+            fail(c, "TLS write");
+            return -ECONNRESET;
+        }
+        b += r;
+        n -= (size_t)r;
+    }
+    return flush_wbio(c);
+}
+
+void mx__tls_close_notify(struct mx_conn *c)
+{
+    if (c->flags & MX_C_HANDSHAKE)
+        return;
+    SSL_shutdown(c->tls->ssl);
+    ERR_clear_error();
+    flush_wbio(c);
+}
+
+void mx__tls_free(struct mx_conn *c)
+{
+    if (!c->tls)
+        return;
+    SSL_free(c->tls->ssl);
+    free(c->tls);
+    c->tls = NULL;
+}

@@ -1,0 +1,33 @@
+/* tls.h - TLS contexts and connections inside the core (private). */
+#ifndef MUXD_REACTOR_TLS_H
+#define MUXD_REACTOR_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+#include "muxd/tls.h"
+
+struct mx_conn;
+
+/* tls.c: an SSL for a new connection from the current context, and the
+ * context's handshake timeout. NULL on ENOMEM. Any worker. */
+SSL *mx__tls_ssl_new(struct mx_tls *t, unsigned *handshake_timeout_ms);
+/* Logs once per process whether the kernel could carry the records. */
+void mx__tls_kernel_probe(void);
+
+/* conn_tls.c: the layer between a connection's socket and its protocol.
+ * Owner worker only. */
+/* c's listener has TLS: the handshake begins (the protocol hears of c
+ * once it is done). 0 or -ENOMEM. */
+int mx__tls_start(struct mx_conn *c, struct mx_tls *t);
+/* Ciphertext arrived: whether c is still open. */
+bool mx__tls_recv(struct mx_conn *c, const char *p, size_t n);
+/* Plaintext from the protocol, as records in the queue. */
+int mx__tls_send(struct mx_conn *c, const void *p, size_t n);
+/* A graceful close: close_notify goes out ahead of the close. */
+void mx__tls_close_notify(struct mx_conn *c);
+void mx__tls_free(struct mx_conn *c);
+
+#endif
