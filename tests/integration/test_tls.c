@@ -1,0 +1,202 @@
+/* test_tls.c - TLS listeners, driven by real clients: Python's ssl module
+ * (tls_client.py beside this file) and `openssl s_client`, against TLS
+ * echo and TLS chat on every backend. A 10 MB echo comes back byte for
+ * byte; garbage instead of a ClientHello and a client that stalls in the
+ * handshake are closed with a log line while others are served; a reload
+ * gives new connections the new certificate; a missing key file is a
+ * clear start-up error. */
+#include "harness.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+TestSuite(tls, .init = mx_init, .fini = mx_fini, .timeout = 120);
+
+static char dir[256];
+
+/* A fresh self-signed certificate (CN=name) in dir/name.{crt,key}. */
+static void make_cert(const char *name)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-subj /CN=%s -days 2 -keyout %s/%s.key -out %s/%s.crt 2>/dev/null",
+             name, dir, name, dir, name);
+    MX_REQUIRE(system(cmd) == 0, "openssl req failed: is openssl installed (scripts/setup.sh)?");
+}
+
+static void setup_certs(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/muxd-tls-XXXXXX");
+    MX_REQUIRE(mkdtemp(dir) != NULL);
+    make_cert("one");
+    make_cert("two");
+}
+
+static void cleanup_certs(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        cr_log_info("could not remove %s", dir);
+}
+
+static char *config(const char *extra)
+{
+    static char text[2048];
+    snprintf(text, sizeof text,
+             "[server]\nworkers = 2\n"
+             "[listener echo]\nlisten = 127.0.0.1:0\nprotocol = echo\n"
+             "tls = on\ntls_cert = %s/one.crt\ntls_key = %s/one.key\n"
+             "handshake_timeout = 1s\n"
+             "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+             "tls = on\ntls_cert = %s/one.crt\ntls_key = %s/one.key\n%s",
+             dir, dir, dir, dir, extra);
+    return text;
+}
+
+/* tls_client.py (beside this file; __FILE__ is absolute) with args. */
+static int py(const char *cmd, int port, const char *arg)
+{
+    char script[1024], p[16];
+    snprintf(script, sizeof script, "%s", __FILE__);
+    char *slash = strrchr(script, '/');
+    MX_REQUIRE(slash);
+    snprintf(slash + 1, sizeof script - (size_t)(slash + 1 - script), "tls_client.py");
+    snprintf(p, sizeof p, "%d", port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/usr/bin/python3", "python3", script, cmd, p, arg, (char *)NULL);
+        _exit(127);
+    }
+    int st = -1;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* openssl s_client sends input and prints what came back; true when the
+ * output holds want. */
+static bool s_client(int port, const char *input, const char *want)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "(printf '%s'; sleep 1) | timeout 10 openssl s_client -connect 127.0.0.1:%d "
+             "-quiet 2>/dev/null",
+             input, port);
+    FILE *f = popen(cmd, "r");
+    MX_REQUIRE(f);
+    char out[8192] = { 0 };
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    pclose(f);
+    if (!strstr(out, want))
+        cr_log_info("s_client got: %s", out);
+    return strstr(out, want) != NULL;
+}
+
+Test(tls, echo_and_chat_with_real_clients)
+{
+    setup_certs();
+    struct mx_daemon *d = mx_boot(config(""));
+    int echo = mx_port(d, "echo"), chat = mx_port(d, "chat");
+    MX_REQUIRE(py("echo", echo, "100") == 0, "a 100-byte TLS echo failed");
+    MX_REQUIRE(py("version", echo, "1.2") == 0, "a TLS 1.2 client was refused");
+    MX_REQUIRE(s_client(echo, "hello over tls\\n", "hello over tls"), "s_client echo");
+    MX_REQUIRE(py("chat", chat, "alice") == 0, "TLS chat registration failed");
+    MX_REQUIRE(s_client(chat, "NICK bob\\r\\nUSER b 0 * :B\\r\\n", " 001 bob "),
+               "s_client chat registration");
+    /* A plain client on a TLS port does not reach the protocol. */
+    int plain = mx_connect(echo);
+    MX_REQUIRE(plain >= 0);
+    MX_REQUIRE(mx_send_all(plain, "plain\n", 6) == 0);
+    MX_REQUIRE(mx_wait_closed(plain, 5000, NULL) != MX_OPEN, "a plain client was kept");
+    close(plain);
+    MX_REQUIRE(daemon_wait_log(d, "TLS handshake failed", 5000), "no log line for it");
+    mx_stop_ok(d, 10000);
+    cleanup_certs();
+}
+
+Test(tls, ten_megabytes_echo_byte_for_byte)
+{
+    setup_certs();
+    struct mx_daemon *d = mx_boot(config(""));
+    MX_REQUIRE(py("echo", mx_port(d, "echo"), "10485760") == 0, "10 MB TLS echo failed");
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+    cleanup_certs();
+}
+
+/* A client that connects and says nothing is closed at handshake_timeout
+ * (1 s here), with a line; one that sends half a ClientHello too; and a
+ * TLS client beside them is served meanwhile. */
+Test(tls, stalled_handshakes_are_cut_at_the_timeout)
+{
+    setup_certs();
+    struct mx_daemon *d = mx_boot(config(""));
+    int echo = mx_port(d, "echo");
+    int silent = mx_connect(echo), half = mx_connect(echo);
+    MX_REQUIRE(silent >= 0 && half >= 0);
+    /* A TLS record header promising 512 bytes of handshake, and 5 of them. */
+    static const unsigned char part[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03 };
+    MX_REQUIRE(mx_send_all(half, part, sizeof part) == 0);
+    int64_t t0 = mx_now_ms();
+    MX_REQUIRE(py("echo", echo, "1000") == 0, "a TLS client beside them was not served");
+    MX_REQUIRE(mx_wait_closed(silent, 5000, NULL) != MX_OPEN, "silent client still open");
+    MX_REQUIRE(mx_wait_closed(half, 5000, NULL) != MX_OPEN, "half-hello client still open");
+    int64_t took = mx_now_ms() - t0;
+    MX_REQUIRE(took >= 800, "closed after %lld ms, before the 1 s timeout", (long long)took);
+    /* The log is read from the daemon's pipe: it may trail the closes. */
+    for (int64_t until = mx_now_ms() + 5000;
+         daemon_log_count(d, "TLS handshake not done within handshake_timeout") < 2;
+         mx_sleep_ms(20))
+        MX_REQUIRE(mx_now_ms() < until, "not two lines for the two stalled clients");
+    close(silent);
+    close(half);
+    mx_stop_ok(d, 10000);
+    cleanup_certs();
+}
+
+/* The certificate files are read again on every reload: a connection
+ * made after it gets the new certificate. */
+Test(tls, reload_gives_new_connections_the_new_certificate)
+{
+    setup_certs();
+    struct mx_daemon *d = mx_boot(config(""));
+    int echo = mx_port(d, "echo");
+    char one[300], two[300], cmd[1200];
+    snprintf(one, sizeof one, "%s/one.crt", dir);
+    snprintf(two, sizeof two, "%s/two.crt", dir);
+    MX_REQUIRE(py("cert", echo, one) == 0, "not the first certificate");
+    snprintf(cmd, sizeof cmd, "cp %s/two.crt %s/one.crt && cp %s/two.key %s/one.key", dir, dir,
+             dir, dir);
+    MX_REQUIRE(system(cmd) == 0);
+    size_t from = daemon_log_len(d);
+    MX_REQUIRE(daemon_signal(d, SIGHUP) == 0);
+    MX_REQUIRE(daemon_wait_log_from(d, from, "reload:", 10000));
+    MX_REQUIRE(py("cert", echo, two) == 0, "still the old certificate after the reload");
+    mx_stop_ok(d, 10000);
+    cleanup_certs();
+}
+
+/* A missing key file stops the start with its name. */
+Test(tls, a_missing_key_is_a_clear_error)
+{
+    setup_certs();
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[listener echo]\nlisten = 127.0.0.1:0\ntls = on\ntls_cert = %s/one.crt\n"
+             "tls_key = %s/none.key\n", dir, dir);
+    struct mx_daemon d;
+    MX_REQUIRE(daemon_start(&d, text) == 0);
+    int st = daemon_wait_exit(&d, 10000);
+    MX_REQUIRE(WIFEXITED(st) && WEXITSTATUS(st) == 2, "did not exit 2 (status %d)", st);
+    char want[400];
+    snprintf(want, sizeof want, "%s/none.key", dir);
+    MX_REQUIRE(daemon_wait_log(&d, want, 1000), "the log does not name %s", want);
+    daemon_cleanup(&d);
+    cleanup_certs();
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""tls_client.py - a real TLS client (Python's ssl module) for test_tls.c.
+
+  tls_client.py echo PORT NBYTES      send NBYTES of a pattern, read the echo
+                                      back, verify it byte for byte
+  tls_client.py cert PORT PEMFILE     the server's certificate is PEMFILE's
+  tls_client.py chat PORT NICK        register on a chat listener: 001 comes
+  tls_client.py version PORT MAXVER   a client capped at MAXVER (1.2) gets in
+Exit 0 on success; why on stderr otherwise.
+"""
+import socket
+import ssl
+import sys
+import select
+import time
+
+
+def connect(port, maxver=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if maxver == "1.2":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+    return ctx.wrap_socket(raw)
+
+
+def pattern(n):
+    block = bytes((i * 7 + 3) % 251 for i in range(251))
+    return (block * (n // len(block) + 1))[:n]
+
+
+def echo(port, n):
+    """One thread, non-blocking: OpenSSL does not take an SSL_read and an
+    SSL_write on one connection from two threads at once."""
+    s = connect(port)
+    s.setblocking(False)
+    data = pattern(n)
+    sent, got = 0, bytearray()
+    deadline = time.monotonic() + 60
+    while len(got) < n:
+        if time.monotonic() > deadline:
+            sys.exit(f"echo: timed out with {sent} sent, {len(got)} of {n} back")
+        want_w = sent < n
+        r, w, _ = select.select([s], [s] if want_w else [], [], 1.0)
+        if w or (want_w and not r):
+            try:
+                sent += s.send(data[sent:sent + 65536])
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+                pass
+        while True:
+            try:
+                b = s.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                break
+            if not b:
+                sys.exit(f"echo: closed after {len(got)} of {n} bytes")
+            got += b
+            if not s.pending():
+                break
+    if bytes(got) != data:
+        bad = next(i for i in range(n) if got[i] != data[i])
+        sys.exit(f"echo: {n} bytes back, first difference at {bad}")
+    print(f"echo ok: {n} bytes over {s.version()} {s.cipher()[0]}")
+
+
+def cert(port, pem):
+    s = connect(port)
+    want = ssl.PEM_cert_to_DER_cert(open(pem).read())
+    if s.getpeercert(binary_form=True) != want:
+        sys.exit("the server's certificate is not " + pem)
+    print("cert ok")
+
+
+def chat(port, nick):
+    s = connect(port)
+    s.sendall(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
+    buf = b""
+    while b" 001 " not in buf:
+        b = s.recv(4096)
+        if not b:
+            sys.exit("chat: closed before 001: " + buf.decode(errors="replace"))
+        buf += b
+    s.sendall(b"QUIT :bye\r\n")
+    print("chat ok:", buf.split(b"\r\n")[0].decode())
+
+
+def version(port, maxver):
+    s = connect(port, maxver)
+    s.sendall(b"v\n")
+    if s.recv(10) != b"v\n":
+        sys.exit("no echo")
+    print("version ok:", s.version())
+
+
+if __name__ == "__main__":
+    cmd, port = sys.argv[1], int(sys.argv[2])
+    {"echo": lambda: echo(port, int(sys.argv[3])),
+     "cert": lambda: cert(port, sys.argv[3]),
+     "chat": lambda: chat(port, sys.argv[3]),
+     "version": lambda: version(port, sys.argv[3])}[cmd]()
