@@ -22,7 +22,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
-      liburing-dev libinih-dev libcriterion-dev python3-irc groff-base
+      liburing-dev libinih-dev libcriterion-dev libcrypt-dev libssl-dev openssl python3-irc groff-base
       python3-prometheus-client)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox iproute2 git bsdextrautils)

@@ -40,6 +40,8 @@ struct parser {
     enum mx_cfg_sect sect;
     char label[96];                       /* "listener echo", for messages */
     struct mx_listener_cfg *lsn;          /* the listener being read */
+    struct mx_oper_cfg *oper;             /* the [oper NAME] being read */
+    int oper_at[MX_CFG_NKEYS];            /* its keys' lines, 0 = not yet */
     int sect_line;
     /* Line where each global key was set, 0 = not yet. */
     int set_at[MX_CFG_NKEYS];
@@ -74,6 +76,12 @@ static void close_section(struct parser *p)
 {
     if (p->sect == MX_SECT_LISTENER && p->lsn->listen[0] == '\0')
         fail(p, p->sect_line, "[%s] listen: missing; expected " MX_CFG_LISTEN_SHAPE, p->label);
+    /* No defaults: an oper without a hash or hosts could never log in, or
+     * could from anywhere; either is a mistake worth stopping on. */
+    if (p->sect == MX_SECT_OPER && !p->oper->password[0])
+        fail(p, p->sect_line, "[%s] password: missing; expected a crypt(3) hash", p->label);
+    else if (p->sect == MX_SECT_OPER && !p->oper->hosts[0])
+        fail(p, p->sect_line, "[%s] hosts: missing; expected nick!user@host masks", p->label);
     p->sect = MX_SECT_NONE;
 }
 
@@ -131,6 +139,39 @@ static void open_listener(struct parser *p, const char *name, size_t n)
     p->sect = MX_SECT_LISTENER;
 }
 
+static void open_oper(struct parser *p, const char *name, size_t n)
+{
+    snprintf(p->label, sizeof p->label, "oper %.*s", (int)n, name);
+    if (n == 0 || n >= sizeof p->oper->name || memchr(name, ' ', n))
+        fail(p, p->lineno, "[oper]: needs a name of one word, at most %zu characters, "
+             "like [oper alice]", sizeof p->oper->name - 1);
+    for (unsigned i = 0; !p->err_at && i < p->cfg->nopers; i++)
+        if (strncmp(p->cfg->opers[i].name, name, n) == 0 && !p->cfg->opers[i].name[n])
+            fail(p, p->lineno, "[%s]: duplicate oper name", p->label);
+    if (!p->err_at && p->cfg->nopers >= MX_MAX_OPERS)
+        fail(p, p->lineno, "[%s]: too many opers (at most %d)", p->label, MX_MAX_OPERS);
+    if (p->err_at)
+        return;
+    p->oper = &p->cfg->opers[p->cfg->nopers++];
+    memset(p->oper, 0, sizeof *p->oper);
+    memcpy(p->oper->name, name, n);
+    memset(p->oper_at, 0, sizeof p->oper_at);
+    p->sect = MX_SECT_OPER;
+}
+
+/* "[listener NAME]" or "[oper NAME]": open_fn gets the name; false if
+ * the section is neither. */
+static bool named_section(struct parser *p, const char *inner, size_t n, const char *kind,
+                          void (*open_fn)(struct parser *, const char *, size_t))
+{
+    size_t word = strcspn(inner, " \t]");
+    if (word != strlen(kind) || strncmp(inner, kind, word) != 0)
+        return false;
+    size_t at = (size_t)(skip_blanks(inner + word) - inner);
+    open_fn(p, inner + at, n > at ? n - at : 0);
+    return true;
+}
+
 /* Section names are handled here rather than by inih: it never reports a
  * section that has no keys, and it cuts names at 49 characters. */
 static void open_section(struct parser *p, const char *line)
@@ -138,7 +179,7 @@ static void open_section(struct parser *p, const char *line)
     const char *inner = skip_blanks(line + 1);
     const char *close = strchr(inner, ']');
     const char *after = close ? skip_blanks(close + 1) : NULL;
-    size_t n, word;
+    size_t n;
 
     close_section(p);
     if (p->err_at)
@@ -148,16 +189,14 @@ static void open_section(struct parser *p, const char *line)
         return;
     }
     n = trimmed_len(inner, (size_t)(close - inner));
-    word = strcspn(inner, " \t]");
     p->sect_line = p->lineno;
-    if (word == strlen("listener") && strncmp(inner, "listener", word) == 0) {
-        size_t at = (size_t)(skip_blanks(inner + word) - inner);
-        open_listener(p, inner + at, n > at ? n - at : 0);
+    if (named_section(p, inner, n, "listener", open_listener) ||
+        named_section(p, inner, n, "oper", open_oper))
         return;
-    }
     snprintf(p->label, sizeof p->label, "%.*s", (int)n, inner);
     for (enum mx_cfg_sect s = MX_SECT_SERVER; s < MX_SECT_COUNT; s++)
-        if (s != MX_SECT_LISTENER && strcmp(p->label, mx_cfg_sect_names[s]) == 0)
+        if (s != MX_SECT_LISTENER && s != MX_SECT_OPER &&
+            strcmp(p->label, mx_cfg_sect_names[s]) == 0)
             p->sect = s;
     if (p->sect == MX_SECT_NONE)
         fail(p, p->lineno, "[%s]: unknown section", p->label);
@@ -260,13 +299,14 @@ static int on_pair(void *user, const char *section, const char *name, const char
         fail(p, p->lineno, "[%s] %s: unknown key", p->label, name);
         return 0;
     }
-    int *at = &p->set_at[mx_cfg_key_row(k)];
+    bool oper = p->sect == MX_SECT_OPER;
+    int *at = oper ? &p->oper_at[mx_cfg_key_row(k)] : &p->set_at[mx_cfg_key_row(k)];
     if (*at) {
         fail(p, p->lineno, "[%s] %s: duplicate key (first at line %d)", p->label, name, *at);
         return 0;
     }
     *at = p->lineno;
-    if (mx_cfg_key_set(k, p->cfg, value, why, sizeof why)) {
+    if (mx_cfg_key_set(k, oper ? (void *)p->oper : (void *)p->cfg, value, why, sizeof why)) {
         fail(p, p->lineno, "[%s] %s: %s", p->label, name, why);
         return 0;
     }

@@ -44,6 +44,14 @@ struct mx_listener_cfg {
     union mx_proto_cfg proto[MX_MAX_PROTOCOLS];
 };
 
+/* [oper NAME]: who may become an IRC operator on the chat listeners. */
+#define MX_MAX_OPERS 32
+struct mx_oper_cfg {
+    char name[64];
+    char password[160];          /* a crypt(3) hash ($6$ or $y$), never plain text */
+    char hosts[256];             /* nick!user@host masks, comma-separated */
+};
+
 /* [offload] threads = auto; main resolves it to the number of workers. */
 #define MX_OFFLOAD_THREADS_AUTO 0xffffffffu
 
@@ -51,6 +59,8 @@ struct mx_config {
     /* The config file's directory: relative paths in it (a MOTD file)
      * are taken from there, whatever the working directory. */
     char dir[256];
+    /* The config file as given (-c): what chat's REHASH names in 382. */
+    char path[256];
     /* [server] */
     unsigned workers;            /* 0 = auto (online CPUs) */
     char backend[16];            /* "auto" | "epoll" | "io_uring" | "poll" */
@@ -61,6 +71,9 @@ struct mx_config {
     /* [listener NAME] */
     struct mx_listener_cfg listeners[MX_MAX_LISTENERS];
     unsigned nlisteners;
+    /* [oper NAME], global: every chat listener gets the same table. */
+    struct mx_oper_cfg opers[MX_MAX_OPERS];
+    unsigned nopers;
     /* [limits] */
     size_t max_connections;
     size_t max_line;

@@ -17,11 +17,12 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CFG(f) MX_CFG_FIELD(struct mx_config, f)
 #define LSN(f) MX_CFG_FIELD(struct mx_listener_cfg, f)
+#define OPR(f) MX_CFG_FIELD(struct mx_oper_cfg, f)
 
 const char *const mx_cfg_sect_names[] = {
     [MX_SECT_NONE] = "", [MX_SECT_SERVER] = "server", [MX_SECT_LISTENER] = "listener",
     [MX_SECT_LIMITS] = "limits", [MX_SECT_LOG] = "log", [MX_SECT_OFFLOAD] = "offload",
-    [MX_SECT_ADMIN] = "admin",
+    [MX_SECT_ADMIN] = "admin", [MX_SECT_OPER] = "oper",
 };
 
 static const char *const backend_names[] = { "auto", "epoll", "io_uring", "poll", NULL };
@@ -125,6 +126,15 @@ static const struct mx_cfg_key keys[] = {
       CFG(admin_request_timeout_ms), .min = 100, .max = 60 * SEC, .def = "5s",
       .help = "an admin request must arrive whole within this time of connecting" },
 
+    /* [oper NAME]: no defaults, both must be given (config.c checks). */
+    { .sect = MX_SECT_OPER, .name = "password", .type = MX_CFG_CRYPT, OPR(password),
+      .secret = true, .live = true,
+      .help = "chat: OPER NAME's password as a crypt(3) hash, e.g. from `mkpasswd -m sha-512`; "
+              "plain text is refused" },
+    { .sect = MX_SECT_OPER, .name = "hosts", .type = MX_CFG_TEXT, OPR(hosts), .live = true,
+      .help = "chat: `nick!user@host` masks (`*`, `?`) OPER NAME is allowed from, "
+              "comma-separated" },
+
     { .sect = MX_SECT_LOG, .name = "level", .live = true, .type = MX_CFG_ENUM, CFG(log_level),
       .choices = level_names, .def = "info",
       .help = "least severe level written to stderr" },
@@ -185,7 +195,9 @@ static void apply_defaults(const struct mx_cfg_key *rows, size_t n, bool listene
     char why[256];
 
     for (size_t i = 0; i < n; i++) {
-        if ((rows[i].sect == MX_SECT_LISTENER) != listener || !rows[i].def)
+        /* [oper NAME] rows have no defaults and no place in cfg itself. */
+        if ((rows[i].sect == MX_SECT_LISTENER) != listener || !rows[i].def ||
+            rows[i].sect == MX_SECT_OPER)
             continue;
         int rc = mx_cfg_key_set(&rows[i], base, rows[i].def, why, sizeof why);
         assert(rc == 0 && "a default in a key table does not parse");
@@ -308,6 +320,10 @@ void mx_config_print(const struct mx_config *cfg, FILE *out)
     print_rows(keys, NKEYS, MX_SECT_OFFLOAD, cfg, out);
     fputs("\n[admin]\n", out);
     print_rows(keys, NKEYS, MX_SECT_ADMIN, cfg, out);
+    for (unsigned i = 0; i < cfg->nopers && i < MX_MAX_OPERS; i++) {
+        fprintf(out, "\n[oper %.63s]\n", cfg->opers[i].name);
+        print_rows(keys, NKEYS, MX_SECT_OPER, &cfg->opers[i], out);
+    }
     fputs("\n[log]\n", out);
     print_rows(keys, NKEYS, MX_SECT_LOG, cfg, out);
 }
@@ -323,7 +339,7 @@ static void reference_rows(const struct mx_cfg_key *rows, size_t n, enum mx_cfg_
             continue;
         mx_cfg_key_describe(k, allowed, sizeof allowed);
         fprintf(out, "| `[%s%s]` | `%s` | %s | %s | %s%s |\n", mx_cfg_sect_names[s],
-                s == MX_SECT_LISTENER ? " NAME" : "", k->name,
+                s == MX_SECT_LISTENER || s == MX_SECT_OPER ? " NAME" : "", k->name,
                 k->def ? k->def : "(required)", allowed, k->help,
                 k->live ? " (reloads)" : "");
     }
@@ -340,6 +356,7 @@ void mx_config_reference(FILE *out)
     reference_rows(keys, NKEYS, MX_SECT_LIMITS, out);
     reference_rows(keys, NKEYS, MX_SECT_OFFLOAD, out);
     reference_rows(keys, NKEYS, MX_SECT_ADMIN, out);
+    reference_rows(keys, NKEYS, MX_SECT_OPER, out);
     reference_rows(keys, NKEYS, MX_SECT_LOG, out);
 }
 
@@ -392,6 +409,36 @@ static void listener_came_or_went(const char *name, bool came, mx_cfg_change_fn 
                                 NULL, NULL }, arg);
 }
 
+static const struct mx_oper_cfg *oper_named(const struct mx_config *cfg, const char *name)
+{
+    for (unsigned i = 0; i < cfg->nopers; i++)
+        if (strcmp(cfg->opers[i].name, name) == 0)
+            return &cfg->opers[i];
+    return NULL;
+}
+
+/* [oper NAME] sections, matched by name like listeners: for the reload's
+ * log (the caller takes next's table whole). */
+static void diff_opers(struct mx_config *run, const struct mx_config *next,
+                       mx_cfg_change_fn *fn, void *arg)
+{
+    char label[80];
+    for (unsigned i = 0; i < run->nopers; i++) {
+        const struct mx_oper_cfg *n = oper_named(next, run->opers[i].name);
+        snprintf(label, sizeof label, "oper %.63s", run->opers[i].name);
+        if (n)
+            diff_rows(keys, NKEYS, MX_SECT_OPER, label, &run->opers[i], n, fn, arg);
+        else
+            fn(&(struct mx_cfg_change){ label, NULL, "present", NULL, NULL, NULL }, arg);
+    }
+    for (unsigned i = 0; i < next->nopers; i++) {
+        if (oper_named(run, next->opers[i].name))
+            continue;
+        snprintf(label, sizeof label, "oper %.63s", next->opers[i].name);
+        fn(&(struct mx_cfg_change){ label, NULL, NULL, "present", NULL, NULL }, arg);
+    }
+}
+
 void mx_config_diff(struct mx_config *run, const struct mx_config *next, mx_cfg_change_fn *fn,
                     void *arg)
 {
@@ -409,6 +456,7 @@ void mx_config_diff(struct mx_config *run, const struct mx_config *next, mx_cfg_
     for (unsigned i = 0; i < next->nlisteners; i++)
         if (!listener_named(run, next->listeners[i].name))
             listener_came_or_went(next->listeners[i].name, true, fn, arg);
+    diff_opers(run, next, fn, arg);
 }
 
 void mx_cfg_key_copy(const struct mx_cfg_key *k, void *dst, const void *src)

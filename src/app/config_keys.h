@@ -16,7 +16,7 @@
 
 enum mx_cfg_sect {
     MX_SECT_NONE, MX_SECT_SERVER, MX_SECT_LISTENER, MX_SECT_LIMITS, MX_SECT_LOG,
-    MX_SECT_OFFLOAD, MX_SECT_ADMIN,
+    MX_SECT_OFFLOAD, MX_SECT_ADMIN, MX_SECT_OPER,
     MX_SECT_COUNT
 };
 
@@ -26,10 +26,11 @@ extern const char *const mx_cfg_sect_names[];
 /* MX_CFG_ADDR: a listen address; a row whose default is "off" also takes
  * "off", stored as "". MX_CFG_TEXT: one word of printable bytes, no spaces (names, paths,
  * secrets). MX_CFG_PROTO: a protocol's name in the registry, stored as
- * text. MX_CFG_ENUM stores the index into choices as a 32-bit number. */
+ * text. MX_CFG_CRYPT: a crypt(3) hash, $6$ (SHA-512) or $y$ (yescrypt), stored as
+ * text; anything else (a plain-text password) is refused. MX_CFG_ENUM stores the index into choices as a 32-bit number. */
 enum mx_cfg_type {
     MX_CFG_UINT, MX_CFG_SIZE, MX_CFG_DURATION, MX_CFG_ENUM, MX_CFG_WORD, MX_CFG_ADDR,
-    MX_CFG_TEXT, MX_CFG_PROTO
+    MX_CFG_TEXT, MX_CFG_PROTO, MX_CFG_CRYPT
 };
 
 struct mx_cfg_key {
@@ -58,7 +59,7 @@ struct mx_cfg_key {
 
 /* The reader sizes its per-key bookkeeping by this, so it has to be a
  * constant; config_keys.c fails to build when it drifts from the table. */
-#define MX_CFG_NKEYS 26
+#define MX_CFG_NKEYS 28
 
 /* What --check-config shows of a secret that is set: its output goes to
  * terminals, logs and bug reports. */

@@ -85,6 +85,7 @@ void mx_cfg_key_format(const struct mx_cfg_key *k, const void *base, char *buf, 
         /* fall through */
     case MX_CFG_TEXT:
     case MX_CFG_PROTO:
+    case MX_CFG_CRYPT:
         snprintf(buf, len, "%.*s", (int)strnlen(field, k->width), field);
         return;
     case MX_CFG_ENUM:
@@ -280,6 +281,39 @@ static int store_text(const struct mx_cfg_key *k, const char *v, char *field, ch
     return 0;
 }
 
+/* Only the shape of a crypt(3) hash is checked: the salt and the hash in
+ * crypt's alphabet, after a $6$ or $y$ prefix. A plain-text password
+ * fails here, so it is never stored, and it is not echoed back either:
+ * the message goes to terminals and logs. */
+static bool crypt_shape(const char *v)
+{
+    static const char alphabet[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "abcdefghijklmnopqrstuvwxyz$=";
+    if (strncmp(v, "$6$", 3) != 0 && strncmp(v, "$y$", 3) != 0)
+        return false;
+    if (v[strspn(v, alphabet)] != '\0')
+        return false;
+    const char *hash = strrchr(v, '$') + 1;
+    return hash - v > 3 && strlen(hash) >= 22 && !strchr(hash, '=');
+}
+
+static int set_crypt(const struct mx_cfg_key *k, char *field, const char *v, char *why,
+                     size_t len)
+{
+    if (!crypt_shape(v)) {
+        snprintf(why, len, "expected a crypt(3) hash starting with $6$ (SHA-512) or $y$ "
+                 "(yescrypt), e.g. from `mkpasswd -m sha-512`; a plain-text password "
+                 "is refused (value not shown)");
+        return -1;
+    }
+    if (strlen(v) >= k->width) {
+        snprintf(why, len, "a hash longer than %zu characters", k->width - 1);
+        return -1;
+    }
+    memcpy(field, v, strlen(v) + 1);
+    return 0;
+}
+
 static int set_proto(const struct mx_cfg_key *k, char *field, const char *v, char *why,
                      size_t len)
 {
@@ -331,6 +365,8 @@ int mx_cfg_key_set(const struct mx_cfg_key *k, void *base, const char *v, char *
         return store_text(k, v, field, why, len);
     case MX_CFG_PROTO:
         return set_proto(k, field, v, why, len);
+    case MX_CFG_CRYPT:
+        return set_crypt(k, field, v, why, len);
     default:
         rc = parse_number(k, v, &n);
         if (rc)
@@ -355,6 +391,8 @@ void mx_cfg_key_describe(const struct mx_cfg_key *k, char *buf, size_t len)
         snprintf(buf, len, "%s%s", LISTEN_SHAPE_MD, addr_may_be_off(k) ? ", or `off`" : "");
     } else if (k->type == MX_CFG_TEXT) {
         snprintf(buf, len, "text, one word, at most %zu characters", k->width - 1);
+    } else if (k->type == MX_CFG_CRYPT) {
+        snprintf(buf, len, "a crypt(3) hash, `$6$...` or `$y$...`");
     } else {
         format_range(k, range, sizeof range);
         snprintf(buf, len, "%s, %s", what[k->type], range);

@@ -1,9 +1,11 @@
 /* proto_chat.c - the chat service in the protocol registry: its keys, the
  * MOTD file it reads at start, and the struct mx_chat of each listener. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app/protocols.h"
 #include "app/textfile.h"
@@ -24,11 +26,16 @@ struct chat_cfg {
     unsigned flood_rate;         /* lines per second; 0 = off */
     unsigned flood_burst;
     unsigned max_channels;
+    uint32_t cloak_hosts;        /* 0 off, 1 on */
+    char cloak_secret[64];       /* "" = none */
 };
 
 _Static_assert(sizeof(struct chat_cfg) <= MX_PROTO_CFG_SIZE, "chat's keys fit their block");
 
 #define CHAT(f) MX_CFG_FIELD(struct chat_cfg, f)
+#define CLOAK_SECRET_MIN 16
+
+static const char *const switch_names[] = { "off", "on", NULL };
 
 static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_LISTENER, .name = "server_name", .type = MX_CFG_TEXT, CHAT(server_name),
@@ -57,25 +64,61 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_LISTENER, .name = "max_channels_per_client", .type = MX_CFG_UINT,
       CHAT(max_channels), .min = 1, .max = 10000, .def = "20",
       .help = "chat: channels one client may be on at once" },
+    { .sect = MX_SECT_LISTENER, .name = "cloak_hosts", .type = MX_CFG_ENUM, CHAT(cloak_hosts),
+      .choices = switch_names, .def = "off",
+      .help = "chat: show clients a keyed hash of each other's address instead of it "
+              "(opers and the client itself see it in WHOIS); needs cloak_secret" },
+    { .sect = MX_SECT_LISTENER, .name = "cloak_secret", .type = MX_CFG_TEXT,
+      CHAT(cloak_secret), .def = "", .secret = true,
+      .help = "chat: the key of the host cloaks, at least 16 characters; a new one "
+              "changes every cloak" },
 };
 
 /* The core must let a partial chat line wait that long, or it would cut
  * the client before chat can answer 417. */
 static int chat_check(const struct mx_config *cfg, const void *pcfg, char *why, size_t len)
 {
-    (void)pcfg;
-    if (cfg->max_line >= CHAT_LINE)
-        return 0;
-    snprintf(why, len, "protocol: chat needs [limits] max_line of at least %d", CHAT_LINE);
-    return -1;
+    const struct chat_cfg *c = pcfg;
+    if (cfg->max_line < CHAT_LINE) {
+        snprintf(why, len, "protocol: chat needs [limits] max_line of at least %d", CHAT_LINE);
+        return -1;
+    }
+    /* A short key can be found by trying keys against a known address. */
+    if (c->cloak_hosts && strlen(c->cloak_secret) < CLOAK_SECRET_MIN) {
+        snprintf(why, len, "cloak_secret: cloak_hosts = on needs a secret of at least %d "
+                 "characters", CLOAK_SECRET_MIN);
+        return -1;
+    }
+    return 0;
 }
 
-/* mx_chat_opts points into c and motd, so they travel together. */
+/* mx_chat_opts points into c, motd and the oper copies, so they travel
+ * together. */
 struct chat_opts {
     struct mx_chat_opts o;
     struct chat_cfg c;
     char *motd;
+    char config_file[sizeof ((struct mx_config *)0)->path];
+    struct mx_oper_cfg oper_cfg[MX_MAX_OPERS];
+    struct mx_chat_oper opers[MX_MAX_OPERS];
 };
+
+/* REHASH, from a worker: the reload must run on the main thread, which
+ * takes SIGHUP (mx_server_serve); the signal is the way there. */
+static void rehash_by_signal(void)
+{
+    kill(getpid(), SIGHUP);
+}
+
+/* The [oper NAME] table is global: every chat listener gets all of it. */
+static void copy_opers(const struct mx_config *cfg, struct chat_opts *co)
+{
+    memcpy(co->oper_cfg, cfg->opers, sizeof co->oper_cfg);
+    for (unsigned i = 0; i < cfg->nopers && i < MX_MAX_OPERS; i++)
+        co->opers[i] = (struct mx_chat_oper){ .name = co->oper_cfg[i].name,
+                                              .hash = co->oper_cfg[i].password,
+                                              .hosts = co->oper_cfg[i].hosts };
+}
 
 static void chat_opts_free(void *opts)
 {
@@ -117,6 +160,8 @@ static void *chat_opts_new(const struct mx_config *cfg, const struct mx_listener
         chat_opts_free(co);
         return NULL;
     }
+    copy_opers(cfg, co);
+    snprintf(co->config_file, sizeof co->config_file, "%s", cfg->path);
     co->o = (struct mx_chat_opts){
         .server_name = co->c.server_name,
         .motd = co->motd,
@@ -128,6 +173,12 @@ static void *chat_opts_new(const struct mx_config *cfg, const struct mx_listener
         .flood_burst = co->c.flood_burst,
         .max_channels = co->c.max_channels,
         .output_max = cfg->output_max,
+        .opers = co->opers,
+        .nopers = cfg->nopers,
+        .cloak_hosts = co->c.cloak_hosts != 0,
+        .cloak_secret = co->c.cloak_secret,
+        .config_file = co->config_file[0] ? co->config_file : NULL,
+        .rehash = rehash_by_signal,
     };
     return co;
 }

@@ -23,6 +23,7 @@ int mx_app_load_config(const struct mx_cli *cli, struct mx_config *cfg, char *er
     const char *slash = strrchr(cli->config_path, '/');
     snprintf(cfg->dir, sizeof cfg->dir, "%.*s", slash ? (int)(slash - cli->config_path) + 1 : 0,
              cli->config_path);
+    snprintf(cfg->path, sizeof cfg->path, "%s", cli->config_path);
     return mx_config_validate(cfg, cli->config_path, err, len) < 0 ? -1 : 0;
 }
 
@@ -248,6 +249,10 @@ int mx_app_reload(struct mx_app *app, struct mx_server *s)
     run = app->cfg;
     struct summary sum = { .run = &run };
     mx_config_diff(&run, &next, on_change, &sum);
+    /* [oper NAME] sections are live and global: the whole table, sections
+     * that came or went included (the diff only logged them). */
+    memcpy(run.opers, next.opers, sizeof run.opers);
+    run.nopers = next.nopers;
     struct mx_server_opts o;
     mx_app_server_opts(&run, &o);
     int rc = mx_server_update(s, &o);

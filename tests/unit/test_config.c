@@ -559,3 +559,59 @@ Test(config, admin_section)
     expect_error("[listener e]\nlisten = 127.0.0.1:0\n[admin]\nnope = 1\n",
                  ":4: [admin] nope: unknown key");
 }
+
+/* ---- [oper NAME] --------------------------------------------------------- */
+
+#define HASH6 "$6$muxdtestsalt$Jq4M2C1lUg0mS0Yy1Tj6nV7y9p5r3R4eL8b2Z1xWq0aS5dF7gH9jK2lM4nB6vC8xZ0qW2eR4tY6uI8oP0aS2dF."
+#define HASHY "$y$j9T$abcdefghijklmnopqrstuv$ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno01"
+
+Test(config, oper_sections_are_read)
+{
+    struct mx_config cfg;
+    load_ok(&cfg, LISTENER "[oper alice]\npassword = " HASH6 "\nhosts = *!*@127.0.0.1\n"
+                  "[oper bob]\nhosts = *!*@10.*,*!*@::1\npassword = " HASHY "\n");
+    cr_assert_eq(cfg.nopers, 2);
+    cr_assert_str_eq(cfg.opers[0].name, "alice");
+    cr_assert_str_eq(cfg.opers[0].password, HASH6);
+    cr_assert_str_eq(cfg.opers[1].hosts, "*!*@10.*,*!*@::1");
+}
+
+/* A plain-text password is refused where it stands, and not repeated. */
+Test(config, oper_plain_text_password_is_refused)
+{
+    struct mx_config cfg;
+    cr_assert_eq(load_text(&cfg, LISTENER "[oper alice]\nhosts = *\npassword = hunter2\n"), -1);
+    cr_assert(strstr(err, ":5: [oper alice] password: expected a crypt(3) hash"), "%s", err);
+    cr_assert_null(strstr(err, "hunter2"), "%s", err);
+    /* Other schemes (MD5, DES) and a bare prefix are refused too. */
+    cr_assert_eq(load_text(&cfg, LISTENER "[oper a]\nhosts = *\npassword = $1$ab$cdefghijklmnopqrstuvwx\n"), -1);
+    cr_assert_eq(load_text(&cfg, LISTENER "[oper a]\nhosts = *\npassword = $6$\n"), -1);
+    cr_assert_eq(load_text(&cfg, LISTENER "[oper a]\nhosts = *\npassword = $6$salt$short\n"), -1);
+}
+
+Test(config, oper_needs_password_hosts_and_a_name)
+{
+    expect_error(LISTENER "[oper alice]\nhosts = *\n",
+                 ":3: [oper alice] password: missing; expected a crypt(3) hash");
+    expect_error(LISTENER "[oper alice]\npassword = " HASH6 "\n",
+                 ":3: [oper alice] hosts: missing; expected nick!user@host masks");
+    struct mx_config cfg;
+    cr_assert_eq(load_text(&cfg, LISTENER "[oper]\nhosts = *\n"), -1);
+    cr_assert(strstr(err, ":3: [oper]: needs a name"), "%s", err);
+    expect_error(LISTENER "[oper a]\nhosts = *\npassword = " HASH6 "\n"
+                 "[oper a]\nhosts = *\npassword = " HASH6 "\n",
+                 ":6: [oper a]: duplicate oper name");
+    expect_error(LISTENER "[oper a]\nhosts = *\nhosts = x\n",
+                 ":5: [oper a] hosts: duplicate key (first at line 4)");
+    expect_error(LISTENER "[oper a]\nlisten = 1\n", ":4: [oper a] listen: unknown key");
+}
+
+Test(config, cloak_hosts_needs_a_long_secret)
+{
+    struct mx_config cfg;
+    cr_assert_eq(load_text(&cfg, "[listener c]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+                                 "cloak_hosts = on\ncloak_secret = short\n"), -1);
+    cr_assert(strstr(err, "[listener c] cloak_secret: cloak_hosts = on needs a secret"), "%s", err);
+    load_ok(&cfg, "[listener c]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+                  "cloak_hosts = on\ncloak_secret = 0123456789abcdef\n");
+}

@@ -57,6 +57,23 @@ Test(config, print_hides_the_password)
     free(text);
 }
 
+/* An oper's hash is as good as a password to someone with time to spend
+ * on it; a cloak secret unmasks every address. */
+Test(config, print_hides_oper_hashes_and_cloak_secrets)
+{
+    struct mx_config cfg;
+    load_ok(&cfg, "[listener a]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+                  "cloak_hosts = on\ncloak_secret = 0123456789abcdefXYZ\n"
+                  "[oper boss]\nhosts = *!*@127.0.0.1\npassword = "
+                  "$6$salt$abcdefghijklmnopqrstuvwxyz0123\n");
+    char *text = print_to_string(&cfg);
+    cr_assert_null(strstr(text, "abcdefghijklmnopqrstuvwxyz0123"), "%s", text);
+    cr_assert_null(strstr(text, "0123456789abcdefXYZ"), "%s", text);
+    cr_assert_not_null(strstr(text, "[oper boss]\npassword                = ********\n"
+                                    "hosts                   = *!*@127.0.0.1\n"), "%s", text);
+    free(text);
+}
+
 Test(config, print_round_trip)
 {
     struct mx_config a, b;

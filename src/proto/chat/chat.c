@@ -130,6 +130,8 @@ static void handle_line(struct chat_client *cl, const char *p, size_t n)
         reject(cl, "CR inside the line");
         return;
     }
+    chat_count(&cl->in_lines);
+    chat_count_n(&cl->in_bytes, n + 1);
     if (n > 0 && p[n - 1] == '\r')
         n--;
     memcpy(buf, p, n);
@@ -233,6 +235,13 @@ static int on_open(struct mx_conn *c)
     cl->id = mx_conn_id(c);
     cl->worker = mx_conn_worker(c);
     peer_host(c, cl->host, sizeof cl->host);
+    /* Fixed for the connection's life: a reload that turns cloaking on
+     * or off, or changes the secret, holds for clients that come later. */
+    const struct mx_chat_opts *o = &cl_set(cl)->o;
+    if (o->cloak_hosts && o->cloak_secret)
+        irc_cloak(o->cloak_secret, cl->host, cl->vhost, sizeof cl->vhost);
+    else
+        memcpy(cl->vhost, cl->host, sizeof cl->vhost);
     cl->opened_ms = cl->last_in_ms = cl->tokens_ms = mx_loop_now_ms();
     cl->tokens = cl_set(cl)->o.flood_burst;
     cl->node.name = cl->nick;

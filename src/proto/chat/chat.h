@@ -7,11 +7,19 @@
 #ifndef MUXD_PROTO_CHAT_H
 #define MUXD_PROTO_CHAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "muxd/proto.h"
 
 struct mx_server;
+
+/* One [oper NAME]: OPER name password works from a matching address. */
+struct mx_chat_oper {
+    const char *name;
+    const char *hash;            /* crypt(3): $6$ or $y$ */
+    const char *hosts;           /* nick!user@host masks, comma-separated */
+};
 
 struct mx_chat_opts {
     const char *server_name;
@@ -24,6 +32,16 @@ struct mx_chat_opts {
     unsigned flood_burst;        /* lines at once before the rate applies */
     unsigned max_channels;       /* per client */
     size_t output_max;           /* the server's: SendQ exceeded past it */
+    const struct mx_chat_oper *opers; /* nopers of them; copied */
+    unsigned nopers;
+    /* Clients connecting while this is on are shown by a keyed hash of
+     * their address (cloak_secret, not empty then) instead of it. */
+    bool cloak_hosts;
+    const char *cloak_secret;
+    const char *config_file;     /* named in REHASH's 382; NULL: "*" */
+    /* REHASH: runs on a worker, so it may only ask the controlling thread
+     * to reload (a signal), never reload itself. NULL: REHASH is refused. */
+    void (*rehash)(void);
 };
 
 struct mx_chat;

@@ -8,7 +8,7 @@
 
 #include "proto/chat/chat_int.h"
 
-#define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
+#define PFX(cl) (cl)->nick, (cl)->user, (cl)->vhost
 
 /* ---- joining ------------------------------------------------------------- */
 

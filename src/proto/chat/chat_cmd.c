@@ -7,7 +7,7 @@
 
 #include "proto/chat/chat_int.h"
 
-#define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
+#define PFX(cl) (cl)->nick, (cl)->user, (cl)->vhost
 /* Targets in one PRIVMSG, KICK or JOIN at most. */
 #define MAX_TARGETS 16
 
@@ -277,8 +277,9 @@ static void cmd_topic(struct chat_client *cl, struct irc_msg *m)
 static void who_line(struct chat_client *cl, const char *chan, const struct chat_client *who,
                      unsigned modes)
 {
-    cl_numeric(cl, 352, "%s %s %s %s %s %c%s :0 %s", chan, who->user, who->host,
+    cl_numeric(cl, 352, "%s %s %s %s %s %c%s%s :0 %s", chan, who->user, who->vhost,
                cl_set(cl)->o.server_name, who->nick, who->away ? 'G' : 'H',
+               chat_is_oper(who) ? "*" : "",
                (modes & MEM_OP) ? "@" : (modes & MEM_VOICE) ? "+" : "", who->real);
 }
 
@@ -326,9 +327,14 @@ static void cmd_whois(struct chat_client *cl, struct irc_msg *m)
     chat_lock(chat);
     struct chat_client *who = nick_find(chat, nick);
     if (who) {
-        cl_numeric(cl, 311, "%s %s %s * :%s", who->nick, who->user, who->host, who->real);
+        cl_numeric(cl, 311, "%s %s %s * :%s", who->nick, who->user, who->vhost, who->real);
         whois_channels(cl, who);
         cl_numeric(cl, 312, "%s %s :muxd", who->nick, cl_set(cl)->o.server_name);
+        if (chat_is_oper(who))
+            cl_numeric(cl, 313, "%s :is an IRC operator", who->nick);
+        /* The address behind a cloak: for the client itself and opers. */
+        if (strcmp(who->host, who->vhost) != 0 && (who == cl || chat_is_oper(cl)))
+            cl_numeric(cl, 338, "%s %s :actually using host", who->nick, who->host);
         if (who->away)
             cl_numeric(cl, 301, "%s :%s", who->nick, who->away);
     }
@@ -425,6 +431,22 @@ static void cmd_invite(struct chat_client *cl, struct irc_msg *m)
     mx_chunk_unref(line);
 }
 
+/* ---- STATS --------------------------------------------------------------- */
+
+static void stats_m(struct chat_client *cl);
+
+static void cmd_stats(struct chat_client *cl, struct irc_msg *m)
+{
+    char q = m->params[0][0];
+    switch (q) {
+    case 'u': chat_stats_u(cl); break;
+    case 'l': chat_stats_l(cl); break;
+    case 'm': stats_m(cl); break;
+    default: break; /* unknown letters: only the end (Modern IRC) */
+    }
+    cl_numeric(cl, 219, "%c :End of STATS report", q ? q : '*');
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 struct cmd {
@@ -457,11 +479,36 @@ static const struct cmd cmds[] = {
     { "INVITE", cmd_invite, 2, false },
     { "AWAY", cmd_away, 0, false },
     { "MOTD", chat_cmd_motd, 0, false },
+    { "OPER", chat_cmd_oper, 2, false },
+    { "KILL", chat_cmd_kill, 1, false },
+    { "WALLOPS", chat_cmd_wallops, 1, false },
+    { "REHASH", chat_cmd_rehash, 0, false },
+    { "STATS", cmd_stats, 1, false },
 };
+
+#define NCMDS (sizeof cmds / sizeof cmds[0])
+_Static_assert(NCMDS <= CHAT_MAX_CMDS, "every command has a counter (chat_int.h)");
+
+/* 212 for each command used: every worker's count, retired ones too
+ * (relaxed reads of counters only their workers write). */
+static void stats_m(struct chat_client *cl)
+{
+    struct mx_chat *chat = cl->chat;
+    chat_lock(chat);
+    unsigned seen = chat->wseen;
+    chat_unlock(chat);
+    for (size_t i = 0; i < NCMDS; i++) {
+        uint64_t n = 0;
+        for (unsigned w = 0; w < seen; w++)
+            n += chat_counter_get(&chat->wk[w].n.cmds[i]);
+        if (n)
+            cl_numeric(cl, 212, "%s %llu", cmds[i].name, (unsigned long long)n);
+    }
+}
 
 void chat_dispatch(struct chat_client *cl, struct irc_msg *m)
 {
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+    for (size_t i = 0; i < NCMDS; i++) {
         const struct cmd *c = &cmds[i];
         if (strcmp(c->name, m->cmd) != 0)
             continue;
@@ -471,6 +518,7 @@ void chat_dispatch(struct chat_client *cl, struct irc_msg *m)
             cl_numeric(cl, 461, "%s :Not enough parameters", c->name);
         else
             c->fn(cl, m);
+        chat_count(&cl->chat->wk[cl->worker].n.cmds[i]);
         return;
     }
     if (cl->flags & CL_REG)

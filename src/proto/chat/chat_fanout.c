@@ -17,7 +17,7 @@
 #include "muxd/log.h"
 #include "proto/chat/chat_int.h"
 
-#define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
+#define PFX(cl) (cl)->nick, (cl)->user, (cl)->vhost
 
 static void wset_add(struct chat_wset *s, unsigned w)
 {

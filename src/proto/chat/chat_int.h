@@ -22,13 +22,16 @@
  *                   mx_chat_new/free; chat_metrics.c, its numbers
  *   chat_cmd.c      the command table and most commands (KICK's post)
  *   chat_reg.c      registration, NICK      chat_mode.c   MODE
+ *   chat_oper.c     OPER, KILL (carried out on the victim's worker),
+ *                   WALLOPS, REHASH, STATS u and l
  *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
  *   chat_fanout.c   audiences and fan-out, posts of lines, QUIT and the
  *                   closing of a link, entering and leaving a worker
  *                   (cutting off SendQ overflows)
  *   chat_state.c    the tables: channel lifetime, lookups, membership
  *   chat_send.c     queueing to one client under its SendQ, line format
- *   irc_parse.c, irc_case.c, irc_fmt.c, nametab.c, and the public API
+ *   irc_parse.c, irc_case.c, irc_fmt.c, irc_cloak.c, nametab.c, and the
+ *   public API
  *
  * Why QUIT and the cut sit with the fan-out: a cut is a QUIT, a QUIT is a
  * fan-out, a fan-out (in a post too) can overflow clients, and every
@@ -87,6 +90,31 @@ enum {
     CL_INVISIBLE = 1 << 10, /* user mode +i */
 };
 
+/* User modes others read (WHOIS, WHO, WALLOPS): written by the owner
+ * under mu, read by anyone under mu. */
+enum { UM_OPER = 1, UM_WALLOPS = 2 };
+
+/* Counters with one writer (a worker, or a client's owner) and readers on
+ * other threads (a scrape, STATS): a relaxed load and store (no locked
+ * add), as muxd's own counters. */
+typedef atomic_uint_fast64_t chat_counter;
+
+static inline void chat_count_n(chat_counter *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+static inline void chat_count(chat_counter *c)
+{
+    chat_count_n(c, 1);
+}
+
+static inline uint64_t chat_counter_get(const chat_counter *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
 struct chat_channel;
 
 struct chat_client {
@@ -96,7 +124,12 @@ struct chat_client {
     struct mx_conn *c;
     uint64_t id;                    /* mx_conn_id */
     unsigned worker;
-    char host[64];
+    char host[64];                  /* the address */
+    char vhost[64];                 /* what others see: host, or its cloak */
+    /* Written by the owner alone, relaxed; read by anyone under mu
+     * (STATS l): the client stays in the nick table until it is gone. */
+    chat_counter in_lines, in_bytes, out_lines, out_bytes;
+    chat_counter sendq;             /* queued bytes as of its last line out */
     /* Owner-only. */
     uint32_t flags;
     uint64_t mark;                  /* fan-out de-duplication stamp */
@@ -107,6 +140,7 @@ struct chat_client {
     /* Written by the owner under mu; read by anyone under mu (the owner
      * may read without it). */
     bool registered;                /* others' view of CL_REG */
+    unsigned umodes;                /* UM_* */
     struct nt_node node;            /* in chat->nicks; name = nick */
     char nick[CHAT_NICKLEN + 1];
     char user[CHAT_USERLEN + 1];
@@ -158,25 +192,20 @@ struct chat_channel {
 struct chat_settings {
     atomic_uint refs;               /* workers still pointing here */
     struct mx_chat_opts o;          /* its strings are the copies below */
-    char *server_name, *password, *motd;
+    char *server_name, *password, *motd, *cloak_secret, *config_file;
+    struct mx_chat_oper *opers;     /* o.opers: one block with its strings */
     size_t sendq;                   /* output_max - CHAT_SENDQ_RESERVE */
 };
 
-/* A worker's counters for /metrics (chat_metrics.c). The worker is the
- * only writer, a scrape on another thread the reader: a relaxed load and
- * store (no locked add), as muxd's own counters. */
-typedef atomic_uint_fast64_t chat_counter;
 
-static inline void chat_count(chat_counter *c)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-}
+/* Commands in chat_cmd.c's table at most (STATS m counts each). */
+#define CHAT_MAX_CMDS 40
 
 struct chat_counters {
     chat_counter deliveries;        /* event lines queued (cl_send_chunk) */
     chat_counter sendq_kills;       /* clients cut off over their SendQ */
     chat_counter flood_throttled;   /* lines held back by flood control */
+    chat_counter cmds[CHAT_MAX_CMDS]; /* by row of the command table */
 };
 
 /* One cache line or more each: workers write theirs on every fan-out,
@@ -338,6 +367,17 @@ void chat_cmd_motd(struct chat_client *cl, struct irc_msg *m);
 
 /* chat_mode.c */
 void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m);
+
+/* chat_oper.c: IRC operators. chat_is_oper reads cl's umodes: the owner
+ * without mu, anyone else under it. */
+bool chat_is_oper(const struct chat_client *cl);
+void chat_cmd_oper(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_kill(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_wallops(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_rehash(struct chat_client *cl, struct irc_msg *m);
+/* STATS u (242) and l (211 per client, operators only: 481). */
+void chat_stats_u(struct chat_client *cl);
+void chat_stats_l(struct chat_client *cl);
 
 /* chat_cmd.c */
 void chat_dispatch(struct chat_client *cl, struct irc_msg *m);

@@ -7,9 +7,59 @@
 
 #include "proto/chat/chat_int.h"
 
-#define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
+#define PFX(cl) (cl)->nick, (cl)->user, (cl)->vhost
 
 /* ---- user modes ---------------------------------------------------------- */
+
+/* "+iow" as far as cl has them; the owner reads umodes without mu. */
+static void umode_string(const struct chat_client *cl, char *out)
+{
+    size_t n = 0;
+    out[n++] = '+';
+    if (cl->flags & CL_INVISIBLE)
+        out[n++] = 'i';
+    if (cl->umodes & UM_OPER)
+        out[n++] = 'o';
+    if (cl->umodes & UM_WALLOPS)
+        out[n++] = 'w';
+    out[n] = '\0';
+}
+
+/* Under mu for umodes. +o comes only from OPER (ignored here, RFC 2812
+ * 3.1.5); -o drops it. */
+static bool umode_one(struct chat_client *cl, bool add, char c)
+{
+    if (c == 'i')
+        cl->flags = add ? cl->flags | CL_INVISIBLE : cl->flags & ~(uint32_t)CL_INVISIBLE;
+    else if (c == 'w')
+        cl->umodes = add ? cl->umodes | UM_WALLOPS : cl->umodes & ~(unsigned)UM_WALLOPS;
+    else if (c == 'o' && !add)
+        cl->umodes &= ~(unsigned)UM_OPER;
+    else if (c != 'o')
+        return false;
+    return true;
+}
+
+/* The change as one MODE line, e.g. "+w-i". */
+static void umode_diff(const struct chat_client *cl, uint32_t flags, unsigned umodes,
+                       char *out, size_t cap)
+{
+    static const struct { char c; bool flag; unsigned bit; } letters[] = {
+        { 'i', true, CL_INVISIBLE }, { 'o', false, UM_OPER }, { 'w', false, UM_WALLOPS },
+    };
+    size_t n = 0;
+    char sign = 0;
+    for (size_t i = 0; i < sizeof letters / sizeof letters[0] && n + 3 < cap; i++) {
+        bool was = letters[i].flag ? flags & letters[i].bit : umodes & letters[i].bit;
+        bool now = letters[i].flag ? cl->flags & letters[i].bit : cl->umodes & letters[i].bit;
+        if (was == now)
+            continue;
+        if (sign != (now ? '+' : '-'))
+            out[n++] = sign = now ? '+' : '-';
+        out[n++] = letters[i].c;
+    }
+    out[n] = '\0';
+}
 
 static void user_mode(struct chat_client *cl, struct irc_msg *m)
 {
@@ -24,25 +74,28 @@ static void user_mode(struct chat_client *cl, struct irc_msg *m)
             cl_numeric(cl, 401, "%s :No such nick/channel", m->params[0]);
         return;
     }
+    char modes[8], diff[16];
     if (m->nparams < 2) {
-        cl_numeric(cl, 221, "%s", (cl->flags & CL_INVISIBLE) ? "+i" : "+");
+        umode_string(cl, modes);
+        cl_numeric(cl, 221, "%s", modes);
         return;
     }
     bool add = true, unknown = false;
-    uint32_t before = cl->flags;
+    uint32_t flags = cl->flags;
+    unsigned umodes = cl->umodes;
+    chat_lock(chat);
     for (const char *p = m->params[1]; *p; p++) {
         if (*p == '+' || *p == '-')
             add = *p == '+';
-        else if (*p == 'i')
-            cl->flags = add ? cl->flags | CL_INVISIBLE : cl->flags & ~(uint32_t)CL_INVISIBLE;
-        else
+        else if (!umode_one(cl, add, *p))
             unknown = true;
     }
+    chat_unlock(chat);
     if (unknown)
         cl_numeric(cl, 501, ":Unknown MODE flag");
-    if ((before ^ cl->flags) & CL_INVISIBLE)
-        cl_printf(cl, ":%s MODE %s :%ci", cl->nick, cl->nick,
-                  (cl->flags & CL_INVISIBLE) ? '+' : '-');
+    umode_diff(cl, flags, umodes, diff, sizeof diff);
+    if (diff[0])
+        cl_printf(cl, ":%s MODE %s :%s", cl->nick, cl->nick, diff);
 }
 
 /* ---- channel modes ------------------------------------------------------- */

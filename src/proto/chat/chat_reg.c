@@ -9,7 +9,7 @@
 #include "muxd/muxd.h"
 #include "proto/chat/chat_int.h"
 
-#define PFX(cl) (cl)->nick, (cl)->user, (cl)->host
+#define PFX(cl) (cl)->nick, (cl)->user, (cl)->vhost
 
 /* Completes registration if everything it needs is there. */
 static void try_register(struct chat_client *cl);
@@ -77,7 +77,7 @@ static void welcome(struct chat_client *cl)
     cl_numeric(cl, 1, ":Welcome to the Internet Relay Network %s!%s@%s", PFX(cl));
     cl_numeric(cl, 2, ":Your host is %s, running version muxd-%s", srv, MUXD_VERSION);
     cl_numeric(cl, 3, ":This server was created %s", chat->created_str);
-    cl_numeric(cl, 4, "%s muxd-%s i biklmnopstv", srv, MUXD_VERSION);
+    cl_numeric(cl, 4, "%s muxd-%s iow biklmnopstv", srv, MUXD_VERSION);
     cl_numeric(cl, 5, "CHANTYPES=# PREFIX=(ov)@+ CHANMODES=b,k,l,imnst NICKLEN=%d "
                "CHANNELLEN=%d TOPICLEN=%d KICKLEN=%d AWAYLEN=%d CHANLIMIT=#:%u "
                "CASEMAPPING=rfc1459 NETWORK=muxd :are supported by this server",

@@ -31,14 +31,19 @@ static void doom(struct chat_client *cl)
     wk->doomed = cl;
 }
 
+/* Counts the line for STATS l when it fits. */
 static bool room(struct chat_client *cl, size_t n)
 {
     if (cl->flags & (CL_GONE | CL_DOOMED))
         return false;
-    if (mx_conn_pending(cl->c) + n > cl_set(cl)->sendq) {
+    size_t queued = mx_conn_pending(cl->c) + n;
+    if (queued > cl_set(cl)->sendq) {
         doom(cl);
         return false;
     }
+    atomic_store_explicit(&cl->sendq, queued, memory_order_relaxed);
+    chat_count(&cl->out_lines);
+    chat_count_n(&cl->out_bytes, n);
     return true;
 }
 

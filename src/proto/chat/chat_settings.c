@@ -11,10 +11,55 @@
 
 static void set_free(struct chat_settings *s)
 {
+    free(s->opers);
+    free(s->cloak_secret);
+    free(s->config_file);
     free(s->motd);
     free(s->server_name);
     free(s->password);
     free(s);
+}
+
+static size_t opers_size(const struct mx_chat_opts *o)
+{
+    size_t n = o->nopers * sizeof(struct mx_chat_oper);
+    for (unsigned i = 0; i < o->nopers; i++)
+        n += strlen(o->opers[i].name) + strlen(o->opers[i].hash) +
+             strlen(o->opers[i].hosts) + 3;
+    return n;
+}
+
+static const char *put(char **at, const char *str)
+{
+    size_t n = strlen(str) + 1;
+    memcpy(*at, str, n);
+    *at += n;
+    return *at - n;
+}
+
+/* The oper table in one block, its strings after the array. */
+static struct mx_chat_oper *opers_copy(const struct mx_chat_opts *o)
+{
+    if (!o->nopers)
+        return NULL;
+    struct mx_chat_oper *v = malloc(opers_size(o));
+    if (!v)
+        return NULL;
+    char *at = (char *)(v + o->nopers);
+    for (unsigned i = 0; i < o->nopers; i++) {
+        v[i].name = put(&at, o->opers[i].name);
+        v[i].hash = put(&at, o->opers[i].hash);
+        v[i].hosts = put(&at, o->opers[i].hosts);
+    }
+    return v;
+}
+
+static char *dup_or_null(const char *str, bool *fail)
+{
+    char *d = str && *str ? strdup(str) : NULL;
+    if (str && *str && !d)
+        *fail = true;
+    return d;
 }
 
 struct chat_settings *chat_settings_new(const struct mx_chat_opts *o, unsigned refs)
@@ -24,17 +69,24 @@ struct chat_settings *chat_settings_new(const struct mx_chat_opts *o, unsigned r
         return NULL;
     atomic_init(&s->refs, refs);
     s->o = *o;
-    s->server_name = strdup(o->server_name);
-    s->password = o->password && *o->password ? strdup(o->password) : NULL;
-    s->motd = o->motd ? strdup(o->motd) : NULL;
-    if (!s->server_name || (o->password && *o->password && !s->password) ||
-        (o->motd && !s->motd)) {
+    bool fail = false;
+    s->server_name = dup_or_null(o->server_name, &fail);
+    s->password = dup_or_null(o->password, &fail);
+    s->motd = o->motd ? strdup(o->motd) : NULL; /* "" stays: an empty MOTD, not none */
+    fail |= o->motd && !s->motd;
+    s->cloak_secret = dup_or_null(o->cloak_secret, &fail);
+    s->config_file = dup_or_null(o->config_file, &fail);
+    s->opers = opers_copy(o);
+    if (fail || !s->server_name || (o->nopers && !s->opers)) {
         set_free(s);
         return NULL;
     }
     s->o.server_name = s->server_name;
     s->o.password = s->password;
     s->o.motd = s->motd;
+    s->o.cloak_secret = s->cloak_secret;
+    s->o.config_file = s->config_file;
+    s->o.opers = s->opers;
     s->sendq = o->output_max > 2 * CHAT_SENDQ_RESERVE ? o->output_max - CHAT_SENDQ_RESERVE
                                                       : o->output_max / 2;
     return s;

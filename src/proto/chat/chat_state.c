@@ -120,12 +120,15 @@ bool cl_on(const struct chat_client *cl, const struct chat_channel *ch)
     return false;
 }
 
+/* Against what members see (the cloak) and the address: an oper may
+ * ban by either. */
 bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl)
 {
-    char who[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
-    snprintf(who, sizeof who, "%s!%s@%s", cl->nick, cl->user, cl->host);
+    char who[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3], real[sizeof who];
+    snprintf(who, sizeof who, "%s!%s@%s", cl->nick, cl->user, cl->vhost);
+    snprintf(real, sizeof real, "%s!%s@%s", cl->nick, cl->user, cl->host);
     for (unsigned i = 0; i < ch->nbans; i++)
-        if (irc_mask_match(ch->bans[i], who))
+        if (irc_mask_match(ch->bans[i], who) || irc_mask_match(ch->bans[i], real))
             return true;
     return false;
 }

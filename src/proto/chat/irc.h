@@ -71,6 +71,17 @@ bool irc_channel_valid(const char *s, size_t chanlen);
 /* Matches s against a mask with '*' (any run) and '?' (one byte),
  * case-insensitively under rfc1459. */
 bool irc_mask_match(const char *mask, const char *s);
+/* Does s match any mask of a comma-separated list (empty items skipped)? */
+bool irc_mask_list_match(const char *list, const char *s);
+
+/* irc_cloak.c: the cloak of an address under secret, e.g.
+ * "a1b2c3d4.e5f6a7b8.cloak": HMAC-SHA256(secret, addr), 64 bits of it in
+ * hex. The same address and secret give the same cloak on every worker
+ * and after a restart; without the secret it cannot be reversed by
+ * trying addresses. cap >= IRC_CLOAK_LEN + 1. false if HMAC failed (out
+ * is then "unknown.cloak"). */
+#define IRC_CLOAK_LEN 23
+bool irc_cloak(const char *secret, const char *addr, char *out, size_t cap);
 
 /* Formats into buf (cap >= IRC_LINE_MAX + 1 is enough for any reply) a
  * line printf-style and ends it with CRLF; a line that would pass 512

@@ -106,3 +106,19 @@ bool irc_mask_match(const char *mask, const char *s)
         mask++;
     return *mask == '\0';
 }
+
+bool irc_mask_list_match(const char *list, const char *s)
+{
+    char mask[256];
+    while (*list) {
+        size_t n = strcspn(list, ",");
+        if (n && n < sizeof mask) {
+            memcpy(mask, list, n);
+            mask[n] = '\0';
+            if (irc_mask_match(mask, s))
+                return true;
+        }
+        list += n + (list[n] == ',');
+    }
+    return false;
+}
