@@ -144,8 +144,9 @@ static void index_delete(struct mx__admit_ip *t, uint32_t hole)
         const struct mx__admit_entry *e = &t->e[t->index[i] - 1];
         struct key k = { .prefix = e->prefix, .v4 = e->v4, .scope = e->scope };
         uint32_t home = slot_of(t, &k);
-        /* Stays if home lies cyclically in (hole, i]. */
-        if (((i - home) & t->mask) < ((i - hole) & t->mask)) {
+        /* Stays if home lies cyclically in (hole, i]: moving it before its
+         * home would hide it from probes. */
+        if (((i - home) & t->mask) >= ((i - hole) & t->mask)) {
             t->index[hole] = t->index[i];
             t->index[i] = 0;
             hole = i;
