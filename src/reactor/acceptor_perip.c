@@ -24,16 +24,17 @@
  * keeps no timers), or at stop. */
 #define BURST_QUIET_MS 1000
 
-static const char *const burst_what[MX__IP_BURSTS] = {
-    [MX__IP_BURST_LIMIT] = "max_connections_per_ip: %llu connections refused in that burst",
-    [MX__IP_BURST_RATE] = "connect_rate_per_ip: %llu connections refused in that burst",
-    [MX__IP_BURST_FULL] = "per-address table: %llu connections admitted without per-address "
-                          "limits in that burst (table full)",
+static const char *const burst_name[MX__IP_BURSTS] = {
+    [MX__IP_BURST_LIMIT] = "max_connections_per_ip",
+    [MX__IP_BURST_RATE] = "connect_rate_per_ip",
+    [MX__IP_BURST_FULL] = "per-address table full",
 };
 
 static void end_burst(struct mx_acceptor *a, int kind)
 {
-    mx_info(burst_what[kind], (unsigned long long)a->ip_burst[kind].n);
+    mx_info("%s: %llu connections %s in that burst", burst_name[kind],
+            (unsigned long long)a->ip_burst[kind].n,
+            kind == MX__IP_BURST_FULL ? "admitted without per-address limits" : "refused");
     a->ip_burst[kind].n = 0;
 }
 
