@@ -23,6 +23,13 @@
 struct mx_conn;
 struct mx_metric;
 
+/* Why a connection was refused before it reached a protocol (refuse). */
+enum mx_refusal {
+    MX_REFUSE_PER_IP_LIMIT,   /* its address holds max_connections_per_ip */
+    MX_REFUSE_PER_IP_RATE,    /* its address connects faster than
+                                 connect_rate_per_ip */
+};
+
 struct mx_proto {
     const char *name;
     /* A new connection (optional). Return 0, or -errno to refuse it: it is
@@ -72,6 +79,16 @@ struct mx_proto {
      * (proto, proto_data). */
     void (*metrics)(void *proto_data, void (*emit)(void *sink, const struct mx_metric *m),
                     void *sink);
+    /* A connection is being refused before any worker has seen it
+     * (optional): write the protocol's goodbye for a peer at address ip
+     * ("192.0.2.7", "2001:db8::1"), terminator included, into buf (cap
+     * bytes) and return its length; 0 sends nothing. It goes out in one
+     * non-blocking send, best effort, then the socket closes. Runs on the
+     * acceptor thread while workers run the other callbacks: only format,
+     * reading nothing a worker writes. No connection exists: on_open and
+     * on_close are not called. (Last in the table, like metrics before.) */
+    size_t (*refuse)(void *proto_data, enum mx_refusal why, const char *ip, char *buf,
+                     size_t cap);
 };
 
 #endif

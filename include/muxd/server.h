@@ -32,6 +32,11 @@ struct mx_server_opts {
     size_t uring_buffer_size;    /* bytes each */
     unsigned offload_threads;    /* 0 = no offload pool */
     size_t offload_queue_max;    /* offload jobs outstanding, server-wide */
+    /* Per-address admission (an IPv4 address, an IPv6 /64), counted per
+     * listener; 0 = no limit. A listener may set its own (mx_listen_opts). */
+    unsigned max_connections_per_ip;  /* open connections per address */
+    unsigned connect_rate_per_ip;     /* new connections per second per
+                                         address, with a burst as large */
 };
 
 #define MX_MAX_WORKERS 256
@@ -81,6 +86,13 @@ struct mx_listen_opts {
     struct mx_tls *tls;            /* NULL = plain; muxd/tls.h */
 };
 int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o);
+
+/* A reload of listener o->name's live options: today its per-address
+ * limits (max_conns_per_ip, connect_rate_per_ip; 0 = the server's). Every
+ * other field of o but name is ignored. New connections are judged by
+ * them at once; open ones stay. 0, or -ENOENT for no open listener of that
+ * name. The controlling thread. */
+int mx_server_listen_update(struct mx_server *s, const struct mx_listen_opts *o);
 
 /* Stops accepting on listener name and closes its socket (connections
  * waiting in its backlog are refused); its open connections stay until
@@ -159,7 +171,9 @@ int mx_server_run(struct mx_server *s, unsigned worker, mx_run_fn *fn, void *arg
 
 /* A reload: applies o's live settings to a running (or not yet started)
  * server: max_connections, max_line, output_high_water, output_low_water,
- * output_max, idle_timeout_ms, shutdown_timeout_ms and offload_queue_max.
+ * output_max, idle_timeout_ms, shutdown_timeout_ms, offload_queue_max,
+ * max_connections_per_ip and connect_rate_per_ip (a per-address limit
+ * turned on by a reload counts only connections opened after it).
  * Every other field of o is ignored (those need a restart). Each worker
  * switches to the whole new set between two loop turns, and the call
  * returns once all have: what a client sends after it is measured by the

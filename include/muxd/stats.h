@@ -56,6 +56,12 @@ struct mx_server_stats {
     uint64_t rejected_emfile;     /* shed: out of descriptors (EMFILE ...) */
     uint64_t offload_outstanding; /* gauge: jobs accepted, not yet done */
     uint64_t offload_running;     /* gauge: jobs on a pool thread now */
+    uint64_t rejected_per_ip_limit; /* refused: the address held
+                                       max_connections_per_ip */
+    uint64_t rejected_per_ip_rate;  /* refused: the address connected faster
+                                       than connect_rate_per_ip */
+    uint64_t per_ip_untracked;    /* admitted without per-address limits:
+                                     the address table was full */
 };
 
 /* The server-wide counters. Any thread, from mx_server_start's return

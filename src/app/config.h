@@ -31,6 +31,8 @@ struct mx_listener_cfg {
     /* Transport options, any protocol (listen_opts.c). */
     /* PROXY protocol. */
     /* Per-address admission. */
+    unsigned max_connections_per_ip;  /* 0 = [limits]' */
+    unsigned connect_rate_per_ip;     /* per second; 0 = [limits]' */
     /* TLS. */
     unsigned tls;                /* index in the off/on choices: 1 = on */
     char tls_cert[256], tls_key[256]; /* relative: to the config's directory */
@@ -81,6 +83,8 @@ struct mx_config {
     size_t output_low_water;
     size_t output_max;
     unsigned idle_timeout_ms;    /* 0 = never */
+    unsigned max_connections_per_ip;  /* per address and listener; 0 = off */
+    unsigned connect_rate_per_ip;     /* per second, burst as many; 0 = off */
     /* [offload] */
     unsigned offload_threads;    /* 0 = no pool; MX_OFFLOAD_THREADS_AUTO */
     size_t offload_queue_max;

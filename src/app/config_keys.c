@@ -73,6 +73,12 @@ static const struct mx_cfg_key keys[] = {
       .def = "echo", .help = "service spoken on the listener's connections" },
     /* Transport keys, any protocol: PROXY protocol. */
     /* Transport keys: per-address admission. */
+    { .sect = MX_SECT_LISTENER, .name = "max_connections_per_ip", .live = true,
+      .type = MX_CFG_UINT, LSN(max_connections_per_ip), .min = 0, .max = 10000000, .def = "0",
+      .help = "this listener's own max_connections_per_ip; 0 = the [limits] one" },
+    { .sect = MX_SECT_LISTENER, .name = "connect_rate_per_ip", .live = true,
+      .type = MX_CFG_UINT, LSN(connect_rate_per_ip), .min = 0, .max = 1000000, .def = "0",
+      .help = "this listener's own connect_rate_per_ip; 0 = the [limits] one" },
     /* Transport keys: TLS. */
     { .sect = MX_SECT_LISTENER, .name = "tls", .type = MX_CFG_ENUM, LSN(tls),
       .choices = tls_switch, .def = "off",
@@ -95,6 +101,14 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_LIMITS, .name = "max_connections", .live = true, .type = MX_CFG_UINT,
       CFG(max_connections), .min = 1, .max = 10000000, .def = "100000",
       .help = "open connections over all listeners; more are refused" },
+    { .sect = MX_SECT_LIMITS, .name = "max_connections_per_ip", .live = true,
+      .type = MX_CFG_UINT, CFG(max_connections_per_ip), .min = 0, .max = 10000000, .def = "0",
+      .help = "open connections from one address (IPv4, or IPv6 /64) on one listener; "
+              "more are refused; 0 = no limit" },
+    { .sect = MX_SECT_LIMITS, .name = "connect_rate_per_ip", .live = true,
+      .type = MX_CFG_UINT, CFG(connect_rate_per_ip), .min = 0, .max = 1000000, .def = "0",
+      .help = "new connections per second from one address on one listener, "
+              "with bursts as large; faster ones are refused; 0 = no limit" },
     { .sect = MX_SECT_LIMITS, .name = "max_line", .live = true, .type = MX_CFG_SIZE, CFG(max_line),
       .min = 16, .max = MIB, .def = "8k",
       .help = "longest line (echo's line modes, work), without its terminator" },

@@ -12,7 +12,9 @@ void mx_app_listen_opts(const struct mx_config *cfg, const struct mx_listener_cf
         .name = l->name, .addr = l->listen, .proto = al->p->proto, .proto_data = data,
     };
     /* PROXY protocol. */
-    /* Per-address admission. */
+    /* Per-address admission: 0 leaves it to [limits] (the server's). */
+    o->max_conns_per_ip = l->max_connections_per_ip;
+    o->connect_rate_per_ip = l->connect_rate_per_ip;
     /* TLS. */
     o->tls = al->tls;
 }

@@ -48,6 +48,8 @@ void mx_app_server_opts(const struct mx_config *cfg, struct mx_server_opts *o)
     o->output_low_water = cfg->output_low_water;
     o->output_max = cfg->output_max;
     o->idle_timeout_ms = cfg->idle_timeout_ms;
+    o->max_connections_per_ip = cfg->max_connections_per_ip;
+    o->connect_rate_per_ip = cfg->connect_rate_per_ip;
     o->uring_buffers = cfg->uring_buffers;
     o->uring_buffer_size = cfg->uring_buffer_size;
     /* auto sizes the pool like the workers: as many jobs can run at once
@@ -120,7 +122,11 @@ static bool is_live(struct summary *sum, const struct mx_cfg_change *ch)
     if (i < 0)
         return ch->key->live;
     if (mx_cfg_key_find(MX_SECT_LISTENER, ch->key->name) == ch->key) {
-        sum->moved[i] = true; /* listen or protocol: diffed first */
+        /* A transport key marked live (per-address limits) is applied in
+         * place (update_listen_opts); listen or protocol move it (they
+         * are diffed first). */
+        if (!ch->key->live)
+            sum->moved[i] = true;
         return true;
     }
     const struct mx_app_proto *p = mx_app_proto_find(sum->run->listeners[i].protocol);
@@ -217,6 +223,21 @@ static void apply_listeners(struct mx_app *app, struct mx_server *s, struct mx_c
     }
 }
 
+/* The live transport options (per-address limits) of every running
+ * listener, from run: those that stayed take them in place; ones opened
+ * by this reload have them already (set again, the same). */
+static void update_listen_opts(struct mx_app *app, struct mx_server *s,
+                               const struct mx_config *run)
+{
+    for (unsigned i = 0; i < run->nlisteners; i++) {
+        struct mx_listen_opts lo;
+        mx_app_listen_opts(run, &run->listeners[i], &app->ls[i], NULL, &lo);
+        int rc = mx_server_listen_update(s, &lo);
+        if (rc < 0)
+            mx_error("reload: listener %s: %s", lo.name, strerror(-rc));
+    }
+}
+
 /* Every running listener whose protocol takes reloads gets its options
  * rebuilt from run, changed keys or not: a MOTD file's new text counts
  * too. (Ones opened by this reload have them fresh: rebuilt again, the
@@ -265,6 +286,7 @@ int mx_app_reload(struct mx_app *app, struct mx_server *s)
     if (o.workers != mx_server_workers(s) && (rc = mx_server_set_workers(s, o.workers)) < 0)
         mx_error("reload: workers stay at %u: %s", mx_server_workers(s), strerror(-rc));
     apply_listeners(app, s, &run, &next, &sum);
+    update_listen_opts(app, s, &run);
     rc = reload_listeners(app, &run);
     app->cfg = run;
     if (!sum.napplied && !sum.nkept)

@@ -97,7 +97,7 @@ static bool admit(struct mx_acceptor *a, int fd)
     return false;
 }
 
-static void hand_off(struct mx_acceptor *a, int fd, struct mx_listener *ls)
+static void hand_off(struct mx_acceptor *a, int fd, struct mx_listener *ls, uint32_t ticket)
 {
     struct mx_server *s = a->srv;
     /* A reload may change the count between two calls (resize.c). */
@@ -106,9 +106,9 @@ static void hand_off(struct mx_acceptor *a, int fd, struct mx_listener *ls)
         a->next = 0;
     struct mx_worker *w = &s->workers[a->next];
     a->next = (a->next + 1) % n;
-    struct mx_msg m = { .type = MX_MSG_CONN, .fd = fd, .ptr = ls };
+    struct mx_msg m = { .type = MX_MSG_CONN, .fd = fd, .ptr = ls, .id = ticket };
     if (mx__inbox_post(&w->inbox, &m) < 0) {
-        atomic_fetch_sub(&s->nconns, 1);
+        mx__server_conn_gone(s, ticket);
         close(fd);
         return;
     }
@@ -119,8 +119,15 @@ void mx__acceptor_take(struct mx_acceptor *a, int fd, struct mx_listener *ls)
 {
     fd_exhaustion_over(a);
     mx__sock_tune_accepted(fd);
+    /* Per address first: what it refuses never counts against
+     * max_connections, even for a moment. */
+    uint32_t ticket;
+    if (!mx__acceptor_admit_ip(a, fd, ls, &ticket))
+        return;
     if (admit(a, fd))
-        hand_off(a, fd, ls);
+        hand_off(a, fd, ls, ticket);
+    else
+        mx__admit_ip_release(&a->srv->perip, ticket);
 }
 
 void mx__acceptor_accept_all(struct mx_acceptor *a, struct mx_listener *ls)
@@ -283,6 +290,7 @@ void mx__acceptor_stop(struct mx_acceptor *a)
     sem_destroy(&a->synced);
     if (a->reserve_fd >= 0)
         close(a->reserve_fd);
+    mx__acceptor_ip_bursts_over(a, 0, true);
     mx_info("acceptor stopped: accepted=%llu rejected=%llu",
             (unsigned long long)a->accepted, (unsigned long long)a->rejected);
 }

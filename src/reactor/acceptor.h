@@ -11,6 +11,14 @@
 
 struct mx_server;
 
+/* Per-address refusals (and untracked admissions) are logged by the
+ * burst, one kind at a time (acceptor_perip.c). */
+enum { MX__IP_BURST_LIMIT, MX__IP_BURST_RATE, MX__IP_BURST_FULL, MX__IP_BURSTS };
+struct mx__ip_burst {
+    uint64_t n;        /* in the burst so far; 0: none going on */
+    uint64_t last_ms;  /* the latest one */
+};
+
 struct mx_acceptor {
     struct mx_server *srv;
     pthread_t thread;
@@ -27,6 +35,9 @@ struct mx_acceptor {
     bool emfile_shedding;  /* out of descriptors since the last accept */
     uint64_t emfile_burst; /* connections shed since it began */
     uint64_t paused_until_ms;
+    /* Per-address admission (acceptor_perip.c), for mx_server_stats. */
+    mx__counter rejected_per_ip_limit, rejected_per_ip_rate, per_ip_untracked;
+    struct mx__ip_burst ip_burst[MX__IP_BURSTS];
 };
 
 struct mx_listener;
@@ -53,5 +64,14 @@ void mx__acceptor_accept_all(struct mx_acceptor *a, struct mx_listener *ls);
  * if its ring cannot be set up, or -EBUSY if the kernel stops taking its
  * submissions (the caller then accepts with epoll). */
 int mx__acceptor_uring_loop(struct mx_acceptor *a);
+
+/* Per-address admission of a fresh fd (acceptor_perip.c): true to go on
+ * with *ticket taken (0 if not counted); false when refused: the fd got
+ * the protocol's refusal line and is closed. */
+bool mx__acceptor_admit_ip(struct mx_acceptor *a, int fd, struct mx_listener *ls,
+                           uint32_t *ticket);
+/* Ends the bursts quiet since a second (all: every one, at stop) with
+ * their count line. */
+void mx__acceptor_ip_bursts_over(struct mx_acceptor *a, uint64_t now_ms, bool all);
 
 #endif

@@ -91,7 +91,7 @@ static void finish_close(struct mx_conn *c)
     mx__offload_let_go(c);
     mx__worker_idle_unlink(w, c);
     mx__worker_owe_close(w, c);
-    atomic_fetch_sub(&w->srv->nconns, 1);
+    mx__server_conn_gone(w->srv, c->admit_ticket);
     mx__count(&w->stats.conns_closed, 1);
     mx__conn_quiet(c);
     bool held = w->be->detach(w, c);
@@ -135,16 +135,17 @@ static void abort_warn(struct mx_conn *c, const char *reason)
     finish_close(c);
 }
 
-void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls)
+void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls, uint32_t ticket)
 {
     struct mx_conn *c = calloc(1, sizeof *c);
     if (!c || mx__worker_slot_take(w, c) < 0) {
         mx_warn("dropping a new connection: out of memory");
         free(c);
         close(fd);
-        atomic_fetch_sub(&w->srv->nconns, 1);
+        mx__server_conn_gone(w->srv, ticket);
         return;
     }
+    c->admit_ticket = ticket;
     c->w = w;
     c->ls = ls;
     c->fd = fd;

@@ -66,6 +66,7 @@ struct mx_conn {
     struct mx_job *jobs;          /* offload FIFO; the head is in the pool */
     struct mx_conn_timer *timer;  /* mx_conn_timer, allocated on first use */
     struct mx__tls_conn *tls;     /* NULL: plain (conn_tls.c) */
+    uint32_t admit_ticket;        /* its address's count (admit_ip.h), 0: none */
 };
 
 /* The owner-thread check of every connection call (see README.md). */
@@ -78,7 +79,9 @@ struct mx_conn {
 _Noreturn void mx__owner_violation(const char *fn);
 
 /* Worker side. */
-void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls);
+/* ticket: what the acceptor took under the address's limit (0: none);
+ * released when the connection goes. */
+void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls, uint32_t ticket);
 void mx__conn_abort(struct mx_conn *c, const char *reason);
 void mx__conn_flush(struct mx_conn *c);
 void mx__conn_free(struct mx_conn *c);

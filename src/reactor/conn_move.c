@@ -55,7 +55,7 @@ static void lost(struct mx_worker *w, struct mx_conn *c)
 {
     mx_warn("conn to %s closed: no memory to move it to worker w%u", mx_conn_peer_str(c), w->idx);
     close(c->fd);
-    atomic_fetch_sub(&w->srv->nconns, 1);
+    mx__server_conn_gone(w->srv, c->admit_ticket);
     mx__offload_drop_pending(c);
     if ((c->flags & MX_C_OPENED) && c->ls->proto->on_close)
         c->ls->proto->on_close(c);

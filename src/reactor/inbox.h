@@ -13,7 +13,7 @@
 #include "muxd/server.h"
 
 enum mx_msg_type {
-    MX_MSG_CONN,      /* a new connection: fd, listener (ptr) */
+    MX_MSG_CONN,      /* a new connection: fd, listener (ptr), admission ticket (id) */
     MX_MSG_STOP,      /* graceful stop */
     MX_MSG_JOB_DONE,  /* an offload job came back (ptr) */
     MX_MSG_POST,      /* run post(conn id, ptr) on the owner */

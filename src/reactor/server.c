@@ -50,6 +50,9 @@ int mx_server_new(const struct mx_server_opts *o, struct mx_server **out)
         return -ENOMEM;
     s->opts = *o;
     atomic_init(&s->max_conns, o->max_connections);
+    atomic_init(&s->max_per_ip, o->max_connections_per_ip);
+    atomic_init(&s->rate_per_ip, o->connect_rate_per_ip);
+    mx__admit_ip_init(&s->perip, MX__ADMIT_IP_CAP);
     s->be = be;
     *out = s;
     return 0;
@@ -90,6 +93,8 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
     *ls = (struct mx_listener){ .fd = fd, .proto = o->proto, .proto_data = o->proto_data };
     /* The transport options: PROXY header, per-address limits, TLS. */
     ls->tls = o->tls;
+    atomic_init(&ls->max_per_ip, o->max_conns_per_ip);
+    atomic_init(&ls->rate_per_ip, o->connect_rate_per_ip);
     snprintf(ls->name, sizeof ls->name, "%s", name);
     len = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &len);
@@ -100,6 +105,16 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
     if (s->acceptor.running)
         mx__acceptor_sync(&s->acceptor);
     mx_info("listener %s on %s (protocol %s)", ls->name, ls->addr, o->proto->name);
+    return 0;
+}
+
+int mx_server_listen_update(struct mx_server *s, const struct mx_listen_opts *o)
+{
+    struct mx_listener *ls = listener_named(s, o->name);
+    if (!ls)
+        return -ENOENT;
+    atomic_store(&ls->max_per_ip, o->max_conns_per_ip);
+    atomic_store(&ls->rate_per_ip, o->connect_rate_per_ip);
     return 0;
 }
 
@@ -240,8 +255,12 @@ int mx_server_update(struct mx_server *s, const struct mx_server_opts *o)
             err = e;
     }
     atomic_store(&s->max_conns, o->max_connections);
+    atomic_store(&s->max_per_ip, o->max_connections_per_ip);
+    atomic_store(&s->rate_per_ip, o->connect_rate_per_ip);
     atomic_store(&s->offload.max, o->offload_queue_max);
     s->opts.max_connections = o->max_connections;
+    s->opts.max_connections_per_ip = o->max_connections_per_ip;
+    s->opts.connect_rate_per_ip = o->connect_rate_per_ip;
     s->opts.offload_queue_max = o->offload_queue_max;
     s->opts.max_line = o->max_line;
     s->opts.output_high_water = o->output_high_water;
@@ -284,5 +303,6 @@ void mx_server_free(struct mx_server *s)
         if (s->listeners[i].fd >= 0)
             close(s->listeners[i].fd);
     free(s->workers);
+    mx__admit_ip_fini(&s->perip);
     free(s);
 }

@@ -9,6 +9,7 @@
 #include "io/sock.h"
 #include "muxd/server.h"
 #include "reactor/acceptor.h"
+#include "reactor/admit_ip.h"
 #include "reactor/offload.h"
 #include "reactor/worker.h"
 
@@ -24,6 +25,8 @@ struct mx_listener {
     void *proto_data;
     struct mx_tls *tls;           /* NULL: plain */
     atomic_bool want;             /* set by the controlling thread: serve it */
+    /* Per-address limits of this listener, 0 = the server's; live. */
+    atomic_uint max_per_ip, rate_per_ip;
     bool watched;                 /* the acceptor's: it accepts on fd */
 };
 
@@ -42,7 +45,19 @@ struct mx_server {
     struct mx_offload offload;
     atomic_size_t nconns;         /* admitted and not yet closed */
     atomic_size_t max_conns;      /* opts.max_connections, live */
+    atomic_uint max_per_ip;       /* opts.max_connections_per_ip, live */
+    atomic_uint rate_per_ip;      /* opts.connect_rate_per_ip, live */
+    struct mx__admit_ip perip;    /* counts per address (admit_ip.h) */
     bool started, stopped;
 };
+
+/* An admitted connection has gone (closed, or dropped before its worker
+ * built it): its place under max_connections and under its address's
+ * limit (ticket from the acceptor, 0 if not counted). Any thread. */
+static inline void mx__server_conn_gone(struct mx_server *s, uint32_t ticket)
+{
+    atomic_fetch_sub(&s->nconns, 1);
+    mx__admit_ip_release(&s->perip, ticket);
+}
 
 #endif

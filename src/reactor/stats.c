@@ -84,6 +84,9 @@ int mx_server_stats(const struct mx_server *s, struct mx_server_stats *out)
         .offload_outstanding = atomic_load_explicit(&s->offload.outstanding,
                                                     memory_order_relaxed),
         .offload_running = atomic_load_explicit(&s->offload.running, memory_order_relaxed),
+        .rejected_per_ip_limit = mx__counter_get(&s->acceptor.rejected_per_ip_limit),
+        .rejected_per_ip_rate = mx__counter_get(&s->acceptor.rejected_per_ip_rate),
+        .per_ip_untracked = mx__counter_get(&s->acceptor.per_ip_untracked),
     };
     return 0;
 }

@@ -175,9 +175,9 @@ size_t mx__worker_drain_inbox(struct mx_worker *w)
         case MX_MSG_CONN:
             if (w->stopping) {
                 close(m[i].fd);
-                atomic_fetch_sub(&w->srv->nconns, 1);
+                mx__server_conn_gone(w->srv, (uint32_t)m[i].id);
             } else {
-                mx__conn_create(w, m[i].fd, m[i].ptr);
+                mx__conn_create(w, m[i].fd, m[i].ptr, (uint32_t)m[i].id);
             }
             break;
         case MX_MSG_STOP:

@@ -27,6 +27,7 @@ static const char *render(long long fds)
     struct mx_expo_input in = {
         .version = "1.2.3", .backend = "we\"ird\\name\n",
         .srv = { .workers = 2, .workers_seen = 2, .conns_open = 3, .rejected_max_conns = 7, .rejected_emfile = 1,
+                 .rejected_per_ip_limit = 11, .rejected_per_ip_rate = 12, .per_ip_untracked = 13,
                  .offload_outstanding = 4, .offload_running = 1 },
         .workers = ws, .open_fds = fds, .max_fds = 1024, .rss_bytes = 4096,
     };
@@ -58,6 +59,9 @@ Test(expo, server_wide)
     const char *s = render(10);
     HAS(s, "muxd_connections_rejected_total{reason=\"max_connections\"} 7");
     HAS(s, "muxd_connections_rejected_total{reason=\"emfile\"} 1");
+    HAS(s, "muxd_connections_rejected_total{reason=\"per_ip_limit\"} 11");
+    HAS(s, "muxd_connections_rejected_total{reason=\"per_ip_rate\"} 12");
+    HAS(s, "muxd_connections_untracked_total 13");
     HAS(s, "muxd_offload_jobs_running 1");
     HAS(s, "muxd_offload_jobs_queued 3");
     HAS(s, "muxd_workers 2");

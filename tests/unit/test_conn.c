@@ -65,7 +65,7 @@ static struct mx_conn *setup(void)
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     peer_fd = sv[1];
     atomic_store(&srv.nconns, 1);
-    mx__conn_create(&w, sv[0], &ls);
+    mx__conn_create(&w, sv[0], &ls, 0);
     cr_assert_not_null(opened);
     return opened;
 }

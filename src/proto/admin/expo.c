@@ -213,6 +213,14 @@ static void server_wide(struct mx_text *t, const struct mx_expo_input *in)
                 (unsigned long long)in->srv.rejected_max_conns);
     mx_text_add(t, "muxd_connections_rejected_total{reason=\"emfile\"} %llu\n",
                 (unsigned long long)in->srv.rejected_emfile);
+    mx_text_add(t, "muxd_connections_rejected_total{reason=\"per_ip_limit\"} %llu\n",
+                (unsigned long long)in->srv.rejected_per_ip_limit);
+    mx_text_add(t, "muxd_connections_rejected_total{reason=\"per_ip_rate\"} %llu\n",
+                (unsigned long long)in->srv.rejected_per_ip_rate);
+    family(t, "muxd_connections_untracked_total", "counter",
+           "Connections admitted without per-address limits: the address table was full.");
+    mx_text_add(t, "muxd_connections_untracked_total %llu\n",
+                (unsigned long long)in->srv.per_ip_untracked);
     gauge(t, "muxd_offload_jobs_running", "Offloaded jobs on a pool thread now.",
           (long long)in->srv.offload_running);
     gauge(t, "muxd_offload_jobs_queued", "Offloaded jobs accepted and waiting for a thread.",

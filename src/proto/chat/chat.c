@@ -315,6 +315,18 @@ static int on_workers(void *data, unsigned n)
     return err;
 }
 
+/* On the acceptor thread, before any client exists: the line a refused
+ * IRC client shows its user, in the form servers use for K-lines, so it
+ * says why instead of looking like a network fault. */
+static size_t refuse(void *data, enum mx_refusal why, const char *ip, char *buf, size_t cap)
+{
+    (void)data;
+    const char *reason = why == MX_REFUSE_PER_IP_RATE ? "Connecting too fast from your host"
+                                                       : "Too many connections from your host";
+    int n = snprintf(buf, cap, "ERROR :Closing Link: %s (%s)\r\n", ip, reason);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
 const struct mx_proto mx_chat_proto = {
     .name = "chat",
     .on_open = on_open,
@@ -324,6 +336,7 @@ const struct mx_proto mx_chat_proto = {
     .on_move = on_move,
     .on_workers = on_workers,
     .metrics = chat_metrics,
+    .refuse = refuse,
 };
 
 /* ---- the state ----------------------------------------------------------- */
