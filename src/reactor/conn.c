@@ -10,6 +10,7 @@
 #include "muxd/log.h"
 #include "muxd/proto.h"
 #include "reactor/conn.h"
+#include "reactor/conn_proxy.h"
 #include "reactor/offload.h"
 #include "reactor/server.h"
 
@@ -103,7 +104,7 @@ static void finish_close(struct mx_conn *c)
 void mx__conn_notify_closed(struct mx_conn *c)
 {
     mx__offload_drop_pending(c);
-    if (c->ls->proto->on_close)
+    if (c->ls->proto->on_close && mx__conn_opened(c))
         c->ls->proto->on_close(c);
 }
 
@@ -153,17 +154,27 @@ void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls)
     w->served++;
     mx__count(&w->stats.conns_opened, 1);
     mx__worker_touch(w, c);
-    int err = w->be->attach(w, c);
-    if (err == 0) {
-        c->flags |= MX_C_RECV_ON;
-        err = ls->proto->on_open ? ls->proto->on_open(c) : 0;
+    if (w->be->attach(w, c) < 0) {
+        abort_warn(c, "could not be set up");
+        return;
     }
+    c->flags |= MX_C_RECV_ON;
+    /* PROXY: the protocol opens once the header is in (conn_proxy.c). */
+    if (ls->proxy.mode != MX_PROXY_OFF)
+        mx__proxy_begin(c);
+    else
+        mx__conn_open(c);
+}
+
+void mx__conn_open(struct mx_conn *c)
+{
+    int err = c->ls->proto->on_open ? c->ls->proto->on_open(c) : 0;
     if (err == -ECONNREFUSED)
         mx__conn_abort(c, NULL);
     else if (err < 0)
         abort_warn(c, "could not be set up");
     else
-        mx_debug("conn %s opened on listener %s", label(c), ls->name);
+        mx_debug("conn %s opened on listener %s", label(c), c->ls->name);
 }
 
 void mx__conn_free(struct mx_conn *c)
@@ -208,6 +219,8 @@ bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
     if (!alive(c))
         return !(c->flags & MX_C_DEAD);
     mx__worker_touch(c->w, c);
+    if (c->flags & MX_C_PREAMBLE)
+        return mx__proxy_recv(c, p, n);
     if (c->in.len == 0 && !(c->flags & MX_C_PAUSED_USER)) {
         size_t left = deliver(c, p, n);
         if (left && alive(c) && mx__buf_append(&c->in, p + n - left, left) < 0)
@@ -243,6 +256,10 @@ void mx__conn_finish_eof(struct mx_conn *c)
 bool mx__conn_eof(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
+    if (c->flags & MX_C_PREAMBLE) {
+        mx__conn_abort(c, "EOF before a whole PROXY header");
+        return false;
+    }
     c->flags |= MX_C_EOF;
     mx__conn_update_recv(c);
     mx__conn_finish_eof(c);

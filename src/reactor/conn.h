@@ -32,6 +32,9 @@ enum {
     MX_C_REOFFER = 1u << 7,      /* offer kept input again at the flush */
     MX_C_MOVING = 1u << 8,       /* suspended: moving to another worker */
     MX_C_QUIETING = 1u << 9,     /* suspended with operations in flight */
+    /* Input goes to a preamble (a PROXY header, conn_proxy.c) first: the
+     * protocol has not been opened, so no callback of it may run. */
+    MX_C_PREAMBLE = 1u << 10,
 };
 
 struct mx_listener;
@@ -75,6 +78,13 @@ _Noreturn void mx__owner_violation(const char *fn);
 
 /* Worker side. */
 void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls);
+/* Hands c to its protocol (on_open), at once or after its preamble. */
+void mx__conn_open(struct mx_conn *c);
+/* Whether the protocol has heard of c (its callbacks may run). */
+static inline bool mx__conn_opened(const struct mx_conn *c)
+{
+    return !(c->flags & MX_C_PREAMBLE);
+}
 void mx__conn_abort(struct mx_conn *c, const char *reason);
 void mx__conn_flush(struct mx_conn *c);
 void mx__conn_free(struct mx_conn *c);

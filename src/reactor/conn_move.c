@@ -57,7 +57,7 @@ static void lost(struct mx_worker *w, struct mx_conn *c)
     close(c->fd);
     atomic_fetch_sub(&w->srv->nconns, 1);
     mx__offload_drop_pending(c);
-    if (c->ls->proto->on_close)
+    if (c->ls->proto->on_close && mx__conn_opened(c))
         c->ls->proto->on_close(c);
     mx__outq_clear(&c->out);
     mx__conn_timer_free(c);
@@ -84,9 +84,11 @@ void mx__conn_arrive(struct mx_worker *w, const struct mx__move *m)
     }
     c->flags |= MX_C_RECV_ON;
     mx__conn_update_recv(c);
-    if (c->ls->proto->on_move)
+    /* Before its protocol opens (a PROXY header half in), c's kept bytes
+     * are the header's, and nothing of the protocol's moves. */
+    if (c->ls->proto->on_move && mx__conn_opened(c))
         c->ls->proto->on_move(c, m->old_id);
-    if (c->in.len > 0 || (c->flags & MX_C_EOF))
+    if ((c->in.len > 0 || (c->flags & MX_C_EOF)) && mx__conn_opened(c))
         c->flags |= MX_C_REOFFER;
     mx__conn_mark_dirty(c);
 }

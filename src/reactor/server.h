@@ -9,6 +9,7 @@
 #include "io/sock.h"
 #include "muxd/server.h"
 #include "reactor/acceptor.h"
+#include "reactor/conn_proxy.h"
 #include "reactor/offload.h"
 #include "reactor/worker.h"
 
@@ -24,6 +25,8 @@ struct mx_listener {
     void *proto_data;
     atomic_bool want;             /* set by the controlling thread: serve it */
     bool watched;                 /* the acceptor's: it accepts on fd */
+    /* The transport options. */
+    struct mx__proxy_cfg proxy;   /* PROXY header (conn_proxy.c) */
 };
 
 struct mx_server {

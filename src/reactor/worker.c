@@ -153,7 +153,7 @@ static void begin_stop(struct mx_worker *w)
         struct mx_conn *c = w->slots[i];
         if (!c || (c->flags & (MX_C_CLOSING | MX_C_DEAD)))
             continue;
-        if (c->ls->proto->on_stop)
+        if (c->ls->proto->on_stop && mx__conn_opened(c))
             c->ls->proto->on_stop(c);
         mx_conn_close(c, NULL);
     }
