@@ -155,6 +155,8 @@ static enum mx__proxy_rc parse_v1(const char *p, size_t n, struct mx__proxy_hdr 
             return fail(out, "PROXY v1: LF without CR");
         if (p[i] != '\r' || i + 1 == n)
             continue;
+        if (i + 2 > MX__PROXY_V1_MAX)
+            break;
         if (p[i + 1] != '\n')
             return fail(out, "PROXY v1: CR without LF");
         out->version = 1;
