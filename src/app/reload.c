@@ -119,7 +119,7 @@ static bool is_live(struct summary *sum, const struct mx_cfg_change *ch)
     if (i < 0)
         return ch->key->live;
     if (mx_cfg_key_find(MX_SECT_LISTENER, ch->key->name) == ch->key) {
-        sum->moved[i] = true; /* listen or protocol: diffed first */
+        sum->moved[i] = true; /* listen, protocol, PROXY keys: diffed first */
         return true;
     }
     const struct mx_app_proto *p = mx_app_proto_find(sum->run->listeners[i].protocol);
