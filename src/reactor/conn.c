@@ -256,10 +256,8 @@ void mx__conn_finish_eof(struct mx_conn *c)
 bool mx__conn_eof(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
-    if (c->flags & MX_C_PREAMBLE) {
-        mx__conn_abort(c, "EOF before a whole PROXY header");
-        return false;
-    }
+    if (c->flags & MX_C_PREAMBLE)
+        return mx__proxy_eof(c);
     c->flags |= MX_C_EOF;
     mx__conn_update_recv(c);
     mx__conn_finish_eof(c);

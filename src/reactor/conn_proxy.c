@@ -69,6 +69,12 @@ static void too_slow(struct mx_conn *c, void *arg)
 bool mx__proxy_begin(struct mx_conn *c)
 {
     const struct mx__proxy_cfg *px = &c->ls->proxy;
+    /* No peer address: it reset before the worker could ask (haproxy's
+     * TCP health checks connect and reset at once). Nothing to refuse. */
+    if (c->peer.sin6_family == AF_UNSPEC) {
+        mx__conn_abort(c, NULL);
+        return false;
+    }
     if (!mx__cidr_match(px->from, px->nfrom, (const struct sockaddr *)&c->peer)) {
         mx__conn_abort(c, "refused: source not in proxy_from (a PROXY listener)");
         return false;
@@ -119,6 +125,14 @@ static bool header_done(struct mx_conn *c, const struct mx__proxy_hdr *h)
         mx__conn_mark_dirty(c);
     }
     return true;
+}
+
+bool mx__proxy_eof(struct mx_conn *c)
+{
+    /* Connecting and closing without a byte is what a proxy's TCP health
+     * check does: worth no more than any connection's close. */
+    mx__conn_abort(c, c->in.len ? "EOF before a whole PROXY header" : NULL);
+    return false;
 }
 
 bool mx__proxy_recv(struct mx_conn *c, const char *p, size_t n)

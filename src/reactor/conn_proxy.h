@@ -31,5 +31,7 @@ int mx__proxy_cfg_set(struct mx__proxy_cfg *cfg, const struct mx_listen_opts *o)
  * Both return whether c is still open. */
 bool mx__proxy_begin(struct mx_conn *c);
 bool mx__proxy_recv(struct mx_conn *c, const char *p, size_t n);
+/* The peer's EOF before the header was whole: c is closed (false). */
+bool mx__proxy_eof(struct mx_conn *c);
 
 #endif
