@@ -335,3 +335,46 @@ Test(proxy, proxy_listener_without_proxy_from_is_a_config_error)
     MX_REQUIRE(daemon_wait_log(&d, ":4: [listener l] proxy_protocol: needs proxy_from", T));
     daemon_cleanup(&d);
 }
+
+/* Connections halfway through their header when workers retire move like
+ * any other: no protocol callback before the header is whole, nothing
+ * lost of what they sent, and the header finishes on the new worker. */
+Test(proxy, half_header_survives_a_move_to_another_worker)
+{
+    static const char conf[] = "[log]\nlevel = debug\n[server]\nworkers = %u\n"
+                               "[listener l]\nlisten = 127.0.0.1:0\nprotocol = echo\n"
+                               "proxy_protocol = any\nproxy_from = 127.0.0.1\n"
+                               "proxy_timeout = 60s\n";
+    char text[512];
+    snprintf(text, sizeof text, conf, 4u);
+    struct mx_daemon *d = mx_boot(text);
+    enum { N = 8 };
+    int fd[N];
+    for (int i = 0; i < N; i++) {
+        char half[64];
+        fd[i] = connect_from(mx_port(d, "l"), "127.0.0.1");
+        snprintf(half, sizeof half, "PROXY TCP4 10.0.0.%d 127.0.0.1 ", i + 1);
+        MX_REQUIRE(mx_send_all(fd[i], half, strlen(half)) == 0);
+    }
+    mx_sleep_ms(100);  /* every half header read by its worker */
+    snprintf(text, sizeof text, conf, 1u);
+    FILE *f = fopen(d->conf_path, "w");
+    MX_REQUIRE(f && fputs(text, f) >= 0 && fclose(f) == 0, "cannot rewrite the config");
+    size_t from = daemon_log_len(d);
+    MX_REQUIRE(daemon_signal(d, SIGHUP) == 0);
+    MX_REQUIRE(daemon_wait_log_from(d, from, "workers: 4 -> 1: ", 10000), "no move logged");
+    for (int i = 0; i < N; i++) {
+        char rest[64], want[64];
+        int n = snprintf(rest, sizeof rest, "%d 80\r\nhello %d\n", 1000 + i, i);
+        MX_REQUIRE(mx_send_all(fd[i], rest, (size_t)n) == 0);
+        n = snprintf(want, sizeof want, "hello %d\n", i);
+        char got[64] = { 0 };
+        MX_REQUIRE(mx_recv_exact(fd[i], got, (size_t)n, T) == n && memcmp(got, want, n) == 0,
+                   "conn %d: got '%s'", i, got);
+        snprintf(want, sizeof want, " 10.0.0.%d:%d: PROXY v1 header", i + 1, 1000 + i);
+        MX_REQUIRE(daemon_wait_log(d, want, T), "no '%s' in the log", want);
+        close(fd[i]);
+    }
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+}
