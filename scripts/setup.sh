@@ -4,7 +4,10 @@
 #   scripts/setup.sh          build and test (python3-irc: the real IRC
 #                             client the chat tests drive;
 #                             python3-prometheus-client: the parser that
-#                             checks the admin listener's /metrics)
+#                             checks the admin listener's /metrics;
+#                             haproxy: the real PROXY protocol sender
+#                             tests/integration/test_proxy.c puts in
+#                             front of muxd)
 #   scripts/setup.sh bench    also what bench/ runs: the peers (libevent,
 #                             ngircd, inspircd), gnuplot for the plots, jq,
 #                             ss (iproute2: free ports for the IRC peers),
@@ -16,14 +19,14 @@
 # Debian's essential set (coreutils, util-linux's taskset, mawk, sed,
 # findutils, diffutils): nm from binutils (build-essential), python3 from
 # python3-irc.
-# The IRC daemons must not start as system services on install (ngircd
-# would take port 6667 from muxd's chat): where no policy-rc.d says so
+# The IRC daemons and haproxy must not start as system services on
+# install (ngircd would take port 6667 from muxd's chat): where no policy-rc.d says so
 # already, one that refuses every start is in place during the install.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
       liburing-dev libinih-dev libcriterion-dev libcrypt-dev libssl-dev openssl python3-irc groff-base
-      python3-prometheus-client)
+      python3-prometheus-client haproxy)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox iproute2 git bsdextrautils)
 fi

@@ -79,6 +79,7 @@ struct mx_listen_opts {
     /* PROXY protocol. */
     enum mx_proxy_mode proxy;
     const char *proxy_from;        /* comma-separated CIDRs; copied */
+    unsigned proxy_timeout_ms;     /* for the whole header; 0 = 5000 */
     /* Per-address admission. */
     unsigned max_conns_per_ip;     /* 0 = the server's */
     unsigned connect_rate_per_ip;  /* per second; 0 = the server's */
@@ -93,6 +94,19 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o);
  * them at once; open ones stay. 0, or -ENOENT for no open listener of that
  * name. The controlling thread. */
 int mx_server_listen_update(struct mx_server *s, const struct mx_listen_opts *o);
+/* PROXY protocol (haproxy's proxy-protocol.txt): a listener with proxy
+ * other than MX_PROXY_OFF takes connections only from the sources in
+ * proxy_from ("10.0.0.0/8, ::1": IPv4 and IPv6 addresses or ranges, at
+ * most 32), refusing every other one, and each must start with a header
+ * of the version(s) asked for, whole within proxy_timeout_ms, or it is
+ * closed (with a log line saying why). The protocol's on_open runs once
+ * the header is in; the address it carries is then the connection's peer
+ * (mx_conn_peer). A header is never optional on such a listener (that
+ * would let any client name its own address), and an empty proxy_from
+ * makes mx_server_listen_with fail with -EINVAL.
+ * mx_proxy_from_check: whether list is such a list: 0, or -EINVAL with
+ * the reason (naming the bad entry) in why. Any thread. */
+int mx_proxy_from_check(const char *list, char *why, size_t len);
 
 /* Stops accepting on listener name and closes its socket (connections
  * waiting in its backlog are refused); its open connections stay until

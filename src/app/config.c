@@ -20,6 +20,9 @@
 
 #define FIELD_SIZE(type, f) sizeof(((type *)0)->f)
 #define MAX_LISTENER_NAME (FIELD_SIZE(struct mx_listener_cfg, name) - 1)
+/* The one rule between a listener's PROXY keys (see check_proxy_from). */
+#define PROXY_FROM_NEEDED "needs proxy_from, the addresses of the proxies trusted to " \
+    "send the header (anyone else is refused)"
 /* More than all protocols' keys together, so never reached but checked. */
 #define MAX_LISTENER_KEYS 64
 
@@ -72,6 +75,18 @@ static void fail(struct parser *p, int line, const char *fmt, ...)
     va_end(ap);
 }
 
+static int listener_key_line(const struct parser *p, const char *key);
+
+/* A PROXY listener trusts no one by default: its proxies must be named,
+ * here rather than in the cross-key checks so that the error has the
+ * line of proxy_protocol. */
+static void check_proxy_from(struct parser *p)
+{
+    if (p->lsn->proxy_protocol != MX_PROXY_OFF && p->lsn->proxy_from[0] == '\0')
+        fail(p, listener_key_line(p, "proxy_protocol"), "[%s] proxy_protocol: "
+             PROXY_FROM_NEEDED, p->label);
+}
+
 static void close_section(struct parser *p)
 {
     if (p->sect == MX_SECT_LISTENER && p->lsn->listen[0] == '\0')
@@ -82,6 +97,8 @@ static void close_section(struct parser *p)
         fail(p, p->sect_line, "[%s] password: missing; expected a crypt(3) hash", p->label);
     else if (p->sect == MX_SECT_OPER && !p->oper->hosts[0])
         fail(p, p->sect_line, "[%s] hosts: missing; expected nick!user@host masks", p->label);
+    if (p->sect == MX_SECT_LISTENER)
+        check_proxy_from(p);
     p->sect = MX_SECT_NONE;
 }
 
@@ -415,6 +432,11 @@ static int check_listeners(const struct mx_config *cfg, const char *path, char *
     }
     for (unsigned i = 0; i < cfg->nlisteners; i++) {
         const struct mx_listener_cfg *l = &cfg->listeners[i];
+        if (l->proxy_protocol != MX_PROXY_OFF && !l->proxy_from[0]) {
+            snprintf(err, errlen, "%s: [listener %.63s] proxy_protocol: " PROXY_FROM_NEEDED,
+                     path, l->name);
+            return -1;
+        }
         if (port_is_zero(l->listen))
             continue;
         for (unsigned j = 0; j < i; j++) {

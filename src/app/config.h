@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "muxd/log.h"
+#include "muxd/server.h"
 
 #define MX_MAX_LISTENERS 16
 
@@ -30,6 +31,9 @@ struct mx_listener_cfg {
     char protocol[16];           /* a name in the registry (protocols.h) */
     /* Transport options, any protocol (listen_opts.c). */
     /* PROXY protocol. */
+    enum mx_proxy_mode proxy_protocol;
+    char proxy_from[192];        /* comma-separated CIDRs; "" = none */
+    unsigned proxy_timeout_ms;
     /* Per-address admission. */
     unsigned max_connections_per_ip;  /* 0 = [limits]' */
     unsigned connect_rate_per_ip;     /* per second; 0 = [limits]' */

@@ -28,6 +28,11 @@ const char *const mx_cfg_sect_names[] = {
 static const char *const backend_names[] = { "auto", "epoll", "io_uring", "poll", NULL };
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
 static const char *const format_names[] = { "text", "logfmt", NULL };
+static const char *const proxy_names[] = { "off", "v1", "v2", "any", NULL };
+_Static_assert(MX_PROXY_OFF == 0 && MX_PROXY_V1 == 1 && MX_PROXY_V2 == 2 && MX_PROXY_ANY == 3,
+               "proxy_names follows enum mx_proxy_mode");
+_Static_assert(sizeof(enum mx_proxy_mode) == sizeof(uint32_t),
+               "an enum is stored as a 4-byte number");
 _Static_assert(MX_LOG_TEXT == 0 && MX_LOG_LOGFMT == 1, "format_names follows enum mx_log_format");
 _Static_assert(sizeof(enum mx_log_format) == sizeof(uint32_t),
                "an enum is stored as a 4-byte number");
@@ -72,6 +77,17 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_LISTENER, .name = "protocol", .type = MX_CFG_PROTO, LSN(protocol),
       .def = "echo", .help = "service spoken on the listener's connections" },
     /* Transport keys, any protocol: PROXY protocol. */
+    { .sect = MX_SECT_LISTENER, .name = "proxy_protocol", .type = MX_CFG_ENUM,
+      LSN(proxy_protocol), .choices = proxy_names, .def = "off",
+      .help = "a PROXY header (haproxy's send-proxy / send-proxy-v2) must start every "
+              "connection, of this version (any = v1 or v2); its client address becomes "
+              "the peer's. Needs proxy_from" },
+    { .sect = MX_SECT_LISTENER, .name = "proxy_from", .type = MX_CFG_CIDRS, LSN(proxy_from),
+      .def = "", .help = "the proxies trusted to send a PROXY header (10.0.0.0/8, ::1); "
+                         "with proxy_protocol on, anyone else is refused" },
+    { .sect = MX_SECT_LISTENER, .name = "proxy_timeout", .type = MX_CFG_DURATION,
+      LSN(proxy_timeout_ms), .min = 100, .max = 300 * SEC, .def = "5s",
+      .help = "the whole PROXY header must arrive within this time of connecting" },
     /* Transport keys: per-address admission. */
     { .sect = MX_SECT_LISTENER, .name = "max_connections_per_ip", .live = true,
       .type = MX_CFG_UINT, LSN(max_connections_per_ip), .min = 0, .max = 10000000, .def = "0",

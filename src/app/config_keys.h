@@ -27,10 +27,12 @@ extern const char *const mx_cfg_sect_names[];
  * "off", stored as "". MX_CFG_TEXT: one word of printable bytes, no spaces (names, paths,
  * secrets). MX_CFG_PROTO: a protocol's name in the registry, stored as
  * text. MX_CFG_CRYPT: a crypt(3) hash, $6$ (SHA-512) or $y$ (yescrypt), stored as
- * text; anything else (a plain-text password) is refused. MX_CFG_ENUM stores the index into choices as a 32-bit number. */
+ * text; anything else (a plain-text password) is refused. MX_CFG_ENUM stores the index into choices as a 32-bit number.
+ * MX_CFG_CIDRS: comma-separated addresses and ranges, as the server
+ * parses them (mx_proxy_from_check), stored as text. */
 enum mx_cfg_type {
     MX_CFG_UINT, MX_CFG_SIZE, MX_CFG_DURATION, MX_CFG_ENUM, MX_CFG_WORD, MX_CFG_ADDR,
-    MX_CFG_TEXT, MX_CFG_PROTO, MX_CFG_CRYPT
+    MX_CFG_TEXT, MX_CFG_PROTO, MX_CFG_CRYPT, MX_CFG_CIDRS
 };
 
 struct mx_cfg_key {
@@ -59,7 +61,7 @@ struct mx_cfg_key {
 
 /* The reader sizes its per-key bookkeeping by this, so it has to be a
  * constant; config_keys.c fails to build when it drifts from the table. */
-#define MX_CFG_NKEYS 32
+#define MX_CFG_NKEYS 35
 
 /* What --check-config shows of a secret that is set: its output goes to
  * terminals, logs and bug reports. */

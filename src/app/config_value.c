@@ -86,6 +86,7 @@ void mx_cfg_key_format(const struct mx_cfg_key *k, const void *base, char *buf, 
     case MX_CFG_TEXT:
     case MX_CFG_PROTO:
     case MX_CFG_CRYPT:
+    case MX_CFG_CIDRS:
         snprintf(buf, len, "%.*s", (int)strnlen(field, k->width), field);
         return;
     case MX_CFG_ENUM:
@@ -367,6 +368,10 @@ int mx_cfg_key_set(const struct mx_cfg_key *k, void *base, const char *v, char *
         return set_proto(k, field, v, why, len);
     case MX_CFG_CRYPT:
         return set_crypt(k, field, v, why, len);
+    case MX_CFG_CIDRS:
+        if (mx_proxy_from_check(v, why, len) < 0)
+            return -1;
+        return store_text(k, v, field, why, len);
     default:
         rc = parse_number(k, v, &n);
         if (rc)
@@ -393,6 +398,9 @@ void mx_cfg_key_describe(const struct mx_cfg_key *k, char *buf, size_t len)
         snprintf(buf, len, "text, one word, at most %zu characters", k->width - 1);
     } else if (k->type == MX_CFG_CRYPT) {
         snprintf(buf, len, "a crypt(3) hash, `$6$...` or `$y$...`");
+    } else if (k->type == MX_CFG_CIDRS) {
+        snprintf(buf, len, "comma-separated IPv4 and IPv6 addresses or `address/bits` "
+                 "ranges, at most 32; empty = none");
     } else {
         format_range(k, range, sizeof range);
         snprintf(buf, len, "%s, %s", what[k->type], range);

@@ -12,6 +12,9 @@ void mx_app_listen_opts(const struct mx_config *cfg, const struct mx_listener_cf
         .name = l->name, .addr = l->listen, .proto = al->p->proto, .proto_data = data,
     };
     /* PROXY protocol. */
+    o->proxy = l->proxy_protocol;
+    o->proxy_from = l->proxy_from;
+    o->proxy_timeout_ms = l->proxy_timeout_ms;
     /* Per-address admission: 0 leaves it to [limits] (the server's). */
     o->max_conns_per_ip = l->max_connections_per_ip;
     o->connect_rate_per_ip = l->connect_rate_per_ip;

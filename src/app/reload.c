@@ -123,8 +123,8 @@ static bool is_live(struct summary *sum, const struct mx_cfg_change *ch)
         return ch->key->live;
     if (mx_cfg_key_find(MX_SECT_LISTENER, ch->key->name) == ch->key) {
         /* A transport key marked live (per-address limits) is applied in
-         * place (update_listen_opts); listen or protocol move it (they
-         * are diffed first). */
+         * place (update_listen_opts); listen, protocol and the PROXY keys
+         * move it (they are diffed first). */
         if (!ch->key->live)
             sum->moved[i] = true;
         return true;

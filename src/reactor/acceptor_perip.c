@@ -121,6 +121,10 @@ bool mx__acceptor_admit_ip(struct mx_acceptor *a, int fd, struct mx_listener *ls
 {
     struct mx_server *s = a->srv;
     *ticket = 0;
+    /* Behind a proxy the peer is the proxy: its clients are admitted by
+     * the address their header carries, on the worker (conn_proxy.c). */
+    if (ls->proxy.mode != MX_PROXY_OFF)
+        return true;
     unsigned max = atomic_load_explicit(&ls->max_per_ip, memory_order_relaxed);
     unsigned rate = atomic_load_explicit(&ls->rate_per_ip, memory_order_relaxed);
     if (!max)

@@ -10,6 +10,7 @@
 #include "muxd/log.h"
 #include "muxd/proto.h"
 #include "reactor/conn.h"
+#include "reactor/conn_proxy.h"
 #include "reactor/offload.h"
 #include "reactor/server.h"
 #include "reactor/tls.h"
@@ -155,12 +156,16 @@ void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls, 
     w->served++;
     mx__count(&w->stats.conns_opened, 1);
     mx__worker_touch(w, c);
-    int err = w->be->attach(w, c);
-    if (err == 0) {
-        c->flags |= MX_C_RECV_ON;
-        err = ls->tls ? mx__tls_start(c, ls->tls) : 0;
+    if (w->be->attach(w, c) < 0) {
+        abort_warn(c, "could not be set up");
+        return;
     }
-    if (err < 0)
+    c->flags |= MX_C_RECV_ON;
+    /* What sits below the protocol, outermost first: a PROXY header
+     * (conn_proxy.c), then a TLS handshake (conn_tls.c). */
+    if (ls->proxy.mode != MX_PROXY_OFF)
+        mx__proxy_begin(c);
+    else if (ls->tls && mx__tls_start(c, ls->tls) < 0)
         abort_warn(c, "could not be set up");
     else if (!(c->flags & MX_C_HANDSHAKE))
         mx__conn_open(c);
@@ -221,6 +226,8 @@ bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
     if (!alive(c))
         return !(c->flags & MX_C_DEAD);
     mx__worker_touch(c->w, c);
+    if (c->flags & MX_C_PREAMBLE)
+        return mx__proxy_recv(c, p, n);
     return c->tls ? mx__tls_recv(c, p, n) : mx__conn_plain(c, p, n);
 }
 
@@ -261,6 +268,8 @@ void mx__conn_finish_eof(struct mx_conn *c)
 bool mx__conn_eof(struct mx_conn *c)
 {
     MX_OWNER_ASSERT(c);
+    if (c->flags & MX_C_PREAMBLE)
+        return mx__proxy_eof(c);
     c->flags |= MX_C_EOF;
     mx__conn_update_recv(c);
     mx__conn_finish_eof(c);

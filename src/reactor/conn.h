@@ -34,6 +34,9 @@ enum {
     MX_C_QUIETING = 1u << 9,     /* suspended with operations in flight */
     MX_C_HANDSHAKE = 1u << 10,   /* TLS: handshaking, the protocol waits */
     MX_C_OPENED = 1u << 11,      /* the protocol has heard of it (on_open) */
+    /* Input goes to a preamble (a PROXY header, conn_proxy.c) first: the
+     * protocol has not been opened, so no callback of it may run. */
+    MX_C_PREAMBLE = 1u << 12,
 };
 
 struct mx_listener;

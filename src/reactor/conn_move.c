@@ -86,7 +86,7 @@ void mx__conn_arrive(struct mx_worker *w, const struct mx__move *m)
     mx__conn_update_recv(c);
     if ((c->flags & MX_C_OPENED) && c->ls->proto->on_move)
         c->ls->proto->on_move(c, m->old_id);
-    if (c->in.len > 0 || (c->flags & MX_C_EOF))
+    if ((c->in.len > 0 || (c->flags & MX_C_EOF)) && (c->flags & MX_C_OPENED))
         c->flags |= MX_C_REOFFER;
     mx__conn_mark_dirty(c);
 }

@@ -82,6 +82,10 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
         return -ENOSPC;
     if (listener_named(s, name))
         return -EINVAL;
+    /* Checked before binding, so a bad option leaves nothing behind. */
+    struct mx__proxy_cfg proxy;
+    if (mx__proxy_cfg_set(&proxy, o) < 0)
+        return -EINVAL;
     struct sockaddr_storage ss;
     socklen_t len;
     if (mx__sock_parse_addr(addr, &ss, &len) < 0)
@@ -95,6 +99,7 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
     ls->tls = o->tls;
     atomic_init(&ls->max_per_ip, o->max_conns_per_ip);
     atomic_init(&ls->rate_per_ip, o->connect_rate_per_ip);
+    ls->proxy = proxy;
     snprintf(ls->name, sizeof ls->name, "%s", name);
     len = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &len);
@@ -105,6 +110,10 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
     if (s->acceptor.running)
         mx__acceptor_sync(&s->acceptor);
     mx_info("listener %s on %s (protocol %s)", ls->name, ls->addr, o->proto->name);
+    if (proxy.mode != MX_PROXY_OFF)
+        mx_info("listener %s: PROXY header %s required, from %s only", ls->name,
+                proxy.mode == MX_PROXY_V1 ? "v1" : proxy.mode == MX_PROXY_V2 ? "v2" : "v1 or v2",
+                o->proxy_from);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "muxd/server.h"
 #include "reactor/acceptor.h"
 #include "reactor/admit_ip.h"
+#include "reactor/conn_proxy.h"
 #include "reactor/offload.h"
 #include "reactor/worker.h"
 
@@ -28,6 +29,8 @@ struct mx_listener {
     /* Per-address limits of this listener, 0 = the server's; live. */
     atomic_uint max_per_ip, rate_per_ip;
     bool watched;                 /* the acceptor's: it accepts on fd */
+    /* The transport options. */
+    struct mx__proxy_cfg proxy;   /* PROXY header (conn_proxy.c) */
 };
 
 struct mx_server {

@@ -6,6 +6,7 @@
   tls_client.py cert PORT PEMFILE     the server's certificate is PEMFILE's
   tls_client.py chat PORT NICK        register on a chat listener: 001 comes
   tls_client.py version PORT MAXVER   a client capped at MAXVER (1.2) gets in
+  tls_client.py proxyecho PORT SRC    a PROXY v1 header naming SRC, then TLS echo
 Exit 0 on success; why on stderr otherwise.
 """
 import socket
@@ -64,6 +65,26 @@ def echo(port, n):
     print(f"echo ok: {n} bytes over {s.version()} {s.cipher()[0]}")
 
 
+def proxyecho(port, src):
+    """A PROXY v1 header in the clear, then TLS on the same socket."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+    raw.sendall(f"PROXY TCP4 {src} 127.0.0.1 5555 {port}\r\n".encode())
+    s = ctx.wrap_socket(raw)
+    s.sendall(b"through a proxy\n")
+    got = b""
+    while len(got) < 16:
+        b = s.recv(100)
+        if not b:
+            break
+        got += b
+    if got != b"through a proxy\n":
+        sys.exit(f"proxyecho: got {got!r}")
+    print("proxyecho ok:", s.version())
+
+
 def cert(port, pem):
     s = connect(port)
     want = ssl.PEM_cert_to_DER_cert(open(pem).read())
@@ -98,4 +119,5 @@ if __name__ == "__main__":
     {"echo": lambda: echo(port, int(sys.argv[3])),
      "cert": lambda: cert(port, sys.argv[3]),
      "chat": lambda: chat(port, sys.argv[3]),
-     "version": lambda: version(port, sys.argv[3])}[cmd]()
+     "version": lambda: version(port, sys.argv[3]),
+     "proxyecho": lambda: proxyecho(port, sys.argv[3])}[cmd]()

@@ -62,6 +62,15 @@ static int connect_to(int family, int port, const struct mx_sockopts *o)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &o->sndbuf, sizeof o->sndbuf);
     if (o->mss > 0)
         setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &o->mss, sizeof o->mss);
+    if (o->src && family == AF_INET) {
+        struct sockaddr_in src = { .sin_family = AF_INET };
+        if (inet_pton(AF_INET, o->src, &src.sin_addr) != 1 ||
+            bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
+            int e = errno ? -errno : -EINVAL;
+            close(fd);
+            return e;
+        }
+    }
     set_timeouts(fd, 10);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

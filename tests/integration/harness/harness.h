@@ -162,6 +162,9 @@ int mx_connect_bufs(int port, int rcvbuf, int sndbuf);
  * loopback's 64 KiB MSS the kernel would autotune to megabytes. */
 struct mx_sockopts {
     int rcvbuf, sndbuf, mss;
+    /* IPv4 only: the source address to bind before connecting ("127.0.0.5":
+     * any 127/8 address is this host's), NULL for the kernel's choice. */
+    const char *src;
 };
 int mx_connect_opts(int port, const struct mx_sockopts *o);
 int mx_set_nonblock(int fd, bool on);

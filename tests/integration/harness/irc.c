@@ -12,13 +12,18 @@
 
 int irc_open_bufs(struct irc *c, int port, int rcvbuf, int sndbuf)
 {
+    return irc_open_opts(c, port, &(struct mx_sockopts){ .rcvbuf = rcvbuf, .sndbuf = sndbuf });
+}
+
+int irc_open_opts(struct irc *c, int port, const struct mx_sockopts *o)
+{
     memset(c, 0, sizeof *c);
     c->fd = -1;
     snprintf(c->nick, sizeof c->nick, "(unregistered)");
     c->rcap = 64 * 1024;
     if (!(c->rbuf = malloc(c->rcap)))
         return -ENOMEM;
-    int fd = (rcvbuf || sndbuf) ? mx_connect_bufs(port, rcvbuf, sndbuf) : mx_connect(port);
+    int fd = mx_connect_opts(port, o);
     if (fd < 0)
         return fd;
     c->fd = fd;

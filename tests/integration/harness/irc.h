@@ -32,6 +32,8 @@ struct irc {
  * sndbuf as in mx_connect_bufs (0 = kernel default). 0 or -errno. */
 int irc_open(struct irc *c, int port);
 int irc_open_bufs(struct irc *c, int port, int rcvbuf, int sndbuf);
+/* The general form, with mx_connect_opts' options (a source address...). */
+int irc_open_opts(struct irc *c, int port, const struct mx_sockopts *o);
 void irc_close(struct irc *c);
 
 /* Sends one line; CR LF is added. 0 or -errno. */
