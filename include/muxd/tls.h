@@ -23,6 +23,11 @@ struct mx_tls_opts {
     const char *min_version;        /* "1.2" (NULL: 1.2) or "1.3" */
     const char *ciphers;            /* TLS 1.2 cipher list (NULL: OpenSSL's) */
     unsigned handshake_timeout_ms;  /* 0: 10 s */
+    /* The key exchange and signature of each handshake run on the
+     * offload pool (so a storm of handshakes does not stall the worker's
+     * established clients), unless this is set or the pool is busy or
+     * absent. */
+    bool inline_handshakes;
 };
 
 /* A context from o's files. 0, or -1 with why in err (the file and

@@ -43,6 +43,7 @@ struct mx_listener_cfg {
     unsigned tls_min_version;    /* index: 0 = 1.2, 1 = 1.3 */
     char tls_ciphers[256];       /* "" = OpenSSL's */
     unsigned handshake_timeout_ms;
+    unsigned tls_handshake_offload; /* index in off/on: 1 = on the pool */
     /* Each protocol's keys, in registry order. Every protocol's block is
      * filled, whatever this listener speaks: `protocol` may come after
      * the keys, and switching it needs no other edit. Only the block of

@@ -112,6 +112,9 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_LISTENER, .name = "handshake_timeout", .type = MX_CFG_DURATION,
       LSN(handshake_timeout_ms), .min = 100, .max = 600 * MX_CFG_SEC, .def = "10s",
       .help = "TLS: a client that has not finished its handshake by then is closed" },
+    { .sect = MX_SECT_LISTENER, .name = "tls_handshake_offload", .type = MX_CFG_ENUM,
+      LSN(tls_handshake_offload), .choices = tls_switch, .def = "on",
+      .help = "TLS: run handshakes' key exchange and signature on the offload pool" },
     /* Each protocol's own keys follow these in its row (protocols.h). */
 
     { .sect = MX_SECT_LIMITS, .name = "max_connections", .live = true, .type = MX_CFG_UINT,

@@ -78,7 +78,8 @@ static int tls_opts(const struct mx_config *cfg, const struct mx_listener_cfg *l
     *o = (struct mx_tls_opts){ .cert_file = cert, .key_file = key,
                                .min_version = l->tls_min_version ? "1.3" : "1.2",
                                .ciphers = l->tls_ciphers,
-                               .handshake_timeout_ms = l->handshake_timeout_ms };
+                               .handshake_timeout_ms = l->handshake_timeout_ms,
+                               .inline_handshakes = !l->tls_handshake_offload };
     return 0;
 }
 

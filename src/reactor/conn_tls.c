@@ -20,12 +20,18 @@
 
 #include "muxd/conn.h"
 #include "muxd/log.h"
+#include "muxd/offload.h"
 #include "reactor/conn.h"
 #include "reactor/tls.h"
 
 struct mx__tls_conn {
     SSL *ssl;
     BIO *rbio, *wbio;               /* owned by ssl */
+    bool offload;                   /* handshake steps run on the pool */
+    bool in_pool;                   /* one does now: hands off ssl */
+    bool orphan;                    /* its connection was freed meanwhile */
+    int step_rc, step_err;          /* the pool's SSL_do_handshake */
+    const char *step_reason;        /* OpenSSL's, read on the pool thread */
 };
 
 /* Records the SSL made, into the queue (one copy: the BIO's buffer is
@@ -64,8 +70,10 @@ int mx__tls_start(struct mx_conn *c, struct mx_tls *t)
 {
     struct mx__tls_conn *tc = calloc(1, sizeof *tc);
     unsigned timeout_ms = 0;
-    if (tc)
+    if (tc) {
         tc->ssl = mx__tls_ssl_new(t, &timeout_ms);
+        tc->offload = mx__tls_offload_handshakes(t);
+    }
     if (tc && tc->ssl) {
         tc->rbio = BIO_new(BIO_s_mem());
         tc->wbio = BIO_new(BIO_s_mem());
@@ -89,17 +97,87 @@ int mx__tls_start(struct mx_conn *c, struct mx_tls *t)
     return mx__conn_timer_arm(c, timeout_ms, handshake_timeout, NULL);
 }
 
+static bool read_plain(struct mx_conn *c);
+static bool handshake(struct mx_conn *c);
+
+/* The pool's part: the key exchange and the signature, the costly half
+ * of a handshake, off the worker's loop. OpenSSL's errors are per thread:
+ * their reason is read here. */
+static void step_work(void *arg)
+{
+    struct mx__tls_conn *tc = arg;
+    tc->step_rc = SSL_do_handshake(tc->ssl);
+    tc->step_err = tc->step_rc == 1 ? SSL_ERROR_NONE : SSL_get_error(tc->ssl, tc->step_rc);
+    unsigned long e = ERR_get_error();
+    tc->step_reason = e ? ERR_reason_error_string(e) : NULL;
+    ERR_clear_error();
+}
+
+static bool step_result(struct mx_conn *c, int rc, int err, const char *reason);
+
+static void tc_free(struct mx__tls_conn *tc)
+{
+    SSL_free(tc->ssl);
+    free(tc);
+}
+
+/* Back on the owner. c is NULL when the connection closed meanwhile: if
+ * it was freed too, the SSL is ours to free; if not (closed in this very
+ * turn), its free will do it. */
+static void step_done(struct mx_conn *c, void *arg)
+{
+    struct mx__tls_conn *tc = arg;
+    tc->in_pool = false;
+    if (!c) {
+        if (tc->orphan)
+            tc_free(tc);
+        return;
+    }
+    if (c->flags & MX_C_DEAD)
+        return;
+    if (!step_result(c, tc->step_rc, tc->step_err, tc->step_reason))
+        return;
+    /* Ciphertext that came while the pool had the SSL waited in c->in. */
+    if (c->in.len > 0) {
+        struct mx_buf more = c->in;
+        c->in = (struct mx_buf){ 0 };
+        bool open = mx__tls_recv(c, more.data, more.len);
+        mx__buf_free(&more);
+        if (!open)
+            return;
+    } else if (!(c->flags & MX_C_HANDSHAKE)) {
+        read_plain(c);
+    }
+    mx__conn_finish_eof(c);
+}
+
 /* Returns whether c is still open. */
 static bool handshake(struct mx_conn *c)
 {
-    int r = SSL_do_handshake(c->tls->ssl);
+    struct mx__tls_conn *tc = c->tls;
+    if (tc->offload && mx_offload(c, step_work, step_done, tc) == 0) {
+        tc->in_pool = true;
+        return true;
+    }
+    int r = SSL_do_handshake(tc->ssl);
+    int err = r == 1 ? SSL_ERROR_NONE : SSL_get_error(tc->ssl, r);
+    unsigned long e = r == 1 ? 0 : ERR_peek_error();
+    return step_result(c, r, err, e ? ERR_reason_error_string(e) : NULL);
+}
+
+static bool step_result(struct mx_conn *c, int r, int err, const char *reason)
+{
     if (r != 1) {
-        if (SSL_get_error(c->tls->ssl, r) == SSL_ERROR_WANT_READ) {
+        if (err == SSL_ERROR_WANT_READ) {
             flush_wbio(c);
             return !(c->flags & MX_C_DEAD);
         }
-        fail(c, "TLS handshake failed");
-        return !(c->flags & MX_C_DEAD);
+        ERR_clear_error();
+        char why[160];
+        snprintf(why, sizeof why, "TLS handshake failed: %s", reason ? reason : "protocol error");
+        flush_wbio(c);
+        mx_conn_close(c, why);
+        return false;
     }
     c->flags &= ~MX_C_HANDSHAKE;
     mx__conn_timer_take(c);
@@ -137,6 +215,14 @@ static bool read_plain(struct mx_conn *c)
 
 bool mx__tls_recv(struct mx_conn *c, const char *p, size_t n)
 {
+    if (c->tls->in_pool) {
+        /* The pool has the SSL: keep the bytes until it is back. */
+        if (mx__buf_append(&c->in, p, n) < 0) {
+            mx__conn_abort(c, "TLS: no memory for input");
+            return false;
+        }
+        return true;
+    }
     if (n > INT_MAX || BIO_write(c->tls->rbio, p, (int)n) != (int)n) {
         mx__conn_abort(c, "TLS: no memory for input");
         return false;
@@ -174,7 +260,10 @@ void mx__tls_free(struct mx_conn *c)
 {
     if (!c->tls)
         return;
-    SSL_free(c->tls->ssl);
-    free(c->tls);
+    struct mx__tls_conn *tc = c->tls;
     c->tls = NULL;
+    if (tc->in_pool)
+        tc->orphan = true; /* step_done frees it when the pool lets go */
+    else
+        tc_free(tc);
 }

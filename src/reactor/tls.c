@@ -22,6 +22,7 @@ struct mx_tls {
     pthread_mutex_t mu;
     SSL_CTX *ctx;
     unsigned handshake_timeout_ms;
+    bool offload;                   /* handshake steps on the offload pool */
 };
 
 /* OpenSSL's latest reason, or what we were doing. */
@@ -95,6 +96,7 @@ int mx_tls_new(const struct mx_tls_opts *o, struct mx_tls **out, char *err, size
     pthread_mutex_init(&t->mu, NULL);
     t->ctx = ctx;
     t->handshake_timeout_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : 10000;
+    t->offload = !o->inline_handshakes;
     mx__tls_kernel_probe();
     *out = t;
     return 0;
@@ -121,6 +123,11 @@ void mx_tls_free(struct mx_tls *t)
     SSL_CTX_free(t->ctx);
     pthread_mutex_destroy(&t->mu);
     free(t);
+}
+
+bool mx__tls_offload_handshakes(const struct mx_tls *t)
+{
+    return t->offload;
 }
 
 SSL *mx__tls_ssl_new(struct mx_tls *t, unsigned *handshake_timeout_ms)

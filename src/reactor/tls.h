@@ -14,6 +14,8 @@ struct mx_conn;
 /* tls.c: an SSL for a new connection from the current context, and the
  * context's handshake timeout. NULL on ENOMEM. Any worker. */
 SSL *mx__tls_ssl_new(struct mx_tls *t, unsigned *handshake_timeout_ms);
+/* Whether handshakes go to the offload pool (fixed at mx_tls_new). */
+bool mx__tls_offload_handshakes(const struct mx_tls *t);
 /* Logs once per process whether the kernel could carry the records. */
 void mx__tls_kernel_probe(void);
 

@@ -7,10 +7,12 @@
   tls_client.py chat PORT NICK        register on a chat listener: 001 comes
   tls_client.py version PORT MAXVER   a client capped at MAXVER (1.2) gets in
   tls_client.py proxyecho PORT SRC    a PROXY v1 header naming SRC, then TLS echo
+  tls_client.py hellostorm PORT N     N ClientHellos, each reset at once
 Exit 0 on success; why on stderr otherwise.
 """
 import socket
 import ssl
+import struct
 import sys
 import select
 import time
@@ -85,6 +87,27 @@ def proxyecho(port, src):
     print("proxyecho ok:", s.version())
 
 
+def hellostorm(port, n):
+    """n clients that send a ClientHello and reset at once: the server
+    drops each mid-handshake (perhaps while the pool works on it)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(hello)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    print("hellostorm ok:", n)
+
+
 def cert(port, pem):
     s = connect(port)
     want = ssl.PEM_cert_to_DER_cert(open(pem).read())
@@ -120,4 +143,5 @@ if __name__ == "__main__":
      "cert": lambda: cert(port, sys.argv[3]),
      "chat": lambda: chat(port, sys.argv[3]),
      "version": lambda: version(port, sys.argv[3]),
-     "proxyecho": lambda: proxyecho(port, sys.argv[3])}[cmd]()
+     "proxyecho": lambda: proxyecho(port, sys.argv[3]),
+     "hellostorm": lambda: hellostorm(port, int(sys.argv[3]))}[cmd]()
