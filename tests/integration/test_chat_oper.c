@@ -91,6 +91,8 @@ Test(chat_oper, oper_refusals_then_success_shows_in_whois_and_who)
     IRC_EXPECT_NEXT(&bob, "312", NULL, T);
     IRC_EXPECT_NEXT(&bob, "318", NULL, T);
     mx_require_clean_log(d);
+    irc_close(&alice);
+    irc_close(&bob);
 }
 
 Test(chat_oper, kill_across_workers)
@@ -117,6 +119,9 @@ Test(chat_oper, kill_across_workers)
     MX_REQUIRE(irc_wait_eof(&carol, T), "carol was not closed");
     MX_REQUIRE(daemon_wait_log(d, "KILLs bob", T), "the KILL was not logged");
     mx_require_clean_log(d);
+    irc_close(&alice);
+    irc_close(&bob);
+    irc_close(&carol);
 }
 
 Test(chat_oper, wallops_reach_plus_w_on_both_workers)
@@ -142,6 +147,10 @@ Test(chat_oper, wallops_reach_plus_w_on_both_workers)
     MX_REQUIRE(irc_sync(&alice, "a", "WALLOPS", NULL, &n, T) == 0 && n == 0, "alice: %d", n);
     answered(&dave, "WALLOPS :me too", "481", NULL);
     mx_require_clean_log(d);
+    irc_close(&alice);
+    irc_close(&bob);
+    irc_close(&carol);
+    irc_close(&dave);
 }
 
 static void write_file(const char *path, const char *text)
@@ -187,6 +196,9 @@ Test(chat_oper, rehash_applies_a_new_motd)
     IRC_EXPECT_NEXT(&carol, "372", "the new motd", T);
     unlink(motd);
     mx_require_clean_log(d);
+    irc_close(&alice);
+    irc_close(&bob);
+    irc_close(&carol);
 }
 
 Test(chat_oper, stats_u_m_l)
@@ -225,6 +237,8 @@ Test(chat_oper, stats_u_m_l)
     MX_REQUIRE(irc_line_is(alice.line, "219", "l :End"), "%s", alice.line);
     answered(&alice, "STATS x", "219", "x :End");
     mx_require_clean_log(d);
+    irc_close(&alice);
+    irc_close(&bob);
 }
 
 Test(chat_oper, cloaks_hide_addresses_but_not_from_opers_or_self)
@@ -262,4 +276,7 @@ Test(chat_oper, cloaks_hide_addresses_but_not_from_opers_or_self)
     MX_REQUIRE(!strstr(log, SECRET), "the cloak secret is in the log");
     free(log);
     mx_require_clean_log(d);
+    irc_close(&alice);
+    irc_close(&bob);
+    irc_close(&carol);
 }
