@@ -125,12 +125,8 @@ bool mx__acceptor_admit_ip(struct mx_acceptor *a, int fd, struct mx_listener *ls
      * the address their header carries, on the worker (conn_proxy.c). */
     if (ls->proxy.mode != MX_PROXY_OFF)
         return true;
-    unsigned max = atomic_load_explicit(&ls->max_per_ip, memory_order_relaxed);
-    unsigned rate = atomic_load_explicit(&ls->rate_per_ip, memory_order_relaxed);
-    if (!max)
-        max = atomic_load_explicit(&s->max_per_ip, memory_order_relaxed);
-    if (!rate)
-        rate = atomic_load_explicit(&s->rate_per_ip, memory_order_relaxed);
+    unsigned max, rate;
+    mx__listener_ip_limits(s, ls, &max, &rate);
     bool bursts = a->ip_burst[0].n | a->ip_burst[1].n | a->ip_burst[2].n;
     if (!max && !rate && !bursts) /* off: not even a clock read */
         return true;

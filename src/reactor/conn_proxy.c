@@ -115,12 +115,8 @@ static bool admit_carried(struct mx_conn *c)
 {
     struct mx_server *s = c->w->srv;
     const struct mx_listener *ls = c->ls;
-    unsigned max = atomic_load_explicit(&ls->max_per_ip, memory_order_relaxed);
-    unsigned rate = atomic_load_explicit(&ls->rate_per_ip, memory_order_relaxed);
-    if (!max)
-        max = atomic_load_explicit(&s->max_per_ip, memory_order_relaxed);
-    if (!rate)
-        rate = atomic_load_explicit(&s->rate_per_ip, memory_order_relaxed);
+    unsigned max, rate;
+    mx__listener_ip_limits(s, ls, &max, &rate);
     if (!max && !rate)
         return true;
     uint32_t ticket = 0;

@@ -63,4 +63,17 @@ static inline void mx__server_conn_gone(struct mx_server *s, uint32_t ticket)
     mx__admit_ip_release(&s->perip, ticket);
 }
 
+/* Listener ls's per-address limits now: its own, else the server's
+ * (0 = none). Any thread. */
+static inline void mx__listener_ip_limits(const struct mx_server *s, const struct mx_listener *ls,
+                                          unsigned *max, unsigned *rate)
+{
+    *max = atomic_load_explicit(&ls->max_per_ip, memory_order_relaxed);
+    *rate = atomic_load_explicit(&ls->rate_per_ip, memory_order_relaxed);
+    if (!*max)
+        *max = atomic_load_explicit(&s->max_per_ip, memory_order_relaxed);
+    if (!*rate)
+        *rate = atomic_load_explicit(&s->rate_per_ip, memory_order_relaxed);
+}
+
 #endif

@@ -215,15 +215,6 @@ Test(perip, connect_rate_refuses_a_burst_and_admits_again_after_refill)
     mx_require_clean_log(d);
 }
 
-static size_t rewrite_and_hup(struct mx_daemon *d, const char *text)
-{
-    FILE *f = fopen(d->conf_path, "w");
-    MX_REQUIRE(f, "cannot rewrite %s", d->conf_path);
-    MX_REQUIRE(fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", d->conf_path);
-    size_t from = daemon_log_len(d);
-    MX_REQUIRE(daemon_signal(d, SIGHUP) == 0, "SIGHUP failed");
-    return from;
-}
 
 Test(perip, reload_changes_the_limit_live)
 {
@@ -235,7 +226,7 @@ Test(perip, reload_changes_the_limit_live)
     fds[1] = chat_admitted(port, "127.0.0.2");
     expect_chat_refused(port, "127.0.0.2", TOO_MANY);
 
-    size_t from = rewrite_and_hup(d, "[server]\nworkers = 2\n" CHAT
+    size_t from = mx_rewrite_and_hup(d, "[server]\nworkers = 2\n" CHAT
                                      "[limits]\nmax_connections_per_ip = 4\n");
     MX_REQUIRE(daemon_wait_log_from(d, from, "[limits] max_connections_per_ip 2 -> 4", 10000),
                "no reload line");
@@ -244,7 +235,7 @@ Test(perip, reload_changes_the_limit_live)
     expect_chat_refused(port, "127.0.0.2", TOO_MANY);
 
     /* The listener's own key, in place: the listener is not reopened. */
-    from = rewrite_and_hup(d, "[server]\nworkers = 2\n" CHAT "max_connections_per_ip = 5\n"
+    from = mx_rewrite_and_hup(d, "[server]\nworkers = 2\n" CHAT "max_connections_per_ip = 5\n"
                               "[limits]\nmax_connections_per_ip = 4\n");
     MX_REQUIRE(daemon_wait_log_from(d, from, "max_connections_per_ip 0 -> 5", 10000),
                "no reload line for the listener key");
@@ -254,7 +245,7 @@ Test(perip, reload_changes_the_limit_live)
     expect_chat_refused(port, "127.0.0.2", TOO_MANY);
 
     /* Lowered: open clients stay, new ones wait for the count to drop. */
-    from = rewrite_and_hup(d, "[server]\nworkers = 2\n" CHAT "max_connections_per_ip = 1\n"
+    from = mx_rewrite_and_hup(d, "[server]\nworkers = 2\n" CHAT "max_connections_per_ip = 1\n"
                               "[limits]\nmax_connections_per_ip = 4\n");
     MX_REQUIRE(daemon_wait_log_from(d, from, "max_connections_per_ip 5 -> 1", 10000));
     for (int i = 0; i < 5; i++)

@@ -22,17 +22,6 @@ TestSuite(reload, .init = mx_init, .fini = mx_fini, .timeout = 90);
 #define BASE "[server]\nworkers = 2\n" \
              "[listener echo]\nlisten = 127.0.0.1:0\nprotocol = echo\nmode = line\n"
 
-/* Replaces the daemon's config file and sends SIGHUP; returns where in the
- * log to look for the reload's line. */
-static size_t rewrite_and_hup(struct mx_daemon *d, const char *text)
-{
-    FILE *f = fopen(d->conf_path, "w");
-    MX_REQUIRE(f, "cannot rewrite %s", d->conf_path);
-    MX_REQUIRE(fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", d->conf_path);
-    size_t from = daemon_log_len(d);
-    MX_REQUIRE(daemon_signal(d, SIGHUP) == 0, "SIGHUP failed");
-    return from;
-}
 
 static void expect_log(struct mx_daemon *d, size_t from, const char *needle)
 {
@@ -78,7 +67,7 @@ Test(reload, live_limits_reach_open_connections_on_every_worker)
     MX_REQUIRE(mx_wait_closed(probe, 5000, NULL) != MX_OPEN, "a 1001-byte line was taken");
     close(probe);
 
-    size_t from = rewrite_and_hup(d, BASE "[limits]\nmax_line = 4k\n[log]\nlevel = debug\n");
+    size_t from = mx_rewrite_and_hup(d, BASE "[limits]\nmax_line = 4k\n[log]\nlevel = debug\n");
     expect_log(d, from, "reload: applied: [limits] max_line 256 -> 4k, [log] level info -> "
                         "debug; kept until a restart: none");
     /* Clients of both workers, connected before the reload, now take the
@@ -86,7 +75,7 @@ Test(reload, live_limits_reach_open_connections_on_every_worker)
     all_echo_lines_of(fds, sizeof big);
 
     /* Unchanged file: said so, nothing touched. */
-    from = rewrite_and_hup(d, BASE "[limits]\nmax_line = 4k\n[log]\nlevel = debug\n");
+    from = mx_rewrite_and_hup(d, BASE "[limits]\nmax_line = 4k\n[log]\nlevel = debug\n");
     expect_log(d, from, "unchanged");
     all_echo_lines_of(fds, 3000);
     for (int i = 0; i < CLIENTS; i++)
@@ -99,7 +88,7 @@ Test(reload, idle_timeout_lowered_closes_idle_clients_on_both_workers)
     struct mx_daemon *d = mx_boot(BASE "[limits]\nidle_timeout = 300s\n");
     int fds[CLIENTS];
     connect_all(mx_port(d, "echo"), fds);
-    size_t from = rewrite_and_hup(d, BASE "[limits]\nidle_timeout = 1s\n");
+    size_t from = mx_rewrite_and_hup(d, BASE "[limits]\nidle_timeout = 1s\n");
     expect_log(d, from, "[limits] idle_timeout 300s -> 1s");
     for (int i = 0; i < CLIENTS; i++) {
         size_t extra = 0;
@@ -120,7 +109,7 @@ Test(reload, a_broken_file_changes_nothing)
         fds[i] = mx_connect(port);
         MX_REQUIRE(fds[i] >= 0 && mx_echo_roundtrip(fds[i], "hi\n", 3, 5000) == 0);
     }
-    size_t from = rewrite_and_hup(d, BASE "[limits]\nmax_connections = 40\nmax_line = lots\n");
+    size_t from = mx_rewrite_and_hup(d, BASE "[limits]\nmax_connections = 40\nmax_line = lots\n");
     expect_log(d, from, "reload refused, nothing changed: ");
     expect_log(d, from, ":9: [limits] max_line: expected a size like 8k, got 'lots'");
     /* The old limit still holds: a fifth client is turned away. */
@@ -134,7 +123,7 @@ Test(reload, a_broken_file_changes_nothing)
         MX_REQUIRE(mx_echo_roundtrip(fds[i], "still\n", 6, 5000) == 0, "client %d lost", i);
 
     /* Fixed, the same change goes through and admits more. */
-    from = rewrite_and_hup(d, BASE "[limits]\nmax_connections = 40\n");
+    from = mx_rewrite_and_hup(d, BASE "[limits]\nmax_connections = 40\n");
     expect_log(d, from, "[limits] max_connections 4 -> 40");
     int fifth = mx_connect(port);
     MX_REQUIRE(fifth >= 0 && mx_echo_roundtrip(fifth, "in\n", 3, 5000) == 0,
@@ -190,7 +179,7 @@ Test(reload, listeners_added_removed_and_moved)
     int pa = mx_port(d, "a"), pb = mx_port(d, "b"), pc = mx_port(d, "c");
     int fa = mx_connect(pa), fb = mx_connect(pb), fc = mx_connect(pc);
     MX_REQUIRE(fa >= 0 && fb >= 0 && fc >= 0);
-    size_t from = rewrite_and_hup(d, "[server]\nworkers = 2\n" LSN("a", "127.0.0.1")
+    size_t from = mx_rewrite_and_hup(d, "[server]\nworkers = 2\n" LSN("a", "127.0.0.1")
                                      LSN("c", "127.0.0.2") LSN("d", "127.0.0.1"));
     expect_log(d, from, "reload: applied: [listener b] removed, [listener c] listen 127.0.0.1:0 "
                         "-> 127.0.0.2:0, [listener d] added; kept until a restart: none");
@@ -217,7 +206,7 @@ Test(reload, settings_that_need_a_restart_are_kept_and_said_so)
     struct mx_daemon *d = mx_boot(BASE);
     int fds[CLIENTS];
     connect_all(mx_port(d, "echo"), fds);
-    size_t from = rewrite_and_hup(
+    size_t from = mx_rewrite_and_hup(
         d, "[server]\nworkers = 2\nlisten_backlog = 100\n"
            "[listener echo]\nlisten = 127.0.0.1:0\nprotocol = echo\nmode = upper\n"
            "[listener more]\nlisten = 127.0.0.1:0\nprotocol = echo\n");
@@ -261,7 +250,7 @@ Test(reload, chat_rereads_its_motd_and_takes_a_password)
     write_file(motd, "second words\n");
     snprintf(conf, sizeof conf,
              CHAT_CONF("motd_file = %s\npassword = sesame\nflood_rate = 0\n"), strrchr(motd, '/') + 1);
-    size_t from = rewrite_and_hup(d, conf);
+    size_t from = mx_rewrite_and_hup(d, conf);
     expect_log(d, from, "[listener chat] password changed, [listener chat] flood_rate 10 -> 0; "
                         "kept until a restart: none");
     char *log = daemon_log(d);
@@ -306,7 +295,7 @@ Test(reload, log_format_logfmt_and_back)
     bool ts_first = strncmp(log, "ts=", 3) == 0;
     free(log);
     MX_REQUIRE(ts_first, "a logfmt line does not start with ts=");
-    size_t from = rewrite_and_hup(d, BASE);
+    size_t from = mx_rewrite_and_hup(d, BASE);
     expect_log(d, from, "msg=\"signal 1 (Hangup): reloading\"");
     expect_log(d, from, "INFO  muxd: reload: applied: [log] format logfmt -> text");
     mx_stop_ok(d, 10000);

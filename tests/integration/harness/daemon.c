@@ -471,6 +471,16 @@ void mx_require_clean_log(struct mx_daemon *d)
                    "muxd log: '%s'", marks[i]);
 }
 
+size_t mx_rewrite_and_hup(struct mx_daemon *d, const char *text)
+{
+    FILE *f = fopen(d->conf_path, "w");
+    MX_REQUIRE(f, "cannot rewrite %s", d->conf_path);
+    MX_REQUIRE(fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", d->conf_path);
+    size_t from = daemon_log_len(d);
+    MX_REQUIRE(daemon_signal(d, SIGHUP) == 0, "SIGHUP failed");
+    return from;
+}
+
 void mx_stop_ok(struct mx_daemon *d, int timeout_ms)
 {
     daemon_signal(d, SIGTERM);

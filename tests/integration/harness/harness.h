@@ -112,6 +112,9 @@ int mx_port(struct mx_daemon *d, const char *listener);
 /* SIGTERM, require exit status 0 within timeout_ms, keep the log readable
  * (daemon_cleanup still needed, mx_fini does it). */
 void mx_stop_ok(struct mx_daemon *d, int timeout_ms);
+/* Replaces the daemon's config file with text and sends SIGHUP; returns
+ * where in the log to look for the reload's line. */
+size_t mx_rewrite_and_hup(struct mx_daemon *d, const char *text);
 
 /* ---- /proc ----------------------------------------------------------- */
 
