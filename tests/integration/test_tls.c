@@ -84,8 +84,8 @@ static bool s_client(int port, const char *input, const char *want)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "(printf '%s'; sleep 1) | timeout 10 openssl s_client -connect 127.0.0.1:%d "
-             "-quiet 2>/dev/null",
+             "(printf '%s'; sleep 0.5) | timeout 10 openssl s_client -connect 127.0.0.1:%d "
+             "-quiet -no_ign_eof 2>/dev/null",
              input, port);
     FILE *f = popen(cmd, "r");
     MX_REQUIRE(f);
