@@ -213,8 +213,18 @@ static bool read_plain(struct mx_conn *c)
     }
 }
 
+/* A handshake's flights are a few KiB; whatever a client sends past that
+ * before its handshake is done is held (in c->in while the pool has the
+ * SSL, in the read BIO otherwise) only up to here. */
+#define HANDSHAKE_INPUT_MAX (64u * 1024u)
+
 bool mx__tls_recv(struct mx_conn *c, const char *p, size_t n)
 {
+    if ((c->flags & MX_C_HANDSHAKE) &&
+        c->in.len + BIO_ctrl_pending(c->tls->rbio) + n > HANDSHAKE_INPUT_MAX) {
+        mx__conn_abort(c, "TLS: over 64 KiB of input before the handshake was done");
+        return false;
+    }
     if (c->tls->in_pool) {
         /* The pool has the SSL: keep the bytes until it is back. */
         if (mx__buf_append(&c->in, p, n) < 0) {

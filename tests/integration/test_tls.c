@@ -225,3 +225,28 @@ Test(tls, offloaded_and_inline_handshakes_and_abandoned_ones)
     mx_stop_ok(d, 10000);
     cleanup_certs();
 }
+
+/* Input piled up before a handshake is done is bounded: 1 MB behind a
+ * ClientHello gets the connection cut with a line. With the handshake on
+ * the pool the bytes wait and hit the cap; inline, OpenSSL reads them as
+ * handshake records at once and fails on them. Either way, cut. */
+Test(tls, input_before_the_handshake_is_bounded)
+{
+    setup_certs();
+    char extra[1024];
+    snprintf(extra, sizeof extra,
+             "[listener inline]\nlisten = 127.0.0.1:0\nprotocol = echo\ntls = on\n"
+             "tls_cert = %s/one.crt\ntls_key = %s/one.key\ntls_handshake_offload = off\n",
+             dir, dir);
+    struct mx_daemon *d = mx_boot(config(extra));
+    MX_REQUIRE(py("flood", mx_port(d, "echo"), "") == 0);
+    MX_REQUIRE(py("flood", mx_port(d, "inline"), "") == 0);
+    for (int64_t until = mx_now_ms() + 5000;
+         daemon_log_count(d, "over 64 KiB of input before the handshake") < 1 ||
+         daemon_log_count(d, "closed: TLS") < 2;
+         mx_sleep_ms(20))
+        MX_REQUIRE(mx_now_ms() < until, "the floods were not both cut with a line");
+    MX_REQUIRE(py("echo", mx_port(d, "echo"), "1000") == 0, "not served after the floods");
+    mx_stop_ok(d, 10000);
+    cleanup_certs();
+}

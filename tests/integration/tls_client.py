@@ -108,6 +108,26 @@ def hellostorm(port, n):
     print("hellostorm ok:", n)
 
 
+def flood(port):
+    """A ClientHello, then 1 MB more before any handshake could finish:
+    the server must cut it, not hold it."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        s.sendall(out.read() + b"\x17\x03\x03" * 349525)
+        while s.recv(65536):
+            pass
+    except OSError:
+        pass
+    print("flood ok: cut")
+
+
 def cert(port, pem):
     s = connect(port)
     want = ssl.PEM_cert_to_DER_cert(open(pem).read())
@@ -144,4 +164,5 @@ if __name__ == "__main__":
      "chat": lambda: chat(port, sys.argv[3]),
      "version": lambda: version(port, sys.argv[3]),
      "proxyecho": lambda: proxyecho(port, sys.argv[3]),
-     "hellostorm": lambda: hellostorm(port, int(sys.argv[3]))}[cmd]()
+     "hellostorm": lambda: hellostorm(port, int(sys.argv[3])),
+     "flood": lambda: flood(port)}[cmd]()
