@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "muxd/server.h"
+
 struct mx_conn;
 struct mx_chunk;
 struct mx_server;
@@ -95,5 +97,13 @@ size_t mx_conn_max_line(const struct mx_conn *c);
 
 /* Bytes queued and not yet written (checked). */
 size_t mx_conn_pending(const struct mx_conn *c);
+
+/* What its queue does past output_max: its listener's overflow policy
+ * (muxd/server.h). On MX_OVERFLOW_PAUSE_PRODUCER the core cuts at
+ * output_max as with disconnect; the protocol is to pause the
+ * connections that feed a congested one before that, and resume them
+ * from on_drain. On MX_OVERFLOW_DROP_OLDEST every send is a message that
+ * may be dropped whole, never in part. */
+enum mx_overflow mx_conn_overflow(const struct mx_conn *c);
 
 #endif

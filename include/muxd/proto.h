@@ -89,6 +89,12 @@ struct mx_proto {
      * on_close are not called. (Last in the table, like metrics before.) */
     size_t (*refuse)(void *proto_data, enum mx_refusal why, const char *ip, char *buf,
                      size_t cap);
+    /* Optional, for overflow = drop_oldest: c's queue lost `dropped`
+     * messages in a row (this gap so far). Format the note that stands in
+     * their place (buf, at most cap bytes) and return its length; 0 puts
+     * nothing there. Runs on c's worker, inside the send that overflowed:
+     * only format, send nothing. */
+    size_t (*overflow_note)(struct mx_conn *c, uint64_t dropped, char *buf, size_t cap);
 };
 
 #endif

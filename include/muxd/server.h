@@ -71,6 +71,12 @@ int mx_server_listen(struct mx_server *s, const char *name, const char *addr,
  * listener. Zeroed fields keep today's behaviour: plain TCP, no PROXY
  * header, the server's per-address limits. */
 enum mx_proxy_mode { MX_PROXY_OFF, MX_PROXY_V1, MX_PROXY_V2, MX_PROXY_ANY };
+/* What a connection's output queue does past output_max (muxd/conn.h). */
+enum mx_overflow {
+    MX_OVERFLOW_DISCONNECT,      /* the connection is cut (the IRC norm) */
+    MX_OVERFLOW_DROP_OLDEST,     /* whole queued messages go, oldest first */
+    MX_OVERFLOW_PAUSE_PRODUCER,  /* the protocol stops its producers */
+};
 struct mx_listen_opts {
     const char *name;
     const char *addr;
@@ -85,6 +91,9 @@ struct mx_listen_opts {
     unsigned connect_rate_per_ip;  /* per second; 0 = the server's */
     /* TLS. */
     struct mx_tls *tls;            /* NULL = plain; muxd/tls.h */
+    /* Past output_max. MX_OVERFLOW_DROP_OLDEST cannot go with tls (a
+     * sealed record cannot be dropped): -EINVAL. */
+    enum mx_overflow overflow;
 };
 int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o);
 

@@ -35,6 +35,7 @@ struct mx_worker_stats {
     uint64_t bytes_dropped;       /* left in a queue when its connection closed */
     uint64_t paused_high_water;   /* times a peer stopped being read */
     uint64_t cut_output_max;      /* connections cut over output_max */
+    uint64_t dropped_messages;    /* messages dropped past output_max (drop_oldest) */
     uint64_t offload_rejected;    /* mx_offload calls refused as busy */
     uint64_t uring_enobufs;       /* io_uring: receives that found no buffer */
     uint64_t uring_cq_overflows;  /* io_uring: turns that saw the CQ overflowed */

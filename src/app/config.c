@@ -87,6 +87,16 @@ static void check_proxy_from(struct parser *p)
              PROXY_FROM_NEEDED, p->label);
 }
 
+/* A sealed TLS record cannot be dropped, and dropping plaintext before it
+ * is sealed would be another policy (drop newest). */
+static void check_overflow(struct parser *p)
+{
+    if (p->lsn->overflow == MX_OVERFLOW_DROP_OLDEST && p->lsn->tls)
+        fail(p, listener_key_line(p, "overflow"), "[%s] overflow: drop_oldest cannot go "
+             "with tls = on (a sealed record cannot be dropped); use disconnect or "
+             "pause_producer", p->label);
+}
+
 static void close_section(struct parser *p)
 {
     if (p->sect == MX_SECT_LISTENER && p->lsn->listen[0] == '\0')
@@ -97,8 +107,10 @@ static void close_section(struct parser *p)
         fail(p, p->sect_line, "[%s] password: missing; expected a crypt(3) hash", p->label);
     else if (p->sect == MX_SECT_OPER && !p->oper->hosts[0])
         fail(p, p->sect_line, "[%s] hosts: missing; expected nick!user@host masks", p->label);
-    if (p->sect == MX_SECT_LISTENER)
+    if (p->sect == MX_SECT_LISTENER) {
         check_proxy_from(p);
+        check_overflow(p);
+    }
     p->sect = MX_SECT_NONE;
 }
 

@@ -44,6 +44,8 @@ struct mx_listener_cfg {
     char tls_ciphers[256];       /* "" = OpenSSL's */
     unsigned handshake_timeout_ms;
     unsigned tls_handshake_offload; /* index in off/on: 1 = on the pool */
+    /* Past output_max. */
+    enum mx_overflow overflow;
     /* Each protocol's keys, in registry order. Every protocol's block is
      * filled, whatever this listener speaks: `protocol` may come after
      * the keys, and switching it needs no other edit. Only the block of

@@ -31,6 +31,12 @@ static const char *const format_names[] = { "text", "logfmt", NULL };
 static const char *const proxy_names[] = { "off", "v1", "v2", "any", NULL };
 _Static_assert(MX_PROXY_OFF == 0 && MX_PROXY_V1 == 1 && MX_PROXY_V2 == 2 && MX_PROXY_ANY == 3,
                "proxy_names follows enum mx_proxy_mode");
+static const char *const overflow_names[] = { "disconnect", "drop_oldest", "pause_producer",
+                                              NULL };
+_Static_assert(MX_OVERFLOW_DISCONNECT == 0 && MX_OVERFLOW_DROP_OLDEST == 1 &&
+               MX_OVERFLOW_PAUSE_PRODUCER == 2, "overflow_names follows enum mx_overflow");
+_Static_assert(sizeof(enum mx_overflow) == sizeof(uint32_t),
+               "an enum is stored as a 4-byte number");
 _Static_assert(sizeof(enum mx_proxy_mode) == sizeof(uint32_t),
                "an enum is stored as a 4-byte number");
 _Static_assert(MX_LOG_TEXT == 0 && MX_LOG_LOGFMT == 1, "format_names follows enum mx_log_format");
@@ -115,6 +121,12 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_LISTENER, .name = "tls_handshake_offload", .type = MX_CFG_ENUM,
       LSN(tls_handshake_offload), .choices = tls_switch, .def = "on",
       .help = "TLS: run handshakes' key exchange and signature on the offload pool" },
+    /* Transport keys: past output_max. */
+    { .sect = MX_SECT_LISTENER, .name = "overflow", .type = MX_CFG_ENUM, LSN(overflow),
+      .choices = overflow_names, .def = "disconnect",
+      .help = "a connection whose output queue passes output_max: disconnect it, "
+              "drop_oldest (whole queued messages go, and chat says how many), or "
+              "pause_producer (chat stops reading from those who feed it)" },
     /* Each protocol's own keys follow these in its row (protocols.h). */
 
     { .sect = MX_SECT_LIMITS, .name = "max_connections", .live = true, .type = MX_CFG_UINT,

@@ -20,4 +20,5 @@ void mx_app_listen_opts(const struct mx_config *cfg, const struct mx_listener_cf
     o->connect_rate_per_ip = l->connect_rate_per_ip;
     /* TLS. */
     o->tls = al->tls;
+    o->overflow = l->overflow;
 }

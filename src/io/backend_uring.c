@@ -335,6 +335,7 @@ static void ur_flush(struct mx_worker *w, struct mx_conn *c)
     io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_SEND));
     c->backend_ctx = s;
     c->backend_state |= U_SEND;
+    c->out.pinned = (uint32_t)s->msg.msg_iovlen;
 }
 
 static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int res)
@@ -344,6 +345,7 @@ static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int re
     u->free_sends = s;
     c->backend_ctx = NULL;
     c->backend_state &= ~U_SEND;
+    c->out.pinned = 0;
     if (c->backend_state & U_GONE)
         return;
     if (res == -ECANCELED && (c->backend_state & U_SUSP))

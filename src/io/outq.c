@@ -125,6 +125,75 @@ int mx__outq_push(struct mx_outq *q, struct mx_chunk *ch)
     return 0;
 }
 
+static void release_if_empty(struct mx_outq *q)
+{
+    if (q->count > 0)
+        return;
+    free(q->seg);
+    *q = (struct mx_outq){ 0 };
+}
+
+int mx__outq_append_msg(struct mx_outq *q, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (n > UINT32_MAX || reserve_seg(q) < 0)
+        return -ENOMEM;
+    struct mx_chunk *ch = mx_chunk_copy(p, n);
+    if (!ch)
+        return -ENOMEM;
+    push_seg(q, ch, 0, (uint32_t)n);
+    return 0;
+}
+
+const struct mx_outq_seg *mx__outq_seg(const struct mx_outq *q, uint32_t i)
+{
+    return seg_at(q, i);
+}
+
+int mx__outq_insert(struct mx_outq *q, uint32_t at, struct mx_chunk *ch)
+{
+    if (reserve_seg(q) < 0)
+        return -ENOMEM;
+    /* The segments ahead of at (a few: what is being written) move one
+     * slot back; the rest stay where they are. */
+    q->head = (q->head - 1) & (q->cap - 1);
+    q->count++;
+    for (uint32_t i = 0; i < at; i++)
+        *seg_at(q, i) = *seg_at(q, i + 1);
+    *seg_at(q, at) = (struct mx_outq_seg){ mx_chunk_ref(ch), 0, ch->len };
+    q->bytes += ch->len;
+    return 0;
+}
+
+void mx__outq_replace(struct mx_outq *q, uint32_t at, struct mx_chunk *ch)
+{
+    struct mx_outq_seg *s = seg_at(q, at);
+    q->bytes -= s->len;
+    chunk_release(s->ch);
+    *s = (struct mx_outq_seg){ mx_chunk_ref(ch), 0, ch->len };
+    q->bytes += ch->len;
+}
+
+uint32_t mx__outq_drop(struct mx_outq *q, uint32_t from, size_t want)
+{
+    uint32_t n = 0;
+    size_t freed = 0;
+    while (freed < want && from + n < q->count) {
+        struct mx_outq_seg *s = seg_at(q, from + n++);
+        freed += s->len;
+        chunk_release(s->ch);
+    }
+    q->bytes -= freed;
+    /* Close the hole by moving the few segments ahead of it forward. */
+    for (uint32_t i = from; i-- > 0;)
+        *seg_at(q, i + n) = *seg_at(q, i);
+    q->head = (q->head + n) & (q->cap - 1);
+    q->count -= n;
+    release_if_empty(q);
+    return n;
+}
+
 int mx__outq_iov(const struct mx_outq *q, struct iovec *iov, int max)
 {
     int n = 0;
@@ -142,14 +211,6 @@ static void drop_head(struct mx_outq *q)
     chunk_release(s->ch);
     q->head = (q->head + 1) & (q->cap - 1);
     q->count--;
-}
-
-static void release_if_empty(struct mx_outq *q)
-{
-    if (q->count > 0)
-        return;
-    free(q->seg);
-    *q = (struct mx_outq){ 0 };
 }
 
 void mx__outq_consume(struct mx_outq *q, size_t n)

@@ -186,6 +186,7 @@ void mx__conn_open(struct mx_conn *c)
 void mx__conn_free(struct mx_conn *c)
 {
     mx__tls_free(c);
+    mx_chunk_unref(c->gap_note);
     /* Freed only now: a protocol closing its connection from on_data may
      * still be reading the kept input it was handed. */
     mx__buf_free(&c->in);
@@ -328,7 +329,10 @@ bool mx__conn_sent(struct mx_conn *c, size_t n)
 static int after_queue(struct mx_conn *c)
 {
     size_t q = c->out.bytes;
-    if (q > opts(c)->output_max) {
+    if (q > opts(c)->output_max && c->ls->overflow == MX_OVERFLOW_DROP_OLDEST &&
+        mx__conn_drop_oldest(c, opts(c)->output_max))
+        q = c->out.bytes;
+    else if (q > opts(c)->output_max) {
         char why[96];
         snprintf(why, sizeof why, "output queue over output_max (%zu > %zu bytes)",
                  q, opts(c)->output_max);
@@ -349,7 +353,10 @@ int mx__conn_queue_raw(struct mx_conn *c, const void *p, size_t n)
 {
     if (n == 0)
         return 0;
-    if (mx__outq_append(&c->out, p, n) < 0)
+    /* On a drop_oldest listener each send is a message of its own. */
+    int err = c->ls->overflow == MX_OVERFLOW_DROP_OLDEST ? mx__outq_append_msg(&c->out, p, n)
+                                                          : mx__outq_append(&c->out, p, n);
+    if (err < 0)
         return -ENOMEM;
     mx__count(&c->w->stats.bytes_queued, n);
     return after_queue(c);
@@ -482,6 +489,11 @@ const char *mx_conn_peer_str(const struct mx_conn *c)
 size_t mx_conn_max_line(const struct mx_conn *c)
 {
     return c->w->lim.max_line;
+}
+
+enum mx_overflow mx_conn_overflow(const struct mx_conn *c)
+{
+    return c->ls->overflow;
 }
 
 size_t mx_conn_pending(const struct mx_conn *c)

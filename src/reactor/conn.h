@@ -70,6 +70,9 @@ struct mx_conn {
     struct mx_conn_timer *timer;  /* mx_conn_timer, allocated on first use */
     struct mx__tls_conn *tls;     /* NULL: plain (conn_tls.c) */
     uint32_t admit_ticket;        /* its address's count (admit_ip.h), 0: none */
+    uint32_t gap_dropped;         /* messages dropped where gap_note stands */
+    struct mx_chunk *gap_note;    /* drop_oldest's note in the queue, or NULL
+                                     (conn_overflow.c) */
 };
 
 /* The owner-thread check of every connection call (see README.md). */
@@ -88,6 +91,10 @@ void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls, 
 void mx__conn_abort(struct mx_conn *c, const char *reason);
 void mx__conn_flush(struct mx_conn *c);
 void mx__conn_free(struct mx_conn *c);
+/* Past output_max on a drop_oldest listener: whole messages not yet begun
+ * go, oldest first, with the protocol's note in their place. False when
+ * none could go (the connection must be cut). conn_overflow.c. */
+bool mx__conn_drop_oldest(struct mx_conn *c, size_t max);
 void mx__conn_timer_free(struct mx_conn *c);
 /* mx_conn_timer without the owner's checks, for the core's own use. */
 int mx__conn_timer_arm(struct mx_conn *c, unsigned ms,

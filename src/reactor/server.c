@@ -86,6 +86,8 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
     struct mx__proxy_cfg proxy;
     if (mx__proxy_cfg_set(&proxy, o) < 0)
         return -EINVAL;
+    if (o->overflow == MX_OVERFLOW_DROP_OLDEST && o->tls)
+        return -EINVAL;
     struct sockaddr_storage ss;
     socklen_t len;
     if (mx__sock_parse_addr(addr, &ss, &len) < 0)
@@ -100,6 +102,7 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
     atomic_init(&ls->max_per_ip, o->max_conns_per_ip);
     atomic_init(&ls->rate_per_ip, o->connect_rate_per_ip);
     ls->proxy = proxy;
+    ls->overflow = o->overflow;
     snprintf(ls->name, sizeof ls->name, "%s", name);
     len = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &len);

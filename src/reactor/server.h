@@ -31,6 +31,7 @@ struct mx_listener {
     bool watched;                 /* the acceptor's: it accepts on fd */
     /* The transport options. */
     struct mx__proxy_cfg proxy;   /* PROXY header (conn_proxy.c) */
+    enum mx_overflow overflow;    /* past output_max (conn_overflow.c) */
 };
 
 struct mx_server {

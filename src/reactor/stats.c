@@ -53,6 +53,7 @@ void mx__stats_read(const struct mx__wstats *st, struct mx_worker_stats *out)
         .bytes_queued = mx__counter_get(&st->bytes_queued),
         .paused_high_water = mx__counter_get(&st->paused_high_water),
         .cut_output_max = mx__counter_get(&st->cut_output_max),
+        .dropped_messages = mx__counter_get(&st->dropped_messages),
         .offload_rejected = mx__counter_get(&st->offload_rejected),
         .uring_enobufs = mx__counter_get(&st->uring_enobufs),
         .uring_cq_overflows = mx__counter_get(&st->uring_cq_overflows),

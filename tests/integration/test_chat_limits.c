@@ -199,7 +199,7 @@ Test(chat_limits, slow_consumers_cut_off_with_sendq_exceeded)
     struct mx_daemon *d = mx_boot(
         "[server]\nworkers = 2\nshutdown_timeout = 60s\n"
         "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
-        "server_name = test.muxd\nflood_rate = 0\n"
+        "server_name = test.muxd\nflood_rate = 0\noverflow = disconnect\n"
         "[limits]\noutput_max = 256k\noutput_high_water = 128k\noutput_low_water = 32k\n");
     int port = mx_port(d, "chat");
     struct flood *f = calloc(1, sizeof *f);

@@ -188,6 +188,25 @@ Test(config, listener_limits)
     expect_error(text, ":33: [listener one too many]: too many listeners (at most 16)");
 }
 
+Test(config, overflow_policy)
+{
+    struct mx_config cfg;
+    load_ok(&cfg, "[listener a]\nlisten = *:0\n");
+    cr_assert_eq(cfg.listeners[0].overflow, MX_OVERFLOW_DISCONNECT);
+    load_ok(&cfg, "[listener a]\nlisten = *:0\noverflow = drop_oldest\n"
+                  "[listener b]\nlisten = *:0\noverflow = pause_producer\n");
+    cr_assert_eq(cfg.listeners[0].overflow, MX_OVERFLOW_DROP_OLDEST);
+    cr_assert_eq(cfg.listeners[1].overflow, MX_OVERFLOW_PAUSE_PRODUCER);
+    expect_error("[listener a]\nlisten = *:0\noverflow = drop_newest\n",
+                 ":3: [listener a] overflow: expected one of disconnect, drop_oldest, "
+                 "pause_producer, got 'drop_newest'");
+    /* A sealed record cannot be dropped: named at the overflow line. */
+    expect_error("[listener a]\nlisten = *:0\ntls = on\ntls_cert = c\ntls_key = k\n"
+                 "overflow = drop_oldest\n",
+                 ":6: [listener a] overflow: drop_oldest cannot go with tls = on (a sealed "
+                 "record cannot be dropped); use disconnect or pause_producer");
+}
+
 Test(config, listen_shapes)
 {
     static const char *const good[] = {

@@ -18,6 +18,7 @@ static void client_free(struct chat_client *cl)
 {
     free(cl->away);
     free(cl->chans);
+    free(cl->held);
     free(cl);
 }
 
@@ -81,7 +82,8 @@ static void on_timer(struct mx_conn *c, void *arg)
     uint64_t now = mx_loop_now_ms();
     if ((cl->flags & CL_FLOOD) && now >= flood_due(cl)) {
         cl->flags &= ~CL_FLOOD;
-        mx_conn_resume(c);
+        if (cl->holds == 0) /* a congested member may hold it too */
+            mx_conn_resume(c);
     }
     if (!(cl->flags & CL_REG)) {
         if (now - cl->opened_ms >= cl_set(cl)->o.register_timeout_ms)
@@ -153,7 +155,8 @@ static void too_long(struct chat_client *cl)
 static size_t take_lines(struct chat_client *cl, const char *data, size_t len, uint64_t now)
 {
     size_t used = 0;
-    while (used < len && !(cl->flags & (CL_GONE | CL_DOOMED))) {
+    /* Held by a congested member (chat_hold.c): the rest waits. */
+    while (used < len && !(cl->flags & (CL_GONE | CL_DOOMED)) && cl->holds == 0) {
         const char *p = data + used;
         size_t n = len - used;
         const char *lf = memchr(p, '\n', n);
@@ -194,6 +197,9 @@ static size_t on_data(struct mx_conn *c, const char *data, size_t len)
     struct chat_client *cl = mx_conn_data(c);
     struct mx_chat *chat = cl->chat;
     struct chat_worker *wk = chat_enter(chat, cl->worker);
+    wk->has_src = true; /* what these lines make, cl made (chat_hold.c) */
+    wk->src = cl->id;
+    wk->src_cl = cl;
     uint64_t now = mx_loop_now_ms();
     cl->last_in_ms = now;
     cl->flags &= ~CL_PING;
@@ -258,6 +264,7 @@ static void on_close(struct mx_conn *c)
         return;
     struct mx_chat *chat = cl->chat;
     struct chat_worker *wk = chat_enter(chat, cl->worker);
+    cl_release_producers(cl);
     chat_quit(cl, "Connection closed");
     mx_conn_set_data(c, NULL);
     chat_leave(wk);
@@ -289,6 +296,29 @@ static void on_move(struct mx_conn *c, uint64_t old_id)
     pthread_mutex_lock(&cl->chat->mu);
     cl_moved(cl, mx_conn_worker(c), mx_conn_id(c), old_id);
     pthread_mutex_unlock(&cl->chat->mu);
+    chat_hold_moved(cl);
+}
+
+/* A congested member took all it had: its producers may go on. */
+static void on_drain(struct mx_conn *c)
+{
+    struct chat_client *cl = mx_conn_data(c);
+    if (!cl || cl->nheld == 0)
+        return;
+    struct chat_worker *wk = chat_enter(cl->chat, cl->worker);
+    cl_release_producers(cl);
+    chat_leave(wk);
+}
+
+/* overflow = drop_oldest: what stands where lines were dropped. */
+static size_t overflow_note(struct mx_conn *c, uint64_t dropped, char *buf, size_t cap)
+{
+    struct chat_client *cl = mx_conn_data(c);
+    if (!cl)
+        return 0;
+    return irc_fmt(buf, cap, ":%s NOTICE %s :*** %llu message%s to you dropped here: "
+                   "your client was not reading fast enough", cl_set(cl)->o.server_name,
+                   cl_target(cl), (unsigned long long)dropped, dropped == 1 ? " was" : "s were");
 }
 
 /* Every worker is paused. New workers start with the current settings
@@ -331,12 +361,14 @@ const struct mx_proto mx_chat_proto = {
     .name = "chat",
     .on_open = on_open,
     .on_data = on_data,
+    .on_drain = on_drain,
     .on_close = on_close,
     .on_stop = on_stop,
     .on_move = on_move,
     .on_workers = on_workers,
     .metrics = chat_metrics,
     .refuse = refuse,
+    .overflow_note = overflow_note,
 };
 
 /* ---- the state ----------------------------------------------------------- */

@@ -50,6 +50,8 @@ static void deliver_local(struct mx_chat *chat, unsigned w, struct chat_channel 
 struct fan_post {
     struct mx_chat *chat;
     unsigned worker;
+    bool has_src;                   /* the sender's conn id (chat_hold.c) */
+    uint64_t src;
     unsigned nchans;
     struct mx_chunk *line;
     struct chat_channel *chans[];
@@ -78,22 +80,25 @@ static void fan_run(void *arg)
      * has closed) and must not claim the worker's state from that thread. */
     if (has_local(fp)) {
         struct chat_worker *wk = chat_enter(fp->chat, fp->worker);
+        wk->has_src = fp->has_src;
+        wk->src = fp->src;
         deliver_local(fp->chat, fp->worker, fp->chans, fp->nchans, fp->line, NULL);
         chat_leave(wk);
     }
     fan_free(fp);
 }
 
-static void post_to(struct mx_chat *chat, unsigned w, struct chat_channel **chans,
-                    unsigned nchans, struct mx_chunk *line)
+static void post_to(struct mx_chat *chat, unsigned self, unsigned w,
+                    struct chat_channel **chans, unsigned nchans, struct mx_chunk *line)
 {
     struct fan_post *fp = malloc(sizeof *fp + nchans * sizeof *fp->chans);
     if (!fp) {
         mx_warn("chat: out of memory: a line to worker %u is lost", w);
         return;
     }
-    *fp = (struct fan_post){ .chat = chat, .worker = w, .nchans = nchans,
-                             .line = mx_chunk_ref(line) };
+    *fp = (struct fan_post){ .chat = chat, .worker = w, .has_src = chat->wk[self].has_src,
+                             .src = chat->wk[self].src,
+                             .nchans = nchans, .line = mx_chunk_ref(line) };
     for (unsigned i = 0; i < nchans; i++) {
         fp->chans[i] = chans[i];
         chan_ref(chans[i]);
@@ -109,7 +114,7 @@ static void fanout(struct chat_aud *a, struct mx_chunk *line, const struct chat_
 {
     for (unsigned w = 0; w < a->chat->nworkers; w++)
         if (w != a->self && wset_has(&a->ws, w))
-            post_to(a->chat, w, a->v, a->n, line);
+            post_to(a->chat, a->self, w, a->v, a->n, line);
     deliver_local(a->chat, a->self, a->v, a->n, line, skip);
 }
 
@@ -168,16 +173,25 @@ void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fm
 
 /* ---- to one client ------------------------------------------------------- */
 
+struct send_post {
+    struct mx_chunk *line;
+    bool has_src;                   /* the sender's conn id (chat_hold.c) */
+    uint64_t src;
+};
+
 static void send_run(struct mx_conn *c, void *arg)
 {
-    struct mx_chunk *line = arg;
+    struct send_post *sp = arg;
     struct chat_client *cl = c ? mx_conn_data(c) : NULL;
     if (cl) {
         struct chat_worker *wk = chat_enter(cl->chat, cl->worker);
-        cl_send_chunk(cl, line);
+        wk->has_src = sp->has_src;
+        wk->src = sp->src;
+        cl_send_chunk(cl, sp->line);
         chat_leave(wk);
     }
-    mx_chunk_unref(line);
+    mx_chunk_unref(sp->line);
+    free(sp);
 }
 
 void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
@@ -189,10 +203,15 @@ void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
         cl_send_chunk(to, line);
         return;
     }
-    mx_chunk_ref(line);
-    if (mx_server_post(chat->srv, to_id, send_run, line) < 0) {
+    struct send_post *sp = malloc(sizeof *sp);
+    if (sp)
+        *sp = (struct send_post){ mx_chunk_ref(line), chat->wk[self].has_src,
+                                  chat->wk[self].src };
+    if (!sp || mx_server_post(chat->srv, to_id, send_run, sp) < 0) {
         mx_warn("chat: out of memory: a line to conn %llu is lost", (unsigned long long)to_id);
-        mx_chunk_unref(line);
+        if (sp)
+            mx_chunk_unref(sp->line);
+        free(sp);
     }
 }
 
@@ -268,6 +287,8 @@ void chat_leave(struct chat_worker *wk)
         chat_count(&wk->n.sendq_kills);
         chat_close_link(cl, "SendQ exceeded", true);
     }
+    wk->has_src = false;
+    wk->src_cl = NULL;
     wk->inside = false;
 }
 

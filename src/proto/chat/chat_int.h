@@ -148,6 +148,12 @@ struct chat_client {
     char *away;
     struct chat_channel **chans;    /* global membership */
     unsigned nchans, capchans;
+    /* pause_producer (chat_hold.c), owner-only: the producers this client
+     * holds back, and how many clients hold this one. */
+    uint64_t *held;
+    unsigned nheld, capheld;
+    unsigned holds;
+    uint64_t held_since_ms;         /* when nheld last left 0 */
 };
 
 struct chat_member {
@@ -205,6 +211,7 @@ struct chat_counters {
     chat_counter deliveries;        /* event lines queued (cl_send_chunk) */
     chat_counter sendq_kills;       /* clients cut off over their SendQ */
     chat_counter flood_throttled;   /* lines held back by flood control */
+    chat_counter producer_holds;    /* producers held by a congested member */
     chat_counter cmds[CHAT_MAX_CMDS]; /* by row of the command table */
 };
 
@@ -217,6 +224,9 @@ struct chat_worker {
     bool inside;                    /* in an entry (checked with the owner) */
     uint64_t stamp;
     struct chat_client *doomed;     /* over their SendQ: cut at chat_leave */
+    bool has_src;                   /* this entry carries out a client's doing: */
+    uint64_t src;                   /* its conn id (chat_hold.c) */
+    struct chat_client *src_cl;     /* that client, when it is this entry's own */
     struct chat_counters n;
 };
 
@@ -258,6 +268,13 @@ struct chat_wset { uint64_t w[CHAT_WSET_WORDS]; };
 /* chat_send.c: queueing to a client. Past its SendQ a client is doomed
  * (cut off at chat_leave), never cut inside the call: see chat_send.c. */
 void cl_send(struct chat_client *cl, const char *p, size_t n);
+/* overflow = pause_producer (chat_hold.c): cl is congested; hold back the
+ * producer of the line at hand. Its queue emptied or it goes: let them
+ * all go. It moves to another worker: drop its holds both ways. */
+void cl_hold_producer(struct chat_client *cl);
+bool cl_held_too_long(const struct chat_client *cl);
+void cl_release_producers(struct chat_client *cl);
+void chat_hold_moved(struct chat_client *cl);
 void cl_send_chunk(struct chat_client *cl, struct mx_chunk *ch);
 void cl_printf(struct chat_client *cl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -46,4 +46,7 @@ void chat_metrics(void *proto_data, void (*emit)(void *sink, const struct mx_met
     per_worker(chat, N(flood_throttled), "muxd_chat_flood_throttled_total",
                "Lines held back by flood control until the client's bucket refilled.",
                emit, sink);
+    per_worker(chat, N(producer_holds), "muxd_chat_producer_holds_total",
+               "overflow = pause_producer: senders held back by a congested member.",
+               emit, sink);
 }

@@ -31,13 +31,30 @@ static void doom(struct chat_client *cl)
     wk->doomed = cl;
 }
 
+/* Past the SendQ a client is cut, except on a drop_oldest listener,
+ * where the core drops its oldest lines instead. On a pause_producer
+ * one, past half of it the line's producer is held back (chat_hold.c). */
+static bool over_sendq(struct chat_client *cl, size_t queued)
+{
+    size_t sendq = cl_set(cl)->sendq;
+    enum mx_overflow policy = mx_conn_overflow(cl->c);
+    if (policy == MX_OVERFLOW_DROP_OLDEST)
+        return false;
+    if (policy == MX_OVERFLOW_PAUSE_PRODUCER && queued > sendq / 2) {
+        if (cl_held_too_long(cl))
+            return true;
+        cl_hold_producer(cl);
+    }
+    return queued > sendq;
+}
+
 /* Counts the line for STATS l when it fits. */
 static bool room(struct chat_client *cl, size_t n)
 {
     if (cl->flags & (CL_GONE | CL_DOOMED))
         return false;
     size_t queued = mx_conn_pending(cl->c) + n;
-    if (queued > cl_set(cl)->sendq) {
+    if (over_sendq(cl, queued)) {
         doom(cl);
         return false;
     }

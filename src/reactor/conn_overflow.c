@@ -1,0 +1,66 @@
+/* conn_overflow.c - overflow = drop_oldest: a queue past output_max loses
+ * whole messages, oldest first, instead of its connection.
+ *
+ * On such a listener every send is a segment of its own (outq.h), so a
+ * segment is a message. Segments the kernel may still read (an io_uring
+ * send in flight) and a head already partly written are never touched.
+ * The protocol may put a note where messages went (mx_proto's
+ * overflow_note); later drops at the same place grow the same gap, and
+ * the note is made again with the new count, so a reader who stalls for
+ * a minute finds one note, not thousands.
+ */
+#include "io/outq.h"
+#include "muxd/chunk.h"
+#include "muxd/proto.h"
+#include "reactor/conn.h"
+#include "reactor/server.h"
+#include "reactor/worker.h"
+
+/* The first segment that may go. */
+static uint32_t first_droppable(const struct mx_outq *q)
+{
+    uint32_t from = q->pinned;
+    if (from == 0 && q->count > 0 && mx__outq_seg(q, 0)->off > 0)
+        from = 1; /* partly written */
+    return from;
+}
+
+static struct mx_chunk *make_note(struct mx_conn *c, uint64_t dropped)
+{
+    size_t (*fmt)(struct mx_conn *, uint64_t, char *, size_t) = c->ls->proto->overflow_note;
+    char buf[512];
+    size_t n = fmt ? fmt(c, dropped, buf, sizeof buf) : 0;
+    return n && n <= sizeof buf ? mx_chunk_copy(buf, n) : NULL;
+}
+
+/* The note stands at from, ahead of the newer messages. */
+static void place_note(struct mx_conn *c, uint32_t from, bool grown)
+{
+    struct mx_chunk *note = make_note(c, c->gap_dropped);
+    if (!note)
+        return; /* without memory the gap goes unannounced, nothing worse */
+    if (grown)
+        mx__outq_replace(&c->out, from, note);
+    else if (mx__outq_insert(&c->out, from, note) < 0) {
+        mx_chunk_unref(note);
+        return;
+    }
+    mx_chunk_unref(c->gap_note);
+    c->gap_note = note;
+}
+
+bool mx__conn_drop_oldest(struct mx_conn *c, size_t max)
+{
+    struct mx_outq *q = &c->out;
+    uint32_t from = first_droppable(q);
+    /* The note of the last drop, still unsent, marks the same gap. */
+    bool grown = c->gap_note && from < q->count && mx__outq_seg(q, from)->ch == c->gap_note &&
+                 mx__outq_seg(q, from)->off == 0;
+    uint32_t n = mx__outq_drop(q, from + grown, q->bytes - max);
+    if (n == 0)
+        return false;
+    mx__count(&c->w->stats.dropped_messages, n);
+    c->gap_dropped = grown ? c->gap_dropped + n : n;
+    place_note(c, from, grown);
+    return true;
+}
