@@ -381,6 +381,8 @@ Test(chat_modes, ban_masks_normalised_or_refused)
     invalid(&op, "+b ::evil", "b *", why);
     invalid(&op, "+b :two words", "b *", why);
     invalid(&op, "-b ::evil", "b *", why);
+    invalid(&op, "+k ::x", "k *", "Invalid key");
+    invalid(&op, "+k :a key", "k *", "Invalid key");
     MX_REQUIRE(irc_send(&op, "MODE #m +b") == 0);
     next_is(&op, ":test.muxd 368 op #m :End of channel ban list");
     mode_seen(&op, &bob, "+b cat", "+b cat!*@*");
