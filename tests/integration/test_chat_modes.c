@@ -1,7 +1,9 @@
 /* test_chat_modes.c - channel operators and modes: +n +t +s +i +k +l +m
  * +b +o +v, their refusals (482, 471, 473, 474, 475), INVITE, KICK across
  * workers, 441, 443, 472, user modes (221, 501, 502), MODE queries
- * (324/329) and the ban list (367/368).
+ * (324/329) and the ban list (367/368); what a MODE line may carry: +l
+ * and ban mask validation (696), MODES and MAXLIST (478), one ban list per
+ * command.
  *
  * Two workers: round-robin puts consecutive connections on different
  * workers, so op (1st) and bob (2nd) never share one. */
@@ -14,6 +16,7 @@
 TestSuite(chat_modes, .init = mx_init, .fini = mx_fini, .timeout = 120);
 
 #define T 5000
+#define CHAT_TEST_MAXLIST 100 /* 005 MAXLIST=b:100 */
 
 static const char config[] =
     "[server]\nworkers = 2\n"
@@ -46,6 +49,44 @@ static void set_mode(struct irc *op, const char *modes, const char *echo,
     for (int i = 0; i < nseen; i++)
         MX_REQUIRE(irc_expect(seen[i], "MODE", want, T), "%s: no '%s'; last lines:\n%s",
                    seen[i]->nick, want, irc_recent(seen[i]));
+}
+
+/* The next line c reads is exactly want. */
+static void next_is(struct irc *c, const char *want)
+{
+    MX_REQUIRE(irc_next(c, T) == 1, "%s: nothing instead of '%s'; last lines:\n%s", c->nick,
+               want, irc_recent(c));
+    MX_REQUIRE(strcmp(c->line, want) == 0, "%s: '%s' instead of '%s'", c->nick, c->line, want);
+}
+
+/* op sends "MODE #m modes"; it and bob each read exactly the MODE line
+ * ":op!uop@127.0.0.1 MODE #m echo" next. */
+static void mode_seen(struct irc *op, struct irc *bob, const char *modes, const char *echo)
+{
+    char want[512];
+    snprintf(want, sizeof want, ":op!uop@127.0.0.1 MODE #m %s", echo);
+    MX_REQUIRE(irc_send(op, "MODE #m %s", modes) == 0);
+    next_is(op, want);
+    next_is(bob, want);
+}
+
+/* op sends "MODE #m modes" and reads exactly the 696 for it. */
+static void invalid(struct irc *op, const char *modes, const char *param, const char *why)
+{
+    char want[512];
+    snprintf(want, sizeof want, ":test.muxd 696 op #m %s :%s", param, why);
+    MX_REQUIRE(irc_send(op, "MODE #m %s", modes) == 0);
+    next_is(op, want);
+}
+
+/* c's MODE #m answer: 324 is exactly "#m modes", then 329. */
+static void modes_are(struct irc *c, const char *modes)
+{
+    char want[256];
+    snprintf(want, sizeof want, ":test.muxd 324 %s #m %s", c->nick, modes);
+    MX_REQUIRE(irc_send(c, "MODE #m") == 0);
+    next_is(c, want);
+    IRC_EXPECT_NEXT(c, "329", NULL, T);
 }
 
 Test(chat_modes, first_member_is_op_and_modes_need_it)
@@ -282,5 +323,146 @@ Test(chat_modes, user_modes)
     MX_REQUIRE(!strstr(a.line, "+i"), "%s", a.line);
     irc_close(&a);
     irc_close(&b);
+    mx_stop_ok(d, 10000);
+}
+
+/* Issue 13: what +l stores is what it announces, and junk is refused. */
+Test(chat_modes, limit_is_validated_and_announced_as_stored)
+{
+    struct mx_daemon *d = mx_boot(config);
+    int port = mx_port(d, "chat");
+    struct irc op, bob;
+    login(&op, port, "op");
+    login(&bob, port, "bob");
+    join(&op, "#m", NULL);
+    join(&bob, "#m", NULL);
+    IRC_EXPECT(&op, "JOIN", ":bob!", T);
+    static const char why[] = "Invalid limit: 1 to 1000000";
+    invalid(&op, "+l 4294967297", "l 4294967297", why);
+    invalid(&op, "+l 99999999999999999999", "l 99999999999999999999", why);
+    invalid(&op, "+l 7junk", "l 7junk", why);
+    invalid(&op, "+l -5", "l -5", why);
+    invalid(&op, "+l 0", "l 0", why);
+    invalid(&op, "+l 1000001", "l 1000001", why);
+    invalid(&op, "+l :", "l *", why);
+    invalid(&op, "+l :7 junk", "l *", why);
+    modes_are(&op, "+nt");
+    /* bob's next line is the first change made: nothing went out before. */
+    mode_seen(&op, &bob, "+l 007", "+l 7");
+    modes_are(&bob, "+ntl 7");
+    mode_seen(&op, &bob, "+l 1000000", "+l 1000000");
+    modes_are(&op, "+ntl 1000000");
+    /* A refused +l leaves the limit as it was, and the rest still applies. */
+    MX_REQUIRE(irc_send(&op, "MODE #m +lm 12x") == 0);
+    next_is(&op, ":test.muxd 696 op #m l 12x :Invalid limit: 1 to 1000000");
+    next_is(&op, ":op!uop@127.0.0.1 MODE #m +m");
+    next_is(&bob, ":op!uop@127.0.0.1 MODE #m +m");
+    mode_seen(&op, &bob, "-l", "-l");
+    modes_are(&bob, "+ntm");
+    irc_close(&op);
+    irc_close(&bob);
+    mx_stop_ok(d, 10000);
+}
+
+/* Issue 13: ban masks are stored in their full form, and one that would
+ * break the lines carrying it is refused. */
+Test(chat_modes, ban_masks_normalised_or_refused)
+{
+    struct mx_daemon *d = mx_boot(config);
+    int port = mx_port(d, "chat");
+    struct irc op, bob;
+    login(&op, port, "op");
+    login(&bob, port, "bob");
+    join(&op, "#m", NULL);
+    join(&bob, "#m", NULL);
+    IRC_EXPECT(&op, "JOIN", ":bob!", T);
+    static const char why[] = "Invalid ban mask";
+    invalid(&op, "+b :", "b *", why);
+    invalid(&op, "+b ::evil", "b *", why);
+    invalid(&op, "+b :two words", "b *", why);
+    invalid(&op, "-b ::evil", "b *", why);
+    invalid(&op, "+k ::x", "k *", "Invalid key");
+    invalid(&op, "+k :a key", "k *", "Invalid key");
+    MX_REQUIRE(irc_send(&op, "MODE #m +b") == 0);
+    next_is(&op, ":test.muxd 368 op #m :End of channel ban list");
+    mode_seen(&op, &bob, "+b cat", "+b cat!*@*");
+    mode_seen(&op, &bob, "+bb *@evil.example u@h", "+bb *!*@evil.example *!u@h");
+    mode_seen(&op, &bob, "+b 10.0.0.*", "+b *!*@10.0.0.*");
+    /* The same ban in another form changes nothing; removal normalises. */
+    MX_REQUIRE(irc_send(&op, "MODE #m +bb-b CAT!*@* cat! u@h") == 0);
+    next_is(&op, ":op!uop@127.0.0.1 MODE #m -b *!u@h");
+    next_is(&bob, ":op!uop@127.0.0.1 MODE #m -b *!u@h");
+    MX_REQUIRE(irc_send(&bob, "MODE #m b") == 0);
+    next_is(&bob, ":test.muxd 367 bob #m cat!*@*");
+    next_is(&bob, ":test.muxd 367 bob #m *!*@evil.example");
+    next_is(&bob, ":test.muxd 367 bob #m *!*@10.0.0.*");
+    next_is(&bob, ":test.muxd 368 bob #m :End of channel ban list");
+    /* The stored form bans: cat cannot join. */
+    struct irc cat;
+    login(&cat, port, "cat");
+    refused(&cat, "JOIN #m", "474");
+    irc_close(&op);
+    irc_close(&bob);
+    irc_close(&cat);
+    mx_stop_ok(d, 10000);
+}
+
+/* Issue 13: one ban list per command however many b's ask for it, at
+ * most MODES changes with a parameter per line, at most MAXLIST bans, and
+ * 005 says so. */
+Test(chat_modes, ban_list_once_modes_and_maxlist)
+{
+    struct mx_daemon *d = mx_boot(config);
+    int port = mx_port(d, "chat");
+    struct irc op, bob;
+    MX_REQUIRE(irc_open(&op, port) == 0);
+    MX_REQUIRE(irc_send(&op, "NICK op") == 0 && irc_send(&op, "USER uop 0 * :Op") == 0);
+    IRC_EXPECT(&op, "005", " MODES=4 MAXLIST=b:100 ", T);
+    IRC_EXPECT(&op, "422", NULL, T);
+    snprintf(op.nick, sizeof op.nick, "op");
+    login(&bob, port, "bob");
+    join(&op, "#m", NULL);
+    join(&bob, "#m", NULL);
+    IRC_EXPECT(&op, "JOIN", ":bob!", T);
+    /* Five b's with parameters: the fifth is dropped, the flag after it
+     * still applies. */
+    mode_seen(&op, &bob, "+bbbbbm m1 m2 m3 m4 m5", "+bbbbm m1!*@* m2!*@* m3!*@* m4!*@*");
+    mode_seen(&op, &bob, "+ooooo bob bob bob bob bob", "+o bob");
+    /* 96 more long bans make 100, four to a line. */
+    char line[512], want[512];
+    static const char host[] = "a-rather-long-host-name-for-a-ban.example.org";
+    for (int i = 0; i < 96; i += 4) {
+        snprintf(line, sizeof line, "+bbbb n%d!*@%s n%d!*@%s n%d!*@%s n%d!*@%s", i, host, i + 1,
+                 host, i + 2, host, i + 3, host);
+        MX_REQUIRE(irc_send(&op, "MODE #m %s", line) == 0);
+        IRC_EXPECT_NEXT(&op, "MODE", " MODE #m +bbbb ", T);
+        IRC_EXPECT_NEXT(&bob, "MODE", " MODE #m +bbbb ", T);
+    }
+    MX_REQUIRE(irc_send(&op, "MODE #m +b one!too@many") == 0);
+    next_is(&op, ":test.muxd 478 op #m b :Channel ban list is full");
+    /* A line of b's, by an operator and by anyone: one list each. */
+    memset(want, 'b', 400);
+    want[400] = '\0';
+    struct irc *who[] = { &op, &bob };
+    for (int w = 0; w < 2; w++) {
+        MX_REQUIRE(irc_send(who[w], "MODE #m +%s", want) == 0);
+        int listed = 0;
+        for (;;) {
+            MX_REQUIRE(irc_next(who[w], T) == 1, "no 368; last lines:\n%s", irc_recent(who[w]));
+            if (irc_line_is(who[w]->line, "368", NULL))
+                break;
+            MX_REQUIRE(irc_line_is(who[w]->line, "367", " #m "), "%s", who[w]->line);
+            MX_REQUIRE(!strstr(who[w]->line, "m5!"), "m5 was banned: %s", who[w]->line);
+            listed++;
+        }
+        MX_REQUIRE(listed == CHAT_TEST_MAXLIST, "%d bans listed", listed);
+        int more = 0;
+        MX_REQUIRE(irc_sync(who[w], "once", NULL, NULL, &more, T) == 0);
+        MX_REQUIRE(more == 0, "%s: %d more lines after the list", who[w]->nick, more);
+    }
+    /* Nothing was changed: no MODE went out. */
+    mode_seen(&op, &bob, "-b m1", "-b m1!*@*");
+    irc_close(&op);
+    irc_close(&bob);
     mx_stop_ok(d, 10000);
 }

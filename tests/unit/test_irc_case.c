@@ -194,3 +194,78 @@ Test(irc_mask, pathological_is_fast)
      * matcher is about one pass per star. Generous for sanitizer builds. */
     cr_assert_lt(ms, 1000.0, "took %.1f ms", ms);
 }
+
+/* irc_mask_normalise into a fresh buffer; "" when refused. */
+static const char *norm(const char *in, size_t cap)
+{
+    static char out[128];
+    memset(out, 'x', sizeof out);
+    size_t n = irc_mask_normalise(in, out, cap);
+    if (n == 0)
+        return "";
+    cr_assert_eq(strlen(out), n, "length returned for '%s'", in);
+    return out;
+}
+
+Test(irc_mask_normalise, fills_the_missing_parts)
+{
+    cr_assert_str_eq(norm("bob", 128), "bob!*@*");
+    cr_assert_str_eq(norm("*@host", 128), "*!*@host");
+    cr_assert_str_eq(norm("user@host", 128), "*!user@host");
+    cr_assert_str_eq(norm("nick!user", 128), "nick!user@*");
+    cr_assert_str_eq(norm("nick!", 128), "nick!*@*");
+    cr_assert_str_eq(norm("!u@", 128), "*!u@*");
+    cr_assert_str_eq(norm("@", 128), "*!*@*");
+    cr_assert_str_eq(norm("!", 128), "*!*@*");
+    cr_assert_str_eq(norm("*", 128), "*!*@*");
+    /* A bare word that looks like a host is one. */
+    cr_assert_str_eq(norm("10.0.0.*", 128), "*!*@10.0.0.*");
+    cr_assert_str_eq(norm("fe80:1", 128), "*!*@fe80:1");
+    cr_assert_str_eq(norm("*.example.org", 128), "*!*@*.example.org");
+}
+
+Test(irc_mask_normalise, keeps_full_masks_and_case)
+{
+    cr_assert_str_eq(norm("cat!*@*", 128), "cat!*@*");
+    cr_assert_str_eq(norm("*!ubob@127.0.0.1", 128), "*!ubob@127.0.0.1");
+    cr_assert_str_eq(norm("Nick[A]!U@H", 128), "Nick[A]!U@H");
+    cr_assert_str_eq(norm("*!*@::1", 128), "*!*@::1");
+}
+
+Test(irc_mask_normalise, splits_at_the_first_at_sign)
+{
+    /* Only a '!' before the '@' ends the nick. */
+    cr_assert_str_eq(norm("u@h!x", 128), "*!u@h!x");
+    cr_assert_str_eq(norm("a!b!c@d", 128), "a!b!c@d");
+    cr_assert_str_eq(norm("a@b@c", 128), "*!a@b@c");
+}
+
+Test(irc_mask_normalise, refuses_what_breaks_a_line)
+{
+    char out[64] = "untouched";
+    cr_assert_eq(irc_mask_normalise("", out, sizeof out), 0);
+    cr_assert_eq(irc_mask_normalise(":evil", out, sizeof out), 0);
+    cr_assert_eq(irc_mask_normalise(":", out, sizeof out), 0);
+    cr_assert_eq(irc_mask_normalise("a b", out, sizeof out), 0);
+    cr_assert_eq(irc_mask_normalise("a!b@c d", out, sizeof out), 0);
+    cr_assert_eq(irc_mask_normalise("a\tb", out, sizeof out), 0);
+    cr_assert_eq(irc_mask_normalise("a\x01" "b", out, sizeof out), 0);
+    cr_assert_eq(irc_mask_normalise("a\x7f", out, sizeof out), 0);
+    cr_assert_eq(irc_mask_normalise("a\r", out, sizeof out), 0);
+    /* A ':' inside is fine (IPv6 hosts). */
+    cr_assert_str_eq(norm("a:b!c@d", 128), "a:b!c@d");
+    /* Bytes above 0x7f are not control bytes. */
+    cr_assert_str_eq(norm("\xc3\xa9", 128), "\xc3\xa9!*@*");
+}
+
+Test(irc_mask_normalise, refuses_what_does_not_fit)
+{
+    /* "bob!*@*" is 7 bytes: it needs a cap of 8. */
+    cr_assert_str_eq(norm("bob", 8), "bob!*@*");
+    cr_assert_str_eq(norm("bob", 7), "");
+    cr_assert_str_eq(norm("bob", 1), "");
+    char big[300];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    cr_assert_str_eq(norm(big, 128), "");
+}

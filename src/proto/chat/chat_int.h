@@ -65,7 +65,8 @@
 #define CHAT_REALLEN 100
 #define CHAT_AWAYLEN 200
 #define CHAT_KEYLEN 23
-#define CHAT_MAX_BANS 100
+#define CHAT_MAX_BANS 100       /* MAXLIST=b:100 */
+#define CHAT_MODES 4            /* changes with a parameter per MODE */
 /* Room kept in a queue at output_max for the ERROR line of its closing. */
 #define CHAT_SENDQ_RESERVE 1024
 

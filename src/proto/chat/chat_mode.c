@@ -100,25 +100,45 @@ static void user_mode(struct chat_client *cl, struct irc_msg *m)
 
 /* ---- channel modes ------------------------------------------------------- */
 
-/* The applied changes, as they go out in the MODE line. */
+/* The longest ban mask kept, in its full nick!user@host form. */
+#define CHAT_BANLEN 100
+/* The highest +l: past any real membership, and few enough digits that
+ * parsing cannot overflow. */
+#define CHAT_MAX_LIMIT 1000000u
+
+/* The applied changes, as they go out in the MODE line. A change is
+ * applied only when it fits in that line (budget), so what members are
+ * told is always exactly what was stored. */
 struct change {
-    char modes[64];
+    char modes[IRC_LINE_MAX];
     size_t nm;
     char sign;
     char args[IRC_LINE_MAX];
     size_t na;
+    size_t budget;                  /* room for modes + args in the line */
+    unsigned nargs;                 /* parameters taken (at most CHAT_MODES) */
+    bool listed;                    /* the ban list went out */
+    bool unknown;                   /* 472 went out */
 };
 
+/* Would the change (arg: its parameter as broadcast, or NULL) fit? */
+static bool room(const struct change *c, bool add, const char *arg)
+{
+    size_t need = 1 + (arg ? 1 + strlen(arg) : 0);
+    if (c->sign != (add ? '+' : '-'))
+        need++;
+    return c->nm + c->na + need <= c->budget;
+}
+
+/* Callers checked room(). */
 static void note(struct change *c, bool add, char mode, const char *arg)
 {
-    if (c->nm + 3 >= sizeof c->modes)
-        return;
     char sign = add ? '+' : '-';
     if (c->sign != sign)
         c->modes[c->nm++] = c->sign = sign;
     c->modes[c->nm++] = mode;
     c->modes[c->nm] = '\0';
-    if (arg && c->na + strlen(arg) + 2 < sizeof c->args)
+    if (arg)
         c->na += (size_t)snprintf(c->args + c->na, sizeof c->args - c->na, " %s", arg);
 }
 
@@ -154,6 +174,44 @@ static void mode_string(const struct chat_channel *ch, bool member, char *out, s
         snprintf(out + n, cap - n, " %u", ch->limit);
 }
 
+/* Can s be a middle parameter of every line that carries it? The
+ * parser's 15th parameter can hold spaces, and a trailing one can be
+ * empty or start with ':'. */
+static bool middle_ok(const char *s)
+{
+    if (s[0] == '\0' || s[0] == ':')
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || *s == 0x7f)
+            return false;
+    return true;
+}
+
+/* 696 ERR_INVALIDMODEPARAM: the change is not made. The parameter is
+ * echoed only when it cannot break the line. */
+static void invalid_param(struct chat_client *cl, const struct chat_channel *ch, char mode,
+                          const char *arg, const char *why)
+{
+    bool echo = middle_ok(arg) && strlen(arg) <= CHAT_BANLEN;
+    cl_numeric(cl, 696, "%s %c %s :%s", ch->name, mode, echo ? arg : "*", why);
+}
+
+/* "+l N": decimal digits only, 1 to CHAT_MAX_LIMIT; 0 when not. */
+static unsigned limit_parse(const char *s)
+{
+    unsigned v = 0;
+    if (!*s)
+        return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        v = v * 10 + (unsigned)(*s - '0');
+        if (v > CHAT_MAX_LIMIT)
+            return 0;
+    }
+    return v;
+}
+
 /* Under mu. */
 static void ban_list(struct chat_client *cl, struct chat_channel *ch)
 {
@@ -162,30 +220,91 @@ static void ban_list(struct chat_client *cl, struct chat_channel *ch)
     cl_numeric(cl, 368, "%s :End of channel ban list", ch->name);
 }
 
-static bool ban_set(struct chat_channel *ch, const char *mask, bool add)
+enum { BAN_SAME, BAN_CHANGED, BAN_FULL };
+
+/* mask is in its full form: bob and bob!*@* are one ban. */
+static int ban_set(struct chat_channel *ch, const char *mask, bool add)
 {
     for (unsigned i = 0; i < ch->nbans; i++) {
         if (irc_casecmp(ch->bans[i], mask) == 0) {
             if (add)
-                return false;
+                return BAN_SAME;
             free(ch->bans[i]);
             ch->bans[i] = ch->bans[--ch->nbans];
-            return true;
+            return BAN_CHANGED;
         }
     }
-    if (!add || ch->nbans >= CHAT_MAX_BANS)
-        return false;
+    if (!add)
+        return BAN_SAME;
+    if (ch->nbans >= CHAT_MAX_BANS)
+        return BAN_FULL;
     char **v = realloc(ch->bans, (ch->nbans + 1) * sizeof *v);
-    char *s = strndup(mask, 100);
-    if (!v || !s) {
-        free(s);
-        if (v)
-            ch->bans = v;
-        return false;
-    }
-    ch->bans = v;
+    if (v)
+        ch->bans = v;
+    char *s = v ? strdup(mask) : NULL;
+    if (!s)
+        return BAN_SAME;
     ch->bans[ch->nbans++] = s;
-    return true;
+    return BAN_CHANGED;
+}
+
+/* Under mu: +b / -b mask, or the list (once per command: a line of
+ * b's must not repeat it). */
+static void ban_mode(struct chat_client *cl, struct chat_channel *ch, bool add,
+                     const char *arg, struct change *c)
+{
+    char mask[CHAT_BANLEN + 1];
+    if (!arg) {
+        if (!c->listed)
+            ban_list(cl, ch);
+        c->listed = true;
+    } else if (!irc_mask_normalise(arg, mask, sizeof mask)) {
+        invalid_param(cl, ch, 'b', arg, "Invalid ban mask");
+    } else if (room(c, add, mask)) {
+        int r = ban_set(ch, mask, add);
+        if (r == BAN_CHANGED)
+            note(c, add, 'b', mask);
+        else if (r == BAN_FULL)
+            cl_numeric(cl, 478, "%s b :Channel ban list is full", ch->name);
+    }
+}
+
+/* Under mu: +k key / -k [key]. */
+static void key_mode(struct chat_client *cl, struct chat_channel *ch, bool add,
+                     const char *arg, struct change *c)
+{
+    char key[CHAT_KEYLEN + 1];
+    if (add && !arg)
+        return;
+    if (add && !middle_ok(arg)) {
+        invalid_param(cl, ch, 'k', arg, "Invalid key");
+        return;
+    }
+    snprintf(key, sizeof key, "%s", add ? arg : "");
+    if (!room(c, add, add ? key : "*"))
+        return;
+    memcpy(ch->key, key, sizeof key);
+    note(c, add, 'k', add ? ch->key : "*");
+}
+
+/* Under mu: +l N / -l. The line carries the number stored, not the text
+ * given. */
+static void limit_mode(struct chat_client *cl, struct chat_channel *ch, bool add,
+                       const char *arg, struct change *c)
+{
+    char num[16];
+    unsigned v = add && arg ? limit_parse(arg) : 0;
+    if (add && !arg)
+        return;
+    if (add && !v) {
+        invalid_param(cl, ch, 'l', arg, "Invalid limit: 1 to 1000000");
+        return;
+    }
+    snprintf(num, sizeof num, "%u", v);
+    if ((!add && !ch->limit) || !room(c, add, add ? num : NULL))
+        return;
+    ch->limit = v;
+    note(c, add, 'l', add ? num : NULL);
 }
 
 /* Under mu: +o / +v on the member named nick. */
@@ -203,65 +322,58 @@ static void member_mode(struct chat_client *cl, struct chat_channel *ch, bool ad
         return;
     }
     unsigned bit = mode == 'o' ? MEM_OP : MEM_VOICE;
-    if (!!(mb->modes & bit) == add)
+    if (!!(mb->modes & bit) == add || !room(c, add, t->nick))
         return;
     mb->modes ^= bit;
     note(c, add, mode, t->nick);
 }
 
-/* Under mu: one mode letter with its argument (NULL if none left).
- * Returns whether the argument was used. */
-static bool apply_one(struct chat_client *cl, struct chat_channel *ch, bool add, char mode,
+/* Does the letter take the next parameter (when there is one)? */
+static bool takes_arg(bool add, char mode)
+{
+    return mode == 'b' || mode == 'k' || mode == 'o' || mode == 'v' || (mode == 'l' && add);
+}
+
+/* Under mu: one mode letter with its parameter (NULL if none). */
+static void apply_one(struct chat_client *cl, struct chat_channel *ch, bool add, char mode,
                       const char *arg, struct change *c)
 {
     unsigned f = flag_of(mode);
     if (f) {
-        if (!!(ch->modes & f) != add) {
+        if (!!(ch->modes & f) != add && room(c, add, NULL)) {
             ch->modes ^= f;
             note(c, add, mode, NULL);
         }
-        return false;
+        return;
     }
     switch (mode) {
-    case 'k':
-        if (add && (!arg || !arg[0] || strchr(arg, ' ')))
-            return arg != NULL;
-        snprintf(ch->key, sizeof ch->key, "%s", add ? arg : "");
-        note(c, add, 'k', add ? ch->key : "*");
-        return arg != NULL;
-    case 'l': {
-        long v = add && arg ? strtol(arg, NULL, 10) : 0;
-        if (add && v <= 0)
-            return arg != NULL;
-        ch->limit = (unsigned)v;
-        note(c, add, 'l', add ? arg : NULL);
-        return add;
-    }
-    case 'b':
-        if (!arg)
-            ban_list(cl, ch);
-        else if (ban_set(ch, arg, add))
-            note(c, add, 'b', arg);
-        return arg != NULL;
+    case 'k': key_mode(cl, ch, add, arg, c); break;
+    case 'l': limit_mode(cl, ch, add, arg, c); break;
+    case 'b': ban_mode(cl, ch, add, arg, c); break;
     case 'o':
     case 'v':
         if (arg)
             member_mode(cl, ch, add, mode, arg, c);
-        return arg != NULL;
+        break;
     default:
-        cl_numeric(cl, 472, "%c :is unknown mode char to me for %s", mode, ch->name);
-        return false;
+        /* Once per command, as each reply would be a line of output. */
+        if (!c->unknown)
+            cl_numeric(cl, 472, "%c :is unknown mode char to me for %s", mode, ch->name);
+        c->unknown = true;
     }
 }
 
-/* Under mu: is this only a request for the ban list ("+b", "b")? */
+/* Under mu: is this only a request for the ban list ("b", "+b", "+bb")?
+ * Anyone may ask that, and it is answered once. */
 static bool ban_query(const struct irc_msg *m)
 {
     const char *s = m->params[1];
-    return m->nparams == 2 && (strcmp(s, "b") == 0 || strcmp(s, "+b") == 0);
+    return m->nparams == 2 && strchr(s, 'b') && strspn(s, "+b") == strlen(s);
 }
 
-/* Under mu: the letters of params[1], each taking its argument in turn. */
+/* Under mu: the letters of params[1], each taking its parameter in turn.
+ * Past CHAT_MODES parameters (ISUPPORT MODES) a letter that would take
+ * one is dropped, so one line cannot make a list of replies. */
 static void apply_all(struct chat_client *cl, struct chat_channel *ch, const struct irc_msg *m,
                       struct change *c)
 {
@@ -272,10 +384,23 @@ static void apply_all(struct chat_client *cl, struct chat_channel *ch, const str
             add = *p == '+';
             continue;
         }
-        const char *arg = next < m->nparams ? m->params[next] : NULL;
-        if (apply_one(cl, ch, add, *p, arg, c))
-            next++;
+        const char *arg = NULL;
+        if (takes_arg(add, *p) && next < m->nparams) {
+            if (c->nargs == CHAT_MODES)
+                continue;
+            arg = m->params[next++];
+            c->nargs++;
+        }
+        apply_one(cl, ch, add, *p, arg, c);
     }
+}
+
+/* Room for modes and parameters in ":nick!user@host MODE #chan ...". */
+static size_t line_budget(const struct chat_client *cl, const struct chat_channel *ch)
+{
+    int pre = snprintf(NULL, 0, ":%s!%s@%s MODE %s ", PFX(cl), ch->name);
+    size_t max = IRC_LINE_MAX - 2;
+    return pre > 0 && (size_t)pre < max ? max - (size_t)pre : 0;
 }
 
 static void channel_mode(struct chat_client *cl, struct irc_msg *m)
@@ -301,6 +426,7 @@ static void channel_mode(struct chat_client *cl, struct irc_msg *m)
     } else if (!chan_member(ch, cl) || !(chan_member(ch, cl)->modes & MEM_OP)) {
         cl_numeric(cl, 482, "%s :You're not channel operator", ch->name);
     } else {
+        c.budget = line_budget(cl, ch);
         apply_all(cl, ch, m, &c);
     }
     if (c.nm)

@@ -78,11 +78,14 @@ static void welcome(struct chat_client *cl)
     cl_numeric(cl, 2, ":Your host is %s, running version muxd-%s", srv, MUXD_VERSION);
     cl_numeric(cl, 3, ":This server was created %s", chat->created_str);
     cl_numeric(cl, 4, "%s muxd-%s iow biklmnopstv", srv, MUXD_VERSION);
+    /* 13 tokens: the most a line holds beside the nick and the trailing
+     * text (RFC 2812 2.3: 15 parameters). A 14th needs a second 005. */
     cl_numeric(cl, 5, "CHANTYPES=# PREFIX=(ov)@+ CHANMODES=b,k,l,imnst NICKLEN=%d "
                "CHANNELLEN=%d TOPICLEN=%d KICKLEN=%d AWAYLEN=%d CHANLIMIT=#:%u "
+               "MODES=%d MAXLIST=b:%d "
                "CASEMAPPING=rfc1459 NETWORK=muxd :are supported by this server",
                CHAT_NICKLEN, CHAT_CHANLEN, CHAT_TOPICLEN, CHAT_TOPICLEN, CHAT_AWAYLEN,
-               cl_set(cl)->o.max_channels);
+               cl_set(cl)->o.max_channels, CHAT_MODES, CHAT_MAX_BANS);
     send_motd(cl);
 }
 

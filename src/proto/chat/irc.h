@@ -73,6 +73,15 @@ bool irc_channel_valid(const char *s, size_t chanlen);
 bool irc_mask_match(const char *mask, const char *s);
 /* Does s match any mask of a comma-separated list (empty items skipped)? */
 bool irc_mask_list_match(const char *list, const char *s);
+/* The full nick!user@host form of a ban mask, as other servers store it:
+ * "bob" is bob!*@*, "*@host" *!*@host, "host.name" (a '.' or ':' and no
+ * '!' or '@') *!*@host.name, "nick!user" nick!user@*, an empty part '*'.
+ * Case is kept. Refused (0): an empty mask, one starting with ':', one
+ * holding a byte below 0x21 or DEL (a space would split it, a leading ':'
+ * make it a trailing parameter, in every line that carries it), and one
+ * whose full form needs cap bytes or more. Otherwise its length, with
+ * out NUL-terminated. */
+size_t irc_mask_normalise(const char *in, char *out, size_t cap);
 
 /* irc_cloak.c: the cloak of an address under secret, e.g.
  * "a1b2c3d4.e5f6a7b8.cloak": HMAC-SHA256(secret, addr), 64 bits of it in

@@ -122,3 +122,64 @@ bool irc_mask_list_match(const char *list, const char *s)
     }
     return false;
 }
+
+/* Would s survive as a middle parameter of every line that carries it? */
+static bool mask_bytes_ok(const char *s)
+{
+    if (s[0] == '\0' || s[0] == ':')
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || *s == 0x7f)
+            return false;
+    return true;
+}
+
+/* One part of a mask, '*' when empty. */
+struct mask_part {
+    const char *p;
+    size_t n;
+};
+
+static void part_set(struct mask_part *part, const char *p, size_t n)
+{
+    part->p = n ? p : "*";
+    part->n = n ? n : 1;
+}
+
+/* Splits as ratbox-descended servers do: the first '@' ends the user
+ * part, and only a '!' before it ends the nick; a bare word is a host
+ * when it looks like one, else a nick. */
+static void mask_split(const char *in, struct mask_part part[3])
+{
+    size_t len = strlen(in);
+    const char *at = strchr(in, '@');
+    const char *ex = memchr(in, '!', at ? (size_t)(at - in) : len);
+    const char *user = ex ? ex + 1 : in;
+    part_set(&part[0], in, ex ? (size_t)(ex - in) : 0);
+    part_set(&part[1], user, at ? (size_t)(at - user) : ex ? len - (size_t)(user - in) : 0);
+    part_set(&part[2], at ? at + 1 : in, at ? len - (size_t)(at + 1 - in) : 0);
+    if (!at && !ex) {
+        bool host = strpbrk(in, ".:") != NULL;
+        part_set(&part[host ? 2 : 0], in, len);
+    }
+}
+
+size_t irc_mask_normalise(const char *in, char *out, size_t cap)
+{
+    if (!mask_bytes_ok(in))
+        return 0;
+    struct mask_part part[3];
+    mask_split(in, part);
+    size_t n = part[0].n + 1 + part[1].n + 1 + part[2].n;
+    if (n >= cap)
+        return 0;
+    char *o = out;
+    for (int i = 0; i < 3; i++) {
+        memcpy(o, part[i].p, part[i].n);
+        o += part[i].n;
+        if (i < 2)
+            *o++ = i == 0 ? '!' : '@';
+    }
+    *o = '\0';
+    return n;
+}
