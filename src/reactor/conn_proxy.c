@@ -52,6 +52,14 @@ int mx__proxy_cfg_set(struct mx__proxy_cfg *cfg, const struct mx_listen_opts *o)
     return 0;
 }
 
+/* Closes c for its header, or the lack of one, counted by why. */
+static bool refused(struct mx_conn *c, enum mx_proxy_refusal why, const char *line)
+{
+    mx__count(&c->w->stats.proxy_refused[why], 1);
+    mx__conn_abort(c, line);
+    return false;
+}
+
 static unsigned versions(enum mx_proxy_mode m)
 {
     return m == MX_PROXY_V1 ? MX__PROXY_V1
@@ -67,7 +75,7 @@ static void too_slow(struct mx_conn *c, void *arg)
     (void)arg;
     snprintf(why, sizeof why, "no whole PROXY header within proxy_timeout (%u ms)",
              c->ls->proxy.timeout_ms);
-    mx__conn_abort(c, why);
+    refused(c, MX_PROXY_REFUSED_TIMEOUT, why);
 }
 
 bool mx__proxy_begin(struct mx_conn *c)
@@ -79,10 +87,9 @@ bool mx__proxy_begin(struct mx_conn *c)
         mx__conn_abort(c, NULL);
         return false;
     }
-    if (!mx__cidr_match(px->from, px->nfrom, (const struct sockaddr *)&c->peer)) {
-        mx__conn_abort(c, "refused: source not in proxy_from (a PROXY listener)");
-        return false;
-    }
+    if (!mx__cidr_match(px->from, px->nfrom, (const struct sockaddr *)&c->peer))
+        return refused(c, MX_PROXY_REFUSED_UNTRUSTED,
+                       "refused: source not in proxy_from (a PROXY listener)");
     c->flags |= MX_C_PREAMBLE;
     if (mx__conn_timer_arm(c, px->timeout_ms, too_slow, NULL) < 0) {
         mx_warn("conn %s closed: no memory for its PROXY header deadline", mx_conn_peer_str(c));
@@ -188,8 +195,11 @@ static bool header_done(struct mx_conn *c, const struct mx__proxy_hdr *h)
 bool mx__proxy_eof(struct mx_conn *c)
 {
     /* Connecting and closing without a byte is what a proxy's TCP health
-     * check does: worth no more than any connection's close. */
-    mx__conn_abort(c, c->in.len ? "EOF before a whole PROXY header" : NULL);
+     * check does: worth no more than any connection's close, and no
+     * refusal. */
+    if (c->in.len)
+        return refused(c, MX_PROXY_REFUSED_TRUNCATED, "EOF before a whole PROXY header");
+    mx__conn_abort(c, NULL);
     return false;
 }
 
@@ -205,10 +215,10 @@ bool mx__proxy_recv(struct mx_conn *c, const char *p, size_t n)
     case MX__PROXY_MORE:
         return true;
     case MX__PROXY_ERROR:
-        mx__conn_abort(c, h.why);
-        return false;
+        return refused(c, h.refusal, h.why);
     case MX__PROXY_DONE:
         break;
     }
+    mx__count(&c->w->stats.proxy_accepted, 1);
     return header_done(c, &h);
 }

@@ -27,6 +27,7 @@ struct mx__wstats {
     mx__counter turn_buckets[MX_STATS_TURN_BUCKETS];
     mx__counter job_ns_sum;
     mx__counter job_buckets[MX_STATS_JOB_BUCKETS];
+    mx__counter proxy_accepted, proxy_refused[MX_PROXY_REFUSALS];
 };
 
 /* Single writer only: the thread that owns the counter. */
