@@ -73,6 +73,8 @@ struct mx_server_stats {
     uint64_t rejected_emfile;     /* shed: out of descriptors (EMFILE ...) */
     uint64_t offload_outstanding; /* gauge: jobs accepted, not yet done */
     uint64_t offload_running;     /* gauge: jobs on a pool thread now */
+    /* The per_ip ones count the acceptor's and, on PROXY listeners, the
+     * workers' (the address a header carries is judged there). */
     uint64_t rejected_per_ip_limit; /* refused: the address held
                                        max_connections_per_ip */
     uint64_t rejected_per_ip_rate;  /* refused: the address connected faster

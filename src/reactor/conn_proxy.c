@@ -114,10 +114,35 @@ static void take_source(struct mx_conn *c, const struct mx__proxy_hdr *h)
              h->has_src ? "" : " (no client address in it: the peer stays)");
 }
 
+/* The protocol's refusal line for the carried address, in c's output,
+ * unless TLS would have to carry it; then the close. Logged by the burst,
+ * as the acceptor's refusals are: a flood behind the proxy is one
+ * warning, not a line per connection. */
+static void refuse_carried(struct mx_conn *c, bool over_rate, unsigned max, unsigned rate)
+{
+    const struct mx_listener *ls = c->ls;
+    struct mx__wstats *st = &c->w->stats;
+    mx__count(over_rate ? &st->rejected_per_ip_rate : &st->rejected_per_ip_limit, 1);
+    char ip[MX_ADDRSTRLEN], line[512];
+    snprintf(ip, sizeof ip, "%s", mx_conn_peer_str(c));
+    char *colon = strrchr(ip, ':');
+    if (colon && !strchr(ip, '['))
+        *colon = '\0'; /* the address without its port */
+    mx__ip_refused_log(&c->w->srv->ip_bursts, c->w->now_ms, over_rate, max, rate, ip, ls->name,
+                       true);
+    enum mx_refusal why = over_rate ? MX_REFUSE_PER_IP_RATE : MX_REFUSE_PER_IP_LIMIT;
+    size_t n = ls->proto->refuse && !ls->tls
+                   ? ls->proto->refuse(ls->proto_data, why, ip, line, sizeof line)
+                   : 0;
+    mx__buf_free(&c->in);
+    c->flags &= ~MX_C_PREAMBLE;
+    mx__conn_queue_raw(c, line, n < sizeof line ? n : 0);
+    mx_conn_close(c, NULL);
+}
+
 /* The acceptor saw only the proxy's address: a PROXY listener's clients
  * are held to the per-address limits by the address the header carries,
- * now, before the protocol opens. A refusal says why in the protocol's
- * words (chat's ERROR line) unless TLS would have to carry them. */
+ * now, before the protocol opens. */
 static bool admit_carried(struct mx_conn *c)
 {
     struct mx_server *s = c->w->srv;
@@ -126,30 +151,21 @@ static bool admit_carried(struct mx_conn *c)
     mx__listener_ip_limits(s, ls, &max, &rate);
     if (!max && !rate)
         return true;
+    mx__ip_bursts_over(&s->ip_bursts, c->w->now_ms, false);
     uint32_t ticket = 0;
     enum mx__admit_verdict v = mx__admit_ip_take(&s->perip, (struct sockaddr *)&c->peer,
                                                  (unsigned)(ls - s->listeners), max, rate,
                                                  c->w->now_ms, &ticket);
-    if (v != MX__ADMIT_OVER_LIMIT && v != MX__ADMIT_OVER_RATE) {
-        c->admit_ticket = ticket;
-        return true;
+    if (v == MX__ADMIT_OVER_LIMIT || v == MX__ADMIT_OVER_RATE) {
+        refuse_carried(c, v == MX__ADMIT_OVER_RATE, max, rate);
+        return false;
     }
-    enum mx_refusal why = v == MX__ADMIT_OVER_RATE ? MX_REFUSE_PER_IP_RATE
-                                                   : MX_REFUSE_PER_IP_LIMIT;
-    char ip[MX_ADDRSTRLEN], line[512];
-    snprintf(ip, sizeof ip, "%s", mx_conn_peer_str(c));
-    char *colon = strrchr(ip, ':');
-    if (colon && !strchr(ip, '['))
-        *colon = '\0'; /* the address without its port */
-    size_t n = ls->proto->refuse && !ls->tls
-                   ? ls->proto->refuse(ls->proto_data, why, ip, line, sizeof line)
-                   : 0;
-    mx__buf_free(&c->in);
-    c->flags &= ~MX_C_PREAMBLE;
-    mx__conn_queue_raw(c, line, n < sizeof line ? n : 0);
-    mx_conn_close(c, why == MX_REFUSE_PER_IP_RATE ? "refused: connect_rate_per_ip (carried address)"
-                                                  : "refused: max_connections_per_ip (carried address)");
-    return false;
+    if (v == MX__ADMIT_UNTRACKED) {
+        mx__count(&c->w->stats.per_ip_untracked, 1);
+        mx__ip_untracked_log(&s->ip_bursts, c->w->now_ms);
+    }
+    c->admit_ticket = ticket;
+    return true;
 }
 
 /* A TLS listener behind a proxy: the handshake starts after the header,

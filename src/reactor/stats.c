@@ -74,6 +74,18 @@ static bool running(const struct mx_server *s)
     return s->started && s->workers != NULL;
 }
 
+/* Per-address refusals of carried addresses happen on the workers: one
+ * figure per reason all the same, wherever the address was judged. */
+static void add_carried(const struct mx_server *s, struct mx_server_stats *out)
+{
+    for (unsigned i = 0; i < out->workers_seen; i++) {
+        const struct mx__wstats *st = &s->workers[i].stats;
+        out->rejected_per_ip_limit += mx__counter_get(&st->rejected_per_ip_limit);
+        out->rejected_per_ip_rate += mx__counter_get(&st->rejected_per_ip_rate);
+        out->per_ip_untracked += mx__counter_get(&st->per_ip_untracked);
+    }
+}
+
 int mx_server_stats(const struct mx_server *s, struct mx_server_stats *out)
 {
     if (!running(s))
@@ -91,6 +103,7 @@ int mx_server_stats(const struct mx_server *s, struct mx_server_stats *out)
         .rejected_per_ip_rate = mx__counter_get(&s->acceptor.rejected_per_ip_rate),
         .per_ip_untracked = mx__counter_get(&s->acceptor.per_ip_untracked),
     };
+    add_carried(s, out);
     return 0;
 }
 

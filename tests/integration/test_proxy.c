@@ -483,15 +483,20 @@ Test(proxy, half_header_survives_a_move_to_another_worker)
 
 /* Per-address limits on a PROXY listener count the carried address, not
  * the proxy's (every client shares that one): two clients "from"
- * 10.0.0.7 are admitted, a third is refused in chat's words, and one
- * "from" 10.0.0.8 still gets in, all through the same proxy address. */
+ * 10.0.0.7 are admitted, three more are refused in chat's words, and one
+ * "from" 10.0.0.8 still gets in, all through the same proxy address. The
+ * refusals count with the acceptor's, and warn once for the burst
+ * though two workers made them. */
 Test(proxy, per_address_limits_count_the_carried_address)
 {
     struct mx_daemon *d = boot("chat", "proxy_protocol = v1\nproxy_from = 127.0.0.1\n"
-                                       "max_connections_per_ip = 2\n");
-    int fds[4];
-    const char *src[4] = { "10.0.0.7", "10.0.0.7", "10.0.0.7", "10.0.0.8" };
-    for (int i = 0; i < 4; i++) {
+                                       "max_connections_per_ip = 2\n"
+                                       "[server]\nworkers = 2\n" ADMIN);
+    enum { N = 6 };
+    int fds[N];
+    const char *src[N] = { "10.0.0.7", "10.0.0.7", "10.0.0.7", "10.0.0.7", "10.0.0.7",
+                           "10.0.0.8" };
+    for (int i = 0; i < N; i++) {
         char hdr[128];
         int n = snprintf(hdr, sizeof hdr, "PROXY TCP4 %s 127.0.0.1 %d 6667\r\nPING :x%d\r\n",
                          src[i], 4000 + i, i);
@@ -500,16 +505,26 @@ Test(proxy, per_address_limits_count_the_carried_address)
         char got[512] = { 0 };
         ssize_t k = mx_recv_exact(fds[i], got, 20, T);
         MX_REQUIRE(k > 0, "client %d got nothing", i);
-        if (i == 2)
-            MX_REQUIRE(strstr(got, "ERROR :Closing Link") != NULL, "third: %s", got);
-        else
-            MX_REQUIRE(strstr(got, "PONG") != NULL, "client %d: %s", i, got);
+        bool refused = i >= 2 && i <= 4;
+        MX_REQUIRE(strstr(got, refused ? "ERROR :Closing Link" : "PONG") != NULL,
+                   "client %d: %s", i, got);
+        if (refused)
+            MX_REQUIRE(mx_wait_closed(fds[i], T, NULL) != MX_OPEN, "refused client %d stayed", i);
     }
-    MX_REQUIRE(mx_wait_closed(fds[2], T, NULL) != MX_OPEN, "the refused client stayed");
-    MX_REQUIRE(daemon_wait_log(d, "refused: max_connections_per_ip (carried address)", T));
-    for (int i = 0; i < 4; i++)
+    require_metric(d, "muxd_connections_rejected_total", "reason=\"per_ip_limit\"", 3);
+    require_metric(d, "muxd_connections_rejected_total", "reason=\"per_ip_rate\"", 0);
+    require_metric(d, "muxd_proxy_headers_accepted_total", "", N);
+    static const char warn[] =
+        "max_connections_per_ip (2) reached by 10.0.0.7 (carried address) on l: refusing";
+    MX_REQUIRE(daemon_wait_log(d, warn, T), "no '%s' in the log", warn);
+    MX_REQUIRE(daemon_log_count(d, warn) == 1, "not one warning for the burst");
+    MX_REQUIRE(daemon_log_count(d, "closed: refused: max_connections_per_ip") == 0,
+               "a line per refusal");
+    for (int i = 0; i < N; i++)
         close(fds[i]);
     mx_stop_ok(d, 10000);
+    MX_REQUIRE(daemon_log_count(d, "max_connections_per_ip: 3 connections refused in that "
+                                   "burst") == 1, "no end-of-burst line counting 3");
 }
 
 /* PROXY then TLS: the header comes first in the clear, then the

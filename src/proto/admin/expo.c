@@ -221,7 +221,8 @@ static void server_wide(struct mx_text *t, const struct mx_expo_input *in)
     gauge(t, "muxd_connections_admitted", "Connections admitted and not yet closed "
           "(counted against max_connections).", (long long)in->srv.conns_open);
     family(t, "muxd_connections_rejected_total", "counter",
-           "Connections refused at accept, by reason.");
+           "Connections refused at admission, by reason (per_ip_*: at accept, or once "
+           "a PROXY header named the client).");
     mx_text_add(t, "muxd_connections_rejected_total{reason=\"max_connections\"} %llu\n",
                 (unsigned long long)in->srv.rejected_max_conns);
     mx_text_add(t, "muxd_connections_rejected_total{reason=\"emfile\"} %llu\n",
