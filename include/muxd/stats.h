@@ -21,6 +21,21 @@ struct mx_server;
 #define MX_STATS_JOB_BOUNDS_US { 100, 1000, 10000, 100000, 1000000, 10000000 }
 #define MX_STATS_JOB_BUCKETS 7
 
+/* Why a PROXY listener closed a connection before its header was whole;
+ * the names are muxd_proxy_headers_refused_total's reason labels. */
+enum mx_proxy_refusal {
+    MX_PROXY_REFUSED_UNTRUSTED,   /* source not in proxy_from */
+    MX_PROXY_REFUSED_NOT_PROXY,   /* the first bytes start no PROXY header */
+    MX_PROXY_REFUSED_VERSION,     /* a version the listener does not take */
+    MX_PROXY_REFUSED_MALFORMED,   /* a header, but not as the spec has it */
+    MX_PROXY_REFUSED_TOO_LONG,    /* longer than any header we take */
+    MX_PROXY_REFUSED_TRUNCATED,   /* EOF in the middle of it */
+    MX_PROXY_REFUSED_TIMEOUT,     /* not whole within proxy_timeout */
+    MX_PROXY_REFUSALS
+};
+#define MX_PROXY_REFUSAL_NAMES { "untrusted", "not_proxy", "version", "malformed", \
+                                 "too_long", "truncated", "timeout" }
+
 struct mx_worker_stats {
     uint64_t conns_opened;        /* connections this worker took on */
     uint64_t conns_closed;        /* ... and closed */
@@ -45,6 +60,8 @@ struct mx_worker_stats {
     uint64_t job_ns_sum;          /* offload jobs of this worker's connections:
                                      time run on a pool thread */
     uint64_t job_buckets[MX_STATS_JOB_BUCKETS]; /* not cumulative */
+    uint64_t proxy_accepted;      /* PROXY headers taken whole */
+    uint64_t proxy_refused[MX_PROXY_REFUSALS]; /* connections closed for theirs */
 };
 
 struct mx_server_stats {
@@ -57,6 +74,8 @@ struct mx_server_stats {
     uint64_t rejected_emfile;     /* shed: out of descriptors (EMFILE ...) */
     uint64_t offload_outstanding; /* gauge: jobs accepted, not yet done */
     uint64_t offload_running;     /* gauge: jobs on a pool thread now */
+    /* The per_ip ones count the acceptor's and, on PROXY listeners, the
+     * workers' (the address a header carries is judged there). */
     uint64_t rejected_per_ip_limit; /* refused: the address held
                                        max_connections_per_ip */
     uint64_t rejected_per_ip_rate;  /* refused: the address connected faster

@@ -290,7 +290,7 @@ void mx__acceptor_stop(struct mx_acceptor *a)
     sem_destroy(&a->synced);
     if (a->reserve_fd >= 0)
         close(a->reserve_fd);
-    mx__acceptor_ip_bursts_over(a, 0, true);
+    mx__ip_bursts_over(&s->ip_bursts, 0, true);
     mx_info("acceptor stopped: accepted=%llu rejected=%llu",
             (unsigned long long)a->accepted, (unsigned long long)a->rejected);
 }

@@ -11,14 +11,6 @@
 
 struct mx_server;
 
-/* Per-address refusals (and untracked admissions) are logged by the
- * burst, one kind at a time (acceptor_perip.c). */
-enum { MX__IP_BURST_LIMIT, MX__IP_BURST_RATE, MX__IP_BURST_FULL, MX__IP_BURSTS };
-struct mx__ip_burst {
-    uint64_t n;        /* in the burst so far; 0: none going on */
-    uint64_t last_ms;  /* the latest one */
-};
-
 struct mx_acceptor {
     struct mx_server *srv;
     pthread_t thread;
@@ -37,7 +29,6 @@ struct mx_acceptor {
     uint64_t paused_until_ms;
     /* Per-address admission (acceptor_perip.c), for mx_server_stats. */
     mx__counter rejected_per_ip_limit, rejected_per_ip_rate, per_ip_untracked;
-    struct mx__ip_burst ip_burst[MX__IP_BURSTS];
 };
 
 struct mx_listener;
@@ -70,8 +61,5 @@ int mx__acceptor_uring_loop(struct mx_acceptor *a);
  * the protocol's refusal line and is closed. */
 bool mx__acceptor_admit_ip(struct mx_acceptor *a, int fd, struct mx_listener *ls,
                            uint32_t *ticket);
-/* Ends the bursts quiet since a second (all: every one, at stop) with
- * their count line. */
-void mx__acceptor_ip_bursts_over(struct mx_acceptor *a, uint64_t now_ms, bool all);
 
 #endif

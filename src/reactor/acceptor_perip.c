@@ -1,6 +1,6 @@
 /* acceptor_perip.c - the acceptor's per-address admission step: judge a
  * fresh socket by its address's count and connect rate (admit_ip.h),
- * refuse with the protocol's line, log refusals by the burst.
+ * refuse with the protocol's line, log refusals by the burst (ip_burst.h).
  *
  * All of it runs on the acceptor thread, before any worker sees the
  * socket: a flood from one address costs an accept, a getpeername, a
@@ -18,42 +18,6 @@
 #include "muxd/proto.h"
 #include "reactor/clock.h"
 #include "reactor/server.h"
-
-/* A burst ends once a second goes by without another of its kind: the
- * end line comes with the first connection after that (the acceptor
- * keeps no timers), or at stop. */
-#define BURST_QUIET_MS 1000
-
-static const char *const burst_name[MX__IP_BURSTS] = {
-    [MX__IP_BURST_LIMIT] = "max_connections_per_ip",
-    [MX__IP_BURST_RATE] = "connect_rate_per_ip",
-    [MX__IP_BURST_FULL] = "per-address table full",
-};
-
-static void end_burst(struct mx_acceptor *a, int kind)
-{
-    mx_info("%s: %llu connections %s in that burst", burst_name[kind],
-            (unsigned long long)a->ip_burst[kind].n,
-            kind == MX__IP_BURST_FULL ? "admitted without per-address limits" : "refused");
-    a->ip_burst[kind].n = 0;
-}
-
-void mx__acceptor_ip_bursts_over(struct mx_acceptor *a, uint64_t now_ms, bool all)
-{
-    for (int k = 0; k < MX__IP_BURSTS; k++) {
-        const struct mx__ip_burst *b = &a->ip_burst[k];
-        if (b->n && (all || now_ms - b->last_ms >= BURST_QUIET_MS))
-            end_burst(a, k);
-    }
-}
-
-/* Counts one more of kind; true if it starts a burst (the caller warns). */
-static bool burst_add(struct mx_acceptor *a, int kind, uint64_t now_ms)
-{
-    struct mx__ip_burst *b = &a->ip_burst[kind];
-    b->last_ms = now_ms;
-    return b->n++ == 0;
-}
 
 /* The address alone, an IPv4-mapped one as IPv4 (how the peer knows it). */
 static void ip_str(const struct sockaddr_storage *ss, char *out, size_t len)
@@ -98,22 +62,7 @@ static void refused(struct mx_acceptor *a, struct mx_listener *ls, int fd,
     refuse(ls, fd, over_rate ? MX_REFUSE_PER_IP_RATE : MX_REFUSE_PER_IP_LIMIT, ip);
     a->rejected++;
     mx__count(over_rate ? &a->rejected_per_ip_rate : &a->rejected_per_ip_limit, 1);
-    if (!burst_add(a, over_rate ? MX__IP_BURST_RATE : MX__IP_BURST_LIMIT, now))
-        return;
-    if (over_rate)
-        mx_warn("connect_rate_per_ip (%u/s) exceeded by %s on %s: refusing connections over it",
-                rate, ip, ls->name);
-    else
-        mx_warn("max_connections_per_ip (%u) reached by %s on %s: refusing connections over it",
-                max, ip, ls->name);
-}
-
-static void untracked(struct mx_acceptor *a, uint64_t now)
-{
-    mx__count(&a->per_ip_untracked, 1);
-    if (burst_add(a, MX__IP_BURST_FULL, now))
-        mx_warn("per-address table full (%u addresses hold connections): admitting new "
-                "addresses without per-address limits", MX__ADMIT_IP_CAP);
+    mx__ip_refused_log(&a->srv->ip_bursts, now, over_rate, max, rate, ip, ls->name, false);
 }
 
 bool mx__acceptor_admit_ip(struct mx_acceptor *a, int fd, struct mx_listener *ls,
@@ -121,18 +70,17 @@ bool mx__acceptor_admit_ip(struct mx_acceptor *a, int fd, struct mx_listener *ls
 {
     struct mx_server *s = a->srv;
     *ticket = 0;
-    /* Behind a proxy the peer is the proxy: its clients are admitted by
-     * the address their header carries, on the worker (conn_proxy.c). */
-    if (ls->proxy.mode != MX_PROXY_OFF)
-        return true;
     unsigned max, rate;
     mx__listener_ip_limits(s, ls, &max, &rate);
-    bool bursts = a->ip_burst[0].n | a->ip_burst[1].n | a->ip_burst[2].n;
+    /* Every accept may end a burst, the workers' ones too. */
+    bool bursts = mx__ip_bursts_on(&s->ip_bursts);
     if (!max && !rate && !bursts) /* off: not even a clock read */
         return true;
     uint64_t now = mx__clock_ms();
-    mx__acceptor_ip_bursts_over(a, now, false);
-    if (!max && !rate)
+    mx__ip_bursts_over(&s->ip_bursts, now, false);
+    /* Behind a proxy the peer is the proxy: its clients are admitted by
+     * the address their header carries, on the worker (conn_proxy.c). */
+    if ((!max && !rate) || ls->proxy.mode != MX_PROXY_OFF)
         return true;
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -145,7 +93,9 @@ bool mx__acceptor_admit_ip(struct mx_acceptor *a, int fd, struct mx_listener *ls
         refused(a, ls, fd, v, &ss, max, rate, now);
         return false;
     }
-    if (v == MX__ADMIT_UNTRACKED)
-        untracked(a, now);
+    if (v == MX__ADMIT_UNTRACKED) {
+        mx__count(&a->per_ip_untracked, 1);
+        mx__ip_untracked_log(&s->ip_bursts, now);
+    }
     return true;
 }

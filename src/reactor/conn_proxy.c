@@ -52,6 +52,14 @@ int mx__proxy_cfg_set(struct mx__proxy_cfg *cfg, const struct mx_listen_opts *o)
     return 0;
 }
 
+/* Closes c for its header, or the lack of one, counted by why. */
+static bool refused(struct mx_conn *c, enum mx_proxy_refusal why, const char *line)
+{
+    mx__count(&c->w->stats.proxy_refused[why], 1);
+    mx__conn_abort(c, line);
+    return false;
+}
+
 static unsigned versions(enum mx_proxy_mode m)
 {
     return m == MX_PROXY_V1 ? MX__PROXY_V1
@@ -67,7 +75,7 @@ static void too_slow(struct mx_conn *c, void *arg)
     (void)arg;
     snprintf(why, sizeof why, "no whole PROXY header within proxy_timeout (%u ms)",
              c->ls->proxy.timeout_ms);
-    mx__conn_abort(c, why);
+    refused(c, MX_PROXY_REFUSED_TIMEOUT, why);
 }
 
 bool mx__proxy_begin(struct mx_conn *c)
@@ -79,10 +87,9 @@ bool mx__proxy_begin(struct mx_conn *c)
         mx__conn_abort(c, NULL);
         return false;
     }
-    if (!mx__cidr_match(px->from, px->nfrom, (const struct sockaddr *)&c->peer)) {
-        mx__conn_abort(c, "refused: source not in proxy_from (a PROXY listener)");
-        return false;
-    }
+    if (!mx__cidr_match(px->from, px->nfrom, (const struct sockaddr *)&c->peer))
+        return refused(c, MX_PROXY_REFUSED_UNTRUSTED,
+                       "refused: source not in proxy_from (a PROXY listener)");
     c->flags |= MX_C_PREAMBLE;
     if (mx__conn_timer_arm(c, px->timeout_ms, too_slow, NULL) < 0) {
         mx_warn("conn %s closed: no memory for its PROXY header deadline", mx_conn_peer_str(c));
@@ -107,10 +114,35 @@ static void take_source(struct mx_conn *c, const struct mx__proxy_hdr *h)
              h->has_src ? "" : " (no client address in it: the peer stays)");
 }
 
+/* The protocol's refusal line for the carried address, in c's output,
+ * unless TLS would have to carry it; then the close. Logged by the burst,
+ * as the acceptor's refusals are: a flood behind the proxy is one
+ * warning, not a line per connection. */
+static void refuse_carried(struct mx_conn *c, bool over_rate, unsigned max, unsigned rate)
+{
+    const struct mx_listener *ls = c->ls;
+    struct mx__wstats *st = &c->w->stats;
+    mx__count(over_rate ? &st->rejected_per_ip_rate : &st->rejected_per_ip_limit, 1);
+    char ip[MX_ADDRSTRLEN], line[512];
+    snprintf(ip, sizeof ip, "%s", mx_conn_peer_str(c));
+    char *colon = strrchr(ip, ':');
+    if (colon && !strchr(ip, '['))
+        *colon = '\0'; /* the address without its port */
+    mx__ip_refused_log(&c->w->srv->ip_bursts, c->w->now_ms, over_rate, max, rate, ip, ls->name,
+                       true);
+    enum mx_refusal why = over_rate ? MX_REFUSE_PER_IP_RATE : MX_REFUSE_PER_IP_LIMIT;
+    size_t n = ls->proto->refuse && !ls->tls
+                   ? ls->proto->refuse(ls->proto_data, why, ip, line, sizeof line)
+                   : 0;
+    mx__buf_free(&c->in);
+    c->flags &= ~MX_C_PREAMBLE;
+    mx__conn_queue_raw(c, line, n < sizeof line ? n : 0);
+    mx_conn_close(c, NULL);
+}
+
 /* The acceptor saw only the proxy's address: a PROXY listener's clients
  * are held to the per-address limits by the address the header carries,
- * now, before the protocol opens. A refusal says why in the protocol's
- * words (chat's ERROR line) unless TLS would have to carry them. */
+ * now, before the protocol opens. */
 static bool admit_carried(struct mx_conn *c)
 {
     struct mx_server *s = c->w->srv;
@@ -119,30 +151,21 @@ static bool admit_carried(struct mx_conn *c)
     mx__listener_ip_limits(s, ls, &max, &rate);
     if (!max && !rate)
         return true;
+    mx__ip_bursts_over(&s->ip_bursts, c->w->now_ms, false);
     uint32_t ticket = 0;
     enum mx__admit_verdict v = mx__admit_ip_take(&s->perip, (struct sockaddr *)&c->peer,
                                                  (unsigned)(ls - s->listeners), max, rate,
                                                  c->w->now_ms, &ticket);
-    if (v != MX__ADMIT_OVER_LIMIT && v != MX__ADMIT_OVER_RATE) {
-        c->admit_ticket = ticket;
-        return true;
+    if (v == MX__ADMIT_OVER_LIMIT || v == MX__ADMIT_OVER_RATE) {
+        refuse_carried(c, v == MX__ADMIT_OVER_RATE, max, rate);
+        return false;
     }
-    enum mx_refusal why = v == MX__ADMIT_OVER_RATE ? MX_REFUSE_PER_IP_RATE
-                                                   : MX_REFUSE_PER_IP_LIMIT;
-    char ip[MX_ADDRSTRLEN], line[512];
-    snprintf(ip, sizeof ip, "%s", mx_conn_peer_str(c));
-    char *colon = strrchr(ip, ':');
-    if (colon && !strchr(ip, '['))
-        *colon = '\0'; /* the address without its port */
-    size_t n = ls->proto->refuse && !ls->tls
-                   ? ls->proto->refuse(ls->proto_data, why, ip, line, sizeof line)
-                   : 0;
-    mx__buf_free(&c->in);
-    c->flags &= ~MX_C_PREAMBLE;
-    mx__conn_queue_raw(c, line, n < sizeof line ? n : 0);
-    mx_conn_close(c, why == MX_REFUSE_PER_IP_RATE ? "refused: connect_rate_per_ip (carried address)"
-                                                  : "refused: max_connections_per_ip (carried address)");
-    return false;
+    if (v == MX__ADMIT_UNTRACKED) {
+        mx__count(&c->w->stats.per_ip_untracked, 1);
+        mx__ip_untracked_log(&s->ip_bursts, c->w->now_ms);
+    }
+    c->admit_ticket = ticket;
+    return true;
 }
 
 /* A TLS listener behind a proxy: the handshake starts after the header,
@@ -188,8 +211,11 @@ static bool header_done(struct mx_conn *c, const struct mx__proxy_hdr *h)
 bool mx__proxy_eof(struct mx_conn *c)
 {
     /* Connecting and closing without a byte is what a proxy's TCP health
-     * check does: worth no more than any connection's close. */
-    mx__conn_abort(c, c->in.len ? "EOF before a whole PROXY header" : NULL);
+     * check does: worth no more than any connection's close, and no
+     * refusal. */
+    if (c->in.len)
+        return refused(c, MX_PROXY_REFUSED_TRUNCATED, "EOF before a whole PROXY header");
+    mx__conn_abort(c, NULL);
     return false;
 }
 
@@ -205,10 +231,10 @@ bool mx__proxy_recv(struct mx_conn *c, const char *p, size_t n)
     case MX__PROXY_MORE:
         return true;
     case MX__PROXY_ERROR:
-        mx__conn_abort(c, h.why);
-        return false;
+        return refused(c, h.refusal, h.why);
     case MX__PROXY_DONE:
         break;
     }
+    mx__count(&c->w->stats.proxy_accepted, 1);
     return header_done(c, &h);
 }

@@ -12,10 +12,18 @@ static const unsigned char v2_sig[12] = { 0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
                                           0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A };
 static const char v1_sig[] = "PROXY ";
 
-static enum mx__proxy_rc fail(struct mx__proxy_hdr *out, const char *why)
+static enum mx__proxy_rc fail(struct mx__proxy_hdr *out, enum mx_proxy_refusal kind,
+                              const char *why)
 {
+    out->refusal = kind;
     out->why = why;
     return MX__PROXY_ERROR;
+}
+
+/* Most refusals: the bytes start a header, but not one the spec allows. */
+static enum mx__proxy_rc bad(struct mx__proxy_hdr *out, const char *why)
+{
+    return fail(out, MX_PROXY_REFUSED_MALFORMED, why);
 }
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -113,10 +121,10 @@ static enum mx__proxy_rc v1_tcp(const struct v1_field *f, bool six, struct mx__p
                       : v1_ipv4(f[2].s, f[2].n, &out->src.v4.sin_addr);
     bool dst_ok = six ? v1_ipv6(f[3].s, f[3].n, &a6) : v1_ipv4(f[3].s, f[3].n, &a4);
     if (!src_ok || !dst_ok)
-        return fail(out, six ? "PROXY v1: bad TCP6 address" : "PROXY v1: bad TCP4 address");
+        return bad(out, six ? "PROXY v1: bad TCP6 address" : "PROXY v1: bad TCP4 address");
     if (!v1_number(f[4].s, f[4].n, 5, 65535, &sport) ||
         !v1_number(f[5].s, f[5].n, 5, 65535, &dport))
-        return fail(out, "PROXY v1: bad port");
+        return bad(out, "PROXY v1: bad port");
     if (six) {
         out->src.v6.sin6_family = AF_INET6;
         out->src.v6.sin6_port = htons((uint16_t)sport);
@@ -137,13 +145,13 @@ static enum mx__proxy_rc v1_line(const char *line, size_t n, struct mx__proxy_hd
         return MX__PROXY_DONE;
     int nf = v1_split(line, n, f, 6);
     if (nf < 2 || f[0].n != 5 || memcmp(f[0].s, "PROXY", 5) != 0)
-        return fail(out, "PROXY v1: malformed line");
+        return bad(out, "PROXY v1: malformed line");
     bool tcp4 = f[1].n == 4 && memcmp(f[1].s, "TCP4", 4) == 0;
     bool tcp6 = f[1].n == 4 && memcmp(f[1].s, "TCP6", 4) == 0;
     if (!tcp4 && !tcp6)
-        return fail(out, "PROXY v1: protocol not TCP4, TCP6 or UNKNOWN");
+        return bad(out, "PROXY v1: protocol not TCP4, TCP6 or UNKNOWN");
     if (nf != 6)
-        return fail(out, "PROXY v1: expected 4 fields after the protocol");
+        return bad(out, "PROXY v1: expected 4 fields after the protocol");
     return v1_tcp(f, tcp6, out);
 }
 
@@ -152,19 +160,19 @@ static enum mx__proxy_rc parse_v1(const char *p, size_t n, struct mx__proxy_hdr 
     size_t scan = min_size(n, MX__PROXY_V1_MAX);
     for (size_t i = 0; i < scan; i++) {
         if (p[i] == '\n')
-            return fail(out, "PROXY v1: LF without CR");
+            return bad(out, "PROXY v1: LF without CR");
         if (p[i] != '\r' || i + 1 == n)
             continue;
         if (i + 2 > MX__PROXY_V1_MAX)
             break;
         if (p[i + 1] != '\n')
-            return fail(out, "PROXY v1: CR without LF");
+            return bad(out, "PROXY v1: CR without LF");
         out->version = 1;
         out->len = i + 2;
         return v1_line(p, i, out);
     }
     if (n >= MX__PROXY_V1_MAX)
-        return fail(out, "PROXY v1: no CR LF within 107 bytes");
+        return fail(out, MX_PROXY_REFUSED_TOO_LONG, "PROXY v1: no CR LF within 107 bytes");
     return MX__PROXY_MORE;
 }
 
@@ -177,10 +185,10 @@ static enum mx__proxy_rc v2_tlvs(const unsigned char *p, size_t at, size_t end,
 {
     while (at < end) {
         if (end - at < 3)
-            return fail(out, "PROXY v2: truncated TLV");
+            return bad(out, "PROXY v2: truncated TLV");
         size_t len = (size_t)p[at + 1] << 8 | p[at + 2];
         if (len > end - at - 3)
-            return fail(out, "PROXY v2: TLV runs past the header");
+            return bad(out, "PROXY v2: TLV runs past the header");
         at += 3 + len;
     }
     return MX__PROXY_DONE;
@@ -197,7 +205,7 @@ static enum mx__proxy_rc v2_proxy(const unsigned char *p, size_t body, unsigned 
         return MX__PROXY_DONE;
     size_t alen = fam == 1 ? 4 : 16;
     if (body < 2 * alen + 4)
-        return fail(out, "PROXY v2: address block shorter than its family needs");
+        return bad(out, "PROXY v2: address block shorter than its family needs");
     uint16_t port;
     memcpy(&port, p + at + 2 * alen, sizeof port);
     if (fam == 1) {
@@ -216,17 +224,17 @@ static enum mx__proxy_rc v2_proxy(const unsigned char *p, size_t body, unsigned 
 static enum mx__proxy_rc parse_v2(const unsigned char *p, size_t n, struct mx__proxy_hdr *out)
 {
     if (n > sizeof v2_sig && p[12] >> 4 != 2)
-        return fail(out, "PROXY v2: version is not 2");
+        return fail(out, MX_PROXY_REFUSED_VERSION, "PROXY v2: version is not 2");
     if (n < MX__PROXY_V2_FIXED)
         return MX__PROXY_MORE;
     unsigned cmd = p[12] & 0xF, fam = p[13] >> 4, proto = p[13] & 0xF;
     size_t body = (size_t)p[14] << 8 | p[15];
     if (cmd > 1)
-        return fail(out, "PROXY v2: command neither LOCAL nor PROXY");
+        return bad(out, "PROXY v2: command neither LOCAL nor PROXY");
     if (fam > 3 || proto > 2)
-        return fail(out, "PROXY v2: unknown address family or transport");
+        return bad(out, "PROXY v2: unknown address family or transport");
     if (body > MX__PROXY_V2_BODY_MAX)
-        return fail(out, "PROXY v2: header longer than 528 bytes");
+        return fail(out, MX_PROXY_REFUSED_TOO_LONG, "PROXY v2: header longer than 528 bytes");
     if (n < MX__PROXY_V2_FIXED + body)
         return MX__PROXY_MORE;
     out->version = 2;
@@ -247,12 +255,12 @@ enum mx__proxy_rc mx__proxy_parse(const void *p, size_t n, unsigned versions,
     bool v2 = prefix_of(p, n, v2_sig, sizeof v2_sig);
     bool v1 = prefix_of(p, n, v1_sig, sizeof v1_sig - 1);
     if (v2 && !(versions & MX__PROXY_V2))
-        return fail(out, "PROXY v2 header where only v1 is accepted");
+        return fail(out, MX_PROXY_REFUSED_VERSION, "PROXY v2 header where only v1 is accepted");
     if (v1 && !(versions & MX__PROXY_V1))
-        return fail(out, "PROXY v1 header where only v2 is accepted");
+        return fail(out, MX_PROXY_REFUSED_VERSION, "PROXY v1 header where only v2 is accepted");
     if (v2)
         return parse_v2(p, n, out);
     if (v1)
         return n < sizeof v1_sig - 1 ? MX__PROXY_MORE : parse_v1(p, n, out);
-    return fail(out, "not a PROXY protocol header");
+    return fail(out, MX_PROXY_REFUSED_NOT_PROXY, "not a PROXY protocol header");
 }

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "muxd/stats.h"
+
 /* Versions a listener accepts (a mask): MX_PROXY_ANY is both. */
 #define MX__PROXY_V1 1u
 #define MX__PROXY_V2 2u
@@ -46,6 +48,7 @@ struct mx__proxy_hdr {
         struct sockaddr_in6 v6;
     } src;
     const char *why;    /* ERROR: the reason, a static string */
+    enum mx_proxy_refusal refusal; /* ERROR: its kind, for the counters */
 };
 
 /* Parses p[0..n) as the start of a PROXY header of one of the versions

@@ -306,6 +306,9 @@ void mx_server_free(struct mx_server *s)
      * to another one (a chat's "X has quit"). */
     for (unsigned i = 0; i < s->nseen; i++)
         mx__worker_join(&s->workers[i]);
+    /* A header read while draining may have refused after the acceptor
+     * stopped. */
+    mx__ip_bursts_over(&s->ip_bursts, 0, true);
     /* The pool's last post may still be writing an inbox's eventfd. */
     if (s->started)
         mx__offload_stop(&s->offload);

@@ -11,6 +11,7 @@
 #include "reactor/acceptor.h"
 #include "reactor/admit_ip.h"
 #include "reactor/conn_proxy.h"
+#include "reactor/ip_burst.h"
 #include "reactor/offload.h"
 #include "reactor/worker.h"
 
@@ -52,6 +53,7 @@ struct mx_server {
     atomic_uint max_per_ip;       /* opts.max_connections_per_ip, live */
     atomic_uint rate_per_ip;      /* opts.connect_rate_per_ip, live */
     struct mx__admit_ip perip;    /* counts per address (admit_ip.h) */
+    struct mx__ip_bursts ip_bursts; /* their refusals' log lines */
     bool started, stopped;
 };
 

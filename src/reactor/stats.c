@@ -65,11 +65,26 @@ void mx__stats_read(const struct mx__wstats *st, struct mx_worker_stats *out)
     out->job_ns_sum = mx__counter_get(&st->job_ns_sum);
     for (unsigned i = 0; i < MX_STATS_JOB_BUCKETS; i++)
         out->job_buckets[i] = mx__counter_get(&st->job_buckets[i]);
+    out->proxy_accepted = mx__counter_get(&st->proxy_accepted);
+    for (unsigned i = 0; i < MX_PROXY_REFUSALS; i++)
+        out->proxy_refused[i] = mx__counter_get(&st->proxy_refused[i]);
 }
 
 static bool running(const struct mx_server *s)
 {
     return s->started && s->workers != NULL;
+}
+
+/* Per-address refusals of carried addresses happen on the workers: one
+ * figure per reason all the same, wherever the address was judged. */
+static void add_carried(const struct mx_server *s, struct mx_server_stats *out)
+{
+    for (unsigned i = 0; i < out->workers_seen; i++) {
+        const struct mx__wstats *st = &s->workers[i].stats;
+        out->rejected_per_ip_limit += mx__counter_get(&st->rejected_per_ip_limit);
+        out->rejected_per_ip_rate += mx__counter_get(&st->rejected_per_ip_rate);
+        out->per_ip_untracked += mx__counter_get(&st->per_ip_untracked);
+    }
 }
 
 int mx_server_stats(const struct mx_server *s, struct mx_server_stats *out)
@@ -89,6 +104,7 @@ int mx_server_stats(const struct mx_server *s, struct mx_server_stats *out)
         .rejected_per_ip_rate = mx__counter_get(&s->acceptor.rejected_per_ip_rate),
         .per_ip_untracked = mx__counter_get(&s->acceptor.per_ip_untracked),
     };
+    add_carried(s, out);
     return 0;
 }
 

@@ -28,6 +28,10 @@ struct mx__wstats {
     mx__counter turn_buckets[MX_STATS_TURN_BUCKETS];
     mx__counter job_ns_sum;
     mx__counter job_buckets[MX_STATS_JOB_BUCKETS];
+    mx__counter proxy_accepted, proxy_refused[MX_PROXY_REFUSALS];
+    /* Carried addresses judged here (conn_proxy.c): mx_server_stats adds
+     * them to the acceptor's. */
+    mx__counter rejected_per_ip_limit, rejected_per_ip_rate, per_ip_untracked;
 };
 
 /* Single writer only: the thread that owns the counter. */

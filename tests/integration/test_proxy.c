@@ -2,7 +2,7 @@
  * send-proxy-v2), where echo works and the log and chat's WHOIS show the
  * client's address as haproxy saw it; and headers sent by hand: malformed,
  * truncated, oversized, from a source not trusted, never sent, and data
- * right behind the header. */
+ * right behind the header; each refusal counted in /metrics by reason. */
 #include "harness.h"
 #include "irc.h"
 
@@ -120,6 +120,55 @@ static int local_port(int fd)
     return ntohs(a.sin_port);
 }
 
+/* GET /metrics from the admin listener: the body, or NULL (static). */
+static const char *scrape(struct mx_daemon *d)
+{
+    static char resp[256 * 1024];
+    int fd = mx_connect(mx_port(d, "admin"));
+    MX_REQUIRE(fd >= 0, "connect to admin: %s", strerror(-fd));
+    MX_REQUIRE(mx_send_all(fd, LIT("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")) == 0);
+    size_t len = 0;
+    for (ssize_t n; len < sizeof resp - 1 && mx_readable_within(fd, T) &&
+                    (n = recv(fd, resp + len, sizeof resp - 1 - len, 0)) > 0;)
+        len += (size_t)n;
+    close(fd);
+    resp[len] = '\0';
+    const char *body = strstr(resp, "\r\n\r\n");
+    return body ? body + 4 : NULL;
+}
+
+/* The sum, over workers, of name's samples whose labels hold `label`
+ * ("" for any). */
+static long long metric(const char *body, const char *name, const char *label)
+{
+    long long sum = 0;
+    size_t n = strlen(name);
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        const char *sp = strchr(l, ' ');
+        const char *at = strstr(l, label);
+        if (strncmp(l, name, n) == 0 && (l[n] == '{' || l[n] == ' ') && sp && at && at < sp)
+            sum += atoll(sp + 1);
+    }
+    return sum;
+}
+
+/* Requires name{label} to read want: counted on the worker just before
+ * the close the client saw, so it is there by the scrape; one retry
+ * covers a scrape served a moment early all the same. */
+static void require_metric(struct mx_daemon *d, const char *name, const char *label,
+                           long long want)
+{
+    long long got = -1;
+    for (int64_t end = mx_now_ms() + 1000;; mx_sleep_ms(50)) {
+        const char *body = scrape(d);
+        MX_REQUIRE(body, "no /metrics body");
+        got = metric(body, name, label);
+        if (got == want || mx_now_ms() > end)
+            break;
+    }
+    MX_REQUIRE(got == want, "%s{%s}: %lld, want %lld", name, label, got, want);
+}
+
 /* A daemon with one listener of protocol proto, PROXY keys in extra. */
 static struct mx_daemon *boot(const char *proto, const char *extra)
 {
@@ -227,6 +276,59 @@ Test(proxy, malformed_headers_are_refused)
     memset(line, 'x', sizeof line);
     memcpy(line, "PROXY UNKNOWN ", 14);
     require_refused(d, "127.0.0.1", line, sizeof line, "closed: PROXY v1: no CR LF within 107");
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+}
+
+#define ADMIN "[admin]\nlisten = 127.0.0.1:0\n"
+#define REFUSED "muxd_proxy_headers_refused_total"
+
+/* Every way to fail a header, a known number of times each, over two
+ * workers: the family reads exactly that by reason, and a health
+ * check's connect-and-close counts as nothing. */
+Test(proxy, refusals_are_counted_by_reason)
+{
+    struct mx_daemon *d = boot("echo", "proxy_protocol = v1\nproxy_from = 127.0.0.1\n"
+                                       "proxy_timeout = 1s\n[server]\nworkers = 2\n" ADMIN);
+    int port = mx_port(d, "l");
+    /* The two timeouts run while the rest is sent. */
+    int slow[2];
+    for (int i = 0; i < 2; i++) {
+        slow[i] = connect_from(port, "127.0.0.1");
+        MX_REQUIRE(mx_send_all(slow[i], LIT("PROXY TCP4 1.2.3.4")) == 0);
+    }
+    require_refused(d, "127.0.0.1", LIT("PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n"), "bad port");
+    require_refused(d, "127.0.0.1", LIT("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n"), "LF without CR");
+    require_refused(d, "127.0.0.1", LIT("PROXY TCP9 1.2.3.4 5.6.7.8 1 2\r\n"), "not TCP4");
+    require_refused(d, "127.0.0.1", LIT("hello\n"), "not a PROXY protocol header");
+    require_refused(d, "127.0.0.1", LIT("\r\n\r\n\0\r\nQUIT\n\x21\x11\0\x0c"), "only v1");
+    require_refused(d, "127.0.0.9", LIT("PROXY TCP4 10.1.2.3 127.0.0.1 1 2\r\n"),
+                    "source not in proxy_from");
+    int fd = connect_from(port, "127.0.0.1");
+    MX_REQUIRE(mx_send_all(fd, LIT("PROXY TCP4 1.2.3.4 5.6")) == 0);
+    shutdown(fd, SHUT_WR);
+    MX_REQUIRE(mx_wait_closed(fd, T, NULL) != MX_OPEN);
+    close(fd);
+    close(connect_from(port, "127.0.0.1"));  /* a health check */
+    for (int i = 0; i < 3; i++) {
+        fd = connect_from(port, "127.0.0.1");
+        MX_REQUIRE(mx_send_all(fd, LIT("PROXY TCP4 10.0.0.1 127.0.0.1 1 2\r\n")) == 0);
+        MX_REQUIRE(mx_echo_roundtrip(fd, LIT("ok\n"), T) == 0);
+        close(fd);
+    }
+    for (int i = 0; i < 2; i++) {
+        MX_REQUIRE(mx_wait_closed(slow[i], T, NULL) != MX_OPEN, "slow client %d stayed", i);
+        close(slow[i]);
+    }
+    require_metric(d, REFUSED, "reason=\"malformed\"", 3);
+    require_metric(d, REFUSED, "reason=\"timeout\"", 2);
+    require_metric(d, REFUSED, "reason=\"not_proxy\"", 1);
+    require_metric(d, REFUSED, "reason=\"version\"", 1);
+    require_metric(d, REFUSED, "reason=\"untrusted\"", 1);
+    require_metric(d, REFUSED, "reason=\"truncated\"", 1);
+    require_metric(d, REFUSED, "reason=\"too_long\"", 0);
+    require_metric(d, REFUSED, "", 9);
+    require_metric(d, "muxd_proxy_headers_accepted_total", "", 3);
     mx_require_clean_log(d);
     mx_stop_ok(d, 10000);
 }
@@ -381,15 +483,20 @@ Test(proxy, half_header_survives_a_move_to_another_worker)
 
 /* Per-address limits on a PROXY listener count the carried address, not
  * the proxy's (every client shares that one): two clients "from"
- * 10.0.0.7 are admitted, a third is refused in chat's words, and one
- * "from" 10.0.0.8 still gets in, all through the same proxy address. */
+ * 10.0.0.7 are admitted, three more are refused in chat's words, and one
+ * "from" 10.0.0.8 still gets in, all through the same proxy address. The
+ * refusals count with the acceptor's, and warn once for the burst
+ * though two workers made them. */
 Test(proxy, per_address_limits_count_the_carried_address)
 {
     struct mx_daemon *d = boot("chat", "proxy_protocol = v1\nproxy_from = 127.0.0.1\n"
-                                       "max_connections_per_ip = 2\n");
-    int fds[4];
-    const char *src[4] = { "10.0.0.7", "10.0.0.7", "10.0.0.7", "10.0.0.8" };
-    for (int i = 0; i < 4; i++) {
+                                       "max_connections_per_ip = 2\n"
+                                       "[server]\nworkers = 2\n" ADMIN);
+    enum { N = 6 };
+    int fds[N];
+    const char *src[N] = { "10.0.0.7", "10.0.0.7", "10.0.0.7", "10.0.0.7", "10.0.0.7",
+                           "10.0.0.8" };
+    for (int i = 0; i < N; i++) {
         char hdr[128];
         int n = snprintf(hdr, sizeof hdr, "PROXY TCP4 %s 127.0.0.1 %d 6667\r\nPING :x%d\r\n",
                          src[i], 4000 + i, i);
@@ -398,16 +505,26 @@ Test(proxy, per_address_limits_count_the_carried_address)
         char got[512] = { 0 };
         ssize_t k = mx_recv_exact(fds[i], got, 20, T);
         MX_REQUIRE(k > 0, "client %d got nothing", i);
-        if (i == 2)
-            MX_REQUIRE(strstr(got, "ERROR :Closing Link") != NULL, "third: %s", got);
-        else
-            MX_REQUIRE(strstr(got, "PONG") != NULL, "client %d: %s", i, got);
+        bool refused = i >= 2 && i <= 4;
+        MX_REQUIRE(strstr(got, refused ? "ERROR :Closing Link" : "PONG") != NULL,
+                   "client %d: %s", i, got);
+        if (refused)
+            MX_REQUIRE(mx_wait_closed(fds[i], T, NULL) != MX_OPEN, "refused client %d stayed", i);
     }
-    MX_REQUIRE(mx_wait_closed(fds[2], T, NULL) != MX_OPEN, "the refused client stayed");
-    MX_REQUIRE(daemon_wait_log(d, "refused: max_connections_per_ip (carried address)", T));
-    for (int i = 0; i < 4; i++)
+    require_metric(d, "muxd_connections_rejected_total", "reason=\"per_ip_limit\"", 3);
+    require_metric(d, "muxd_connections_rejected_total", "reason=\"per_ip_rate\"", 0);
+    require_metric(d, "muxd_proxy_headers_accepted_total", "", N);
+    static const char warn[] =
+        "max_connections_per_ip (2) reached by 10.0.0.7 (carried address) on l: refusing";
+    MX_REQUIRE(daemon_wait_log(d, warn, T), "no '%s' in the log", warn);
+    MX_REQUIRE(daemon_log_count(d, warn) == 1, "not one warning for the burst");
+    MX_REQUIRE(daemon_log_count(d, "closed: refused: max_connections_per_ip") == 0,
+               "a line per refusal");
+    for (int i = 0; i < N; i++)
         close(fds[i]);
     mx_stop_ok(d, 10000);
+    MX_REQUIRE(daemon_log_count(d, "max_connections_per_ip: 3 connections refused in that "
+                                   "burst") == 1, "no end-of-burst line counting 3");
 }
 
 /* PROXY then TLS: the header comes first in the clear, then the

@@ -23,7 +23,10 @@ static const char *render(long long fds)
     ws[0].turn_buckets[0] = 1;                          /* <= 10 us */
     ws[0].turn_buckets[3] = 2;                          /* <= 100 us */
     ws[0].turn_buckets[MX_STATS_TURN_BUCKETS - 1] = 1;  /* above 50 ms */
+    ws[0].proxy_accepted = 6;
+    ws[0].proxy_refused[MX_PROXY_REFUSED_TIMEOUT] = 2;
     ws[1] = (struct mx_worker_stats){ .conns_opened = 3, .conns_closed = 4 };
+    ws[1].proxy_refused[MX_PROXY_REFUSED_MALFORMED] = 3;
     struct mx_expo_input in = {
         .version = "1.2.3", .backend = "we\"ird\\name\n",
         .srv = { .workers = 2, .workers_seen = 2, .conns_open = 3, .rejected_max_conns = 7, .rejected_emfile = 1,
@@ -52,6 +55,12 @@ Test(expo, per_worker_counters_and_gauges)
     HAS(s, "muxd_connections_open{worker=\"0\"} 3");
     HAS(s, "muxd_connections_open{worker=\"1\"} 0");   /* read apart: never negative */
     HAS(s, "muxd_output_queued_bytes{worker=\"0\"} 15");
+    HAS(s, "muxd_proxy_headers_accepted_total{worker=\"0\"} 6");
+    HAS(s, "# TYPE muxd_proxy_headers_refused_total counter");
+    HAS(s, "muxd_proxy_headers_refused_total{worker=\"0\",reason=\"timeout\"} 2");
+    HAS(s, "muxd_proxy_headers_refused_total{worker=\"0\",reason=\"malformed\"} 0");
+    HAS(s, "muxd_proxy_headers_refused_total{worker=\"1\",reason=\"malformed\"} 3");
+    HAS(s, "muxd_proxy_headers_refused_total{worker=\"1\",reason=\"untrusted\"} 0");
 }
 
 Test(expo, server_wide)

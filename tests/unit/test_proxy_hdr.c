@@ -326,6 +326,35 @@ Test(proxy_v2, size_cap)
     require_error(b, 16, BOTH, "longer than 528");
 }
 
+/* ---- the kind of a refusal, for the counters ------------------------------ */
+
+static void require_kind(const void *p, size_t n, unsigned v, enum mx_proxy_refusal kind)
+{
+    struct mx__proxy_hdr h;
+    cr_assert_eq(parse(p, n, v, &h), MX__PROXY_ERROR, "'%.*s': not an error", (int)n,
+                 (const char *)p);
+    cr_assert_eq(h.refusal, kind, "'%s': kind %d, want %d", h.why, h.refusal, kind);
+}
+
+Test(proxy_any, every_refusal_has_its_kind)
+{
+    unsigned char b[64];
+    require_kind(LIT("GET / HTTP/1.1\r\n"), BOTH, MX_PROXY_REFUSED_NOT_PROXY);
+    require_kind(LIT("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n"), MX__PROXY_V2,
+                 MX_PROXY_REFUSED_VERSION);
+    require_kind(LIT(SIG "\x21\x11\0\0"), MX__PROXY_V1, MX_PROXY_REFUSED_VERSION);
+    require_kind(b, v2(b, 0x11, 0x11, tcp4_body, 12), BOTH, MX_PROXY_REFUSED_VERSION);
+    require_kind(LIT("PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n"), BOTH, MX_PROXY_REFUSED_MALFORMED);
+    require_kind(LIT("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n"), BOTH, MX_PROXY_REFUSED_MALFORMED);
+    require_kind(b, v2(b, 0x22, 0x11, tcp4_body, 12), BOTH, MX_PROXY_REFUSED_MALFORMED);
+    require_kind(b, v2(b, 0x21, 0x11, tcp4_body, 8), BOTH, MX_PROXY_REFUSED_MALFORMED);
+    char line[MX__PROXY_V1_MAX];
+    memset(line, 'x', sizeof line);
+    memcpy(line, "PROXY UNKNOWN ", 14);
+    require_kind(line, sizeof line, BOTH, MX_PROXY_REFUSED_TOO_LONG);
+    require_kind(LIT(SIG "\x21\x11\x02\x01"), BOTH, MX_PROXY_REFUSED_TOO_LONG);
+}
+
 /* ---- proxy_from ---------------------------------------------------------- */
 
 static struct sockaddr_in6 addr(const char *text)

@@ -106,6 +106,7 @@ static const struct wrow wrows[] = {
       "io_uring loop turns that found the completion queue overflowed.",
       W(uring_cq_overflows) },
     { "muxd_loop_turns_total", "Event loop turns (wake-ups).", W(turns) },
+    { "muxd_proxy_headers_accepted_total", "PROXY headers taken whole.", W(proxy_accepted) },
 };
 
 static uint64_t field(const struct mx_worker_stats *w, size_t off)
@@ -121,6 +122,18 @@ static void worker_counters(struct mx_text *t, const struct mx_expo_input *in)
             mx_text_add(t, "%s{worker=\"%u\"} %llu\n", wrows[r].name, i,
                         (unsigned long long)field(&in->workers[i], wrows[r].off));
     }
+}
+
+/* One family, the reason a label beside the worker's. */
+static void proxy_refusals(struct mx_text *t, const struct mx_expo_input *in)
+{
+    static const char *const reason[MX_PROXY_REFUSALS] = MX_PROXY_REFUSAL_NAMES;
+    family(t, "muxd_proxy_headers_refused_total", "counter",
+           "Connections of PROXY listeners closed for their header, or the lack of one.");
+    for (unsigned i = 0; i < in->srv.workers_seen; i++)
+        for (unsigned r = 0; r < MX_PROXY_REFUSALS; r++)
+            mx_text_add(t, "muxd_proxy_headers_refused_total{worker=\"%u\",reason=\"%s\"} %llu\n",
+                        i, reason[r], (unsigned long long)in->workers[i].proxy_refused[r]);
 }
 
 /* a - b - c, or 0 where counters read a moment apart cross. */
@@ -211,7 +224,8 @@ static void server_wide(struct mx_text *t, const struct mx_expo_input *in)
     gauge(t, "muxd_connections_admitted", "Connections admitted and not yet closed "
           "(counted against max_connections).", (long long)in->srv.conns_open);
     family(t, "muxd_connections_rejected_total", "counter",
-           "Connections refused at accept, by reason.");
+           "Connections refused at admission, by reason (per_ip_*: at accept, or once "
+           "a PROXY header named the client).");
     mx_text_add(t, "muxd_connections_rejected_total{reason=\"max_connections\"} %llu\n",
                 (unsigned long long)in->srv.rejected_max_conns);
     mx_text_add(t, "muxd_connections_rejected_total{reason=\"emfile\"} %llu\n",
@@ -240,5 +254,6 @@ void mx_expo_write(struct mx_text *t, const struct mx_expo_input *in)
     server_wide(t, in);
     worker_gauges(t, in);
     worker_counters(t, in);
+    proxy_refusals(t, in);
     histograms(t, in);
 }
