@@ -13,11 +13,13 @@ caller removes. Steps, each bounded by STEP seconds:
   2. WeeChat starts with that home, no autoconnect, no scripts, configured
      only by -r commands: a server with TLS and verification on, no
      anti-flood delay, logger flushing at once, and a connect command that
-     joins #t, says a line there, whispers to pyc and asks /whois pyc.
-  3. pyc sees WeeChat's JOIN, channel PRIVMSG and private PRIVMSG.
-  4. pyc answers in #t and in private: both lines must appear in WeeChat's
-     logger files (logs/irc.muxd.#t.weechatlog and, for the query buffer,
-     logs/irc.muxd.pyc.weechatlog).
+     joins #t, says lines there, whispers to pyc and asks /whois pyc.
+  3. pyc sees WeeChat's JOIN, channel PRIVMSG, private PRIVMSG, a CTCP
+     ACTION and a long UTF-8 line split by WeeChat, whole.
+  4. pyc answers in #t, with an ACTION and in private: the lines must
+     appear in WeeChat's logger files (logs/irc.muxd.#t.weechatlog and, for
+     the query buffer, logs/irc.muxd.pyc.weechatlog); a CTCP VERSION to
+     WeeChat gets its NOTICE back.
   5. The /whois reply is in the server buffer's log; no log of WeeChat
      has an error line (=!=: a TLS warning, a refused command) or a 421
      ("Unknown command").
@@ -35,7 +37,12 @@ import sys
 import time
 
 STEP = 5.0             # seconds for any one expected event (sanitizer builds)
+WEECHAT = "/usr/bin/weechat-headless"
 CHAN = "#t"
+# Over 512 bytes, not ASCII: WeeChat splits it into lines that must reach
+# pyc whole, within 512 bytes each as muxd relays them, split between
+# characters, never inside one.
+LONG = " ".join(f"wörd{i:03d}" for i in range(150))
 
 
 class Failure(Exception):
@@ -108,10 +115,24 @@ def msg_from(nick, cmd, *params):
     return pred
 
 
+def expect_long(pyc):
+    """LONG from wee in #t, in several PRIVMSGs: their texts, spaces aside
+    (WeeChat splits at one), make LONG again."""
+    want, got, parts = LONG.replace(" ", ""), "", 0
+    while len(got) < len(want):
+        line = pyc.expect(msg_from("wee", "PRIVMSG", CHAN), f"part {parts + 1} of the long line")
+        if len(line.encode()) + 2 > 512:
+            raise Failure(f"a relayed line of {len(line.encode()) + 2} bytes: {line!r}")
+        got += words(line)[2][1].replace(" ", "")
+        parts += 1
+    if got != want or parts < 2:
+        raise Failure(f"long line: {parts} parts, {got!r} instead of {want!r}")
+
+
 def weechat_options():
     """Server option names: WeeChat 4.0 renamed ssl* to tls* and made
     anti_flood one value in milliseconds."""
-    out = subprocess.run(["weechat-headless", "--version"], capture_output=True,
+    out = subprocess.run([WEECHAT, "--version"], capture_output=True,
                          text=True, timeout=STEP).stdout.strip()
     major = int(out.split(".")[0]) if out[:1].isdigit() else 3
     if major >= 4:
@@ -125,8 +146,10 @@ def die_with_parent():
 
 
 def start_weechat(port, cafile, home):
-    connect_cmds = "\\;".join([f"/join {CHAN}", f"/msg {CHAN} hello from weechat",
-                               "/msg pyc private hello from weechat", "/whois pyc"])
+    connect_cmds = "\\;".join([
+        f"/join {CHAN}", f"/msg {CHAN} hello from weechat",
+        "/msg pyc private hello from weechat", f"/ctcp {CHAN} action waves",
+        f"/msg {CHAN} {LONG}", "/whois pyc"])
     cmds = [
         "/set logger.file.flush_delay 0",
         f"/set weechat.network.gnutls_ca_user {cafile}",
@@ -135,12 +158,12 @@ def start_weechat(port, cafile, home):
         f'/set irc.server.muxd.command "{connect_cmds}"',
         "/connect muxd",
     ]
-    argv = ["weechat-headless", "--stdout", "-a", "-s", "-d", home]
+    argv = [WEECHAT, "--stdout", "-a", "-s", "-d", home]
     for c in cmds:
         argv += ["-r", c]
-    out = open(os.path.join(home, "stdout.txt"), "wb")
-    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                            stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+    with open(os.path.join(home, "stdout.txt"), "wb") as out:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
 
 def read(path):
@@ -164,6 +187,11 @@ def wait_log(path, pred, what):
 def said(nick, text):
     """A logger line "date<TAB>[@+]nick<TAB>text"."""
     return lambda f: len(f) >= 3 and f[1].lstrip("@+") == nick and f[2] == text
+
+
+def shown(*texts):
+    """A logger line "date<TAB>prefix<TAB>text" with one of texts."""
+    return lambda f: len(f) >= 3 and f[2] in texts
 
 
 def check_logs(logs):
@@ -218,21 +246,28 @@ def run(port, cafile, home):
                    "channel PRIVMSG from weechat")
         pyc.expect(msg_from("wee", "PRIVMSG", "pyc", "private hello from weechat"),
                    "private PRIVMSG from weechat")
+        pyc.expect(msg_from("wee", "PRIVMSG", CHAN, "\x01ACTION waves\x01"),
+                   "CTCP ACTION from weechat")
+        expect_long(pyc)
         pyc.send(f"PRIVMSG {CHAN} :hello from python")
         pyc.send("PRIVMSG wee :private hello from python")
+        pyc.send(f"PRIVMSG {CHAN} :\x01ACTION waves back\x01")
+        pyc.send("PRIVMSG wee :\x01VERSION\x01")
+        pyc.expect(lambda l: msg_from("wee", "NOTICE", "pyc")(l)
+                   and words(l)[2][1].startswith("\x01VERSION WeeChat"), "CTCP VERSION reply")
         wait_log(os.path.join(logs, "irc.muxd.#t.weechatlog"),
                  said("pyc", "hello from python"), "channel line from pyc")
+        wait_log(os.path.join(logs, "irc.muxd.#t.weechatlog"),
+                 lambda f: len(f) >= 3 and f[1].strip() == "*" and f[2] == "pyc waves back",
+                 "ACTION from pyc")
         wait_log(os.path.join(logs, "irc.muxd.pyc.weechatlog"),
                  said("pyc", "private hello from python"), "private line from pyc")
         server_log = os.path.join(logs, "irc.server.muxd.weechatlog")
-        wait_log(server_log, lambda f: len(f) >= 3 and f[2] == "gnutls: peer's certificate is trusted",
+        wait_log(server_log, shown("gnutls: peer's certificate is trusted"),
                  "verified certificate")
-        wait_log(server_log, lambda f: len(f) >= 3 and f[2].startswith("[pyc] (pyc@"),
-                 "WHOIS 311 for pyc")
-        wait_log(server_log, lambda f: len(f) >= 3 and f[2] in (f"[pyc] {CHAN}", f"[pyc] @{CHAN}"),
-                 "WHOIS 319 for pyc")
-        wait_log(server_log, lambda f: len(f) >= 3 and f[2] == "[pyc] End of WHOIS list",
-                 "WHOIS 318 for pyc")
+        wait_log(server_log, shown("[pyc] (pyc@127.0.0.1): Python pyc"), "WHOIS 311 for pyc")
+        wait_log(server_log, shown(f"[pyc] {CHAN}", f"[pyc] @{CHAN}"), "WHOIS 319 for pyc")
+        wait_log(server_log, shown("[pyc] End of WHOIS list"), "WHOIS 318 for pyc")
         check_logs(logs)
         if not stop(wee, STEP):
             raise Failure("weechat did not quit on SIGTERM")
