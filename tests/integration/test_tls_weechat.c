@@ -1,10 +1,11 @@
 /* test_tls_weechat.c - a real IRC client over TLS: WeeChat (Debian's
  * weechat-headless), driven by weechat_client.py beside this file, joins
  * a channel on a TLS chat listener with certificate verification on,
- * beside a Python ssl client. Channel and private messages go both ways
- * (WeeChat's side read back from its logger files), its /whois is
- * answered, its logs hold no error or "Unknown command", and it quits on
- * SIGTERM with a QUIT the other client sees. */
+ * beside a Python ssl client, once with TLS 1.3 and the handshake on the
+ * offload pool, once with TLS 1.2 and the handshake inline. Channel and
+ * private messages go both ways (WeeChat's side read back from its logger
+ * files), its /whois is answered, its logs hold no error or "Unknown
+ * command", and it quits on SIGTERM with a QUIT the other client sees. */
 #include "harness.h"
 
 #include <errno.h>
@@ -64,9 +65,9 @@ static void make_cert(void)
     MX_REQUIRE(system(cmd) == 0, "openssl req failed: is openssl installed (scripts/setup.sh)?");
 }
 
-/* weechat_client.py PORT CAFILE HOME; its exit status, or -1 if it ran
- * past DRIVER_MS (then it is killed, and WeeChat with it). */
-static int driver(int port, const char *cafile, const char *home)
+/* weechat_client.py PORT CAFILE HOME [MAXVER]; its exit status, or -1 if
+ * it ran past DRIVER_MS (then it is killed, and WeeChat with it). */
+static int driver(int port, const char *cafile, const char *home, const char *maxver)
 {
     char script[1024], p[16];
     snprintf(script, sizeof script, "%s", __FILE__);
@@ -78,7 +79,7 @@ static int driver(int port, const char *cafile, const char *home)
     MX_REQUIRE(run.pid >= 0, "fork: %s", strerror(errno));
     if (run.pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execl("/usr/bin/python3", "python3", script, p, cafile, home, (char *)NULL);
+        execl("/usr/bin/python3", "python3", script, p, cafile, home, maxver, (char *)NULL);
         _exit(127);
     }
     int st = -1;
@@ -92,6 +93,9 @@ static int driver(int port, const char *cafile, const char *home)
     return -1;
 }
 
+/* Two TLS chat listeners: "chat" hands its handshakes to the offload pool
+ * (the default) and WeeChat gets TLS 1.3 there; "inline" does them on the
+ * worker, and WeeChat offers TLS 1.2 only. */
 Test(tls_weechat, weechat_chats_over_tls_with_a_python_client)
 {
     if (access(WEECHAT, X_OK) != 0)
@@ -99,20 +103,31 @@ Test(tls_weechat, weechat_chats_over_tls_with_a_python_client)
     snprintf(run.dir, sizeof run.dir, "/tmp/muxd-weechat-XXXXXX");
     MX_REQUIRE(mkdtemp(run.dir) != NULL, "mkdtemp: %s", strerror(errno));
     make_cert();
-    char conf[1024], cafile[128], home[128];
+    char conf[1024], cafile[128];
     snprintf(conf, sizeof conf,
              "[server]\nworkers = 2\n"
              "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
-             "tls = on\ntls_cert = %s/muxd.crt\ntls_key = %s/muxd.key\n",
-             run.dir, run.dir);
+             "tls = on\ntls_cert = %s/muxd.crt\ntls_key = %s/muxd.key\n"
+             "[listener inline]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+             "tls = on\ntls_cert = %s/muxd.crt\ntls_key = %s/muxd.key\n"
+             "tls_handshake_offload = off\n",
+             run.dir, run.dir, run.dir, run.dir);
     snprintf(cafile, sizeof cafile, "%s/muxd.crt", run.dir);
-    snprintf(home, sizeof home, "%s/weechat", run.dir);
-    MX_REQUIRE(mkdir(home, 0700) == 0, "mkdir %s: %s", home, strerror(errno));
     struct mx_daemon *d = mx_boot(conf);
-    int64_t t0 = mx_now_ms();
-    int rc = driver(mx_port(d, "chat"), cafile, home);
-    MX_REQUIRE(rc == 0, "weechat_client.py failed (exit %d; its stderr is above)", rc);
-    cr_log_info("weechat over TLS: %lld ms", (long long)(mx_now_ms() - t0));
+    static const struct {
+        const char *listener, *maxver;
+    } runs[] = { { "chat", NULL }, { "inline", "1.2" } };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char home[128];
+        snprintf(home, sizeof home, "%s/weechat-%s", run.dir, runs[i].listener);
+        MX_REQUIRE(mkdir(home, 0700) == 0, "mkdir %s: %s", home, strerror(errno));
+        int64_t t0 = mx_now_ms();
+        int rc = driver(mx_port(d, runs[i].listener), cafile, home, runs[i].maxver);
+        MX_REQUIRE(rc == 0, "weechat_client.py on listener %s failed (exit %d; its stderr is "
+                   "above)", runs[i].listener, rc);
+        cr_log_info("weechat over TLS on %s: %lld ms", runs[i].listener,
+                    (long long)(mx_now_ms() - t0));
+    }
     mx_require_clean_log(d);
     mx_stop_ok(d, 10000);
     run_cleanup();

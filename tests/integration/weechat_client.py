@@ -2,12 +2,13 @@
 """weechat_client.py - WeeChat (weechat-headless) as a real IRC client over
 TLS, for test_tls_weechat.c, beside a Python ssl client in one channel.
 
-  weechat_client.py PORT CAFILE DIR
+  weechat_client.py PORT CAFILE DIR [1.2]
 
 PORT is a TLS chat listener on 127.0.0.1 whose certificate is CAFILE
 (self-signed, with IP:127.0.0.1 in its subjectAltName, so WeeChat verifies
 it for real); DIR is an empty directory for WeeChat's home, which the
-caller removes. Steps, each bounded by STEP seconds:
+caller removes. With 1.2, WeeChat's GnuTLS offers TLS 1.2 only (else
+its defaults: TLS 1.3). Steps, each bounded by STEP seconds:
 
   1. "pyc" (Python's ssl module) registers and joins #t.
   2. WeeChat starts with that home, no autoconnect, no scripts, configured
@@ -129,15 +130,19 @@ def expect_long(pyc):
         raise Failure(f"long line: {parts} parts, {got!r} instead of {want!r}")
 
 
-def weechat_options():
-    """Server option names: WeeChat 4.0 renamed ssl* to tls* and made
+def weechat_options(tls12):
+    """Server options; WeeChat 4.0 renamed ssl* to tls* and made
     anti_flood one value in milliseconds."""
     out = subprocess.run([WEECHAT, "--version"], capture_output=True,
                          text=True, timeout=STEP).stdout.strip()
     major = int(out.split(".")[0]) if out[:1].isdigit() else 3
+    tls = "tls" if major >= 4 else "ssl"
+    opts = f"-{tls} -{tls}_verify"
+    if tls12:
+        opts += f" -{tls}_priorities=NORMAL:-VERS-ALL:+VERS-TLS1.2"
     if major >= 4:
-        return "-tls -tls_verify -anti_flood=0"
-    return "-ssl -ssl_verify -anti_flood_prio_high=0 -anti_flood_prio_low=0"
+        return opts + " -anti_flood=0"
+    return opts + " -anti_flood_prio_high=0 -anti_flood_prio_low=0"
 
 
 def die_with_parent():
@@ -145,7 +150,7 @@ def die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def start_weechat(port, cafile, home):
+def start_weechat(port, cafile, home, tls12):
     connect_cmds = "\\;".join([
         f"/join {CHAN}", f"/msg {CHAN} hello from weechat",
         "/msg pyc private hello from weechat", f"/ctcp {CHAN} action waves",
@@ -153,7 +158,7 @@ def start_weechat(port, cafile, home):
     cmds = [
         "/set logger.file.flush_delay 0",
         f"/set weechat.network.gnutls_ca_user {cafile}",
-        f"/server add muxd 127.0.0.1/{port} {weechat_options()} -nicks=wee "
+        f"/server add muxd 127.0.0.1/{port} {weechat_options(tls12)} -nicks=wee "
         "-username=wee -realname=WeeChat -autoreconnect=off",
         f'/set irc.server.muxd.command "{connect_cmds}"',
         "/connect muxd",
@@ -231,14 +236,14 @@ def dump(home):
                 sys.stderr.write("\n".join(lines[-40:]) + "\n")
 
 
-def run(port, cafile, home):
+def run(port, cafile, home, tls12):
     t0 = time.monotonic()
     pyc = Client(port, cafile, "pyc")
     pyc.expect(lambda l: words(l)[1] == "001", "001")
     pyc.send(f"JOIN {CHAN}")
     pyc.expect(lambda l: words(l)[1] == "366", "366 after JOIN")
 
-    wee = start_weechat(port, cafile, home)
+    wee = start_weechat(port, cafile, home, tls12)
     try:
         logs = os.path.join(home, "logs")
         pyc.expect(msg_from("wee", "JOIN", CHAN), "JOIN from weechat")
@@ -285,7 +290,7 @@ def run(port, cafile, home):
 if __name__ == "__main__":
     port, cafile, home = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     try:
-        run(port, cafile, home)
+        run(port, cafile, home, sys.argv[4:] == ["1.2"])
     except (Failure, OSError, ssl.SSLError, subprocess.SubprocessError) as e:
         sys.stderr.write(f"weechat_client.py: {e}\n")
         dump(home)
