@@ -7,7 +7,12 @@
 #                             checks the admin listener's /metrics;
 #                             haproxy: the real PROXY protocol sender
 #                             tests/integration/test_proxy.c puts in
-#                             front of muxd)
+#                             front of muxd; weechat-headless: the real
+#                             IRC client over TLS of test_tls_weechat.c;
+#                             the irc and logger plugins it needs are in
+#                             weechat-core, which it depends on, so not
+#                             weechat-plugins: it is driven by -r commands,
+#                             not the fifo or relay)
 #   scripts/setup.sh bench    also what bench/ runs: the peers (libevent,
 #                             ngircd, inspircd), gnuplot for the plots, jq,
 #                             ss (iproute2: free ports for the IRC peers),
@@ -26,7 +31,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
       liburing-dev libinih-dev libcriterion-dev libcrypt-dev libssl-dev openssl python3-irc groff-base
-      python3-prometheus-client haproxy)
+      python3-prometheus-client haproxy weechat-headless)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox iproute2 git bsdextrautils)
 fi
