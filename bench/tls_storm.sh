@@ -12,10 +12,19 @@
 # Pinning (2-core machine): the worker on CPU 0; muxd-load, the storm and
 # the offload thread on CPU 1 (the pool thread is moved there after start,
 # so "offload" really takes the signatures off the worker's core).
-#   ROUNDS=3 RATE=100 DUR=8 bench/tls_storm.sh [build-dir]
+# The measuring client must not wait behind the pool's signatures on its
+# own core, or it measures itself: muxd-load runs SCHED_FIFO (PRIO, 0 =
+# off; needs root or CAP_SYS_NICE, else it runs as before, said so).
+#   ROUNDS=3 RATE=100 DUR=8 PRIO=20 bench/tls_storm.sh [build-dir]
 set -u
 B="$(cd "$(dirname "$0")/.." && pwd)/${1:-build}"
-ROUNDS=${ROUNDS:-3} RATE=${RATE:-100} DUR=${DUR:-8}
+ROUNDS=${ROUNDS:-3} RATE=${RATE:-100} DUR=${DUR:-8} PRIO=${PRIO:-20}
+rt=()
+if [ "$PRIO" -gt 0 ] && chrt -f "$PRIO" true 2>/dev/null; then
+    rt=(chrt -f "$PRIO")
+elif [ "$PRIO" -gt 0 ]; then
+    echo "note: cannot run muxd-load SCHED_FIFO here; it shares CPU 1 with the pool as is"
+fi
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 openssl req -x509 -newkey rsa:3072 -nodes -subj /CN=bench -days 2 \
@@ -77,7 +86,7 @@ EOC
     local pp tp
     pp=$(sed -n 's/.*listener plain on 127.0.0.1:\([0-9]*\).*/\1/p' "$d/log")
     tp=$(sed -n 's/.*listener tls on 127.0.0.1:\([0-9]*\).*/\1/p' "$d/log")
-    taskset -c 1 "$B/src/load/muxd-load" echo -c 200 --rate 4000 -s 64 --duration "$DUR" \
+    taskset -c 1 "${rt[@]}" "$B/src/load/muxd-load" echo -c 200 --rate 4000 -s 64 --duration "$DUR" \
         --warmup 1 --json "127.0.0.1:$pp" > "$d/echo.json" 2>/dev/null & local e=$!
     local hs="0 0"
     if [ "$2" = yes ]; then
@@ -102,7 +111,7 @@ for r in $(seq "$ROUNDS"); do
     done
 done
 echo
-echo "medians over $ROUNDS rounds (1 worker, 200 established clients at 4000 msg/s, storm $RATE/s):"
+echo "medians over $ROUNDS rounds (1 worker, 200 established clients at 4000 msg/s, storm $RATE/s, muxd-load ${rt[*]:-at normal priority}):"
 printf '%-8s %-6s %8s %8s %11s\n' offload storm p50_us p99_us handshakes
 for cell in "on no" "on yes" "off no" "off yes"; do
     printf '%-8s %-6s ' $cell
