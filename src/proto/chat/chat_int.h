@@ -236,14 +236,13 @@ struct mx_chat {
     unsigned wseen;                 /* workers ever used: their counters */
     struct chat_worker *wk;         /* [MX_MAX_WORKERS], nworkers in use */
     /* K-lines (chat_kline.c): the list, its cap and its generation (one
-     * more at each change) under mu; the file, its stamp and the
-     * generation it holds under kfile_mu, taken before mu, never after. */
+     * more at each change) under mu; the file and the generation it
+     * holds under kfile_mu, taken before mu, never after. */
     struct kline_list klines;
     unsigned max_klines;
     uint64_t kl_gen;
     pthread_mutex_t kfile_mu;
     char *kline_file;
-    struct kline_stamp kl_stamp;
     uint64_t kl_written;
 };
 

@@ -151,10 +151,8 @@ static int kline_save(struct mx_chat *chat, char *err, size_t len)
     } else if (due) {
         rc = kline_file_write(chat->kline_file, text, n, err, len);
     }
-    if (due && rc == 0) {
+    if (due && rc == 0)
         chat->kl_written = gen;
-        kline_file_stamp(chat->kline_file, &chat->kl_stamp);
-    }
     pthread_mutex_unlock(&chat->kfile_mu);
     free(text);
     return rc;
@@ -344,8 +342,6 @@ int chat_klines_init(struct mx_chat *chat, const struct mx_chat_opts *o)
     chat->max_klines = o->max_klines ? o->max_klines : 1;
     if (o->kline_file && !(chat->kline_file = strdup(o->kline_file)))
         return -ENOMEM;
-    if (o->kline_stamp)
-        chat->kl_stamp = *o->kline_stamp;
     return o->klines ? kline_list_copy(&chat->klines, o->klines) : 0;
 }
 
@@ -357,6 +353,8 @@ static const char *keep_running(struct mx_chat *chat, const struct mx_chat_opts 
     struct kline_stamp now;
     if (chat->kl_gen != chat->kl_written)
         return "K-line changes are not written to the file yet";
+    if (!o->kline_stamp)
+        return "the reload did not say which version of the file it read";
     kline_file_stamp(o->kline_file, &now);
     if (!kline_stamp_same(o->kline_stamp, &now))
         return "the file changed while the reload read it";
@@ -384,7 +382,6 @@ void chat_klines_reload(struct mx_chat *chat, const struct mx_chat_opts *o)
         kline_list_free(&chat->klines);
         chat->klines = fresh;
         chat->kl_written = ++chat->kl_gen;
-        chat->kl_stamp = *o->kline_stamp;
     }
     unsigned n = chat->klines.n;
     chat_unlock(chat);
