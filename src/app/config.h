@@ -17,7 +17,7 @@
 
 /* Room for one protocol's own keys; each protocol's file checks at build
  * time that its struct fits (protocols.h). */
-#define MX_PROTO_CFG_SIZE 512
+#define MX_PROTO_CFG_SIZE 1024
 #define MX_MAX_PROTOCOLS 8
 
 union mx_proto_cfg {
@@ -59,6 +59,7 @@ struct mx_oper_cfg {
     char name[64];
     char password[160];          /* a crypt(3) hash ($6$ or $y$), never plain text */
     char hosts[256];             /* nick!user@host masks, comma-separated */
+    unsigned die;                /* index in off/on: 1 = may use DIE */
 };
 
 /* [offload] threads = auto; main resolves it to the number of workers. */

@@ -171,7 +171,8 @@ static const struct mx_cfg_key keys[] = {
       CFG(admin_request_timeout_ms), .min = 100, .max = 60 * SEC, .def = "5s",
       .help = "an admin request must arrive whole within this time of connecting" },
 
-    /* [oper NAME]: no defaults, both must be given (config.c checks). */
+    /* [oper NAME]: password and hosts have no defaults, both must be
+     * given (config.c checks). */
     { .sect = MX_SECT_OPER, .name = "password", .type = MX_CFG_CRYPT, OPR(password),
       .secret = true, .live = true,
       .help = "chat: OPER NAME's password as a crypt(3) hash, e.g. from `mkpasswd -m sha-512`; "
@@ -179,6 +180,10 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_OPER, .name = "hosts", .type = MX_CFG_TEXT, OPR(hosts), .live = true,
       .help = "chat: `nick!user@host` masks (`*`, `?`) OPER NAME is allowed from, "
               "comma-separated" },
+    { .sect = MX_SECT_OPER, .name = "die", .type = MX_CFG_ENUM, OPR(die), .live = true,
+      .choices = tls_switch, .def = "off",
+      .help = "chat: whether OPER NAME may stop the whole daemon with DIE (a graceful "
+              "stop, as SIGTERM); off = DIE is refused" },
 
     { .sect = MX_SECT_LOG, .name = "level", .live = true, .type = MX_CFG_ENUM, CFG(log_level),
       .choices = level_names, .def = "info",
@@ -240,7 +245,8 @@ static void apply_defaults(const struct mx_cfg_key *rows, size_t n, bool listene
     char why[256];
 
     for (size_t i = 0; i < n; i++) {
-        /* [oper NAME] rows have no defaults and no place in cfg itself. */
+        /* [oper NAME] rows have no place in cfg itself; a section starts
+         * zeroed (config.c), which is die = off. */
         if ((rows[i].sect == MX_SECT_LISTENER) != listener || !rows[i].def ||
             rows[i].sect == MX_SECT_OPER)
             continue;

@@ -1,15 +1,18 @@
 /* proto_chat.c - the chat service in the protocol registry: its keys, the
- * MOTD file it reads at start, and the struct mx_chat of each listener. */
+ * MOTD and K-line files it reads at start and reload, and the struct
+ * mx_chat of each listener. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app/protocols.h"
 #include "app/textfile.h"
 #include "proto/chat/chat.h"
+#include "proto/chat/kline.h"
 
 #define SEC MX_CFG_SEC
 #define MOTD_MAX (64 * 1024)
@@ -28,6 +31,8 @@ struct chat_cfg {
     unsigned max_channels;
     uint32_t cloak_hosts;        /* 0 off, 1 on */
     char cloak_secret[64];       /* "" = none */
+    char kline_file[256];        /* "" = NAME.klines, "off" = memory only */
+    unsigned max_klines;
 };
 
 _Static_assert(sizeof(struct chat_cfg) <= MX_PROTO_CFG_SIZE, "chat's keys fit their block");
@@ -72,7 +77,58 @@ static const struct mx_cfg_key keys[] = {
       CHAT(cloak_secret), .def = "", .secret = true,
       .help = "chat: the key of the host cloaks, at least 16 characters; a new one "
               "changes every cloak" },
+    { .sect = MX_SECT_LISTENER, .name = "kline_file", .type = MX_CFG_TEXT, CHAT(kline_file),
+      .def = "",
+      .help = "chat: file keeping the K-lines (KLINE), relative to the config's directory; "
+              "read at start and reload, rewritten on each change; empty = NAME.klines "
+              "(the listener's name), off = kept in memory only" },
+    { .sect = MX_SECT_LISTENER, .name = "max_klines", .type = MX_CFG_UINT, CHAT(max_klines),
+      .min = 1, .max = 1000000, .def = "10000",
+      .help = "chat: K-lines kept at most; KLINE past it is refused, a longer file is an error" },
 };
+
+extern const struct mx_app_proto mx_app_chat;
+
+#define KLINES_OFF "off"
+
+/* l's K-line file as given, or its default (NAME.klines); "" for none. */
+static void kline_name(const struct mx_listener_cfg *l, const struct chat_cfg *c, char *out,
+                       size_t cap)
+{
+    if (strcmp(c->kline_file, KLINES_OFF) == 0)
+        snprintf(out, cap, "%s", "");
+    else if (c->kline_file[0])
+        snprintf(out, cap, "%s", c->kline_file);
+    else
+        snprintf(out, cap, "%s.klines", l->name);
+}
+
+/* Two chat listeners (two networks) writing one K-line file would each
+ * overwrite the other's bans. Only listeners before c's are compared: the
+ * second of a pair is the one named. */
+static int kline_file_shared(const struct mx_config *cfg, const struct chat_cfg *c, char *why,
+                             size_t len)
+{
+    unsigned me = 0;
+    while (me < cfg->nlisteners && mx_app_proto_cfg_const(&cfg->listeners[me], &mx_app_chat) != c)
+        me++;
+    if (me == cfg->nlisteners)
+        return 0;
+    char mine[sizeof c->kline_file], other[sizeof mine];
+    kline_name(&cfg->listeners[me], c, mine, sizeof mine);
+    for (unsigned i = 0; mine[0] && i < me; i++) {
+        const struct mx_listener_cfg *l = &cfg->listeners[i];
+        if (strcmp(l->protocol, "chat") != 0)
+            continue;
+        kline_name(l, mx_app_proto_cfg_const(l, &mx_app_chat), other, sizeof other);
+        if (strcmp(other, mine) == 0) {
+            snprintf(why, len, "kline_file: '%s' is listener %s's already; give each chat "
+                     "listener its own", mine, l->name);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 /* The core must let a partial chat line wait that long, or it would cut
  * the client before chat can answer 417. */
@@ -89,7 +145,7 @@ static int chat_check(const struct mx_config *cfg, const void *pcfg, char *why, 
                  "characters", CLOAK_SECRET_MIN);
         return -1;
     }
-    return 0;
+    return kline_file_shared(cfg, c, why, len);
 }
 
 /* mx_chat_opts points into c, motd and the oper copies, so they travel
@@ -101,6 +157,9 @@ struct chat_opts {
     char config_file[sizeof ((struct mx_config *)0)->path];
     struct mx_oper_cfg oper_cfg[MX_MAX_OPERS];
     struct mx_chat_oper opers[MX_MAX_OPERS];
+    char kline_path[sizeof ((struct mx_config *)0)->dir + sizeof ((struct chat_cfg *)0)->kline_file];
+    struct kline_list klines;
+    struct kline_stamp kline_stamp;
 };
 
 /* REHASH, from a worker: the reload must run on the main thread, which
@@ -110,6 +169,12 @@ static void rehash_by_signal(void)
     kill(getpid(), SIGHUP);
 }
 
+/* DIE, the same way: SIGTERM is the graceful stop. */
+static void die_by_signal(void)
+{
+    kill(getpid(), SIGTERM);
+}
+
 /* The [oper NAME] table is global: every chat listener gets all of it. */
 static void copy_opers(const struct mx_config *cfg, struct chat_opts *co)
 {
@@ -117,15 +182,18 @@ static void copy_opers(const struct mx_config *cfg, struct chat_opts *co)
     for (unsigned i = 0; i < cfg->nopers && i < MX_MAX_OPERS; i++)
         co->opers[i] = (struct mx_chat_oper){ .name = co->oper_cfg[i].name,
                                               .hash = co->oper_cfg[i].password,
-                                              .hosts = co->oper_cfg[i].hosts };
+                                              .hosts = co->oper_cfg[i].hosts,
+                                              .die = co->oper_cfg[i].die != 0 };
 }
 
 static void chat_opts_free(void *opts)
 {
     struct chat_opts *co = opts;
 
-    if (co)
+    if (co) {
         free(co->motd);
+        kline_list_free(&co->klines);
+    }
     free(co);
 }
 
@@ -146,6 +214,24 @@ static int read_motd(const struct mx_config *cfg, const struct mx_listener_cfg *
     return -1;
 }
 
+/* A bad K-line file is a config error too: at start the daemon does not
+ * run without its bans; a reload keeps everything as it was. */
+static int read_klines(const struct mx_config *cfg, const struct mx_listener_cfg *l,
+                       struct chat_opts *co, char *err, size_t len)
+{
+    char why[600], name[sizeof co->c.kline_file];
+    kline_name(l, &co->c, name, sizeof name);
+    if (!name[0])
+        return 0;
+    snprintf(co->kline_path, sizeof co->kline_path, "%s%s", name[0] == '/' ? "" : cfg->dir,
+             name);
+    if (kline_file_load(co->kline_path, co->c.max_klines, (int64_t)time(NULL), &co->klines,
+                        &co->kline_stamp, why, sizeof why) == 0)
+        return 0;
+    snprintf(err, len, "[listener %.63s] kline_file: %s", l->name, why);
+    return -1;
+}
+
 static void *chat_opts_new(const struct mx_config *cfg, const struct mx_listener_cfg *l,
                            const void *pcfg, char *err, size_t len)
 {
@@ -156,7 +242,7 @@ static void *chat_opts_new(const struct mx_config *cfg, const struct mx_listener
         return NULL;
     }
     memcpy(&co->c, pcfg, sizeof co->c);
-    if (read_motd(cfg, l, co, err, len) < 0) {
+    if (read_motd(cfg, l, co, err, len) < 0 || read_klines(cfg, l, co, err, len) < 0) {
         chat_opts_free(co);
         return NULL;
     }
@@ -179,6 +265,11 @@ static void *chat_opts_new(const struct mx_config *cfg, const struct mx_listener
         .cloak_secret = co->c.cloak_secret,
         .config_file = co->config_file[0] ? co->config_file : NULL,
         .rehash = rehash_by_signal,
+        .die = die_by_signal,
+        .kline_file = co->kline_path[0] ? co->kline_path : NULL,
+        .max_klines = co->c.max_klines,
+        .klines = co->kline_path[0] ? &co->klines : NULL,
+        .kline_stamp = &co->kline_stamp,
     };
     return co;
 }

@@ -634,3 +634,33 @@ Test(config, cloak_hosts_needs_a_long_secret)
     load_ok(&cfg, "[listener c]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
                   "cloak_hosts = on\ncloak_secret = 0123456789abcdef\n");
 }
+
+Test(config, oper_die_is_off_unless_on)
+{
+    struct mx_config cfg;
+    load_ok(&cfg, LISTENER "[oper a]\npassword = " HASH6 "\nhosts = *\n"
+                  "[oper b]\npassword = " HASH6 "\nhosts = *\ndie = on\n");
+    cr_assert_eq(cfg.opers[0].die, 0);
+    cr_assert_eq(cfg.opers[1].die, 1);
+    expect_error(LISTENER "[oper a]\npassword = " HASH6 "\nhosts = *\ndie = yes\n",
+                 ":6: [oper a] die: expected one of off, on, got 'yes'");
+}
+
+#define CHAT_L(name) "[listener " name "]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+
+/* Each chat listener is a network of its own: one file for two would
+ * have each overwrite the other's K-lines. The defaults differ by name. */
+Test(config, two_chat_listeners_cannot_share_a_kline_file)
+{
+    struct mx_config cfg;
+    load_ok(&cfg, CHAT_L("a") CHAT_L("b"));
+    load_ok(&cfg, CHAT_L("a") "kline_file = off\n" CHAT_L("b") "kline_file = off\n");
+    expect_error(CHAT_L("a") "kline_file = bans\n" CHAT_L("b") "kline_file = bans\n",
+                 ": [listener b] kline_file: 'bans' is listener a's already; give each chat "
+                 "listener its own");
+    expect_error(CHAT_L("a") CHAT_L("b") "kline_file = a.klines\n",
+                 ": [listener b] kline_file: 'a.klines' is listener a's already; give each chat "
+                 "listener its own");
+    expect_error(CHAT_L("a") "max_klines = 0\n",
+                 ":4: [listener a] max_klines: expected a number from 1 to 1000000, got '0'");
+}

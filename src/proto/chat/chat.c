@@ -17,6 +17,7 @@
 static void client_free(struct chat_client *cl)
 {
     free(cl->away);
+    free(cl->oper);
     free(cl->chans);
     free(cl->held);
     free(cl);
@@ -388,12 +389,13 @@ struct mx_chat *mx_chat_new(const struct mx_chat_opts *o, struct mx_server *srv)
     gmtime_r(&chat->created, &tm);
     strftime(chat->created_str, sizeof chat->created_str, "%Y-%m-%d %H:%M:%S UTC", &tm);
     pthread_mutex_init(&chat->mu, NULL);
+    int kl = chat_klines_init(chat, o);
     /* Aligned, and so a multiple of the alignment in size (chat_int.h);
      * room for every worker a reload may add. */
     chat->wk = aligned_alloc(alignof(struct chat_worker), MX_MAX_WORKERS * sizeof *chat->wk);
     if (chat->wk)
         memset(chat->wk, 0, MX_MAX_WORKERS * sizeof *chat->wk);
-    struct chat_settings *set = chat->wk ? chat_settings_new(o, nworkers) : NULL;
+    struct chat_settings *set = chat->wk && kl == 0 ? chat_settings_new(o, nworkers) : NULL;
     if (!set) {
         mx_chat_free(chat);
         return NULL;
@@ -406,6 +408,7 @@ struct mx_chat *mx_chat_new(const struct mx_chat_opts *o, struct mx_server *srv)
 int mx_chat_reload(struct mx_chat *chat, const struct mx_chat_opts *o)
 {
     struct chat_settings *set = chat_settings_new(o, chat->nworkers);
+    chat_klines_reload(chat, o);
     return set ? chat_settings_publish(chat, set) : -ENOMEM;
 }
 
@@ -418,6 +421,7 @@ void mx_chat_free(struct mx_chat *chat)
     for (unsigned w = 0; chat->wk && w < MX_MAX_WORKERS; w++)
         chat_settings_unref(chat->wk[w].set);
     free(chat->wk);
+    chat_klines_free(chat);
     pthread_mutex_destroy(&chat->mu);
     free(chat);
 }

@@ -19,7 +19,11 @@ struct mx_chat_oper {
     const char *name;
     const char *hash;            /* crypt(3): $6$ or $y$ */
     const char *hosts;           /* nick!user@host masks, comma-separated */
+    bool die;                    /* may use DIE (when the daemon offers it) */
 };
+
+struct kline_list;
+struct kline_stamp;
 
 struct mx_chat_opts {
     const char *server_name;
@@ -42,6 +46,17 @@ struct mx_chat_opts {
     /* REHASH: runs on a worker, so it may only ask the controlling thread
      * to reload (a signal), never reload itself. NULL: REHASH is refused. */
     void (*rehash)(void);
+    /* DIE, for operators whose [oper NAME] allows it: like rehash, only
+     * asks the controlling thread (SIGTERM's graceful stop). NULL: DIE
+     * is refused. */
+    void (*die)(void);
+    /* K-lines (kline.h): the file that keeps them (NULL: memory only),
+     * at most max_klines, and the list read from it with the file's
+     * stamp then (NULL: none); the list is copied. */
+    const char *kline_file;
+    unsigned max_klines;
+    const struct kline_list *klines;
+    const struct kline_stamp *kline_stamp;
 };
 
 struct mx_chat;
@@ -54,7 +69,8 @@ void mx_chat_free(struct mx_chat *chat);
 
 /* A reload: o's settings replace the running ones for every client, new
  * and connected (flood and ping, register timeout, MOTD, password, server
- * name, max_channels, SendQ from output_max); o is copied. Each worker
+ * name, max_channels, SendQ from output_max, the K-lines read from the
+ * file unless it changed since: chat_kline.c); o is copied. Each worker
  * switches between two of its turns, and the call returns once all have.
  * For the thread that controls the server. 0, or -ENOMEM (some workers
  * may keep the old settings). */

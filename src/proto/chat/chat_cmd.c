@@ -441,6 +441,7 @@ static void cmd_stats(struct chat_client *cl, struct irc_msg *m)
     switch (q) {
     case 'u': chat_stats_u(cl); break;
     case 'l': chat_stats_l(cl); break;
+    case 'k': chat_stats_k(cl); break;
     case 'm': stats_m(cl); break;
     default: break; /* unknown letters: only the end (Modern IRC) */
     }
@@ -484,6 +485,9 @@ static const struct cmd cmds[] = {
     { "WALLOPS", chat_cmd_wallops, 1, false },
     { "REHASH", chat_cmd_rehash, 0, false },
     { "STATS", cmd_stats, 1, false },
+    { "KLINE", chat_cmd_kline, 1, false },
+    { "UNKLINE", chat_cmd_unkline, 1, false },
+    { "DIE", chat_cmd_die, 0, false },
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])

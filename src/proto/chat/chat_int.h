@@ -23,7 +23,9 @@
  *   chat_cmd.c      the command table and most commands (KICK's post)
  *   chat_reg.c      registration, NICK      chat_mode.c   MODE
  *   chat_oper.c     OPER, KILL (carried out on the victim's worker),
- *                   WALLOPS, REHASH, STATS u and l
+ *                   WALLOPS, REHASH, DIE, STATS u and l
+ *   chat_kline.c    KLINE, UNKLINE, STATS k, the check at registration,
+ *                   closing a link on its owner by a post (KILL's too)
  *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
  *   chat_fanout.c   audiences and fan-out, posts of lines, QUIT and the
  *                   closing of a link, entering and leaving a worker
@@ -55,6 +57,7 @@
 #include "muxd/server.h"
 #include "proto/chat/chat.h"
 #include "proto/chat/irc.h"
+#include "proto/chat/kline.h"
 #include "proto/chat/nametab.h"
 
 /* Advertised in 005 (ISUPPORT). */
@@ -147,6 +150,7 @@ struct chat_client {
     char user[CHAT_USERLEN + 1];
     char real[CHAT_REALLEN + 1];
     char *away;
+    char *oper;                     /* owner-only: its [oper NAME], or NULL */
     struct chat_channel **chans;    /* global membership */
     unsigned nchans, capchans;
     /* pause_producer (chat_hold.c), owner-only: the producers this client
@@ -242,6 +246,15 @@ struct mx_chat {
     unsigned nusers;                /* under mu: registered clients */
     unsigned wseen;                 /* workers ever used: their counters */
     struct chat_worker *wk;         /* [MX_MAX_WORKERS], nworkers in use */
+    /* K-lines (chat_kline.c): the list, its cap and its generation (one
+     * more at each change) under mu; the file and the generation it
+     * holds under kfile_mu, taken before mu, never after. */
+    struct kline_list klines;
+    unsigned max_klines;
+    uint64_t kl_gen;
+    pthread_mutex_t kfile_mu;
+    char *kline_file;
+    uint64_t kl_written;
 };
 
 /* cl's settings: its worker's set. */
@@ -360,6 +373,21 @@ void chat_close_link(struct chat_client *cl, const char *why, bool log);
 struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker);
 void chat_leave(struct chat_worker *wk);
 
+/* chat_kline.c: K-lines. Not under mu (they take it). */
+void chat_cmd_kline(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_unkline(struct chat_client *cl, struct irc_msg *m);
+/* STATS k: 216 per K-line in force, operators only (481). */
+void chat_stats_k(struct chat_client *cl);
+/* At registration: a K-lined cl gets 465 and its link closed; true then. */
+bool chat_kline_refuse(struct chat_client *cl);
+/* Any thread: closes the link of conn id on its owner with why (copied),
+ * if it is still there. */
+void chat_close_post(struct mx_chat *chat, uint64_t id, const char *why);
+/* mx_chat_new, mx_chat_reload, mx_chat_free: o's K-lines and file. */
+int chat_klines_init(struct mx_chat *chat, const struct mx_chat_opts *o);
+void chat_klines_reload(struct mx_chat *chat, const struct mx_chat_opts *o);
+void chat_klines_free(struct mx_chat *chat);
+
 /* chat_chan.c: joining and leaving on the member's own worker, NOT under
  * mu (they take it). */
 void chat_join(struct chat_client *cl, const char *name, const char *key);
@@ -393,6 +421,7 @@ void chat_cmd_oper(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_kill(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_wallops(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_rehash(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_die(struct chat_client *cl, struct irc_msg *m);
 /* STATS u (242) and l (211 per client, operators only: 481). */
 void chat_stats_u(struct chat_client *cl);
 void chat_stats_l(struct chat_client *cl);

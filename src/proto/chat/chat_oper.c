@@ -1,11 +1,12 @@
-/* chat_oper.c - IRC operators: OPER, KILL, WALLOPS, REHASH, and the
+/* chat_oper.c - IRC operators: OPER, KILL, WALLOPS, REHASH, DIE, and the
  * STATS queries about connections (u, l).
  *
  * The oper table is part of the worker's settings (chat_settings.c), so a
  * reload changes it like the MOTD. Operator status (UM_OPER) and +w live
  * in the client's umodes, written by its owner under mu, so WHOIS, WHO
  * and WALLOPS on any worker can read them. A KILL is carried out by the
- * victim's owner, like a KICK: a post to its connection.
+ * victim's owner, like a KICK: a post to its connection (chat_kline.c's,
+ * which K-lines use too).
  */
 #include <crypt.h>
 #include <stdio.h>
@@ -89,6 +90,16 @@ void chat_cmd_oper(struct chat_client *cl, struct irc_msg *m)
         return;
     }
     bool was = chat_is_oper(cl);
+    /* Its block's rights (DIE) are looked up by name when used, so a
+     * reload that takes them away holds at once. */
+    char *name = strdup(op->name);
+    if (!name) {
+        cl_numeric(cl, 491, ":No O-lines for your host");
+        mx_warn("chat: out of memory: %s: OPER %s refused", who, op->name);
+        return;
+    }
+    free(cl->oper);
+    cl->oper = name;
     chat_lock(cl->chat);
     cl->umodes |= UM_OPER;
     chat_unlock(cl->chat);
@@ -99,30 +110,6 @@ void chat_cmd_oper(struct chat_client *cl, struct irc_msg *m)
 }
 
 /* ---- KILL ---------------------------------------------------------------- */
-
-/* On the victim's owner: it may have quit or moved meanwhile (then the
- * post finds nothing, or finds it gone). */
-static void kill_run(struct mx_conn *c, void *arg)
-{
-    char *why = arg;
-    struct chat_client *t = c ? mx_conn_data(c) : NULL;
-    if (t) {
-        struct chat_worker *wk = chat_enter(t->chat, t->worker);
-        if (!(t->flags & CL_GONE))
-            chat_close_link(t, why, true);
-        chat_leave(wk);
-    }
-    free(why);
-}
-
-static void kill_post(struct mx_chat *chat, uint64_t id, const char *why)
-{
-    char *copy = strdup(why);
-    if (!copy || mx_server_post(chat->srv, id, kill_run, copy) < 0) {
-        mx_warn("chat: out of memory: a KILL of conn %llu is lost", (unsigned long long)id);
-        free(copy);
-    }
-}
 
 void chat_cmd_kill(struct chat_client *cl, struct irc_msg *m)
 {
@@ -146,7 +133,7 @@ void chat_cmd_kill(struct chat_client *cl, struct irc_msg *m)
     if (local)
         chat_close_link(t, why, true);
     else
-        kill_post(chat, id, why);
+        chat_close_post(chat, id, why);
 }
 
 /* ---- WALLOPS ------------------------------------------------------------- */
@@ -185,20 +172,25 @@ static void wall_collect(struct nt_node *n, void *arg)
     l->v[l->n++] = (struct wall_to){ cl, cl->worker, cl->id };
 }
 
-void chat_cmd_wallops(struct chat_client *cl, struct irc_msg *m)
+/* line (taken) to every +w client, from cl's worker. */
+static void wall_send(struct chat_client *cl, struct mx_chunk *line)
 {
     struct mx_chat *chat = cl->chat;
-    if (!need_oper(cl))
-        return;
     struct wall_list l = { 0 };
     chat_lock(chat);
     nt_each(&chat->nicks, wall_collect, &l);
     chat_unlock(chat);
-    struct mx_chunk *line = chat_line(":%s!%s@%s WALLOPS :%s", PFX(cl), m->params[0]);
     for (size_t i = 0; i < l.n; i++)
         chat_send_to(chat, cl->worker, l.v[i].cl, l.v[i].worker, l.v[i].id, line);
     mx_chunk_unref(line);
     free(l.v);
+}
+
+void chat_cmd_wallops(struct chat_client *cl, struct irc_msg *m)
+{
+    if (!need_oper(cl))
+        return;
+    wall_send(cl, chat_line(":%s!%s@%s WALLOPS :%s", PFX(cl), m->params[0]));
 }
 
 /* ---- REHASH -------------------------------------------------------------- */
@@ -220,6 +212,47 @@ void chat_cmd_rehash(struct chat_client *cl, struct irc_msg *m)
     cl_numeric(cl, 382, "%s :Rehashing", o->config_file ? o->config_file : "*");
     mx_info("chat: %s!%s@%s asked for a REHASH", cl->nick, cl->user, cl->host);
     o->rehash();
+}
+
+/* ---- DIE ----------------------------------------------------------------- */
+
+/* Why cl may not use DIE, or NULL: the daemon must offer it, and cl's
+ * [oper NAME] (as the settings are now, not as they were at OPER) must
+ * allow it. */
+static const char *die_refusal(const struct chat_client *cl)
+{
+    const struct mx_chat_opts *o = &cl_set(cl)->o;
+    const struct mx_chat_oper *op = cl->oper ? oper_find(o, cl->oper) : NULL;
+    if (!o->die)
+        return "DIE is not available on this server";
+    if (!op || !op->die)
+        return "DIE is off for your operator block ([oper NAME] die = on allows it)";
+    return NULL;
+}
+
+/* DIE <server name>: the name guards against a DIE typed into the wrong
+ * window (InspIRCd asks for it too). The stop itself is SIGTERM's: the
+ * daemon's hook signals its main thread, which drains and exits 0. */
+void chat_cmd_die(struct chat_client *cl, struct irc_msg *m)
+{
+    const struct mx_chat_opts *o = &cl_set(cl)->o;
+    if (!need_oper(cl))
+        return;
+    const char *no = die_refusal(cl);
+    if (no) {
+        cl_numeric(cl, 481, ":Permission Denied- %s", no);
+        return;
+    }
+    if (m->nparams < 1 || irc_casecmp(m->params[0], o->server_name) != 0) {
+        cl_printf(cl, ":%s NOTICE %s :*** DIE: give this server's name to confirm: DIE %s",
+                  o->server_name, cl->nick, o->server_name);
+        return;
+    }
+    mx_warn("chat: %s!%s@%s (oper %s) used DIE: shutting down", cl->nick, cl->user, cl->host,
+            cl->oper);
+    wall_send(cl, chat_line(":%s WALLOPS :%s (oper %s) used DIE: the server is shutting down",
+                            o->server_name, cl->nick, cl->oper));
+    o->die();
 }
 
 /* ---- STATS u and l ------------------------------------------------------- */

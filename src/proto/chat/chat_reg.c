@@ -99,6 +99,8 @@ static void try_register(struct chat_client *cl)
         chat_close_link(cl, "Bad password", true);
         return;
     }
+    if (chat_kline_refuse(cl))
+        return;
     cl->flags |= CL_REG;
     mx_debug("chat: %s registered as %s!%s", mx_conn_peer_str(cl->c), cl->nick, cl->user);
     chat_lock(chat);

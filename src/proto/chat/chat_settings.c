@@ -50,6 +50,7 @@ static struct mx_chat_oper *opers_copy(const struct mx_chat_opts *o)
         v[i].name = put(&at, o->opers[i].name);
         v[i].hash = put(&at, o->opers[i].hash);
         v[i].hosts = put(&at, o->opers[i].hosts);
+        v[i].die = o->opers[i].die;
     }
     return v;
 }
