@@ -1,6 +1,7 @@
 /* daemon.c - run $MUXD_BIN as a child process and collect its log. */
 #include "harness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -36,12 +37,38 @@ static void live_remove(struct mx_daemon *d)
             live[i] = NULL;
 }
 
+/* Each daemon's config sits in a directory of its own: what muxd keeps
+ * beside its config (a chat listener's K-line file) stays the test's. */
+/* The config and whatever muxd wrote beside it. */
+static void remove_config(struct mx_daemon *d)
+{
+    char dir[sizeof d->conf_path];
+    snprintf(dir, sizeof dir, "%s", d->conf_path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || strncmp(slash, "/muxd.conf", 10) != 0)
+        return;
+    *slash = '\0';
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    char path[sizeof dir + 260];
+    while (dp && (e = readdir(dp)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    if (dp)
+        closedir(dp);
+    rmdir(dir);
+}
+
 static int write_config(struct mx_daemon *d, const char *text)
 {
     const char *dir = getenv("TMPDIR");
-    snprintf(d->conf_path, sizeof d->conf_path, "%s/muxd-it-XXXXXX.conf",
-             dir && *dir ? dir : "/tmp");
-    int fd = mkstemps(d->conf_path, 5);
+    snprintf(d->conf_path, sizeof d->conf_path, "%s/muxd-it-XXXXXX", dir && *dir ? dir : "/tmp");
+    if (!mkdtemp(d->conf_path))
+        return -errno;
+    strcat(d->conf_path, "/muxd.conf");
+    int fd = open(d->conf_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     size_t len = strlen(text), off = 0;
@@ -221,7 +248,7 @@ int daemon_start_argv(struct mx_daemon *d, const char *config_text,
             rc = -EAGAIN;
     }
     if (rc != 0 && d->conf_path[0])
-        unlink(d->conf_path);
+        remove_config(d);
     return rc;
 }
 
@@ -397,7 +424,7 @@ void daemon_cleanup(struct mx_daemon *d)
         mx_dump_logs();
     close(d->log_fd);
     d->log_fd = -1;
-    unlink(d->conf_path);
+    remove_config(d);
     live_remove(d);
     d->active = false;
     free(d->log);
