@@ -88,11 +88,12 @@ size_t ld_load_len(const struct ld_load_msg *m, size_t size)
     return (size_t)n > size ? (size_t)n : size;
 }
 
-/* A decimal number and the blank after it. */
+/* A decimal number as ld_load_format writes it (no leading zero: "01"
+ * is a corrupted "1", found by tests/fuzz) and the blank after it. */
 static int take_number(const char **p, unsigned long long *v)
 {
     char *end;
-    if (!isdigit((unsigned char)**p))
+    if (!isdigit((unsigned char)**p) || ((*p)[0] == '0' && isdigit((unsigned char)(*p)[1])))
         return -1;
     errno = 0;
     *v = strtoull(*p, &end, 10);

@@ -94,6 +94,10 @@ Test(load_irc, corrupt_and_foreign_texts)
     cr_assert_eq(ld_load_parse("1 2", &back), -1);
     cr_assert_eq(ld_load_parse("1 x 3 ", &back), -1);
     cr_assert_eq(ld_load_parse("99999999999 2 3 ", &back), -1);
+    /* Found by tests/fuzz/fuzz_load_irc: a number ld_load_format would
+     * not write is a corrupted one, not the same message. */
+    cr_assert_eq(ld_load_parse("8 01 7 ", &back), -1);
+    cr_assert_eq(ld_load_parse("0 0 0 ", &back), 0);
     /* Too small a buffer is refused, not overrun. */
     cr_assert_eq(ld_load_format(buf, 10, &m, 100), 0);
 }
