@@ -28,6 +28,7 @@ struct chat_cfg {
     unsigned max_channels;
     uint32_t cloak_hosts;        /* 0 off, 1 on */
     char cloak_secret[64];       /* "" = none */
+    uint32_t utf8_only;          /* 0 off, 1 on */
 };
 
 _Static_assert(sizeof(struct chat_cfg) <= MX_PROTO_CFG_SIZE, "chat's keys fit their block");
@@ -72,6 +73,10 @@ static const struct mx_cfg_key keys[] = {
       CHAT(cloak_secret), .def = "", .secret = true,
       .help = "chat: the key of the host cloaks, at least 16 characters; a new one "
               "changes every cloak" },
+    { .sect = MX_SECT_LISTENER, .name = "utf8_only", .type = MX_CFG_ENUM, CHAT(utf8_only),
+      .choices = switch_names, .def = "off",
+      .help = "chat: advertise UTF8ONLY and refuse message, topic, kick, part, quit, away "
+              "and real name text that is not UTF-8 (FAIL ... INVALID_UTF8)" },
 };
 
 /* The core must let a partial chat line wait that long, or it would cut
@@ -179,6 +184,7 @@ static void *chat_opts_new(const struct mx_config *cfg, const struct mx_listener
         .cloak_secret = co->c.cloak_secret,
         .config_file = co->config_file[0] ? co->config_file : NULL,
         .rehash = rehash_by_signal,
+        .utf8_only = co->c.utf8_only != 0,
     };
     return co;
 }
