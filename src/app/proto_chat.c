@@ -33,6 +33,7 @@ struct chat_cfg {
     char cloak_secret[64];       /* "" = none */
     char kline_file[256];        /* "" = NAME.klines, "off" = memory only */
     unsigned max_klines;
+    uint32_t utf8_only;          /* 0 off, 1 on */
 };
 
 _Static_assert(sizeof(struct chat_cfg) <= MX_PROTO_CFG_SIZE, "chat's keys fit their block");
@@ -85,6 +86,10 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_LISTENER, .name = "max_klines", .type = MX_CFG_UINT, CHAT(max_klines),
       .min = 1, .max = 1000000, .def = "10000",
       .help = "chat: K-lines kept at most; KLINE past it is refused, a longer file is an error" },
+    { .sect = MX_SECT_LISTENER, .name = "utf8_only", .type = MX_CFG_ENUM, CHAT(utf8_only),
+      .choices = switch_names, .def = "off",
+      .help = "chat: advertise UTF8ONLY and refuse message, topic, kick, part, quit, away "
+              "and real name text that is not UTF-8 (FAIL ... INVALID_UTF8)" },
 };
 
 extern const struct mx_app_proto mx_app_chat;
@@ -270,6 +275,7 @@ static void *chat_opts_new(const struct mx_config *cfg, const struct mx_listener
         .max_klines = co->c.max_klines,
         .klines = co->kline_path[0] ? &co->klines : NULL,
         .kline_stamp = &co->kline_stamp,
+        .utf8_only = co->c.utf8_only != 0,
     };
     return co;
 }

@@ -3,7 +3,8 @@
  * workers, 441, 443, 472, user modes (221, 501, 502), MODE queries
  * (324/329) and the ban list (367/368); what a MODE line may carry: +l
  * and ban mask validation (696), MODES and MAXLIST (478), one ban list per
- * command.
+ * command; ban exceptions (+e, 348/349) and invite exceptions (+I,
+ * 346/347).
  *
  * Two workers: round-robin puts consecutive connections on different
  * workers, so op (1st) and bob (2nd) never share one. */
@@ -16,7 +17,7 @@
 TestSuite(chat_modes, .init = mx_init, .fini = mx_fini, .timeout = 120);
 
 #define T 5000
-#define CHAT_TEST_MAXLIST 100 /* 005 MAXLIST=b:100 */
+#define CHAT_TEST_MAXLIST 100 /* 005 MAXLIST=b:100,e:100,I:100 */
 
 static const char config[] =
     "[server]\nworkers = 2\n"
@@ -417,7 +418,7 @@ Test(chat_modes, ban_list_once_modes_and_maxlist)
     struct irc op, bob;
     MX_REQUIRE(irc_open(&op, port) == 0);
     MX_REQUIRE(irc_send(&op, "NICK op") == 0 && irc_send(&op, "USER uop 0 * :Op") == 0);
-    IRC_EXPECT(&op, "005", " MODES=4 MAXLIST=b:100 ", T);
+    IRC_EXPECT(&op, "005", " MAXLIST=b:100,e:100,I:100 MODES=4 ", T);
     IRC_EXPECT(&op, "422", NULL, T);
     snprintf(op.nick, sizeof op.nick, "op");
     login(&bob, port, "bob");
@@ -464,5 +465,62 @@ Test(chat_modes, ban_list_once_modes_and_maxlist)
     mode_seen(&op, &bob, "-b m1", "-b m1!*@*");
     irc_close(&op);
     irc_close(&bob);
+    mx_stop_ok(d, 10000);
+}
+
+/* Issue 13: +e lets a banned client in and lets it speak; +I lets a
+ * client into a +i channel without an INVITE. Both are lists like +b:
+ * normalised, listed once per command, counted under MODES. */
+Test(chat_modes, ban_and_invite_exceptions)
+{
+    struct mx_daemon *d = mx_boot(config);
+    int port = mx_port(d, "chat");
+    struct irc op, bob, cat;
+    login(&op, port, "op");
+    login(&bob, port, "bob");
+    login(&cat, port, "cat");
+    join(&op, "#m", NULL);
+    struct irc *ops[] = { &op };
+    set_mode(&op, "+b bob", "+b bob!*@*", ops, 1);
+    refused(&bob, "JOIN #m", "474");
+    set_mode(&op, "+e bob", "+e bob!*@*", ops, 1);
+    join(&bob, "#m", NULL);
+    IRC_EXPECT(&op, "JOIN", ":bob!ubob@127.0.0.1 JOIN :#m", T);
+    /* Banned but excepted: bob speaks; without the exception, 404. */
+    MX_REQUIRE(irc_send(&bob, "PRIVMSG #m :excepted") == 0);
+    next_is(&op, ":bob!ubob@127.0.0.1 PRIVMSG #m :excepted");
+    mode_seen(&op, &bob, "-e BOB", "-e BOB!*@*");
+    refused(&bob, "PRIVMSG #m :still?", "404");
+    /* +i with an invite exception for cat's address: no INVITE needed. */
+    mode_seen(&op, &bob, "+iI *!ucat@127.0.0.1", "+iI *!ucat@127.0.0.1");
+    join(&cat, "#m", NULL);
+    next_is(&op, ":cat!ucat@127.0.0.1 JOIN :#m");
+    next_is(&bob, ":cat!ucat@127.0.0.1 JOIN :#m");
+    MX_REQUIRE(irc_send(&cat, "PART #m") == 0);
+    IRC_EXPECT(&cat, "PART", NULL, T);
+    next_is(&op, ":cat!ucat@127.0.0.1 PART #m");
+    next_is(&bob, ":cat!ucat@127.0.0.1 PART #m");
+    mode_seen(&op, &bob, "-I *!ucat@127.0.0.1", "-I *!ucat@127.0.0.1");
+    refused(&cat, "JOIN #m", "473");
+    /* The lists, each once per command, in the order asked; anyone may ask. */
+    mode_seen(&op, &bob, "+eeI x y@h z", "+eeI x!*@* *!y@h z!*@*");
+    MX_REQUIRE(irc_send(&cat, "MODE #m eIbeI") == 0);
+    next_is(&cat, ":test.muxd 348 cat #m x!*@*");
+    next_is(&cat, ":test.muxd 348 cat #m *!y@h");
+    next_is(&cat, ":test.muxd 349 cat #m :End of channel exception list");
+    next_is(&cat, ":test.muxd 346 cat #m z!*@*");
+    next_is(&cat, ":test.muxd 347 cat #m :End of channel invite list");
+    next_is(&cat, ":test.muxd 367 cat #m bob!*@*");
+    next_is(&cat, ":test.muxd 368 cat #m :End of channel ban list");
+    int more = 0;
+    MX_REQUIRE(irc_sync(&cat, "lists", NULL, NULL, &more, T) == 0 && more == 0,
+               "%d more lines", more);
+    /* Invalid masks: 696 with the list's words. MODES counts e and I too. */
+    invalid(&op, "+e :", "e *", "Invalid exception mask");
+    invalid(&op, "+I ::x", "I *", "Invalid invite exception mask");
+    mode_seen(&op, &bob, "+IeIeb m1 m2 m3 m4 m5", "+IeIe m1!*@* m2!*@* m3!*@* m4!*@*");
+    irc_close(&op);
+    irc_close(&bob);
+    irc_close(&cat);
     mx_stop_ok(d, 10000);
 }

@@ -159,3 +159,43 @@ Test(irc_numeric, long_server_and_target_are_cut)
     cr_assert_eq(n, IRC_LINE_MAX);
     assert_line(buf, n);
 }
+
+/* ---- UTF-8 --------------------------------------------------------------- */
+
+Test(irc_utf8, valid_and_invalid)
+{
+    cr_assert(irc_utf8_valid(""));
+    cr_assert(irc_utf8_valid("plain ascii"));
+    cr_assert(irc_utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    cr_assert(irc_utf8_valid("\xf4\x8f\xbf\xbf"), "U+10FFFF");
+    cr_assert(!irc_utf8_valid("caf\xe9"), "Latin-1");
+    cr_assert(!irc_utf8_valid("\xc3"), "cut short");
+    cr_assert(!irc_utf8_valid("\xc3x"), "a lead byte without its continuation");
+    cr_assert(!irc_utf8_valid("\xa9"), "a lone continuation");
+    cr_assert(!irc_utf8_valid("\xc0\xaf"), "overlong '/'");
+    cr_assert(!irc_utf8_valid("\xe0\x80\xaf"), "overlong in 3 bytes");
+    cr_assert(!irc_utf8_valid("\xed\xa0\x80"), "a surrogate");
+    cr_assert(!irc_utf8_valid("\xf4\x90\x80\x80"), "past U+10FFFF");
+    cr_assert(!irc_utf8_valid("\xff"));
+}
+
+Test(irc_utf8, cut_never_splits_a_sequence)
+{
+    const char *s = "ab\xe2\x82\xac" "cd";
+    cr_assert_eq(irc_utf8_cut(s, 2), 2);
+    cr_assert_eq(irc_utf8_cut(s, 3), 2, "inside the euro sign: before it");
+    cr_assert_eq(irc_utf8_cut(s, 4), 2);
+    cr_assert_eq(irc_utf8_cut(s, 5), 5);
+    cr_assert_eq(irc_utf8_cut("\xa9\xa9\xa9\xa9\xa9", 4), 4, "no lead byte: cut as asked");
+}
+
+Test(irc_fmt, a_cut_line_keeps_whole_utf8_sequences)
+{
+    char text[600];
+    memset(text, 'x', 509);
+    memcpy(text + 509, "\xc3\xa9\xc3\xa9", 5);
+    char buf[IRC_LINE_MAX + 1];
+    size_t n = irc_fmt(buf, sizeof buf, "%s", text);
+    cr_assert_eq(n, 511, "the e-acute that would straddle byte 510 is dropped whole");
+    assert_line(buf, n);
+}

@@ -43,6 +43,9 @@ struct mx_chat_opts {
     bool cloak_hosts;
     const char *cloak_secret;
     const char *config_file;     /* named in REHASH's 382; NULL: "*" */
+    /* UTF8ONLY (IRCv3): advertised in 005, and text that is not UTF-8 is
+     * refused (FAIL ... INVALID_UTF8) rather than relayed. */
+    bool utf8_only;
     /* REHASH: runs on a worker, so it may only ask the controlling thread
      * to reload (a signal), never reload itself. NULL: REHASH is refused. */
     void (*rehash)(void);

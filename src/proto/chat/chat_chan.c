@@ -30,7 +30,8 @@ static unsigned join_refusal(struct chat_channel *ch, struct chat_client *cl, co
     bool inv = invited(ch, cl, false);
     if (chan_banned(ch, cl) && !inv)
         return 474;
-    if ((ch->modes & CM_I) && !inv)
+    /* +I: a matching client needs no INVITE (Modern IRC). */
+    if ((ch->modes & CM_I) && !inv && !chan_listed(ch, LIST_INVEX, cl))
         return 473;
     if (ch->key[0] && (!key || strcmp(key, ch->key) != 0))
         return 475;

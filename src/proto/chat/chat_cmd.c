@@ -8,8 +8,9 @@
 #include "proto/chat/chat_int.h"
 
 #define PFX(cl) (cl)->nick, (cl)->user, (cl)->vhost
-/* Targets in one PRIVMSG, KICK or JOIN at most. */
-#define MAX_TARGETS 16
+/* Targets in one PRIVMSG, KICK or JOIN at most (005 TARGMAX): more are
+ * dropped silently. */
+#define MAX_TARGETS CHAT_MAX_TARGETS
 
 /* Splits a comma list in place into at most max items. */
 static unsigned split_commas(char *s, char **out, unsigned max)
@@ -21,6 +22,14 @@ static unsigned split_commas(char *s, char **out, unsigned max)
     return n;
 }
 
+/* s's length cut to max bytes (TOPICLEN, KICKLEN, AWAYLEN), never inside a
+ * UTF-8 sequence. */
+static int text_len(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    return (int)(n > max ? irc_utf8_cut(s, max) : n);
+}
+
 /* ---- PRIVMSG and NOTICE -------------------------------------------------- */
 
 /* Under mu: may cl speak on ch? */
@@ -29,7 +38,7 @@ static bool may_speak(struct chat_channel *ch, const struct chat_client *cl)
     bool member = cl_on(cl, ch);
     if ((ch->modes & CM_N) && !member)
         return false;
-    if (!(ch->modes & CM_M) && !ch->nbans)
+    if (!(ch->modes & CM_M) && !ch->lists[LIST_BAN].n)
         return true;
     const struct chat_member *m = member ? chan_member(ch, cl) : NULL;
     if (m && (m->modes & (MEM_OP | MEM_VOICE)))
@@ -37,10 +46,94 @@ static bool may_speak(struct chat_channel *ch, const struct chat_client *cl)
     return !(ch->modes & CM_M) && !chan_banned(ch, cl);
 }
 
-static void msg_channel(struct chat_client *cl, const char *cmd, const char *name,
+/* Why a message to a channel went nowhere; NOTICE is never answered. */
+static void msg_refused(struct chat_client *cl, const char *target, bool exists, bool notice)
+{
+    if (notice)
+        return;
+    if (!exists)
+        cl_numeric(cl, 401, "%s :No such nick/channel", target);
+    else
+        cl_numeric(cl, 404, "%s :Cannot send to channel", target);
+}
+
+/* STATUSMSG: the status "@#c" (operators) or "+#c" (voiced members and
+ * operators) asks for, 0 for a plain name; with both, the lower one
+ * holds ("@+#c" is "+#c", as Modern IRC has it). *name skips them. */
+static unsigned status_wanted(const char **name)
+{
+    bool op = false, voice = false;
+    for (; **name == '@' || **name == '+'; (*name)++) {
+        if (**name == '+')
+            voice = true;
+        else
+            op = true;
+    }
+    return voice ? MEM_OP | MEM_VOICE : op ? MEM_OP : 0;
+}
+
+struct status_to {
+    struct chat_client *cl;
+    unsigned worker;
+    uint64_t id;
+};
+
+/* Under mu: ch's members (but cl) with a status in need, into a new
+ * array (NULL without memory: nobody hears it). */
+static struct status_to *status_members(struct chat_channel *ch, const struct chat_client *cl,
+                                        unsigned need, unsigned *n)
+{
+    struct status_to *v = malloc(ch->n * sizeof *v);
+    *n = 0;
+    for (unsigned i = 0; v && i < ch->n; i++) {
+        const struct chat_member *mb = &ch->m[i];
+        if (mb->cl != cl && (mb->modes & need))
+            v[(*n)++] = (struct status_to){ mb->cl, mb->cl->worker, mb->cl->id };
+    }
+    return v;
+}
+
+/* A STATUSMSG goes to each such member by itself (a post to each on
+ * another worker), not through the channel's fan-out, whose workers
+ * know their members but not their status: operators and voiced
+ * members are few. The sender must be able to speak on the channel. */
+static void msg_status(struct chat_client *cl, const char *cmd, const char *target,
+                       const char *name, unsigned need, const char *text, bool notice)
+{
+    struct mx_chat *chat = cl->chat;
+    char chname[CHAT_CHANLEN + 1] = "";
+    struct status_to *to = NULL;
+    unsigned n = 0;
+    chat_lock(chat);
+    struct chat_channel *ch = chan_find(chat, name);
+    bool ok = ch && may_speak(ch, cl);
+    if (ok) {
+        snprintf(chname, sizeof chname, "%s", ch->name);
+        to = status_members(ch, cl, need, &n);
+    }
+    chat_unlock(chat);
+    if (!ok) {
+        msg_refused(cl, target, ch != NULL, notice);
+        return;
+    }
+    struct mx_chunk *line = n ? chat_line(":%s!%s@%s %s %c%s :%s", PFX(cl), cmd,
+                                          need == MEM_OP ? '@' : '+', chname, text) : NULL;
+    for (unsigned i = 0; i < n; i++)
+        chat_send_to(chat, cl->worker, to[i].cl, to[i].worker, to[i].id, line);
+    mx_chunk_unref(line);
+    free(to);
+}
+
+static void msg_channel(struct chat_client *cl, const char *cmd, const char *target,
                         const char *text, bool notice)
 {
     struct mx_chat *chat = cl->chat;
+    const char *name = target;
+    unsigned need = status_wanted(&name);
+    if (need) {
+        msg_status(cl, cmd, target, name, need, text, notice);
+        return;
+    }
     struct chat_aud a;
     aud_init(&a, cl, 1);
     chat_lock(chat);
@@ -51,10 +144,8 @@ static void msg_channel(struct chat_client *cl, const char *cmd, const char *nam
     chat_unlock(chat);
     if (ok)
         aud_send(&a, cl, ":%s!%s@%s %s %s :%s", PFX(cl), cmd, ch->name, text);
-    else if (!notice && !ch)
-        cl_numeric(cl, 401, "%s :No such nick/channel", name);
-    else if (!notice)
-        cl_numeric(cl, 404, "%s :Cannot send to channel", name);
+    else
+        msg_refused(cl, name, ch != NULL, notice);
 }
 
 /* Under mu: only registered clients can be talked to or about. */
@@ -104,7 +195,7 @@ static void cmd_message(struct chat_client *cl, struct irc_msg *m)
     char *targets[MAX_TARGETS];
     unsigned n = split_commas(m->params[0], targets, MAX_TARGETS);
     for (unsigned i = 0; i < n; i++) {
-        if (targets[i][0] == '#')
+        if (strchr("#@+", targets[i][0]))
             msg_channel(cl, m->cmd, targets[i], m->params[1], notice);
         else
             msg_nick(cl, m->cmd, targets[i], m->params[1], notice);
@@ -140,7 +231,8 @@ static void cmd_away(struct chat_client *cl, struct irc_msg *m)
 {
     struct mx_chat *chat = cl->chat;
     bool set = m->nparams > 0 && m->params[0][0];
-    char *text = set ? strndup(m->params[0], CHAT_AWAYLEN) : NULL;
+    char *text = set ? strndup(m->params[0], (size_t)text_len(m->params[0], CHAT_AWAYLEN))
+                     : NULL;
     chat_lock(chat);
     free(cl->away);
     cl->away = text;
@@ -170,8 +262,10 @@ static void cmd_part(struct chat_client *cl, struct irc_msg *m)
 {
     char *names[MAX_TARGETS];
     unsigned n = split_commas(m->params[0], names, MAX_TARGETS);
+    /* An empty reason is none: "PART #a :" relays no empty trailing. */
+    const char *reason = m->nparams > 1 && m->params[1][0] ? m->params[1] : NULL;
     for (unsigned i = 0; i < n; i++)
-        chat_part(cl, names[i], m->nparams > 1 ? m->params[1] : NULL);
+        chat_part(cl, names[i], reason);
 }
 
 static void cmd_names(struct chat_client *cl, struct irc_msg *m)
@@ -245,21 +339,34 @@ static bool is_op(struct chat_channel *ch, const struct chat_client *cl)
     return m && (m->modes & MEM_OP);
 }
 
+/* Under mu: the numeric that refuses cl's TOPIC on ch (set: a change),
+ * or 0. An outsider may read the topic of a channel LIST shows it. */
+static unsigned topic_refusal(struct chat_channel *ch, struct chat_client *cl, bool set)
+{
+    if (!ch)
+        return 403;
+    if (!cl_on(cl, ch) && (set || (ch->modes & CM_S)))
+        return 442;
+    return set && (ch->modes & CM_T) && !is_op(ch, cl) ? 482 : 0;
+}
+
 static void cmd_topic(struct chat_client *cl, struct irc_msg *m)
 {
     struct mx_chat *chat = cl->chat;
     struct chat_aud a;
     aud_init(&a, cl, 1);
     const char *name = m->params[0];
+    bool set = m->nparams >= 2;
+    int len = set ? text_len(m->params[1], CHAT_TOPICLEN) : 0;
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, name);
-    unsigned err = !ch ? 403 : m->nparams < 2 ? 0 : !cl_on(cl, ch) ? 442
-                 : ((ch->modes & CM_T) && !is_op(ch, cl)) ? 482 : 0;
-    if (!err && m->nparams < 2)
+    unsigned err = topic_refusal(ch, cl, set);
+    if (!err && !set)
         chan_topic_reply(cl, ch, true);
-    if (!err && m->nparams >= 2) {
+    if (!err && set) {
+        /* An empty topic clears it; everyone sees "TOPIC #a :". */
         free(ch->topic);
-        ch->topic = m->params[1][0] ? strndup(m->params[1], CHAT_TOPICLEN) : NULL;
+        ch->topic = len ? strndup(m->params[1], (size_t)len) : NULL;
         snprintf(ch->topic_by, sizeof ch->topic_by, "%s!%s@%s", PFX(cl));
         ch->topic_at = time(NULL);
         aud_add(&a, ch);
@@ -267,8 +374,7 @@ static void cmd_topic(struct chat_client *cl, struct irc_msg *m)
     chat_unlock(chat);
     chan_refusal(cl, err, name);
     if (a.n)
-        aud_send(&a, NULL, ":%s!%s@%s TOPIC %s :%.*s", PFX(cl), ch->name, CHAT_TOPICLEN,
-                 m->params[1]);
+        aud_send(&a, NULL, ":%s!%s@%s TOPIC %s :%.*s", PFX(cl), ch->name, len, m->params[1]);
 }
 
 /* ---- queries ------------------------------------------------------------- */
@@ -361,6 +467,7 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
     struct mx_chat *chat = cl->chat;
     const char *name = m->params[0];
     const char *why = m->nparams > 2 && m->params[2][0] ? m->params[2] : cl->nick;
+    int wlen = text_len(why, CHAT_TOPICLEN); /* KICKLEN */
     char *nicks[MAX_TARGETS];
     struct chat_client *local[MAX_TARGETS];
     unsigned n = split_commas(m->params[1], nicks, MAX_TARGETS), nlocal = 0;
@@ -377,7 +484,7 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
             local[nlocal++] = t;
         else
             chat_kick_post(chat, t->id, ch, chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl),
-                                                      ch->name, t->nick, CHAT_TOPICLEN, why));
+                                                      ch->name, t->nick, wlen, why));
     }
     if (nlocal)
         chan_ref(ch);
@@ -385,7 +492,7 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
     chan_refusal(cl, err, name);
     for (unsigned i = 0; i < nlocal; i++) {
         struct mx_chunk *line = chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl), ch->name,
-                                          local[i]->nick, CHAT_TOPICLEN, why);
+                                          local[i]->nick, wlen, why);
         chat_kick_apply(local[i], ch, line);
         mx_chunk_unref(line);
     }
@@ -510,17 +617,41 @@ static void stats_m(struct chat_client *cl)
     }
 }
 
+/* utf8_only (IRCv3 UTF8ONLY): a line with a parameter that is not UTF-8
+ * is refused whole, so nothing that is not UTF-8 (text, channel name)
+ * is ever relayed: FAIL INVALID_UTF8, except for NOTICE, which is never
+ * answered and only dropped. A QUIT still quits, without its reason. */
+static bool utf8_refused(struct chat_client *cl, struct irc_msg *m)
+{
+    if (!cl_set(cl)->o.utf8_only)
+        return false;
+    int bad = 0;
+    while (bad < m->nparams && irc_utf8_valid(m->params[bad]))
+        bad++;
+    if (bad == m->nparams)
+        return false;
+    if (strcmp(m->cmd, "NOTICE") != 0)
+        cl_printf(cl, ":%s FAIL %s INVALID_UTF8 :Message rejected, your IRC software MUST "
+                  "use UTF-8 encoding on this network", cl_set(cl)->o.server_name, m->cmd);
+    if (strcmp(m->cmd, "QUIT") != 0)
+        return true;
+    m->nparams = 0;
+    return false;
+}
+
 void chat_dispatch(struct chat_client *cl, struct irc_msg *m)
 {
     for (size_t i = 0; i < NCMDS; i++) {
         const struct cmd *c = &cmds[i];
         if (strcmp(c->name, m->cmd) != 0)
             continue;
-        if (!c->before_reg && !(cl->flags & CL_REG))
-            cl_numeric(cl, 451, ":You have not registered");
-        else if ((unsigned)m->nparams < c->minparams)
+        if (!c->before_reg && !(cl->flags & CL_REG)) {
+            /* NOTICE is never answered, not even with 451 (Modern IRC). */
+            if (strcmp(c->name, "NOTICE") != 0)
+                cl_numeric(cl, 451, ":You have not registered");
+        } else if ((unsigned)m->nparams < c->minparams)
             cl_numeric(cl, 461, "%s :Not enough parameters", c->name);
-        else
+        else if (!utf8_refused(cl, m))
             c->fn(cl, m);
         chat_count(&cl->chat->wk[cl->worker].n.cmds[i]);
         return;

@@ -68,8 +68,9 @@
 #define CHAT_REALLEN 100
 #define CHAT_AWAYLEN 200
 #define CHAT_KEYLEN 23
-#define CHAT_MAX_BANS 100       /* MAXLIST=b:100 */
+#define CHAT_MAX_LIST 100       /* MAXLIST=b:100,e:100,I:100: masks per list */
 #define CHAT_MODES 4            /* changes with a parameter per MODE */
+#define CHAT_MAX_TARGETS 16     /* TARGMAX: targets of one PRIVMSG, KICK, JOIN... */
 /* Room kept in a queue at output_max for the ERROR line of its closing. */
 #define CHAT_SENDQ_RESERVE 1024
 
@@ -161,6 +162,15 @@ struct chat_client {
     uint64_t held_since_ms;         /* when nheld last left 0 */
 };
 
+/* A channel's mask lists: bans (+b), ban exceptions (+e), invite
+ * exceptions (+I). Each holds at most CHAT_MAX_LIST masks in full
+ * nick!user@host form (irc_mask_normalise). */
+enum chat_list { LIST_BAN, LIST_EXCEPT, LIST_INVEX, CHAT_NLISTS };
+struct chat_masks {
+    char **v;
+    unsigned n;
+};
+
 struct chat_member {
     struct chat_client *cl;
     unsigned modes;                 /* MEM_OP | MEM_VOICE */
@@ -187,8 +197,7 @@ struct chat_channel {
     char *topic;
     char topic_by[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
     time_t topic_at;
-    char **bans;
-    unsigned nbans;
+    struct chat_masks lists[CHAT_NLISTS]; /* +b, +e, +I */
     uint64_t *invites;              /* client ids invited (+i) */
     unsigned ninvites;
     /* One per worker (chat->wcap of them), each touched only by that
@@ -313,6 +322,10 @@ struct chat_channel *chan_find(struct mx_chat *chat, const char *name);
 struct chat_client *cl_by_nick(struct mx_chat *chat, const char *nick);
 struct chat_member *chan_member(struct chat_channel *ch, const struct chat_client *cl);
 bool cl_on(const struct chat_client *cl, const struct chat_channel *ch);
+/* Does cl (its shown host or its address) match a mask of list? */
+bool chan_listed(const struct chat_channel *ch, enum chat_list list,
+                 const struct chat_client *cl);
+/* Banned and not excepted (+b without a matching +e). */
 bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl);
 /* On cl's worker: cl joins or leaves ch, its global membership and its
  * place in the worker's local list together. A failed add leaves nothing

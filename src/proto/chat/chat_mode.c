@@ -1,5 +1,6 @@
-/* chat_mode.c - MODE: user mode +i, channel modes +n +t +s +i +m +k +l
- * +b and member modes +o +v, with their queries and errors.
+/* chat_mode.c - MODE: user mode +i, channel modes +n +t +s +i +m +k +l,
+ * the mask lists +b +e +I and member modes +o +v, with their queries and
+ * errors.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +101,7 @@ static void user_mode(struct chat_client *cl, struct irc_msg *m)
 
 /* ---- channel modes ------------------------------------------------------- */
 
-/* The longest ban mask kept, in its full nick!user@host form. */
+/* The longest list mask (+b +e +I) kept, in its full nick!user@host form. */
 #define CHAT_BANLEN 100
 /* The highest +l: past any real membership, and few enough digits that
  * parsing cannot overflow. */
@@ -117,7 +118,7 @@ struct change {
     size_t na;
     size_t budget;                  /* room for modes + args in the line */
     unsigned nargs;                 /* parameters taken (at most CHAT_MODES) */
-    bool listed;                    /* the ban list went out */
+    unsigned listed;                /* the lists that went out: 1 << LIST_* */
     bool unknown;                   /* 472 went out */
 };
 
@@ -212,60 +213,86 @@ static unsigned limit_parse(const char *s)
     return v;
 }
 
-/* Under mu. */
-static void ban_list(struct chat_client *cl, struct chat_channel *ch)
+/* What each mask list answers with: its letter, its list and end
+ * numerics (Modern IRC: 367/368, 348/349, 346/347) and texts. */
+static const struct list_kind {
+    char letter;
+    unsigned item, end;
+    const char *end_text, *full_text, *bad_text;
+} kinds[CHAT_NLISTS] = {
+    [LIST_BAN] = { 'b', 367, 368, "End of channel ban list", "Channel ban list is full",
+                   "Invalid ban mask" },
+    [LIST_EXCEPT] = { 'e', 348, 349, "End of channel exception list",
+                      "Channel exception list is full", "Invalid exception mask" },
+    [LIST_INVEX] = { 'I', 346, 347, "End of channel invite list",
+                     "Channel invite list is full", "Invalid invite exception mask" },
+};
+
+/* The list of a mode letter, or -1. */
+static int list_of(char mode)
 {
-    for (unsigned i = 0; i < ch->nbans; i++)
-        cl_numeric(cl, 367, "%s %s", ch->name, ch->bans[i]);
-    cl_numeric(cl, 368, "%s :End of channel ban list", ch->name);
+    for (int l = 0; l < CHAT_NLISTS; l++)
+        if (kinds[l].letter == mode)
+            return l;
+    return -1;
 }
 
-enum { BAN_SAME, BAN_CHANGED, BAN_FULL };
-
-/* mask is in its full form: bob and bob!*@* are one ban. */
-static int ban_set(struct chat_channel *ch, const char *mask, bool add)
+/* Under mu. */
+static void list_send(struct chat_client *cl, struct chat_channel *ch, enum chat_list l)
 {
-    for (unsigned i = 0; i < ch->nbans; i++) {
-        if (irc_casecmp(ch->bans[i], mask) == 0) {
+    const struct chat_masks *ml = &ch->lists[l];
+    for (unsigned i = 0; i < ml->n; i++)
+        cl_numeric(cl, kinds[l].item, "%s %s", ch->name, ml->v[i]);
+    cl_numeric(cl, kinds[l].end, "%s :%s", ch->name, kinds[l].end_text);
+}
+
+enum { MASK_SAME, MASK_CHANGED, MASK_FULL };
+
+/* mask is in its full form: bob and bob!*@* are one entry. */
+static int mask_set(struct chat_masks *ml, const char *mask, bool add)
+{
+    for (unsigned i = 0; i < ml->n; i++) {
+        if (irc_casecmp(ml->v[i], mask) == 0) {
             if (add)
-                return BAN_SAME;
-            free(ch->bans[i]);
-            ch->bans[i] = ch->bans[--ch->nbans];
-            return BAN_CHANGED;
+                return MASK_SAME;
+            free(ml->v[i]);
+            ml->v[i] = ml->v[--ml->n];
+            return MASK_CHANGED;
         }
     }
     if (!add)
-        return BAN_SAME;
-    if (ch->nbans >= CHAT_MAX_BANS)
-        return BAN_FULL;
-    char **v = realloc(ch->bans, (ch->nbans + 1) * sizeof *v);
+        return MASK_SAME;
+    if (ml->n >= CHAT_MAX_LIST)
+        return MASK_FULL;
+    char **v = realloc(ml->v, (ml->n + 1) * sizeof *v);
     if (v)
-        ch->bans = v;
+        ml->v = v;
     char *s = v ? strdup(mask) : NULL;
     if (!s)
-        return BAN_SAME;
-    ch->bans[ch->nbans++] = s;
-    return BAN_CHANGED;
+        return MASK_SAME;
+    ml->v[ml->n++] = s;
+    return MASK_CHANGED;
 }
 
-/* Under mu: +b / -b mask, or the list (once per command: a line of
- * b's must not repeat it). */
-static void ban_mode(struct chat_client *cl, struct chat_channel *ch, bool add,
-                     const char *arg, struct change *c)
+/* Under mu: +b / -b mask (or e, I), or that list (once per command: a
+ * line of b's must not repeat it). */
+static void list_mode(struct chat_client *cl, struct chat_channel *ch, bool add,
+                      enum chat_list l, const char *arg, struct change *c)
 {
     char mask[CHAT_BANLEN + 1];
+    char mode = kinds[l].letter;
     if (!arg) {
-        if (!c->listed)
-            ban_list(cl, ch);
-        c->listed = true;
+        if (!(c->listed & 1u << l))
+            list_send(cl, ch, l);
+        c->listed |= 1u << l;
     } else if (!irc_mask_normalise(arg, mask, sizeof mask)) {
-        invalid_param(cl, ch, 'b', arg, "Invalid ban mask");
+        invalid_param(cl, ch, mode, arg, kinds[l].bad_text);
     } else if (room(c, add, mask)) {
-        int r = ban_set(ch, mask, add);
-        if (r == BAN_CHANGED)
-            note(c, add, 'b', mask);
-        else if (r == BAN_FULL)
-            cl_numeric(cl, 478, "%s b :Channel ban list is full", ch->name);
+        int r = mask_set(&ch->lists[l], mask, add);
+        if (r == MASK_CHANGED)
+            note(c, add, mode, mask);
+        else if (r == MASK_FULL)
+            cl_numeric(cl, 478, "%s %c :%s", ch->name, mode, kinds[l].full_text);
     }
 }
 
@@ -331,7 +358,8 @@ static void member_mode(struct chat_client *cl, struct chat_channel *ch, bool ad
 /* Does the letter take the next parameter (when there is one)? */
 static bool takes_arg(bool add, char mode)
 {
-    return mode == 'b' || mode == 'k' || mode == 'o' || mode == 'v' || (mode == 'l' && add);
+    return list_of(mode) >= 0 || mode == 'k' || mode == 'o' || mode == 'v' ||
+           (mode == 'l' && add);
 }
 
 /* Under mu: one mode letter with its parameter (NULL if none). */
@@ -349,7 +377,9 @@ static void apply_one(struct chat_client *cl, struct chat_channel *ch, bool add,
     switch (mode) {
     case 'k': key_mode(cl, ch, add, arg, c); break;
     case 'l': limit_mode(cl, ch, add, arg, c); break;
-    case 'b': ban_mode(cl, ch, add, arg, c); break;
+    case 'b':
+    case 'e':
+    case 'I': list_mode(cl, ch, add, (enum chat_list)list_of(mode), arg, c); break;
     case 'o':
     case 'v':
         if (arg)
@@ -363,12 +393,24 @@ static void apply_one(struct chat_client *cl, struct chat_channel *ch, bool add,
     }
 }
 
-/* Under mu: is this only a request for the ban list ("b", "+b", "+bb")?
- * Anyone may ask that, and it is answered once. */
-static bool ban_query(const struct irc_msg *m)
+/* Is this only a request for lists ("b", "+b", "+bbeI")? Anyone may ask
+ * that, and each list asked for is answered once, in the order asked. */
+static bool list_query(const struct irc_msg *m)
 {
     const char *s = m->params[1];
-    return m->nparams == 2 && strchr(s, 'b') && strspn(s, "+b") == strlen(s);
+    return m->nparams == 2 && strpbrk(s, "beI") && strspn(s, "+beI") == strlen(s);
+}
+
+static void lists_send(struct chat_client *cl, struct chat_channel *ch, const char *s)
+{
+    unsigned sent = 0;
+    for (; *s; s++) {
+        int l = list_of(*s);
+        if (l >= 0 && !(sent & 1u << l))
+            list_send(cl, ch, (enum chat_list)l);
+        if (l >= 0)
+            sent |= 1u << l;
+    }
 }
 
 /* Under mu: the letters of params[1], each taking its parameter in turn.
@@ -421,8 +463,8 @@ static void channel_mode(struct chat_client *cl, struct irc_msg *m)
         mode_string(ch, cl_on(cl, ch), modes, sizeof modes);
         cl_numeric(cl, 324, "%s %s", ch->name, modes);
         cl_numeric(cl, 329, "%s %lld", ch->name, (long long)ch->created);
-    } else if (ban_query(m)) {
-        ban_list(cl, ch);
+    } else if (list_query(m)) {
+        lists_send(cl, ch, m->params[1]);
     } else if (!chan_member(ch, cl) || !(chan_member(ch, cl)->modes & MEM_OP)) {
         cl_numeric(cl, 482, "%s :You're not channel operator", ch->name);
     } else {

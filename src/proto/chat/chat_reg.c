@@ -1,6 +1,7 @@
 /* chat_reg.c - registration (PASS, CAP, NICK, USER, the welcome burst),
  * nick changes, and closing a link with an ERROR line.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,74 @@ void chat_cmd_motd(struct chat_client *cl, struct irc_msg *m)
     send_motd(cl);
 }
 
+/* RPL_ISUPPORT: at most 13 tokens a line (RFC 2812 2.3: 15 parameters,
+ * less the nick and the trailing text), and well under 512 bytes. */
+#define ISUPPORT_PER_LINE 13
+#define ISUPPORT_TOKEN 96
+#define ISUPPORT_MAX 32
+
+struct isupport {
+    char tok[ISUPPORT_MAX][ISUPPORT_TOKEN];
+    unsigned n;
+};
+
+static void tok_add(struct isupport *is, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void tok_add(struct isupport *is, const char *fmt, ...)
+{
+    if (is->n == ISUPPORT_MAX)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(is->tok[is->n++], ISUPPORT_TOKEN, fmt, ap);
+    va_end(ap);
+}
+
+/* Each token is a promise the code keeps: every number is a bound it
+ * enforces (chat_int.h), every letter a mode chat_mode.c knows. */
+static void isupport_tokens(const struct chat_client *cl, struct isupport *is)
+{
+    const struct chat_settings *set = cl_set(cl);
+    unsigned t = CHAT_MAX_TARGETS;
+    tok_add(is, "AWAYLEN=%d", CHAT_AWAYLEN);
+    tok_add(is, "CASEMAPPING=rfc1459");
+    tok_add(is, "CHANLIMIT=#:%u", set->o.max_channels);
+    tok_add(is, "CHANMODES=beI,k,l,imnst");
+    tok_add(is, "CHANNELLEN=%d", CHAT_CHANLEN);
+    tok_add(is, "CHANTYPES=#");
+    tok_add(is, "EXCEPTS=e");
+    tok_add(is, "INVEX=I");
+    tok_add(is, "KICKLEN=%d", CHAT_TOPICLEN);
+    tok_add(is, "MAXLIST=b:%d,e:%d,I:%d", CHAT_MAX_LIST, CHAT_MAX_LIST, CHAT_MAX_LIST);
+    tok_add(is, "MODES=%d", CHAT_MODES);
+    tok_add(is, "NETWORK=muxd");
+    tok_add(is, "NICKLEN=%d", CHAT_NICKLEN);
+    tok_add(is, "PREFIX=(ov)@+");
+    tok_add(is, "STATUSMSG=@+");
+    tok_add(is, "TARGMAX=JOIN:%u,KICK:%u,LIST:%u,NAMES:%u,NOTICE:%u,PART:%u,PRIVMSG:%u,"
+            "WHOIS:1", t, t, t, t, t, t, t);
+    tok_add(is, "TOPICLEN=%d", CHAT_TOPICLEN);
+    if (set->o.utf8_only)
+        tok_add(is, "UTF8ONLY");
+    /* Tokens of features still to come (WHOX...) go here. */
+}
+
+/* As many 005 lines as the tokens need. */
+static void send_isupport(struct chat_client *cl)
+{
+    struct isupport is = { .n = 0 };
+    isupport_tokens(cl, &is);
+    for (unsigned i = 0; i < is.n;) {
+        char line[IRC_LINE_MAX];
+        size_t len = 0;
+        for (unsigned k = 0; i < is.n && k < ISUPPORT_PER_LINE && len + ISUPPORT_TOKEN < 400;
+             i++, k++)
+            len += (size_t)snprintf(line + len, sizeof line - len, "%s ", is.tok[i]);
+        cl_numeric(cl, 5, "%s:are supported by this server", line);
+    }
+}
+
 static void welcome(struct chat_client *cl)
 {
     const struct mx_chat *chat = cl->chat;
@@ -77,15 +146,8 @@ static void welcome(struct chat_client *cl)
     cl_numeric(cl, 1, ":Welcome to the Internet Relay Network %s!%s@%s", PFX(cl));
     cl_numeric(cl, 2, ":Your host is %s, running version muxd-%s", srv, MUXD_VERSION);
     cl_numeric(cl, 3, ":This server was created %s", chat->created_str);
-    cl_numeric(cl, 4, "%s muxd-%s iow biklmnopstv", srv, MUXD_VERSION);
-    /* 13 tokens: the most a line holds beside the nick and the trailing
-     * text (RFC 2812 2.3: 15 parameters). A 14th needs a second 005. */
-    cl_numeric(cl, 5, "CHANTYPES=# PREFIX=(ov)@+ CHANMODES=b,k,l,imnst NICKLEN=%d "
-               "CHANNELLEN=%d TOPICLEN=%d KICKLEN=%d AWAYLEN=%d CHANLIMIT=#:%u "
-               "MODES=%d MAXLIST=b:%d "
-               "CASEMAPPING=rfc1459 NETWORK=muxd :are supported by this server",
-               CHAT_NICKLEN, CHAT_CHANLEN, CHAT_TOPICLEN, CHAT_TOPICLEN, CHAT_AWAYLEN,
-               cl_set(cl)->o.max_channels, CHAT_MODES, CHAT_MAX_BANS);
+    cl_numeric(cl, 4, "%s muxd-%s iow Ibeiklmnopstv", srv, MUXD_VERSION);
+    send_isupport(cl);
     send_motd(cl);
 }
 
@@ -116,7 +178,8 @@ void chat_cmd_user(struct chat_client *cl, struct irc_msg *m)
         cl_numeric(cl, 462, ":You may not reregister");
         return;
     }
-    if (m->nparams < 4 || !m->params[0][0]) {
+    /* An empty user name or real name is a missing one (Modern IRC). */
+    if (m->nparams < 4 || !m->params[0][0] || !m->params[3][0]) {
         cl_numeric(cl, 461, "USER :Not enough parameters");
         return;
     }

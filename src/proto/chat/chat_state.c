@@ -64,9 +64,11 @@ void chan_unref(struct chat_channel *ch)
     free(ch->per_worker);
     free(ch->local);
     free(ch->topic);
-    for (unsigned i = 0; i < ch->nbans; i++)
-        free(ch->bans[i]);
-    free(ch->bans);
+    for (unsigned l = 0; l < CHAT_NLISTS; l++) {
+        for (unsigned i = 0; i < ch->lists[l].n; i++)
+            free(ch->lists[l].v[i]);
+        free(ch->lists[l].v);
+    }
     free(ch->invites);
     free(ch);
 }
@@ -120,17 +122,26 @@ bool cl_on(const struct chat_client *cl, const struct chat_channel *ch)
     return false;
 }
 
-/* Against what members see (the cloak) and the address: an oper may
- * ban by either. */
-bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl)
+/* Against what members see (the cloak) and the address: an operator may
+ * ban, or except, by either. */
+bool chan_listed(const struct chat_channel *ch, enum chat_list list,
+                 const struct chat_client *cl)
 {
+    const struct chat_masks *l = &ch->lists[list];
+    if (!l->n)
+        return false;
     char who[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3], real[sizeof who];
     snprintf(who, sizeof who, "%s!%s@%s", cl->nick, cl->user, cl->vhost);
     snprintf(real, sizeof real, "%s!%s@%s", cl->nick, cl->user, cl->host);
-    for (unsigned i = 0; i < ch->nbans; i++)
-        if (irc_mask_match(ch->bans[i], who) || irc_mask_match(ch->bans[i], real))
+    for (unsigned i = 0; i < l->n; i++)
+        if (irc_mask_match(l->v[i], who) || irc_mask_match(l->v[i], real))
             return true;
     return false;
+}
+
+bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl)
+{
+    return chan_listed(ch, LIST_BAN, cl) && !chan_listed(ch, LIST_EXCEPT, cl);
 }
 
 /* ---- membership ---------------------------------------------------------- */

@@ -83,6 +83,15 @@ bool irc_mask_list_match(const char *list, const char *s);
  * out NUL-terminated. */
 size_t irc_mask_normalise(const char *in, char *out, size_t cap);
 
+/* Is s well-formed UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF)? */
+bool irc_utf8_valid(const char *s);
+/* Where to cut s (at least n + 1 bytes readable) to at most n bytes
+ * without splitting a UTF-8 sequence: n, or the start of the sequence
+ * s[n] continues (at most 3 bytes back). Bytes that are not UTF-8 are
+ * cut at n. */
+size_t irc_utf8_cut(const char *s, size_t n);
+
 /* irc_cloak.c: the cloak of an address under secret, e.g.
  * "a1b2c3d4.e5f6a7b8.cloak": HMAC-SHA256(secret, addr), 64 bits of it in
  * hex. The same address and secret give the same cloak on every worker
@@ -94,7 +103,8 @@ bool irc_cloak(const char *secret, const char *addr, char *out, size_t cap);
 
 /* Formats into buf (cap >= IRC_LINE_MAX + 1 is enough for any reply) a
  * line printf-style and ends it with CRLF; a line that would pass 512
- * bytes with its CRLF is cut to 510 bytes first. Returns the length
+ * bytes with its CRLF is cut to 510 bytes first (or a little less, so
+ * as not to split a UTF-8 sequence: irc_utf8_cut). Returns the length
  * including CRLF (never more than cap - 1; buf is NUL-terminated). */
 size_t irc_fmt(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

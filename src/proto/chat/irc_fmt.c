@@ -7,9 +7,67 @@
  * client than none, and because the 512-byte limit is the peer's, not ours.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "proto/chat/irc.h"
+
+static bool is_cont(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+size_t irc_utf8_cut(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (!is_cont(u[n]))
+        return n;
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        unsigned char c = u[n - back];
+        if (c >= 0xC0)
+            return n - back;
+        if (!is_cont(c))
+            break;
+    }
+    return n;
+}
+
+/* The length of the sequence led by c, and the least code point it may
+ * carry (a smaller one is an overlong form); 0 for a byte that cannot
+ * lead one. */
+static unsigned seq_len(unsigned char c, uint32_t *min)
+{
+    if (c < 0x80)
+        return *min = 0, 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return *min = 0x80, 2;
+    if (c >= 0xE0 && c <= 0xEF)
+        return *min = 0x800, 3;
+    if (c >= 0xF0 && c <= 0xF4)
+        return *min = 0x10000, 4;
+    return 0;
+}
+
+bool irc_utf8_valid(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    while (*u) {
+        uint32_t min, cp;
+        unsigned n = seq_len(*u, &min);
+        if (n == 0)
+            return false;
+        cp = n == 1 ? *u : *u & (0x7Fu >> n);
+        for (unsigned i = 1; i < n; i++) {
+            if (!is_cont(u[i]))
+                return false;
+            cp = cp << 6 | (u[i] & 0x3Fu);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        u += n;
+    }
+    return true;
+}
 
 /* Appends fmt at buf + used (used may already exceed cap when a prefix
  * was clipped), then cuts the text to what both the line limit and cap
@@ -34,7 +92,7 @@ static size_t finish_line(char *buf, size_t cap, size_t used, const char *fmt,
     if (room > IRC_LINE_MAX - 2)
         room = IRC_LINE_MAX - 2;
     if (text > room)
-        text = room;
+        text = irc_utf8_cut(buf, room);
     buf[text] = '\r';
     buf[text + 1] = '\n';
     buf[text + 2] = '\0';
