@@ -70,7 +70,7 @@ void chat_cmd_motd(struct chat_client *cl, struct irc_msg *m)
     send_motd(cl);
 }
 
-static void welcome(struct chat_client *cl)
+static void welcome_head(struct chat_client *cl)
 {
     const struct mx_chat *chat = cl->chat;
     const char *srv = cl_set(cl)->o.server_name;
@@ -78,6 +78,11 @@ static void welcome(struct chat_client *cl)
     cl_numeric(cl, 2, ":Your host is %s, running version muxd-%s", srv, MUXD_VERSION);
     cl_numeric(cl, 3, ":This server was created %s", chat->created_str);
     cl_numeric(cl, 4, "%s muxd-%s iow biklmnopstv", srv, MUXD_VERSION);
+}
+
+/* 005: in the welcome burst and after VERSION's 351. */
+static void isupport(struct chat_client *cl)
+{
     /* 13 tokens: the most a line holds beside the nick and the trailing
      * text (RFC 2812 2.3: 15 parameters). A 14th needs a second 005. */
     cl_numeric(cl, 5, "CHANTYPES=# PREFIX=(ov)@+ CHANMODES=b,k,l,imnst NICKLEN=%d "
@@ -86,7 +91,23 @@ static void welcome(struct chat_client *cl)
                "CASEMAPPING=rfc1459 NETWORK=muxd :are supported by this server",
                CHAT_NICKLEN, CHAT_CHANLEN, CHAT_TOPICLEN, CHAT_TOPICLEN, CHAT_AWAYLEN,
                cl_set(cl)->o.max_channels, CHAT_MODES, CHAT_MAX_BANS);
+}
+
+/* 001 to 005, LUSERS (as other servers send it), then the MOTD. */
+static void welcome(struct chat_client *cl)
+{
+    welcome_head(cl);
+    isupport(cl);
+    chat_lusers(cl);
     send_motd(cl);
+}
+
+void chat_cmd_version(struct chat_client *cl, struct irc_msg *m)
+{
+    if (!chat_target_here(cl, m->nparams ? m->params[0] : NULL))
+        return;
+    cl_numeric(cl, 351, "muxd-%s %s :muxd chat", MUXD_VERSION, cl_set(cl)->o.server_name);
+    isupport(cl);
 }
 
 static void try_register(struct chat_client *cl)
