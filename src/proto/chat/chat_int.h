@@ -20,8 +20,8 @@
  *
  *   chat.c          the mx_proto callbacks, framing, flood, the timer;
  *                   mx_chat_new/free; chat_metrics.c, its numbers
- *   chat_cmd.c      the command table and most commands (KICK's post)
- *   chat_reg.c      registration, NICK      chat_mode.c   MODE
+ *   chat_cmd.c      the command table, the commands that act (KICK's post)
+ *   chat_reg.c      registration, NICK, VERSION (005)   chat_mode.c  MODE
  *   chat_oper.c     OPER, KILL (carried out on the victim's worker),
  *                   WALLOPS, REHASH, STATS u and l
  *   chat_query.c    the queries: WHO(X), WHOIS, WHOWAS, NAMES, LIST, ISON,
