@@ -11,6 +11,7 @@
 #ifndef MUXD_CONN_H
 #define MUXD_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -90,6 +91,10 @@ uint64_t mx_conn_id(const struct mx_conn *c);
  * thread overwrites. */
 const struct sockaddr *mx_conn_peer(const struct mx_conn *c, socklen_t *len);
 const char *mx_conn_peer_str(const struct mx_conn *c);
+
+/* Does c speak TLS (its listener's `tls = on`)? Known from the accept on,
+ * so a protocol may note it in on_open. */
+bool mx_conn_tls(const struct mx_conn *c);
 
 /* The server's max_line as c's worker applies it now (a reload may
  * change it): a line protocol's cap for its own "line too long" reply. */

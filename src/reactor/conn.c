@@ -470,6 +470,11 @@ uint64_t mx_conn_id(const struct mx_conn *c)
     return mx__id_make(mx__conn_tag(c), c->w->idx);
 }
 
+bool mx_conn_tls(const struct mx_conn *c)
+{
+    return c->ls->tls != NULL;
+}
+
 const struct sockaddr *mx_conn_peer(const struct mx_conn *c, socklen_t *len)
 {
     if (len)

@@ -115,11 +115,11 @@ Test(chat_channels, empty_realname_is_461)
 
 #define ISUPPORT_1                                                                          \
     "AWAYLEN=200 CASEMAPPING=rfc1459 CHANLIMIT=#:20 CHANMODES=beI,k,l,imnst CHANNELLEN=50 " \
-    "CHANTYPES=# EXCEPTS=e INVEX=I KICKLEN=390 MAXLIST=b:100,e:100,I:100 MODES=4 "           \
-    "NETWORK=muxd NICKLEN=30 :are supported by this server"
+    "CHANTYPES=# ELIST=MNU EXCEPTS=e INVEX=I KICKLEN=390 MAXLIST=b:100,e:100,I:100 MODES=4 " \
+    "NETWORK=muxd :are supported by this server"
 #define ISUPPORT_2                                                                          \
-    "PREFIX=(ov)@+ STATUSMSG=@+ TARGMAX=JOIN:16,KICK:16,LIST:16,NAMES:16,NOTICE:16,PART:16," \
-    "PRIVMSG:16,WHOIS:1 TOPICLEN=390"
+    "NICKLEN=30 PREFIX=(ov)@+ STATUSMSG=@+ TARGMAX=JOIN:16,KICK:16,LIST:16,NAMES:16,NOTICE:16," \
+    "PART:16,PRIVMSG:16,WHOIS:5 TOPICLEN=390"
 
 static void isupport_is(const char *extra, const char *tail)
 {
@@ -131,10 +131,11 @@ static void isupport_is(const char *extra, const char *tail)
     MX_REQUIRE(strstr(a.line, " iow Ibeiklmnopstv"), "%s", a.line);
     next_is(&a, ":test.muxd 005 a " ISUPPORT_1);
     char want[512];
-    snprintf(want, sizeof want, ":test.muxd 005 a %s%s :are supported by this server",
+    snprintf(want, sizeof want, ":test.muxd 005 a %s%s WHOX :are supported by this server",
              ISUPPORT_2, tail);
     next_is(&a, want);
-    IRC_EXPECT_NEXT(&a, "422", NULL, T);
+    IRC_EXPECT_NEXT(&a, "251", NULL, T); /* LUSERS, then the MOTD */
+    IRC_EXPECT(&a, "422", NULL, T);
     irc_close(&a);
     mx_stop_ok(d, 10000);
 }

@@ -89,6 +89,7 @@ Test(chat_oper, oper_refusals_then_success_shows_in_whois_and_who)
     IRC_EXPECT_NEXT(&alice, "MODE", ":alice MODE alice :-o", T);
     answered(&bob, "WHOIS alice", "311", NULL);
     IRC_EXPECT_NEXT(&bob, "312", NULL, T);
+    IRC_EXPECT_NEXT(&bob, "317", NULL, T);
     IRC_EXPECT_NEXT(&bob, "318", NULL, T);
     mx_require_clean_log(d);
     irc_close(&alice);
@@ -262,6 +263,7 @@ Test(chat_oper, cloaks_hide_addresses_but_not_from_opers_or_self)
     answered(&bob, "WHOIS alice", "311", cloak);
     IRC_EXPECT_NEXT(&bob, "319", NULL, T);
     IRC_EXPECT_NEXT(&bob, "312", NULL, T);
+    IRC_EXPECT_NEXT(&bob, "317", NULL, T);
     IRC_EXPECT_NEXT(&bob, "318", NULL, T);
     answered(&bob, "WHO #c", "352", cloak);
     IRC_EXPECT(&bob, "315", NULL, T);

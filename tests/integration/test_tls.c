@@ -107,8 +107,10 @@ Test(tls, echo_and_chat_with_real_clients)
     MX_REQUIRE(py("version", echo, "1.2") == 0, "a TLS 1.2 client was refused");
     MX_REQUIRE(s_client(echo, "hello over tls\\n", "hello over tls"), "s_client echo");
     MX_REQUIRE(py("chat", chat, "alice") == 0, "TLS chat registration failed");
-    MX_REQUIRE(s_client(chat, "NICK bob\\r\\nUSER b 0 * :B\\r\\n", " 001 bob "),
-               "s_client chat registration");
+    /* Registered (WHOIS needs it), and WHOIS says TLS (671). */
+    MX_REQUIRE(s_client(chat, "NICK bob\\r\\nUSER b 0 * :B\\r\\nWHOIS bob\\r\\n",
+                        " 671 bob bob :is using a secure connection"),
+               "s_client chat registration and WHOIS 671");
     /* A plain client on a TLS port does not reach the protocol. */
     int plain = mx_connect(echo);
     MX_REQUIRE(plain >= 0);

@@ -140,6 +140,9 @@ static void handle_line(struct chat_client *cl, const char *p, size_t n)
     memcpy(buf, p, n);
     buf[n] = '\0';
     int rc = irc_parse(buf, &m);
+    /* WHOIS idle time: what the user says, not what its client pings. */
+    if (rc == IRC_OK && (strcmp(m.cmd, "PRIVMSG") == 0 || strcmp(m.cmd, "NOTICE") == 0))
+        atomic_store_explicit(&cl->last_msg, (uint64_t)time(NULL), memory_order_relaxed);
     if (rc == IRC_OK)
         chat_dispatch(cl, &m);
     else if (rc == IRC_EBADCMD || rc == IRC_ENOCMD)
@@ -250,10 +253,16 @@ static int on_open(struct mx_conn *c)
     else
         memcpy(cl->vhost, cl->host, sizeof cl->vhost);
     cl->opened_ms = cl->last_in_ms = cl->tokens_ms = mx_loop_now_ms();
+    cl->tls = mx_conn_tls(c);
+    cl->signon = time(NULL);
+    atomic_init(&cl->last_msg, (uint64_t)cl->signon);
     cl->tokens = cl_set(cl)->o.flood_burst;
     cl->node.name = cl->nick;
     mx_conn_set_data(c, cl);
     timer_rearm(cl);
+    chat_lock(chat);
+    chat->nclients++; /* LUSERS; cl_forget counts it out */
+    chat_unlock(chat);
     chat_leave(wk);
     return 0;
 }
@@ -418,6 +427,7 @@ void mx_chat_free(struct mx_chat *chat)
         return;
     chat_chans_free(chat);
     nt_fini(&chat->nicks);
+    whowas_free(&chat->whowas);
     for (unsigned w = 0; chat->wk && w < MX_MAX_WORKERS; w++)
         chat_settings_unref(chat->wk[w].set);
     free(chat->wk);

@@ -1,5 +1,6 @@
-/* chat_cmd.c - the command table and the commands that are not about
- * registration or modes: messages, channels, queries, moderation.
+/* chat_cmd.c - the command table and the commands that act: messages,
+ * channels, moderation (registration, modes, operators, K-lines and the
+ * queries have files of their own; chat_int.h lists them).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,57 +269,6 @@ static void cmd_part(struct chat_client *cl, struct irc_msg *m)
         chat_part(cl, names[i], reason);
 }
 
-static void cmd_names(struct chat_client *cl, struct irc_msg *m)
-{
-    struct mx_chat *chat = cl->chat;
-    if (m->nparams < 1) {
-        cl_numeric(cl, 366, "* :End of NAMES list");
-        return;
-    }
-    char *names[MAX_TARGETS];
-    unsigned n = split_commas(m->params[0], names, MAX_TARGETS);
-    for (unsigned i = 0; i < n; i++) {
-        chat_lock(chat);
-        struct chat_channel *ch = chan_find(chat, names[i]);
-        if (ch && (!(ch->modes & CM_S) || cl_on(cl, ch)))
-            chan_names(cl, ch);
-        else
-            cl_numeric(cl, 366, "%s :End of NAMES list", names[i]);
-        chat_unlock(chat);
-    }
-}
-
-static void list_one(struct chat_client *cl, struct chat_channel *ch)
-{
-    if (!(ch->modes & CM_S) || cl_on(cl, ch))
-        cl_numeric(cl, 322, "%s %u :%s", ch->name, ch->n, ch->topic ? ch->topic : "");
-}
-
-static void list_node(struct nt_node *n, void *arg)
-{
-    list_one(arg, chan_of(n));
-}
-
-static void cmd_list(struct chat_client *cl, struct irc_msg *m)
-{
-    struct mx_chat *chat = cl->chat;
-    cl_numeric(cl, 321, "Channel :Users  Name");
-    chat_lock(chat);
-    if (m->nparams < 1) {
-        nt_each(&chat->chans, list_node, cl);
-    } else {
-        char *names[MAX_TARGETS];
-        unsigned n = split_commas(m->params[0], names, MAX_TARGETS);
-        for (unsigned i = 0; i < n; i++) {
-            struct chat_channel *ch = chan_find(chat, names[i]);
-            if (ch)
-                list_one(cl, ch);
-        }
-    }
-    chat_unlock(chat);
-    cl_numeric(cl, 323, ":End of LIST");
-}
-
 /* The reply for a channel command refused with num (0: none). */
 static void chan_refusal(struct chat_client *cl, unsigned num, const char *name)
 {
@@ -375,79 +325,6 @@ static void cmd_topic(struct chat_client *cl, struct irc_msg *m)
     chan_refusal(cl, err, name);
     if (a.n)
         aud_send(&a, NULL, ":%s!%s@%s TOPIC %s :%.*s", PFX(cl), ch->name, len, m->params[1]);
-}
-
-/* ---- queries ------------------------------------------------------------- */
-
-/* Under mu: one 352 line. */
-static void who_line(struct chat_client *cl, const char *chan, const struct chat_client *who,
-                     unsigned modes)
-{
-    cl_numeric(cl, 352, "%s %s %s %s %s %c%s%s :0 %s", chan, who->user, who->vhost,
-               cl_set(cl)->o.server_name, who->nick, who->away ? 'G' : 'H',
-               chat_is_oper(who) ? "*" : "",
-               (modes & MEM_OP) ? "@" : (modes & MEM_VOICE) ? "+" : "", who->real);
-}
-
-static void cmd_who(struct chat_client *cl, struct irc_msg *m)
-{
-    struct mx_chat *chat = cl->chat;
-    const char *mask = m->nparams ? m->params[0] : "*";
-    chat_lock(chat);
-    if (mask[0] == '#') {
-        struct chat_channel *ch = chan_find(chat, mask);
-        if (ch && (!(ch->modes & CM_S) || cl_on(cl, ch)))
-            for (unsigned i = 0; i < ch->n; i++)
-                who_line(cl, ch->name, ch->m[i].cl, ch->m[i].modes);
-    } else {
-        struct chat_client *who = nick_find(chat, mask);
-        if (who)
-            who_line(cl, "*", who, 0);
-    }
-    chat_unlock(chat);
-    cl_numeric(cl, 315, "%s :End of WHO list", mask);
-}
-
-/* Under mu: "@#a +#b" for the channels of who that cl may see. */
-static void whois_channels(struct chat_client *cl, const struct chat_client *who)
-{
-    char buf[IRC_LINE_MAX];
-    size_t len = 0;
-    for (unsigned i = 0; i < who->nchans && len + CHAT_CHANLEN + 3 < 400; i++) {
-        struct chat_channel *ch = who->chans[i];
-        if ((ch->modes & CM_S) && !cl_on(cl, ch))
-            continue;
-        const struct chat_member *mb = chan_member(ch, who);
-        unsigned md = mb ? mb->modes : 0;
-        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s%s", len ? " " : "",
-                                (md & MEM_OP) ? "@" : (md & MEM_VOICE) ? "+" : "", ch->name);
-    }
-    if (len)
-        cl_numeric(cl, 319, "%s :%s", who->nick, buf);
-}
-
-static void cmd_whois(struct chat_client *cl, struct irc_msg *m)
-{
-    struct mx_chat *chat = cl->chat;
-    const char *nick = m->params[m->nparams - 1];
-    chat_lock(chat);
-    struct chat_client *who = nick_find(chat, nick);
-    if (who) {
-        cl_numeric(cl, 311, "%s %s %s * :%s", who->nick, who->user, who->vhost, who->real);
-        whois_channels(cl, who);
-        cl_numeric(cl, 312, "%s %s :muxd", who->nick, cl_set(cl)->o.server_name);
-        if (chat_is_oper(who))
-            cl_numeric(cl, 313, "%s :is an IRC operator", who->nick);
-        /* The address behind a cloak: for the client itself and opers. */
-        if (strcmp(who->host, who->vhost) != 0 && (who == cl || chat_is_oper(cl)))
-            cl_numeric(cl, 338, "%s %s :actually using host", who->nick, who->host);
-        if (who->away)
-            cl_numeric(cl, 301, "%s :%s", who->nick, who->away);
-    }
-    chat_unlock(chat);
-    if (!who)
-        cl_numeric(cl, 401, "%s :No such nick/channel", nick);
-    cl_numeric(cl, 318, "%s :End of WHOIS list", nick);
 }
 
 /* ---- moderation ---------------------------------------------------------- */
@@ -578,11 +455,11 @@ static const struct cmd cmds[] = {
     { "PASS", chat_cmd_pass, 0, true },
     { "CAP", chat_cmd_cap, 0, true },
     { "MODE", chat_cmd_mode, 1, false },
-    { "NAMES", cmd_names, 0, false },
-    { "LIST", cmd_list, 0, false },
+    { "NAMES", chat_cmd_names, 0, false },
+    { "LIST", chat_cmd_list, 0, false },
     { "TOPIC", cmd_topic, 1, false },
-    { "WHO", cmd_who, 0, false },
-    { "WHOIS", cmd_whois, 1, false },
+    { "WHO", chat_cmd_who, 0, false },
+    { "WHOIS", chat_cmd_whois, 1, false },
     { "KICK", cmd_kick, 2, false },
     { "INVITE", cmd_invite, 2, false },
     { "AWAY", cmd_away, 0, false },
@@ -595,6 +472,14 @@ static const struct cmd cmds[] = {
     { "KLINE", chat_cmd_kline, 1, false },
     { "UNKLINE", chat_cmd_unkline, 1, false },
     { "DIE", chat_cmd_die, 0, false },
+    { "WHOWAS", chat_cmd_whowas, 0, false },
+    { "ISON", chat_cmd_ison, 1, false },
+    { "USERHOST", chat_cmd_userhost, 1, false },
+    { "LUSERS", chat_cmd_lusers, 0, false },
+    { "TIME", chat_cmd_time, 0, false },
+    { "VERSION", chat_cmd_version, 0, false },
+    { "ADMIN", chat_cmd_admin, 0, false },
+    { "INFO", chat_cmd_info, 0, false },
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])

@@ -20,20 +20,24 @@
  *
  *   chat.c          the mx_proto callbacks, framing, flood, the timer;
  *                   mx_chat_new/free; chat_metrics.c, its numbers
- *   chat_cmd.c      the command table and most commands (KICK's post)
- *   chat_reg.c      registration, NICK      chat_mode.c   MODE
+ *   chat_cmd.c      the command table, the commands that act (KICK's post)
+ *   chat_reg.c      registration, NICK, VERSION (005)   chat_mode.c  MODE
  *   chat_oper.c     OPER, KILL (carried out on the victim's worker),
  *                   WALLOPS, REHASH, DIE, STATS u and l
  *   chat_kline.c    KLINE, UNKLINE, STATS k, the check at registration,
  *                   closing a link on its owner by a post (KILL's too)
+ *   chat_query.c    the queries: WHO(X), WHOIS, WHOWAS, NAMES, LIST, ISON,
+ *                   USERHOST, LUSERS (the welcome burst's too), TIME,
+ *                   ADMIN, INFO
  *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
  *   chat_fanout.c   audiences and fan-out, posts of lines, QUIT and the
  *                   closing of a link, entering and leaving a worker
  *                   (cutting off SendQ overflows)
  *   chat_state.c    the tables: channel lifetime, lookups, membership
+ *   chat_whowas.c   the bounded history of nicks that quit or changed
  *   chat_send.c     queueing to one client under its SendQ, line format
- *   irc_parse.c, irc_case.c, irc_fmt.c, irc_cloak.c, nametab.c, and the
- *   public API
+ *   irc_parse.c, irc_case.c, irc_fmt.c, irc_cloak.c, irc_query.c,
+ *   nametab.c, and the public API
  *
  * Why QUIT and the cut sit with the fan-out: a cut is a QUIT, a QUIT is a
  * fan-out, a fan-out (in a post too) can overflow clients, and every
@@ -95,9 +99,10 @@ enum {
     CL_INVISIBLE = 1 << 10, /* user mode +i */
 };
 
-/* User modes others read (WHOIS, WHO, WALLOPS): written by the owner
- * under mu, read by anyone under mu. */
-enum { UM_OPER = 1, UM_WALLOPS = 2 };
+/* User modes others read (WHOIS, WHO, WALLOPS, LUSERS): written by the
+ * owner under mu (cl_umode_set for the counted ones), read by anyone
+ * under mu. UM_INVISIBLE is others' view of CL_INVISIBLE. */
+enum { UM_OPER = 1, UM_WALLOPS = 2, UM_INVISIBLE = 4 };
 
 /* Counters with one writer (a worker, or a client's owner) and readers on
  * other threads (a scrape, STATS): a relaxed load and store (no locked
@@ -131,10 +136,13 @@ struct chat_client {
     unsigned worker;
     char host[64];                  /* the address */
     char vhost[64];                 /* what others see: host, or its cloak */
+    bool tls;                       /* its connection is TLS (WHOIS 671) */
+    time_t signon;                  /* when it connected (WHOIS 317) */
     /* Written by the owner alone, relaxed; read by anyone under mu
      * (STATS l): the client stays in the nick table until it is gone. */
     chat_counter in_lines, in_bytes, out_lines, out_bytes;
     chat_counter sendq;             /* queued bytes as of its last line out */
+    chat_counter last_msg;          /* time(NULL) of its last PRIVMSG/NOTICE */
     /* Owner-only. */
     uint32_t flags;
     uint64_t mark;                  /* fan-out de-duplication stamp */
@@ -244,6 +252,32 @@ struct chat_worker {
     struct chat_counters n;
 };
 
+/* chat_whowas.c: the nicks that quit or changed, newest last, in a ring
+ * of WHOWAS_MAX entries allocated on first use, at most WHOWAS_PER_NICK
+ * per nick (casemapped). Not thread-safe: under mu. */
+#define WHOWAS_MAX 1024
+#define WHOWAS_PER_NICK 8
+struct whowas_entry {
+    uint64_t hash;                  /* irc_casehash(nick); 0: a free slot */
+    time_t when;
+    char nick[CHAT_NICKLEN + 1];
+    char user[CHAT_USERLEN + 1];
+    char host[64];                  /* what others saw (the cloak, if any) */
+    char real[CHAT_REALLEN + 1];
+};
+struct whowas {
+    struct whowas_entry *v;         /* cap slots, or NULL before the first */
+    unsigned cap, next;             /* next: the slot written next (oldest) */
+};
+/* Records e (its hash is set here); without memory for the ring, nothing
+ * is kept. The oldest entry goes when the ring is full, and the oldest of
+ * e's nick when it has per_nick already. */
+void whowas_add(struct whowas *w, unsigned cap, unsigned per_nick, const struct whowas_entry *e);
+/* Up to max entries for nick, newest first, copied into out: how many. */
+unsigned whowas_find(const struct whowas *w, const char *nick, struct whowas_entry *out,
+                     unsigned max);
+void whowas_free(struct whowas *w);
+
 struct mx_chat {
     struct mx_server *srv;
     unsigned nworkers;
@@ -253,6 +287,10 @@ struct mx_chat {
     pthread_mutex_t mu;
     struct nametab nicks, chans;
     unsigned nusers;                /* under mu: registered clients */
+    /* Under mu, for LUSERS: clients open (registered or not), those with
+     * +i, with +o, and the most registered at once. */
+    unsigned nclients, ninvisible, nopers, maxusers;
+    struct whowas whowas;           /* under mu: nicks gone (chat_whowas.c) */
     unsigned wseen;                 /* workers ever used: their counters */
     struct chat_worker *wk;         /* [MX_MAX_WORKERS], nworkers in use */
     /* K-lines (chat_kline.c): the list, its cap and its generation (one
@@ -338,6 +376,12 @@ void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_clien
 void cl_rename(struct chat_client *cl, const char *nick);
 /* Out of the nick table, and gone for good. */
 void cl_forget(struct chat_client *cl);
+/* Turns user modes bits on or off in cl->umodes, keeping the LUSERS
+ * counts of UM_INVISIBLE and UM_OPER. */
+void cl_umode_set(struct chat_client *cl, unsigned bits, bool on);
+/* Under mu: a registered cl's nick, user, host and real name go into the
+ * WHOWAS history (it quits or takes another nick). */
+void cl_whowas_record(struct chat_client *cl);
 /* Every worker paused, under mu: cl's connection moved to worker `worker`
  * as id (it was old_id): its local places, counts and invitations follow. */
 void cl_moved(struct chat_client *cl, unsigned worker, uint64_t id, uint64_t old_id);
@@ -417,12 +461,30 @@ void chat_kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
 void chan_names(struct chat_client *cl, struct chat_channel *ch);
 void chan_topic_reply(struct chat_client *cl, struct chat_channel *ch, bool none_too);
 
+/* chat_query.c: the queries, NOT under mu (they take it). */
+void chat_cmd_who(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_whois(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_whowas(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_names(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_list(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_ison(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_userhost(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_lusers(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_time(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_admin(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_info(struct chat_client *cl, struct irc_msg *m);
+/* The LUSERS reply (251 to 266), also in the welcome burst. */
+void chat_lusers(struct chat_client *cl);
+/* Is target (a server mask or a nick) this server? If not, 402 to cl. */
+bool chat_target_here(struct chat_client *cl, const char *target);
+
 /* chat_reg.c */
 void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_user(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_cap(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_motd(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_version(struct chat_client *cl, struct irc_msg *m);
 
 /* chat_mode.c */
 void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m);

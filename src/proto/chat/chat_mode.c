@@ -30,12 +30,13 @@ static void umode_string(const struct chat_client *cl, char *out)
  * 3.1.5); -o drops it. */
 static bool umode_one(struct chat_client *cl, bool add, char c)
 {
-    if (c == 'i')
+    if (c == 'i') {
         cl->flags = add ? cl->flags | CL_INVISIBLE : cl->flags & ~(uint32_t)CL_INVISIBLE;
-    else if (c == 'w')
+        cl_umode_set(cl, UM_INVISIBLE, add); /* others' view, and LUSERS */
+    } else if (c == 'w')
         cl->umodes = add ? cl->umodes | UM_WALLOPS : cl->umodes & ~(unsigned)UM_WALLOPS;
     else if (c == 'o' && !add)
-        cl->umodes &= ~(unsigned)UM_OPER;
+        cl_umode_set(cl, UM_OPER, false);
     else if (c != 'o')
         return false;
     return true;

@@ -101,7 +101,7 @@ void chat_cmd_oper(struct chat_client *cl, struct irc_msg *m)
     free(cl->oper);
     cl->oper = name;
     chat_lock(cl->chat);
-    cl->umodes |= UM_OPER;
+    cl_umode_set(cl, UM_OPER, true);
     chat_unlock(cl->chat);
     cl_numeric(cl, 381, ":You are now an IRC operator");
     if (!was)

@@ -107,6 +107,7 @@ static void isupport_tokens(const struct chat_client *cl, struct isupport *is)
     tok_add(is, "CHANMODES=beI,k,l,imnst");
     tok_add(is, "CHANNELLEN=%d", CHAT_CHANLEN);
     tok_add(is, "CHANTYPES=#");
+    tok_add(is, "ELIST=MNU");
     tok_add(is, "EXCEPTS=e");
     tok_add(is, "INVEX=I");
     tok_add(is, "KICKLEN=%d", CHAT_TOPICLEN);
@@ -117,14 +118,15 @@ static void isupport_tokens(const struct chat_client *cl, struct isupport *is)
     tok_add(is, "PREFIX=(ov)@+");
     tok_add(is, "STATUSMSG=@+");
     tok_add(is, "TARGMAX=JOIN:%u,KICK:%u,LIST:%u,NAMES:%u,NOTICE:%u,PART:%u,PRIVMSG:%u,"
-            "WHOIS:1", t, t, t, t, t, t, t);
+            "WHOIS:5", t, t, t, t, t, t, t);
     tok_add(is, "TOPICLEN=%d", CHAT_TOPICLEN);
     if (set->o.utf8_only)
         tok_add(is, "UTF8ONLY");
-    /* Tokens of features still to come (WHOX...) go here. */
+    tok_add(is, "WHOX");
 }
 
-/* As many 005 lines as the tokens need. */
+/* As many 005 lines as the tokens need: in the welcome burst and after
+ * VERSION's 351. */
 static void send_isupport(struct chat_client *cl)
 {
     struct isupport is = { .n = 0 };
@@ -139,7 +141,7 @@ static void send_isupport(struct chat_client *cl)
     }
 }
 
-static void welcome(struct chat_client *cl)
+static void welcome_head(struct chat_client *cl)
 {
     const struct mx_chat *chat = cl->chat;
     const char *srv = cl_set(cl)->o.server_name;
@@ -147,8 +149,23 @@ static void welcome(struct chat_client *cl)
     cl_numeric(cl, 2, ":Your host is %s, running version muxd-%s", srv, MUXD_VERSION);
     cl_numeric(cl, 3, ":This server was created %s", chat->created_str);
     cl_numeric(cl, 4, "%s muxd-%s iow Ibeiklmnopstv", srv, MUXD_VERSION);
+}
+
+/* 001 to 005, LUSERS (as other servers send it), then the MOTD. */
+static void welcome(struct chat_client *cl)
+{
+    welcome_head(cl);
     send_isupport(cl);
+    chat_lusers(cl);
     send_motd(cl);
+}
+
+void chat_cmd_version(struct chat_client *cl, struct irc_msg *m)
+{
+    if (!chat_target_here(cl, m->nparams ? m->params[0] : NULL))
+        return;
+    cl_numeric(cl, 351, "muxd-%s %s :muxd chat", MUXD_VERSION, cl_set(cl)->o.server_name);
+    send_isupport(cl);
 }
 
 static void try_register(struct chat_client *cl)

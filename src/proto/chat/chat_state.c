@@ -209,6 +209,7 @@ void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_clien
 
 void cl_rename(struct chat_client *cl, const char *nick)
 {
+    cl_whowas_record(cl);
     if (cl->flags & CL_NICK)
         nt_del(&cl->chat->nicks, &cl->node);
     snprintf(cl->nick, sizeof cl->nick, "%s", nick);
@@ -220,6 +221,7 @@ void cl_rename(struct chat_client *cl, const char *nick)
 
 void cl_forget(struct chat_client *cl)
 {
+    cl_whowas_record(cl);
     if (cl->flags & CL_NICK)
         nt_del(&cl->chat->nicks, &cl->node);
     cl->flags |= CL_GONE;
@@ -227,6 +229,31 @@ void cl_forget(struct chat_client *cl)
     if (cl->registered)
         cl->chat->nusers--;
     cl->registered = false;
+    cl_umode_set(cl, UM_INVISIBLE | UM_OPER, false);
+    cl->chat->nclients--;
+}
+
+void cl_umode_set(struct chat_client *cl, unsigned bits, bool on)
+{
+    unsigned now = on ? cl->umodes | bits : cl->umodes & ~bits;
+    unsigned flip = now ^ cl->umodes;
+    if (flip & UM_INVISIBLE)
+        cl->chat->ninvisible += on ? 1 : (unsigned)-1;
+    if (flip & UM_OPER)
+        cl->chat->nopers += on ? 1 : (unsigned)-1;
+    cl->umodes = now;
+}
+
+void cl_whowas_record(struct chat_client *cl)
+{
+    if (!cl->registered)
+        return;
+    struct whowas_entry e = { .when = time(NULL) };
+    memcpy(e.nick, cl->nick, sizeof e.nick);
+    memcpy(e.user, cl->user, sizeof e.user);
+    memcpy(e.host, cl->vhost, sizeof e.host);
+    memcpy(e.real, cl->real, sizeof e.real);
+    whowas_add(&cl->chat->whowas, WHOWAS_MAX, WHOWAS_PER_NICK, &e);
 }
 
 /* ---- a change of the worker set ------------------------------------------ */

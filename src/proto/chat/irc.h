@@ -120,4 +120,46 @@ size_t irc_vnumeric(char *buf, size_t cap, const char *server, unsigned num,
                     const char *target, const char *fmt, va_list ap)
     __attribute__((format(printf, 6, 0)));
 
+/* irc_query.c: the pure parts of the queries.
+ *
+ * WHO's second parameter: flags, then optionally WHOX's "%fields[,token]"
+ * (ircv3.net/specs/extensions/whox). The fields a reply carries, in the
+ * order they go out (IRC_WHOX_ORDER); letters outside it are ignored, as
+ * the spec asks. "d" (hop count) and "o" (op level) are not in the spec
+ * but common (ircu order): clients that ask for them count on them. */
+#define IRC_WHOX_ORDER "tcuihsnfdlaor"
+struct irc_who_opts {
+    bool opers;                 /* the 'o' flag: operators only */
+    bool whox;                  /* a '%': 354 replies, not 352 */
+    unsigned fields;            /* bit i: IRC_WHOX_ORDER[i] asked for */
+    char token[4];              /* 1 to 3 digits; "0" when none or invalid */
+};
+/* Parses WHO's options (NULL: none) into o. */
+void irc_who_opts_parse(const char *s, struct irc_who_opts *o);
+static inline bool irc_whox_has(const struct irc_who_opts *o, char field)
+{
+    for (unsigned i = 0; IRC_WHOX_ORDER[i]; i++)
+        if (IRC_WHOX_ORDER[i] == field)
+            return o->fields >> i & 1;
+    return false;
+}
+
+/* LIST's conditions, from its parameters (ELIST=MNU): "#name" or a mask
+ * ("#a*") to list, "!mask" not to, ">n" more than n users, "<n" fewer
+ * than n; several, comma-separated, in one parameter or two. Masks point
+ * into the parsed text. At most IRC_LIST_MASKS of each kind; more, and
+ * malformed counts, are dropped. */
+#define IRC_LIST_MASKS 16
+struct irc_list_query {
+    const char *masks[IRC_LIST_MASKS], *nots[IRC_LIST_MASKS];
+    unsigned nmasks, nnots;
+    unsigned long more_than;    /* > this many users (0: any) */
+    unsigned long less_than;    /* < this many (0: no bound) */
+};
+/* Adds the conditions of s (a comma list, split in place) to q, which
+ * starts zeroed. */
+void irc_list_parse(char *s, struct irc_list_query *q);
+/* Does a channel called name with users members pass q? */
+bool irc_list_match(const struct irc_list_query *q, const char *name, unsigned long users);
+
 #endif
