@@ -452,6 +452,13 @@ Test(chat_query, list_filters_and_names_of_several)
         n366 += irc_line_is(c.line, "366", NULL);
     } while (!irc_line_is(c.line, "366", " * :End of NAMES list"));
     MX_REQUIRE(n366 == 4, "three channels and the end: %d\n%s", n366, irc_recent(&c));
+    /* An invisible member: hidden from outsiders' NAMES, not from its
+     * channel's members. */
+    umode(&b, "+i");
+    asks(&c, "NAMES #mid", SRV "353 carol = #mid :@alice");
+    next_is(&c, SRV "366 carol #mid :End of NAMES list");
+    asks(&a, "NAMES #mid", SRV "353 alice = #mid :@alice bob");
+    next_is(&a, SRV "366 alice #mid :End of NAMES list");
     irc_close(&a);
     irc_close(&b);
     irc_close(&c);

@@ -226,8 +226,12 @@ void chan_names(struct chat_client *cl, struct chat_channel *ch)
     /* Room for ":server 353 nick = #chan :" and the CRLF. */
     size_t max = IRC_LINE_MAX - 2 - strlen(cl_set(cl)->o.server_name) - strlen(cl->nick) -
                  strlen(ch->name) - 16;
+    /* Outsiders see no invisible (+i) member (Modern IRC: NAMES). */
+    bool inside = cl_on(cl, ch);
     for (unsigned i = 0; i < ch->n; i++) {
         const struct chat_member *m = &ch->m[i];
+        if (!inside && (m->cl->umodes & UM_INVISIBLE))
+            continue;
         char one[CHAT_NICKLEN + 3];
         int k = snprintf(one, sizeof one, "%s%s", (m->modes & MEM_OP) ? "@" :
                          (m->modes & MEM_VOICE) ? "+" : "", m->cl->nick);
