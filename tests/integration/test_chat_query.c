@@ -499,6 +499,20 @@ Test(chat_query, time_version_admin_info)
     IRC_EXPECT_NEXT(&a, "371", NULL, T);
     next_is(&a, SRV "374 alice :End of INFO list");
     MX_REQUIRE(irc_quiet(&a, 100), "more after 374: %s", a.line);
+    /* LINKS: a network of one. HELP: the index, a command, no such topic. */
+    asks(&a, "LINKS", SRV "364 alice test.muxd test.muxd :0 muxd");
+    next_is(&a, SRV "365 alice * :End of /LINKS list");
+    asks(&a, "HELP", SRV "704 alice index :Commands: ADMIN AWAY CAP DIE HELP INFO INVITE ISON "
+         "JOIN KICK KILL");
+    IRC_EXPECT_NEXT(&a, "705", NULL, T);
+    IRC_EXPECT_NEXT(&a, "705", NULL, T);
+    IRC_EXPECT_NEXT(&a, "705", " WHOWAS. ", T);
+    next_is(&a, SRV "706 alice index :End of /HELP");
+    asks(&a, "HELP privmsg", SRV "704 alice privmsg :PRIVMSG <nick|#chan|@#chan|+#chan>[,...] "
+         ":text: sends a message");
+    next_is(&a, SRV "706 alice privmsg :End of /HELP");
+    asks(&a, "HELP frobnicate", SRV "524 alice frobnicate :No help available on this topic");
+    asks(&a, "HELP :two words", SRV "524 alice * :No help available on this topic");
     irc_close(&a);
     irc_close(&b);
     mx_stop_ok(d, 10000);

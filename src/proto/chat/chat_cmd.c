@@ -480,6 +480,8 @@ static const struct cmd cmds[] = {
     { "VERSION", chat_cmd_version, 0, false },
     { "ADMIN", chat_cmd_admin, 0, false },
     { "INFO", chat_cmd_info, 0, false },
+    { "HELP", chat_cmd_help, 0, false },
+    { "LINKS", chat_cmd_links, 0, false },
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])

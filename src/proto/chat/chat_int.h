@@ -28,7 +28,7 @@
  *                   closing a link on its owner by a post (KILL's too)
  *   chat_query.c    the queries: WHO(X), WHOIS, WHOWAS, NAMES, LIST, ISON,
  *                   USERHOST, LUSERS (the welcome burst's too), TIME,
- *                   ADMIN, INFO
+ *                   ADMIN, INFO; chat_help.c  HELP, LINKS
  *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
  *   chat_fanout.c   audiences and fan-out, posts of lines, QUIT and the
  *                   closing of a link, entering and leaving a worker
@@ -227,7 +227,7 @@ struct chat_settings {
 
 
 /* Commands in chat_cmd.c's table at most (STATS m counts each). */
-#define CHAT_MAX_CMDS 40
+#define CHAT_MAX_CMDS 48
 
 struct chat_counters {
     chat_counter deliveries;        /* event lines queued (cl_send_chunk) */
@@ -473,6 +473,9 @@ void chat_cmd_lusers(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_time(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_admin(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_info(struct chat_client *cl, struct irc_msg *m);
+/* chat_help.c */
+void chat_cmd_help(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_links(struct chat_client *cl, struct irc_msg *m);
 /* The LUSERS reply (251 to 266), also in the welcome burst. */
 void chat_lusers(struct chat_client *cl);
 /* Is target (a server mask or a nick) this server? If not, 402 to cl. */
