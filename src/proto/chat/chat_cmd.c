@@ -1,6 +1,7 @@
 /* chat_cmd.c - the command table and the commands that are not about
  * registration or modes: messages, channels, queries, moderation.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,30 @@ static bool may_speak(struct chat_channel *ch, const struct chat_client *cl)
     return !(ch->modes & CM_M) && !chan_banned(ch, cl);
 }
 
-static void msg_channel(struct chat_client *cl, const char *cmd, const char *name,
-                        const char *text, bool notice)
+/* What a PRIVMSG, NOTICE or TAGMSG (text NULL) relays: the client tags
+ * go only to members with message-tags, TAGMSG only to them at all. */
+struct relay {
+    const char *cmd, *text, *tags;
+    bool quiet;                     /* NOTICE: no error replies */
+};
+
+static struct chat_msg *relay_msg(struct chat_client *cl, const struct relay *r,
+                                  const char *target)
+{
+    struct mx_chunk *line = r->text
+        ? chat_line(":%s!%s@%s %s %s :%s", PFX(cl), r->cmd, target, r->text)
+        : chat_line(":%s!%s@%s %s %s", PFX(cl), r->cmd, target);
+    return chat_msg_new(line, NULL, r->tags, r->text ? 0 : CAP_MESSAGE_TAGS);
+}
+
+/* echo-message: the sender's copy, as its peers see it. */
+static void echo(struct chat_client *cl, struct chat_msg *msg)
+{
+    if ((cl->caps & CAP_ECHO_MESSAGE) && msg)
+        cl_send_msg(cl, msg);
+}
+
+static void msg_channel(struct chat_client *cl, const struct relay *r, const char *name)
 {
     struct mx_chat *chat = cl->chat;
     struct chat_aud a;
@@ -49,12 +72,15 @@ static void msg_channel(struct chat_client *cl, const char *cmd, const char *nam
     if (ok)
         aud_add(&a, ch);
     chat_unlock(chat);
-    if (ok)
-        aud_send(&a, cl, ":%s!%s@%s %s %s :%s", PFX(cl), cmd, ch->name, text);
-    else if (!notice && !ch)
+    if (ok) {
+        struct chat_msg *msg = relay_msg(cl, r, ch->name);
+        echo(cl, msg);
+        aud_msg(&a, msg, cl);
+    } else if (!r->quiet && !ch) {
         cl_numeric(cl, 401, "%s :No such nick/channel", name);
-    else if (!notice)
+    } else if (!r->quiet) {
         cl_numeric(cl, 404, "%s :Cannot send to channel", name);
+    }
 }
 
 /* Under mu: only registered clients can be talked to or about. */
@@ -64,8 +90,7 @@ static struct chat_client *nick_find(struct mx_chat *chat, const char *nick)
     return cl && cl->registered ? cl : NULL;
 }
 
-static void msg_nick(struct chat_client *cl, const char *cmd, const char *nick,
-                     const char *text, bool notice)
+static void msg_nick(struct chat_client *cl, const struct relay *r, const char *nick)
 {
     struct mx_chat *chat = cl->chat;
     char away[CHAT_AWAYLEN + 1] = "";
@@ -77,37 +102,46 @@ static void msg_nick(struct chat_client *cl, const char *cmd, const char *nick,
         snprintf(away, sizeof away, "%s", to->away);
     chat_unlock(chat);
     if (!to) {
-        if (!notice)
+        if (!r->quiet)
             cl_numeric(cl, 401, "%s :No such nick/channel", nick);
         return;
     }
-    struct mx_chunk *line = chat_line(":%s!%s@%s %s %s :%s", PFX(cl), cmd, nick, text);
-    chat_send_to(chat, cl->worker, to, to_worker, to_id, line);
-    mx_chunk_unref(line);
-    if (away[0] && !notice)
+    struct chat_msg *msg = relay_msg(cl, r, nick);
+    chat_send_msg_to(chat, cl->worker, to, to_worker, to_id, msg);
+    echo(cl, msg);
+    chat_msg_unref(msg);
+    if (away[0] && !r->quiet && r->text)
         cl_numeric(cl, 301, "%s :%s", nick, away);
 }
 
 static void cmd_message(struct chat_client *cl, struct irc_msg *m)
 {
-    bool notice = m->cmd[0] == 'N';
+    bool tagmsg = m->cmd[0] == 'T';
+    struct relay r = { .cmd = m->cmd, .quiet = m->cmd[0] == 'N' };
     if (m->nparams < 1 || !m->params[0][0]) {
-        if (!notice)
+        if (!r.quiet)
             cl_numeric(cl, 411, ":No recipient given (%s)", m->cmd);
         return;
     }
-    if (m->nparams < 2 || !m->params[1][0]) {
-        if (!notice)
+    if (!tagmsg && (m->nparams < 2 || !m->params[1][0])) {
+        if (!r.quiet)
             cl_numeric(cl, 412, ":No text to send");
         return;
     }
+    r.text = tagmsg ? NULL : m->params[1];
+    /* Client-only tags, from a client that negotiated them. */
+    char tags[IRC_CLIENT_TAGS_MAX + 1] = "";
+    if (m->tags && (cl->caps & CAP_MESSAGE_TAGS) &&
+        irc_client_tags(m->tags, tags, sizeof tags) == SIZE_MAX)
+        tags[0] = '\0';
+    r.tags = tags;
     char *targets[MAX_TARGETS];
     unsigned n = split_commas(m->params[0], targets, MAX_TARGETS);
     for (unsigned i = 0; i < n; i++) {
         if (targets[i][0] == '#')
-            msg_channel(cl, m->cmd, targets[i], m->params[1], notice);
+            msg_channel(cl, &r, targets[i]);
         else
-            msg_nick(cl, m->cmd, targets[i], m->params[1], notice);
+            msg_nick(cl, &r, targets[i]);
     }
 }
 
@@ -149,6 +183,10 @@ static void cmd_away(struct chat_client *cl, struct irc_msg *m)
         cl_numeric(cl, 306, ":You have been marked as being away");
     else
         cl_numeric(cl, 305, ":You are no longer marked as being away");
+    /* away-notify: cl->away is the owner's to read. */
+    chat_tell_peers(cl, chat_msg_new(text ? chat_line(":%s!%s@%s AWAY :%s", PFX(cl), text)
+                                          : chat_line(":%s!%s@%s AWAY", PFX(cl)),
+                                     NULL, NULL, CAP_AWAY_NOTIFY), false);
 }
 
 /* ---- channels ------------------------------------------------------------ */
@@ -428,6 +466,8 @@ static void cmd_invite(struct chat_client *cl, struct irc_msg *m)
     cl_numeric(cl, 341, "%s %s", nick, name);
     struct mx_chunk *line = chat_line(":%s!%s@%s INVITE %s :%s", PFX(cl), nick, name);
     chat_send_to(chat, cl->worker, t, tw, tid, line);
+    if (ch) /* cl is on it: it stays (only this worker can change that) */
+        chat_invite_notify(cl, ch, tid, line);
     mx_chunk_unref(line);
 }
 
@@ -484,6 +524,8 @@ static const struct cmd cmds[] = {
     { "WALLOPS", chat_cmd_wallops, 1, false },
     { "REHASH", chat_cmd_rehash, 0, false },
     { "STATS", cmd_stats, 1, false },
+    { "TAGMSG", cmd_message, 0, false },
+    { "SETNAME", chat_cmd_setname, 1, false },
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])
