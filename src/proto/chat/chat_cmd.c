@@ -130,7 +130,8 @@ static void cmd_message(struct chat_client *cl, struct irc_msg *m)
     }
     r.text = tagmsg ? NULL : m->params[1];
     /* Client-only tags, from a client that negotiated them. */
-    char tags[IRC_CLIENT_TAGS_MAX + 1] = "";
+    char tags[IRC_CLIENT_TAGS_MAX + 1];
+    tags[0] = '\0'; /* not "= \"\"": that would clear all 4 KiB per message */
     if (m->tags && (cl->caps & CAP_MESSAGE_TAGS) &&
         irc_client_tags(m->tags, tags, sizeof tags) == SIZE_MAX)
         tags[0] = '\0';
