@@ -86,6 +86,9 @@ int ld_chat_on_up(struct ld_thread *th, struct ld_conn *c)
 {
     char nick[64];
     ld_chat_nick(th->o, c->id, nick, sizeof nick);
+    if (th->o->caps[0])
+        return say(th, c, "CAP REQ :%s\r\nNICK %s\r\nUSER %s 0 * :muxd-load\r\nCAP END\r\n",
+                   th->o->caps, nick, nick);
     return say(th, c, "NICK %s\r\nUSER %s 0 * :muxd-load\r\n", nick, nick);
 }
 
@@ -198,6 +201,8 @@ static int on_line(struct ld_thread *th, struct ld_conn *c, char *line)
         ld_chat_of(th)->joined++;
         return 0;
     }
+    if (strcmp(m.cmd, "CAP") == 0 && m.nparams >= 2 && strcmp(m.params[1], "NAK") == 0)
+        return ld_fail(th, LD_ERROR, "client %u: the server refused --caps: %s", c->id, last);
     if (fatal_numeric(m.cmd))
         return ld_fail(th, LD_ERROR, "client %u: the server refused it: %s %s%s", c->id, m.cmd,
                        last, strcmp(m.cmd, "433") == 0 ? " (try another --nick-prefix)" : "");

@@ -29,6 +29,8 @@ int ld_irc_parse(char *line, struct ld_irc_line *m)
 {
     *m = (struct ld_irc_line){ .prefix = "" };
     char *p = line;
+    if (*p == '@') /* IRCv3 tags (--caps): not looked at */
+        p = skip_spaces(cut_word(p));
     if (*p == ':') {
         m->prefix = p + 1;
         p = cut_word(p);

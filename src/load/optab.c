@@ -45,6 +45,10 @@ const struct ld_optdef ld_optab[O_COUNT] = {
     [O_SENDERS] = { "senders", 0, "S", C, "clients 0 .. S-1 send (default 1)" },
     [O_NICK_PREFIX] = { "nick-prefix", 0, "P", C, "nicknames are P<i> (default ld)" },
     [O_CHAN_PREFIX] = { "chan-prefix", 0, "P", C, "channels are #P<c> (default load)" },
+    [O_CAPS] = { "caps", 0, "LIST", C,
+                 "IRCv3 capabilities every client asks for, space-separated\n"
+                 "(e.g. 'server-time message-tags'): CAP REQ before NICK, then\n"
+                 "CAP END; the server must ACK them (default none)" },
     [O_CONNECT_RATE] = { "connect-rate", 0, "R", LD_ALL,
                          "at most R new connections per second (default unlimited)" },
     [O_MAX_FAIL] = { "max-connect-failures", 0, "N", E | I | W,

@@ -125,6 +125,20 @@ static int parse_nick_prefix(struct perr *e, struct ld_opts *o, const char *s)
     return 0;
 }
 
+/* Capability names: letters, digits, '-', '/', '.', '=' and spaces. */
+static int parse_caps(struct perr *e, struct ld_opts *o, const char *s)
+{
+    size_t n = strlen(s);
+    bool ok = n > 0 && n <= LD_CAPS_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)s[i]) || strchr("-/.= ", s[i]);
+    if (!ok)
+        return fail(e, "--caps: expected 1 to %d characters of capability names "
+                    "(letters, digits, -/.=) and spaces, got '%s'", LD_CAPS_MAX, s);
+    memcpy(o->caps, s, n + 1);
+    return 0;
+}
+
 /* A channel name may hold anything but blanks, commas, ':' and controls. */
 static int parse_chan_prefix(struct perr *e, struct ld_opts *o, const char *s)
 {
@@ -216,6 +230,7 @@ static int take_option(struct perr *e, struct ld_opts *o, int id, const char *ar
     case O_SENDERS: return parse_unsigned(e, "--senders", arg, 1, LD_MAX_CONNS, &o->senders);
     case O_NICK_PREFIX: return parse_nick_prefix(e, o, arg);
     case O_CHAN_PREFIX: return parse_chan_prefix(e, o, arg);
+    case O_CAPS: return parse_caps(e, o, arg);
     case O_CONNECT_RATE:
         return parse_real(e, "--connect-rate", arg, 0.0, MAX_RATE, true, &o->connect_rate);
     case O_MAX_FAIL:

@@ -25,6 +25,7 @@ enum ld_mode { LD_ECHO, LD_IDLE, LD_CHAT, LD_WORK, LD_NMODES };
 /* A heavy request line without its '\n': "SLEEP 60000" at most. */
 #define LD_HEAVY_LINE_MAX 16
 #define LD_PREFIX_MAX 16
+#define LD_CAPS_MAX 200
 
 struct ld_opts {
     enum ld_mode mode;
@@ -46,6 +47,7 @@ struct ld_opts {
     char heavy_reply[LD_HEAVY_LINE_MAX + 2]; /* "DONE 50\n" */
     char nick_prefix[LD_PREFIX_MAX + 1];
     char chan_prefix[LD_PREFIX_MAX + 1];
+    char caps[LD_CAPS_MAX + 1];             /* chat: CAP REQ list, "" = none */
     const char *target;      /* HOST:PORT as given */
     struct sockaddr_storage addr;
     socklen_t addrlen;

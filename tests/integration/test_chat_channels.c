@@ -83,7 +83,8 @@ Test(chat_channels, pass_wrong_missing_and_behind_cap)
     MX_REQUIRE(irc_wait_eof(&b, T), "no EOF after ERROR");
     /* Behind CAP the check waits for CAP END; the right one registers. */
     MX_REQUIRE(irc_open(&c, port) == 0);
-    answer(&c, "CAP LS 302", ":test.muxd CAP * LS :");
+    answer(&c, "CAP LS 302", ":test.muxd CAP * LS :away-notify batch cap-notify echo-message "
+           "extended-join invite-notify labeled-response message-tags server-time setname");
     MX_REQUIRE(irc_send(&c, "PASS s3cret") == 0 && irc_send(&c, "NICK c") == 0);
     MX_REQUIRE(irc_send(&c, "USER uc 0 * :C") == 0);
     MX_REQUIRE(irc_quiet(&c, 150), "registered before CAP END: %s", c.line);
@@ -116,9 +117,9 @@ Test(chat_channels, empty_realname_is_461)
 #define ISUPPORT_1                                                                          \
     "AWAYLEN=200 CASEMAPPING=rfc1459 CHANLIMIT=#:20 CHANMODES=beI,k,l,imnst CHANNELLEN=50 " \
     "CHANTYPES=# ELIST=MNU EXCEPTS=e INVEX=I KICKLEN=390 MAXLIST=b:100,e:100,I:100 MODES=4 " \
-    "NETWORK=muxd :are supported by this server"
+    "NAMELEN=100 :are supported by this server"
 #define ISUPPORT_2                                                                          \
-    "NICKLEN=30 PREFIX=(ov)@+ STATUSMSG=@+ TARGMAX=JOIN:16,KICK:16,LIST:16,NAMES:16,NOTICE:16," \
+    "NETWORK=muxd NICKLEN=30 PREFIX=(ov)@+ STATUSMSG=@+ TARGMAX=JOIN:16,KICK:16,LIST:16,NAMES:16,NOTICE:16," \
     "PART:16,PRIVMSG:16,WHOIS:5 TOPICLEN=390"
 
 static void isupport_is(const char *extra, const char *tail)

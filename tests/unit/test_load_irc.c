@@ -15,6 +15,16 @@ static struct ld_irc_line parse(const char *text, char *buf, size_t len)
     return m;
 }
 
+Test(load_irc, tags_skipped)
+{
+    char buf[256];
+    struct ld_irc_line m = parse("@time=2026-12-03T12:00:00.000Z;+a=b :ld1!u@h PRIVMSG #c :x y",
+                                 buf, sizeof buf);
+    cr_assert_str_eq(m.prefix, "ld1!u@h");
+    cr_assert_str_eq(m.cmd, "PRIVMSG");
+    cr_assert_str_eq(m.params[1], "x y");
+}
+
 Test(load_irc, privmsg_with_prefix)
 {
     char buf[256];

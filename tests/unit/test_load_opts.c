@@ -111,6 +111,11 @@ Test(load_opts, chat)
     cr_assert_eq(o.drain, 0.5);
     cr_assert_str_eq(o.nick_prefix, "bot");
     cr_assert_str_eq(o.chan_prefix, "room");
+    cr_assert_str_eq(o.caps, "");
+    ok(PARSE("chat", "--caps", "server-time message-tags", "127.0.0.1:6667"));
+    cr_assert_str_eq(o.caps, "server-time message-tags");
+    cr_assert_eq(PARSE("chat", "--caps", "a\r\nQUIT", "127.0.0.1:6667"), LD_PARSE_ERROR);
+    cr_assert_eq(PARSE("echo", "--caps", "x", "127.0.0.1:6667"), LD_PARSE_ERROR);
 }
 
 Test(load_opts, help)

@@ -120,10 +120,29 @@ static void reject(struct chat_client *cl, const char *why)
               cl_target(cl), why);
 }
 
+static void too_long(struct chat_client *cl)
+{
+    cl_numeric(cl, 417, ":Input line was too long");
+}
+
+/* Runs m; with labeled-response, its replies carry the label. */
+static void run(struct chat_client *cl, struct irc_msg *m)
+{
+    char label[CHAT_LABEL_MAX + 1];
+    struct chat_lr lr;
+    bool labeled = m->tags && (cl->caps & CAP_LABELED_RESPONSE) &&
+                   irc_tag_get(m->tags, "label", label, sizeof label) && label[0];
+    if (labeled)
+        cl_label_begin(cl, &lr, label);
+    chat_dispatch(cl, m);
+    if (labeled)
+        cl_label_end(cl);
+}
+
 /* One line, p[0..n) without its LF. */
 static void handle_line(struct chat_client *cl, const char *p, size_t n)
 {
-    char buf[IRC_LINE_MAX + 1];
+    char buf[IRC_IN_MAX + 1];
     struct irc_msg m;
     switch (irc_line_check(p, n)) {
     case IRC_ENUL:
@@ -143,19 +162,37 @@ static void handle_line(struct chat_client *cl, const char *p, size_t n)
     /* WHOIS idle time: what the user says, not what its client pings. */
     if (rc == IRC_OK && (strcmp(m.cmd, "PRIVMSG") == 0 || strcmp(m.cmd, "NOTICE") == 0))
         atomic_store_explicit(&cl->last_msg, (uint64_t)time(NULL), memory_order_relaxed);
-    if (rc == IRC_OK)
-        chat_dispatch(cl, &m);
+    if (rc == IRC_OK && m.tags && strlen(m.tags) > IRC_CLIENT_TAGS_MAX)
+        too_long(cl); /* the spec: 417 for more tag data than a client may send */
+    else if (rc == IRC_OK)
+        run(cl, &m);
     else if (rc == IRC_EBADCMD || rc == IRC_ENOCMD)
         cl_numeric(cl, 421, "%s :Unknown command", m.cmd && *m.cmd ? m.cmd : "*");
 }
 
-static void too_long(struct chat_client *cl)
+/* Whether a line of n bytes so far (its LF included when complete)
+ * is over the limits: 512 bytes with the terminator, after a leading
+ * "@tags " of at most IRC_CLIENT_TAGS_MAX + 2 bytes (message-tags). A
+ * partial line also stops at max_line, past which the core would cut. */
+static bool over_limit(const struct chat_client *cl, const char *p, size_t n, bool complete)
 {
-    cl_numeric(cl, 417, ":Input line was too long");
+    size_t tags = 0, more = complete ? 0 : 1; /* the LF still to come */
+    if (!complete && n >= mx_conn_max_line(cl->c))
+        return true;
+    if (n && p[0] == '@') {
+        const char *sp = memchr(p, ' ', n);
+        tags = sp ? (size_t)(sp - p) + 1 : n + more;
+        if (tags > IRC_CLIENT_TAGS_MAX + 2)
+            return true;
+        if (!sp)
+            return false;
+    }
+    return n - tags + more > IRC_LINE_MAX;
 }
 
-/* Frames lines, at most IRC_LINE_MAX bytes with their terminator; a
- * longer one gets 417 and is dropped up to its LF. Returns bytes used. */
+/* Frames lines, at most IRC_LINE_MAX bytes with their terminator after
+ * any tags; a longer one gets 417 and is dropped up to its LF. Returns
+ * bytes used. */
 static size_t take_lines(struct chat_client *cl, const char *data, size_t len, uint64_t now)
 {
     size_t used = 0;
@@ -172,7 +209,7 @@ static size_t take_lines(struct chat_client *cl, const char *data, size_t len, u
             continue;
         }
         if (!lf) {
-            if (n >= IRC_LINE_MAX) {
+            if (over_limit(cl, p, n, false)) {
                 too_long(cl);
                 cl->flags |= CL_SKIP;
                 return len;
@@ -188,7 +225,7 @@ static size_t take_lines(struct chat_client *cl, const char *data, size_t len, u
             return used;
         }
         used += ll;
-        if (ll > IRC_LINE_MAX)
+        if (over_limit(cl, p, ll, true))
             too_long(cl);
         else
             handle_line(cl, p, ll - 1);

@@ -99,7 +99,7 @@ void chat_join(struct chat_client *cl, const char *name, const char *key)
         cl_numeric(cl, (unsigned)rc, "%s :%s", name, refusal_text((unsigned)rc));
     if (rc != 0)
         return;
-    aud_send(&a, NULL, ":%s!%s@%s JOIN :%s", PFX(cl), ch->name);
+    aud_join(&a, cl, ch->name);
     /* ch outlives the audience: cl is on it, and only this worker can
      * change that. */
     chat_lock(chat);

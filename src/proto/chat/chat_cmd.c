@@ -2,6 +2,7 @@
  * channels, moderation (registration, modes, operators, K-lines and the
  * queries have files of their own; chat_int.h lists them).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,14 +49,37 @@ static bool may_speak(struct chat_channel *ch, const struct chat_client *cl)
 }
 
 /* Why a message to a channel went nowhere; NOTICE is never answered. */
-static void msg_refused(struct chat_client *cl, const char *target, bool exists, bool notice)
+static void msg_refused(struct chat_client *cl, const char *target, bool exists, bool quiet)
 {
-    if (notice)
+    if (quiet)
         return;
     if (!exists)
         cl_numeric(cl, 401, "%s :No such nick/channel", target);
     else
         cl_numeric(cl, 404, "%s :Cannot send to channel", target);
+}
+
+/* What a PRIVMSG, NOTICE or TAGMSG (text NULL) relays: the client tags
+ * go only to members with message-tags, TAGMSG only to them at all. */
+struct relay {
+    const char *cmd, *text, *tags;
+    bool quiet;                     /* NOTICE: no error replies */
+};
+
+static struct chat_msg *relay_msg(struct chat_client *cl, const struct relay *r,
+                                  const char *target)
+{
+    struct mx_chunk *line = r->text
+        ? chat_line(":%s!%s@%s %s %s :%s", PFX(cl), r->cmd, target, r->text)
+        : chat_line(":%s!%s@%s %s %s", PFX(cl), r->cmd, target);
+    return chat_msg_new(line, NULL, r->tags, r->text ? 0 : CAP_MESSAGE_TAGS);
+}
+
+/* echo-message: the sender's copy, as its peers see it. */
+static void echo(struct chat_client *cl, struct chat_msg *msg)
+{
+    if ((cl->caps & CAP_ECHO_MESSAGE) && msg)
+        cl_send_msg(cl, msg);
 }
 
 /* STATUSMSG: the status "@#c" (operators) or "+#c" (voiced members and
@@ -98,41 +122,40 @@ static struct status_to *status_members(struct chat_channel *ch, const struct ch
  * another worker), not through the channel's fan-out, whose workers
  * know their members but not their status: operators and voiced
  * members are few. The sender must be able to speak on the channel. */
-static void msg_status(struct chat_client *cl, const char *cmd, const char *target,
-                       const char *name, unsigned need, const char *text, bool notice)
+static void msg_status(struct chat_client *cl, const struct relay *r, const char *target,
+                       const char *name, unsigned need)
 {
     struct mx_chat *chat = cl->chat;
-    char chname[CHAT_CHANLEN + 1] = "";
+    char to_name[CHAT_CHANLEN + 2] = "";
     struct status_to *to = NULL;
     unsigned n = 0;
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, name);
     bool ok = ch && may_speak(ch, cl);
     if (ok) {
-        snprintf(chname, sizeof chname, "%s", ch->name);
+        snprintf(to_name, sizeof to_name, "%c%s", need == MEM_OP ? '@' : '+', ch->name);
         to = status_members(ch, cl, need, &n);
     }
     chat_unlock(chat);
     if (!ok) {
-        msg_refused(cl, target, ch != NULL, notice);
+        msg_refused(cl, target, ch != NULL, r->quiet);
         return;
     }
-    struct mx_chunk *line = n ? chat_line(":%s!%s@%s %s %c%s :%s", PFX(cl), cmd,
-                                          need == MEM_OP ? '@' : '+', chname, text) : NULL;
+    struct chat_msg *msg = relay_msg(cl, r, to_name);
     for (unsigned i = 0; i < n; i++)
-        chat_send_to(chat, cl->worker, to[i].cl, to[i].worker, to[i].id, line);
-    mx_chunk_unref(line);
+        chat_send_msg_to(chat, cl->worker, to[i].cl, to[i].worker, to[i].id, msg);
+    echo(cl, msg);
+    chat_msg_unref(msg);
     free(to);
 }
 
-static void msg_channel(struct chat_client *cl, const char *cmd, const char *target,
-                        const char *text, bool notice)
+static void msg_channel(struct chat_client *cl, const struct relay *r, const char *target)
 {
     struct mx_chat *chat = cl->chat;
     const char *name = target;
     unsigned need = status_wanted(&name);
     if (need) {
-        msg_status(cl, cmd, target, name, need, text, notice);
+        msg_status(cl, r, target, name, need);
         return;
     }
     struct chat_aud a;
@@ -143,10 +166,13 @@ static void msg_channel(struct chat_client *cl, const char *cmd, const char *tar
     if (ok)
         aud_add(&a, ch);
     chat_unlock(chat);
-    if (ok)
-        aud_send(&a, cl, ":%s!%s@%s %s %s :%s", PFX(cl), cmd, ch->name, text);
-    else
-        msg_refused(cl, name, ch != NULL, notice);
+    if (ok) {
+        struct chat_msg *msg = relay_msg(cl, r, ch->name);
+        echo(cl, msg);
+        aud_msg(&a, msg, cl);
+    } else {
+        msg_refused(cl, name, ch != NULL, r->quiet);
+    }
 }
 
 /* Under mu: only registered clients can be talked to or about. */
@@ -156,8 +182,7 @@ static struct chat_client *nick_find(struct mx_chat *chat, const char *nick)
     return cl && cl->registered ? cl : NULL;
 }
 
-static void msg_nick(struct chat_client *cl, const char *cmd, const char *nick,
-                     const char *text, bool notice)
+static void msg_nick(struct chat_client *cl, const struct relay *r, const char *nick)
 {
     struct mx_chat *chat = cl->chat;
     char away[CHAT_AWAYLEN + 1] = "";
@@ -169,37 +194,47 @@ static void msg_nick(struct chat_client *cl, const char *cmd, const char *nick,
         snprintf(away, sizeof away, "%s", to->away);
     chat_unlock(chat);
     if (!to) {
-        if (!notice)
+        if (!r->quiet)
             cl_numeric(cl, 401, "%s :No such nick/channel", nick);
         return;
     }
-    struct mx_chunk *line = chat_line(":%s!%s@%s %s %s :%s", PFX(cl), cmd, nick, text);
-    chat_send_to(chat, cl->worker, to, to_worker, to_id, line);
-    mx_chunk_unref(line);
-    if (away[0] && !notice)
+    struct chat_msg *msg = relay_msg(cl, r, nick);
+    chat_send_msg_to(chat, cl->worker, to, to_worker, to_id, msg);
+    echo(cl, msg);
+    chat_msg_unref(msg);
+    if (away[0] && !r->quiet && r->text)
         cl_numeric(cl, 301, "%s :%s", nick, away);
 }
 
 static void cmd_message(struct chat_client *cl, struct irc_msg *m)
 {
-    bool notice = m->cmd[0] == 'N';
+    bool tagmsg = m->cmd[0] == 'T';
+    struct relay r = { .cmd = m->cmd, .quiet = m->cmd[0] == 'N' };
     if (m->nparams < 1 || !m->params[0][0]) {
-        if (!notice)
+        if (!r.quiet)
             cl_numeric(cl, 411, ":No recipient given (%s)", m->cmd);
         return;
     }
-    if (m->nparams < 2 || !m->params[1][0]) {
-        if (!notice)
+    if (!tagmsg && (m->nparams < 2 || !m->params[1][0])) {
+        if (!r.quiet)
             cl_numeric(cl, 412, ":No text to send");
         return;
     }
+    r.text = tagmsg ? NULL : m->params[1];
+    /* Client-only tags, from a client that negotiated them. */
+    char tags[IRC_CLIENT_TAGS_MAX + 1];
+    tags[0] = '\0'; /* not "= \"\"": that would clear all 4 KiB per message */
+    if (m->tags && (cl->caps & CAP_MESSAGE_TAGS) &&
+        irc_client_tags(m->tags, tags, sizeof tags) == SIZE_MAX)
+        tags[0] = '\0';
+    r.tags = tags;
     char *targets[MAX_TARGETS];
     unsigned n = split_commas(m->params[0], targets, MAX_TARGETS);
     for (unsigned i = 0; i < n; i++) {
         if (strchr("#@+", targets[i][0]))
-            msg_channel(cl, m->cmd, targets[i], m->params[1], notice);
+            msg_channel(cl, &r, targets[i]);
         else
-            msg_nick(cl, m->cmd, targets[i], m->params[1], notice);
+            msg_nick(cl, &r, targets[i]);
     }
 }
 
@@ -242,6 +277,10 @@ static void cmd_away(struct chat_client *cl, struct irc_msg *m)
         cl_numeric(cl, 306, ":You have been marked as being away");
     else
         cl_numeric(cl, 305, ":You are no longer marked as being away");
+    /* away-notify: cl->away is the owner's to read. */
+    chat_tell_peers(cl, chat_msg_new(text ? chat_line(":%s!%s@%s AWAY :%s", PFX(cl), text)
+                                          : chat_line(":%s!%s@%s AWAY", PFX(cl)),
+                                     NULL, NULL, CAP_AWAY_NOTIFY), false);
 }
 
 /* ---- channels ------------------------------------------------------------ */
@@ -412,6 +451,8 @@ static void cmd_invite(struct chat_client *cl, struct irc_msg *m)
     cl_numeric(cl, 341, "%s %s", nick, name);
     struct mx_chunk *line = chat_line(":%s!%s@%s INVITE %s :%s", PFX(cl), nick, name);
     chat_send_to(chat, cl->worker, t, tw, tid, line);
+    if (ch) /* cl is on it: it stays (only this worker can change that) */
+        chat_invite_notify(cl, ch, tid, line);
     mx_chunk_unref(line);
 }
 
@@ -482,6 +523,8 @@ static const struct cmd cmds[] = {
     { "INFO", chat_cmd_info, 0, false },
     { "HELP", chat_cmd_help, 0, false },
     { "LINKS", chat_cmd_links, 0, false },
+    { "TAGMSG", cmd_message, 0, false },
+    { "SETNAME", chat_cmd_setname, 1, false },
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])

@@ -29,12 +29,15 @@ static bool wset_has(const struct chat_wset *s, unsigned w)
     return s->w[w / 64] >> (w % 64) & 1;
 }
 
-/* On worker w: the line to each of w's members of chans, once each. The
- * local lists are w's own, so no lock. */
+/* On worker w: m to each of w's members of chans, once each. The local
+ * lists are w's own, so no lock; so is each member's caps (its owner is
+ * w). A member without capabilities, on a line everyone gets, takes
+ * the plain line as before. */
 static void deliver_local(struct mx_chat *chat, unsigned w, struct chat_channel **chans,
-                          unsigned nchans, struct mx_chunk *line, const struct chat_client *skip)
+                          unsigned nchans, struct chat_msg *m, const struct chat_client *skip)
 {
     uint64_t stamp = ++chat->wk[w].stamp;
+    struct mx_chunk *plain = atomic_load_explicit(&m->v[0], memory_order_relaxed);
     for (unsigned i = 0; i < nchans; i++) {
         const struct chat_local *l = &chans[i]->local[w];
         for (unsigned j = 0; j < l->n; j++) {
@@ -42,7 +45,10 @@ static void deliver_local(struct mx_chat *chat, unsigned w, struct chat_channel 
             if (cl == skip || cl->mark == stamp)
                 continue;
             cl->mark = stamp;
-            cl_send_chunk(cl, line);
+            if ((cl->caps | m->need) == 0)
+                cl_send_chunk(cl, plain);
+            else
+                cl_send_msg(cl, m);
         }
     }
 }
@@ -53,7 +59,7 @@ struct fan_post {
     bool has_src;                   /* the sender's conn id (chat_hold.c) */
     uint64_t src;
     unsigned nchans;
-    struct mx_chunk *line;
+    struct chat_msg *msg;
     struct chat_channel *chans[];
 };
 
@@ -67,7 +73,7 @@ static bool has_local(const struct fan_post *fp)
 
 static void fan_free(struct fan_post *fp)
 {
-    mx_chunk_unref(fp->line);
+    chat_msg_unref(fp->msg);
     for (unsigned i = 0; i < fp->nchans; i++)
         chan_unref(fp->chans[i]);
     free(fp);
@@ -82,14 +88,14 @@ static void fan_run(void *arg)
         struct chat_worker *wk = chat_enter(fp->chat, fp->worker);
         wk->has_src = fp->has_src;
         wk->src = fp->src;
-        deliver_local(fp->chat, fp->worker, fp->chans, fp->nchans, fp->line, NULL);
+        deliver_local(fp->chat, fp->worker, fp->chans, fp->nchans, fp->msg, NULL);
         chat_leave(wk);
     }
     fan_free(fp);
 }
 
 static void post_to(struct mx_chat *chat, unsigned self, unsigned w,
-                    struct chat_channel **chans, unsigned nchans, struct mx_chunk *line)
+                    struct chat_channel **chans, unsigned nchans, struct chat_msg *m)
 {
     struct fan_post *fp = malloc(sizeof *fp + nchans * sizeof *fp->chans);
     if (!fp) {
@@ -98,7 +104,7 @@ static void post_to(struct mx_chat *chat, unsigned self, unsigned w,
     }
     *fp = (struct fan_post){ .chat = chat, .worker = w, .has_src = chat->wk[self].has_src,
                              .src = chat->wk[self].src,
-                             .nchans = nchans, .line = mx_chunk_ref(line) };
+                             .nchans = nchans, .msg = chat_msg_ref(m) };
     for (unsigned i = 0; i < nchans; i++) {
         fp->chans[i] = chans[i];
         chan_ref(chans[i]);
@@ -110,12 +116,12 @@ static void post_to(struct mx_chat *chat, unsigned self, unsigned w,
     }
 }
 
-static void fanout(struct chat_aud *a, struct mx_chunk *line, const struct chat_client *skip)
+static void fanout(struct chat_aud *a, struct chat_msg *m, const struct chat_client *skip)
 {
     for (unsigned w = 0; w < a->chat->nworkers; w++)
         if (w != a->self && wset_has(&a->ws, w))
-            post_to(a->chat, a->self, w, a->v, a->n, line);
-    deliver_local(a->chat, a->self, a->v, a->n, line, skip);
+            post_to(a->chat, a->self, w, a->v, a->n, m);
+    deliver_local(a->chat, a->self, a->v, a->n, m, skip);
 }
 
 /* ---- audiences ----------------------------------------------------------- */
@@ -145,10 +151,9 @@ bool aud_add(struct chat_aud *a, struct chat_channel *ch)
     return true;
 }
 
-void aud_line(struct chat_aud *a, struct mx_chunk *line, const struct chat_client *skip)
+/* Lets the audience's channels go. */
+static void aud_release(struct chat_aud *a)
 {
-    if (line && a->n)
-        fanout(a, line, skip);
     for (unsigned i = 0; i < a->n; i++)
         chan_unref(a->v[i]);
     if (a->v != a->inl)
@@ -156,6 +161,56 @@ void aud_line(struct chat_aud *a, struct mx_chunk *line, const struct chat_clien
     a->v = a->inl;
     a->n = 0;
     a->cap = CHAT_AUD_INLINE;
+}
+
+void aud_msg(struct chat_aud *a, struct chat_msg *m, const struct chat_client *skip)
+{
+    if (m && a->n)
+        fanout(a, m, skip);
+    chat_msg_unref(m);
+    aud_release(a);
+}
+
+void aud_line(struct chat_aud *a, struct mx_chunk *line, const struct chat_client *skip)
+{
+    aud_msg(a, line && a->n ? chat_msg_new(mx_chunk_ref(line), NULL, NULL, 0) : NULL, skip);
+}
+
+void aud_join(struct chat_aud *a, struct chat_client *cl, const char *chan)
+{
+    if (!a->n) {
+        aud_release(a);
+        return;
+    }
+    struct chat_msg *join = chat_msg_new(chat_line(":%s!%s@%s JOIN :%s", PFX(cl), chan),
+                                         chat_line(":%s!%s@%s JOIN %s * :%s", PFX(cl), chan,
+                                                   cl->real), NULL, 0);
+    if (join)
+        fanout(a, join, NULL);
+    chat_msg_unref(join);
+    /* away-notify: members learn at once that the newcomer is away. */
+    struct chat_msg *away = cl->away
+        ? chat_msg_new(chat_line(":%s!%s@%s AWAY :%s", PFX(cl), cl->away), NULL, NULL,
+                       CAP_AWAY_NOTIFY) : NULL;
+    if (away)
+        fanout(a, away, cl);
+    chat_msg_unref(away);
+    aud_release(a);
+}
+
+void chat_tell_peers(struct chat_client *cl, struct chat_msg *m, bool self_too)
+{
+    struct mx_chat *chat = cl->chat;
+    struct chat_aud a;
+    aud_init(&a, cl, cl->nchans);
+    chat_lock(chat);
+    for (unsigned i = 0; i < cl->nchans && aud_add(&a, cl->chans[i]); i++)
+        ;
+    chat_unlock(chat);
+    /* In no channel, or its own copy: straight to it. */
+    if (self_too && m)
+        cl_send_msg(cl, m);
+    aud_msg(&a, m, cl);
 }
 
 void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fmt, ...)
@@ -174,7 +229,7 @@ void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fm
 /* ---- to one client ------------------------------------------------------- */
 
 struct send_post {
-    struct mx_chunk *line;
+    struct chat_msg *msg;
     bool has_src;                   /* the sender's conn id (chat_hold.c) */
     uint64_t src;
 };
@@ -187,11 +242,31 @@ static void send_run(struct mx_conn *c, void *arg)
         struct chat_worker *wk = chat_enter(cl->chat, cl->worker);
         wk->has_src = sp->has_src;
         wk->src = sp->src;
-        cl_send_chunk(cl, sp->line);
+        cl_send_msg(cl, sp->msg);
         chat_leave(wk);
     }
-    mx_chunk_unref(sp->line);
+    chat_msg_unref(sp->msg);
     free(sp);
+}
+
+void chat_send_msg_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
+                      unsigned to_worker, uint64_t to_id, struct chat_msg *m)
+{
+    if (!m)
+        return;
+    if (to_worker == self) {
+        cl_send_msg(to, m);
+        return;
+    }
+    struct send_post *sp = malloc(sizeof *sp);
+    if (sp)
+        *sp = (struct send_post){ chat_msg_ref(m), chat->wk[self].has_src, chat->wk[self].src };
+    if (!sp || mx_server_post(chat->srv, to_id, send_run, sp) < 0) {
+        mx_warn("chat: out of memory: a line to conn %llu is lost", (unsigned long long)to_id);
+        if (sp)
+            chat_msg_unref(sp->msg);
+        free(sp);
+    }
 }
 
 void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
@@ -203,16 +278,39 @@ void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
         cl_send_chunk(to, line);
         return;
     }
-    struct send_post *sp = malloc(sizeof *sp);
-    if (sp)
-        *sp = (struct send_post){ mx_chunk_ref(line), chat->wk[self].has_src,
-                                  chat->wk[self].src };
-    if (!sp || mx_server_post(chat->srv, to_id, send_run, sp) < 0) {
-        mx_warn("chat: out of memory: a line to conn %llu is lost", (unsigned long long)to_id);
-        if (sp)
-            mx_chunk_unref(sp->line);
-        free(sp);
+    struct chat_msg *m = chat_msg_new(mx_chunk_ref(line), NULL, NULL, 0);
+    chat_send_msg_to(chat, self, to, to_worker, to_id, m);
+    chat_msg_unref(m);
+}
+
+/* ---- invite-notify -------------------------------------------------------- */
+
+struct peer {
+    struct chat_client *cl;
+    unsigned worker;
+    uint64_t id;
+};
+
+void chat_invite_notify(struct chat_client *cl, struct chat_channel *ch, uint64_t target,
+                        struct mx_chunk *line)
+{
+    struct mx_chat *chat = cl->chat;
+    unsigned n = 0;
+    chat_lock(chat);
+    /* Who is told: the operators (those who may invite) that asked. */
+    struct peer *v = malloc(ch->n * sizeof *v);
+    for (unsigned i = 0; v && i < ch->n; i++) {
+        struct chat_client *m = ch->m[i].cl;
+        if ((ch->m[i].modes & MEM_OP) && (m->caps & CAP_INVITE_NOTIFY) && m != cl &&
+            m->id != target)
+            v[n++] = (struct peer){ m, m->worker, m->id };
     }
+    chat_unlock(chat);
+    struct chat_msg *msg = n ? chat_msg_new(mx_chunk_ref(line), NULL, NULL, 0) : NULL;
+    for (unsigned i = 0; msg && i < n; i++)
+        chat_send_msg_to(chat, cl->worker, v[i].cl, v[i].worker, v[i].id, msg);
+    chat_msg_unref(msg);
+    free(v);
 }
 
 /* ---- quitting and cutting off -------------------------------------------- */

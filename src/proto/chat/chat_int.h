@@ -30,14 +30,18 @@
  *                   USERHOST, LUSERS (the welcome burst's too), TIME,
  *                   ADMIN, INFO; chat_help.c  HELP, LINKS
  *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
+ *   chat_cap.c      IRCv3: CAP LS/LIST/REQ, SETNAME, chat_prefixes
  *   chat_fanout.c   audiences and fan-out, posts of lines, QUIT and the
  *                   closing of a link, entering and leaving a worker
  *                   (cutting off SendQ overflows)
  *   chat_state.c    the tables: channel lifetime, lookups, membership
  *   chat_whowas.c   the bounded history of nicks that quit or changed
- *   chat_send.c     queueing to one client under its SendQ, line format
+ *   chat_send.c     queueing to one client under its SendQ, line format,
+ *                   labeled-response (the replies to a labeled command)
+ *   chat_msg.c      a fan-out line's variants by capability (@time, client
+ *                   tags, extended-join), each built once per message
  *   irc_parse.c, irc_case.c, irc_fmt.c, irc_cloak.c, irc_query.c,
- *   nametab.c, and the public API
+ *   irc_tags.c, nametab.c, and the public API
  *
  * Why QUIT and the cut sit with the fan-out: a cut is a QUIT, a QUIT is a
  * fan-out, a fan-out (in a post too) can overflow clients, and every
@@ -75,6 +79,7 @@
 #define CHAT_MAX_LIST 100       /* MAXLIST=b:100,e:100,I:100: masks per list */
 #define CHAT_MODES 4            /* changes with a parameter per MODE */
 #define CHAT_MAX_TARGETS 16     /* TARGMAX: targets of one PRIVMSG, KICK, JOIN... */
+#define CHAT_LABEL_MAX 64        /* labeled-response: longer labels are ignored */
 /* Room kept in a queue at output_max for the ERROR line of its closing. */
 #define CHAT_SENDQ_RESERVE 1024
 
@@ -98,6 +103,23 @@ enum {
     CL_FLOOD = 1 << 9,      /* paused until the flood bucket refills */
     CL_INVISIBLE = 1 << 10, /* user mode +i */
 };
+
+/* IRCv3 capabilities (chat_cap.c lists them). The first three pick the
+ * variant of a fan-out line a member gets (chat_msg.c): they stay the
+ * three low bits, so caps & 7 is the variant's index. */
+enum {
+    CAP_SERVER_TIME = 1 << 0,
+    CAP_MESSAGE_TAGS = 1 << 1,
+    CAP_EXTENDED_JOIN = 1 << 2,
+    CAP_ECHO_MESSAGE = 1 << 3,
+    CAP_BATCH = 1 << 4,
+    CAP_LABELED_RESPONSE = 1 << 5,
+    CAP_AWAY_NOTIFY = 1 << 6,
+    CAP_SETNAME = 1 << 7,
+    CAP_INVITE_NOTIFY = 1 << 8,
+    CAP_CAP_NOTIFY = 1 << 9,
+};
+#define CHAT_VARIANTS 8 /* every mix of the three low caps */
 
 /* User modes others read (WHOIS, WHO, WALLOPS, LUSERS): written by the
  * owner under mu (cl_umode_set for the counted ones), read by anyone
@@ -150,8 +172,12 @@ struct chat_client {
     uint64_t opened_ms, last_in_ms, ping_ms;
     double tokens;                  /* flood bucket */
     uint64_t tokens_ms;
+    struct chat_lr *lr;             /* labeled-response: the command at hand's */
+    bool cap302;                    /* CAP LS 302 seen: cap-notify for good */
+    unsigned batches;               /* batch references used */
     /* Written by the owner under mu; read by anyone under mu (the owner
-     * may read without it). */
+     * may read without it: fan-out to a member runs on its owner). */
+    uint32_t caps;                  /* CAP_* */
     bool registered;                /* others' view of CL_REG */
     unsigned umodes;                /* UM_* */
     struct nt_node node;            /* in chat->nicks; name = nick */
@@ -326,6 +352,34 @@ static inline struct chat_channel *chan_of(struct nt_node *n)
 #define CHAT_WSET_WORDS ((MX_MAX_WORKERS + 63) / 64)
 struct chat_wset { uint64_t w[CHAT_WSET_WORDS]; };
 
+/* chat_msg.c: a line to fan out, with what its variants need. The plain
+ * line is v[0]; the others are built on first need, on any worker (an
+ * atomic swap publishes each; a worker that loses the race drops its
+ * copy), so each is formatted about once per message, not per member.
+ * A member with none of the variant caps gets v[0]: no extra work. */
+struct chat_msg {
+    atomic_uint refs;
+    uint32_t need;                  /* a member needs one of these caps (0: none) */
+    uint32_t vmask;                 /* the variant bits this line has */
+    struct timespec at;             /* when it happened: @time */
+    struct mx_chunk *alt;           /* the extended-join form, or NULL */
+    _Atomic(struct mx_chunk *) v[CHAT_VARIANTS];
+    size_t ntags;
+    char tags[];                    /* client tags (canonical), ntags bytes */
+};
+/* Takes line (NULL: returns NULL) and alt; tags may be NULL or "". NULL
+ * without memory (line and alt are then let go). */
+struct chat_msg *chat_msg_new(struct mx_chunk *line, struct mx_chunk *alt, const char *tags,
+                              uint32_t need);
+struct chat_msg *chat_msg_ref(struct chat_msg *m);
+void chat_msg_unref(struct chat_msg *m);
+/* The variant for a member with caps, NULL if it needs none of m->need
+ * or memory ran out. Borrowed: valid while m is. */
+struct mx_chunk *chat_msg_for(struct chat_msg *m, uint32_t caps);
+/* A copy of line with "@time=..." (or ";time=..." into its tags) for
+ * now; NULL without memory. For lines sent straight to one client. */
+struct mx_chunk *chat_time_tagged(const struct mx_chunk *line);
+
 /* chat_send.c: queueing to a client. Past its SendQ a client is doomed
  * (cut off at chat_leave), never cut inside the call: see chat_send.c. */
 void cl_send(struct chat_client *cl, const char *p, size_t n);
@@ -336,7 +390,23 @@ void cl_hold_producer(struct chat_client *cl);
 bool cl_held_too_long(const struct chat_client *cl);
 void cl_release_producers(struct chat_client *cl);
 void chat_hold_moved(struct chat_client *cl);
+/* A line about someone's doing: with @time for a client that has
+ * server-time (formatted here if ch has no tags yet). */
 void cl_send_chunk(struct chat_client *cl, struct mx_chunk *ch);
+/* m's variant for cl, if cl may have it. */
+void cl_send_msg(struct chat_client *cl, struct chat_msg *m);
+/* labeled-response: the lines queued to cl between begin and end are the
+ * reply to its command labelled label (escaped, at most 64 bytes): one
+ * line carries it, several go in a batch, none is an ACK. The state
+ * lives on the caller's stack. */
+struct chat_lr {
+    char label[CHAT_LABEL_MAX * 2 + 1];
+    char id[16];                    /* the batch's reference */
+    struct mx_chunk *first;         /* the first reply line, held back */
+    bool batch;                     /* the batch is open */
+};
+void cl_label_begin(struct chat_client *cl, struct chat_lr *lr, const char *label);
+void cl_label_end(struct chat_client *cl);
 void cl_printf(struct chat_client *cl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
@@ -408,6 +478,16 @@ bool aud_add(struct chat_aud *a, struct chat_channel *ch);
 /* Not under mu: line (NULL sends nothing) to each member once, skip
  * aside; then the audience lets its channels go. */
 void aud_line(struct chat_aud *a, struct mx_chunk *line, const struct chat_client *skip);
+/* The same with a message (taken; NULL sends nothing): each member gets
+ * the variant its capabilities ask for (chat_msg.c). */
+void aud_msg(struct chat_aud *a, struct chat_msg *m, const struct chat_client *skip);
+/* cl's JOIN to the audience (its new channel), the joiner too: the
+ * extended-join form to members with it; then, if cl is away, AWAY to
+ * those with away-notify (not cl). Lets the audience go. */
+void aud_join(struct chat_aud *a, struct chat_client *cl, const char *chan);
+/* Not under mu: m (taken) to everyone sharing a channel with cl, and to
+ * cl itself when self_too. */
+void chat_tell_peers(struct chat_client *cl, struct chat_msg *m, bool self_too);
 /* The same, formatting the line only when there is someone to send to. */
 void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -417,6 +497,14 @@ void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fm
  * to its id, which finds nothing if it has gone. */
 void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
                   unsigned to_worker, uint64_t to_id, struct mx_chunk *line);
+/* The same with a message (not taken): to's variant of it. */
+void chat_send_msg_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
+                      unsigned to_worker, uint64_t to_id, struct chat_msg *m);
+
+/* Not under mu; cl is on ch: line (an INVITE of target, not taken) to
+ * ch's operators with invite-notify, but cl and the target. */
+void chat_invite_notify(struct chat_client *cl, struct chat_channel *ch, uint64_t target,
+                        struct mx_chunk *line);
 
 /* Removes cl from every channel and the nick table; QUIT to its peers. */
 void chat_quit(struct chat_client *cl, const char *reason);
@@ -480,6 +568,14 @@ void chat_cmd_links(struct chat_client *cl, struct irc_msg *m);
 void chat_lusers(struct chat_client *cl);
 /* Is target (a server mask or a nick) this server? If not, 402 to cl. */
 bool chat_target_here(struct chat_client *cl, const char *target);
+/* chat_cap.c: IRCv3. CAP LS, LIST and REQ (END is chat_reg.c's: it
+ * registers); SETNAME. */
+void chat_cap(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_setname(struct chat_client *cl, struct irc_msg *m);
+/* The membership prefix viewer sees for modes ("@", "+" or ""), into buf
+ * (3 bytes or more). One place for NAMES, WHO and WHOIS, so multi-prefix
+ * ("@+") can come later by viewer's caps alone. */
+const char *chat_prefixes(const struct chat_client *viewer, unsigned modes, char *buf);
 
 /* chat_reg.c */
 void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "muxd/log.h"
 #include "muxd/muxd.h"
@@ -30,22 +31,11 @@ void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m)
 
 void chat_cmd_cap(struct chat_client *cl, struct irc_msg *m)
 {
-    const char *sub = m->nparams ? m->params[0] : "";
-    const char *srv = cl_set(cl)->o.server_name;
-    if (strcmp(sub, "LS") == 0 || strcmp(sub, "ls") == 0) {
-        cl->flags |= CL_CAP;
-        cl_printf(cl, ":%s CAP %s LS :", srv, cl_target(cl));
-    } else if (strcmp(sub, "LIST") == 0) {
-        cl_printf(cl, ":%s CAP %s LIST :", srv, cl_target(cl));
-    } else if (strcmp(sub, "REQ") == 0) {
-        cl->flags |= CL_CAP;
-        cl_printf(cl, ":%s CAP %s NAK :%s", srv, cl_target(cl),
-                  m->nparams > 1 ? m->params[1] : "");
-    } else if (strcmp(sub, "END") == 0) {
+    if (m->nparams && strcasecmp(m->params[0], "END") == 0) {
         cl->flags &= ~CL_CAP;
         try_register(cl);
     } else {
-        cl_numeric(cl, 410, "%s :Invalid CAP command", sub);
+        chat_cap(cl, m);
     }
 }
 
@@ -113,6 +103,7 @@ static void isupport_tokens(const struct chat_client *cl, struct isupport *is)
     tok_add(is, "KICKLEN=%d", CHAT_TOPICLEN);
     tok_add(is, "MAXLIST=b:%d,e:%d,I:%d", CHAT_MAX_LIST, CHAT_MAX_LIST, CHAT_MAX_LIST);
     tok_add(is, "MODES=%d", CHAT_MODES);
+    tok_add(is, "NAMELEN=%d", CHAT_REALLEN);
     tok_add(is, "NETWORK=muxd");
     tok_add(is, "NICKLEN=%d", CHAT_NICKLEN);
     tok_add(is, "PREFIX=(ov)@+");

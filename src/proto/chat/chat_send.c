@@ -14,6 +14,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "proto/chat/chat_int.h"
@@ -64,18 +65,141 @@ static bool room(struct chat_client *cl, size_t n)
     return true;
 }
 
+static void lr_take(struct chat_client *cl, struct mx_chunk *ch);
+
 void cl_send(struct chat_client *cl, const char *p, size_t n)
 {
-    if (room(cl, n))
+    if (cl->lr) {
+        struct mx_chunk *ch = mx_chunk_copy(p, n);
+        if (ch)
+            lr_take(cl, ch);
+        mx_chunk_unref(ch);
+    } else if (room(cl, n)) {
         mx_conn_send(cl->c, p, n);
+    }
 }
 
-/* Every line about a client's doing (":nick!user@host ...") is a chunk
- * queued here: counting here counts each delivery once. */
-void cl_send_chunk(struct chat_client *cl, struct mx_chunk *ch)
+static void queue_chunk(struct chat_client *cl, struct mx_chunk *ch)
 {
     if (room(cl, ch->len) && mx_conn_send_chunk(cl->c, ch) == 0)
         chat_count(&cl->chat->wk[cl->worker].n.deliveries);
+}
+
+/* Every line about a client's doing (":nick!user@host ...") is a chunk
+ * queued here: counting here counts each delivery once. A fan-out hands
+ * a server-time client a variant that has its @time already; a line
+ * sent straight to one client gets it here, once. */
+void cl_send_chunk(struct chat_client *cl, struct mx_chunk *ch)
+{
+    struct mx_chunk *stamped = NULL;
+    if ((cl->caps & CAP_SERVER_TIME) && ch->len && ch->data[0] != '@' &&
+        (stamped = chat_time_tagged(ch)))
+        ch = stamped;
+    if (cl->lr)
+        lr_take(cl, ch);
+    else
+        queue_chunk(cl, ch);
+    mx_chunk_unref(stamped);
+}
+
+void cl_send_msg(struct chat_client *cl, struct chat_msg *m)
+{
+    struct mx_chunk *ch = chat_msg_for(m, cl->caps);
+    if (ch)
+        cl_send_chunk(cl, ch);
+}
+
+/* ---- labeled-response ---------------------------------------------------- */
+
+/* ch with "@key=value" put first among its tags, queued. */
+static void queue_tagged(struct chat_client *cl, struct mx_chunk *ch, const char *key,
+                         const char *value)
+{
+    bool tagged = ch->len && ch->data[0] == '@';
+    size_t nk = strlen(key), nv = strlen(value);
+    struct mx_chunk *out = mx_chunk_new(1 + nk + 1 + nv + 1 + ch->len);
+    if (!out)
+        return;
+    char *p = out->data;
+    *p++ = '@';
+    memcpy(p, key, nk);
+    p += nk;
+    *p++ = '=';
+    memcpy(p, value, nv);
+    p += nv;
+    *p++ = tagged ? ';' : ' ';
+    memcpy(p, ch->data + tagged, ch->len - tagged);
+    p += ch->len - tagged;
+    out->len = (uint32_t)(p - out->data);
+    queue_chunk(cl, out);
+    mx_chunk_unref(out);
+}
+
+
+static void lr_take(struct chat_client *cl, struct mx_chunk *ch)
+{
+    struct chat_lr *lr = cl->lr;
+    if (!lr->batch && !lr->first) {
+        lr->first = mx_chunk_ref(ch);
+        return;
+    }
+    if (!(cl->caps & CAP_BATCH)) {
+        /* Without batch, only a lone reply can carry the label. */
+        if (lr->first) {
+            queue_chunk(cl, lr->first);
+            mx_chunk_unref(lr->first);
+            lr->first = NULL;
+            lr->batch = true;
+        }
+        queue_chunk(cl, ch);
+        return;
+    }
+    if (!lr->batch) {
+        /* A new reference per batch, unique on the connection. */
+        snprintf(lr->id, sizeof lr->id, "lr%u", ++cl->batches);
+        char line[IRC_LINE_MAX + 1];
+        size_t n = irc_fmt(line, sizeof line, ":%s BATCH +%s labeled-response",
+                           cl_set(cl)->o.server_name, lr->id);
+        struct mx_chunk *start = mx_chunk_copy(line, n);
+        if (start)
+            queue_tagged(cl, start, "label", lr->label);
+        mx_chunk_unref(start);
+        queue_tagged(cl, lr->first, "batch", lr->id);
+        mx_chunk_unref(lr->first);
+        lr->first = NULL;
+        lr->batch = true;
+    }
+    queue_tagged(cl, ch, "batch", lr->id);
+}
+
+void cl_label_begin(struct chat_client *cl, struct chat_lr *lr, const char *label)
+{
+    *lr = (struct chat_lr){ 0 };
+    if (strlen(label) > CHAT_LABEL_MAX ||
+        irc_tag_escape(label, strlen(label), lr->label, sizeof lr->label) == SIZE_MAX)
+        return;
+    cl->lr = lr;
+}
+
+void cl_label_end(struct chat_client *cl)
+{
+    struct chat_lr *lr = cl->lr;
+    if (!lr)
+        return;
+    cl->lr = NULL;
+    const char *srv = cl_set(cl)->o.server_name;
+    char line[IRC_LINE_MAX + 1];
+    if (lr->first) {
+        queue_tagged(cl, lr->first, "label", lr->label);
+        mx_chunk_unref(lr->first);
+    } else if (lr->batch && (cl->caps & CAP_BATCH)) {
+        cl_send(cl, line, irc_fmt(line, sizeof line, ":%s BATCH -%s", srv, lr->id));
+    } else if (!lr->batch) {
+        struct mx_chunk *ack = mx_chunk_copy(line, irc_fmt(line, sizeof line, ":%s ACK", srv));
+        if (ack)
+            queue_tagged(cl, ack, "label", lr->label);
+        mx_chunk_unref(ack);
+    }
 }
 
 void cl_printf(struct chat_client *cl, const char *fmt, ...)

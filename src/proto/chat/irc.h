@@ -27,6 +27,7 @@ enum irc_err {
 };
 
 struct irc_msg {
+    char *tags;                     /* IRCv3 tag data without the '@'; NULL when absent */
     char *prefix;                   /* without the ':'; NULL when absent */
     char *cmd;                      /* upper-cased in place */
     int nparams;
@@ -39,7 +40,9 @@ struct irc_msg {
 int irc_line_check(const char *p, size_t n);
 
 /* Parses a NUL-terminated line (no CR/LF) in place: splits it with NULs
- * and fills m, whose pointers point into line. Spaces between parameters
+ * and fills m, whose pointers point into line. A leading "@tags " is
+ * taken whole into m->tags (irc_tag_get and irc_client_tags read it).
+ * Spaces between parameters
  * may repeat. Past 14 middle parameters the rest of the line, spaces
  * and all (less one leading ':'), is the 15th, with trailing set.
  * IRC_OK, IRC_EEMPTY, IRC_ENOCMD or IRC_EBADCMD. */
@@ -161,5 +164,41 @@ struct irc_list_query {
 void irc_list_parse(char *s, struct irc_list_query *q);
 /* Does a channel called name with users members pass q? */
 bool irc_list_match(const struct irc_list_query *q, const char *name, unsigned long users);
+/* ---- IRCv3 message tags (irc_tags.c) ---------------------------------- */
+
+/* What a client may send in tags, or a server add: tag data bytes (the
+ * '@' and the space after it not counted). A line's tags are at most
+ * IRC_TAGS_MAX bytes, '@' and space included. */
+#define IRC_CLIENT_TAGS_MAX 4094
+#define IRC_TAGS_MAX 8191
+/* The longest line a client may send: its tags, then the 512 bytes. */
+#define IRC_IN_MAX (IRC_CLIENT_TAGS_MAX + 2 + IRC_LINE_MAX)
+/* "2026-12-03T12:34:56.789Z" */
+#define IRC_TIME_LEN 24
+
+/* v[0..n) escaped into out, NUL-terminated: ';' as \:, space as \s,
+ * backslash as \\, CR as \r, LF as \n. Its length, or SIZE_MAX if it
+ * does not fit in cap. */
+size_t irc_tag_escape(const char *v, size_t n, char *out, size_t cap);
+/* The reverse: an unknown "\x" is x, a lone trailing backslash dropped. */
+size_t irc_tag_unescape(const char *v, size_t n, char *out, size_t cap);
+/* ["+"] [vendor "/"] name: vendor of letters, digits, '-', '.'; name of
+ * letters, digits, '-'; neither empty. */
+bool irc_tag_key_valid(const char *k, size_t n);
+/* The client-only ("+") tags of a tag list with a valid key, in the
+ * canonical escaped form, ';'-separated, into out (NUL-terminated): its
+ * length (0: none), or SIZE_MAX if they do not fit in cap. Other tags
+ * are dropped. */
+size_t irc_client_tags(const char *tags, char *out, size_t cap);
+/* The unescaped value of the last tag named key ("" when it has none):
+ * false if there is no such tag or its value does not fit in cap. */
+bool irc_tag_get(const char *tags, const char *key, char *out, size_t cap);
+/* server-time's UTC stamp with milliseconds (IRC_TIME_LEN bytes, cap >
+ * that); 0 if ts cannot be shown. */
+struct timespec;
+size_t irc_time_fmt(const struct timespec *ts, char *out, size_t cap);
+/* How many of the words w[0..n) fit on one line of width bytes, joined
+ * by single spaces: at least one (a word longer than width goes alone). */
+unsigned irc_words_fit(const char *const *w, unsigned n, size_t width);
 
 #endif

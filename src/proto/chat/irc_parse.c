@@ -86,6 +86,12 @@ int irc_parse(char *line, struct irc_msg *m)
     char *p = skip_spaces(line);
     if (*p == '\0')
         return IRC_EEMPTY;
+    if (*p == '@') {
+        m->tags = p + 1;
+        p = skip_spaces(cut_word(p));
+        if (*p == '\0')
+            return IRC_ENOCMD;
+    }
     if (*p == ':') {
         m->prefix = p + 1;
         p = skip_spaces(cut_word(p));
