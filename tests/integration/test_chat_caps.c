@@ -18,7 +18,8 @@ TestSuite(chat_caps, .init = mx_init, .fini = mx_fini, .timeout = 60);
 
 #define T 5000
 #define LS ":test.muxd CAP * LS :away-notify batch cap-notify echo-message extended-join " \
-           "invite-notify labeled-response message-tags server-time setname"
+           "invite-notify labeled-response message-tags multi-prefix server-time setname " \
+           "userhost-in-names"
 
 static const char config[] =
     "[server]\nworkers = 2\n"
@@ -303,5 +304,46 @@ Test(chat_caps, notify_caps)
     next_is(&a, ":b!ub@127.0.0.1 INVITE e :#n");
     MX_REQUIRE(irc_send(&b, "PRIVMSG #n :m2") == 0);
     upto(&c, ":b!ub@127.0.0.1 PRIVMSG #n :m2", "INVITE");
+    mx_require_clean_log(d);
+}
+
+/* multi-prefix: every prefix in NAMES, WHO and WHOIS; userhost-in-names:
+ * NAMES entries as nick!user@host. A client without them sees the
+ * highest prefix and the nick alone. */
+Test(chat_caps, multi_prefix_and_userhost_in_names)
+{
+    struct mx_daemon *d = mx_boot(config);
+    int port = mx_port(d, "chat");
+    struct irc a, b, m;
+    cap_login(&a, port, "a", NULL);                                  /* w0 */
+    cap_login(&b, port, "b", NULL);                                  /* w1 */
+    cap_login(&m, port, "m", "multi-prefix userhost-in-names");      /* w0 */
+    IRC_JOIN(&a, "#p", T);
+    struct irc *v[] = { &b, &m };
+    join_all(v, 2, "#p");
+    MX_REQUIRE(irc_expect(&a, NULL, "!um@127.0.0.1 JOIN", T));
+    MX_REQUIRE(irc_send(&a, "MODE #p +v a") == 0);
+    MX_REQUIRE(irc_expect(&a, NULL, "MODE #p +v a", T));
+    MX_REQUIRE(irc_expect(&m, NULL, "MODE #p +v a", T));
+    MX_REQUIRE(irc_expect(&b, NULL, "MODE #p +v a", T));
+    MX_REQUIRE(irc_send(&m, "NAMES #p") == 0);
+    next_is(&m, ":test.muxd 353 m = #p :@+a!ua@127.0.0.1 b!ub@127.0.0.1 m!um@127.0.0.1");
+    next_is(&m, ":test.muxd 366 m #p :End of NAMES list");
+    MX_REQUIRE(irc_send(&b, "NAMES #p") == 0);
+    next_is(&b, ":test.muxd 353 b = #p :@a b m");
+    next_is(&b, ":test.muxd 366 b #p :End of NAMES list");
+    MX_REQUIRE(irc_send(&m, "WHO #p") == 0);
+    next_is(&m, ":test.muxd 352 m #p ua 127.0.0.1 test.muxd a H@+ :0 Test a");
+    MX_REQUIRE(irc_expect(&m, "315", NULL, T));
+    MX_REQUIRE(irc_send(&b, "WHO #p") == 0);
+    IRC_EXPECT(&b, "352", " a H@ :0 Test a", T);
+    MX_REQUIRE(irc_expect(&b, "315", NULL, T));
+    MX_REQUIRE(irc_send(&m, "WHOIS a") == 0);
+    IRC_EXPECT_NEXT(&m, "311", NULL, T);
+    next_is(&m, ":test.muxd 319 m a :@+#p");
+    MX_REQUIRE(irc_expect(&m, "318", NULL, T));
+    irc_close(&a);
+    irc_close(&b);
+    irc_close(&m);
     mx_require_clean_log(d);
 }

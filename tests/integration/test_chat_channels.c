@@ -84,7 +84,8 @@ Test(chat_channels, pass_wrong_missing_and_behind_cap)
     /* Behind CAP the check waits for CAP END; the right one registers. */
     MX_REQUIRE(irc_open(&c, port) == 0);
     answer(&c, "CAP LS 302", ":test.muxd CAP * LS :away-notify batch cap-notify echo-message "
-           "extended-join invite-notify labeled-response message-tags server-time setname");
+           "extended-join invite-notify labeled-response message-tags multi-prefix server-time "
+           "setname userhost-in-names");
     MX_REQUIRE(irc_send(&c, "PASS s3cret") == 0 && irc_send(&c, "NICK c") == 0);
     MX_REQUIRE(irc_send(&c, "USER uc 0 * :C") == 0);
     MX_REQUIRE(irc_quiet(&c, 150), "registered before CAP END: %s", c.line);

@@ -8,8 +8,9 @@
  * (and implied by CAP LS 302, as the spec says) but never has a CAP NEW
  * or DEL to send. Only what is implemented is offered: no chghost (hosts
  * and user names never change after registration), no account-notify or
- * account-tag (there are no accounts), no multi-prefix or
- * userhost-in-names (yet: chat_prefixes is where they would go).
+ * account-tag (there are no accounts). multi-prefix and
+ * userhost-in-names change NAMES, WHO and WHOIS (chat_prefixes,
+ * chan_names).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +36,10 @@ static const struct cap {
     { "invite-notify", CAP_INVITE_NOTIFY, NULL },
     { "labeled-response", CAP_LABELED_RESPONSE, NULL },
     { "message-tags", CAP_MESSAGE_TAGS, NULL },
+    { "multi-prefix", CAP_MULTI_PREFIX, NULL },
     { "server-time", CAP_SERVER_TIME, NULL },
     { "setname", CAP_SETNAME, NULL },
+    { "userhost-in-names", CAP_USERHOST_IN_NAMES, NULL },
 };
 #define NCAPS (sizeof caps / sizeof caps[0])
 /* "name=value" at most. */
@@ -178,14 +181,4 @@ void chat_cmd_setname(struct chat_client *cl, struct irc_msg *m)
      * confirmation. */
     chat_tell_peers(cl, chat_msg_new(chat_line(":%s!%s@%s SETNAME :%s", PFX(cl), cl->real),
                                      NULL, NULL, CAP_SETNAME), true);
-}
-
-/* ---- prefixes ------------------------------------------------------------ */
-
-const char *chat_prefixes(const struct chat_client *viewer, unsigned modes, char *buf)
-{
-    (void)viewer; /* multi-prefix would show "@+" to a viewer that has it */
-    buf[0] = (modes & MEM_OP) ? '@' : (modes & MEM_VOICE) ? '+' : '\0';
-    buf[1] = '\0';
-    return buf;
 }

@@ -232,9 +232,12 @@ void chan_names(struct chat_client *cl, struct chat_channel *ch)
         const struct chat_member *m = &ch->m[i];
         if (!inside && (m->cl->umodes & UM_INVISIBLE))
             continue;
-        char one[CHAT_NICKLEN + 3];
-        int k = snprintf(one, sizeof one, "%s%s", (m->modes & MEM_OP) ? "@" :
-                         (m->modes & MEM_VOICE) ? "+" : "", m->cl->nick);
+        /* userhost-in-names: nick!user@host, the host others see. */
+        char one[CHAT_NICKLEN + CHAT_USERLEN + 64 + 6], pfx[4];
+        int k = (cl->caps & CAP_USERHOST_IN_NAMES)
+            ? snprintf(one, sizeof one, "%s%s!%s@%s", chat_prefixes(cl, m->modes, pfx),
+                       m->cl->nick, m->cl->user, m->cl->vhost)
+            : snprintf(one, sizeof one, "%s%s", chat_prefixes(cl, m->modes, pfx), m->cl->nick);
         if (len && len + 1 + (size_t)k > max) {
             cl_numeric(cl, 353, "%c %s :%s", (ch->modes & CM_S) ? '@' : '=', ch->name, names);
             len = 0;

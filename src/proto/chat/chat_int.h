@@ -30,7 +30,7 @@
  *                   USERHOST, LUSERS (the welcome burst's too), TIME,
  *                   ADMIN, INFO; chat_help.c  HELP, LINKS
  *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
- *   chat_cap.c      IRCv3: CAP LS/LIST/REQ, SETNAME, chat_prefixes
+ *   chat_cap.c      IRCv3: CAP LS/LIST/REQ, SETNAME
  *   chat_fanout.c   audiences and fan-out, posts of lines, QUIT and the
  *                   closing of a link, entering and leaving a worker
  *                   (cutting off SendQ overflows)
@@ -118,6 +118,8 @@ enum {
     CAP_SETNAME = 1 << 7,
     CAP_INVITE_NOTIFY = 1 << 8,
     CAP_CAP_NOTIFY = 1 << 9,
+    CAP_MULTI_PREFIX = 1 << 10,
+    CAP_USERHOST_IN_NAMES = 1 << 11,
 };
 #define CHAT_VARIANTS 8 /* every mix of the three low caps */
 
@@ -383,6 +385,10 @@ struct mx_chunk *chat_time_tagged(const struct mx_chunk *line);
 /* chat_send.c: queueing to a client. Past its SendQ a client is doomed
  * (cut off at chat_leave), never cut inside the call: see chat_send.c. */
 void cl_send(struct chat_client *cl, const char *p, size_t n);
+/* chat_send.c: the membership prefix viewer sees for modes ("@", "+",
+ * "" or, with multi-prefix, "@+"), into buf (3 bytes or more): one place
+ * for NAMES, WHO and WHOIS. */
+const char *chat_prefixes(const struct chat_client *viewer, unsigned modes, char *buf);
 /* overflow = pause_producer (chat_hold.c): cl is congested; hold back the
  * producer of the line at hand. Its queue emptied or it goes: let them
  * all go. It moves to another worker: drop its holds both ways. */
@@ -572,10 +578,6 @@ bool chat_target_here(struct chat_client *cl, const char *target);
  * registers); SETNAME. */
 void chat_cap(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_setname(struct chat_client *cl, struct irc_msg *m);
-/* The membership prefix viewer sees for modes ("@", "+" or ""), into buf
- * (3 bytes or more). One place for NAMES, WHO and WHOIS, so multi-prefix
- * ("@+") can come later by viewer's caps alone. */
-const char *chat_prefixes(const struct chat_client *viewer, unsigned modes, char *buf);
 
 /* chat_reg.c */
 void chat_cmd_pass(struct chat_client *cl, struct irc_msg *m);

@@ -50,11 +50,6 @@ static bool is_oper(const struct chat_client *cl)
     return cl->umodes & UM_OPER;
 }
 
-static const char *prefix_of(unsigned modes)
-{
-    return (modes & MEM_OP) ? "@" : (modes & MEM_VOICE) ? "+" : "";
-}
-
 /* Under mu: may cl see ch's members (it is not secret, or cl is in)? */
 static bool chan_visible(const struct chat_client *cl, const struct chat_channel *ch)
 {
@@ -90,10 +85,12 @@ struct who_q {
 };
 
 /* "H", "G*@": away, operator, the member's prefix (Modern IRC 352). */
-static void who_flags(const struct chat_client *who, unsigned modes, char *out, size_t cap)
+static void who_flags(const struct chat_client *viewer, const struct chat_client *who,
+                      unsigned modes, char *out, size_t cap)
 {
+    char pfx[4];
     snprintf(out, cap, "%c%s%s", who->away ? 'G' : 'H', is_oper(who) ? "*" : "",
-             prefix_of(modes));
+             chat_prefixes(viewer, modes, pfx));
 }
 
 /* One WHOX field of who (IRC_WHOX_ORDER's letter f); idle is its text. */
@@ -145,7 +142,7 @@ static void who_reply(struct who_q *q, const char *chan, const struct chat_clien
                       unsigned modes)
 {
     char flags[8];
-    who_flags(who, modes, flags, sizeof flags);
+    who_flags(q->cl, who, modes, flags, sizeof flags);
     if (q->o.whox)
         whox_line(q, chan, who, flags);
     else
@@ -232,8 +229,9 @@ static void whois_channels(struct chat_client *cl, const struct chat_client *who
             len = 0;
         }
         const struct chat_member *mb = chan_member(ch, who);
+        char pfx[4];
         len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s%s", len ? " " : "",
-                                prefix_of(mb ? mb->modes : 0), ch->name);
+                                chat_prefixes(cl, mb ? mb->modes : 0, pfx), ch->name);
     }
     if (len)
         cl_numeric(cl, 319, "%s :%s", who->nick, buf);

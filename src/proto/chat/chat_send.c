@@ -223,6 +223,19 @@ void cl_numeric(struct chat_client *cl, unsigned num, const char *fmt, ...)
     cl_send(cl, line, len);
 }
 
+/* multi-prefix: every prefix a member has, highest first; else the
+ * highest alone. */
+const char *chat_prefixes(const struct chat_client *viewer, unsigned modes, char *buf)
+{
+    size_t n = 0;
+    if (modes & MEM_OP)
+        buf[n++] = '@';
+    if ((modes & MEM_VOICE) && (n == 0 || (viewer->caps & CAP_MULTI_PREFIX)))
+        buf[n++] = '+';
+    buf[n] = '\0';
+    return buf;
+}
+
 struct mx_chunk *chat_vline(const char *fmt, va_list ap)
 {
     char line[IRC_LINE_MAX + 1];
