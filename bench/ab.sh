@@ -3,7 +3,7 @@
 # check that a refactor made no cell slower.
 #
 #   bench/ab.sh [--rounds N] [--quick] [--only echo|chat] [--backends LIST]
-#               [--out DIR] [--keep-tmp] REV_A REV_B
+#               [--caps-b LIST] [--out DIR] [--keep-tmp] REV_A REV_B
 #
 # Builds muxd from a clean export of each revision (git archive, in
 # build-bench/rev-SHA, as suite.sh --rev does) and muxd-load from REV_B
@@ -29,12 +29,17 @@
 #
 # Only the daemon's command line (-c, -w, -b) and the configs of lib.sh
 # are used, so any two revisions that have the chat service will do.
+#
+# --caps-b LIST: B's chat clients all ask for these IRCv3 capabilities
+# (muxd-load --caps); with the same revision on both sides, the cost of
+# tagged fan-out: bench/ab.sh --only chat --caps-b 'server-time
+# message-tags' HEAD HEAD.
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-rounds=3 quick=0 out="" keep_tmp=0 revs=() only="" backends=(epoll io_uring)
+rounds=3 quick=0 out="" keep_tmp=0 revs=() only="" backends=(epoll io_uring) caps_b=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
@@ -43,6 +48,7 @@ while [ $# -gt 0 ]; do
     --backends) IFS=, read -r -a backends <<< "${2:?--backends needs a list}"; shift ;;
     --out) out="${2:?--out needs a directory}"; shift ;;
     --keep-tmp) keep_tmp=1 ;;
+    --caps-b) caps_b="${2:?--caps-b needs a list}"; shift ;;
     -h | --help) usage; exit 0 ;;
     -*) bad_arg "$1" ;;
     *) revs+=("$1") ;;
@@ -119,12 +125,14 @@ run_echo() { # side backend round
 }
 
 run_chat() { # side backend round
+    local caps=()
+    [ "$1" = B ] && [ -n "$caps_b" ] && caps=(--caps "$caps_b")
     start_muxd "$tmp/chat.conf" chat -w 1 -b "$2" || die "muxd ($1) did not start: $start_err"
     run_load chat "$1" "{\"backend\":\"$2\",\"members\":$chat_members}" "$3" \
         "$(limit "$warmup + $duration + $chat_drain + $chat_members / 100")" \
         chat -c "$chat_members" -t 1 --channels 1 --senders "$chat_senders" --rate "$chat_rate" \
         --connect-rate "$chat_connect_rate" --warmup "$warmup" --duration "$duration" \
-        --drain "$chat_drain"
+        --drain "$chat_drain" ${caps[@]+"${caps[@]}"}
     stop_server 1
     progress
 }
