@@ -2,10 +2,19 @@
  * weechat-headless), driven by weechat_client.py beside this file, joins
  * a channel on a TLS chat listener with certificate verification on,
  * beside a Python ssl client, once with TLS 1.3 and the handshake on the
- * offload pool, once with TLS 1.2 and the handshake inline. Channel and
- * private messages go both ways (WeeChat's side read back from its logger
- * files), its /whois is answered, its logs hold no error or "Unknown
- * command", and it quits on SIGTERM with a QUIT the other client sees. */
+ * offload pool, once with TLS 1.2 and the handshake inline. It asks for
+ * IRCv3 capabilities (server-time, echo-message, multi-prefix,
+ * extended-join, away-notify, message-tags, userhost-in-names and the
+ * rest WeeChat 3.8 knows) and its logs must show them acknowledged and at
+ * work: its own line in #t once, as muxd echoed it; the real name in its
+ * JOIN; "@+" in WHO and WHOIS; a line's logged time the server's @time
+ * (WeeChat is stopped until a later second). Channel and private messages
+ * go both ways (WeeChat's side read back from its logger files); its
+ * /who, /whois, /names, /topic, /notify (ISON), /whowas, /away, /version,
+ * /time, /lusers, /links, /list, /userhost, /ison, /admin and /info are
+ * answered; its logs hold no error line, "Unknown command" or complaint
+ * about a message; and it quits on SIGTERM with a QUIT the other client
+ * sees. */
 #include "harness.h"
 
 #include <errno.h>
@@ -95,7 +104,9 @@ static int driver(int port, const char *cafile, const char *home, const char *ma
 
 /* Two TLS chat listeners: "chat" hands its handshakes to the offload pool
  * (the default) and WeeChat gets TLS 1.3 there; "inline" does them on the
- * worker, and WeeChat offers TLS 1.2 only. */
+ * worker, and WeeChat offers TLS 1.2 only. WeeChat's connect commands
+ * come in one burst of some 30 lines: flood_burst lets them through at
+ * once (at the default 20, the rest would wait a second for flood_rate). */
 Test(tls_weechat, weechat_chats_over_tls_with_a_python_client)
 {
     /* A failure, not a skip: test.sh installs it, so missing is a defect. */
@@ -107,9 +118,9 @@ Test(tls_weechat, weechat_chats_over_tls_with_a_python_client)
     char conf[1024], cafile[128];
     snprintf(conf, sizeof conf,
              "[server]\nworkers = 2\n"
-             "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+             "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\nflood_burst = 64\n"
              "tls = on\ntls_cert = %s/muxd.crt\ntls_key = %s/muxd.key\n"
-             "[listener inline]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+             "[listener inline]\nlisten = 127.0.0.1:0\nprotocol = chat\nflood_burst = 64\n"
              "tls = on\ntls_cert = %s/muxd.crt\ntls_key = %s/muxd.key\n"
              "tls_handshake_offload = off\n",
              run.dir, run.dir, run.dir, run.dir);
