@@ -210,6 +210,10 @@ Test(chat_caps, tags_time_echo_tagmsg)
     big[4094 - 3] = '\0';
     MX_REQUIRE(irc_send(&a, "@+k=%s PRIVMSG #t :fits", big) == 0);
     MX_REQUIRE(irc_expect(&c, NULL, "PRIVMSG #t :fits", T));
+    irc_close(&a);
+    irc_close(&b);
+    irc_close(&c);
+    irc_close(&e);
     mx_require_clean_log(d);
 }
 
@@ -247,6 +251,8 @@ Test(chat_caps, labeled_response)
     /* Without the cap a label is ignored. */
     MX_REQUIRE(irc_send(&b, "@label=zz PING t") == 0);
     next_is(&b, ":test.muxd PONG test.muxd :t");
+    irc_close(&a);
+    irc_close(&b);
     mx_require_clean_log(d);
 }
 
@@ -304,6 +310,10 @@ Test(chat_caps, notify_caps)
     next_is(&a, ":b!ub@127.0.0.1 INVITE e :#n");
     MX_REQUIRE(irc_send(&b, "PRIVMSG #n :m2") == 0);
     upto(&c, ":b!ub@127.0.0.1 PRIVMSG #n :m2", "INVITE");
+    irc_close(&a);
+    irc_close(&b);
+    irc_close(&c);
+    irc_close(&e);
     mx_require_clean_log(d);
 }
 

@@ -194,6 +194,7 @@ Test(chat_query, whowas_after_nick_change_and_quit)
     next_is(&a, SRV "369 alice nobody :End of WHOWAS");
     asks(&a, "WHOWAS", SRV "431 alice :No nickname given");
     irc_close(&a);
+    irc_close(&b);
     irc_close(&c);
     mx_stop_ok(d, 10000);
 }
