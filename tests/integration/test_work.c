@@ -204,7 +204,7 @@ Test(work, offloaded_job_leaves_the_worker_free)
 {
     struct mx_daemon *d = boot_one_worker("on", "1");
     int a = connect_to(d, "work");
-    send_read(a, "SLEEP 2000\n");
+    send_read(a, "SLEEP 600\n");
     int b = connect_to(d, "work");
     send_text(b, "still here?\n");
     /* B's echo comes while A's job runs: A has nothing yet. */
@@ -213,7 +213,7 @@ Test(work, offloaded_job_leaves_the_worker_free)
                "(1 = A's DONE, 2 = B's echo)", first);
     expect_text(b, "still here?\n", WAIT_MS);
     MX_REQUIRE(!mx_readable_within(a, 0), "A answered before its job could end");
-    expect_text(a, "DONE 2000\n", WAIT_MS);
+    expect_text(a, "DONE 600\n", WAIT_MS);
     /* A is served again once its job is done. */
     expect_reply(a, "again\n", "again\n");
     close(a);
@@ -226,7 +226,7 @@ Test(work, inline_job_stalls_the_worker)
     /* No pool at all: offload = off does not need one. */
     struct mx_daemon *d = boot_one_worker("off", "0");
     int a = connect_to(d, "work");
-    send_read(a, "SLEEP 2000\n");
+    send_read(a, "SLEEP 600\n");
     int b = connect_to(d, "work");
     send_text(b, "still here?\n");
     /* The worker sleeps inside A's request: B is not even read until A's
@@ -234,7 +234,7 @@ Test(work, inline_job_stalls_the_worker)
     int first = first_readable(a, b, WAIT_MS);
     MX_REQUIRE(first & 1, "wanted A's DONE first, got readable mask %d "
                "(1 = A's DONE, 2 = B's echo)", first);
-    expect_text(a, "DONE 2000\n", WAIT_MS);
+    expect_text(a, "DONE 600\n", WAIT_MS);
     expect_text(b, "still here?\n", WAIT_MS);
     close(a);
     close(b);
@@ -288,11 +288,11 @@ Test(work, busy_then_next_line)
 {
     struct mx_daemon *d = boot_small_pool(1);
     int a = connect_to(d, "work");
-    send_read(a, "SLEEP 1000\n");
+    send_read(a, "SLEEP 400\n");
     int b = connect_to(d, "work");
     /* The refused request is answered at once and the next line goes on. */
     expect_reply(b, "SLEEP 100\nnext\n", "ERR busy\nnext\n");
-    expect_text(a, "DONE 1000\n", WAIT_MS);
+    expect_text(a, "DONE 400\n", WAIT_MS);
     expect_reply(b, "SLEEP 100\nnext\n", "DONE 100\nnext\n");
     close(a);
     close(b);
@@ -309,14 +309,14 @@ Test(work, close_while_job_runs)
         int fd = mx_connect(port);
         MX_REQUIRE(fd >= 0, "connect %d: %s", i, strerror(-fd));
         /* Pipelined lines too: they wait, kept, behind the job. */
-        send_text(fd, i % 4 == 0 ? "SLEEP 1000\nSPIN 10\nkept\n" : "SLEEP 1000\n");
+        send_text(fd, i % 4 == 0 ? "SLEEP 400\nSPIN 10\nkept\n" : "SLEEP 400\n");
         if (i % 2)
             mx_close_rst(fd);
         else
             close(fd);
     }
     /* Let the first jobs finish for connections long gone. */
-    mx_sleep_ms(1500);
+    mx_sleep_ms(600);
     MX_REQUIRE(daemon_alive(d), "muxd died with jobs of closed connections");
     int fd = connect_to(d, "work");
     expect_reply(fd, "alive\n", "alive\n");
@@ -333,7 +333,7 @@ Test(work, shutdown_while_jobs_run)
     int fd[N];
     for (int i = 0; i < N; i++) {
         fd[i] = connect_to(d, "work");
-        send_read(fd[i], "SLEEP 1500\n");
+        send_read(fd[i], "SLEEP 600\n");
     }
     /* Two jobs run, two are queued; the stop cancels those and waits for
      * these. */
