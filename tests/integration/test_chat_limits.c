@@ -50,8 +50,7 @@ struct reader {
     struct irc c;
     int next;                    /* the next seq expected */
     int quits[SLOW];             /* QUIT lines of each slow one */
-    char part[1024];
-    size_t plen;
+    struct irc_lines lines;
 };
 
 struct flood {
@@ -96,31 +95,25 @@ static void flood_line(struct flood *f, int i, char *line)
         r->next++;
 }
 
+struct flood_at {
+    struct flood *f;
+    int i;
+};
+
+static void flood_line_at(void *arg, char *line)
+{
+    struct flood_at *at = arg;
+    flood_line(at->f, at->i, line);
+}
+
 static void flood_read(struct flood *f, int i)
 {
     struct reader *r = &f->r[i];
-    char buf[1024 + 65536];
-    memcpy(buf, r->part, r->plen);
-    ssize_t got = recv(r->c.fd, buf + r->plen, sizeof buf - r->plen - 1, MSG_DONTWAIT);
-    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
-        if (!r->c.eof)
-            flood_error(f, i, "connection closed", "");
+    if (!irc_lines_read(r->c.fd, &r->lines, flood_line_at, &(struct flood_at){ f, i }) &&
+        !r->c.eof) {
+        flood_error(f, i, "connection closed", "");
         r->c.eof = true;
-        return;
     }
-    if (got < 0)
-        return;
-    size_t len = r->plen + (size_t)got, off = 0;
-    char *lf;
-    while ((lf = memchr(buf + off, '\n', len - off))) {
-        *lf = '\0';
-        if (lf > buf + off && lf[-1] == '\r')
-            lf[-1] = '\0';
-        flood_line(f, i, buf + off);
-        off = (size_t)(lf - buf) + 1;
-    }
-    r->plen = len - off < sizeof r->part ? len - off : 0;
-    memcpy(r->part, buf + off, r->plen);
 }
 
 static int min_next(const struct flood *f)
@@ -230,12 +223,7 @@ Test(chat_limits, slow_consumers_cut_off_with_sendq_exceeded)
     for (int i = 0; i <= READERS; i++) {
         MX_REQUIRE(mx_set_nonblock(f->r[i].c.fd, true) == 0);
         /* Bytes the helper already buffered (JOINs of later members). */
-        struct reader *r = &f->r[i];
-        if (r->c.rlen < sizeof r->part) {
-            memcpy(r->part, r->c.rbuf, r->c.rlen);
-            r->plen = r->c.rlen;
-        }
-        r->c.rlen = 0;
+        irc_lines_take(&f->r[i].c, &f->r[i].lines);
         struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
         MX_REQUIRE(epoll_ctl(ep, EPOLL_CTL_ADD, f->r[i].c.fd, &ev) == 0);
     }

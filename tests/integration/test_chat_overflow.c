@@ -35,8 +35,7 @@ struct member {
     long next;                   /* the next message number due */
     long gap;                    /* announced as dropped, not yet skipped */
     long dropped;                /* announced in all */
-    char part[1024];
-    size_t plen;
+    struct irc_lines lines;
 };
 
 struct run {
@@ -97,31 +96,25 @@ static void on_line(struct run *r, int i, char *line)
         error(r, i, "nobody is cut under this policy", line);
 }
 
+struct member_at {
+    struct run *r;
+    int i;
+};
+
+static void line_at(void *arg, char *line)
+{
+    struct member_at *at = arg;
+    on_line(at->r, at->i, line);
+}
+
 static void read_member(struct run *r, int i)
 {
     struct member *m = &r->m[i];
-    char buf[1024 + 65536];
-    memcpy(buf, m->part, m->plen);
-    ssize_t got = recv(m->c.fd, buf + m->plen, sizeof buf - m->plen - 1, MSG_DONTWAIT);
-    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
-        if (!m->c.eof)
-            error(r, i, "connection closed", "");
+    if (!irc_lines_read(m->c.fd, &m->lines, line_at, &(struct member_at){ r, i }) &&
+        !m->c.eof) {
+        error(r, i, "connection closed", "");
         m->c.eof = true;
-        return;
     }
-    if (got < 0)
-        return;
-    size_t len = m->plen + (size_t)got, off = 0;
-    char *lf;
-    while ((lf = memchr(buf + off, '\n', len - off))) {
-        *lf = '\0';
-        if (lf > buf + off && lf[-1] == '\r')
-            lf[-1] = '\0';
-        on_line(r, i, buf + off);
-        off = (size_t)(lf - buf) + 1;
-    }
-    m->plen = len - off < sizeof m->part ? len - off : 0;
-    memcpy(m->part, buf + off, m->plen);
 }
 
 /* The lowest next over members that read: the sender's flow control. */
@@ -139,11 +132,7 @@ static void wake(struct run *r, int ep, int i)
     struct member *m = &r->m[i];
     MX_REQUIRE(mx_set_nonblock(m->c.fd, true) == 0);
     /* Bytes the irc helper already buffered (JOINs of later members). */
-    if (m->c.rlen < sizeof m->part) {
-        memcpy(m->part, m->c.rbuf, m->c.rlen);
-        m->plen = m->c.rlen;
-    }
-    m->c.rlen = 0;
+    irc_lines_take(&m->c, &m->lines);
     struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
     MX_REQUIRE(epoll_ctl(ep, EPOLL_CTL_ADD, m->c.fd, &ev) == 0);
     m->awake = true;

@@ -290,3 +290,33 @@ int irc_sync(struct irc *c, const char *token, const char *cmd, const char *text
             (*before)++;
     }
 }
+
+void irc_lines_take(struct irc *c, struct irc_lines *l)
+{
+    l->plen = c->rlen < sizeof l->part ? c->rlen : 0;
+    memcpy(l->part, c->rbuf, l->plen);
+    c->rlen = 0;
+}
+
+int irc_lines_read(int fd, struct irc_lines *l, void (*fn)(void *arg, char *line), void *arg)
+{
+    char buf[sizeof l->part + 65536];
+    memcpy(buf, l->part, l->plen);
+    ssize_t got = recv(fd, buf + l->plen, sizeof buf - l->plen - 1, MSG_DONTWAIT);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR))
+        return 0;
+    size_t len = l->plen + (size_t)(got > 0 ? got : 0), off = 0;
+    char *lf;
+    while ((lf = memchr(buf + off, '\n', len - off))) {
+        *lf = '\0';
+        if (lf > buf + off && lf[-1] == '\r')
+            lf[-1] = '\0';
+        fn(arg, buf + off);
+        off = (size_t)(lf - buf) + 1;
+    }
+    /* A "line" longer than the kept room is dropped, not kept growing. */
+    l->plen = len - off < sizeof l->part ? len - off : 0;
+    memcpy(l->part, buf + off, l->plen);
+    return 1;
+}
+

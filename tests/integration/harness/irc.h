@@ -86,6 +86,20 @@ int irc_sync(struct irc *c, const char *token, const char *cmd, const char *text
 
 /* Fails the test (with the daemon logs and the client's recent lines)
  * unless the expectation holds. */
+/* Many clients read by the test's own epoll loop (non-blocking sockets):
+ * the partial line kept between reads of one. */
+struct irc_lines {
+    char part[1024];
+    size_t plen;
+};
+/* Reads what fd has now and calls fn(arg, line) for each whole line (CR
+ * LF stripped), keeping a partial one; the bytes irc_next had buffered
+ * for c first, with irc_lines_take. 1 while fd is open, 0 at EOF or on
+ * an error. */
+int irc_lines_read(int fd, struct irc_lines *l, void (*fn)(void *arg, char *line), void *arg);
+/* Moves what c read ahead (lines not yet returned) into l. */
+void irc_lines_take(struct irc *c, struct irc_lines *l);
+
 #define IRC_EXPECT(c, cmd, text, ms)                                            \
     MX_REQUIRE(irc_expect((c), (cmd), (text), (ms)),                            \
                "%s: no %s line containing '%s' within %d ms; last lines:\n%s",  \
