@@ -20,4 +20,7 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-ctest --test-dir "$build" --output-on-failure
+# Two at a time on a 2-core machine (as many as it has CPUs): most tests
+# wait on sockets; the ones that load the machine are RUN_SERIAL
+# (tests/CMakeLists.txt).
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)"
