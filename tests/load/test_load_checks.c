@@ -143,7 +143,11 @@ Test(load_checks, chat_detects_duplicates_and_reordering)
     r = chat_against_peer("--swap", "9");
     MX_REQUIRE(r.status == 1 && num(&r, "reordered") > 0 && num(&r, "duplicated") == 0,
                "exit %d: %s", r.status, r.out);
-    MX_REQUIRE(strstr(r.err, "reordered"), "reason: %s", r.err);
+    /* The peer holds a line back until the receiver's next one: when the
+     * held one is a receiver's last, it never comes, and muxd-load names
+     * that loss first (at most one per receiver). */
+    MX_REQUIRE(strstr(r.err, "reordered") || (strstr(r.err, "lost") && num(&r, "lost") <= 12),
+               "reason: %s", r.err);
     lr_free(&r);
 }
 
