@@ -230,8 +230,10 @@ Test(tls, offloaded_and_inline_handshakes_and_abandoned_ones)
 
 /* Input piled up before a handshake is done is bounded: 1 MB behind a
  * ClientHello gets the connection cut with a line. With the handshake on
- * the pool the bytes wait and hit the cap; inline, OpenSSL reads them as
- * handshake records at once and fails on them. Either way, cut. */
+ * the pool the bytes usually wait and hit the cap, but a pool that gets
+ * to the hello before most of the flood arrives reads the rest as records
+ * and fails on them (seen once in CI); inline, OpenSSL always does the
+ * latter. Either way, cut with a line. */
 Test(tls, input_before_the_handshake_is_bounded)
 {
     setup_certs();
@@ -244,7 +246,6 @@ Test(tls, input_before_the_handshake_is_bounded)
     MX_REQUIRE(py("flood", mx_port(d, "echo"), "") == 0);
     MX_REQUIRE(py("flood", mx_port(d, "inline"), "") == 0);
     for (int64_t until = mx_now_ms() + 5000;
-         daemon_log_count(d, "over 64 KiB of input before the handshake") < 1 ||
          daemon_log_count(d, "closed: TLS") < 2;
          mx_sleep_ms(20))
         MX_REQUIRE(mx_now_ms() < until, "the floods were not both cut with a line");
