@@ -89,7 +89,10 @@ void mx__ws_decide(const char *p, size_t len, int parsed, const struct mx_http_r
 {
     *a = (struct mx__ws_answer){ 0 };
     if (parsed != 200) {
-        refuse(a, parsed, "a malformed HTTP request");
+        refuse(a, parsed, parsed == 431   ? "a request head over 8 KiB"
+                          : parsed == 414 ? "a request target too long"
+                          : parsed == 505 ? "an HTTP version other than 1.0 or 1.1"
+                                          : "a malformed HTTP request");
         return;
     }
     size_t un, cn, vn, kn, on, pn;
