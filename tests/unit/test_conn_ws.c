@@ -152,6 +152,16 @@ Test(conn_ws, messages_become_lines_and_lines_messages)
     cr_assert_eq(memcmp(buf, "\x81\x03one\x81\x03two\x81\x05three", n), 0);
 }
 
+Test(conn_ws, a_line_break_inside_a_message_never_makes_two_lines)
+{
+    upgrade("");
+    char buf[64];
+    size_t n = frame(buf, true, MX_WS_TEXT, "PING :a\r\nQUIT\nx\r\n", 17);
+    cr_assert(feed(buf, n));
+    cr_assert_eq(nlines, 17);
+    cr_assert_eq(memcmp(lines, "PING :a\r\rQUIT\rx\r\n", 17), 0, "%.*s", (int)nlines, lines);
+}
+
 Test(conn_ws, fragments_and_pings_between_them)
 {
     upgrade("Sec-WebSocket-Protocol: binary.ircv3.net\r\n");
@@ -266,6 +276,15 @@ Test(conn_ws, our_close_sends_a_close_frame_after_the_last_line)
     cr_assert_eq(memcmp(buf + 21, "\x88\x02\x03\xe8", 4), 0);
     mx_conn_send(c, "late\r\n", 6);
     cr_assert_eq(drain(buf, sizeof buf), 0, "output after the close frame");
+}
+
+Test(conn_ws, a_server_going_down_says_1001)
+{
+    upgrade("");
+    w.stopping = true;
+    mx_conn_close(c, NULL);
+    expect_close(1001);
+    w.stopping = false;
 }
 
 Test(conn_ws, a_chunk_is_framed_once_and_shared)

@@ -131,6 +131,9 @@ Test(ws_handshake, the_clients_order_of_subprotocols)
     a = decide(UPGRADE KEY "Sec-WebSocket-Protocol: text.ircv3.net,binary.ircv3.net\r\n\r\n", "");
     cr_assert_str_eq(a.subproto, "text.ircv3.net");
     cr_assert_not(a.binary);
+    a = decide(UPGRADE KEY "Sec-WebSocket-Protocol: foo\r\nX: y\r\n"
+               "Sec-WebSocket-Protocol: binary.ircv3.net\r\n\r\n", "");
+    cr_assert_str_eq(a.subproto, "binary.ircv3.net", "the header over two lines is one list");
     a = decide(UPGRADE KEY "Sec-WebSocket-Protocol: chat.example\r\n\r\n", "");
     cr_assert_eq(a.status, 101, "an unknown one is not a refusal");
     cr_assert_null(a.subproto);
@@ -180,7 +183,9 @@ Test(ws_handshake, the_page_and_nothing_else)
     cr_assert_eq(decide("GET / HTTP/1.1\r\nHost: h\r\n\r\n", "").status, 200);
     cr_assert_eq(decide("GET /index.html?x=1 HTTP/1.1\r\nHost: h\r\n\r\n", "").status, 200);
     cr_assert_eq(decide("GET /etc/passwd HTTP/1.1\r\nHost: h\r\n\r\n", "").status, 404);
-    cr_assert_eq(decide("HEAD / HTTP/1.1\r\nHost: h\r\n\r\n", "").status, 405);
+    cr_assert_eq(decide("POST / HTTP/1.1\r\nHost: h\r\n\r\n", "").status, 405);
+    struct mx__ws_answer h = decide("HEAD / HTTP/1.1\r\nHost: h\r\n\r\n", "");
+    cr_assert(h.status == 200 && h.head_only);
     struct mx__ws_answer a = decide("GET / HTTP/1.1\r\nHost: h\r\n\r\n", "");
     char buf[768];
     mx__ws_answer_head(&a, 1234, buf, sizeof buf);
