@@ -232,7 +232,7 @@ Test(ws_transport, proxy_header_then_upgrade_and_a_shared_network)
     MX_REQUIRE(ws_expect(fd, " 001 webby ", line, sizeof line));
     MX_REQUIRE(strstr(line, "webby!w@203.0.113.7"), "%s", line);
     ws_send(fd, 1, LIT("JOIN #x"));
-    MX_REQUIRE(ws_expect(fd, "JOIN", line, sizeof line));
+    MX_REQUIRE(ws_expect(fd, ":webby!w@203.0.113.7 JOIN :#x", line, sizeof line));
     struct irc t;
     MX_REQUIRE(irc_login(&t, mx_port(d, "irc"), "tcpy", T) == 0);
     MX_REQUIRE(irc_join(&t, "#x", NULL, T) == 0);
