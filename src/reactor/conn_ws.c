@@ -419,6 +419,25 @@ int mx__ws_send(struct mx_conn *c, const char *p, size_t n)
     return err;
 }
 
+/* Every line of p[0..n), and a tail without LF, as messages in a new
+ * chunk. */
+static struct mx_chunk *framed_copy(bool bin, const char *p, size_t n)
+{
+    struct mx_chunk *ch = NULL;
+    size_t tail = 0;
+    struct mx_buf out = { 0 };
+    if (frame_lines(bin, p, n, &out, &tail) == 0 &&
+        (tail == 0 || frame_one(bin, p + n - tail, tail, &out) == 0))
+        ch = mx_chunk_copy(out.data, out.len);
+    mx__buf_free(&out);
+    return ch;
+}
+
+struct mx_chunk *mx__ws_frame_copy(struct mx_conn *c, const char *p, size_t n)
+{
+    return framed_copy(c->ws->binary, p, n);
+}
+
 struct mx_chunk *mx__ws_chunk(struct mx_conn *c, struct mx_chunk *ch)
 {
     bool bin = c->ws->binary;
@@ -427,13 +446,7 @@ struct mx_chunk *mx__ws_chunk(struct mx_conn *c, struct mx_chunk *ch)
     struct mx_chunk *tw = atomic_load_explicit(&ch->framed[bin], memory_order_acquire);
     if (tw)
         return tw;
-    size_t tail = 0;
-    struct mx_buf out = { 0 };
-    if (frame_lines(bin, ch->data, ch->len, &out, &tail) == 0 &&
-        (tail == 0 || frame_one(bin, ch->data + ch->len - tail, tail, &out) == 0))
-        tw = mx_chunk_copy(out.data, out.len);
-    mx__buf_free(&out);
-    if (!tw)
+    if (!(tw = framed_copy(bin, ch->data, ch->len)))
         return NULL;
     /* Another worker may frame the same chunk at the same time: the
      * first one stored is the one every member gets. */
