@@ -362,6 +362,8 @@ static void kernel_refused(struct mx_conn *c, const char *step, int e)
         mx_warn("TLS: the kernel refused kernel TLS (%s: %s; %s, %s): such connections keep "
                 "their records in user space (said once)", step, strerror(e),
                 SSL_get_version(c->tls->ssl), SSL_get_cipher_name(c->tls->ssl));
+    mx_debug("conn to %s: kernel TLS refused at %s: %s", mx_conn_peer_str(c), step,
+             strerror(e));
     if (strcmp(step, "TLS_RX") == 0)
         mx__conn_abort(c, "TLS: the kernel took our records but refused the peer's");
 }
