@@ -332,3 +332,42 @@ Test(tls, kernel_tls_or_the_user_space_fallback)
     mx_stop_ok(d, 10000);
     cleanup_certs();
 }
+
+/* The switch driven for real up to the kernel where the kernel lacks the
+ * module: MUXD_TEST_ASSUME_KTLS has muxd take it for one that has it, so
+ * each connection is followed from its first byte, its keys derived once
+ * both directions are quiet (offloaded handshake, TLS 1.3 and 1.2), and
+ * TCP_ULP refused: said once as a warning, once per connection at debug,
+ * and each goes on in user space. On io_uring no connection tries. Only
+ * the setsockopt calls that succeed, and what follows them, need a
+ * kernel with the module. */
+Test(tls, the_switch_up_to_a_kernel_that_refuses_it)
+{
+    setup_certs();
+    setenv("MUXD_TEST_ASSUME_KTLS", "1", 1);
+    struct mx_daemon *d = mx_boot(config("[admin]\nlisten = 127.0.0.1:0\n"
+                                         "[log]\nlevel = debug\n"));
+    if (daemon_log_count(d, "the kernel offers kernel TLS")) {
+        mx_stop_ok(d, 10000);
+        cleanup_certs();
+        cr_skip_test("this kernel has TLS: kernel_tls_or_the_user_space_fallback covers it");
+    }
+    int echo = mx_port(d, "echo");
+    MX_REQUIRE(py("echo", echo, "20000") == 0, "TLS 1.3 echo");
+    MX_REQUIRE(py("version", echo, "1.2") == 0, "TLS 1.2 echo");
+    MX_REQUIRE(py("echo", echo, "20000") == 0, "TLS 1.3 echo after the refusals");
+    const char *body = scrape(d);
+    MX_REQUIRE(counter(body, KTLS_METRIC) == 0, "switched on a kernel without TLS");
+    if (strstr(body, "backend=\"io_uring\"")) {
+        MX_REQUIRE(daemon_log_count(d, "kernel TLS is not used under the io_uring") == 1);
+        MX_REQUIRE(daemon_log_count(d, "kernel TLS refused at") == 0);
+    } else {
+        MX_REQUIRE(daemon_log_count(d, "the kernel refused kernel TLS (TCP_ULP: ") == 1,
+                   "the refusal, said once");
+        MX_REQUIRE(daemon_log_count(d, "kernel TLS refused at TCP_ULP") == 3,
+                   "each connection derived its keys and tried");
+    }
+    MX_REQUIRE(daemon_log_count(d, "TLS stays in user space") == 0, "a derivation failed");
+    mx_stop_ok(d, 10000);
+    cleanup_certs();
+}
