@@ -128,7 +128,7 @@ static SSL *ssl_on(SSL_CTX *ctx, BIO **in, BIO **out)
 }
 
 /* version: TLS1_2_VERSION or TLS1_3_VERSION; suite: what the client offers. */
-static void handshake(struct pair *p, int version, const char *suite)
+static void contexts(struct pair *p, int version, const char *suite)
 {
     memset(p, 0, sizeof *p);
     p->sctx = SSL_CTX_new(TLS_server_method());
@@ -143,10 +143,17 @@ static void handshake(struct pair *p, int version, const char *suite)
         cr_assert_eq(SSL_CTX_set_ciphersuites(p->cctx, suite), 1);
     else
         cr_assert_eq(SSL_CTX_set_cipher_list(p->cctx, suite), 1);
+}
+
+/* A connection on p's contexts, resuming `resume` unless NULL. */
+static void connect_pair(struct pair *p, SSL_SESSION *resume)
+{
     p->s = ssl_on(p->sctx, &p->s_in, &p->s_out);
     p->c = ssl_on(p->cctx, &p->c_in, &p->c_out);
     SSL_set_accept_state(p->s);
     SSL_set_connect_state(p->c);
+    if (resume)
+        cr_assert_eq(SSL_set_session(p->c, resume), 1);
     cr_assert_eq(mx__ktls_track(p->s, &p->t), 0);
     int cr = 0, sr = 0;
     for (int i = 0; i < 20 && (cr != 1 || sr != 1); i++) {
@@ -157,10 +164,25 @@ static void handshake(struct pair *p, int version, const char *suite)
     }
     cr_assert(cr == 1 && sr == 1, "handshake: %s",
               ERR_reason_error_string(ERR_get_error()));
+    cr_assert_eq(SSL_session_reused(p->s), resume != NULL);
     /* The client takes what followed (TLS 1.3's session tickets). */
     char b[64];
     cr_assert_leq(SSL_read(p->c, b, sizeof b), 0);
     cr_assert_eq(SSL_get_error(p->c, -1), SSL_ERROR_WANT_READ);
+}
+
+static void handshake(struct pair *p, int version, const char *suite)
+{
+    contexts(p, version, suite);
+    connect_pair(p, NULL);
+}
+
+static void conn_free(struct pair *p)
+{
+    mx__ktls_untrack(p->s, &p->t);
+    SSL_free(p->s);
+    SSL_free(p->c);
+    p->s = p->c = NULL;
 }
 
 /* Some records each way through OpenSSL, so the counts are not just 0. */
@@ -179,9 +201,7 @@ static void traffic(struct pair *p, int rounds)
 
 static void pair_free(struct pair *p)
 {
-    mx__ktls_untrack(p->s, &p->t);
-    SSL_free(p->s);
-    SSL_free(p->c);
+    conn_free(p);
     SSL_CTX_free(p->sctx);
     SSL_CTX_free(p->cctx);
 }
@@ -326,34 +346,61 @@ static size_t seal_record(const struct dir *d, const char *msg, unsigned char *r
     return 5 + body;
 }
 
-/* The whole proof for one version and suite. */
-static void check_suite(int version, const char *suite, unsigned short kernel_cipher)
+/* The proof on p's connection, after its handshake. */
+static void check_records(struct pair *p, int version, const char *suite,
+                          unsigned short kernel_cipher)
 {
-    struct pair p;
-    handshake(&p, version, suite);
-    traffic(&p, 3);
+    traffic(p, 3);
     struct mx__ktls_info tx, rx;
     const char *why = NULL;
-    cr_assert_eq(mx__ktls_derive(p.s, &p.t, &tx, &rx, &why), 0, "%s: %s", suite, why);
+    cr_assert_eq(mx__ktls_derive(p->s, &p->t, &tx, &rx, &why), 0, "%s: %s", suite, why);
     cr_assert_eq(tx.u.base.cipher_type, kernel_cipher);
     cr_assert_eq(rx.u.base.version, version == TLS1_3_VERSION ? TLS_1_3_VERSION : TLS_1_2_VERSION);
     /* The client's next record opens with what the kernel would receive with. */
     unsigned char rec[512], plain[512];
-    cr_assert_eq(SSL_write(p.c, "hello kernel", 12), 12);
-    size_t n = move(p.c_out, NULL, rec, sizeof rec);
+    cr_assert_eq(SSL_write(p->c, "hello kernel", 12), 12);
+    size_t n = move(p->c_out, NULL, rec, sizeof rec);
     struct dir r = dir_of(&rx);
     cr_assert_eq(open_record(&r, rec, n, plain), 12, "%s: RX info opens the record", suite);
     cr_assert_arr_eq(plain, "hello kernel", 12);
     /* And the client reads what the kernel would send. */
     struct dir t = dir_of(&tx);
     n = seal_record(&t, "hello client", rec);
-    cr_assert_eq(BIO_write(p.c_in, rec, (int)n), (int)n);
+    cr_assert_eq(BIO_write(p->c_in, rec, (int)n), (int)n);
     char got[64];
-    cr_assert_eq(SSL_read(p.c, got, sizeof got), 12, "%s: TX info seals a record: %s", suite,
+    cr_assert_eq(SSL_read(p->c, got, sizeof got), 12, "%s: TX info seals a record: %s", suite,
                  ERR_reason_error_string(ERR_get_error()));
     cr_assert_arr_eq(got, "hello client", 12);
     OPENSSL_cleanse(&tx, sizeof tx);
     OPENSSL_cleanse(&rx, sizeof rx);
+}
+
+/* The whole proof for one version and suite. */
+static void check_suite(int version, const char *suite, unsigned short kernel_cipher)
+{
+    struct pair p;
+    handshake(&p, version, suite);
+    check_records(&p, version, suite, kernel_cipher);
+    pair_free(&p);
+}
+
+/* The same on a resumed session (TLS 1.2: an abbreviated handshake whose
+ * ChangeCipherSpec and Finished come in the server's first flight; 1.3:
+ * a PSK handshake). */
+static void check_resumed(int version, const char *suite, unsigned short kernel_cipher)
+{
+    struct pair p;
+    handshake(&p, version, suite);
+    SSL_SESSION *sess = SSL_get1_session(p.c);
+    cr_assert(sess);
+    /* Closed properly: an SSL freed in the middle is not resumed. */
+    SSL_shutdown(p.c);
+    pump(&p);
+    SSL_shutdown(p.s);
+    conn_free(&p);
+    connect_pair(&p, sess);
+    SSL_SESSION_free(sess);
+    check_records(&p, version, suite, kernel_cipher);
     pair_free(&p);
 }
 
@@ -365,6 +412,8 @@ Test(ktls_e2e, tls13_chacha) { check_suite(TLS1_3_VERSION, "TLS_CHACHA20_POLY130
 Test(ktls_e2e, tls12_aes128) { check_suite(TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256", TLS_CIPHER_AES_GCM_128); }
 Test(ktls_e2e, tls12_aes256) { check_suite(TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384", TLS_CIPHER_AES_GCM_256); }
 Test(ktls_e2e, tls12_chacha) { check_suite(TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305", TLS_CIPHER_CHACHA20_POLY1305); }
+Test(ktls_e2e, tls13_resumed) { check_resumed(TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256", TLS_CIPHER_AES_GCM_128); }
+Test(ktls_e2e, tls12_resumed) { check_resumed(TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256", TLS_CIPHER_AES_GCM_128); }
 
 /* A suite the kernel cannot take stays in user space, with a reason. */
 Test(ktls_e2e, cbc_refused)
