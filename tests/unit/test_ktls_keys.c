@@ -406,14 +406,45 @@ static void check_resumed(int version, const char *suite, unsigned short kernel_
 
 TestSuite(ktls_e2e, .init = make_cert, .fini = drop_cert);
 
-Test(ktls_e2e, tls13_aes128) { check_suite(TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256", TLS_CIPHER_AES_GCM_128); }
-Test(ktls_e2e, tls13_aes256) { check_suite(TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384", TLS_CIPHER_AES_GCM_256); }
-Test(ktls_e2e, tls13_chacha) { check_suite(TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256", TLS_CIPHER_CHACHA20_POLY1305); }
-Test(ktls_e2e, tls12_aes128) { check_suite(TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256", TLS_CIPHER_AES_GCM_128); }
-Test(ktls_e2e, tls12_aes256) { check_suite(TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384", TLS_CIPHER_AES_GCM_256); }
-Test(ktls_e2e, tls12_chacha) { check_suite(TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305", TLS_CIPHER_CHACHA20_POLY1305); }
-Test(ktls_e2e, tls13_resumed) { check_resumed(TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256", TLS_CIPHER_AES_GCM_128); }
-Test(ktls_e2e, tls12_resumed) { check_resumed(TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256", TLS_CIPHER_AES_GCM_128); }
+Test(ktls_e2e, tls13_aes128)
+{
+    check_suite(TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256", TLS_CIPHER_AES_GCM_128);
+}
+
+Test(ktls_e2e, tls13_aes256)
+{
+    check_suite(TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384", TLS_CIPHER_AES_GCM_256);
+}
+
+Test(ktls_e2e, tls13_chacha)
+{
+    check_suite(TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256", TLS_CIPHER_CHACHA20_POLY1305);
+}
+
+Test(ktls_e2e, tls12_aes128)
+{
+    check_suite(TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256", TLS_CIPHER_AES_GCM_128);
+}
+
+Test(ktls_e2e, tls12_aes256)
+{
+    check_suite(TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384", TLS_CIPHER_AES_GCM_256);
+}
+
+Test(ktls_e2e, tls12_chacha)
+{
+    check_suite(TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305", TLS_CIPHER_CHACHA20_POLY1305);
+}
+
+Test(ktls_e2e, tls13_resumed)
+{
+    check_resumed(TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256", TLS_CIPHER_AES_GCM_128);
+}
+
+Test(ktls_e2e, tls12_resumed)
+{
+    check_resumed(TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256", TLS_CIPHER_AES_GCM_128);
+}
 
 /* A suite the kernel cannot take stays in user space, with a reason. */
 Test(ktls_e2e, cbc_refused)
