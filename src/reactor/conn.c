@@ -37,7 +37,7 @@ static bool alive(const struct mx_conn *c)
 void mx__conn_update_recv(struct mx_conn *c)
 {
     bool want = !(c->flags & (MX_C_PAUSED_USER | MX_C_PAUSED_HW | MX_C_EOF |
-                              MX_C_CLOSING | MX_C_DEAD | MX_C_MOVING));
+                              MX_C_CLOSING | MX_C_DEAD | MX_C_MOVING | MX_C_HELD));
     bool on = c->flags & MX_C_RECV_ON;
     if (want == on)
         return;

@@ -40,6 +40,8 @@ enum {
     /* TLS records are the kernel's (conn_tls.c): the socket carries
      * plaintext for us, c->tls is gone. */
     MX_C_KTLS = 1u << 13,
+    /* TLS holds back input while the pool has the SSL: not receiving. */
+    MX_C_HELD = 1u << 14,
 };
 
 struct mx_listener;

@@ -186,6 +186,10 @@ static void step_done(struct mx_conn *c, void *arg)
     }
     if (c->flags & MX_C_DEAD)
         return;
+    if (c->flags & MX_C_HELD) {
+        c->flags &= ~MX_C_HELD;
+        mx__conn_update_recv(c);
+    }
     if (!step_result(c, tc->step_rc, tc->step_err, tc->step_reason))
         return;
     /* Ciphertext that came while the pool had the SSL waited in c->in. */
@@ -269,24 +273,33 @@ static bool read_plain(struct mx_conn *c)
 }
 
 /* A handshake's flights are a few KiB; whatever a client sends past that
- * before its handshake is done is held (in c->in while the pool has the
- * SSL, in the read BIO otherwise) only up to here. */
+ * before its handshake is done is held in the read BIO only up to here. */
 #define HANDSHAKE_INPUT_MAX (64u * 1024u)
+/* While the pool has the SSL, input waits in c->in; past this much the
+ * connection stops receiving until the SSL is back. A client may well
+ * send data right behind its Finished while the pool still works on it:
+ * holding it back is right, cutting it is not. What is kept is then
+ * bounded as for a paused connection (conn.c): by the read, or the
+ * io_uring receives, that raced the hold. */
+#define POOL_INPUT_HOLD (16u * 1024u)
 
 bool mx__tls_recv(struct mx_conn *c, const char *p, size_t n)
 {
-    if ((c->flags & MX_C_HANDSHAKE) &&
-        c->in.len + BIO_ctrl_pending(c->tls->rbio) + n > HANDSHAKE_INPUT_MAX) {
-        mx__conn_abort(c, "TLS: over 64 KiB of input before the handshake was done");
-        return false;
-    }
     if (c->tls->in_pool) {
-        /* The pool has the SSL: keep the bytes until it is back. */
         if (mx__buf_append(&c->in, p, n) < 0) {
             mx__conn_abort(c, "TLS: no memory for input");
             return false;
         }
+        if (c->in.len >= POOL_INPUT_HOLD && !(c->flags & MX_C_HELD)) {
+            c->flags |= MX_C_HELD;
+            mx__conn_update_recv(c);
+        }
         return true;
+    }
+    if ((c->flags & MX_C_HANDSHAKE) &&
+        BIO_ctrl_pending(c->tls->rbio) + n > HANDSHAKE_INPUT_MAX) {
+        mx__conn_abort(c, "TLS: over 64 KiB of input before the handshake was done");
+        return false;
     }
     if (n > INT_MAX || BIO_write(c->tls->rbio, p, (int)n) != (int)n) {
         mx__conn_abort(c, "TLS: no memory for input");
