@@ -148,6 +148,12 @@ int mx__uring_queue_init(struct io_uring *ring, unsigned sq, unsigned cq)
         struct io_uring_params p = { .flags = tries[i], .cq_entries = cq };
         err = io_uring_queue_init_params(sq, ring, &p);
     }
+    /* The ring's fd registered with this thread (kernel 5.18): each
+     * io_uring_enter then skips the fd table lookup and its reference.
+     * The calling thread is the ring's only user. Optional: without it,
+     * the plain fd serves. */
+    if (err == 0)
+        (void)io_uring_register_ring_fd(ring);
     return err;
 }
 
