@@ -366,6 +366,11 @@ static int frame_lines(bool binary, const char *p, size_t n, struct mx_buf *out,
 /* The framing of one send, reused: it is queued (copied) at once. */
 static _Thread_local struct mx_buf scratch;
 
+void mx__ws_thread_cleanup(void)
+{
+    mx__buf_free(&scratch);
+}
+
 static int send_scratch(struct mx_conn *c)
 {
     int err = mx__conn_below(c, scratch.data, scratch.len);

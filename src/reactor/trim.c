@@ -24,6 +24,7 @@
 #include "muxd/log.h"
 #include "reactor/stats.h"
 #include "reactor/worker.h"
+#include "reactor/ws.h"
 
 #define TRIM_AFTER 256          /* connections freed since the last trim */
 #define TRIM_QUIET_MS 1000      /* no such number freed within this time */
@@ -56,6 +57,7 @@ static void trim_fire(struct mx_timer *t, void *arg)
     /* This thread's spare queue chunks: up to 64 x 16 KiB kept for the
      * next burst of output, idle now. */
     mx__outq_thread_cleanup();
+    mx__ws_thread_cleanup();
     if (w->be->trim)
         w->be->trim(w);
     /* One process-wide walk of the heaps does for every worker's burst. */

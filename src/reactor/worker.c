@@ -306,6 +306,7 @@ static void *worker_main(void *arg)
     run_loop(w);
     w->be->fini(w);
     mx__outq_thread_cleanup();
+    mx__ws_thread_cleanup();
     if (w->retired)
         mx_info("worker w%u retired: served %llu connections", w->idx,
                 (unsigned long long)w->served);

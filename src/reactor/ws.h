@@ -45,6 +45,9 @@ struct mx_chunk *mx__ws_chunk(struct mx_conn *c, struct mx_chunk *ch);
  * for what the core itself puts in a queue (drop_oldest's note). Sends
  * nothing. NULL for no memory. */
 struct mx_chunk *mx__ws_frame_copy(struct mx_conn *c, const char *p, size_t n);
+/* Frees the calling thread's framing buffer (at a worker's exit, and
+ * when it gives memory back after a burst). */
+void mx__ws_thread_cleanup(void);
 /* A graceful close: the close frame goes before the socket closes. */
 void mx__ws_close(struct mx_conn *c);
 
