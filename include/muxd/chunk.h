@@ -18,6 +18,10 @@ struct mx_chunk {
     atomic_uint refs;
     uint32_t cap;  /* bytes allocated in data[] */
     uint32_t len;  /* bytes in use */
+    /* The core's: these bytes as WebSocket messages (text, binary), made
+     * by the first member on such a transport that is sent the chunk and
+     * shared by the rest, so a fan-out is framed once per kind. */
+    struct mx_chunk *_Atomic framed[2];
     char data[];
 };
 

@@ -7,6 +7,7 @@
 #include "muxd/chunk.h"
 #include "muxd/clock.h"
 #include "muxd/conn.h"
+#include "muxd/http.h"
 #include "muxd/log.h"
 #include "muxd/offload.h"
 #include "muxd/proto.h"

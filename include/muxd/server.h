@@ -77,6 +77,11 @@ enum mx_overflow {
     MX_OVERFLOW_DROP_OLDEST,     /* whole queued messages go, oldest first */
     MX_OVERFLOW_PAUSE_PRODUCER,  /* the protocol stops its producers */
 };
+/* What carries the protocol's bytes above TCP (and TLS). */
+enum mx_transport {
+    MX_TRANSPORT_TCP,            /* the bytes as they are */
+    MX_TRANSPORT_WEBSOCKET,      /* RFC 6455: one line per message */
+};
 struct mx_listen_opts {
     const char *name;
     const char *addr;
@@ -94,6 +99,20 @@ struct mx_listen_opts {
     /* Past output_max. MX_OVERFLOW_DROP_OLDEST cannot go with tls (a
      * sealed record cannot be dropped): -EINVAL. */
     enum mx_overflow overflow;
+    /* WebSocket: an HTTP upgrade (any path), then each line the protocol
+     * sends is one message (text frames, or binary ones when the client
+     * asks for binary.ircv3.net) and each message the client sends is
+     * one line to the protocol, CR LF added. A request without Upgrade
+     * for / or /index.html gets web_page, anything else 404. */
+    enum mx_transport transport;
+    const char *allowed_origins;   /* comma-separated Origin values a
+                                      browser may come from; NULL or ""
+                                      allows any; copied (< 1024 bytes) */
+    size_t ws_max_message;         /* bytes of one message; 0 = 16 KiB */
+    unsigned ws_timeout_ms;        /* the upgrade request's; 0 = 10000 */
+    const char *web_page;          /* HTML served at /; NULL: none. Not
+                                      copied: it must outlive the server */
+    size_t web_page_len;
 };
 int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o);
 

@@ -97,6 +97,50 @@ static void check_overflow(struct parser *p)
              "pause_producer", p->label);
 }
 
+/* WebSocket settings on a plain TCP listener would be silently ignored
+ * (their defaults are harmless: a printed config has them). */
+static void check_transport(struct parser *p)
+{
+    const struct mx_listener_cfg *l = p->lsn;
+    if (l->transport == MX_TRANSPORT_WEBSOCKET)
+        return;
+    if (l->allowed_origins[0])
+        fail(p, listener_key_line(p, "allowed_origins"), "[%s] allowed_origins: only with "
+             "transport = websocket", p->label);
+    if (l->ws_max_message != 16 * 1024)
+        fail(p, listener_key_line(p, "ws_max_message"), "[%s] ws_max_message: only with "
+             "transport = websocket", p->label);
+}
+
+/* share_with names an earlier listener of the same protocol that has a
+ * state of its own, and this one gives none of that protocol's keys
+ * (they would be silently ignored). */
+static void check_share(struct parser *p)
+{
+    const struct mx_listener_cfg *l = p->lsn, *o = NULL;
+    if (!l->share_with[0])
+        return;
+    int line = listener_key_line(p, "share_with");
+    for (unsigned i = 0; i + 1 < p->cfg->nlisteners; i++)
+        if (strcmp(p->cfg->listeners[i].name, l->share_with) == 0)
+            o = &p->cfg->listeners[i];
+    const struct mx_app_proto *pr = mx_app_proto_find(l->protocol);
+    if (!o)
+        fail(p, line, "[%s] share_with: no [listener %s] before this one", p->label,
+             l->share_with);
+    else if (strcmp(o->protocol, l->protocol) != 0)
+        fail(p, line, "[%s] share_with: [listener %s] speaks %s, this one %s", p->label,
+             o->name, o->protocol, l->protocol);
+    else if (o->share_with[0])
+        fail(p, line, "[%s] share_with: [listener %s] shares [listener %s]'s state; name "
+             "that one", p->label, o->name, o->share_with);
+    for (size_t k = 0; pr && o && k < pr->nkeys; k++)
+        if (listener_key_line(p, pr->keys[k].name))
+            fail(p, listener_key_line(p, pr->keys[k].name), "[%s] %s: this listener shares "
+                 "[listener %s]'s state, so its %s keys are that one's", p->label,
+                 pr->keys[k].name, o->name, l->protocol);
+}
+
 static void close_section(struct parser *p)
 {
     if (p->sect == MX_SECT_LISTENER && p->lsn->listen[0] == '\0')
@@ -110,6 +154,8 @@ static void close_section(struct parser *p)
     if (p->sect == MX_SECT_LISTENER) {
         check_proxy_from(p);
         check_overflow(p);
+        check_transport(p);
+        check_share(p);
     }
     p->sect = MX_SECT_NONE;
 }

@@ -46,6 +46,13 @@ struct mx_listener_cfg {
     unsigned tls_handshake_offload; /* index in off/on: 1 = on the pool */
     /* Past output_max. */
     enum mx_overflow overflow;
+    /* WebSocket. */
+    enum mx_transport transport;
+    char allowed_origins[1024];  /* comma-separated; "" = any */
+    size_t ws_max_message;
+    /* Serve the protocol state of this earlier listener (chat: one
+     * network over several ports and transports); "" = its own. */
+    char share_with[64];
     /* Each protocol's keys, in registry order. Every protocol's block is
      * filled, whatever this listener speaks: `protocol` may come after
      * the keys, and switching it needs no other edit. Only the block of

@@ -31,6 +31,11 @@ static const char *const format_names[] = { "text", "logfmt", NULL };
 static const char *const proxy_names[] = { "off", "v1", "v2", "any", NULL };
 _Static_assert(MX_PROXY_OFF == 0 && MX_PROXY_V1 == 1 && MX_PROXY_V2 == 2 && MX_PROXY_ANY == 3,
                "proxy_names follows enum mx_proxy_mode");
+static const char *const transport_names[] = { "tcp", "websocket", NULL };
+_Static_assert(MX_TRANSPORT_TCP == 0 && MX_TRANSPORT_WEBSOCKET == 1,
+               "transport_names follows enum mx_transport");
+_Static_assert(sizeof(enum mx_transport) == sizeof(uint32_t),
+               "an enum key is stored as a uint32_t");
 static const char *const overflow_names[] = { "disconnect", "drop_oldest", "pause_producer",
                                               NULL };
 _Static_assert(MX_OVERFLOW_DISCONNECT == 0 && MX_OVERFLOW_DROP_OLDEST == 1 &&
@@ -117,7 +122,8 @@ static const struct mx_cfg_key keys[] = {
       .def = "", .help = "TLS 1.2 cipher list (OpenSSL's syntax); empty = OpenSSL's" },
     { .sect = MX_SECT_LISTENER, .name = "handshake_timeout", .type = MX_CFG_DURATION,
       LSN(handshake_timeout_ms), .min = 100, .max = 600 * MX_CFG_SEC, .def = "10s",
-      .help = "TLS: a client that has not finished its handshake by then is closed" },
+      .help = "TLS, WebSocket: a client that has not finished its handshake (or sent its "
+              "upgrade request) by then is closed" },
     { .sect = MX_SECT_LISTENER, .name = "tls_handshake_offload", .type = MX_CFG_ENUM,
       LSN(tls_handshake_offload), .choices = tls_switch, .def = "on",
       .help = "TLS: run handshakes' key exchange and signature on the offload pool" },
@@ -127,6 +133,25 @@ static const struct mx_cfg_key keys[] = {
       .help = "a connection whose output queue passes output_max: disconnect it, "
               "drop_oldest (whole queued messages go, and chat says how many), or "
               "pause_producer (chat stops reading from those who feed it)" },
+    /* Transport keys: WebSocket. */
+    { .sect = MX_SECT_LISTENER, .name = "transport", .type = MX_CFG_ENUM, LSN(transport),
+      .choices = transport_names, .def = "tcp",
+      .help = "tcp, or websocket: an HTTP upgrade, then one line per message (the IRCv3 "
+              "WebSocket spec); chat listeners also serve the web client at /" },
+    { .sect = MX_SECT_LISTENER, .name = "allowed_origins", .type = MX_CFG_TEXT,
+      LSN(allowed_origins), .def = "",
+      .help = "WebSocket: the Origins browsers may connect from, comma-separated without "
+              "spaces (https://chat.example.org,http://localhost:8080); empty = any" },
+    { .sect = MX_SECT_LISTENER, .name = "ws_max_message", .type = MX_CFG_SIZE,
+      LSN(ws_max_message), .min = 512, .max = MIB, .def = "16k",
+      .help = "WebSocket: the largest message (or frame) a client may send; past it, "
+              "close code 1009" },
+    /* Which protocol state the listener serves. */
+    { .sect = MX_SECT_LISTENER, .name = "share_with", .type = MX_CFG_TEXT, LSN(share_with),
+      .def = "",
+      .help = "the name of an earlier listener of the same protocol whose state this one "
+              "serves (chat: the same network, nicks and channels); its protocol keys "
+              "apply, none may be given here. Empty = a state of its own" },
     /* Each protocol's own keys follow these in its row (protocols.h). */
 
     { .sect = MX_SECT_LIMITS, .name = "max_connections", .live = true, .type = MX_CFG_UINT,
@@ -348,14 +373,15 @@ static void print_rows(const struct mx_cfg_key *rows, size_t n, enum mx_cfg_sect
     }
 }
 
-/* The keys of every listener, then those of its own protocol only. */
+/* The keys of every listener, then those of its own protocol only (none
+ * for one that shares another's state: they are that one's). */
 static void print_listener(const struct mx_listener_cfg *l, FILE *out)
 {
     const struct mx_app_proto *p = mx_app_proto_find(l->protocol);
 
     fprintf(out, "\n[listener %.63s]\n", l->name);
     print_rows(keys, NKEYS, MX_SECT_LISTENER, l, out);
-    if (p)
+    if (p && !l->share_with[0])
         print_rows(p->keys, p->nkeys, MX_SECT_LISTENER, mx_app_proto_cfg_const(l, p), out);
 }
 

@@ -3,6 +3,10 @@
  * one place for the daemon's start and its reloads. */
 #include "app/listen_opts.h"
 
+#include <string.h>
+
+#include "app/web_page.h"
+
 void mx_app_listen_opts(const struct mx_config *cfg, const struct mx_listener_cfg *l,
                         const struct mx_app_listener *al, void *data,
                         struct mx_listen_opts *o)
@@ -21,4 +25,13 @@ void mx_app_listen_opts(const struct mx_config *cfg, const struct mx_listener_cf
     /* TLS. */
     o->tls = al->tls;
     o->overflow = l->overflow;
+    /* WebSocket; the web client is an IRC client: chat listeners only. */
+    o->transport = l->transport;
+    o->allowed_origins = l->allowed_origins;
+    o->ws_max_message = l->ws_max_message;
+    o->ws_timeout_ms = l->handshake_timeout_ms;
+    if (strcmp(l->protocol, "chat") == 0) {
+        o->web_page = (const char *)mx_app_web_page;
+        o->web_page_len = mx_app_web_page_len;
+    }
 }

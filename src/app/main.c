@@ -75,7 +75,9 @@ static int add_listeners(struct mx_server *s, struct mx_app *app)
     const struct mx_config *cfg = &app->cfg;
     for (unsigned i = 0; i < cfg->nlisteners; i++) {
         const struct mx_listener_cfg *l = &cfg->listeners[i];
-        void *data = mx_app_listener_data(&app->ls[i], s);
+        void *data = l->share_with[0]
+                         ? mx_app_shared_data(app->ls, cfg->listeners, i, l->share_with)
+                         : mx_app_listener_data(&app->ls[i], s);
         if (!data) {
             mx_error("listener %s: out of memory", l->name);
             return -ENOMEM;

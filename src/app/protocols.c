@@ -142,6 +142,15 @@ void *mx_app_listener_data(struct mx_app_listener *al, struct mx_server *s)
     return al->state;
 }
 
+void *mx_app_shared_data(const struct mx_app_listener *ls, const struct mx_listener_cfg *cfgs,
+                         unsigned n, const char *name)
+{
+    for (unsigned j = 0; j < n; j++)
+        if (strcmp(cfgs[j].name, name) == 0)
+            return ls[j].state ? ls[j].state : ls[j].opts;
+    return NULL;
+}
+
 int mx_app_listener_reload(struct mx_app_listener *al, const struct mx_config *cfg,
                            const struct mx_listener_cfg *l, char *err, size_t len)
 {

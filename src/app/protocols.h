@@ -80,6 +80,11 @@ int mx_app_listener_prepare(struct mx_app_listener *al, const struct mx_config *
 
 /* The proto_data to serve the listener with on s; NULL on ENOMEM. */
 void *mx_app_listener_data(struct mx_app_listener *al, struct mx_server *s);
+/* For a listener with share_with = name: the data of listener name among
+ * the n running ones (ls, their configs cfgs), or NULL. Its state stays
+ * its owner's (freed with it, at exit even if a reload retires it). */
+void *mx_app_shared_data(const struct mx_app_listener *ls, const struct mx_listener_cfg *cfgs,
+                         unsigned n, const char *name);
 
 /* Every reload: a TLS listener's certificate and key are read again
  * (new connections get them). 0; -1 with err written (the old stay). */

@@ -174,14 +174,15 @@ static void close_listener(struct mx_app *app, struct mx_server *s, const struct
 
 /* A listener of next opens: its options, its state, its socket. */
 static int open_listener(struct mx_app_listener *al, struct mx_server *s,
-                         const struct mx_config *next, const struct mx_listener_cfg *l)
+                         const struct mx_config *next, const struct mx_listener_cfg *l,
+                         void *shared)
 {
     char err[512];
     if (mx_app_listener_prepare(al, next, l, err, sizeof err) < 0) {
         mx_error("reload: %s", err);
         return -1;
     }
-    void *data = mx_app_listener_data(al, s);
+    void *data = l->share_with[0] ? shared : mx_app_listener_data(al, s);
     struct mx_listen_opts lo;
     if (data)
         mx_app_listen_opts(next, l, al, data, &lo);
@@ -217,7 +218,11 @@ static void apply_listeners(struct mx_app *app, struct mx_server *s, struct mx_c
         if (i >= 0 && !sum->moved[i]) {
             *al = was[i];
             run->listeners[run->nlisteners++] = old.listeners[i];
-        } else if (open_listener(al, s, next, l) == 0) {
+        } else if (open_listener(al, s, next, l,
+                                 l->share_with[0] ? mx_app_shared_data(app->ls, run->listeners,
+                                                                       run->nlisteners,
+                                                                       l->share_with)
+                                                  : NULL) == 0) {
             run->listeners[run->nlisteners++] = *l;
         }
     }

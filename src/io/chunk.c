@@ -14,6 +14,8 @@ struct mx_chunk *mx_chunk_new(size_t cap)
     atomic_init(&ch->refs, 1);
     ch->cap = (uint32_t)cap;
     ch->len = 0;
+    atomic_init(&ch->framed[0], NULL);
+    atomic_init(&ch->framed[1], NULL);
     return ch;
 }
 
@@ -31,6 +33,9 @@ void mx_chunk_unref(struct mx_chunk *ch)
 {
     /* acq_rel: the thread freeing must see every write made before the
      * other threads dropped their references. */
-    if (ch && atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) == 1)
+    if (ch && atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) == 1) {
+        mx_chunk_unref(atomic_load_explicit(&ch->framed[0], memory_order_relaxed));
+        mx_chunk_unref(atomic_load_explicit(&ch->framed[1], memory_order_relaxed));
         free(ch);
+    }
 }

@@ -14,6 +14,7 @@
 #include "reactor/offload.h"
 #include "reactor/server.h"
 #include "reactor/tls.h"
+#include "reactor/ws.h"
 
 _Noreturn void mx__owner_violation(const char *fn)
 {
@@ -162,8 +163,11 @@ void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls, 
     }
     c->flags |= MX_C_RECV_ON;
     /* What sits below the protocol, outermost first: a PROXY header
-     * (conn_proxy.c), then a TLS handshake (conn_tls.c). */
-    if (ls->proxy.mode != MX_PROXY_OFF)
+     * (conn_proxy.c), a TLS handshake (conn_tls.c), a WebSocket upgrade
+     * (conn_ws.c). */
+    if (ls->ws.on && mx__ws_new(c) < 0)
+        abort_warn(c, "could not be set up");
+    else if (ls->proxy.mode != MX_PROXY_OFF)
         mx__proxy_begin(c);
     else if (ls->tls && mx__tls_start(c, ls->tls) < 0)
         abort_warn(c, "could not be set up");
@@ -173,6 +177,8 @@ void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls, 
 
 void mx__conn_open(struct mx_conn *c)
 {
+    if (c->ws && mx__ws_begin(c))
+        return;   /* conn_ws.c opens it again after the upgrade */
     c->flags |= MX_C_OPENED;
     int err = c->ls->proto->on_open ? c->ls->proto->on_open(c) : 0;
     if (err == -ECONNREFUSED)
@@ -186,6 +192,7 @@ void mx__conn_open(struct mx_conn *c)
 void mx__conn_free(struct mx_conn *c)
 {
     mx__tls_free(c);
+    mx__ws_free(c);
     mx_chunk_unref(c->gap_note);
     /* Freed only now: a protocol closing its connection from on_data may
      * still be reading the kept input it was handed. */
@@ -233,6 +240,11 @@ bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
 }
 
 bool mx__conn_plain(struct mx_conn *c, const char *p, size_t n)
+{
+    return c->ws ? mx__ws_recv(c, p, n) : mx__conn_proto_in(c, p, n);
+}
+
+bool mx__conn_proto_in(struct mx_conn *c, const char *p, size_t n)
 {
     if (c->in.len == 0 && !(c->flags & MX_C_PAUSED_USER)) {
         size_t left = deliver(c, p, n);
@@ -369,6 +381,11 @@ int mx_conn_send(struct mx_conn *c, const void *p, size_t n)
         return -ECONNRESET;
     if (n == 0)
         return 0;
+    return c->ws ? mx__ws_send(c, p, n) : mx__conn_below(c, p, n);
+}
+
+int mx__conn_below(struct mx_conn *c, const void *p, size_t n)
+{
     return c->tls ? mx__tls_send(c, p, n) : mx__conn_queue_raw(c, p, n);
 }
 
@@ -377,6 +394,9 @@ int mx_conn_send_chunk(struct mx_conn *c, struct mx_chunk *ch)
     MX_OWNER_ASSERT(c);
     if (!alive(c))
         return -ECONNRESET;
+    /* A WebSocket member gets the chunk's framed form, made once. */
+    if (c->ws && ch->len && !(ch = mx__ws_chunk(c, ch)))
+        return -ENOMEM;
     /* Records are made per connection: the shared bytes are encrypted,
      * not shared. */
     if (c->tls)
@@ -401,6 +421,8 @@ void mx_conn_close(struct mx_conn *c, const char *reason)
     if (!alive(c))
         return;
     log_close(c, reason);
+    if (c->ws)
+        mx__ws_close(c);
     if (c->tls)
         mx__tls_close_notify(c);
     if (c->flags & MX_C_DEAD)

@@ -43,6 +43,7 @@ struct mx_listener;
 struct mx_job;
 struct mx_conn_timer;
 struct mx__tls_conn;
+struct mx__ws_conn;
 
 struct mx_conn {
     struct mx_worker *w;
@@ -69,6 +70,7 @@ struct mx_conn {
     struct mx_job *jobs;          /* offload FIFO; the head is in the pool */
     struct mx_conn_timer *timer;  /* mx_conn_timer, allocated on first use */
     struct mx__tls_conn *tls;     /* NULL: plain (conn_tls.c) */
+    struct mx__ws_conn *ws;       /* NULL: no WebSocket (conn_ws.c) */
     uint32_t admit_ticket;        /* its address's count (admit_ip.h), 0: none */
     uint32_t gap_dropped;         /* messages dropped where gap_note stands */
     struct mx_chunk *gap_note;    /* drop_oldest's note in the queue, or NULL
@@ -115,8 +117,14 @@ void mx__conn_finish_eof(struct mx_conn *c);
 /* The protocol hears of c (on_open), once what sits below it (a TLS
  * handshake) is done. */
 void mx__conn_open(struct mx_conn *c);
-/* Plaintext for the protocol, past any layer: whether c is still open. */
+/* Plaintext from TLS (or the socket) for what sits above: the WebSocket
+ * layer, else the protocol. Whether c is still open. */
 bool mx__conn_plain(struct mx_conn *c, const char *p, size_t n);
+/* Bytes for the protocol itself, past every layer. */
+bool mx__conn_proto_in(struct mx_conn *c, const char *p, size_t n);
+/* Bytes from above TLS (a WebSocket frame) for what sits below: TLS,
+ * else the queue. */
+int mx__conn_below(struct mx_conn *c, const void *p, size_t n);
 /* Bytes for the wire, past any layer, into the queue (limits apply). */
 int mx__conn_queue_raw(struct mx_conn *c, const void *p, size_t n);
 /* Receiving on or off as the flags now say; on the flush list. */

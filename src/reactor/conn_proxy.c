@@ -184,6 +184,20 @@ static bool start_tls(struct mx_conn *c)
     return open;
 }
 
+/* A WebSocket listener behind a proxy: what followed the header is the
+ * upgrade request, for the WebSocket layer, not the protocol. */
+static bool start_ws(struct mx_conn *c)
+{
+    mx__conn_open(c);   /* begins the upgrade */
+    if (c->flags & MX_C_DEAD)
+        return false;
+    struct mx_buf req = c->in;
+    c->in = (struct mx_buf){ 0 };
+    bool open = req.len == 0 || mx__conn_plain(c, req.data, req.len);
+    mx__buf_free(&req);
+    return open;
+}
+
 /* The header is in: from here on c is an ordinary connection, and what
  * followed the header is its first input. */
 static bool header_done(struct mx_conn *c, const struct mx__proxy_hdr *h)
@@ -196,6 +210,8 @@ static bool header_done(struct mx_conn *c, const struct mx__proxy_hdr *h)
     mx__conn_timer_free(c);
     if (c->ls->tls)
         return start_tls(c);
+    if (c->ws)
+        return start_ws(c);
     mx__conn_open(c);
     if (c->flags & MX_C_DEAD)
         return false;

@@ -88,6 +88,9 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
         return -EINVAL;
     if (o->overflow == MX_OVERFLOW_DROP_OLDEST && o->tls)
         return -EINVAL;
+    struct mx__ws_cfg ws;
+    if (mx__ws_cfg_set(&ws, o) < 0)
+        return -EINVAL;
     struct sockaddr_storage ss;
     socklen_t len;
     if (mx__sock_parse_addr(addr, &ss, &len) < 0)
@@ -103,6 +106,7 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
     atomic_init(&ls->rate_per_ip, o->connect_rate_per_ip);
     ls->proxy = proxy;
     ls->overflow = o->overflow;
+    ls->ws = ws;
     snprintf(ls->name, sizeof ls->name, "%s", name);
     len = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &len);
@@ -113,6 +117,9 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
     if (s->acceptor.running)
         mx__acceptor_sync(&s->acceptor);
     mx_info("listener %s on %s (protocol %s)", ls->name, ls->addr, o->proto->name);
+    if (ws.on)
+        mx_info("listener %s: WebSocket%s%s", ls->name, ws.page ? ", web client at /" : "",
+                ws.origins[0] ? ", browsers only from allowed_origins" : "");
     if (proxy.mode != MX_PROXY_OFF)
         mx_info("listener %s: PROXY header %s required, from %s only", ls->name,
                 proxy.mode == MX_PROXY_V1 ? "v1" : proxy.mode == MX_PROXY_V2 ? "v2" : "v1 or v2",

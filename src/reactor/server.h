@@ -14,6 +14,7 @@
 #include "reactor/ip_burst.h"
 #include "reactor/offload.h"
 #include "reactor/worker.h"
+#include "reactor/ws.h"
 
 #define MX_SERVER_MAX_LISTENERS MX_MAX_LISTENERS_PER_SERVER
 
@@ -33,6 +34,7 @@ struct mx_listener {
     /* The transport options. */
     struct mx__proxy_cfg proxy;   /* PROXY header (conn_proxy.c) */
     enum mx_overflow overflow;    /* past output_max (conn_overflow.c) */
+    struct mx__ws_cfg ws;         /* WebSocket (conn_ws.c) */
 };
 
 struct mx_server {

@@ -1,5 +1,5 @@
 /* fuzz_http_head.c - the admin listener's request head parser
- * (src/proto/admin/http.c) on any bytes, under the listener's head cap.
+ * (src/io/http.c) on any bytes, under the listener's head cap.
  * Properties: it answers "incomplete" only within the cap; a head it
  * takes (200) ends inside the input with a blank line, and its method
  * and path are NUL-terminated strings; any other answer is a status the
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/admin/http.h"
+#include "muxd/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,10 +1,10 @@
 /* test_admin_http.c - the admin listener's request head parser
- * (src/proto/admin/http.c): every malformed form gets its status. */
+ * (src/io/http.c): every malformed form gets its status. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "proto/admin/http.h"
+#include "muxd/http.h"
 
 const char *__ubsan_default_options(void);
 const char *__ubsan_default_options(void)

@@ -22,7 +22,7 @@
 #include "proto/admin/admin.h"
 #include "proto/admin/expo.h"
 #include "proto/admin/expo_proto.h"
-#include "proto/admin/http.h"
+#include "muxd/http.h"
 
 struct areq {
     bool answered;

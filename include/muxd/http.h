@@ -1,8 +1,9 @@
-/* http.h - the request head parser of the admin listener: just enough
- * HTTP/1.1 (RFC 9112) to answer GET requests and to refuse, with the
- * right status, everything else. Pure: no I/O, no state. */
-#ifndef MUXD_PROTO_ADMIN_HTTP_H
-#define MUXD_PROTO_ADMIN_HTTP_H
+/* muxd/http.h - an HTTP/1.1 request head parser (RFC 9112): just enough
+ * to answer GET requests and to refuse, with the right status, everything
+ * else. The admin listener's requests and a WebSocket listener's upgrade
+ * (RFC 6455) go through it. Pure: no I/O, no state; any thread. */
+#ifndef MUXD_HTTP_H
+#define MUXD_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,6 +25,16 @@ struct mx_http_req {
  * not a token of at most MX_HTTP_METHOD_MAX - 1 characters, 505 for an
  * HTTP version other than 1.0 and 1.1. Lines end in CRLF or a bare LF. */
 int mx_http_parse(const char *p, size_t len, size_t max, struct mx_http_req *req);
+
+/* The value of header name (case-insensitive) in a head mx_http_parse
+ * accepted, without surrounding whitespace: a pointer into p and its
+ * length in *n, or NULL when absent. With a header given more than once,
+ * the first. */
+const char *mx_http_header(const char *p, size_t len, const char *name, size_t *n);
+
+/* Whether the comma-separated list value[0..n) (a Connection or Upgrade
+ * header) holds token, case-insensitively. */
+bool mx_http_has_token(const char *value, size_t n, const char *token);
 
 /* The reason phrase of a status this listener sends ("Not Found"). */
 const char *mx_http_reason(int status);

@@ -1,10 +1,11 @@
-/* http.c - the admin listener's request head parser (http.h).
+/* http.c - the request head parser (muxd/http.h) of the admin listener
+ * and of WebSocket upgrades.
  *
  * Strict where leniency would hide a broken or hostile client (bare CR,
  * control bytes, whitespace before a header's colon, folded lines, a
  * missing or repeated Host), lenient only where RFC 9112 allows it
  * (a bare LF ends a line). */
-#include "proto/admin/http.h"
+#include "muxd/http.h"
 
 #include <string.h>
 #include <strings.h>
@@ -145,15 +146,68 @@ int mx_http_parse(const char *p, size_t len, size_t max, struct mx_http_req *req
     return st;
 }
 
+/* OWS trimmed off both ends of [*p, *p + *n). */
+static void trim(const char **p, size_t *n)
+{
+    while (*n && (**p == ' ' || **p == '\t'))
+        (*p)++, (*n)--;
+    while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t'))
+        (*n)--;
+}
+
+const char *mx_http_header(const char *p, size_t len, const char *name, size_t *n)
+{
+    size_t nlen = strlen(name);
+    const char *end = p + len;
+    const char *line = memchr(p, '\n', len);   /* past the request line */
+    while (line && ++line < end) {
+        const char *lf = memchr(line, '\n', (size_t)(end - line));
+        size_t ll = lf ? (size_t)(lf - line) : (size_t)(end - line);
+        if (ll > nlen && line[nlen] == ':' && strncasecmp(line, name, nlen) == 0) {
+            const char *v = line + nlen + 1;
+            size_t vn = ll - nlen - 1;
+            if (vn && v[vn - 1] == '\r')
+                vn--;
+            trim(&v, &vn);
+            *n = vn;
+            return v;
+        }
+        line = lf;
+    }
+    return NULL;
+}
+
+bool mx_http_has_token(const char *value, size_t n, const char *token)
+{
+    size_t tlen = strlen(token);
+    while (n) {
+        const char *comma = memchr(value, ',', n);
+        size_t item = comma ? (size_t)(comma - value) : n;
+        const char *t = value;
+        size_t tn = item;
+        trim(&t, &tn);
+        if (tn == tlen && strncasecmp(t, token, tlen) == 0)
+            return true;
+        if (!comma)
+            break;
+        value = comma + 1;
+        n -= item + 1;
+    }
+    return false;
+}
+
 const char *mx_http_reason(int status)
 {
     switch (status) {
+    case 101: return "Switching Protocols";
     case 200: return "OK";
     case 400: return "Bad Request";
     case 404: return "Not Found";
+    case 403: return "Forbidden";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 414: return "URI Too Long";
+    case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
