@@ -83,8 +83,9 @@ Test(ws_browser, the_web_client_chats_with_a_tcp_client)
                CHROMIUM " or " CHROMEDRIVER " is not installed (scripts/setup.sh installs them)");
     struct mx_daemon *d = mx_boot(
         "[server]\nworkers = 2\n"
-        "[listener web]\nlisten = 127.0.0.1:0\nprotocol = chat\ntransport = websocket\n"
-        "[listener irc]\nlisten = 127.0.0.1:0\nprotocol = chat\n");
+        "[listener irc]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+        "[listener web]\nlisten = 127.0.0.1:0\nprotocol = chat\nshare_with = irc\n"
+        "transport = websocket\n");
     int64_t t0 = mx_now_ms();
     int rc = driver(mx_port(d, "web"), mx_port(d, "irc"));
     MX_REQUIRE(rc == 0, "browser_client.py failed (exit %d; its stderr is above)", rc);

@@ -92,9 +92,10 @@ static int py(const char *a0, const char *a1, const char *a2, const char *a3, co
 
 static void port_str(char *out, int port) { snprintf(out, 16, "%d", port); }
 
-/* The WebSocket listener "web" and a plain chat listener "irc" whose
- * clients share its nicks and channels. tls_dir: wss with the
- * certificate there; extra: more keys for [server] and [limits]. */
+/* A plain chat listener "irc" and the WebSocket listener "web" that
+ * serves its network (share_with: the same nicks and channels; the chat
+ * keys are irc's). tls_dir: wss with the certificate there; extra: more
+ * keys for [server] and [limits]. */
 static const char *config(const char *tls_dir, const char *server_extra,
                           const char *limits_extra)
 {
@@ -105,10 +106,10 @@ static const char *config(const char *tls_dir, const char *server_extra,
                  tls_dir, tls_dir);
     snprintf(text, sizeof text,
              "[server]\nworkers = 2\n%s"
-             "[listener web]\nlisten = 127.0.0.1:0\nprotocol = chat\ntransport = websocket\n"
-             "allowed_origins = " GOOD_ORIGIN ", https://chat.example\n"
-             "ws_max_message = %d\nflood_rate = 0\n%s"
              "[listener irc]\nlisten = 127.0.0.1:0\nprotocol = chat\nflood_rate = 0\n"
+             "[listener web]\nlisten = 127.0.0.1:0\nprotocol = chat\nshare_with = irc\n"
+             "transport = websocket\nallowed_origins = " GOOD_ORIGIN ",https://chat.example\n"
+             "ws_max_message = %d\n%s"
              "[limits]\n%s",
              server_extra, MAX_MESSAGE, tls, limits_extra);
     return text;
