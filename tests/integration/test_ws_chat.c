@@ -135,7 +135,8 @@ static void stop(struct mx_daemon *d)
 }
 
 /* One WS and one TCP member of #mix: messages (UTF-8, a stripped CR LF,
- * invalid UTF-8 as U+FFFD), NICK, PART, JOIN and QUIT seen both ways;
+ * invalid UTF-8 as U+FFFD in text mode, as is in binary mode), NICK,
+ * PART, JOIN and QUIT seen both ways;
  * a quitting WS client gets ERROR as a message, then a close frame. */
 Test(ws_chat, ws_and_tcp_members_share_a_channel)
 {

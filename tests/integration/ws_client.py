@@ -9,7 +9,8 @@ never reads), beside plain TCP IRC clients (asyncio streams).
   ws_client.py mixed WSPORT TCPPORT [tls]
       A WS member and a TCP member of #mix exchange PRIVMSGs both ways
       (UTF-8, a trailing CR LF the WS client sent is stripped, a TCP
-      line's invalid UTF-8 reaches the WS member as U+FFFD) and each sees
+      line's invalid UTF-8 reaches a text-mode WS member as U+FFFD, a
+      binary.ircv3.net member as the bytes themselves) and each sees
       the other's JOIN, NICK, PART and QUIT as exact lines; no WS message
       holds a CR or LF; a QUIT ends with the ERROR line as a message, then
       a close frame. With tls: wss:// (certificate not verified).
@@ -340,9 +341,26 @@ async def mixed(ws_port, tcp_port, tls):
     await t.expect_line(f":{W} PRIVMSG #mix :héllo wörld ✓ 日本")
     await t.send("PRIVMSG #mix :ünïcode from tcp ✓")
     await w.expect_line(f":{T} PRIVMSG #mix :ünïcode from tcp ✓")
-    # Invalid UTF-8 from TCP: a text-mode WS member gets U+FFFD instead.
+    # Invalid UTF-8 from TCP: a text-mode WS member gets U+FFFD instead; a
+    # binary-mode one gets the bytes as they are.
+    b = await WsClient.open(kind + "-binary", ws_port, tls=tls, subprotocols=["binary.ircv3.net"])
+    await b.register("wsb", "wsb")
+    await b.join("#mix")
+    await w.expect_line(":wsb!wsb@127.0.0.1 JOIN :#mix")
+    await t.expect_line(":wsb!wsb@127.0.0.1 JOIN :#mix")
     await t.send(b"PRIVMSG #mix :bad \xff byte")
     await w.expect_line(f":{T} PRIVMSG #mix :bad \ufffd byte")
+    want = f":{T} PRIVMSG #mix :bad ".encode() + b"\xff byte"
+    try:
+        got = await asyncio.wait_for(b.ws.recv(), STEP)
+    except asyncio.TimeoutError:
+        b.fail("nothing within 10 s")
+    if got != want:
+        b.fail(f"got {got!r}, wanted {want!r} (binary mode passes bytes as they are)")
+    await b.send("QUIT :binary bye")
+    await w.expect_line(":wsb!wsb@127.0.0.1 QUIT :Quit: binary bye")
+    await t.expect_line(":wsb!wsb@127.0.0.1 QUIT :Quit: binary bye")
+    await b.close()
     # Private messages too.
     await w.send("PRIVMSG tcpu :psst")
     await t.expect_line(f":{W} PRIVMSG tcpu :psst")
