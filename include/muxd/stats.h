@@ -62,6 +62,8 @@ struct mx_worker_stats {
     uint64_t job_buckets[MX_STATS_JOB_BUCKETS]; /* not cumulative */
     uint64_t proxy_accepted;      /* PROXY headers taken whole */
     uint64_t proxy_refused[MX_PROXY_REFUSALS]; /* connections closed for theirs */
+    uint64_t tls_kernel;          /* TLS connections whose records the kernel
+                                     took over after the handshake */
 };
 
 struct mx_server_stats {

@@ -28,6 +28,11 @@ struct mx_tls_opts {
      * established clients), unless this is set or the pool is busy or
      * absent. */
     bool inline_handshakes;
+    /* After its handshake a connection's records go to kernel TLS when
+     * the kernel has it, the backend can carry it (epoll, poll) and the
+     * cipher is AES-GCM or ChaCha20-Poly1305, unless this is set. Fixed
+     * at mx_tls_new. */
+    bool no_kernel_tls;
 };
 
 /* A context from o's files. 0, or -1 with why in err (the file and

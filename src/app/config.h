@@ -44,6 +44,7 @@ struct mx_listener_cfg {
     char tls_ciphers[256];       /* "" = OpenSSL's */
     unsigned handshake_timeout_ms;
     unsigned tls_handshake_offload; /* index in off/on: 1 = on the pool */
+    unsigned ktls;               /* index in auto/off: 0 = auto */
     /* Past output_max. */
     enum mx_overflow overflow;
     /* WebSocket. */

@@ -62,6 +62,7 @@ _Static_assert(sizeof(enum mx_log_level) == sizeof(uint32_t),
 
 static const char *const tls_switch[] = { "off", "on", NULL };
 static const char *const tls_versions[] = { "1.2", "1.3", NULL };
+static const char *const ktls_modes[] = { "auto", "off", NULL };
 
 static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_SERVER, .name = "workers", .type = MX_CFG_UINT, CFG(workers),
@@ -127,6 +128,10 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_LISTENER, .name = "tls_handshake_offload", .type = MX_CFG_ENUM,
       LSN(tls_handshake_offload), .choices = tls_switch, .def = "on",
       .help = "TLS: run handshakes' key exchange and signature on the offload pool" },
+    { .sect = MX_SECT_LISTENER, .name = "ktls", .type = MX_CFG_ENUM, LSN(ktls),
+      .choices = ktls_modes, .def = "auto",
+      .help = "TLS: hand records to kernel TLS after the handshake where the kernel, "
+              "the backend (epoll, poll) and the cipher allow it (auto), or never (off)" },
     /* Transport keys: past output_max. */
     { .sect = MX_SECT_LISTENER, .name = "overflow", .type = MX_CFG_ENUM, LSN(overflow),
       .choices = overflow_names, .def = "disconnect",

@@ -79,7 +79,8 @@ static int tls_opts(const struct mx_config *cfg, const struct mx_listener_cfg *l
                                .min_version = l->tls_min_version ? "1.3" : "1.2",
                                .ciphers = l->tls_ciphers,
                                .handshake_timeout_ms = l->handshake_timeout_ms,
-                               .inline_handshakes = !l->tls_handshake_offload };
+                               .inline_handshakes = !l->tls_handshake_offload,
+                               .no_kernel_tls = l->ktls == 1 };
     return 0;
 }
 

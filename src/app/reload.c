@@ -196,14 +196,26 @@ static int open_listener(struct mx_app_listener *al, struct mx_server *s,
     return 0;
 }
 
+/* A listener that reopens gets a new protocol state, so those sharing its
+ * old one (share_with) reopen with it, or they would be left on a network
+ * of their own. */
+static void move_sharers(const struct mx_config *run, struct summary *sum)
+{
+    for (unsigned i = 0; i < run->nlisteners; i++)
+        for (unsigned j = 0; sum->moved[i] && j < run->nlisteners; j++)
+            if (strcmp(run->listeners[j].share_with, run->listeners[i].name) == 0)
+                sum->moved[j] = true;
+}
+
 /* The running listeners become next's: those that stay keep their state
  * (and run's values), those that went or moved close first (a moved one
  * may take its own address back), then the new ones open. */
 static void apply_listeners(struct mx_app *app, struct mx_server *s, struct mx_config *run,
-                            const struct mx_config *next, const struct summary *sum)
+                            const struct mx_config *next, struct summary *sum)
 {
     static struct mx_config old;
     old = *run;
+    move_sharers(&old, sum);
     for (unsigned i = 0; i < old.nlisteners; i++)
         if (sum->moved[i] || run_index(next, old.listeners[i].name) < 0)
             close_listener(app, s, &old, i);

@@ -44,6 +44,10 @@ struct mx_backend_ops {
     const char *name;
     /* The acceptor accepts with io_uring too under this backend. */
     bool accept_uring;
+    /* Its receives can carry a kernel TLS socket (conn_tls.c): they are
+     * plain recv calls, each handed to the core before the next, and an
+     * error (EIO: a TLS control record) reaches mx__conn_fail as is. */
+    bool kernel_tls;
     /* Per-worker state (w->be_data). */
     int (*init)(struct mx_worker *w, const struct mx_backend_conf *conf);
     void (*fini)(struct mx_worker *w);

@@ -140,6 +140,7 @@ static void ep_dispatch(struct mx_worker *w)
 
 const struct mx_backend_ops mx__backend_epoll = {
     .name = "epoll",
+    .kernel_tls = true,
     .init = ep_init,
     .fini = ep_fini,
     .attach = ep_attach,

@@ -192,6 +192,7 @@ static void pl_dispatch(struct mx_worker *w)
 
 const struct mx_backend_ops mx__backend_poll = {
     .name = "poll",
+    .kernel_tls = true,
     .init = pl_init,
     .fini = pl_fini,
     .attach = pl_attach,

@@ -484,6 +484,12 @@ static void ur_dispatch(struct mx_worker *w)
 const struct mx_backend_ops mx__backend_uring = {
     .name = "io_uring",
     .accept_uring = true,
+    /* No kernel TLS: the multishot recv keeps reading while the
+     * handshake's last completions are handled, so ciphertext past the
+     * client's Finished may already sit in posted completions, out of the
+     * kernel TLS's reach; and a provided-buffer recv cannot carry the
+     * record type that tells a TLS alert from an error. */
+    .kernel_tls = false,
     .init = ur_init,
     .fini = ur_fini,
     .attach = ur_attach,

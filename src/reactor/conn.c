@@ -37,7 +37,7 @@ static bool alive(const struct mx_conn *c)
 void mx__conn_update_recv(struct mx_conn *c)
 {
     bool want = !(c->flags & (MX_C_PAUSED_USER | MX_C_PAUSED_HW | MX_C_EOF |
-                              MX_C_CLOSING | MX_C_DEAD | MX_C_MOVING));
+                              MX_C_CLOSING | MX_C_DEAD | MX_C_MOVING | MX_C_HELD));
     bool on = c->flags & MX_C_RECV_ON;
     if (want == on)
         return;
@@ -300,6 +300,8 @@ void mx__conn_hangup(struct mx_conn *c)
 void mx__conn_fail(struct mx_conn *c, int err)
 {
     MX_OWNER_ASSERT(c);
+    if (mx__tls_kernel_fail(c, err))
+        return;
     mx_debug("conn %s: %s", label(c), strerror(-err));
     mx__conn_abort(c, NULL);
 }
@@ -330,9 +332,17 @@ bool mx__conn_sent(struct mx_conn *c, size_t n)
     }
     if (c->out.bytes > 0)
         return !(c->flags & MX_C_DEAD);
-    if (c->flags & MX_C_CLOSING)
+    /* TLS's own records are out: kernel TLS may take over (and a kernel
+     * that refuses half of it ends the connection). */
+    if (c->tls) {
+        mx__tls_sent_all(c);
+        if (c->flags & MX_C_DEAD)
+            return false;
+    }
+    if (c->flags & MX_C_CLOSING) {
+        mx__tls_kernel_close_notify(c);
         finish_close(c);
-    else if (c->ls->proto->on_drain)
+    } else if (c->ls->proto->on_drain)
         c->ls->proto->on_drain(c);
     return !(c->flags & MX_C_DEAD);
 }
@@ -425,6 +435,8 @@ void mx_conn_close(struct mx_conn *c, const char *reason)
         mx__ws_close(c);
     if (c->tls)
         mx__tls_close_notify(c);
+    else
+        mx__tls_kernel_close_notify(c); /* if the kernel makes the records */
     if (c->flags & MX_C_DEAD)
         return; /* the close_notify went over output_max */
     c->flags |= MX_C_CLOSING;

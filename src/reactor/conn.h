@@ -37,6 +37,11 @@ enum {
     /* Input goes to a preamble (a PROXY header, conn_proxy.c) first: the
      * protocol has not been opened, so no callback of it may run. */
     MX_C_PREAMBLE = 1u << 12,
+    /* TLS records are the kernel's (conn_tls.c): the socket carries
+     * plaintext for us, c->tls is gone. */
+    MX_C_KTLS = 1u << 13,
+    /* TLS holds back input while the pool has the SSL: not receiving. */
+    MX_C_HELD = 1u << 14,
 };
 
 struct mx_listener;

@@ -13,6 +13,7 @@
 #include "muxd/chunk.h"
 #include "muxd/proto.h"
 #include "reactor/conn.h"
+#include "reactor/ws.h"
 #include "reactor/server.h"
 #include "reactor/worker.h"
 
@@ -30,7 +31,10 @@ static struct mx_chunk *make_note(struct mx_conn *c, uint64_t dropped)
     size_t (*fmt)(struct mx_conn *, uint64_t, char *, size_t) = c->ls->proto->overflow_note;
     char buf[512];
     size_t n = fmt ? fmt(c, dropped, buf, sizeof buf) : 0;
-    return n && n <= sizeof buf ? mx_chunk_copy(buf, n) : NULL;
+    if (!n || n > sizeof buf)
+        return NULL;
+    /* The protocol's line, in the transport's framing. */
+    return c->ws ? mx__ws_frame_copy(c, buf, n) : mx_chunk_copy(buf, n);
 }
 
 /* The note stands at from, ahead of the newer messages. */

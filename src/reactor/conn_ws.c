@@ -161,7 +161,7 @@ static bool answer(struct mx_conn *c, int parsed, const struct mx_http_req *req)
         return upgraded(c, &a, req->head_len);
     ws->state = WS_CLOSED;
     if (a.status == 200) {
-        if (mx__conn_below(c, cfg->page, cfg->page_len) == 0)
+        if (a.head_only || mx__conn_below(c, cfg->page, cfg->page_len) == 0)
             mx_conn_close(c, NULL);
         return !(c->flags & MX_C_DEAD);
     }
@@ -179,7 +179,10 @@ static bool http_in(struct mx_conn *c)
 }
 
 /* A whole message, to the protocol as one line: CR LF (which a client
- * may add though the spec says not to) taken off, then put back on. */
+ * may add though the spec says not to) taken off, then put back on. A
+ * line break inside must not make it two lines (pasted text would smuggle
+ * a second command): an LF there becomes a CR, which a line protocol sees
+ * as a bare CR inside one line (chat refuses such a line with a NOTICE). */
 static bool message(struct mx_conn *c, char *p, size_t n, size_t room)
 {
     if (c->ws->msg_op == MX_WS_TEXT && !mx__utf8_valid(p, n)) {
@@ -188,6 +191,8 @@ static bool message(struct mx_conn *c, char *p, size_t n, size_t room)
     }
     while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
         n--;
+    for (char *lf = memchr(p, '\n', n); lf; lf = memchr(lf, '\n', n - (size_t)(lf - p)))
+        *lf = '\r';
     if (n == 0 || room < n + 2)
         return n == 0;
     memcpy(p + n, "\r\n", 2);
@@ -414,6 +419,25 @@ int mx__ws_send(struct mx_conn *c, const char *p, size_t n)
     return err;
 }
 
+/* Every line of p[0..n), and a tail without LF, as messages in a new
+ * chunk. */
+static struct mx_chunk *framed_copy(bool bin, const char *p, size_t n)
+{
+    struct mx_chunk *ch = NULL;
+    size_t tail = 0;
+    struct mx_buf out = { 0 };
+    if (frame_lines(bin, p, n, &out, &tail) == 0 &&
+        (tail == 0 || frame_one(bin, p + n - tail, tail, &out) == 0))
+        ch = mx_chunk_copy(out.data, out.len);
+    mx__buf_free(&out);
+    return ch;
+}
+
+struct mx_chunk *mx__ws_frame_copy(struct mx_conn *c, const char *p, size_t n)
+{
+    return framed_copy(c->ws->binary, p, n);
+}
+
 struct mx_chunk *mx__ws_chunk(struct mx_conn *c, struct mx_chunk *ch)
 {
     bool bin = c->ws->binary;
@@ -422,13 +446,7 @@ struct mx_chunk *mx__ws_chunk(struct mx_conn *c, struct mx_chunk *ch)
     struct mx_chunk *tw = atomic_load_explicit(&ch->framed[bin], memory_order_acquire);
     if (tw)
         return tw;
-    size_t tail = 0;
-    struct mx_buf out = { 0 };
-    if (frame_lines(bin, ch->data, ch->len, &out, &tail) == 0 &&
-        (tail == 0 || frame_one(bin, ch->data + ch->len - tail, tail, &out) == 0))
-        tw = mx_chunk_copy(out.data, out.len);
-    mx__buf_free(&out);
-    if (!tw)
+    if (!(tw = framed_copy(bin, ch->data, ch->len)))
         return NULL;
     /* Another worker may frame the same chunk at the same time: the
      * first one stored is the one every member gets. */
@@ -443,10 +461,12 @@ struct mx_chunk *mx__ws_chunk(struct mx_conn *c, struct mx_chunk *ch)
 
 void mx__ws_close(struct mx_conn *c)
 {
-    static const char normal[2] = { MX_WS_NORMAL >> 8, (char)(MX_WS_NORMAL & 0xff) };
+    /* 1001 when the server goes down (section 7.4.1), else 1000. */
+    unsigned code = c->w->stopping ? MX_WS_GOING_AWAY : MX_WS_NORMAL;
+    const char body[2] = { (char)(code >> 8), (char)(code & 0xff) };
     if (c->ws->state != WS_OPEN)
         return;
     flush_line(c);
-    send_frame(c, MX_WS_CLOSE, normal, 2);
+    send_frame(c, MX_WS_CLOSE, body, 2);
     c->ws->state = WS_CLOSED;
 }

@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "muxd/log.h"
+#include "reactor/ktls_keys.h"
 #include "reactor/tls.h"
 
 struct mx_tls {
@@ -23,7 +24,10 @@ struct mx_tls {
     SSL_CTX *ctx;
     unsigned handshake_timeout_ms;
     bool offload;                   /* handshake steps on the offload pool */
+    bool kernel;                    /* try kernel TLS after handshakes */
 };
+
+static bool kernel_has_tls;         /* the probe's finding, set once */
 
 /* OpenSSL's latest reason, or what we were doing. */
 static void why(char *err, size_t len, const char *what, const char *file)
@@ -45,7 +49,7 @@ static int min_version(const char *v)
     return 0;
 }
 
-static SSL_CTX *ctx_new(const struct mx_tls_opts *o, char *err, size_t len)
+static SSL_CTX *ctx_new(const struct mx_tls_opts *o, bool kernel, char *err, size_t len)
 {
     int minv = min_version(o->min_version);
     if (!minv) {
@@ -64,6 +68,10 @@ static SSL_CTX *ctx_new(const struct mx_tls_opts *o, char *err, size_t len)
     SSL_CTX_set_min_proto_version(ctx, minv);
     /* Records of up to 16 KiB move out of the queue as written. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
+    /* TLS 1.3's traffic secrets reach us only through the key log; it
+     * keeps them with the SSL (ktls_keys.c), never in a file. */
+    if (kernel)
+        SSL_CTX_set_keylog_callback(ctx, mx__ktls_keylog);
     const char *fail = NULL, *file = NULL;
     if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1)
         fail = "TLS certificate", file = o->cert_file;
@@ -84,7 +92,9 @@ static SSL_CTX *ctx_new(const struct mx_tls_opts *o, char *err, size_t len)
 int mx_tls_new(const struct mx_tls_opts *o, struct mx_tls **out, char *err, size_t errlen)
 {
     *out = NULL;
-    SSL_CTX *ctx = ctx_new(o, err, errlen);
+    mx__tls_kernel_probe();
+    bool kernel = kernel_has_tls && !o->no_kernel_tls;
+    SSL_CTX *ctx = ctx_new(o, kernel, err, errlen);
     if (!ctx)
         return -1;
     struct mx_tls *t = calloc(1, sizeof *t);
@@ -97,14 +107,14 @@ int mx_tls_new(const struct mx_tls_opts *o, struct mx_tls **out, char *err, size
     t->ctx = ctx;
     t->handshake_timeout_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : 10000;
     t->offload = !o->inline_handshakes;
-    mx__tls_kernel_probe();
+    t->kernel = kernel;
     *out = t;
     return 0;
 }
 
 int mx_tls_reload(struct mx_tls *t, const struct mx_tls_opts *o, char *err, size_t errlen)
 {
-    SSL_CTX *ctx = ctx_new(o, err, errlen);
+    SSL_CTX *ctx = ctx_new(o, t->kernel, err, errlen);
     if (!ctx)
         return -1;
     pthread_mutex_lock(&t->mu);
@@ -130,6 +140,11 @@ bool mx__tls_offload_handshakes(const struct mx_tls *t)
     return t->offload;
 }
 
+bool mx__tls_kernel(const struct mx_tls *t)
+{
+    return t->kernel;
+}
+
 SSL *mx__tls_ssl_new(struct mx_tls *t, unsigned *handshake_timeout_ms)
 {
     pthread_mutex_lock(&t->mu);
@@ -150,9 +165,22 @@ static void kernel_log(void)
     int e = errno;
     if (fd >= 0)
         close(fd);
-    if (rc < 0 && e == ENOTCONN)
-        mx_info("TLS: the kernel offers kernel TLS, but muxd makes its records in user "
-                "space (handing the keys to the kernel is not built yet)");
+    kernel_has_tls = rc < 0 && e == ENOTCONN;
+    /* Tests on a kernel without the module drive the switch up to the
+     * kernel's refusal: keys derived for every connection, TCP_ULP then
+     * fails, and the connections go on in user space. */
+    const char *assume = getenv("MUXD_TEST_ASSUME_KTLS");
+    if (!kernel_has_tls && assume && *assume) {
+        kernel_has_tls = true;
+        mx_info("TLS: kernel TLS unavailable (%s), but MUXD_TEST_ASSUME_KTLS is set: "
+                "connections try it and stay in user space when it is refused",
+                rc < 0 ? strerror(e) : "probe accepted an unconnected socket");
+        return;
+    }
+    if (kernel_has_tls)
+        mx_info("TLS: the kernel offers kernel TLS: a connection's records go to it after "
+                "the handshake where its listener has ktls = auto, the backend is epoll or "
+                "poll and the cipher is AES-GCM or ChaCha20-Poly1305");
     else
         mx_info("TLS: kernel TLS unavailable (%s): records are made in user space",
                 rc < 0 ? strerror(e) : "probe accepted an unconnected socket");

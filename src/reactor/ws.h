@@ -41,6 +41,10 @@ int mx__ws_send(struct mx_conn *c, const char *p, size_t n);
  * kind, then shared by reference), or NULL for no memory. Not a new
  * reference: ch holds it. */
 struct mx_chunk *mx__ws_chunk(struct mx_conn *c, struct mx_chunk *ch);
+/* p[0..n) framed for c, in a new chunk (one reference, the caller's):
+ * for what the core itself puts in a queue (drop_oldest's note). Sends
+ * nothing. NULL for no memory. */
+struct mx_chunk *mx__ws_frame_copy(struct mx_conn *c, const char *p, size_t n);
 /* A graceful close: the close frame goes before the socket closes. */
 void mx__ws_close(struct mx_conn *c);
 

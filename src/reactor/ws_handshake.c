@@ -41,8 +41,9 @@ static bool make_accept(const char *key, size_t n, char out[32])
 }
 
 /* The first subprotocol the client offers that muxd speaks, in the
- * client's order (the IRCv3 spec): index into subprotos, or -1. */
-static int choose(const char *list, size_t n)
+ * client's order (the IRCv3 spec): index into subprotos, or -1. list is
+ * one Sec-WebSocket-Protocol line's value. */
+static int choose_in(const char *list, size_t n)
 {
     while (list && n) {
         const char *comma = memchr(list, ',', n);
@@ -54,6 +55,25 @@ static int choose(const char *list, size_t n)
             break;
         list = comma + 1;
         n -= item + 1;
+    }
+    return -1;
+}
+
+/* The same over every Sec-WebSocket-Protocol line, in order: the header
+ * may come as several lines, which make one list (RFC 6455 11.3.4). Each
+ * search starts at the line found last, which mx_http_header skips as it
+ * skips a request line. */
+static int choose(const char *p, size_t len)
+{
+    const char *from = p, *v;
+    size_t n;
+    while ((v = mx_http_header(from, len - (size_t)(from - p), "Sec-WebSocket-Protocol", &n))) {
+        int i = choose_in(v, n);
+        if (i >= 0)
+            return i;
+        while (v > p && v[-1] != '\n')
+            v--;
+        from = v;
     }
     return -1;
 }
@@ -74,14 +94,17 @@ static bool origin_listed(const char *origins, const char *origin, size_t n)
 /* A request without Upgrade: the page at / and nothing else. */
 static void plain_request(const struct mx_http_req *req, bool have_page, struct mx__ws_answer *a)
 {
-    if (strcmp(req->method, "GET") != 0)
-        refuse(a, 405, "a method other than GET");
+    bool head = strcmp(req->method, "HEAD") == 0;
+    if (strcmp(req->method, "GET") != 0 && !head)
+        refuse(a, 405, "a method other than GET or HEAD");
     else if (strcmp(req->path, "/") != 0 && strcmp(req->path, "/index.html") != 0)
         refuse(a, 404, "no such page");
     else if (!have_page)
         refuse(a, 404, "no page on this listener");
-    else
+    else {
         a->status = 200;
+        a->head_only = head;
+    }
 }
 
 void mx__ws_decide(const char *p, size_t len, int parsed, const struct mx_http_req *req,
@@ -89,10 +112,13 @@ void mx__ws_decide(const char *p, size_t len, int parsed, const struct mx_http_r
 {
     *a = (struct mx__ws_answer){ 0 };
     if (parsed != 200) {
-        refuse(a, parsed, "a malformed HTTP request");
+        refuse(a, parsed, parsed == 431   ? "a request head over 8 KiB"
+                          : parsed == 414 ? "a request target too long"
+                          : parsed == 505 ? "an HTTP version other than 1.0 or 1.1"
+                                          : "a malformed HTTP request");
         return;
     }
-    size_t un, cn, vn, kn, on, pn;
+    size_t un, cn, vn, kn, on;
     const char *up = mx_http_header(p, len, "Upgrade", &un);
     if (!up) {
         plain_request(req, have_page, a);
@@ -117,8 +143,7 @@ void mx__ws_decide(const char *p, size_t len, int parsed, const struct mx_http_r
     else if (!make_accept(key, kn, a->accept))
         refuse(a, 500, "no SHA-1 from libcrypto");
     else {
-        const char *offer = mx_http_header(p, len, "Sec-WebSocket-Protocol", &pn);
-        int i = choose(offer, offer ? pn : 0);
+        int i = choose(p, len);
         a->status = 101;
         a->binary = i == 1;
         a->subproto = i >= 0 ? subprotos[i] : NULL;

@@ -11,6 +11,7 @@
 
 struct mx__ws_answer {
     int status;            /* 101: upgrade; 200: the page; else refused */
+    bool head_only;        /* 200 for HEAD: the head without the page */
     const char *why;       /* a refusal's reason, for the log */
     bool binary;           /* 101: binary messages (binary.ircv3.net) */
     const char *subproto;  /* 101: the subprotocol chosen, or NULL */

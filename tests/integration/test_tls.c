@@ -4,7 +4,8 @@
  * byte; garbage instead of a ClientHello and a client that stalls in the
  * handshake are closed with a log line while others are served; a reload
  * gives new connections the new certificate; a missing key file is a
- * clear start-up error. */
+ * clear start-up error. Kernel TLS: the start-up says once whether the
+ * kernel has it, and the connections it took over are counted. */
 #include "harness.h"
 
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 TestSuite(tls, .init = mx_init, .fini = mx_fini, .timeout = 120);
@@ -217,6 +219,11 @@ Test(tls, offloaded_and_inline_handshakes_and_abandoned_ones)
              dir, dir);
     struct mx_daemon *d = mx_boot(config(extra));
     int ports[2] = { mx_port(d, "echo"), mx_port(d, "inline") };
+    /* Each echo client streams 200 KB right behind its Finished, while
+     * the pool may still hold the handshake's last step: held back, not
+     * cut (it was once cut as "over 64 KiB before the handshake"). */
+    for (int k = 0; k < 8; k++)
+        MX_REQUIRE(py("echo", ports[0], "200000") == 0, "data behind the Finished, try %d", k);
     for (int i = 0; i < 2; i++) {
         MX_REQUIRE(py("echo", ports[i], "20000") == 0, "echo on port %d", ports[i]);
         MX_REQUIRE(py("hellostorm", ports[i], "150") == 0, "storm on port %d", ports[i]);
@@ -250,6 +257,122 @@ Test(tls, input_before_the_handshake_is_bounded)
          mx_sleep_ms(20))
         MX_REQUIRE(mx_now_ms() < until, "the floods were not both cut with a line");
     MX_REQUIRE(py("echo", mx_port(d, "echo"), "1000") == 0, "not served after the floods");
+    mx_stop_ok(d, 10000);
+    cleanup_certs();
+}
+
+/* GET /metrics from the admin listener: the body (static). */
+static const char *scrape(struct mx_daemon *d)
+{
+    static char resp[256 * 1024];
+    int fd = mx_connect(mx_port(d, "admin"));
+    MX_REQUIRE(fd >= 0, "connect to admin: %s", strerror(-fd));
+    const char req[] = "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n";
+    MX_REQUIRE(mx_send_all(fd, req, sizeof req - 1) == 0);
+    size_t len = 0;
+    for (ssize_t n; len < sizeof resp - 1 && mx_readable_within(fd, 5000) &&
+                    (n = recv(fd, resp + len, sizeof resp - 1 - len, 0)) > 0;)
+        len += (size_t)n;
+    close(fd);
+    resp[len] = '\0';
+    const char *body = strstr(resp, "\r\n\r\n");
+    MX_REQUIRE(body, "no /metrics body");
+    return body + 4;
+}
+
+/* The sum over workers of a counter family's samples. */
+static long long counter(const char *body, const char *name)
+{
+    long long sum = 0;
+    size_t n = strlen(name);
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        const char *sp = strchr(l, ' ');
+        if (strncmp(l, name, n) == 0 && l[n] == '{' && sp)
+            sum += atoll(sp + 1);
+    }
+    return sum;
+}
+
+#define KTLS_METRIC "muxd_tls_kernel_connections_total"
+
+/* Kernel TLS after the handshake, or user space where it cannot be. Both
+ * outcomes are checked, by what the start-up line says: where the kernel
+ * lacks the tls module (this project's CI machine: tcp_available_ulp
+ * lists only mptcp) the fallback is what runs: the line once, the metric
+ * 0, TLS echo served as always. Where the kernel has it, the epoll and
+ * poll passes require switched connections (counted, one debug line
+ * each) and io_uring none; a ktls = off listener never switches. */
+Test(tls, kernel_tls_or_the_user_space_fallback)
+{
+    setup_certs();
+    char extra[1024];
+    snprintf(extra, sizeof extra,
+             "[listener userspace]\nlisten = 127.0.0.1:0\nprotocol = echo\ntls = on\n"
+             "tls_cert = %s/one.crt\ntls_key = %s/one.key\nktls = off\n"
+             "[admin]\nlisten = 127.0.0.1:0\n[log]\nlevel = debug\n",
+             dir, dir);
+    struct mx_daemon *d = mx_boot(config(extra));
+    int echo = mx_port(d, "echo");
+    MX_REQUIRE(py("echo", echo, "20000") == 0, "TLS 1.3 echo");
+    MX_REQUIRE(py("version", echo, "1.2") == 0, "TLS 1.2 echo");
+    int offered = daemon_log_count(d, "the kernel offers kernel TLS");
+    int fallback = daemon_log_count(d, "kernel TLS unavailable");
+    MX_REQUIRE(offered + fallback == 1, "the kernel TLS line: %d offered + %d unavailable",
+               offered, fallback);
+    const char *body = scrape(d);
+    bool uring = strstr(body, "backend=\"io_uring\"") != NULL;
+    long long switched = counter(body, KTLS_METRIC);
+    MX_REQUIRE(strstr(body, "# TYPE " KTLS_METRIC " counter"), "no " KTLS_METRIC);
+    if (fallback || uring)
+        MX_REQUIRE(switched == 0, KTLS_METRIC " %lld without kernel TLS", switched);
+    else
+        MX_REQUIRE(switched >= 1, "the kernel has TLS, yet " KTLS_METRIC " is 0");
+    MX_REQUIRE(daemon_log_count(d, "kernel TLS took over") == switched,
+               "a debug line per switched connection");
+    MX_REQUIRE(daemon_log_count(d, "kernel refused kernel TLS") == 0);
+    /* ktls = off stays in user space whatever the kernel offers. */
+    MX_REQUIRE(py("echo", mx_port(d, "userspace"), "20000") == 0, "echo with ktls = off");
+    MX_REQUIRE(counter(scrape(d), KTLS_METRIC) == switched, "ktls = off switched");
+    mx_require_clean_log(d);
+    mx_stop_ok(d, 10000);
+    cleanup_certs();
+}
+
+/* The switch driven for real up to the kernel where the kernel lacks the
+ * module: MUXD_TEST_ASSUME_KTLS has muxd take it for one that has it, so
+ * each connection is followed from its first byte, its keys derived once
+ * both directions are quiet (offloaded handshake, TLS 1.3 and 1.2), and
+ * TCP_ULP refused: said once as a warning, once per connection at debug,
+ * and each goes on in user space. On io_uring no connection tries. Only
+ * the setsockopt calls that succeed, and what follows them, need a
+ * kernel with the module. */
+Test(tls, the_switch_up_to_a_kernel_that_refuses_it)
+{
+    setup_certs();
+    setenv("MUXD_TEST_ASSUME_KTLS", "1", 1);
+    struct mx_daemon *d = mx_boot(config("[admin]\nlisten = 127.0.0.1:0\n"
+                                         "[log]\nlevel = debug\n"));
+    if (daemon_log_count(d, "the kernel offers kernel TLS")) {
+        mx_stop_ok(d, 10000);
+        cleanup_certs();
+        cr_skip_test("this kernel has TLS: kernel_tls_or_the_user_space_fallback covers it");
+    }
+    int echo = mx_port(d, "echo");
+    MX_REQUIRE(py("echo", echo, "20000") == 0, "TLS 1.3 echo");
+    MX_REQUIRE(py("version", echo, "1.2") == 0, "TLS 1.2 echo");
+    MX_REQUIRE(py("echo", echo, "20000") == 0, "TLS 1.3 echo after the refusals");
+    const char *body = scrape(d);
+    MX_REQUIRE(counter(body, KTLS_METRIC) == 0, "switched on a kernel without TLS");
+    if (strstr(body, "backend=\"io_uring\"")) {
+        MX_REQUIRE(daemon_log_count(d, "kernel TLS is not used under the io_uring") == 1);
+        MX_REQUIRE(daemon_log_count(d, "kernel TLS refused at") == 0);
+    } else {
+        MX_REQUIRE(daemon_log_count(d, "the kernel refused kernel TLS (TCP_ULP: ") == 1,
+                   "the refusal, said once");
+        MX_REQUIRE(daemon_log_count(d, "kernel TLS refused at TCP_ULP") == 3,
+                   "each connection derived its keys and tried");
+    }
+    MX_REQUIRE(daemon_log_count(d, "TLS stays in user space") == 0, "a derivation failed");
     mx_stop_ok(d, 10000);
     cleanup_certs();
 }

@@ -664,3 +664,45 @@ Test(config, two_chat_listeners_cannot_share_a_kline_file)
     expect_error(CHAT_L("a") "max_klines = 0\n",
                  ":4: [listener a] max_klines: expected a number from 1 to 1000000, got '0'");
 }
+
+Test(config, websocket_transport)
+{
+    struct mx_config cfg;
+    load_ok(&cfg, "[listener irc]\nlisten = *:0\nprotocol = chat\n"
+            "[listener web]\nlisten = *:0\nprotocol = chat\ntransport = websocket\n"
+            "share_with = irc\nallowed_origins = https://a.example,http://localhost:8067\n"
+            "ws_max_message = 4k\n");
+    cr_assert_eq(cfg.listeners[0].transport, MX_TRANSPORT_TCP);
+    cr_assert_eq(cfg.listeners[1].transport, MX_TRANSPORT_WEBSOCKET);
+    cr_assert_str_eq(cfg.listeners[1].share_with, "irc");
+    cr_assert_str_eq(cfg.listeners[1].allowed_origins, "https://a.example,http://localhost:8067");
+    cr_assert_eq(cfg.listeners[1].ws_max_message, 4096);
+    expect_error("[listener a]\nlisten = *:0\ntransport = http\n",
+                 ":3: [listener a] transport: expected one of tcp, websocket, got 'http'");
+    expect_error("[listener a]\nlisten = *:0\nallowed_origins = https://a.example\n",
+                 ":3: [listener a] allowed_origins: only with transport = websocket");
+    expect_error("[listener a]\nlisten = *:0\ntransport = websocket\n"
+                 "allowed_origins = https://a.example, https://b.example\n",
+                 ":4: [listener a] allowed_origins: expected one word without spaces or "
+                 "control characters, got 'https://a.example, https://b.example'");
+}
+
+Test(config, share_with)
+{
+    expect_error("[listener web]\nlisten = *:0\nprotocol = chat\nshare_with = irc\n"
+                 "[listener irc]\nlisten = *:0\nprotocol = chat\n",
+                 ":4: [listener web] share_with: no [listener irc] before this one");
+    expect_error("[listener e]\nlisten = *:0\nprotocol = echo\n"
+                 "[listener web]\nlisten = *:0\nprotocol = chat\nshare_with = e\n",
+                 ":7: [listener web] share_with: [listener e] speaks echo, this one chat");
+    expect_error("[listener a]\nlisten = *:0\nprotocol = chat\n"
+                 "[listener b]\nlisten = *:0\nprotocol = chat\nshare_with = a\n"
+                 "[listener c]\nlisten = *:0\nprotocol = chat\nshare_with = b\n",
+                 ":11: [listener c] share_with: [listener b] shares [listener a]'s state; "
+                 "name that one");
+    expect_error("[listener a]\nlisten = *:0\nprotocol = chat\n"
+                 "[listener b]\nlisten = *:0\nprotocol = chat\nshare_with = a\n"
+                 "server_name = other.example\n",
+                 ":8: [listener b] server_name: this listener shares [listener a]'s state, so "
+                 "its chat keys are that one's");
+}

@@ -107,6 +107,8 @@ static const struct wrow wrows[] = {
       W(uring_cq_overflows) },
     { "muxd_loop_turns_total", "Event loop turns (wake-ups).", W(turns) },
     { "muxd_proxy_headers_accepted_total", "PROXY headers taken whole.", W(proxy_accepted) },
+    { "muxd_tls_kernel_connections_total",
+      "TLS connections switched to kernel TLS after their handshake.", W(tls_kernel) },
 };
 
 static uint64_t field(const struct mx_worker_stats *w, size_t off)

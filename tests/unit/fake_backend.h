@@ -1,0 +1,37 @@
+/* fake_backend.h - a backend the unit tests play by hand: it counts what
+ * the core asks of it and does nothing else (no threads, no loop). */
+#ifndef MUXD_TESTS_FAKE_BACKEND_H
+#define MUXD_TESTS_FAKE_BACKEND_H
+
+#include <stdbool.h>
+
+#include "io/backend.h"
+
+static struct {
+    int set_recv_calls;
+    bool recv_on;
+    int flushes;
+    int closes;
+} fake;
+
+static int fb_init(struct mx_worker *w, const struct mx_backend_conf *conf) { (void)w; (void)conf; return 0; }
+static void fb_fini(struct mx_worker *w) { (void)w; }
+static int fb_attach(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; fake.recv_on = true; return 0; }
+static void fb_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
+{
+    (void)w; (void)c;
+    fake.set_recv_calls++;
+    fake.recv_on = on;
+}
+static void fb_flush(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; fake.flushes++; }
+static bool fb_detach(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; return false; }
+static int fb_wait(struct mx_worker *w, int t) { (void)w; (void)t; return 0; }
+static void fb_dispatch(struct mx_worker *w) { (void)w; }
+
+static const struct mx_backend_ops fake_be = {
+    .name = "fake", .init = fb_init, .fini = fb_fini, .attach = fb_attach,
+    .set_recv = fb_set_recv, .flush = fb_flush, .detach = fb_detach, .wait = fb_wait,
+    .dispatch = fb_dispatch,
+};
+
+#endif
