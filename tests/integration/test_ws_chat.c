@@ -6,7 +6,8 @@
  * JOIN, NICK, PART and QUIT as exact lines, over ws:// and wss://; 500 WS
  * members across two workers each get every message once and in order; a
  * WS member that stops reading is cut with SendQ exceeded while the rest
- * go on; and the HTTP side (the page, 404, Origin) and the framing rules
+ * go on; a K-line cuts a WS member (ERROR message, close frame); and the
+ * HTTP side (the page, 404, Origin) and the framing rules
  * (subprotocol choice, ping, close codes 1002, 1007, 1009) hold. */
 #include "harness.h"
 
@@ -94,24 +95,23 @@ static void port_str(char *out, int port) { snprintf(out, 16, "%d", port); }
 
 /* A plain chat listener "irc" and the WebSocket listener "web" that
  * serves its network (share_with: the same nicks and channels; the chat
- * keys are irc's). tls_dir: wss with the certificate there; extra: more
- * keys for [server] and [limits]. */
+ * keys are irc's). tls_dir: wss with the certificate there; server_extra:
+ * more [server] keys; irc_extra: more chat keys; tail: more sections. */
 static const char *config(const char *tls_dir, const char *server_extra,
-                          const char *limits_extra)
+                          const char *irc_extra, const char *tail)
 {
-    static char text[2048];
+    static char text[4096];
     char tls[512] = "";
     if (tls_dir)
         snprintf(tls, sizeof tls, "tls = on\ntls_cert = %s/muxd.crt\ntls_key = %s/muxd.key\n",
                  tls_dir, tls_dir);
     snprintf(text, sizeof text,
              "[server]\nworkers = 2\n%s"
-             "[listener irc]\nlisten = 127.0.0.1:0\nprotocol = chat\nflood_rate = 0\n"
+             "[listener irc]\nlisten = 127.0.0.1:0\nprotocol = chat\nflood_rate = 0\n%s"
              "[listener web]\nlisten = 127.0.0.1:0\nprotocol = chat\nshare_with = irc\n"
              "transport = websocket\nallowed_origins = " GOOD_ORIGIN ",https://chat.example\n"
-             "ws_max_message = %d\n%s"
-             "[limits]\n%s",
-             server_extra, MAX_MESSAGE, tls, limits_extra);
+             "ws_max_message = %d\n%s%s",
+             server_extra, irc_extra, MAX_MESSAGE, tls, tail);
     return text;
 }
 
@@ -140,7 +140,7 @@ static void stop(struct mx_daemon *d)
  * a quitting WS client gets ERROR as a message, then a close frame. */
 Test(ws_chat, ws_and_tcp_members_share_a_channel)
 {
-    struct mx_daemon *d = mx_boot(config(NULL, "", ""));
+    struct mx_daemon *d = mx_boot(config(NULL, "", "", ""));
     char ws[16], tcp[16];
     port_str(ws, mx_port(d, "web"));
     port_str(tcp, mx_port(d, "irc"));
@@ -153,7 +153,7 @@ Test(ws_chat, ws_and_tcp_members_share_a_channel)
 Test(ws_chat, wss_and_tcp_members_share_a_channel)
 {
     make_cert();
-    struct mx_daemon *d = mx_boot(config(run.dir, "", ""));
+    struct mx_daemon *d = mx_boot(config(run.dir, "", "", ""));
     char ws[16], tcp[16];
     port_str(ws, mx_port(d, "web"));
     port_str(tcp, mx_port(d, "irc"));
@@ -167,7 +167,7 @@ Test(ws_chat, wss_and_tcp_members_share_a_channel)
  * messages exactly once, each sender's in order. */
 Test(ws_chat, five_hundred_ws_members_get_every_message_once_in_order)
 {
-    struct mx_daemon *d = mx_boot(config(NULL, "", ""));
+    struct mx_daemon *d = mx_boot(config(NULL, "", "", ""));
     char ws[16];
     port_str(ws, mx_port(d, "web"));
     int64_t t0 = mx_now_ms();
@@ -184,9 +184,9 @@ Test(ws_chat, five_hundred_ws_members_get_every_message_once_in_order)
  * dropped before it reads its ERROR. */
 Test(ws_chat, a_ws_member_that_stops_reading_is_cut_with_sendq_exceeded)
 {
-    struct mx_daemon *d = mx_boot(config(NULL, "shutdown_timeout = 60s\n",
-                                         "output_max = 256k\noutput_high_water = 128k\n"
-                                         "output_low_water = 32k\n"));
+    struct mx_daemon *d = mx_boot(config(NULL, "shutdown_timeout = 60s\n", "",
+                                         "[limits]\noutput_max = 256k\n"
+                                         "output_high_water = 128k\noutput_low_water = 32k\n"));
     char ws[16], tcp[16];
     port_str(ws, mx_port(d, "web"));
     port_str(tcp, mx_port(d, "irc"));
@@ -196,13 +196,38 @@ Test(ws_chat, a_ws_member_that_stops_reading_is_cut_with_sendq_exceeded)
     stop(d);
 }
 
+/* An IRC operator on the TCP listener K-lines a WS member's user@host:
+ * the channel sees its QUIT "K-lined: ...", the WS client gets its ERROR
+ * line as a message, then a close frame; a new WS client of that user
+ * is refused at registration (465, ERROR, close). */
+#define OPER_PASSWORD "s3cret-ws"
+/* `openssl passwd -6 -salt muxdtestsalt s3cret-ws` (crypt(3)'s SHA-512). */
+#define OPER_HASH "$6$muxdtestsalt$Lbk/WIa.5dmoxoH5oW8Vg06bYtJ3uAd/Mzjbbq8pWp9H.TUb7SHKaUzoWf62qJ" \
+                  "GFApnl/7DRd54uXoiNeD1Of/"
+Test(ws_chat, a_k_line_cuts_a_ws_member_with_error_then_close)
+{
+    snprintf(run.dir, sizeof run.dir, "/tmp/muxd-wsk-XXXXXX");
+    MX_REQUIRE(mkdtemp(run.dir) != NULL, "mkdtemp: %s", strerror(errno));
+    char irc_extra[256];
+    snprintf(irc_extra, sizeof irc_extra, "kline_file = %s/irc.klines\n", run.dir);
+    struct mx_daemon *d = mx_boot(config(NULL, "", irc_extra,
+                                         "[oper boss]\npassword = " OPER_HASH "\n"
+                                         "hosts = *!*@127.0.0.1\n"));
+    char ws[16], tcp[16];
+    port_str(ws, mx_port(d, "web"));
+    port_str(tcp, mx_port(d, "irc"));
+    MX_REQUIRE(py("kline", ws, tcp, OPER_PASSWORD, NULL) == 0, "ws_client.py kline failed (its "
+               "stderr is above)");
+    stop(d);
+}
+
 /* The HTTP side (GET / serves web/index.html as text/html; other paths
  * 404; a bad Origin 403) and the framing rules: subprotocols in the
  * client's order, text without one, ping/pong, a clean close, and close
  * codes 1002 (unmasked), 1007 (invalid UTF-8), 1009 (over ws_max_message). */
 Test(ws_chat, http_origin_subprotocols_and_frame_rules)
 {
-    struct mx_daemon *d = mx_boot(config(NULL, "", ""));
+    struct mx_daemon *d = mx_boot(config(NULL, "", "", ""));
     char ws[16], page[1024], max[16];
     port_str(ws, mx_port(d, "web"));
     beside(page, sizeof page, "../../web/index.html");

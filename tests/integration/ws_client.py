@@ -23,6 +23,11 @@ never reads), beside plain TCP IRC clients (asyncio streams).
       floods the channel; it is cut with "SendQ exceeded" (the others see
       its QUIT) while a WS and a TCP reader get every line in order; read
       back, its stream ends with the ERROR message, a close frame, EOF.
+  ws_client.py kline WSPORT TCPPORT OPERPASS
+      A TCP client opers up ([oper boss]) and K-lines a WS member of #k:
+      it sees the QUIT "K-lined: ..."; the WS client gets the ERROR line
+      as a message, then a close frame; the same user connecting again
+      is refused at registration (465, ERROR, close frame).
   ws_client.py proto WSPORT GOOD_ORIGIN PAGEFILE MAXMSG
       The HTTP side and the framing: GET / and /index.html serve PAGEFILE
       as text/html, other paths 404; a bad Origin gets 403, a good one
@@ -611,6 +616,40 @@ async def slow(ws_port, tcp_port):
         await c.close()
 
 
+# ---- kline: an operator's K-line cuts a WS member -------------------------
+
+async def kline(ws_port, tcp_port, password):
+    op = await TcpClient.open("oper", tcp_port)
+    await op.register("op", "op")
+    await op.send(f"OPER boss {password}")
+    await op.expect_cmd("381")
+    w = await WsClient.open("victim", ws_port)
+    await w.register("kv", "kvictim")
+    await w.join("#k")
+    await op.join("#k")
+    await op.send("KLINE kvictim@127.0.0.1 :spamming")
+    await op.expect(lambda l: "K-line for kvictim@127.0.0.1 added" in l, "the K-line NOTICE")
+    await op.expect_line(":kv!kvictim@127.0.0.1 QUIT :K-lined: spamming")
+    await w.expect_line("ERROR :Closing Link: kv (K-lined: spamming)")
+    rest = await w.recv()
+    if rest is not None:
+        w.fail(f"a message after the ERROR line: {rest!r}")
+    if w.ws.close_code in (None, 1006):
+        w.fail(f"no close frame after ERROR (close code {w.ws.close_code})")
+    # The same user again: refused when it registers.
+    w2 = await WsClient.open("victim again", ws_port)
+    await w2.send("NICK kv2")
+    await w2.send("USER kvictim 0 * :again")
+    await w2.expect(lambda l: command(l) == "465" and "(spamming)" in l, "465")
+    await w2.expect_line("ERROR :Closing Link: kv2 (K-lined: spamming)")
+    if await w2.recv() is not None:
+        w2.fail("not closed after ERROR")
+    if w2.ws.close_code in (None, 1006):
+        w2.fail(f"no close frame after ERROR (close code {w2.ws.close_code})")
+    await op.close()
+    print("kline: the WS member cut (QUIT to the channel, ERROR, close frame), then refused")
+
+
 # ---- proto: HTTP, Origin, subprotocols, control frames, bad frames ---------
 
 def http_get(port, path, origin=None):
@@ -723,6 +762,8 @@ def main():
             asyncio.run(many(int(a[0]), int(a[1]), int(a[2]), int(a[3])))
         elif cmd == "slow":
             asyncio.run(slow(int(a[0]), int(a[1])))
+        elif cmd == "kline":
+            asyncio.run(kline(int(a[0]), int(a[1]), a[2]))
         elif cmd == "proto":
             asyncio.run(proto(int(a[0]), a[1], a[2], int(a[3])))
         else:
