@@ -8,7 +8,8 @@
  * WS member that stops reading is cut with SendQ exceeded while the rest
  * go on; a K-line cuts a WS member (ERROR message, close frame); and the
  * HTTP side (the page, 404, Origin) and the framing rules
- * (subprotocol choice, ping, close codes 1002, 1007, 1009) hold. */
+ * (subprotocol choice, one line per message, ping, close codes 1002,
+ * 1007, 1009, 1001 at a graceful stop) hold. */
 #include "harness.h"
 
 #include <errno.h>
@@ -219,6 +220,24 @@ Test(ws_chat, a_k_line_cuts_a_ws_member_with_error_then_close)
     MX_REQUIRE(py("kline", ws, tcp, OPER_PASSWORD, NULL) == 0, "ws_client.py kline failed (its "
                "stderr is above)");
     stop(d);
+}
+
+/* SIGTERM (sent by the script once its clients are in): a registered
+ * and an unregistered WS client get ERROR "Server shutting down", then
+ * close code 1001 (going away); the daemon exits 0. */
+Test(ws_chat, a_graceful_stop_closes_ws_clients_with_1001)
+{
+    struct mx_daemon *d = mx_boot(config(NULL, "", "", ""));
+    char ws[16], pid[16];
+    port_str(ws, mx_port(d, "web"));
+    snprintf(pid, sizeof pid, "%d", (int)d->pid);
+    MX_REQUIRE(py("shutdown", ws, pid, NULL, NULL) == 0, "ws_client.py shutdown failed (its "
+               "stderr is above)");
+    int st = daemon_wait_exit(d, 10000);
+    MX_REQUIRE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "muxd did not exit 0 (status "
+               "%d)", st);
+    mx_require_clean_log(d);
+    run_cleanup();
 }
 
 /* The HTTP side (GET / serves web/index.html as text/html; other paths

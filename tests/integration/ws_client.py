@@ -28,13 +28,18 @@ never reads), beside plain TCP IRC clients (asyncio streams).
       it sees the QUIT "K-lined: ..."; the WS client gets the ERROR line
       as a message, then a close frame; the same user connecting again
       is refused at registration (465, ERROR, close frame).
+  ws_client.py shutdown WSPORT PID
+      SIGTERM to the daemon PID: a registered and an unregistered WS
+      client each get ERROR "Server shutting down", close code 1001, EOF.
   ws_client.py proto WSPORT GOOD_ORIGIN PAGEFILE MAXMSG
       The HTTP side and the framing: GET / and /index.html serve PAGEFILE
-      as text/html, other paths 404; a bad Origin gets 403, a good one
-      or none gets in; subprotocols in the client's order of preference
-      (binary first: binary frames), none offered: text; ping -> pong;
-      a clean close; an unmasked frame -> 1002, invalid UTF-8 in a text
-      frame -> 1007, a message over MAXMSG bytes -> 1009.
+      as text/html (HEAD / its head), other paths 404; a bad Origin gets
+      403, a good one or none gets in; subprotocols in the client's order
+      of preference (binary first: binary frames; an offer over two
+      header lines is one list), none offered: text; a line break inside
+      a message is refused, not split; ping -> pong; a clean close; an
+      unmasked frame -> 1002, invalid UTF-8 in a text frame -> 1007, a
+      message over MAXMSG bytes -> 1009.
 
 Exit 0 on success; what went wrong on stderr otherwise. Every wait is
 bounded (STEP seconds), so a silent server fails the run, never hangs it.
@@ -209,7 +214,8 @@ class TcpClient(Client):
 # ---- a raw-socket WebSocket client (blocking), frames written by hand ------
 
 class RawWs:
-    def __init__(self, port, subprotocol="text.ircv3.net", origin=None, rcvbuf=0, mss=0):
+    def __init__(self, port, subprotocol="text.ircv3.net", origin=None, rcvbuf=0, mss=0,
+                 headers=()):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -226,11 +232,14 @@ class RawWs:
             req += f"Sec-WebSocket-Protocol: {subprotocol}\r\n"
         if origin:
             req += f"Origin: {origin}\r\n"
+        req += "".join(h + "\r\n" for h in headers)
         self.sock.sendall((req + "\r\n").encode())
         while b"\r\n\r\n" not in self.buf:
             self._fill()
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
         self.status = head.split(b"\r\n")[0].decode()
+        self.headers = {k.strip().lower(): v.strip() for k, _, v in
+                        (l.decode().partition(":") for l in head.split(b"\r\n")[1:])}
         if " 101 " not in self.status + " ":
             raise Fail(f"raw client: handshake answered {self.status!r}")
 
@@ -652,8 +661,8 @@ async def kline(ws_port, tcp_port, password):
 
 # ---- proto: HTTP, Origin, subprotocols, control frames, bad frames ---------
 
-def http_get(port, path, origin=None):
-    req = urllib.request.Request(f"http://{HOST}:{port}{path}")
+def http_get(port, path, origin=None, method="GET"):
+    req = urllib.request.Request(f"http://{HOST}:{port}{path}", method=method)
     if origin:
         req.add_header("Origin", origin)
     try:
@@ -674,6 +683,10 @@ async def proto(ws_port, good_origin, pagefile, maxmsg):
     st, _, _ = http_get(ws_port, "/nope")
     if st != 404:
         raise Fail(f"GET /nope: {st}, wanted 404")
+    st, ctype, body = http_get(ws_port, "/", method="HEAD")
+    if st != 200 or not ctype.startswith("text/html") or body:
+        raise Fail(f"HEAD /: {st} {ctype!r} with {len(body)} bytes of body, wanted 200 "
+                   "text/html and none")
 
     # Origin: a listed one and none get in; another gets 403.
     try:
@@ -706,6 +719,30 @@ async def proto(ws_port, good_origin, pagefile, maxmsg):
     if c.ws.subprotocol is not None:
         c.fail(f"offered only example.org, got {c.ws.subprotocol!r}")
     await c.close()
+    # The offer over two header lines is one list (RFC 6455 11.3.4).
+    r = RawWs(ws_port, subprotocol=None, headers=("Sec-WebSocket-Protocol: example.org",
+                                                  "Sec-WebSocket-Protocol: binary.ircv3.net"))
+    if r.headers.get("sec-websocket-protocol") != "binary.ircv3.net":
+        raise Fail(f"an offer over two header lines got {r.headers}")
+    r.close()
+
+    # A message is one line: a line break inside does not make two (the
+    # line is refused whole); a trailing CR LF is only stripped.
+    r = RawWs(ws_port)
+    for line in ("NICK crlf", "USER crlf 0 * :x", "PING :a\r\nPING :b", "PING :c\nPING :d",
+                 "PING :e\r\n", "PING :last"):
+        r.send_line(line)
+    got = []
+    while not got or not got[-1].endswith(b"PONG muxd.local :last"):
+        f = r.recv_frame()
+        if f is None:
+            raise Fail(f"closed; got {got}")
+        if f[0] == 0x1 and command(f[1].decode("utf-8", "replace")) in ("PONG", "NOTICE"):
+            got.append(f[1])
+    if [g.split(b" :", 1)[-1] for g in got] != [b"Line rejected: CR inside the line"] * 2 + \
+            [b"e", b"last"]:
+        raise Fail(f"line breaks inside messages: got {got}")
+    r.close()
 
     # WebSocket ping -> pong with the same payload, on a raw socket.
     r = RawWs(ws_port)
@@ -748,7 +785,31 @@ async def proto(ws_port, good_origin, pagefile, maxmsg):
     if (0xA, b"between fragments") not in seen:
         raise Fail(f"no pong for a ping between fragments: {seen}")
     r.close()
-    print("proto: page, 404, Origin, subprotocols, ping, close, 1002, 1007, 1009, fragments")
+    print("proto: page, HEAD, 404, Origin, subprotocols (order, two header lines), one line "
+          "per message, ping, close, 1002, 1007, 1009, fragments")
+
+
+# ---- shutdown: a graceful stop closes WS clients with 1001 -----------------
+
+async def shutdown(ws_port, pid):
+    a = await WsClient.open("registered", ws_port)
+    await a.register("sd", "sd")
+    b = RawWs(ws_port)   # not registered yet
+    os.kill(pid, 15)
+    await a.expect_line("ERROR :Closing Link: sd (Server shutting down)")
+    if await a.recv() is not None:
+        a.fail("not closed after ERROR")
+    if a.ws.close_code != 1001:
+        a.fail(f"close code {a.ws.close_code}, wanted 1001 (going away)")
+    op, payload = b.recv_frame()
+    if (op, payload) != (0x1, b"ERROR :Closing Link: 127.0.0.1 (Server shutting down)"):
+        raise Fail(f"unregistered client: got {op:#x} {payload!r}")
+    try:
+        b.expect_close(1001)
+    except Fail as e:
+        raise Fail(f"unregistered client: {e}")
+    b.close()
+    print("shutdown: ERROR (Server shutting down), close 1001, EOF")
 
 
 def main():
@@ -764,6 +825,8 @@ def main():
             asyncio.run(slow(int(a[0]), int(a[1])))
         elif cmd == "kline":
             asyncio.run(kline(int(a[0]), int(a[1]), a[2]))
+        elif cmd == "shutdown":
+            asyncio.run(shutdown(int(a[0]), int(a[1])))
         elif cmd == "proto":
             asyncio.run(proto(int(a[0]), a[1], a[2], int(a[3])))
         else:
