@@ -64,6 +64,8 @@ struct mx_worker_stats {
     uint64_t proxy_refused[MX_PROXY_REFUSALS]; /* connections closed for theirs */
     uint64_t tls_kernel;          /* TLS connections whose records the kernel
                                      took over after the handshake */
+    uint64_t mem_trims;           /* free memory handed back to the system
+                                     after a burst of closes */
 };
 
 struct mx_server_stats {

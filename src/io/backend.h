@@ -69,6 +69,9 @@ struct mx_backend_ops {
      * are still in flight: the backend then calls mx__conn_quiet once the
      * last has completed (or mx__conn_release, if c was closed since). */
     bool (*suspend)(struct mx_worker *w, struct mx_conn *c);
+    /* Optional: give memory the backend keeps for its life but is not
+     * using now back to the system (after a burst). Between turns. */
+    void (*trim)(struct mx_worker *w);
     /* Wait up to timeout_ms (-1 = no limit) for events; report nothing. */
     int (*wait)(struct mx_worker *w, int timeout_ms);
     /* Report what the last wait gathered. */

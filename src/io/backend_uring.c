@@ -105,9 +105,12 @@ static int bufs_setup(struct ur *u, unsigned nbufs, unsigned size)
     if (br == MAP_FAILED)
         return -errno;
     u->br = br;
-    u->bufs = malloc((size_t)nbufs * size);
-    if (!u->bufs)
-        return -ENOMEM;
+    /* Mapped, not malloc'ed: page aligned, so ur_trim can drop its pages. */
+    void *bufs = mmap(NULL, (size_t)nbufs * size, PROT_READ | PROT_WRITE,
+                      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (bufs == MAP_FAILED)
+        return -errno;
+    u->bufs = bufs;
     struct io_uring_buf_reg reg = { .ring_addr = (uintptr_t)br, .ring_entries = nbufs,
                                     .bgid = BGID };
     int err = io_uring_register_buf_ring(&u->ring, &reg, 0);
@@ -151,13 +154,26 @@ static int arm_inbox(struct ur *u)
     return 0;
 }
 
+/* Between turns every receive buffer is back in the kernel's ring,
+ * holding nothing of ours, and the kernel fills one only inside this
+ * thread's own io_uring_enter (DEFER_TASKRUN; without it, still on this
+ * thread): the pages a burst made resident can go, and come back as
+ * zeroed pages when a receive next lands in them. */
+static void ur_trim(struct mx_worker *w)
+{
+    struct ur *u = w->be_data;
+    if (u->bufs)
+        madvise(u->bufs, (size_t)u->nbufs * u->buf_size, MADV_DONTNEED);
+}
+
 static void ur_fini(struct mx_worker *w)
 {
     struct ur *u = w->be_data;
     io_uring_queue_exit(&u->ring);
     if (u->br)
         munmap(u->br, u->br_bytes);
-    free(u->bufs);
+    if (u->bufs)
+        munmap(u->bufs, (size_t)u->nbufs * u->buf_size);
     while (u->free_sends) {
         struct send_ctx *s = u->free_sends;
         u->free_sends = s->next;
@@ -492,6 +508,7 @@ const struct mx_backend_ops mx__backend_uring = {
     .kernel_tls = false,
     .init = ur_init,
     .fini = ur_fini,
+    .trim = ur_trim,
     .attach = ur_attach,
     .set_recv = ur_set_recv,
     .flush = ur_flush,
@@ -511,6 +528,7 @@ int mx__uring_probe(void)
     io_uring_queue_exit(&u.ring);
     if (u.br)
         munmap(u.br, u.br_bytes);
-    free(u.bufs);
+    if (u.bufs)
+        munmap(u.bufs, (size_t)u.nbufs * u.buf_size);
     return err;
 }

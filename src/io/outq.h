@@ -68,7 +68,8 @@ void mx__outq_consume(struct mx_outq *q, size_t n);
 /* Drops everything queued. */
 void mx__outq_clear(struct mx_outq *q);
 
-/* Frees the calling thread's cache of spare chunks (call at thread exit). */
+/* Frees the calling thread's cache of spare chunks (at thread exit, and
+ * when a worker gives memory back after a burst: trim.c). */
 void mx__outq_thread_cleanup(void);
 
 #endif

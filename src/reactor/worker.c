@@ -251,6 +251,7 @@ void mx__worker_end_turn(struct mx_worker *w)
     while ((c = w->dead)) {
         w->dead = c->next_dead;
         mx__conn_free(c);
+        mx__worker_freed(w);
     }
 }
 
@@ -334,6 +335,7 @@ int mx__worker_init(struct mx_worker *w, struct mx_server *srv, unsigned idx,
     mx__limits_of(&srv->opts, &w->lim);
     snprintf(w->name, sizeof w->name, "muxd-w%u", idx);
     w->stop_deadline = (struct mx_timer){ .fn = stop_deadline, .arg = w };
+    mx__worker_trim_init(w);
     sem_init(&w->ready, 0, 0);
     int err = mx__inbox_init(&w->inbox);
     if (err == 0 && !(w->scratch = malloc(MX_SCRATCH_SIZE)))

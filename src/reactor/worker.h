@@ -58,6 +58,9 @@ struct mx_worker {
     struct mx_conn *dead;   /* closed, freed at the end of the turn */
     struct mx_timers timers;
     struct mx_timer stop_deadline;
+    /* Memory back after a burst (trim.c). */
+    struct mx_timer trim_timer;
+    uint64_t freed, freed_at_arm, freed_at_trim; /* connections freed */
     uint64_t now_ms;
     uint64_t served;
     unsigned jobs_out;      /* offload jobs in the pool, not yet back */
@@ -95,6 +98,11 @@ void mx__worker_slot_release(struct mx_worker *w, struct mx_conn *c);
 void mx__worker_end_turn(struct mx_worker *w);
 /* c was closed: its on_close runs at the end of this turn. */
 void mx__worker_owe_close(struct mx_worker *w, struct mx_conn *c);
+
+/* trim.c: a connection was freed; after a burst of them, once it is
+ * over, freed memory goes back to the system. */
+void mx__worker_trim_init(struct mx_worker *w);
+void mx__worker_freed(struct mx_worker *w);
 
 /* Idle list: move c to the young end. */
 void mx__worker_touch(struct mx_worker *w, struct mx_conn *c);

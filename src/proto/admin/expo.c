@@ -109,6 +109,9 @@ static const struct wrow wrows[] = {
     { "muxd_proxy_headers_accepted_total", "PROXY headers taken whole.", W(proxy_accepted) },
     { "muxd_tls_kernel_connections_total",
       "TLS connections switched to kernel TLS after their handshake.", W(tls_kernel) },
+    { "muxd_memory_trims_total",
+      "Times free memory went back to the system after a burst of closed connections.",
+      W(mem_trims) },
 };
 
 static uint64_t field(const struct mx_worker_stats *w, size_t off)

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# bench/soak.sh [SECONDS] [--plot FILE.svg] [--build DIR] - a soak of muxd:
+# for SECONDS (default 600) at once, against one daemon (2 workers):
+#   - 5,000 echo connections churning: connect, 1-16 KiB echoed and
+#     compared byte for byte, close; every 20th resets mid-write
+#     (bench/soak_clients.py);
+#   - 200 chat clients in 4 channels, 20 of them sending, every delivery
+#     checked for loss, duplicates and order (muxd-load chat), beside 40
+#     clients joining, talking and parting in a loop and 20 never-readers
+#     that the server cuts at its SendQ and that come back;
+#   - 20 light and 5 heavy clients of the work service (SPIN 50 on the
+#     offload pool, muxd-load work);
+#   - a SIGHUP reload every 60 s.
+# Every 10 s it samples the daemon's open descriptors, RSS, threads and
+# connections (/metrics). Passes when every echoed byte matched, no chat
+# delivery was lost, duplicated or reordered, every reload was applied,
+# the descriptors came back to their count before the load, and RSS after
+# the first minute drifted less than 5 % (the median of the last minute
+# against that of the second). --plot writes RSS and descriptors over
+# time with gnuplot. Loopback only; stops by itself; ends only the
+# processes it started. Needs a build (build/, or --build DIR: ./test.sh or
+# ./run.sh first). The suite runs it for 60 s (ctest bench/soak).
+set -euo pipefail
+secs=600
+plot=""
+root="$(cd "$(dirname "$0")/.." && pwd)"
+B="$root/build"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --plot) plot="$2"; shift 2 ;;
+        --build) B="$2"; shift 2 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) secs="$1"; shift ;;
+    esac
+done
+load="$B/src/load/muxd-load"
+[ -x "$B/muxd" ] && [ -x "$load" ] || { echo "soak: build first (./test.sh)" >&2; exit 2; }
+d=$(mktemp -d /tmp/muxd-soak.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$d"
+}
+trap cleanup EXIT
+
+cat > "$d/muxd.conf" <<EOC
+[server]
+workers = 2
+[listener echo]
+listen = 127.0.0.1:0
+protocol = echo
+[listener chat]
+listen = 127.0.0.1:0
+protocol = chat
+flood_rate = 0
+[listener work]
+listen = 127.0.0.1:0
+protocol = work
+[limits]
+output_max = 256k
+output_high_water = 64k
+output_low_water = 16k
+[admin]
+listen = 127.0.0.1:0
+EOC
+"$B/muxd" -c "$d/muxd.conf" > "$d/log" 2>&1 & mpid=$!
+pids+=("$mpid")
+for _ in $(seq 100); do grep -q "started:" "$d/log" && break; sleep 0.1; done
+port() { sed -n "s/.*listener $1 on 127.0.0.1:\([0-9]*\).*/\1/p" "$d/log" | head -1; }
+ep=$(port echo); cp=$(port chat); wp=$(port work); ap=$(port admin)
+metric() { # sum of a metric's samples
+    exec 3<>"/dev/tcp/127.0.0.1/$ap"
+    printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
+    awk -v m="$1" 'index($0, m"{") == 1 || $1 == m { s += $NF } END { print s + 0 }' <&3
+    exec 3<&-
+}
+sample() { # t fds rss_kb threads conns
+    echo "$1 $(ls /proc/$mpid/fd | wc -l) $(awk '/VmRSS/{print $2}' /proc/$mpid/status)" \
+         "$(ls /proc/$mpid/task | wc -l) $(metric muxd_connections_open)"
+}
+sleep 1
+fds0=$(ls /proc/$mpid/fd | wc -l)
+echo "soak: muxd pid $mpid, echo $ep, chat $cp, work $wp, admin $ap; $secs s; fds before: $fds0"
+
+t0=$(date +%s)
+/usr/bin/python3 "$root/bench/soak_clients.py" "$secs" "$ep" "$cp" > "$d/clients.json" \
+    2> "$d/clients.err" & cl=$!
+pids+=("$cl")
+"$load" chat -c 200 --channels 4 --senders 20 --rate 200 --warmup 2 --duration "$((secs - 4))" \
+    --drain 5 --json "127.0.0.1:$cp" > "$d/chat.json" 2> "$d/chat.err" & ch=$!
+pids+=("$ch")
+"$load" work -c 20 --heavy 5 --warmup 1 --duration "$((secs - 2))" --json "127.0.0.1:$wp" \
+    > "$d/work.json" 2> "$d/work.err" & wk=$!
+pids+=("$wk")
+
+echo "t fds rss_kb threads conns" > "$d/samples"
+hups=0
+next_hup=$((t0 + 60))
+while kill -0 "$cl" 2>/dev/null || kill -0 "$ch" 2>/dev/null; do
+    now=$(date +%s)
+    sample $((now - t0)) >> "$d/samples"
+    tail -1 "$d/samples" | sed 's/^/soak: t fds rss threads conns: /'
+    if [ "$now" -ge "$next_hup" ] && [ $((now - t0)) -lt $((secs - 5)) ]; then
+        kill -HUP "$mpid"; hups=$((hups + 1)); next_hup=$((next_hup + 60))
+    fi
+    sleep 10
+done
+rc=0
+wait "$cl" || rc=1
+wait "$ch" || rc=1
+wait "$wk" || rc=1
+sleep 3
+now=$(date +%s)
+sample $((now - t0)) >> "$d/samples"
+fds1=$(ls /proc/$mpid/fd | wc -l)
+
+echo "soak: clients $(cat "$d/clients.json")"
+/usr/bin/python3 - "$d" "$fds0" "$fds1" "$hups" "$secs" <<'PY' || rc=1
+import json, statistics, sys
+d, fds0, fds1, hups, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+bad = []
+cl = json.load(open(f"{d}/clients.json"))
+if cl["mismatches"] or cl["short"]:
+    bad.append(f"echo: {cl['mismatches']} mismatched, {cl['short']} short")
+if cl["errors"]:
+    bad.append(f"clients: {cl['errors']} errors, first: {cl['first_error']}")
+chat = json.load(open(f"{d}/chat.json"))
+lost = chat.get("lost", 0) + chat.get("duplicated", 0) + chat.get("reordered", 0)
+print(f"soak: chat {chat.get('deliveries')} deliveries, lost {chat.get('lost')}, "
+      f"duplicated {chat.get('duplicated')}, reordered {chat.get('reordered')}, "
+      f"late {chat.get('late')}")
+if lost:
+    bad.append("chat deliveries lost, duplicated or reordered")
+work = json.load(open(f"{d}/work.json"))
+print(f"soak: work {json.dumps({k: work[k] for k in work if k in ('messages', 'errors', 'heavy')})}")
+applied = open(f"{d}/log").read().count("reload: ")
+print(f"soak: {hups} reloads sent, {applied} reload lines")
+if hups and applied < hups:
+    bad.append(f"{hups} reloads sent, {applied} logged")
+print(f"soak: descriptors {fds0} before, {fds1} after")
+if fds1 != fds0:
+    bad.append(f"descriptors: {fds1} after, {fds0} before")
+rows = [l.split() for l in open(f"{d}/samples").read().splitlines()[1:]]
+rss = [(int(r[0]), int(r[2])) for r in rows if len(r) >= 3]
+second = [v for t, v in rss if 60 <= t < 120]
+last = [v for t, v in rss if t >= secs - 60 and t < secs]
+if second and last and secs >= 180:
+    a, b = statistics.median(second), statistics.median(last)
+    drift = (b - a) / a * 100
+    print(f"soak: RSS median {a:.0f} kB in the second minute, {b:.0f} kB in the last: "
+          f"{drift:+.1f} %")
+    if drift >= 5:
+        bad.append(f"RSS drift {drift:+.1f} %")
+else:
+    print("soak: run too short for the RSS drift check (needs 180 s)")
+for b in bad:
+    print("soak: FAIL:", b)
+sys.exit(1 if bad else 0)
+PY
+grep -E "ERROR|sanitizer" "$d/log" | head -5 && rc=1
+if [ -n "$plot" ]; then
+    gnuplot <<EOG
+set terminal svg size 800,400
+set output "$plot"
+set title "muxd soak: RSS and open descriptors ($secs s, 2-core VM)"
+set xlabel "seconds"
+set ylabel "RSS (MB)"
+set y2label "open descriptors"
+set y2tics
+set key left top
+plot "$d/samples" using 1:(\$3/1024) every ::1 with lines title "RSS (MB)", \
+     "$d/samples" using 1:2 every ::1 axes x1y2 with lines title "descriptors"
+EOG
+    echo "soak: plot in $plot"
+    cp "$d/samples" "${plot%.svg}.dat"
+fi
+[ $rc = 0 ] && echo "soak: PASS" || echo "soak: FAIL"
+exit $rc

@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""bench/soak_clients.py - the churning part of bench/soak.sh, for SECONDS:
+
+  echo:  E slots, each a loop of: connect, send 1 to 16 KiB of a pattern,
+         read it all back and compare, close; every 20th cycle instead
+         sends 256 KiB and resets the connection (SO_LINGER 0) mid-write.
+  chat:  J clients that register, then join and part channels and talk
+         in them in a loop (their lines land on the checked muxd-load
+         members); N never-readers that join the busiest channel and never
+         read, so the server cuts them at its SendQ, and come back.
+
+Prints one JSON object: cycles, bytes verified, mismatches, resets, chat
+rounds, never-reader cuts, errors (connect failures and the like, which a
+soak must not have). Exit 1 when a byte mismatched or an echo came back
+short.
+
+usage: soak_clients.py SECONDS ECHO_PORT CHAT_PORT [E J N]
+"""
+import asyncio
+import json
+import random
+import socket
+import struct
+import sys
+
+secs, echo_port, chat_port = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+E, J, N = (int(x) for x in (sys.argv[4:7] if len(sys.argv) >= 7 else (5000, 40, 20)))
+stats = dict(cycles=0, bytes=0, mismatches=0, short=0, resets=0, chat_rounds=0,
+             never_reader_cuts=0, errors=0, first_error="")
+
+
+def pattern(seed, n):
+    r = random.Random(seed)
+    return r.randbytes(n)
+
+
+def error(what):
+    stats["errors"] += 1
+    if not stats["first_error"]:
+        stats["first_error"] = what
+
+
+async def echo_cycle(slot, k):
+    seed = slot * 1000003 + k
+    reset = (slot + k) % 20 == 7
+    n = 256 * 1024 if reset else random.Random(seed).randint(1024, 16384)
+    data = pattern(seed, n)
+    try:
+        r, w = await asyncio.open_connection("127.0.0.1", echo_port)
+    except OSError as e:
+        error(f"echo connect: {e}")
+        await asyncio.sleep(0.1)
+        return
+    try:
+        if reset:
+            w.write(data)
+            await asyncio.sleep(0.005)
+            sock = w.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            w.transport.abort()
+            stats["resets"] += 1
+            return
+        w.write(data)
+        got = await asyncio.wait_for(r.readexactly(n), 30)
+        stats["bytes"] += n
+        if got != data:
+            stats["mismatches"] += 1
+        stats["cycles"] += 1
+    except asyncio.IncompleteReadError:
+        stats["short"] += 1
+    except (OSError, asyncio.TimeoutError) as e:
+        error(f"echo: {e!r}")
+    finally:
+        if not reset:
+            w.close()
+
+
+async def echo_slot(slot, end):
+    k = 0
+    loop = asyncio.get_running_loop()
+    while loop.time() < end:
+        await echo_cycle(slot, k)
+        k += 1
+
+
+async def irc_login(nick, rcvbuf=0):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:  # before connecting, so the window starts small
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", chat_port))
+    r, w = await asyncio.open_connection(sock=sock)
+    w.write(f"NICK {nick}\r\nUSER {nick} 0 * :soak\r\n".encode())
+    while True:
+        line = await asyncio.wait_for(r.readline(), 30)
+        if not line:
+            raise OSError("closed before 001")
+        if b" 001 " in line:
+            return r, w
+        if line.startswith(b"PING"):
+            w.write(b"PONG" + line[4:])
+
+
+async def drain(r):
+    """Reads and drops whatever comes until closed."""
+    while await r.read(65536):
+        pass
+
+
+async def chatter(i, end):
+    loop = asyncio.get_running_loop()
+    try:
+        r, w = await irc_login(f"soakc{i}")
+    except (OSError, asyncio.TimeoutError) as e:
+        error(f"chat login: {e!r}")
+        return
+    reader = asyncio.ensure_future(drain(r))
+    rnd = random.Random(i)
+    while loop.time() < end:
+        chan = f"#soak{rnd.randrange(4)}"
+        w.write(f"JOIN {chan}\r\nPRIVMSG {chan} :hello from {i}\r\nPART {chan} :bye\r\n"
+                .encode())
+        stats["chat_rounds"] += 1
+        await asyncio.sleep(0.2)
+    w.write(b"QUIT :done\r\n")
+    await asyncio.sleep(0.2)
+    w.close()
+    reader.cancel()
+
+
+async def never_reader(i, end):
+    """Joins the checked members' channels and never reads; the server
+    cuts it when its queue passes output_max; then it comes back."""
+    loop = asyncio.get_running_loop()
+    k = 0
+    while loop.time() < end:
+        nick = f"soakn{i}x{k}"
+        k += 1
+        try:
+            r, w = await irc_login(nick, 4096)
+            sock = w.get_extra_info("socket")
+            w.write(b"JOIN #load0,#load1,#load2,#load3\r\n")
+            # Never read (asyncio stops once its buffer is full): wait
+            # until the server has closed its side.
+            while loop.time() < end:
+                await asyncio.sleep(1)
+                state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+                if state != 1:  # no longer ESTABLISHED
+                    stats["never_reader_cuts"] += 1
+                    break
+            w.close()
+        except (OSError, asyncio.TimeoutError) as e:
+            error(f"never-reader: {e!r}")
+            await asyncio.sleep(1)
+
+
+async def main():
+    end = asyncio.get_running_loop().time() + secs
+    tasks = [echo_slot(s, end) for s in range(E)]
+    tasks += [chatter(i, end) for i in range(J)]
+    tasks += [never_reader(i, end) for i in range(N)]
+    await asyncio.gather(*tasks)
+
+
+asyncio.run(main())
+print(json.dumps(stats))
+sys.exit(1 if stats["mismatches"] or stats["short"] else 0)
