@@ -9,6 +9,7 @@
 #ifndef MUXD_STATS_H
 #define MUXD_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct mx_server;
@@ -134,5 +135,10 @@ struct mx_listener_info {
  * also while the controlling thread adds listeners. 0, or -ENOENT past
  * the last. */
 int mx_server_listener(const struct mx_server *s, unsigned i, struct mx_listener_info *out);
+
+/* Faults injected so far, by site: the test facility of MUXD_FAULTS
+ * (docs/operations.md#injected-faults). Fills up to max names ("alloc")
+ * and counts; returns how many sites there are. Any thread. */
+size_t mx_fault_counts(const char **names, uint64_t *counts, size_t max);
 
 #endif

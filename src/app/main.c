@@ -18,6 +18,7 @@
 #include "app/config.h"
 #include "app/cpus.h"
 #include "app/fdlimit.h"
+#include "io/fault.h"
 #include "app/listen_opts.h"
 #include "app/overrides.h"
 #include "app/protocols.h"
@@ -238,6 +239,13 @@ int main(int argc, char **argv)
     mx_log_set_format(cfg->log_format);
     if (fd_short)
         mx_warn("%s", fdwarn);
+    if (mx__faults_init(err, sizeof err) < 0) {
+        mx_error("%s", err);
+        free_listeners(&app);
+        return 2;
+    }
+    if (getenv("MUXD_FAULTS"))
+        mx_warn("fault injection armed: MUXD_FAULTS=%s (a test facility)", getenv("MUXD_FAULTS"));
     signal(SIGPIPE, SIG_IGN);
     return serve(&app, raise_fd_limit());
 }

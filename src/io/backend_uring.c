@@ -24,6 +24,7 @@
 
 #include <liburing.h>
 
+#include "io/fault.h"
 #include "io/backend.h"
 #include "io/uring.h"
 #include "muxd/log.h"
@@ -62,6 +63,8 @@ struct ur {
     unsigned nbufs, buf_size;
     struct send_ctx *free_sends;
     uint64_t *starved;          /* tags of connections waiting for buffers */
+    unsigned short *withheld;   /* buffers kept back this turn (fault.h) */
+    unsigned nwithheld;
     size_t nstarved, starved_cap;
     int wake_fd;
     bool overflow_logged;
@@ -111,6 +114,10 @@ static int bufs_setup(struct ur *u, unsigned nbufs, unsigned size)
     if (bufs == MAP_FAILED)
         return -errno;
     u->bufs = bufs;
+#ifdef MX_FAULTS
+    if (mx__faults_armed && !(u->withheld = calloc(nbufs, sizeof *u->withheld)))
+        return -ENOMEM;
+#endif
     struct io_uring_buf_reg reg = { .ring_addr = (uintptr_t)br, .ring_entries = nbufs,
                                     .bgid = BGID };
     int err = io_uring_register_buf_ring(&u->ring, &reg, 0);
@@ -141,6 +148,12 @@ int mx__uring_queue_init(struct io_uring *ring, unsigned sq, unsigned cq)
         struct io_uring_params p = { .flags = tries[i], .cq_entries = cq };
         err = io_uring_queue_init_params(sq, ring, &p);
     }
+    /* The ring's fd registered with this thread (kernel 5.18): each
+     * io_uring_enter then skips the fd table lookup and its reference.
+     * The calling thread is the ring's only user. Optional: without it,
+     * the plain fd serves. */
+    if (err == 0)
+        (void)io_uring_register_ring_fd(ring);
     return err;
 }
 
@@ -174,6 +187,7 @@ static void ur_fini(struct mx_worker *w)
         munmap(u->br, u->br_bytes);
     if (u->bufs)
         munmap(u->bufs, (size_t)u->nbufs * u->buf_size);
+    free(u->withheld);
     while (u->free_sends) {
         struct send_ctx *s = u->free_sends;
         u->free_sends = s->next;
@@ -189,7 +203,9 @@ static int ur_init(struct mx_worker *w, const struct mx_backend_conf *conf)
     struct ur *u = calloc(1, sizeof *u);
     if (!u)
         return -ENOMEM;
-    int err = mx__uring_queue_init(&u->ring, SQ_ENTRIES, CQ_ENTRIES);
+    /* cq_tiny: a ring whose completions overflow under any load. */
+    bool tiny = MX_FAULT(MX_FAULT_CQ_TINY);
+    int err = mx__uring_queue_init(&u->ring, tiny ? 8 : SQ_ENTRIES, tiny ? 8 : CQ_ENTRIES);
     if (err < 0) {
         free(u);
         return err;
@@ -305,7 +321,10 @@ static void on_recv(struct mx_worker *w, struct ur *u, struct mx_conn *c,
          * from the socket, and dropping them would lose data. */
         if (open && cqe->res > 0)
             open = mx__conn_recv(c, u->bufs + (size_t)bid * u->buf_size, (size_t)cqe->res);
-        buf_return(u, bid);
+        if (u->withheld && MX_FAULT(MX_FAULT_ENOBUFS))
+            u->withheld[u->nwithheld++] = (unsigned short)bid;
+        else
+            buf_return(u, bid);
     }
     if (!open)
         return;
@@ -366,6 +385,8 @@ static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int re
         return;
     if (res == -ECANCELED && (c->backend_state & U_SUSP))
         return; /* nothing went out: the queue moves with c */
+    if (res >= 0 && MX_FAULT(MX_FAULT_RESET))
+        res = -EPIPE;   /* as if the peer had gone with this output queued */
     if (res < 0) {
         mx__conn_fail(c, res);
         return;
@@ -493,6 +514,8 @@ static void ur_dispatch(struct mx_worker *w)
         }
         io_uring_cq_advance(&u->ring, seen);
     } while (seen > 0);
+    while (u->nwithheld > 0)
+        buf_return(u, u->withheld[--u->nwithheld]);
     feed_starved(w, u);
     check_overflow(w, u);
 }
@@ -530,5 +553,6 @@ int mx__uring_probe(void)
         munmap(u.br, u.br_bytes);
     if (u.bufs)
         munmap(u.bufs, (size_t)u.nbufs * u.buf_size);
+    free(u.withheld);
     return err;
 }

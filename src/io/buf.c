@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/fault.h"
 #include "io/buf.h"
 
 int mx__buf_append(struct mx_buf *b, const void *p, size_t n)
@@ -18,7 +19,7 @@ int mx__buf_append(struct mx_buf *b, const void *p, size_t n)
             cap *= 2;
         if (cap > UINT32_MAX)
             cap = UINT32_MAX;
-        char *d = realloc(b->data, cap);
+        char *d = MX_FAULT(MX_FAULT_ALLOC) ? NULL : realloc(b->data, cap);
         if (!d)
             return -ENOMEM;
         b->data = d;

@@ -2,11 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/fault.h"
 #include "muxd/chunk.h"
 
 struct mx_chunk *mx_chunk_new(size_t cap)
 {
-    if (cap > UINT32_MAX)
+    if (cap > UINT32_MAX || MX_FAULT(MX_FAULT_ALLOC))
         return NULL;
     struct mx_chunk *ch = malloc(sizeof *ch + cap);
     if (!ch)

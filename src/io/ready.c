@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "io/fault.h"
 #include "io/ready.h"
 #include "reactor/conn.h"
 
@@ -17,6 +18,12 @@ static ssize_t write_queue(struct mx_conn *c)
         struct iovec iov[MAX_IOV];
         struct msghdr msg = { .msg_iov = iov };
         msg.msg_iovlen = (size_t)mx__outq_iov(&c->out, iov, MAX_IOV);
+        if (MX_FAULT(MX_FAULT_RESET))
+            return total & 1 ? -EPIPE : -ECONNRESET;
+        if (MX_FAULT(MX_FAULT_SHORT_IO)) {
+            msg.msg_iovlen = 1;
+            iov[0].iov_len = iov[0].iov_len < 7 ? iov[0].iov_len : 7;
+        }
         size_t want = 0;
         for (size_t i = 0; i < msg.msg_iovlen; i++)
             want += iov[i].iov_len;
@@ -53,6 +60,8 @@ void mx__ready_flush(const struct mx_ready *rd, struct mx_conn *c)
  * Returns whether c is still open. */
 static bool read_once(struct mx_conn *c, char *scratch, size_t size)
 {
+    if (MX_FAULT(MX_FAULT_SHORT_IO))
+        size = size < 5 ? size : 5;
     ssize_t r = recv(c->fd, scratch, size, 0);
     if (r > 0)
         return mx__conn_recv(c, scratch, (size_t)r);

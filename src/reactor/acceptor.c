@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/fault.h"
 #include "io/backend.h"
 #include "muxd/log.h"
 #include "reactor/server.h"
@@ -39,6 +40,16 @@ static void fd_exhaustion_over(struct mx_acceptor *a)
     a->emfile_shedding = false;
     mx_info("accept: descriptors free again: %llu connections refused in that burst; "
             "admitting again", (unsigned long long)a->emfile_burst);
+}
+
+/* An accepted connection had to go for want of descriptors (the io_uring
+ * acceptor's injected EMFILE, fault.h): logged and counted as a shed. */
+void mx__acceptor_refused_fd(struct mx_acceptor *a, int err)
+{
+    log_fd_exhaustion(a, err);
+    a->rejected++;
+    a->emfile_burst++;
+    mx__count(&a->rejected_emfile, 1);
 }
 
 /* Out of descriptors: give up the spare one to accept and close the
@@ -134,6 +145,11 @@ void mx__acceptor_accept_all(struct mx_acceptor *a, struct mx_listener *ls)
 {
     for (;;) {
         int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0 && MX_FAULT(MX_FAULT_EMFILE)) {
+            close(fd);   /* as if the ceiling had refused it */
+            fd = -1;
+            errno = EMFILE;
+        }
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;

@@ -48,6 +48,9 @@ void mx__acceptor_reconcile(struct mx_acceptor *a);
 /* Shared by the two accept loops (acceptor.c, acceptor_uring.c). */
 /* A freshly accepted fd: tune, admit, hand off round-robin. */
 void mx__acceptor_take(struct mx_acceptor *a, int fd, struct mx_listener *ls);
+/* A connection accepted but closed for want of descriptors: the log line
+ * and counts of a shed (fault.h's emfile on the io_uring acceptor). */
+void mx__acceptor_refused_fd(struct mx_acceptor *a, int err);
 /* accept4 until the backlog is empty; at EMFILE sheds connections or sets
  * paused_until_ms. */
 void mx__acceptor_accept_all(struct mx_acceptor *a, struct mx_listener *ls);

@@ -20,6 +20,7 @@
 
 #include <liburing.h>
 
+#include "io/fault.h"
 #include "io/uring.h"
 #include "muxd/log.h"
 #include "reactor/server.h"
@@ -96,6 +97,12 @@ static void on_accept(struct mx_acceptor *a, struct ring *r, unsigned i,
 {
     struct mx_listener *ls = &a->srv->listeners[i];
     int res = cqe->res;
+    if (res >= 0 && MX_FAULT(MX_FAULT_EMFILE)) {
+        /* As if the ceiling had refused it; the multishot goes on. */
+        close(res);
+        mx__acceptor_refused_fd(a, EMFILE);
+        res = -ECONNABORTED;
+    }
     if (res >= 0)
         mx__acceptor_take(a, res, ls);
     if (cqe->flags & IORING_CQE_F_MORE)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/fault.h"
 #include "io/backend.h"
 #include "muxd/chunk.h"
 #include "muxd/conn.h"
@@ -139,7 +140,7 @@ static void abort_warn(struct mx_conn *c, const char *reason)
 
 void mx__conn_create(struct mx_worker *w, int fd, const struct mx_listener *ls, uint32_t ticket)
 {
-    struct mx_conn *c = calloc(1, sizeof *c);
+    struct mx_conn *c = MX_FAULT(MX_FAULT_ALLOC) ? NULL : calloc(1, sizeof *c);
     if (!c || mx__worker_slot_take(w, c) < 0) {
         mx_warn("dropping a new connection: out of memory");
         free(c);
@@ -371,6 +372,15 @@ static int after_queue(struct mx_conn *c)
     return 0;
 }
 
+/* Output that cannot be queued is a hole in the stream: the connection
+ * goes, with the reason, rather than go on with bytes missing (a client
+ * waiting for them would wait forever). */
+static int out_of_memory(struct mx_conn *c)
+{
+    abort_warn(c, "out of memory for output");
+    return -ENOMEM;
+}
+
 int mx__conn_queue_raw(struct mx_conn *c, const void *p, size_t n)
 {
     if (n == 0)
@@ -379,7 +389,7 @@ int mx__conn_queue_raw(struct mx_conn *c, const void *p, size_t n)
     int err = c->ls->overflow == MX_OVERFLOW_DROP_OLDEST ? mx__outq_append_msg(&c->out, p, n)
                                                           : mx__outq_append(&c->out, p, n);
     if (err < 0)
-        return -ENOMEM;
+        return out_of_memory(c);
     mx__count(&c->w->stats.bytes_queued, n);
     return after_queue(c);
 }
@@ -391,7 +401,8 @@ int mx_conn_send(struct mx_conn *c, const void *p, size_t n)
         return -ECONNRESET;
     if (n == 0)
         return 0;
-    return c->ws ? mx__ws_send(c, p, n) : mx__conn_below(c, p, n);
+    int err = c->ws ? mx__ws_send(c, p, n) : mx__conn_below(c, p, n);
+    return err == -ENOMEM ? out_of_memory(c) : err;
 }
 
 int mx__conn_below(struct mx_conn *c, const void *p, size_t n)
@@ -406,13 +417,15 @@ int mx_conn_send_chunk(struct mx_conn *c, struct mx_chunk *ch)
         return -ECONNRESET;
     /* A WebSocket member gets the chunk's framed form, made once. */
     if (c->ws && ch->len && !(ch = mx__ws_chunk(c, ch)))
-        return -ENOMEM;
+        return out_of_memory(c);
     /* Records are made per connection: the shared bytes are encrypted,
      * not shared. */
-    if (c->tls)
-        return ch->len ? mx__tls_send(c, ch->data, ch->len) : 0;
+    if (c->tls) {
+        int err = ch->len ? mx__tls_send(c, ch->data, ch->len) : 0;
+        return err == -ENOMEM ? out_of_memory(c) : err;
+    }
     if (mx__outq_push(&c->out, ch) < 0)
-        return -ENOMEM;
+        return out_of_memory(c);
     mx__count(&c->w->stats.bytes_queued, ch->len);
     return after_queue(c);
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "io/fault.h"
 #include "muxd/conn.h"
 #include "reactor/conn.h"
 
@@ -27,7 +28,7 @@ int mx__conn_timer_arm(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, voi
     if (c->flags & MX_C_DEAD)
         return -ECONNRESET;
     if (!c->timer) {
-        if (!(c->timer = calloc(1, sizeof *c->timer)))
+        if (MX_FAULT(MX_FAULT_ALLOC) || !(c->timer = calloc(1, sizeof *c->timer)))
             return -ENOMEM;
         c->timer->t = (struct mx_timer){ .fn = fire, .arg = c->timer };
         c->timer->c = c;

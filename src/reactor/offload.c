@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdlib.h>
 
+#include "io/fault.h"
 #include "muxd/conn.h"
 #include "muxd/log.h"
 #include "reactor/conn.h"
@@ -148,12 +149,13 @@ int mx_offload(struct mx_conn *c, mx_work_fn *work, mx_done_fn *done, void *arg)
         return -ENOTSUP;
     if (c->flags & (MX_C_DEAD | MX_C_CLOSING))
         return -ECONNRESET;
-    if (atomic_fetch_add(&o->outstanding, 1) >= atomic_load_explicit(&o->max, memory_order_relaxed)) {
+    if (atomic_fetch_add(&o->outstanding, 1) >= atomic_load_explicit(&o->max, memory_order_relaxed) ||
+        MX_FAULT(MX_FAULT_OFFLOAD)) {
         atomic_fetch_sub(&o->outstanding, 1);
         mx__count(&c->w->stats.offload_rejected, 1);
         return -EBUSY;
     }
-    struct mx_job *job = malloc(sizeof *job);
+    struct mx_job *job = MX_FAULT(MX_FAULT_ALLOC) ? NULL : malloc(sizeof *job);
     if (!job) {
         atomic_fetch_sub(&o->outstanding, 1);
         return -ENOMEM;

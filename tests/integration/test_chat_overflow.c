@@ -214,28 +214,6 @@ static void join_all(struct run *r, int port)
     }
 }
 
-/* The sum of a counter family on /metrics (every label set). */
-static long metric_sum(int admin, const char *name)
-{
-    int fd = mx_connect(admin);
-    MX_REQUIRE(fd >= 0);
-    static const char req[] = "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n";
-    MX_REQUIRE(mx_send_all(fd, req, sizeof req - 1) == 0);
-    static char resp[1 << 18];
-    size_t len = 0;
-    ssize_t n;
-    while (len < sizeof resp - 1 && (n = recv(fd, resp + len, sizeof resp - 1 - len, 0)) > 0)
-        len += (size_t)n;
-    resp[len] = '\0';
-    close(fd);
-    long sum = 0;
-    size_t nl = strlen(name);
-    for (char *p = strtok(resp, "\n"); p; p = strtok(NULL, "\n"))
-        if (strncmp(p, name, nl) == 0 && (p[nl] == '{' || p[nl] == ' '))
-            sum += strtol(strrchr(p, ' ') + 1, NULL, 10);
-    return sum;
-}
-
 static void finish(struct mx_daemon *d, struct run *r, int ep)
 {
     /* Everyone is still there. */
@@ -279,7 +257,7 @@ Test(chat_overflow, drop_oldest_drops_whole_lines_and_says_how_many)
     MX_REQUIRE(!r->errors, "%ld errors; first: %s", r->errors, r->first_error);
     MX_REQUIRE(min_next(r, READERS) == r->limit, "readers got %ld of %ld", min_next(r, READERS),
                r->limit);
-    long server_dropped = metric_sum(mx_port(d, "admin"), "muxd_output_dropped_messages_total");
+    long server_dropped = mx_metric_sum(mx_port(d, "admin"), "muxd_output_dropped_messages_total");
     MX_REQUIRE(server_dropped > 0, "nothing was dropped: %ld messages too few?", r->limit);
 
     /* The never-readers read at last: up to the last message, with every
@@ -330,7 +308,7 @@ Test(chat_overflow, pause_producer_holds_the_sender_and_loses_nothing)
     MX_REQUIRE(s->sent < r->limit, "all %ld messages went through: the sender was never held",
                r->limit);
     int admin = mx_port(d, "admin");
-    MX_REQUIRE(metric_sum(admin, "muxd_chat_producer_holds_total") > 0, "no hold was counted");
+    MX_REQUIRE(mx_metric_sum(admin, "muxd_chat_producer_holds_total") > 0, "no hold was counted");
     cr_log_info("the sender was held after %ld of %ld messages", last, r->limit);
 
     /* The never-readers read: the sender goes on, and everyone gets all. */
@@ -346,7 +324,7 @@ Test(chat_overflow, pause_producer_holds_the_sender_and_loses_nothing)
         MX_REQUIRE(r->m[i].next == r->limit && r->m[i].dropped == 0,
                    "member %d got %ld of %ld (%ld dropped)", i, r->m[i].next, r->limit,
                    r->m[i].dropped);
-    MX_REQUIRE(metric_sum(admin, "muxd_chat_sendq_kills_total") == 0, "someone was cut");
+    MX_REQUIRE(mx_metric_sum(admin, "muxd_chat_sendq_kills_total") == 0, "someone was cut");
     free(s);
     finish(d, r, ep);
 }

@@ -5,7 +5,12 @@
 
 #include <stdbool.h>
 
+#include <unistd.h>
+
 #include "io/backend.h"
+#include "io/outq.h"
+#include "reactor/conn.h"
+#include "reactor/worker.h"
 
 static struct {
     int set_recv_calls;
@@ -33,5 +38,19 @@ static const struct mx_backend_ops fake_be = {
     .set_recv = fb_set_recv, .flush = fb_flush, .detach = fb_detach, .wait = fb_wait,
     .dispatch = fb_dispatch,
 };
+
+/* Every connection of w aborted and freed, w torn down, the test's end
+ * of the socket pair closed. */
+static inline void fake_teardown(struct mx_worker *w, int peer_fd)
+{
+    mx__worker_end_turn(w);
+    for (uint32_t i = 0; i < w->nslots; i++)
+        if (w->slots[i])
+            mx__conn_abort(w->slots[i], NULL);
+    mx__worker_end_turn(w);
+    mx__worker_fini(w);
+    mx__outq_thread_cleanup();
+    close(peer_fd);
+}
 
 #endif

@@ -60,14 +60,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    mx__worker_end_turn(&w);
-    for (uint32_t i = 0; i < w.nslots; i++)
-        if (w.slots[i])
-            mx__conn_abort(w.slots[i], NULL);
-    mx__worker_end_turn(&w);
-    mx__worker_fini(&w);
-    mx__outq_thread_cleanup();
-    close(peer_fd);
+    fake_teardown(&w, peer_fd);
 }
 
 TestSuite(conn_ws, .init = setup, .fini = teardown);

@@ -111,6 +111,12 @@ static int gather(struct mx_server *s, struct mx_expo_input *in)
     in->open_fds = count_fds();
     in->max_fds = max_fds();
     in->rss_bytes = rss_bytes();
+    size_t nf = mx_fault_counts(in->fault_names, in->fault_counts, 16);
+    nf = nf < 16 ? nf : 16;
+    uint64_t any = 0;
+    for (size_t i = 0; i < nf; i++)
+        any += in->fault_counts[i];
+    in->nfaults = any ? nf : 0;
     return err;
 }
 

@@ -254,6 +254,18 @@ static void server_wide(struct mx_text *t, const struct mx_expo_input *in)
           in->rss_bytes);
 }
 
+/* Only in a test run with MUXD_FAULTS, once something was injected. */
+static void faults(struct mx_text *t, const struct mx_expo_input *in)
+{
+    if (in->nfaults == 0)
+        return;
+    family(t, "muxd_faults_injected_total", "counter",
+           "Faults injected by MUXD_FAULTS (a test facility), by site.");
+    for (size_t i = 0; i < in->nfaults; i++)
+        mx_text_add(t, "muxd_faults_injected_total{site=\"%s\"} %llu\n", in->fault_names[i],
+                    (unsigned long long)in->fault_counts[i]);
+}
+
 void mx_expo_write(struct mx_text *t, const struct mx_expo_input *in)
 {
     server_wide(t, in);
@@ -261,4 +273,5 @@ void mx_expo_write(struct mx_text *t, const struct mx_expo_input *in)
     worker_counters(t, in);
     proxy_refusals(t, in);
     histograms(t, in);
+    faults(t, in);
 }

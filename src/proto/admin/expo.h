@@ -33,6 +33,10 @@ struct mx_expo_input {
     long long open_fds;
     long long max_fds;
     long long rss_bytes;
+    /* Injected faults by site (mx_fault_counts); nfaults 0: none were. */
+    const char *fault_names[16];
+    uint64_t fault_counts[16];
+    size_t nfaults;
 };
 
 /* Appends every metric family to t. */

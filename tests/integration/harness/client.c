@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -332,4 +333,26 @@ int mx_recv_pattern(int fd, uint32_t seed, uint64_t n, int timeout_ms,
         off += want;
     }
     return 0;
+}
+
+long mx_metric_sum(int admin, const char *name)
+{
+    int fd = mx_connect(admin);
+    MX_REQUIRE(fd >= 0);
+    static const char req[] = "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n";
+    MX_REQUIRE(mx_send_all(fd, req, sizeof req - 1) == 0);
+    static _Thread_local char resp[1 << 18];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof resp - 1 && (n = recv(fd, resp + len, sizeof resp - 1 - len, 0)) > 0)
+        len += (size_t)n;
+    resp[len] = '\0';
+    close(fd);
+    long sum = 0;
+    size_t nl = strlen(name);
+    char *save = NULL;
+    for (char *p = strtok_r(resp, "\n", &save); p; p = strtok_r(NULL, "\n", &save))
+        if (strncmp(p, name, nl) == 0 && (p[nl] == '{' || p[nl] == ' '))
+            sum += strtol(strrchr(p, ' ') + 1, NULL, 10);
+    return sum;
 }

@@ -227,6 +227,10 @@ int mx_writer_join(struct mx_writer *w);
 int mx_recv_pattern(int fd, uint32_t seed, uint64_t n, int timeout_ms,
                     char *err, size_t errlen);
 
+/* The sum of a metric family on the admin listener's /metrics (every
+ * label set): one GET on admin_port. */
+long mx_metric_sum(int admin_port, const char *name);
+
 /* ---- many clients ---------------------------------------------------- */
 
 struct mx_load_opts {
