@@ -12,7 +12,14 @@
 #                             the irc and logger plugins it needs are in
 #                             weechat-core, which it depends on, so not
 #                             weechat-plugins: it is driven by -r commands,
-#                             not the fifo or relay)
+#                             not the fifo or relay;
+#                             python3-websockets: the WebSocket client of
+#                             test_ws_chat.c (ws_client.py): a real
+#                             RFC 6455 client beside raw IRC sockets;
+#                             python3-selenium, chromium, chromium-driver:
+#                             test_ws_browser.c loads the web client page
+#                             (web/index.html) in headless Chromium and
+#                             drives it with selenium through chromedriver)
 #   scripts/setup.sh bench    also what bench/ runs: the peers (libevent,
 #                             ngircd, inspircd), gnuplot for the plots, jq,
 #                             ss (iproute2: free ports for the IRC peers),
@@ -31,7 +38,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
       liburing-dev libinih-dev libcriterion-dev libcrypt-dev libssl-dev openssl python3-irc groff-base
-      python3-prometheus-client haproxy weechat-headless)
+      python3-prometheus-client haproxy weechat-headless
+      python3-websockets python3-selenium chromium chromium-driver)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox iproute2 git bsdextrautils)
 fi
