@@ -112,15 +112,17 @@ rc=0
 wait "$cl" || rc=1
 wait "$ch" || rc=1
 wait "$wk" || rc=1
+sendq=$(metric muxd_chat_sendq_kills_total)
 sleep 3
 now=$(date +%s)
 sample $((now - t0)) >> "$d/samples"
 fds1=$(ls /proc/$mpid/fd | wc -l)
 
 echo "soak: clients $(cat "$d/clients.json")"
-/usr/bin/python3 - "$d" "$fds0" "$fds1" "$hups" "$secs" <<'PY' || rc=1
+/usr/bin/python3 - "$d" "$fds0" "$fds1" "$hups" "$secs" "$sendq" <<'PY' || rc=1
 import json, statistics, sys
-d, fds0, fds1, hups, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+d, fds0, fds1, hups, secs, sendq = (sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
+                                    int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
 bad = []
 cl = json.load(open(f"{d}/clients.json"))
 if cl["mismatches"] or cl["short"]:
@@ -136,6 +138,9 @@ if lost:
     bad.append("chat deliveries lost, duplicated or reordered")
 work = json.load(open(f"{d}/work.json"))
 print(f"soak: work {json.dumps({k: work[k] for k in work if k in ('messages', 'errors', 'heavy')})}")
+print(f"soak: never-readers cut at their SendQ: {sendq} ({cl['never_readers']} connected)")
+if secs >= 180 and sendq == 0:
+    bad.append("no never-reader was cut at its SendQ")
 applied = open(f"{d}/log").read().count("reload: ")
 print(f"soak: {hups} reloads sent, {applied} reload lines")
 if hups and applied < hups:
