@@ -238,8 +238,9 @@ static void run_generic(const struct ld_opts *o, enum ld_hcase id, struct hs_cas
 
 /* ---- reset-mid-write ---- */
 
-/* Pushes a large request for up to 200 ms: the server reads it and
- * writes its answers into our small window. */
+/* Pushes a large request until the server stops taking it (our send
+ * blocked for 100 ms: it is busy writing its answers into our small
+ * window, or holding them), at most 32 MiB or 1 s. */
 static uint64_t push_big(const struct ld_opts *o, int fd)
 {
     static char buf[CHUNK];
@@ -248,17 +249,16 @@ static uint64_t push_big(const struct ld_opts *o, int fd)
         n += (size_t)(o->hproto == LD_HP_CHAT ? snprintf(buf + n, sizeof buf - n,
                                                           "PING :%0400d\r\n", 0)
                                                : snprintf(buf + n, sizeof buf - n, "%0255d\n", 0));
-    uint64_t sent = 0, end = ld_now_ns() + 200 * NS_PER_MS;
-    while (sent < (1u << 20) && ld_now_ns() < end) {
+    uint64_t sent = 0, end = ld_now_ns() + NS_PER_S;
+    while (sent < (32u << 20) && ld_now_ns() < end) {
         ssize_t w = send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
             sent += (uint64_t)w;
             continue;
         }
-        if (w < 0 && errno != EAGAIN)
-            break;
         struct pollfd p = { .fd = fd, .events = POLLOUT };
-        (void)poll(&p, 1, 20);
+        if ((w < 0 && errno != EAGAIN) || poll(&p, 1, 100) == 0)
+            break;
     }
     return sent;
 }
@@ -266,7 +266,7 @@ static uint64_t push_big(const struct ld_opts *o, int fd)
 static void run_reset(const struct ld_opts *o, struct hs_case_result *r)
 {
     uint64_t end = ld_now_ns() + ld_secs_ns(o->duration);
-    struct hs_sockopt so = { .rcvbuf = 4096 };
+    struct hs_sockopt so = { .rcvbuf = 4096, .mss = 536 };
     char why[200] = "";
     while (ld_now_ns() < end) {
         int fd = hs_connect(o, &so, CONNECT_MS);
@@ -280,8 +280,7 @@ static void run_reset(const struct ld_opts *o, struct hs_case_result *r)
         if (o->hproto == LD_HP_CHAT)
             (void)hs_chat_register(fd, nick, NULL, 5000, why, sizeof why);
         r->sent += push_big(o, fd);
-        ld_sleep_ns(50 * NS_PER_MS); /* the server is writing to us now */
-        hs_close_rst(fd);
+        hs_close_rst(fd); /* the server is writing to us now */
         r->abusers++;
         ld_sleep_ns(100 * NS_PER_MS);
     }

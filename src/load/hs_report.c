@@ -25,14 +25,11 @@ static double ratio(const struct hs_report *rep, const struct hs_case_result *r)
 
 /* ---- text ---- */
 
-static void text_case(const struct hs_report *rep, const struct hs_case_result *r)
+static void text_side(const struct hs_case_result *r)
 {
-    char after[32] = "-";
-    if (r->outcome == HS_CUT)
-        snprintf(after, sizeof after, "%.1f ms", r->cut_ms);
-    printf("%-16s %-10s %-9s %9.2f ms %6.1fx   ", ld_hcases[r->id].name,
-           hs_outcome_name(r->outcome), after, p99_ms(&r->good), ratio(rep, r));
-    if (r->id == HC_CONNECT_FLOOD)
+    if (r->outcome == HS_NOT_RUN && !r->setup_failed)
+        printf("not run: the server is gone\n");
+    else if (r->id == HC_CONNECT_FLOOD)
         printf("opened %llu, refused %llu, closed %llu, pending %llu, slowest %.0f ms\n",
                (unsigned long long)r->opened, (unsigned long long)r->refused,
                (unsigned long long)r->cut, (unsigned long long)r->pending, r->connect_max_ms);
@@ -40,6 +37,20 @@ static void text_case(const struct hs_report *rep, const struct hs_case_result *
         printf("sent %llu B, got %llu B, stall %.0f ms, lag %.0f ms, %llu error replies\n",
                (unsigned long long)r->sent, (unsigned long long)r->recvd, r->stall_ms,
                r->lag_ms, (unsigned long long)r->error_replies);
+}
+
+static void text_case(const struct hs_report *rep, const struct hs_case_result *r)
+{
+    char after[32] = "-", p99[32] = "-", x[32] = "-";
+    if (r->outcome == HS_CUT)
+        snprintf(after, sizeof after, "%.1f ms", r->cut_ms);
+    if (r->good.lat.count) {
+        snprintf(p99, sizeof p99, "%.2f ms", p99_ms(&r->good));
+        snprintf(x, sizeof x, "%.1fx", ratio(rep, r));
+    }
+    printf("%-16s %-10s %-9s %12s %7s   ", ld_hcases[r->id].name, hs_outcome_name(r->outcome),
+           after, p99, x);
+    text_side(r);
     if (r->note[0])
         printf("%-16s note: %s\n", "", r->note);
     if (r->finding[0])

@@ -51,6 +51,10 @@ static void find(const struct hs_report *rep, struct hs_case_result *r)
     if (r->setup_failed)
         snprintf(r->finding, sizeof r->finding, "the case could not be set up: %.160s",
                  r->note);
+    else if (r->good.probes && r->good.answered * 2 < r->good.probes)
+        snprintf(r->finding, sizeof r->finding,
+                 "the well-behaved clients stalled: %llu of %llu probes answered",
+                 (unsigned long long)r->good.answered, (unsigned long long)r->good.probes);
     else if (r->good.lost)
         snprintf(r->finding, sizeof r->finding,
                  "%llu well-behaved connections were closed by the server",
