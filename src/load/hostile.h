@@ -28,10 +28,14 @@
 /* A send blocked or an answer owed this long means the server held the
  * abuser back: THROTTLED. */
 #define HS_THROTTLE_NS (1000 * 1000 * 1000ull)
-/* The well-behaved p99 "blew up": this many times the baseline and at
- * least HS_BLOWN_MIN_NS (a busy 2-core box moves a 100 us p99 by 5x). */
+/* The well-behaved latency "blew up": at least HS_BLOWN_SHARE of the
+ * probes (and two) took over HS_BLOWN_RATIO times the baseline p99 and
+ * over HS_BLOWN_MIN_NS. A share, not the p99 itself: over a few hundred
+ * probes the p99 is one or two of them, and one hiccup of a busy machine
+ * must not count as the server's doing. */
 #define HS_BLOWN_RATIO 10.0
 #define HS_BLOWN_MIN_NS (100 * 1000 * 1000ull)
+#define HS_BLOWN_SHARE 0.02
 
 enum hs_outcome { HS_NOT_RUN, HS_CUT, HS_THROTTLED, HS_REFUSED, HS_IGNORED, HS_DOWN };
 

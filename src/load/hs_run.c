@@ -42,12 +42,24 @@ static enum hs_outcome outcome_of(const struct hs_case_result *r)
     return r->error_replies ? HS_REFUSED : HS_IGNORED;
 }
 
+/* Probes of h at or above ns (to the histogram's bucket). */
+static uint64_t slower_than(const struct ld_hist *h, uint64_t ns)
+{
+    uint64_t n = 0;
+    for (unsigned i = ld_hist_index(ns); i < LD_HIST_BUCKETS; i++)
+        n += h->b[i];
+    return n;
+}
+
 /* The first weakness the case shows, or none. */
 static void find(const struct hs_report *rep, struct hs_case_result *r)
 {
     const struct ld_opts *o = rep->o;
-    double base = p99_ms(&rep->baseline), now = p99_ms(&r->good);
-    bool blown = now >= base * HS_BLOWN_RATIO && now >= HS_BLOWN_MIN_NS / 1e6;
+    double base = p99_ms(&rep->baseline);
+    double thr = base * HS_BLOWN_RATIO > HS_BLOWN_MIN_NS / 1e6 ? base * HS_BLOWN_RATIO
+                                                                : HS_BLOWN_MIN_NS / 1e6;
+    uint64_t slow = slower_than(&r->good.lat, (uint64_t)(thr * 1e6));
+    bool blown = slow >= 2 && (double)slow >= HS_BLOWN_SHARE * (double)r->good.lat.count;
     if (r->setup_failed)
         snprintf(r->finding, sizeof r->finding, "the case could not be set up: %.160s",
                  r->note);
@@ -61,8 +73,9 @@ static void find(const struct hs_report *rep, struct hs_case_result *r)
                  (unsigned long long)r->good.lost);
     else if (blown)
         snprintf(r->finding, sizeof r->finding,
-                 "well-behaved p99 %.1f ms, %.0f times the baseline's %.2f ms", now,
-                 base > 0 ? now / base : 0.0, base);
+                 "%llu of %llu well-behaved probes took over %.0f ms (p99 %.1f ms, baseline "
+                 "p99 %.2f ms)", (unsigned long long)slow,
+                 (unsigned long long)r->good.lat.count, thr, p99_ms(&r->good), base);
     else if (r->outcome == HS_IGNORED && ld_hcases[r->id].ignored_is_finding)
         snprintf(r->finding, sizeof r->finding, "the abuse went on unchecked for %.1f s",
                  o->duration);
@@ -70,13 +83,15 @@ static void find(const struct hs_report *rep, struct hs_case_result *r)
 
 static void judge(struct hs_report *rep, struct hs_case_result *r, bool alive, int err)
 {
+    r->outcome = r->setup_failed ? HS_NOT_RUN : outcome_of(r);
+    find(rep, r);
     if (!alive) {
+        /* What it did before it went is worth keeping too. */
+        char before[sizeof r->finding];
+        snprintf(before, sizeof before, "%s", r->finding);
         r->outcome = HS_DOWN;
-        snprintf(r->finding, sizeof r->finding, "the server is gone: a new connection got %s",
-                 strerror(-err));
-    } else {
-        r->outcome = r->setup_failed ? HS_NOT_RUN : outcome_of(r);
-        find(rep, r);
+        snprintf(r->finding, sizeof r->finding, "the server is gone: a new connection got %s%s"
+                 "%.120s", strerror(-err), before[0] ? "; before that: " : "", before);
     }
     if (r->finding[0])
         rep->findings++;

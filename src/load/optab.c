@@ -24,7 +24,7 @@ const struct ld_optdef ld_optab[O_COUNT] = {
     [O_RATE] = { "rate", 0, "R", E | C | W | H,
                  "open loop: R messages/s in all, latency counted from each\n"
                  "message's intended send time (chat: default 100); hostile:\n"
-                 "well-behaved probes/s in all (default 200; --proto chat 24)" },
+                 "well-behaved probes/s in all (default 200; --proto chat 32)" },
     [O_DURATION] = { "duration", 0, "S", LD_ALL | H,
                      "measured seconds (default 5); idle: seconds to hold;\n"
                      "hostile: the baseline and each case (default 3)" },

@@ -294,7 +294,7 @@ static int check_hostile(struct perr *e, struct ld_opts *o)
         return fail(e, "hostile mode aims at loopback only (127.0.0.0/8, ::1), got '%s'; "
                     "--allow-remote for a server of your own elsewhere", o->target);
     if (!o->rate_set)
-        o->rate = o->hproto == LD_HP_CHAT ? 24.0 : 200.0;
+        o->rate = o->hproto == LD_HP_CHAT ? 32.0 : 200.0;
     o->hcases = ld_hcase_default(o->hproto);
     char bad[32];
     if (o->hcases_arg && ld_hcase_parse(o->hcases_arg, o->hproto, &o->hcases, bad,
