@@ -27,20 +27,20 @@
 
 /* A send blocked or an answer owed this long means the server held the
  * abuser back: THROTTLED. */
-#define HS_THROTTLE_NS (1000 * 1000 * 1000ull)
-/* The well-behaved latency "blew up": at least HS_BLOWN_SHARE of the
- * probes (and two) took over HS_BLOWN_RATIO times the baseline p99 and
- * over HS_BLOWN_MIN_NS. A share, not the p99 itself: over a few hundred
+#define LD_HS_THROTTLE_NS (1000 * 1000 * 1000ull)
+/* The well-behaved latency "blew up": at least LD_HS_BLOWN_SHARE of the
+ * probes (and two) took over LD_HS_BLOWN_RATIO times the baseline p99 and
+ * over LD_HS_BLOWN_MIN_NS. A share, not the p99 itself: over a few hundred
  * probes the p99 is one or two of them, and one hiccup of a busy machine
  * must not count as the server's doing. */
-#define HS_BLOWN_RATIO 10.0
-#define HS_BLOWN_MIN_NS (100 * 1000 * 1000ull)
-#define HS_BLOWN_SHARE 0.02
+#define LD_HS_BLOWN_RATIO 10.0
+#define LD_HS_BLOWN_MIN_NS (100 * 1000 * 1000ull)
+#define LD_HS_BLOWN_SHARE 0.02
 
-enum hs_outcome { HS_NOT_RUN, HS_CUT, HS_THROTTLED, HS_REFUSED, HS_IGNORED, HS_DOWN };
+enum ld_hs_outcome { LD_HS_NOT_RUN, LD_HS_CUT, LD_HS_THROTTLED, LD_HS_REFUSED, LD_HS_IGNORED, LD_HS_DOWN };
 
 /* The well-behaved clients over one phase (the baseline or a case). */
-struct hs_good_stats {
+struct ld_hs_good_stats {
     struct ld_hist lat;      /* ns; a probe still owed at the end counts its age */
     uint64_t probes, answered;
     uint64_t lost;           /* connections the server closed in the phase */
@@ -48,9 +48,9 @@ struct hs_good_stats {
 };
 
 /* What a case measured and how it was judged. */
-struct hs_case_result {
+struct ld_hs_case_result {
     enum ld_hcase id;
-    enum hs_outcome outcome;
+    enum ld_hs_outcome outcome;
     unsigned abusers, cut;   /* abusive connections / closed by the server */
     double cut_ms;           /* from the start of the abuse until the last cut */
     double stall_ms;         /* longest send blocked, connection open */
@@ -61,50 +61,50 @@ struct hs_case_result {
     uint64_t opened, refused, pending;
     double connect_max_ms;
     bool setup_failed;       /* the abusers could not be set up (note says why) */
-    struct hs_good_stats good;
+    struct ld_hs_good_stats good;
     char note[200];
     char finding[200];       /* "" = none */
 };
 
-struct hs_report {
+struct ld_hs_report {
     const struct ld_opts *o;
     bool setup_failed;
     char setup_why[200];
-    struct hs_good_stats baseline;
-    struct hs_case_result cases[HC_COUNT];
+    struct ld_hs_good_stats baseline;
+    struct ld_hs_case_result cases[HC_COUNT];
     unsigned ncases;
     unsigned findings;
 };
 
 /* ---- the well-behaved clients (hs_good.c) ---- */
 
-struct hs_good {
+struct ld_hs_good {
     const struct ld_opts *o;
     pthread_t thread;
     atomic_int phase;        /* stats slot to record into; -1 = none */
     atomic_int acked;        /* the phase the thread last saw */
     atomic_bool stop, ready, failed;
-    struct hs_good_stats stats[HC_COUNT + 1];
+    struct ld_hs_good_stats stats[HC_COUNT + 1];
     char why[200];
 };
 
-int hs_good_start(struct hs_good *g, const struct ld_opts *o);
+int ld_hs_good_start(struct ld_hs_good *g, const struct ld_opts *o);
 /* Records into slot from now on (-1: nothing); returns once the thread
  * has closed the previous slot (owed probes counted), so it can be read. */
-void hs_good_phase(struct hs_good *g, int slot);
-void hs_good_stop(struct hs_good *g);
+void ld_hs_good_phase(struct ld_hs_good *g, int slot);
+void ld_hs_good_stop(struct ld_hs_good *g);
 
 /* ---- abusive connections (hs_abuser.c) ---- */
 
-#define HS_MARKS 4096
+#define LD_HS_MARKS 4096
 
-struct hs_ctx;
-struct hs_abuser;
+struct ld_hs_ctx;
+struct ld_hs_abuser;
 /* Queues a case's next bytes into a (called when all before went out and
  * a->next_ns is due); sets a->next_ns, UINT64_MAX when done. */
-typedef void hs_gen_fn(struct hs_ctx *x, struct hs_abuser *a, uint64_t now);
+typedef void ld_hs_gen_fn(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now);
 
-struct hs_abuser {
+struct ld_hs_abuser {
     int fd;
     unsigned idx;
     bool cut;                /* the server closed it */
@@ -122,65 +122,65 @@ struct hs_abuser {
     size_t tail_len;
     uint64_t errors, lines;
     uint64_t mark_next, mark_acked, max_lag_ns;
-    uint64_t mark_ns[HS_MARKS];
+    uint64_t mark_ns[LD_HS_MARKS];
 };
 
-struct hs_ctx {
+struct ld_hs_ctx {
     const struct ld_opts *o;
     enum ld_hcase id;
     uint64_t t0, deadline;
     uint64_t rnd;            /* garbage's xorshift state */
-    struct hs_abuser *ab;
+    struct ld_hs_abuser *ab;
     unsigned n;
 };
 
-int hs_abuser_init(struct hs_abuser *a, unsigned idx, int fd, uint64_t budget);
-void hs_abuser_free(struct hs_abuser *a);
+int ld_hs_abuser_init(struct ld_hs_abuser *a, unsigned idx, int fd, uint64_t budget);
+void ld_hs_abuser_free(struct ld_hs_abuser *a);
 /* Queues bytes / a marker (a line whose answer ends in HSMARK<seq>). */
-int hs_queue(struct hs_abuser *a, const void *p, size_t n);
-int hs_queuef(struct hs_abuser *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void hs_mark(struct hs_ctx *x, struct hs_abuser *a, uint64_t now);
+int ld_hs_queue(struct ld_hs_abuser *a, const void *p, size_t n);
+int ld_hs_queuef(struct ld_hs_abuser *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ld_hs_mark(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now);
 /* Runs every abuser of x with gen until x->deadline or until all are cut. */
-void hs_drive(struct hs_ctx *x, hs_gen_fn *gen);
+void ld_hs_drive(struct ld_hs_ctx *x, ld_hs_gen_fn *gen);
 /* Fills r from x's abusers. */
-void hs_collect(const struct hs_ctx *x, struct hs_case_result *r);
+void ld_hs_collect(const struct ld_hs_ctx *x, struct ld_hs_case_result *r);
 
 /* ---- cases (hs_cases.c) ---- */
 
 /* Runs case id for o->duration; fills r's measurements (not outcome). */
-void hs_case_run(const struct ld_opts *o, enum ld_hcase id, struct hs_case_result *r);
+void ld_hs_case_run(const struct ld_opts *o, enum ld_hcase id, struct ld_hs_case_result *r);
 
 /* ---- sockets (hs_net.c) ---- */
 
-struct hs_sockopt {
+struct ld_hs_sockopt {
     int rcvbuf, mss;         /* 0 = the kernel's */
     const struct sockaddr *src; /* bind first, or NULL */
     socklen_t srclen;
 };
 
 /* A non-blocking connect started (or done): the fd, or -errno. */
-int hs_connect_start(const struct ld_opts *o, const struct hs_sockopt *so);
+int ld_hs_connect_start(const struct ld_opts *o, const struct ld_hs_sockopt *so);
 /* Connected within timeout_ms (non-blocking fd returned), or -errno. */
-int hs_connect(const struct ld_opts *o, const struct hs_sockopt *so, int timeout_ms);
-void hs_close_rst(int fd);
+int ld_hs_connect(const struct ld_opts *o, const struct ld_hs_sockopt *so, int timeout_ms);
+void ld_hs_close_rst(int fd);
 /* Whether the server has closed its side of fd (its socket in /proc/net
  * is gone or past ESTABLISHED): seen even by a client that reads nothing,
  * whose receive window holds back the server's FIN. false off loopback. */
-bool hs_server_closed(int fd);
+bool ld_hs_server_closed(int fd);
 /* The server accepts a connection: 0, or -errno. */
-int hs_alive(const struct ld_opts *o);
+int ld_hs_alive(const struct ld_opts *o);
 /* IRC registration (and JOIN chan if not NULL) on a connected fd, with the
  * lines read meanwhile; 0, or -1 with why. */
-int hs_chat_register(int fd, const char *nick, const char *chan, int timeout_ms, char *why,
+int ld_hs_chat_register(int fd, const char *nick, const char *chan, int timeout_ms, char *why,
                      size_t whylen);
 /* "#<chan-prefix>0", the well-behaved clients' channel. */
-void hs_chan(const struct ld_opts *o, char *buf, size_t len);
+void ld_hs_chan(const struct ld_opts *o, char *buf, size_t len);
 
 /* ---- the run and its report ---- */
 
 int ld_hostile_main(const struct ld_opts *o);
-const char *hs_outcome_name(enum hs_outcome v);
-void hs_report_text(const struct hs_report *rep);
-void hs_report_json(const struct hs_report *rep);
+const char *ld_hs_outcome_name(enum ld_hs_outcome v);
+void ld_hs_report_text(const struct ld_hs_report *rep);
+void ld_hs_report_json(const struct ld_hs_report *rep);
 
 #endif

@@ -23,7 +23,7 @@
 #define PROC_EVERY_NS (100 * NS_PER_MS)
 #define READ_MAX (256 * 1024)   /* per connection and turn: others get their turn */
 
-int hs_abuser_init(struct hs_abuser *a, unsigned idx, int fd, uint64_t budget)
+int ld_hs_abuser_init(struct ld_hs_abuser *a, unsigned idx, int fd, uint64_t budget)
 {
     memset(a, 0, sizeof *a);
     a->fd = fd;
@@ -34,7 +34,7 @@ int hs_abuser_init(struct hs_abuser *a, unsigned idx, int fd, uint64_t budget)
     return a->out ? 0 : -1;
 }
 
-void hs_abuser_free(struct hs_abuser *a)
+void ld_hs_abuser_free(struct ld_hs_abuser *a)
 {
     free(a->out);
     a->out = NULL;
@@ -43,7 +43,7 @@ void hs_abuser_free(struct hs_abuser *a)
     a->fd = -1;
 }
 
-int hs_queue(struct hs_abuser *a, const void *p, size_t n)
+int ld_hs_queue(struct ld_hs_abuser *a, const void *p, size_t n)
 {
     if (a->out_off == a->out_len)
         a->out_off = a->out_len = 0;
@@ -62,7 +62,7 @@ int hs_queue(struct hs_abuser *a, const void *p, size_t n)
     return 0;
 }
 
-int hs_queuef(struct hs_abuser *a, const char *fmt, ...)
+int ld_hs_queuef(struct ld_hs_abuser *a, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -71,22 +71,22 @@ int hs_queuef(struct hs_abuser *a, const char *fmt, ...)
     va_end(ap);
     if (n < 0 || (size_t)n >= sizeof buf)
         return -1;
-    return hs_queue(a, buf, (size_t)n);
+    return ld_hs_queue(a, buf, (size_t)n);
 }
 
-void hs_mark(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
+void ld_hs_mark(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now)
 {
-    if (a->mark_next - a->mark_acked >= HS_MARKS)
+    if (a->mark_next - a->mark_acked >= LD_HS_MARKS)
         return; /* the ring is full: the lag is already measured */
-    a->mark_ns[a->mark_next % HS_MARKS] = now;
+    a->mark_ns[a->mark_next % LD_HS_MARKS] = now;
     if (x->o->hproto == LD_HP_CHAT)
-        hs_queuef(a, "PING :" MARK "%" PRIu64 "\r\n", a->mark_next);
+        ld_hs_queuef(a, "PING :" MARK "%" PRIu64 "\r\n", a->mark_next);
     else
-        hs_queuef(a, MARK "%" PRIu64 "\n", a->mark_next);
+        ld_hs_queuef(a, MARK "%" PRIu64 "\n", a->mark_next);
     a->mark_next++;
 }
 
-static void cut(struct hs_abuser *a, uint64_t now)
+static void cut(struct ld_hs_abuser *a, uint64_t now)
 {
     if (!a->cut) {
         a->cut = true;
@@ -107,7 +107,7 @@ static bool chat_error(const char *line)
 }
 
 /* A marker's answer ends its line: every marker up to it is answered. */
-static void ack_marker(struct hs_abuser *a, const char *tail, uint64_t now)
+static void ack_marker(struct ld_hs_abuser *a, const char *tail, uint64_t now)
 {
     const char *m = NULL;
     for (const char *p = tail; (p = strstr(p, MARK)); p++)
@@ -119,13 +119,13 @@ static void ack_marker(struct hs_abuser *a, const char *tail, uint64_t now)
     if (*end || end == m + strlen(MARK) || seq < a->mark_acked || seq >= a->mark_next)
         return;
     for (; a->mark_acked <= seq; a->mark_acked++) {
-        uint64_t lag = now - a->mark_ns[a->mark_acked % HS_MARKS];
+        uint64_t lag = now - a->mark_ns[a->mark_acked % LD_HS_MARKS];
         if (lag > a->max_lag_ns)
             a->max_lag_ns = lag;
     }
 }
 
-static void end_line(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
+static void end_line(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now)
 {
     a->line[a->line_len] = '\0';
     a->tail[a->tail_len] = '\0';
@@ -141,12 +141,12 @@ static void end_line(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
     const char *sp = strchr(a->line, ' ');
     const char *cmd = a->line[0] == ':' && sp ? sp + 1 : a->line;
     if (chat && strncmp(cmd, "PING ", 5) == 0)
-        hs_queuef(a, "PONG %.400s\r\n", cmd + 5); /* stay registered */
+        ld_hs_queuef(a, "PONG %.400s\r\n", cmd + 5); /* stay registered */
     a->line_len = a->tail_len = 0;
 }
 
 /* Bytes of a line: its start is kept whole, its end in a window. */
-static void add_to_line(struct hs_abuser *a, const char *p, size_t n)
+static void add_to_line(struct ld_hs_abuser *a, const char *p, size_t n)
 {
     size_t room = sizeof a->line - 1 - a->line_len;
     size_t k = n < room ? n : room;
@@ -164,7 +164,7 @@ static void add_to_line(struct hs_abuser *a, const char *p, size_t n)
     a->tail_len = keep + n;
 }
 
-static void feed(struct hs_ctx *x, struct hs_abuser *a, const char *p, size_t n, uint64_t now)
+static void feed(struct ld_hs_ctx *x, struct ld_hs_abuser *a, const char *p, size_t n, uint64_t now)
 {
     while (n) {
         const char *lf = memchr(p, '\n', n);
@@ -180,7 +180,7 @@ static void feed(struct hs_ctx *x, struct hs_abuser *a, const char *p, size_t n,
 
 /* ---- the loop ---- */
 
-static void readable(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
+static void readable(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now)
 {
     char buf[65536];
     for (size_t got = 0; got < READ_MAX;) {
@@ -197,13 +197,13 @@ static void readable(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
     }
 }
 
-static void note_blocked(struct hs_abuser *a, uint64_t now)
+static void note_blocked(struct ld_hs_abuser *a, uint64_t now)
 {
     if (a->blocked_since && now - a->blocked_since > a->max_blocked_ns)
         a->max_blocked_ns = now - a->blocked_since;
 }
 
-static void try_send(struct hs_abuser *a, uint64_t now)
+static void try_send(struct ld_hs_abuser *a, uint64_t now)
 {
     while (a->out_off < a->out_len) {
         ssize_t w = send(a->fd, a->out + a->out_off, a->out_len - a->out_off,
@@ -226,10 +226,10 @@ static void try_send(struct hs_abuser *a, uint64_t now)
     }
 }
 
-static void note_lag(struct hs_abuser *a, uint64_t now)
+static void note_lag(struct ld_hs_abuser *a, uint64_t now)
 {
     if (a->mark_acked < a->mark_next) {
-        uint64_t lag = now - a->mark_ns[a->mark_acked % HS_MARKS];
+        uint64_t lag = now - a->mark_ns[a->mark_acked % LD_HS_MARKS];
         if (lag > a->max_lag_ns)
             a->max_lag_ns = lag;
     }
@@ -237,7 +237,7 @@ static void note_lag(struct hs_abuser *a, uint64_t now)
 }
 
 /* Sends what is due; the poll entry and the next wake-up. */
-static void step(struct hs_ctx *x, struct hs_abuser *a, hs_gen_fn *gen, uint64_t now,
+static void step(struct ld_hs_ctx *x, struct ld_hs_abuser *a, ld_hs_gen_fn *gen, uint64_t now,
                  struct pollfd *pf, uint64_t *wake)
 {
     *pf = (struct pollfd){ .fd = -1 };
@@ -249,7 +249,7 @@ static void step(struct hs_ctx *x, struct hs_abuser *a, hs_gen_fn *gen, uint64_t
     note_lag(a, now);
     if (a->never_read && now >= a->next_proc_ns) {
         a->next_proc_ns = now + PROC_EVERY_NS;
-        if (hs_server_closed(a->fd))
+        if (ld_hs_server_closed(a->fd))
             cut(a, now);
     }
     if (a->cut)
@@ -264,7 +264,7 @@ static void step(struct hs_ctx *x, struct hs_abuser *a, hs_gen_fn *gen, uint64_t
         *wake = next;
 }
 
-static bool all_cut(const struct hs_ctx *x)
+static bool all_cut(const struct ld_hs_ctx *x)
 {
     for (unsigned i = 0; i < x->n; i++)
         if (!x->ab[i].cut)
@@ -272,7 +272,7 @@ static bool all_cut(const struct hs_ctx *x)
     return true;
 }
 
-static void after_poll(struct hs_ctx *x, struct hs_abuser *a, short rev, uint64_t now)
+static void after_poll(struct ld_hs_ctx *x, struct ld_hs_abuser *a, short rev, uint64_t now)
 {
     if (a->cut || !rev)
         return;
@@ -284,7 +284,7 @@ static void after_poll(struct hs_ctx *x, struct hs_abuser *a, short rev, uint64_
         try_send(a, now);
 }
 
-void hs_drive(struct hs_ctx *x, hs_gen_fn *gen)
+void ld_hs_drive(struct ld_hs_ctx *x, ld_hs_gen_fn *gen)
 {
     struct pollfd pf[128];
     unsigned n = x->n < 128 ? x->n : 128;
@@ -312,11 +312,11 @@ void hs_drive(struct hs_ctx *x, hs_gen_fn *gen)
             note_lag(&x->ab[i], end);
 }
 
-void hs_collect(const struct hs_ctx *x, struct hs_case_result *r)
+void ld_hs_collect(const struct ld_hs_ctx *x, struct ld_hs_case_result *r)
 {
     r->abusers = x->n;
     for (unsigned i = 0; i < x->n; i++) {
-        const struct hs_abuser *a = &x->ab[i];
+        const struct ld_hs_abuser *a = &x->ab[i];
         double cut_ms = (double)(a->cut_ns - a->t0) / 1e6;
         if (a->cut) {
             r->cut++;

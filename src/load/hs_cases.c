@@ -1,4 +1,4 @@
-/* hs_cases.c - what each hostile case sends (the generators hs_drive
+/* hs_cases.c - what each hostile case sends (the generators ld_hs_drive
  * runs), and the two cases that are not one connection's stream:
  * reset-mid-write (connect, write big, reset, again) and connect-flood
  * (many connections, each from its own loopback address). Every case is
@@ -23,12 +23,12 @@
 #define STORM_LINES 20000u  /* per abuser and case */
 #define CONNECT_MS 5000
 
-static bool chat(const struct hs_ctx *x)
+static bool chat(const struct ld_hs_ctx *x)
 {
     return x->o->hproto == LD_HP_CHAT;
 }
 
-static void done(struct hs_abuser *a)
+static void done(struct ld_hs_abuser *a)
 {
     a->next_ns = UINT64_MAX;
 }
@@ -37,18 +37,18 @@ static void done(struct hs_abuser *a)
 
 /* One byte a second of a line that never ends (chat: a NICK line, so
  * the client never registers). */
-static void gen_slowloris(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
+static void gen_slowloris(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now)
 {
     const char *head = chat(x) ? "NICK " : "slowloris ";
     char b = a->k < strlen(head) ? head[a->k] : 'z';
-    hs_queue(a, &b, 1);
+    ld_hs_queue(a, &b, 1);
     a->k++;
     a->next_ns = now + NS_PER_S;
 }
 
 /* echo: lines without end, never reading the echo; chat: PINGs whose
  * PONGs, with the channel's traffic, pile up in the server. */
-static void gen_never_reader(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
+static void gen_never_reader(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now)
 {
     static char buf[CHUNK];
     size_t n = 0;
@@ -57,29 +57,29 @@ static void gen_never_reader(struct hs_ctx *x, struct hs_abuser *a, uint64_t now
                         : snprintf(buf + n, sizeof buf - n, "%0255d\n", 0);
         n += (size_t)k;
     }
-    hs_queue(a, buf, n);
+    ld_hs_queue(a, buf, n);
     a->budget = a->budget > n ? a->budget - n : 0;
     a->next_ns = a->budget ? now : UINT64_MAX;
 }
 
 /* A line of 1 MiB, 64 KiB at a time, then its end and a marker: did the
  * server go on with the next line? */
-static void gen_overlong(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
+static void gen_overlong(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now)
 {
     static char buf[CHUNK];
     memset(buf, 'A', sizeof buf);
     if (a->k == 0 && chat(x)) {
         char chan[LD_PREFIX_MAX + 3];
-        hs_chan(x->o, chan, sizeof chan);
-        hs_queuef(a, "PRIVMSG %s :", chan);
+        ld_hs_chan(x->o, chan, sizeof chan);
+        ld_hs_queuef(a, "PRIVMSG %s :", chan);
     }
     if (a->k++ < OVERLONG / CHUNK) {
-        hs_queue(a, buf, sizeof buf);
+        ld_hs_queue(a, buf, sizeof buf);
         a->next_ns = now;
         return;
     }
-    hs_queue(a, chat(x) ? "\r\n" : "\n", chat(x) ? 2 : 1);
-    hs_mark(x, a, now);
+    ld_hs_queue(a, chat(x) ? "\r\n" : "\n", chat(x) ? 2 : 1);
+    ld_hs_mark(x, a, now);
     done(a);
 }
 
@@ -93,7 +93,7 @@ static uint64_t xorshift(uint64_t *s)
 
 /* 4 KiB of random bytes every 10 ms (NULs, CR, LF, bytes no UTF-8 has),
  * then a marker on a line of its own. */
-static void gen_garbage(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
+static void gen_garbage(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now)
 {
     unsigned char buf[4096];
     for (size_t i = 0; i < sizeof buf; i += 8) {
@@ -103,42 +103,42 @@ static void gen_garbage(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
     buf[0] = 0x00;            /* at least one of each kind, whatever the dice say */
     buf[1] = 0xff;
     buf[2] = 0xc0;
-    hs_queue(a, buf, sizeof buf);
-    hs_queue(a, chat(x) ? "\r\n" : "\n", chat(x) ? 2 : 1);
-    hs_mark(x, a, now);
+    ld_hs_queue(a, buf, sizeof buf);
+    ld_hs_queue(a, chat(x) ? "\r\n" : "\n", chat(x) ? 2 : 1);
+    ld_hs_mark(x, a, now);
     a->budget = a->budget > sizeof buf ? a->budget - sizeof buf : 0;
     a->next_ns = a->budget ? now + 10 * NS_PER_MS : UINT64_MAX;
 }
 
 /* A storm: BATCH lines as fast as the server takes them, a marker after
  * each batch; line(x, a, i) queues line i. */
-static void storm(struct hs_ctx *x, struct hs_abuser *a, uint64_t now,
-                  void (*line)(struct hs_ctx *, struct hs_abuser *, uint64_t))
+static void storm(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now,
+                  void (*line)(struct ld_hs_ctx *, struct ld_hs_abuser *, uint64_t))
 {
     for (unsigned i = 0; i < BATCH; i++)
         line(x, a, a->k++);
-    hs_mark(x, a, now);
+    ld_hs_mark(x, a, now);
     a->next_ns = a->k < STORM_LINES ? now : UINT64_MAX;
 }
 
-static void join_line(struct hs_ctx *x, struct hs_abuser *a, uint64_t k)
+static void join_line(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t k)
 {
     /* Hundreds of channels, each joined and left again at once. */
-    hs_queuef(a, "JOIN #%sj%u_%llu\r\nPART #%sj%u_%llu\r\n", x->o->chan_prefix, a->idx,
+    ld_hs_queuef(a, "JOIN #%sj%u_%llu\r\nPART #%sj%u_%llu\r\n", x->o->chan_prefix, a->idx,
               (unsigned long long)(k % 500), x->o->chan_prefix, a->idx,
               (unsigned long long)(k % 500));
 }
 
-static void nick_line(struct hs_ctx *x, struct hs_abuser *a, uint64_t k)
+static void nick_line(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t k)
 {
-    hs_queuef(a, "NICK %sn%u_%llx\r\n", x->o->nick_prefix, a->idx, (unsigned long long)k);
+    ld_hs_queuef(a, "NICK %sn%u_%llx\r\n", x->o->nick_prefix, a->idx, (unsigned long long)k);
 }
 
-static void flood_line(struct hs_ctx *x, struct hs_abuser *a, uint64_t k)
+static void flood_line(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t k)
 {
     char chan[LD_PREFIX_MAX + 3];
-    hs_chan(x->o, chan, sizeof chan);
-    hs_queuef(a, "PRIVMSG %s :flood %u %llu %.*s\r\n", chan, a->idx, (unsigned long long)k,
+    ld_hs_chan(x->o, chan, sizeof chan);
+    ld_hs_queuef(a, "PRIVMSG %s :flood %u %llu %.*s\r\n", chan, a->idx, (unsigned long long)k,
               (int)(x->o->size < 300 ? x->o->size : 300),
               "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
               "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
@@ -146,17 +146,17 @@ static void flood_line(struct hs_ctx *x, struct hs_abuser *a, uint64_t k)
               "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
 }
 
-static void gen_join_storm(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
+static void gen_join_storm(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now)
 {
     storm(x, a, now, join_line);
 }
 
-static void gen_nick_storm(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
+static void gen_nick_storm(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now)
 {
     storm(x, a, now, nick_line);
 }
 
-static void gen_flood(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
+static void gen_flood(struct ld_hs_ctx *x, struct ld_hs_abuser *a, uint64_t now)
 {
     storm(x, a, now, flood_line);
 }
@@ -164,7 +164,7 @@ static void gen_flood(struct hs_ctx *x, struct hs_abuser *a, uint64_t now)
 /* ---- the generic cases: N abusers, each with the case's generator ---- */
 
 struct generic {
-    hs_gen_fn *gen;
+    ld_hs_gen_fn *gen;
     bool never_read;
     bool registers;          /* chat: NICK/USER first */
     bool joins;              /* chat: and join the well-behaved channel */
@@ -186,17 +186,17 @@ static struct generic generic_of(enum ld_hcase id)
 }
 
 static int open_abuser(const struct ld_opts *o, const struct generic *g, unsigned i,
-                       struct hs_abuser *a, char *why, size_t whylen)
+                       struct ld_hs_abuser *a, char *why, size_t whylen)
 {
     /* A never-reader's tiny window and segments keep the server's own
      * buffers small, so what it holds back shows in its queue. */
-    struct hs_sockopt so = { .rcvbuf = g->never_read ? 4096 : 0, .mss = g->never_read ? 536 : 0 };
-    int fd = hs_connect(o, &so, CONNECT_MS);
+    struct ld_hs_sockopt so = { .rcvbuf = g->never_read ? 4096 : 0, .mss = g->never_read ? 536 : 0 };
+    int fd = ld_hs_connect(o, &so, CONNECT_MS);
     if (fd < 0) {
         snprintf(why, whylen, "abuser %u: connect: %s", i, strerror(-fd));
         return -1;
     }
-    if (hs_abuser_init(a, i, fd, g->budget) < 0) {
+    if (ld_hs_abuser_init(a, i, fd, g->budget) < 0) {
         close(fd);
         a->fd = -1;
         snprintf(why, whylen, "out of memory");
@@ -207,15 +207,15 @@ static int open_abuser(const struct ld_opts *o, const struct generic *g, unsigne
         return 0;
     char nick[LD_PREFIX_MAX + 16], chan[LD_PREFIX_MAX + 3];
     snprintf(nick, sizeof nick, "%sx%u", o->nick_prefix, i);
-    hs_chan(o, chan, sizeof chan);
-    return hs_chat_register(fd, nick, g->joins ? chan : NULL, 10000, why, whylen);
+    ld_hs_chan(o, chan, sizeof chan);
+    return ld_hs_chat_register(fd, nick, g->joins ? chan : NULL, 10000, why, whylen);
 }
 
-static void run_generic(const struct ld_opts *o, enum ld_hcase id, struct hs_case_result *r)
+static void run_generic(const struct ld_opts *o, enum ld_hcase id, struct ld_hs_case_result *r)
 {
     struct generic g = generic_of(id);
-    struct hs_abuser *ab = calloc(o->abusers, sizeof *ab);
-    struct hs_ctx x = { .o = o, .id = id, .rnd = 0x9e3779b97f4a7c15ull, .ab = ab };
+    struct ld_hs_abuser *ab = calloc(o->abusers, sizeof *ab);
+    struct ld_hs_ctx x = { .o = o, .id = id, .rnd = 0x9e3779b97f4a7c15ull, .ab = ab };
     int rc = ab ? 0 : -1;
     for (unsigned i = 0; ab && i < o->abusers; i++)
         ab[i].fd = -1;
@@ -226,13 +226,13 @@ static void run_generic(const struct ld_opts *o, enum ld_hcase id, struct hs_cas
     if (rc == 0) {
         x.t0 = ld_now_ns();
         x.deadline = x.t0 + ld_secs_ns(o->duration);
-        hs_drive(&x, g.gen);
-        hs_collect(&x, r);
+        ld_hs_drive(&x, g.gen);
+        ld_hs_collect(&x, r);
     } else {
         r->setup_failed = true;
     }
     for (unsigned i = 0; i < x.n; i++)
-        hs_abuser_free(&ab[i]);
+        ld_hs_abuser_free(&ab[i]);
     free(ab);
 }
 
@@ -263,13 +263,13 @@ static uint64_t push_big(const struct ld_opts *o, int fd)
     return sent;
 }
 
-static void run_reset(const struct ld_opts *o, struct hs_case_result *r)
+static void run_reset(const struct ld_opts *o, struct ld_hs_case_result *r)
 {
     uint64_t end = ld_now_ns() + ld_secs_ns(o->duration);
-    struct hs_sockopt so = { .rcvbuf = 4096, .mss = 536 };
+    struct ld_hs_sockopt so = { .rcvbuf = 4096, .mss = 536 };
     char why[200] = "";
     while (ld_now_ns() < end) {
-        int fd = hs_connect(o, &so, CONNECT_MS);
+        int fd = ld_hs_connect(o, &so, CONNECT_MS);
         if (fd < 0) {
             snprintf(r->note, sizeof r->note, "connect failed after %u resets: %s", r->abusers,
                      strerror(-fd));
@@ -278,9 +278,9 @@ static void run_reset(const struct ld_opts *o, struct hs_case_result *r)
         char nick[LD_PREFIX_MAX + 16];
         snprintf(nick, sizeof nick, "%sr%u", o->nick_prefix, r->abusers);
         if (o->hproto == LD_HP_CHAT)
-            (void)hs_chat_register(fd, nick, NULL, 5000, why, sizeof why);
+            (void)ld_hs_chat_register(fd, nick, NULL, 5000, why, sizeof why);
         r->sent += push_big(o, fd);
-        hs_close_rst(fd); /* the server is writing to us now */
+        ld_hs_close_rst(fd); /* the server is writing to us now */
         r->abusers++;
         ld_sleep_ns(100 * NS_PER_MS);
     }
@@ -315,7 +315,7 @@ static unsigned flood_cap(const struct ld_opts *o)
     return cap;
 }
 
-static void flood_refused(struct flood *f, struct hs_case_result *r, unsigned i, uint64_t now,
+static void flood_refused(struct flood *f, struct ld_hs_case_result *r, unsigned i, uint64_t now,
                           bool after_accept)
 {
     if (after_accept)
@@ -328,14 +328,14 @@ static void flood_refused(struct flood *f, struct hs_case_result *r, unsigned i,
     f->fd[i] = -1;
 }
 
-static void flood_open(const struct ld_opts *o, struct flood *f, struct hs_case_result *r)
+static void flood_open(const struct ld_opts *o, struct flood *f, struct ld_hs_case_result *r)
 {
     uint64_t now = ld_now_ns();
     while (f->n < f->cap && f->inflight < 256) {
         struct sockaddr_in src;
         flood_src(f->n, &src);
-        struct hs_sockopt so = { .src = (const struct sockaddr *)&src, .srclen = sizeof src };
-        int fd = hs_connect_start(o, o->addr.ss_family == AF_INET ? &so : NULL);
+        struct ld_hs_sockopt so = { .src = (const struct sockaddr *)&src, .srclen = sizeof src };
+        int fd = ld_hs_connect_start(o, o->addr.ss_family == AF_INET ? &so : NULL);
         f->fd[f->n] = fd < 0 ? -1 : fd;
         f->t[f->n] = fd < 0 ? 0 : now;
         f->n++;
@@ -349,7 +349,7 @@ static void flood_open(const struct ld_opts *o, struct flood *f, struct hs_case_
     }
 }
 
-static void flood_event(struct flood *f, struct hs_case_result *r, unsigned i, short rev,
+static void flood_event(struct flood *f, struct ld_hs_case_result *r, unsigned i, short rev,
                         uint64_t now)
 {
     if (f->t[i]) { /* connecting */
@@ -373,7 +373,7 @@ static void flood_event(struct flood *f, struct hs_case_result *r, unsigned i, s
         flood_refused(f, r, i, now, true);
 }
 
-static void flood_turn(struct flood *f, struct pollfd *pf, struct hs_case_result *r)
+static void flood_turn(struct flood *f, struct pollfd *pf, struct ld_hs_case_result *r)
 {
     for (unsigned i = 0; i < f->n; i++)
         pf[i] = (struct pollfd){ .fd = f->fd[i], .events = f->t[i] ? POLLOUT : POLLIN };
@@ -385,7 +385,7 @@ static void flood_turn(struct flood *f, struct pollfd *pf, struct hs_case_result
             flood_event(f, r, i, pf[i].revents, now);
 }
 
-static void run_connect_flood(const struct ld_opts *o, struct hs_case_result *r)
+static void run_connect_flood(const struct ld_opts *o, struct ld_hs_case_result *r)
 {
     struct flood f = { .cap = flood_cap(o), .t0 = ld_now_ns() };
     f.fd = calloc(f.cap, sizeof *f.fd);
@@ -412,7 +412,7 @@ static void run_connect_flood(const struct ld_opts *o, struct hs_case_result *r)
     free(pf);
 }
 
-void hs_case_run(const struct ld_opts *o, enum ld_hcase id, struct hs_case_result *r)
+void ld_hs_case_run(const struct ld_opts *o, enum ld_hcase id, struct ld_hs_case_result *r)
 {
     if (id == HC_RESET)
         run_reset(o, r);

@@ -37,7 +37,7 @@ struct gconn {
 };
 
 struct gloop {
-    struct hs_good *g;
+    struct ld_hs_good *g;
     struct gconn *c;
     unsigned n;
     int ep;
@@ -46,7 +46,7 @@ struct gloop {
     char chan[LD_PREFIX_MAX + 3];
 };
 
-static struct hs_good_stats *cur(struct gloop *l)
+static struct ld_hs_good_stats *cur(struct gloop *l)
 {
     return l->slot >= 0 ? &l->g->stats[l->slot] : NULL;
 }
@@ -63,7 +63,7 @@ static void lose(struct gloop *l, struct gconn *c)
 
 static void answered(struct gloop *l, struct gconn *c, uint64_t now)
 {
-    struct hs_good_stats *s = cur(l);
+    struct ld_hs_good_stats *s = cur(l);
     if (s && c->sent_slot == l->slot) {
         ld_hist_record(&s->lat, now - c->sent_ns);
         s->answered++;
@@ -191,7 +191,7 @@ static void readable(struct gloop *l, struct gconn *c, uint64_t now)
 /* The phase ends: what is still owed counts its age in it. */
 static void close_slot(struct gloop *l, uint64_t now)
 {
-    struct hs_good_stats *s = cur(l);
+    struct ld_hs_good_stats *s = cur(l);
     for (unsigned i = 0; s && i < l->n; i++) {
         struct gconn *c = &l->c[i];
         if (!c->dead && c->sent_ns && c->sent_slot == l->slot)
@@ -232,7 +232,7 @@ static void turn(struct gloop *l)
 static int setup_one(struct gloop *l, struct gconn *c)
 {
     const struct ld_opts *o = l->g->o;
-    c->fd = hs_connect(o, NULL, 5000);
+    c->fd = ld_hs_connect(o, NULL, 5000);
     if (c->fd < 0) {
         snprintf(l->g->why, sizeof l->g->why, "well-behaved client %u: connect: %s", c->idx,
                  strerror(-c->fd));
@@ -241,7 +241,7 @@ static int setup_one(struct gloop *l, struct gconn *c)
     if (o->hproto == LD_HP_CHAT) {
         char nick[LD_PREFIX_MAX + 16];
         snprintf(nick, sizeof nick, "%sg%u", o->nick_prefix, c->idx);
-        if (hs_chat_register(c->fd, nick, l->chan, 10000, l->g->why, sizeof l->g->why) < 0)
+        if (ld_hs_chat_register(c->fd, nick, l->chan, 10000, l->g->why, sizeof l->g->why) < 0)
             return -1;
     }
     struct epoll_event ev = { .events = EPOLLIN, .data.u32 = c->idx };
@@ -263,10 +263,10 @@ static int setup(struct gloop *l)
 
 static void *good_main(void *arg)
 {
-    struct hs_good *g = arg;
+    struct ld_hs_good *g = arg;
     struct gloop l = { .g = g, .n = g->o->conns, .slot = -1, .last_slot = -1 };
     l.interval_ns = (uint64_t)((double)NS_PER_S * g->o->conns / g->o->rate);
-    hs_chan(g->o, l.chan, sizeof l.chan);
+    ld_hs_chan(g->o, l.chan, sizeof l.chan);
     l.c = calloc(l.n, sizeof *l.c);
     l.ep = epoll_create1(EPOLL_CLOEXEC);
     if (!l.c || l.ep < 0 || setup(&l) < 0) {
@@ -287,7 +287,7 @@ static void *good_main(void *arg)
     return NULL;
 }
 
-int hs_good_start(struct hs_good *g, const struct ld_opts *o)
+int ld_hs_good_start(struct ld_hs_good *g, const struct ld_opts *o)
 {
     g->o = o;
     atomic_init(&g->phase, -1);
@@ -310,14 +310,14 @@ int hs_good_start(struct hs_good *g, const struct ld_opts *o)
     return -1;
 }
 
-void hs_good_phase(struct hs_good *g, int slot)
+void ld_hs_good_phase(struct ld_hs_good *g, int slot)
 {
     atomic_store(&g->phase, slot);
     while (atomic_load(&g->acked) != slot)
         ld_sleep_ns(NS_PER_MS / 2);
 }
 
-void hs_good_stop(struct hs_good *g)
+void ld_hs_good_stop(struct ld_hs_good *g)
 {
     atomic_store(&g->stop, true);
     pthread_join(g->thread, NULL);

@@ -14,7 +14,7 @@
 
 #include "clock.h"
 
-int hs_connect_start(const struct ld_opts *o, const struct hs_sockopt *so)
+int ld_hs_connect_start(const struct ld_opts *o, const struct ld_hs_sockopt *so)
 {
     int fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -40,9 +40,9 @@ int hs_connect_start(const struct ld_opts *o, const struct hs_sockopt *so)
     return fd;
 }
 
-int hs_connect(const struct ld_opts *o, const struct hs_sockopt *so, int timeout_ms)
+int ld_hs_connect(const struct ld_opts *o, const struct ld_hs_sockopt *so, int timeout_ms)
 {
-    int fd = hs_connect_start(o, so);
+    int fd = ld_hs_connect_start(o, so);
     if (fd < 0)
         return fd;
     struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -60,16 +60,16 @@ int hs_connect(const struct ld_opts *o, const struct hs_sockopt *so, int timeout
     return fd;
 }
 
-void hs_close_rst(int fd)
+void ld_hs_close_rst(int fd)
 {
     struct linger l = { 1, 0 };
     (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     close(fd);
 }
 
-int hs_alive(const struct ld_opts *o)
+int ld_hs_alive(const struct ld_opts *o)
 {
-    int fd = hs_connect(o, NULL, 2000);
+    int fd = ld_hs_connect(o, NULL, 2000);
     if (fd < 0)
         return fd;
     close(fd);
@@ -118,7 +118,7 @@ static int proc_state(const char *file, const char *local, const char *remote)
     return st;
 }
 
-bool hs_server_closed(int fd)
+bool ld_hs_server_closed(int fd)
 {
     struct sockaddr_storage me, srv;
     socklen_t ml = sizeof me, sl = sizeof srv;
@@ -138,7 +138,7 @@ bool hs_server_closed(int fd)
     return st != ESTABLISHED && st != SYN_RECV && st != CLOSE_WAIT;
 }
 
-void hs_chan(const struct ld_opts *o, char *buf, size_t len)
+void ld_hs_chan(const struct ld_opts *o, char *buf, size_t len)
 {
     snprintf(buf, len, "#%s0", o->chan_prefix);
 }
@@ -227,7 +227,7 @@ static int reg_read(struct reg *r)
     return 0;
 }
 
-int hs_chat_register(int fd, const char *nick, const char *chan, int timeout_ms, char *why,
+int ld_hs_chat_register(int fd, const char *nick, const char *chan, int timeout_ms, char *why,
                      size_t whylen)
 {
     struct reg r = { .fd = fd, .nick = nick, .chan = chan, .why = why, .whylen = whylen };

@@ -12,12 +12,12 @@ static double ms(uint64_t ns)
     return (double)ns / 1e6;
 }
 
-static double p99_ms(const struct hs_good_stats *s)
+static double p99_ms(const struct ld_hs_good_stats *s)
 {
     return ms(ld_hist_quantile(&s->lat, 0.99));
 }
 
-static double ratio(const struct hs_report *rep, const struct hs_case_result *r)
+static double ratio(const struct ld_hs_report *rep, const struct ld_hs_case_result *r)
 {
     double base = p99_ms(&rep->baseline);
     return base > 0 ? p99_ms(&r->good) / base : 0.0;
@@ -25,9 +25,9 @@ static double ratio(const struct hs_report *rep, const struct hs_case_result *r)
 
 /* ---- text ---- */
 
-static void text_side(const struct hs_case_result *r)
+static void text_side(const struct ld_hs_case_result *r)
 {
-    if (r->outcome == HS_NOT_RUN && !r->setup_failed)
+    if (r->outcome == LD_HS_NOT_RUN && !r->setup_failed)
         printf("not run: the server is gone\n");
     else if (r->id == HC_CONNECT_FLOOD)
         printf("opened %llu, refused %llu, closed %llu, pending %llu, slowest %.0f ms\n",
@@ -39,16 +39,16 @@ static void text_side(const struct hs_case_result *r)
                r->lag_ms, (unsigned long long)r->error_replies);
 }
 
-static void text_case(const struct hs_report *rep, const struct hs_case_result *r)
+static void text_case(const struct ld_hs_report *rep, const struct ld_hs_case_result *r)
 {
     char after[32] = "-", p99[32] = "-", x[32] = "-";
-    if (r->outcome == HS_CUT)
+    if (r->outcome == LD_HS_CUT)
         snprintf(after, sizeof after, "%.1f ms", r->cut_ms);
     if (r->good.lat.count) {
         snprintf(p99, sizeof p99, "%.2f ms", p99_ms(&r->good));
         snprintf(x, sizeof x, "%.1fx", ratio(rep, r));
     }
-    printf("%-16s %-10s %-9s %12s %7s   ", ld_hcases[r->id].name, hs_outcome_name(r->outcome),
+    printf("%-16s %-10s %-9s %12s %7s   ", ld_hcases[r->id].name, ld_hs_outcome_name(r->outcome),
            after, p99, x);
     text_side(r);
     if (r->note[0])
@@ -57,7 +57,7 @@ static void text_case(const struct hs_report *rep, const struct hs_case_result *
         printf("%-16s FINDING: %s\n", "", r->finding);
 }
 
-void hs_report_text(const struct hs_report *rep)
+void ld_hs_report_text(const struct ld_hs_report *rep)
 {
     const struct ld_opts *o = rep->o;
     printf("muxd-load hostile %s: --proto %s, %u well-behaved clients (%.0f probes/s), "
@@ -68,7 +68,7 @@ void hs_report_text(const struct hs_report *rep)
         printf("FAILED: %s\n", rep->setup_why);
         return;
     }
-    const struct hs_good_stats *b = &rep->baseline;
+    const struct ld_hs_good_stats *b = &rep->baseline;
     printf("baseline: well-behaved p99 %.2f ms (p50 %.2f ms, max %.2f ms, %llu probes)\n",
            p99_ms(b), ms(ld_hist_quantile(&b->lat, 0.5)), ms(b->lat.max),
            (unsigned long long)b->answered);
@@ -81,7 +81,7 @@ void hs_report_text(const struct hs_report *rep)
 
 /* ---- JSON ---- */
 
-static void json_good(struct ld_json *j, const char *key, const struct hs_good_stats *s)
+static void json_good(struct ld_json *j, const char *key, const struct ld_hs_good_stats *s)
 {
     ld_json_obj(j, key);
     ld_json_num(j, "p50_ms", ms(ld_hist_quantile(&s->lat, 0.5)), 3);
@@ -93,12 +93,12 @@ static void json_good(struct ld_json *j, const char *key, const struct hs_good_s
     ld_json_close(j);
 }
 
-static void json_case(struct ld_json *j, const struct hs_report *rep,
-                      const struct hs_case_result *r)
+static void json_case(struct ld_json *j, const struct ld_hs_report *rep,
+                      const struct ld_hs_case_result *r)
 {
     ld_json_obj(j, ld_hcases[r->id].name);
-    ld_json_str(j, "outcome", hs_outcome_name(r->outcome));
-    ld_json_num_or_null(j, "cut_ms", r->cut_ms, 1, r->outcome == HS_CUT);
+    ld_json_str(j, "outcome", ld_hs_outcome_name(r->outcome));
+    ld_json_num_or_null(j, "cut_ms", r->cut_ms, 1, r->outcome == LD_HS_CUT);
     ld_json_u64(j, "abusers", r->abusers);
     ld_json_u64(j, "cut", r->cut);
     ld_json_num(j, "stall_ms", r->stall_ms, 1);
@@ -122,7 +122,7 @@ static void json_case(struct ld_json *j, const struct hs_report *rep,
     ld_json_close(j);
 }
 
-void hs_report_json(const struct hs_report *rep)
+void ld_hs_report_json(const struct ld_hs_report *rep)
 {
     const struct ld_opts *o = rep->o;
     struct ld_json j;
