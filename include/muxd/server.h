@@ -158,23 +158,26 @@ struct mx_serve_hooks {
      * log; serving goes on either way. Without it SIGHUP is logged and
      * ignored, never fatal. */
     void (*reload)(struct mx_server *s, void *arg);
-    /* SIGINT or SIGTERM came: s is about to stop (a "stopping" notice). */
+    /* SIGINT, SIGTERM or SIGQUIT came: s is about to stop (a "stopping"
+     * notice). */
     void (*stopping)(struct mx_server *s, void *arg);
     void *arg;
 };
 
-/* Runs s until SIGINT or SIGTERM, for a program's main thread: blocks
- * SIGINT, SIGTERM and SIGHUP in the calling thread, starts s (so every
- * muxd thread inherits the mask), calls hooks->started, then waits: each
- * SIGHUP calls hooks->reload on this thread; SIGINT or SIGTERM is logged,
- * stops s and waits until every worker has finished. Call it from the
- * thread that created s, after mx_server_listen, and before starting
+/* Runs s until SIGINT, SIGTERM or SIGQUIT, for a program's main thread:
+ * blocks SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1 and SIGUSR2 in the
+ * calling thread, starts s (so every muxd thread inherits the mask), calls
+ * hooks->started, then waits: each SIGHUP calls hooks->reload on this
+ * thread; SIGUSR1 logs one line of stats (connections open, per worker,
+ * RSS); SIGUSR2 is logged and ignored; SIGINT, SIGTERM or SIGQUIT is
+ * logged, stops s and waits until every worker has finished. Call it from
+ * the thread that created s, after mx_server_listen, and before starting
  * threads of your own that leave these signals unblocked (they could take
- * the signal instead). All three stay blocked on return. hooks may be
+ * the signal instead). All six stay blocked on return. hooks may be
  * NULL. 0 after a graceful stop; mx_server_start's -errno if it could not
- * start (or pthread_sigmask's); -EINTR when a second SIGINT/SIGTERM came
- * during the stop: it is logged, the workers are still closing, and the
- * caller should leave at once (the daemon calls _exit(1)) rather than
+ * start (or pthread_sigmask's); -EINTR when a second SIGINT/SIGTERM/SIGQUIT
+ * came during the stop: it is logged, the workers are still closing, and
+ * the caller should leave at once (the daemon calls _exit(1)) rather than
  * free s. After 0 or a start error, free s with mx_server_free. */
 int mx_server_serve(struct mx_server *s, const struct mx_serve_hooks *hooks);
 

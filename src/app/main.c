@@ -1,9 +1,10 @@
 /* main.c - the muxd daemon: command line, config, signals, lifecycle.
  *
  * Exit status: 0 after a clean stop, 1 when the server cannot start, 2 on a
- * bad command line or config. SIGINT/SIGTERM/SIGHUP are taken by
- * mx_server_serve on the main thread, so no handler ever runs inside a
- * worker; SIGHUP reloads the config (reload.c).
+ * bad command line or config. SIGINT/SIGTERM/SIGQUIT (stop), SIGHUP
+ * (reload, reload.c), SIGUSR1 (stats line) and SIGUSR2 (ignored) are taken
+ * by mx_server_serve on the main thread, so no handler ever runs inside a
+ * worker; SIGPIPE is ignored (a peer gone mid-write is an error return).
  */
 #include <errno.h>
 #include <signal.h>

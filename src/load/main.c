@@ -1,5 +1,6 @@
 /* main.c - muxd-load: a load generator and checker for echo, IRC (chat),
- * idle and work servers. See docs/load.md for the manual and README.md in
+ * idle and work servers, and a prober of how a server treats abusive
+ * clients (hostile: hostile.h). See docs/load.md for the manual and README.md in
  * this directory for which file does what.
  *
  *   muxd-load MODE [options] HOST:PORT
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "hostile.h"
 #include "opts.h"
 #include "pattern.h"
 #include "report.h"
@@ -65,6 +67,8 @@ int main(int argc, char **argv)
     if (pr != LD_PARSE_OK)
         return usage_error(err, &o);
     signal(SIGPIPE, SIG_IGN);
+    if (o.mode == LD_HOSTILE)
+        return ld_hostile_main(&o);
     unsigned procs = ld_processes_needed(&o);
     if (procs == 0)
         return 1;

@@ -192,11 +192,30 @@ static int parse_target(struct perr *e, struct ld_opts *o, const char *s)
 static int take_size(struct perr *e, struct ld_opts *o, const char *arg)
 {
     unsigned long long v;
-    unsigned long long hi = o->mode == LD_CHAT ? LD_CHAT_MAX_SIZE : LD_MAX_SIZE;
+    unsigned long long hi = o->mode == LD_CHAT || o->mode == LD_HOSTILE ? LD_CHAT_MAX_SIZE
+                                                                        : LD_MAX_SIZE;
     if (parse_count(e, "-s", arg, 1, hi, true, &v) < 0)
         return -1;
     o->size = (size_t)v;
     return 0;
+}
+
+/* hostile's own options (--cases is resolved once --proto is known). */
+static int take_hostile_option(struct perr *e, struct ld_opts *o, int id, const char *arg)
+{
+    switch (id) {
+    case O_PROTO:
+        if (strcmp(arg, "echo") != 0 && strcmp(arg, "chat") != 0)
+            return fail(e, "--proto: expected echo or chat, got '%s'", arg);
+        o->hproto = arg[0] == 'c' ? LD_HP_CHAT : LD_HP_ECHO;
+        return 0;
+    case O_CASES: o->hcases_arg = arg; return 0;
+    case O_ABUSERS: return parse_unsigned(e, "--abusers", arg, 1, 100, &o->abusers);
+    case O_FLOOD_CONNS:
+        return parse_unsigned(e, "--flood-conns", arg, 1, LD_FLOOD_CONNS_MAX, &o->flood_conns);
+    case O_ALLOW_REMOTE: o->allow_remote = true; return 0;
+    }
+    return fail(e, "internal: option %d", id);
 }
 
 /* One option whose mode was already checked. */
@@ -236,6 +255,7 @@ static int take_option(struct perr *e, struct ld_opts *o, int id, const char *ar
     case O_MAX_FAIL:
         return parse_unsigned(e, "--max-connect-failures", arg, 0, LD_MAX_CONNS,
                               &o->max_connect_failures);
+    default: return take_hostile_option(e, o, id, arg);
     }
     return fail(e, "internal: option %d", id);
 }
@@ -246,15 +266,49 @@ static void set_defaults(struct ld_opts *o, enum ld_mode mode)
                            .duration = 5.0, .warmup = 1.0, .drain = 2.0, .channels = 1,
                            .senders = 1, .heavy = mode == LD_WORK ? 1 : 0,
                            .rate = mode == LD_CHAT ? 100.0 : 0.0 };
+    if (mode == LD_HOSTILE) {
+        o->conns = 8;
+        o->duration = 3.0;
+        o->rate = 0.0; /* per protocol, in check_hostile */
+    }
+    o->abusers = 1;
+    o->flood_conns = 1000;
     strcpy(o->nick_prefix, "ld");
     strcpy(o->chan_prefix, "load");
     struct perr none = { NULL, 0 };
     (void)parse_heavy_line(&none, o, "SPIN 50");
 }
 
+/* 127/8, ::1 and ::ffff:127.x.y.z: what hostile may aim at unasked. */
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
+static int check_hostile(struct perr *e, struct ld_opts *o)
+{
+    if (!o->allow_remote && !is_loopback(&o->addr))
+        return fail(e, "hostile mode aims at loopback only (127.0.0.0/8, ::1), got '%s'; "
+                    "--allow-remote for a server of your own elsewhere", o->target);
+    if (!o->rate_set)
+        o->rate = o->hproto == LD_HP_CHAT ? 32.0 : 200.0;
+    o->hcases = ld_hcase_default(o->hproto);
+    char bad[32];
+    if (o->hcases_arg && ld_hcase_parse(o->hcases_arg, o->hproto, &o->hcases, bad,
+                                        sizeof bad) < 0)
+        return fail(e, "--cases: no case '%s' for --proto %s", bad,
+                    o->hproto == LD_HP_CHAT ? "chat" : "echo");
+    return 0;
+}
+
 /* Rules between options, once all are read. */
 static int check_combination(struct perr *e, struct ld_opts *o)
 {
+    if (o->mode == LD_HOSTILE)
+        return check_hostile(e, o);
     if (o->depth_set && o->rate_set)
         return fail(e, "-d and --rate exclude each other: -d is the closed loop, --rate the "
                     "open one");
@@ -296,7 +350,7 @@ static int parse_mode(struct perr *e, const char *word, enum ld_mode *mode)
             *mode = (enum ld_mode)m;
             return 0;
         }
-    return fail(e, "unknown mode '%s': expected echo, idle, chat or work", word);
+    return fail(e, "unknown mode '%s': expected echo, idle, chat, work or hostile", word);
 }
 
 /* getopt_long over argv[1..] (the mode word stands in as argv[0]). */
@@ -349,7 +403,7 @@ int ld_parse_args(struct ld_opts *o, int argc, char **argv, char *err, size_t er
         err[0] = '\0';
     set_defaults(o, LD_NMODES);
     if (argc < 2)
-        return fail(&e, "MODE missing: expected echo, idle, chat or work");
+        return fail(&e, "MODE missing: expected echo, idle, chat, work or hostile");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
         return LD_PARSE_HELP;
     enum ld_mode mode = LD_NMODES;

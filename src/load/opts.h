@@ -11,9 +11,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
-enum ld_mode { LD_ECHO, LD_IDLE, LD_CHAT, LD_WORK, LD_NMODES };
+#include "hcase.h"
+
+enum ld_mode { LD_ECHO, LD_IDLE, LD_CHAT, LD_WORK, LD_HOSTILE, LD_NMODES };
 
 #define LD_MAX_SIZE (1u << 20)
 /* A chat message's text: IRC lines are at most 512 bytes with the relay's
@@ -26,6 +29,8 @@ enum ld_mode { LD_ECHO, LD_IDLE, LD_CHAT, LD_WORK, LD_NMODES };
 #define LD_HEAVY_LINE_MAX 16
 #define LD_PREFIX_MAX 16
 #define LD_CAPS_MAX 200
+/* hostile: connect-flood's connections at most */
+#define LD_FLOOD_CONNS_MAX 20000u
 
 struct ld_opts {
     enum ld_mode mode;
@@ -48,6 +53,13 @@ struct ld_opts {
     char nick_prefix[LD_PREFIX_MAX + 1];
     char chan_prefix[LD_PREFIX_MAX + 1];
     char caps[LD_CAPS_MAX + 1];             /* chat: CAP REQ list, "" = none */
+    /* hostile (hcase.h): the protocol, the cases (a mask of enum
+     * ld_hcase), abusive connections per case, connect-flood's count */
+    enum ld_hproto hproto;
+    uint32_t hcases;
+    const char *hcases_arg;  /* --cases as given, resolved once --proto is known */
+    unsigned abusers, flood_conns;
+    bool allow_remote;       /* hostile: a target outside loopback */
     const char *target;      /* HOST:PORT as given */
     struct sockaddr_storage addr;
     socklen_t addrlen;

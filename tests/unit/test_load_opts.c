@@ -207,3 +207,40 @@ Test(load_opts, combinations)
     refused(PARSE("chat", "-c", "4", "--senders", "5", "127.0.0.1:1"), "--senders 5");
     refused(PARSE("chat", "-c", "4", "--channels", "5", "127.0.0.1:1"), "--channels 5");
 }
+
+Test(load_opts, hostile)
+{
+    ok(PARSE("hostile", "127.0.0.1:7000"));
+    cr_assert_eq(o.mode, LD_HOSTILE);
+    cr_assert_eq(o.conns, 8);
+    cr_assert_eq(o.duration, 3.0);
+    cr_assert_eq(o.rate, 200.0);
+    cr_assert_eq(o.hproto, LD_HP_ECHO);
+    cr_assert_eq(o.hcases, ld_hcase_default(LD_HP_ECHO));
+    cr_assert_eq(o.hcases & (1u << HC_FLOOD), 0, "a chat case under --proto echo");
+    cr_assert_eq(o.abusers, 1);
+    ok(PARSE("hostile", "--proto", "chat", "127.0.0.1:6667"));
+    cr_assert_eq(o.rate, 32.0);
+    cr_assert_eq(o.hcases, (1u << HC_COUNT) - 1);
+    ok(PARSE("hostile", "--cases", "slowloris,flood", "--proto", "chat", "--abusers", "3",
+             "--flood-conns", "50", "-c", "4", "--duration", "1", "--json", "[::1]:6667"));
+    cr_assert_eq(o.hcases, (1u << HC_SLOWLORIS) | (1u << HC_FLOOD));
+    cr_assert_eq(o.abusers, 3);
+    cr_assert_eq(o.flood_conns, 50);
+    ok(PARSE("hostile", "127.9.8.7:1"));
+}
+
+Test(load_opts, hostile_refusals)
+{
+    refused(PARSE("hostile", "10.0.0.1:7000"), "loopback only");
+    refused(PARSE("hostile", "[2001:db8::1]:7000"), "--allow-remote");
+    ok(PARSE("hostile", "--allow-remote", "10.0.0.1:7000"));
+    refused(PARSE("hostile", "--cases", "flood", "127.0.0.1:1"), "no case 'flood' for --proto echo");
+    refused(PARSE("hostile", "--cases", "slowloris,bogus", "127.0.0.1:1"), "'bogus'");
+    refused(PARSE("hostile", "--cases", "", "127.0.0.1:1"), "--cases");
+    refused(PARSE("hostile", "--proto", "http", "127.0.0.1:1"), "--proto");
+    refused(PARSE("hostile", "--abusers", "0", "127.0.0.1:1"), "--abusers");
+    refused(PARSE("hostile", "-t", "2", "127.0.0.1:1"), "--threads is not an option of hostile");
+    refused(PARSE("echo", "--cases", "garbage", "127.0.0.1:1"), "not an option of echo");
+    refused(PARSE("hostile", "-s", "401", "127.0.0.1:1"), "-s");
+}
