@@ -63,7 +63,8 @@ static struct {
     struct mx_worker w;
     struct mx_listener ls;
     uint64_t now;
-    uint64_t tags[NCONNS];  /* 0: none (the harness's handle on each) */
+    uint64_t tags[NCONNS];  /* the harness's handle on each (a tag may be 0) */
+    bool has[NCONNS];
     struct st *states[MAX_STATES];
     unsigned nstates;
     unsigned opened, closed;
@@ -238,12 +239,13 @@ static void open_conn(unsigned i)
     if (F.nstates != had + 1)
         abort();
     F.tags[i] = mx__conn_tag(F.states[had]->c);
+    F.has[i] = true;
 }
 
 /* The connection behind handle i, if still open. */
 static struct mx_conn *conn_at(unsigned i)
 {
-    return F.tags[i] ? mx__worker_lookup(&F.w, F.tags[i]) : NULL;
+    return F.has[i] ? mx__worker_lookup(&F.w, F.tags[i]) : NULL;
 }
 
 static void flush_dirty(void)
