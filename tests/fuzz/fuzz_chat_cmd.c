@@ -22,8 +22,11 @@
  * - after every record, each live connection's queue is within
  *   output_max (plus the overflow note on a drop_oldest listener);
  * - once the loops are settled (every owed on_close run), chat's counts
- *   of registered users (LUSERS, muxd_chat_users) and of clients equal
- *   the registered and the opened connections still live and not quit;
+ *   of registered users (LUSERS, muxd_chat_users), of clients and of
+ *   nicks equal the registered, the opened, and the named connections
+ *   still live and not quit; every channel has members, each of them
+ *   live, on it in its own list, and counted once in its worker's
+ *   per_worker and local list; every nick finds its own client;
  * - the server's count of admitted connections is back to 0 at the end,
  *   and everything is freed (LeakSanitizer) once all connections are
  *   closed, the turns ended, the chat state and the workers freed.
@@ -224,10 +227,11 @@ static void check_queues(void)
         }
 }
 
-/* Settled: every closed connection has had its on_close. */
-static void check_counts(void)
+/* The clients of the live connections that have not quit. */
+#define MAX_LIVE 16
+static unsigned live_clients(struct chat_client **out)
 {
-    unsigned users = 0, clients = 0;
+    unsigned n = 0;
     for (unsigned k = 0; k < NWORKERS; k++)
         for (uint32_t s = 0; s < F.w[k].nslots; s++) {
             struct mx_conn *c = F.w[k].slots[s];
@@ -236,15 +240,69 @@ static void check_counts(void)
              * connection still flushes its ERROR line. */
             if (!cl || (cl->flags & CL_GONE))
                 continue;
-            clients++;
-            users += cl->registered;
+            if (n == MAX_LIVE)
+                abort();
+            out[n++] = cl;
         }
+    return n;
+}
+
+struct chan_check {
+    struct chat_client **live;
+    unsigned nlive;
+};
+
+/* Under mu: a channel in the table has members, each a live client that
+ * lists it, counted once per worker in per_worker and in that worker's
+ * local list. */
+static void check_chan(struct nt_node *node, void *arg)
+{
+    const struct chan_check *cc = arg;
+    struct chat_channel *ch = chan_of(node);
+    unsigned per[NWORKERS] = { 0 };
+    if (ch->n == 0)
+        abort(); /* an emptied channel is retired */
+    for (unsigned i = 0; i < ch->n; i++) {
+        struct chat_client *cl = ch->m[i].cl;
+        bool known = false;
+        for (unsigned j = 0; j < cc->nlive; j++)
+            known |= cc->live[j] == cl;
+        if (!known || !cl_on(cl, ch) || cl->worker >= NWORKERS)
+            abort(); /* a member that is gone, or does not know it */
+        per[cl->worker]++;
+    }
+    for (unsigned k = 0; k < NWORKERS; k++)
+        if (ch->per_worker[k] != per[k] || ch->local[k].n != per[k])
+            abort();
+}
+
+/* Settled: every closed connection has had its on_close. Chat's counts
+ * and tables against the live connections. */
+static void check_counts(void)
+{
+    struct chat_client *live[MAX_LIVE];
+    unsigned nlive = live_clients(live), users = 0, nicks = 0;
     chat_lock(F.chat);
+    for (unsigned j = 0; j < nlive; j++) {
+        struct chat_client *cl = live[j];
+        users += cl->registered;
+        if (cl->flags & CL_NICK) {
+            nicks++;
+            if (cl_by_nick(F.chat, cl->nick) != cl)
+                abort(); /* its nick finds someone else */
+        }
+        for (unsigned i = 0; i < cl->nchans; i++)
+            if (chan_find(F.chat, cl->chans[i]->name) != cl->chans[i] ||
+                !chan_member(cl->chans[i], cl))
+                abort(); /* on a channel that does not have it */
+    }
     unsigned nusers = F.chat->nusers, nclients = F.chat->nclients;
+    size_t nnicks = F.chat->nicks.n;
+    nt_each(&F.chat->chans, check_chan, &(struct chan_check){ live, nlive });
     chat_unlock(F.chat);
-    if (nusers != users || nclients != clients) {
-        fprintf(stderr, "chat counts %u users, %u clients; live: %u, %u\n", nusers, nclients,
-                users, clients);
+    if (nusers != users || nclients != nlive || nnicks != nicks) {
+        fprintf(stderr, "chat counts %u users, %u clients, %zu nicks; live: %u, %u, %u\n",
+                nusers, nclients, nnicks, users, nlive, nicks);
         abort();
     }
 }
