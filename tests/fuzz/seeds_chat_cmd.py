@@ -137,6 +137,19 @@ SEEDS["all_password_utf8"] = bytes([PLAIN | 2 | 4]) + everything
 SEEDS["all_drop_oldest"] = bytes([1 << 3]) + everything
 SEEDS["all_pause_producer"] = bytes([2 << 3]) + everything
 SEEDS["all_small"] = bytes([0]) + everything
+# IRCv3: labeled-response (with batch), every capability, a WebSocket-less
+# client-tag relay.
+CAPS = ("message-tags echo-message server-time labeled-response batch away-notify "
+        "setname invite-notify cap-notify multi-prefix userhost-in-names extended-join")
+SEEDS["labeled"] = (bytes([PLAIN]) + REGISTER
+                    + lines(0, "CAP LS 302", "CAP REQ :" + CAPS)
+                    + lines(1, "CAP REQ :" + CAPS)
+                    + lines(0, "@label=a1 WHOIS bob", "@label=a2 PRIVMSG #fuzz :hi",
+                            "@label=a3 NAMES #fuzz", "@label=a4 PING x",
+                            "@label=a5;+draft/reply=1 PRIVMSG bob :re",
+                            "@label=a6 JOIN #new", "@label=a7 NOSUCH")
+                    + lines(1, "AWAY :afk", "MODE #fuzz +v alice", "INVITE alice #new",
+                            "SETNAME :Bob Again", "PART #fuzz"))
 # A third client from 127.0.0.2 (K-lined) and a fourth over IPv6; bob's
 # link closes; time passes past the registration and ping deadlines.
 SEEDS["links"] = (bytes([PLAIN]) + REGISTER + rec(2, "", OPEN, 0) + rec(3, "", OPEN, 1)
