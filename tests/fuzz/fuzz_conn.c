@@ -7,12 +7,16 @@
  * (as a post or a timer would), a new connection. The protocol is
  * echo-like: each line it is given does what its first byte says (echo
  * it, pause, close, send a shared chunk, send a burst, arm or stop its
- * timer). One worker, no threads: the harness plays the loop.
+ * timer). One worker, no threads: the harness plays the loop, and the
+ * backend: the unit tests' fake one, or one like io_uring's (a send in
+ * flight pins the head of the queue; a connection closed under it is
+ * held until its completion).
  *
  * Properties beyond "no crash" (ASan, UBSan, LeakSanitizer):
  * - a live connection's queue never holds more than output_max, plus
- *   the protocol's note on a drop_oldest listener (checked after every
- *   event and after every send the protocol makes);
+ *   the protocol's note on a drop_oldest listener (and one more note
+ *   per segment a send in flight holds: see check_queue; checked after
+ *   every event and every send the protocol makes);
  * - on_open runs once per connection, on_close exactly once per opened
  *   connection, never inside another callback, and no callback reaches
  *   a connection after its on_close;
@@ -20,8 +24,8 @@
  *   connection;
  * - the server's count of admitted connections is back to 0 at the end.
  *
- * Input: two bytes of limits (output_max, the overflow policy, water
- * marks, max_line), then events: a byte whose low nibble is the event
+ * Input: two bytes of limits (output_max, the overflow policy, the
+ * backend, water marks, max_line), then events: a byte whose low nibble is the event
  * and whose high bits pick the connection, and the event's arguments. */
 #include <errno.h>
 #include <pthread.h>
@@ -72,12 +76,30 @@ static struct {
     struct mx_chunk *shared;
 } F;
 
+/* Bytes of the head segments a send in flight holds. */
+static size_t pinned_bytes(const struct mx_conn *c)
+{
+    struct iovec iov[8];
+    int n = mx__outq_iov(&c->out, iov, (int)c->out.pinned);
+    size_t b = 0;
+    for (int i = 0; i < n; i++)
+        b += iov[i].iov_len;
+    return b;
+}
+
+/* drop_oldest may leave a note past output_max, and never touches what a
+ * send in flight holds. A note already in flight cannot grow, so the
+ * next drop puts a new one after it: with a peer that takes fewer bytes
+ * per send than a note has, every send in flight may hold one more note
+ * (found by this harness; bounded by the segments one send holds, 16 on
+ * io_uring, and each note goes out as it is written). */
 static void check_queue(const struct mx_conn *c)
 {
     if (c->flags & MX_C_DEAD)
         return;
-    size_t cap = F.w.lim.output_max +
-                 (F.ls.overflow == MX_OVERFLOW_DROP_OLDEST ? NOTE_MAX : 0);
+    size_t cap = F.w.lim.output_max;
+    if (F.ls.overflow == MX_OVERFLOW_DROP_OLDEST)
+        cap += NOTE_MAX * (1 + (size_t)c->out.pinned);
     if (c->out.bytes > cap) {
         fprintf(stderr, "queue %zu over %zu\n", c->out.bytes, cap);
         abort();
@@ -224,6 +246,64 @@ static const struct mx_proto proto = {
     .on_close = p_close, .overflow_note = p_note,
 };
 
+/* ---- an io_uring-like backend -------------------------------------------- */
+
+/* Half of the inputs play a backend like io_uring's instead of the fake
+ * one: a flush pins the queue's head segments in one send "in flight"
+ * (out.pinned: drop_oldest may not touch them); its completion, an event
+ * of the input, writes some of them (a short send) or fails; a
+ * connection closed with a send in flight is held (detach says so) and
+ * released by that completion. */
+enum { R_SEND = 1, R_GONE = 2 };
+
+static void ring_flush(struct mx_worker *w, struct mx_conn *c)
+{
+    (void)w;
+    fake.flushes++;
+    if ((c->backend_state & R_SEND) || c->out.bytes == 0)
+        return;
+    struct iovec iov[8];
+    c->out.pinned = (uint32_t)mx__outq_iov(&c->out, iov, 8);
+    c->backend_state |= R_SEND;
+}
+
+static bool ring_detach(struct mx_worker *w, struct mx_conn *c)
+{
+    (void)w;
+    c->backend_state |= R_GONE;
+    return c->backend_state & R_SEND;
+}
+
+static const struct mx_backend_ops ring_be = {
+    .name = "ring", .init = fb_init, .fini = fb_fini, .attach = fb_attach,
+    .set_recv = fb_set_recv, .flush = ring_flush, .detach = ring_detach, .wait = fb_wait,
+    .dispatch = fb_dispatch,
+};
+
+/* The send in flight completes: k of its bytes went out (at most what it
+ * holds), or it failed. As backend_uring.c's on_send. */
+static void ring_complete(struct mx_conn *c, size_t k, bool fail)
+{
+    if (!(c->backend_state & R_SEND))
+        return;
+    size_t held = pinned_bytes(c);
+    c->backend_state &= ~R_SEND;
+    c->out.pinned = 0;
+    if (c->backend_state & R_GONE) {
+        mx__conn_release(c);
+        return;
+    }
+    if (fail) {
+        mx__conn_fail(c, -EPIPE);
+        return;
+    }
+    if (k > held)
+        k = held;
+    mx__outq_consume(&c->out, k);
+    if (mx__conn_sent(c, k))
+        ring_flush(c->w, c); /* the rest of a short send, or what came since */
+}
+
 /* ---- the backend's and the loop's side ----------------------------------- */
 
 static void open_conn(unsigned i)
@@ -259,6 +339,10 @@ static void flush_dirty(void)
 
 static void written(struct mx_conn *c, size_t k)
 {
+    if (F.w.be == &ring_be) {
+        ring_complete(c, k, false);
+        return;
+    }
     if (k > c->out.bytes)
         k = c->out.bytes;
     if (k == 0)
@@ -308,6 +392,12 @@ static void event(const uint8_t **p, const uint8_t *end)
         return;
     }
     uint8_t a = arg(p, end);
+    if (c->flags & MX_C_DEAD) {
+        /* Closed, held by its send in flight: only that can come. */
+        if ((op & 15) == 4 || (op & 15) == 5)
+            ring_complete(c, a, false);
+        return;
+    }
     switch (op & 15) {
     case 0: { /* bytes arrive: a bytes of the input */
         size_t n = a;
@@ -328,7 +418,10 @@ static void event(const uint8_t **p, const uint8_t *end)
         mx__conn_hangup(c);
         break;
     case 3:
-        mx__conn_fail(c, a & 1 ? -ECONNRESET : -EPIPE);
+        if (F.w.be == &ring_be && (a & 2))
+            ring_complete(c, 0, true);
+        else
+            mx__conn_fail(c, a & 1 ? -ECONNRESET : -EPIPE);
         break;
     case 4:
         written(c, a);
@@ -375,7 +468,7 @@ static void setup(const uint8_t **p, const uint8_t *end)
     F.ls.proto = &proto;
     F.ls.overflow = (a & 32) ? MX_OVERFLOW_DROP_OLDEST
                              : (a & 64) ? MX_OVERFLOW_PAUSE_PRODUCER : MX_OVERFLOW_DISCONNECT;
-    if (mx__worker_init(&F.w, &F.srv, 0, &fake_be) < 0)
+    if (mx__worker_init(&F.w, &F.srv, 0, (a & 128) ? &ring_be : &fake_be) < 0)
         abort();
     F.w.tid = pthread_self();
     F.now = F.w.now_ms = 1000;
@@ -390,7 +483,13 @@ static void teardown(void)
     for (uint32_t i = 0; i < F.w.nslots; i++)
         if (F.w.slots[i])
             mx__conn_abort(F.w.slots[i], NULL);
+    /* Those held by a send in flight go when it completes. */
+    for (uint32_t i = 0; i < F.w.nslots; i++)
+        if (F.w.slots[i])
+            ring_complete(F.w.slots[i], 0, false);
     mx__worker_end_turn(&F.w);
+    if (F.w.nconns != 0)
+        abort(); /* a connection never released */
     if (F.opened != F.nstates || F.closed != F.opened) {
         fprintf(stderr, "opened %u, closed %u\n", F.opened, F.closed);
         abort();
