@@ -35,10 +35,24 @@ static bool alive(const struct mx_conn *c)
 
 /* Receiving is wanted unless something holds it off; tell the backend only
  * when that changes. */
+
+/* Input the protocol has not taken yet, past one line's worth: more
+ * must wait in the kernel, not here. A paused protocol leaves its input
+ * kept, and on io_uring each resume re-arms a receive that can bring in
+ * a ring's worth before the next pause lands: without this a client that
+ * flood control keeps pausing grew muxd's memory by tens of MB (found by
+ * muxd-load hostile). Only once the protocol is open: before, c->in holds
+ * a PROXY header or ciphertext for the TLS pool, bounded where it is. */
+static bool backlogged(const struct mx_conn *c)
+{
+    return (c->flags & MX_C_OPENED) && c->in.len > opts(c)->max_line;
+}
+
 void mx__conn_update_recv(struct mx_conn *c)
 {
     bool want = !(c->flags & (MX_C_PAUSED_USER | MX_C_PAUSED_HW | MX_C_EOF |
-                              MX_C_CLOSING | MX_C_DEAD | MX_C_MOVING | MX_C_HELD));
+                              MX_C_CLOSING | MX_C_DEAD | MX_C_MOVING | MX_C_HELD)) &&
+                !backlogged(c);
     bool on = c->flags & MX_C_RECV_ON;
     if (want == on)
         return;
@@ -223,8 +237,10 @@ static bool over_kept_cap(const struct mx_conn *c)
 static void offer_kept(struct mx_conn *c)
 {
     size_t left = deliver(c, c->in.data, c->in.len);
-    if (!(c->flags & MX_C_DEAD))
+    if (!(c->flags & MX_C_DEAD)) {
         mx__buf_consume(&c->in, c->in.len - left);
+        mx__conn_update_recv(c);   /* a backlog may have drained */
+    }
 }
 
 bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)

@@ -476,3 +476,41 @@ Test(chat_limits, flood_control_delays_without_loss)
     irc_close(&b);
     mx_stop_ok(d, 10000);
 }
+
+/* ---- input held back by flood control stays bounded -------------------- */
+
+/* A client that floods PINGs and never reads: flood control keeps
+ * pausing it, and each resume may bring in more input before the next
+ * pause (on io_uring a ring's worth per re-armed receive). What muxd keeps
+ * must stay bounded: receiving waits while more than a line is kept. It
+ * once grew by ~42 MB in 3 s on io_uring (found by muxd-load hostile). */
+Test(chat_limits, a_paused_flooder_cannot_grow_the_daemon)
+{
+    struct mx_daemon *d = mx_boot("[server]\nworkers = 2\n"
+                                  "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\n"
+                                  "flood_rate = 50\nflood_burst = 50\n"
+                                  "[limits]\noutput_high_water = 16k\noutput_low_water = 4k\n"
+                                  "output_max = 64k\n");
+    struct irc c;
+    login(&c, mx_port(d, "chat"), "flooder");
+    long before = daemon_rss_kb(d);
+    MX_REQUIRE(mx_set_nonblock(c.fd, true) == 0);
+    static char burst[64 * 1024];
+    for (size_t i = 0; i + 8 <= sizeof burst; i += 8)
+        memcpy(burst + i, "PING :x\n", 8);
+    size_t sent = 0;
+    for (int64_t until = mx_now_ms() + 3000; mx_now_ms() < until;) {
+        ssize_t n = send(c.fd, burst, sizeof burst, MSG_NOSIGNAL);
+        if (n > 0)
+            sent += (size_t)n;
+        else
+            mx_sleep_ms(5);
+    }
+    long after = daemon_rss_kb(d);
+    fprintf(stderr, "chat_limits: flooder sent %zu bytes in 3 s; RSS %ld -> %ld kB\n", sent,
+            before, after);
+    MX_REQUIRE(after - before < 8 * 1024, "RSS grew by %ld kB while %zu bytes came in",
+               after - before, sent);
+    irc_close(&c);
+    mx_stop_ok(d, 10000);
+}
