@@ -43,6 +43,7 @@ enum ld_hs_outcome { LD_HS_NOT_RUN, LD_HS_CUT, LD_HS_THROTTLED, LD_HS_REFUSED, L
 struct ld_hs_good_stats {
     struct ld_hist lat;      /* ns; a probe still owed at the end counts its age */
     uint64_t probes, answered;
+    uint64_t owed;           /* probes unanswered at the end, connection open */
     uint64_t lost;           /* connections the server closed in the phase */
     uint64_t bad;            /* echo: wrong bytes back */
 };

@@ -194,8 +194,10 @@ static void close_slot(struct gloop *l, uint64_t now)
     struct ld_hs_good_stats *s = cur(l);
     for (unsigned i = 0; s && i < l->n; i++) {
         struct gconn *c = &l->c[i];
-        if (!c->dead && c->sent_ns && c->sent_slot == l->slot)
+        if (!c->dead && c->sent_ns && c->sent_slot == l->slot) {
             ld_hist_record(&s->lat, now - c->sent_ns);
+            s->owed++;
+        }
     }
 }
 

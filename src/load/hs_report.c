@@ -89,6 +89,7 @@ static void json_good(struct ld_json *j, const char *key, const struct ld_hs_goo
     ld_json_num(j, "max_ms", ms(s->lat.max), 3);
     ld_json_u64(j, "probes", s->probes);
     ld_json_u64(j, "answered", s->answered);
+    ld_json_u64(j, "owed", s->owed);
     ld_json_u64(j, "closed", s->lost);
     ld_json_close(j);
 }

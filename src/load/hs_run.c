@@ -63,7 +63,7 @@ static void find(const struct ld_hs_report *rep, struct ld_hs_case_result *r)
     if (r->setup_failed)
         snprintf(r->finding, sizeof r->finding, "the case could not be set up: %.160s",
                  r->note);
-    else if (r->good.probes && r->good.answered * 2 < r->good.probes)
+    else if (r->good.owed && r->good.answered * 2 < r->good.probes)
         snprintf(r->finding, sizeof r->finding,
                  "the well-behaved clients stalled: %llu of %llu probes answered",
                  (unsigned long long)r->good.answered, (unsigned long long)r->good.probes);
