@@ -18,8 +18,6 @@ static struct site {
     atomic_uint_fast64_t hits;
 } sites[MX_FAULT_SITES];
 
-static uint64_t seed = 0x9e3779b97f4a7c15u;
-
 const char *mx__fault_name(enum mx_fault_site site) { return names[site]; }
 
 uint64_t mx__fault_count(enum mx_fault_site site)
@@ -29,6 +27,7 @@ uint64_t mx__fault_count(enum mx_fault_site site)
 
 #ifdef MX_FAULTS
 bool mx__faults_armed;
+static uint64_t seed = 0x9e3779b97f4a7c15u;
 
 /* Per thread, so draws need no lock; seeded apart per thread. */
 static uint32_t draw(void)
@@ -54,7 +53,6 @@ bool mx__fault_hit(enum mx_fault_site site)
     }
     return true;
 }
-#endif
 
 /* "SITE=RATE[:MAX]" into its site. */
 static int parse_one(const char *item, char *why, size_t len)
@@ -83,6 +81,7 @@ static int parse_one(const char *item, char *why, size_t len)
              "cq_tiny, offload)", name);
     return -EINVAL;
 }
+#endif
 
 int mx__faults_init(char *why, size_t len)
 {

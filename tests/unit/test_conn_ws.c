@@ -180,7 +180,7 @@ static void expect_close(unsigned code)
     size_t n = drain(buf, sizeof buf);
     cr_assert_geq(n, 4);
     cr_assert_eq((unsigned char)buf[n - 4], 0x88, "no close frame last");
-    cr_assert_eq(((unsigned char)buf[n - 2] << 8 | (unsigned char)buf[n - 1]), code);
+    cr_assert_eq((unsigned)((unsigned char)buf[n - 2] << 8 | (unsigned char)buf[n - 1]), code);
 }
 
 Test(conn_ws, invalid_utf8_in_text_is_1007)
