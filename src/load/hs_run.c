@@ -61,7 +61,7 @@ static void find(const struct ld_hs_report *rep, struct ld_hs_case_result *r)
     uint64_t slow = slower_than(&r->good.lat, (uint64_t)(thr * 1e6));
     bool blown = slow >= 2 && (double)slow >= LD_HS_BLOWN_SHARE * (double)r->good.lat.count;
     char note[161];
-    snprintf(note, sizeof note, "%s", r->note);   /* gcc cannot tell it from r->finding */
+    snprintf(note, sizeof note, "%.160s", r->note);   /* gcc cannot tell it from r->finding */
     if (r->setup_failed)
         snprintf(r->finding, sizeof r->finding, "the case could not be set up: %s", note);
     else if (r->good.owed && r->good.answered * 2 < r->good.probes)

@@ -6,12 +6,9 @@
 
 #include <stdio.h>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* MX_TEST_SANITIZED: set by tests/CMakeLists.txt for a sanitizer build. */
+#ifdef MX_TEST_SANITIZED
 #define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
 #endif
 
 TestSuite(memory, .init = mx_init, .fini = mx_fini, .timeout = 120);
