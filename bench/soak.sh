@@ -21,7 +21,7 @@
 # the ceiling (the highest) of the second half is 5 % above the first
 # half's; a leak lifts the floor. --plot writes RSS and descriptors over
 # time with gnuplot. Loopback only; stops by itself; ends only the
-# processes it started. Needs a build (build/, or --build DIR: ./test.sh or
+# processes it started. docs/soak.md has a 600 s run. Needs a build (build/, or --build DIR: ./test.sh or
 # ./run.sh first). The suite runs it for 60 s (ctest bench/soak).
 set -euo pipefail
 secs=600
