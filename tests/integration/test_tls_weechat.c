@@ -32,26 +32,9 @@
 
 /* One at a time; the suite's .fini stops the driver (and with it WeeChat)
  * and removes the directory if a failed assert skipped the test's own. */
-static struct {
-    pid_t pid;
-    char dir[64];
-} run;
+static struct mx_child run;
 
-static void run_cleanup(void)
-{
-    if (run.pid > 0) {
-        kill(run.pid, SIGKILL);
-        waitpid(run.pid, NULL, 0);
-        run.pid = 0;
-    }
-    if (run.dir[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", run.dir);
-        if (system(cmd) != 0)
-            cr_log_info("could not remove %s", run.dir);
-        run.dir[0] = '\0';
-    }
-}
+static void run_cleanup(void) { mx_child_cleanup(&run); }
 
 static void fini(void)
 {

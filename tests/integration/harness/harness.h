@@ -227,6 +227,16 @@ int mx_writer_join(struct mx_writer *w);
 int mx_recv_pattern(int fd, uint32_t seed, uint64_t n, int timeout_ms,
                     char *err, size_t errlen);
 
+/* A helper process and a scratch directory a test owns, so that the
+ * suite's .fini can stop and remove them (mx_child_cleanup: SIGKILL and
+ * reap the pid, rm -rf the directory) if a failed assert skipped the
+ * test's own cleanup. Zeroed: nothing to do. */
+struct mx_child {
+    pid_t pid;
+    char dir[64];
+};
+void mx_child_cleanup(struct mx_child *c);
+
 /* The sum of a metric family on the admin listener's /metrics (every
  * label set): one GET on admin_port. */
 long mx_metric_sum(int admin_port, const char *name);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 long mx_rss_kb(pid_t pid)
 {
@@ -179,4 +181,20 @@ bool mx_wait_peer_consumed(int fd, int timeout_ms)
         mx_sleep_ms(10);
     } while (mx_now_ms() < until);
     return false;
+}
+
+void mx_child_cleanup(struct mx_child *c)
+{
+    if (c->pid > 0) {
+        kill(c->pid, SIGKILL);
+        waitpid(c->pid, NULL, 0);
+        c->pid = 0;
+    }
+    if (c->dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", c->dir);
+        if (system(cmd) != 0)
+            cr_log_info("could not remove %s", c->dir);
+        c->dir[0] = '\0';
+    }
 }
