@@ -7,7 +7,11 @@
  * The protocol may put a note where messages went (mx_proto's
  * overflow_note); later drops at the same place grow the same gap, and
  * the note is made again with the new count, so a reader who stalls for
- * a minute finds one note, not thousands.
+ * a minute finds one note, not thousands. A note an io_uring send still
+ * holds (pinned) cannot grow: the next drop puts a note after it, so a
+ * peer taking less than a note per send may hold one note per pinned
+ * segment past output_max (at most a send's iovecs, 16; fuzz_conn checks
+ * that bound).
  */
 #include "io/outq.h"
 #include "muxd/chunk.h"
