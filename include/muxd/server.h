@@ -30,6 +30,8 @@ struct mx_server_opts {
     unsigned uring_buffers;      /* io_uring receive buffers per worker: a
                                     power of two, at most 32768 */
     size_t uring_buffer_size;    /* bytes each */
+    bool uring_incremental;      /* a receive takes only what it needs of a
+                                    buffer, when the kernel can (6.12) */
     unsigned offload_threads;    /* 0 = no offload pool */
     size_t offload_queue_max;    /* offload jobs outstanding, server-wide */
     /* Per-address admission (an IPv4 address, an IPv6 /64), counted per

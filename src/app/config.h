@@ -86,6 +86,7 @@ struct mx_config {
     unsigned shutdown_timeout_ms;
     unsigned uring_buffers;      /* per worker, a power of two */
     size_t uring_buffer_size;
+    unsigned uring_incremental;  /* index in auto/off: 0 = auto */
     /* [listener NAME] */
     struct mx_listener_cfg listeners[MX_MAX_LISTENERS];
     unsigned nlisteners;

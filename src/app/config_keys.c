@@ -62,7 +62,7 @@ _Static_assert(sizeof(enum mx_log_level) == sizeof(uint32_t),
 
 static const char *const tls_switch[] = { "off", "on", NULL };
 static const char *const tls_versions[] = { "1.2", "1.3", NULL };
-static const char *const ktls_modes[] = { "auto", "off", NULL };
+static const char *const auto_off[] = { "auto", "off", NULL };
 
 static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_SERVER, .name = "workers", .type = MX_CFG_UINT, CFG(workers),
@@ -83,6 +83,9 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_SERVER, .name = "uring_buffer_size", .type = MX_CFG_SIZE,
       CFG(uring_buffer_size), .min = 512, .max = MIB, .def = "8k",
       .help = "io_uring: size of each receive buffer" },
+    { .sect = MX_SECT_SERVER, .name = "uring_incremental", .type = MX_CFG_ENUM,
+      CFG(uring_incremental), .choices = auto_off, .def = "auto",
+      .help = "io_uring: receives pack into buffers (kernel 6.12); off: a buffer each" },
 
     { .sect = MX_SECT_LISTENER, .name = "listen", .type = MX_CFG_ADDR, LSN(listen),
       .help = "address to listen on; port 0 picks a free port" },
@@ -129,7 +132,7 @@ static const struct mx_cfg_key keys[] = {
       LSN(tls_handshake_offload), .choices = tls_switch, .def = "on",
       .help = "TLS: run handshakes' key exchange and signature on the offload pool" },
     { .sect = MX_SECT_LISTENER, .name = "ktls", .type = MX_CFG_ENUM, LSN(ktls),
-      .choices = ktls_modes, .def = "auto",
+      .choices = auto_off, .def = "auto",
       .help = "TLS: hand records to kernel TLS after the handshake where the kernel, "
               "the backend (epoll, poll) and the cipher allow it (auto), or never (off)" },
     /* Transport keys: past output_max. */

@@ -38,6 +38,7 @@ struct mx_backend_conf {
     size_t scratch_size;
     unsigned uring_buffers;      /* io_uring: provided buffers (power of 2) */
     unsigned uring_buffer_size;  /* and the size of each */
+    bool uring_incremental;      /* receives take parts of buffers (6.12) */
 };
 
 struct mx_backend_ops {

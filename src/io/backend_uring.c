@@ -17,6 +17,9 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -34,6 +37,15 @@
 #define CQ_ENTRIES 4096
 #define BGID 0
 #define MAX_IOV 16
+
+/* Kernel 6.12's incremental buffer consumption, newer than Debian's
+ * liburing 2.3 headers. */
+#ifndef IOU_PBUF_RING_INC
+#define IOU_PBUF_RING_INC 2
+#endif
+#ifndef IORING_CQE_F_BUF_MORE
+#define IORING_CQE_F_BUF_MORE (1U << 4)
+#endif
 
 enum op { OP_RECV = 1, OP_SEND, OP_CANCEL, OP_INBOX };
 
@@ -61,6 +73,11 @@ struct ur {
     size_t br_bytes;
     char *bufs;
     unsigned nbufs, buf_size;
+    /* Incremental consumption: a receive takes only the bytes it needs
+     * from the head buffer, so small receives pack into one buffer
+     * instead of taking one each; used[bid] is where its next one lands. */
+    uint32_t *used;
+    const char *how;            /* for the log: incremental or whole */
     struct send_ctx *free_sends;
     uint64_t *starved;          /* tags of connections waiting for buffers */
     unsigned short *withheld;   /* buffers kept back this turn (fault.h) */
@@ -91,12 +108,69 @@ static struct io_uring_sqe *get_sqe(struct ur *u)
 
 static void buf_return(struct ur *u, unsigned bid)
 {
+    if (u->used)
+        u->used[bid] = 0;
     io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * u->buf_size, u->buf_size,
                           (unsigned short)bid, io_uring_buf_ring_mask(u->nbufs), 0);
     io_uring_buf_ring_advance(u->br, 1);
 }
 
-static int bufs_setup(struct ur *u, unsigned nbufs, unsigned size)
+/* The completion's bytes: at the start of its buffer, or incrementally
+ * where the previous receive into that buffer stopped. Returns whether
+ * the kernel is done with the buffer (it may go back to the ring). */
+static bool buf_take(struct ur *u, const struct io_uring_cqe *cqe, char **data)
+{
+    unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+    *data = u->bufs + (size_t)bid * u->buf_size;
+    if (!u->used)
+        return true;
+    *data += u->used[bid];
+    if (cqe->res > 0)
+        u->used[bid] += (uint32_t)cqe->res;
+    return !(cqe->flags & IORING_CQE_F_BUF_MORE);
+}
+
+/* The kernel's io_uring_buf_reg: liburing 2.3 calls its flags "pad". */
+struct buf_reg {
+    uint64_t ring_addr;
+    uint32_t ring_entries;
+    uint16_t bgid, flags;
+    uint64_t resv[3];
+};
+_Static_assert(sizeof(struct buf_reg) == sizeof(struct io_uring_buf_reg), "buf_reg layout");
+
+static int register_bufs(struct ur *u, bool inc)
+{
+    struct buf_reg reg = { .ring_addr = (uintptr_t)u->br, .ring_entries = u->nbufs,
+                           .bgid = BGID, .flags = inc ? IOU_PBUF_RING_INC : 0 };
+    return io_uring_register_buf_ring(&u->ring, (struct io_uring_buf_reg *)&reg, 0);
+}
+
+/* Incremental consumption when asked for and the kernel has it (6.12;
+ * older ones refuse the flag with EINVAL): whole buffers otherwise.
+ * u->how says which. */
+static int register_bufs_inc(struct ur *u, bool want_inc)
+{
+    const char *how = "whole (uring_incremental = off)";
+    int err = -EINVAL;
+    if (want_inc) {
+        if (!(u->used = calloc(u->nbufs, sizeof *u->used)))
+            return -ENOMEM;
+        err = register_bufs(u, true);
+        how = "incremental";
+        if (err == -EINVAL) {
+            free(u->used);
+            u->used = NULL;
+            how = "whole (this kernel has no incremental consumption, 6.12)";
+        }
+    }
+    if (err == -EINVAL)
+        err = register_bufs(u, false);
+    u->how = how;
+    return err;
+}
+
+static int bufs_setup(struct ur *u, unsigned nbufs, unsigned size, bool inc)
 {
     u->nbufs = nbufs;
     u->buf_size = size;
@@ -118,9 +192,7 @@ static int bufs_setup(struct ur *u, unsigned nbufs, unsigned size)
     if (mx__faults_armed && !(u->withheld = calloc(nbufs, sizeof *u->withheld)))
         return -ENOMEM;
 #endif
-    struct io_uring_buf_reg reg = { .ring_addr = (uintptr_t)br, .ring_entries = nbufs,
-                                    .bgid = BGID };
-    int err = io_uring_register_buf_ring(&u->ring, &reg, 0);
+    int err = register_bufs_inc(u, inc);
     if (err < 0)
         return err;
     io_uring_buf_ring_init(u->br);
@@ -188,6 +260,7 @@ static void ur_fini(struct mx_worker *w)
     if (u->bufs)
         munmap(u->bufs, (size_t)u->nbufs * u->buf_size);
     free(u->withheld);
+    free(u->used);
     while (u->free_sends) {
         struct send_ctx *s = u->free_sends;
         u->free_sends = s->next;
@@ -212,7 +285,11 @@ static int ur_init(struct mx_worker *w, const struct mx_backend_conf *conf)
     }
     w->be_data = u;
     u->wake_fd = conf->wake_fd;
-    err = bufs_setup(u, conf->uring_buffers, conf->uring_buffer_size);
+    err = bufs_setup(u, conf->uring_buffers, conf->uring_buffer_size, conf->uring_incremental);
+    static atomic_bool told; /* the first worker speaks for all */
+    if (err == 0 && !atomic_exchange(&told, true))
+        mx_info("io_uring: receive buffers: %u x %u bytes per worker, %s", u->nbufs,
+                u->buf_size, u->how);
     if (err == 0)
         err = arm_inbox(u);
     if (err < 0)
@@ -317,11 +394,15 @@ static void on_recv(struct mx_worker *w, struct ur *u, struct mx_conn *c,
     bool open = !(c->backend_state & U_GONE);
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+        char *data;
+        bool done = buf_take(u, cqe, &data);
         /* Delivered even while paused: those bytes were already read
          * from the socket, and dropping them would lose data. */
         if (open && cqe->res > 0)
-            open = mx__conn_recv(c, u->bufs + (size_t)bid * u->buf_size, (size_t)cqe->res);
-        if (u->withheld && MX_FAULT(MX_FAULT_ENOBUFS))
+            open = mx__conn_recv(c, data, (size_t)cqe->res);
+        if (!done)
+            ; /* the kernel goes on filling it */
+        else if (u->withheld && MX_FAULT(MX_FAULT_ENOBUFS))
             u->withheld[u->nwithheld++] = (unsigned short)bid;
         else
             buf_return(u, bid);
@@ -457,7 +538,8 @@ static void on_cqe(struct mx_worker *w, struct ur *u, const struct io_uring_cqe 
     if (!c) {
         /* Cannot happen while closed connections are held: still give a
          * buffer back rather than leak it. */
-        if (cqe->flags & IORING_CQE_F_BUFFER)
+        char *data;
+        if ((cqe->flags & IORING_CQE_F_BUFFER) && buf_take(u, cqe, &data))
             buf_return(u, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
         return;
     }
@@ -547,12 +629,13 @@ int mx__uring_probe(void)
     int err = mx__uring_queue_init(&u.ring, 4, 8);
     if (err < 0)
         return err;
-    err = bufs_setup(&u, 1, 512);
+    err = bufs_setup(&u, 1, 512, false);
     io_uring_queue_exit(&u.ring);
     if (u.br)
         munmap(u.br, u.br_bytes);
     if (u.bufs)
         munmap(u.bufs, (size_t)u.nbufs * u.buf_size);
     free(u.withheld);
+    free(u.used);
     return err;
 }

@@ -298,6 +298,7 @@ static void *worker_main(void *arg)
         .scratch_size = MX_SCRATCH_SIZE,
         .uring_buffers = w->srv->opts.uring_buffers,
         .uring_buffer_size = (unsigned)w->srv->opts.uring_buffer_size,
+        .uring_incremental = w->srv->opts.uring_incremental,
     };
     w->init_err = w->be->init(w, &conf);
     sem_post(&w->ready);

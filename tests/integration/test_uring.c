@@ -494,3 +494,27 @@ Test(uring, fd_reused_right_after_close)
                "located)", located);
     mx_stop_ok(d, 10000);
 }
+
+/* The log names the receive-buffer mode in force: incremental by default
+ * (whole only where the kernel lacks it), whole when forced off, as the
+ * suite's io_uring_whole variant does (tests/CMakeLists.txt). Every other
+ * test here then runs on that mode. */
+Test(uring, receive_buffer_mode_logged)
+{
+    const char *be = getenv("MUXD_TEST_BACKEND");
+    if (!be || strcmp(be, "io_uring") != 0)
+        cr_skip_test("io_uring only");
+    struct mx_daemon *d = mx_boot(default_config);
+    const char *keys = getenv("MUXD_TEST_SERVER_KEYS");
+    bool forced_off = keys && strstr(keys, "uring_incremental = off");
+    MX_REQUIRE(daemon_wait_log(d, "io_uring: receive buffers: 256 x 8192 bytes per worker, ",
+                               5000), "no receive-buffer line in the log");
+    if (forced_off)
+        MX_REQUIRE(daemon_log_count(d, "per worker, whole (uring_incremental = off)") == 1,
+                   "forced off, but the log does not say whole buffers");
+    else
+        MX_REQUIRE(daemon_log_count(d, "per worker, incremental") == 1 ||
+                       daemon_log_count(d, "per worker, whole (this kernel") == 1,
+                   "neither incremental nor the kernel's refusal in the log");
+    mx_stop_ok(d, 10000);
+}

@@ -61,6 +61,38 @@ static void remove_config(struct mx_daemon *d)
     rmdir(dir);
 }
 
+static int write_all(int fd, const char *text, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+/* MUXD_TEST_SERVER_KEYS ("key = value;key = value") goes first, in a
+ * [server] section of its own: a CTest variant runs a test with a server
+ * feature forced off without the test knowing (tests/CMakeLists.txt). */
+static int write_forced_keys(int fd)
+{
+    const char *keys = getenv("MUXD_TEST_SERVER_KEYS");
+    if (!keys || !*keys)
+        return 0;
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "[server]\n%s\n", keys);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return -E2BIG;
+    for (char *p = buf; *p; p++)
+        if (*p == ';')
+            *p = '\n';
+    return write_all(fd, buf, (size_t)n);
+}
+
 static int write_config(struct mx_daemon *d, const char *text)
 {
     const char *dir = getenv("TMPDIR");
@@ -71,20 +103,11 @@ static int write_config(struct mx_daemon *d, const char *text)
     int fd = open(d->conf_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int e = -errno;
-            close(fd);
-            return e;
-        }
-        off += (size_t)w;
-    }
+    int rc = write_forced_keys(fd);
+    if (rc == 0)
+        rc = write_all(fd, text, strlen(text));
     close(fd);
-    return 0;
+    return rc;
 }
 
 static void log_append(struct mx_daemon *d, const char *p, size_t n)
