@@ -14,8 +14,9 @@
 #   unpinned the same servers at one connection count, nothing pinned
 #   idle     server RSS per idle connection (VmRSS before and after)
 #   idlelat  p99 of 100 active echo clients while N idle connections are
-#            held open (N = 100, 1000, 5000, 15000; --quick: 100, 1000);
-#            muxd -w 1 on every backend, pinned like echo
+#            held open by a second muxd-load (N = 100, 1000, 5000, 15000;
+#            --quick: 100, 1000); muxd -w 1 on every backend, pinned like
+#            echo; needs a muxd that logs stats on SIGUSR1 (since 47a6f18)
 #   chat     one channel, fan-out latency vs members at a fixed total send
 #            rate; muxd (1 and 2 workers, every backend), ngircd, inspircd;
 #            pinned like echo. muxd is skipped, with a note, if it rejects
