@@ -348,7 +348,8 @@ section_idlelat() {
                         held=true
                     fi
                 else
-                    why="$idle_open of $n idle connections up after 60 s: $(tail -n1 "$tmp/holder.err")"
+                    if alive "$hpid"; then why="$idle_open of $n idle connections up after 60 s"
+                    else why="the idle holder ended with $idle_open of $n up: $(tail -n1 "$tmp/holder.err")"; fi
                     jq -nc --arg s "$s" --argjson n "$n" --argjson rep "$rep" \
                         '{section: "idlelat", server: $s, rep: $rep, ok: false, exit: null,
                           load: null, idle: $n}' >>"$runs"
