@@ -147,6 +147,54 @@ if [ -s "$frag/idle.tsv" ]; then
         "$here/report/bars.gp"
 fi
 
+# --- idlelat ---------------------------------------------------------------------------
+
+# Per (idle conns, server): runs, p50, p99 (median, min, max), p99.9,
+# server CPU µs per message, msgs/s, seconds until the idle ones were up,
+# machine busy cores.
+q 'okruns("idlelat") | group_by([.idle, (.server | rank)]) | .[]
+   | [.[0].idle, .[0].server, length, (map(.load.latency_us.p50) | median),
+      (map(.load.latency_us.p99) | median), (map(.load.latency_us.p99) | lo),
+      (map(.load.latency_us.p99) | hi), (map(.load.latency_us.p999) | median),
+      (map(.load.server_cpu_us_per_msg) | median), (map(.load.msgs_per_s) | median),
+      (map(.idle_ready_s) | median), (map(.machine_busy_cores) | median)]
+   | map(v) | @tsv' >"$frag/idlelat.tsv"
+if [ -s "$frag/idlelat.tsv" ]; then
+    # p99 per backend per N, then p99(N) / p99(smallest N) and the verdict:
+    # flat when every ratio is within 20 % of 1.
+    awk -F'\t' '
+        { if (!($1 in seenc)) { seenc[$1] = 1; cs[++nc] = $1 }
+          if (!($2 in seens)) { seens[$2] = 1; ss[++ns] = $2 }
+          p[$2, $1] = $5 }
+        END { printf "| backend |"; for (i = 1; i <= nc; i++) printf " p99 at %s idle (µs) |", cs[i]
+              for (i = 2; i <= nc; i++) printf " %s ÷ %s |", cs[i], cs[1]
+              print " verdict (flat: every ratio within 20 %) |"
+              printf "| --- |"; for (i = 1; i <= 2 * nc - 1; i++) printf " ---: |"; print " --- |"
+              for (j = 1; j <= ns; j++) { s = ss[j]; printf "| %s |", substr(s, 6)
+                  for (i = 1; i <= nc; i++) { x = p[s, cs[i]]; printf " %s |", (x == "" || x == "-") ? "-" : sprintf("%.0f", x) }
+                  b = p[s, cs[1]]; worst = 1; wn = ""; miss = 0
+                  for (i = 2; i <= nc; i++) { x = p[s, cs[i]]
+                      if (x == "" || x == "-" || b == "" || b == "-" || b + 0 == 0) { printf " - |"; miss = 1; continue }
+                      r = x / b; printf " %.2f× |", r
+                      d = r > 1 ? r - 1 : 1 - r; if (wn == "" || d > worst) { worst = d; wr = r; wn = cs[i] } }
+                  if (nc < 2 || wn == "") v = "not measured"
+                  else if (worst <= 0.2 && !miss) v = sprintf("**flat** (furthest: %.2f× at %s)", wr, wn)
+                  else v = sprintf("**not flat** (furthest: %.2f× at %s)", wr, wn)
+                  if (s == "muxd-poll") v = v ", expected to grow"
+                  print " " v " |" } }' "$frag/idlelat.tsv" >"$frag/IDLELAT_RATIOS"
+    {
+        echo "| idle conns | backend | runs | p50 (µs) | p99 (µs): median (min–max) | p99.9 (µs) | server CPU µs / msg | msgs/s | idle up after (s) | machine busy (cores) |"
+        echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        awk -F'\t' 'function f(x, fmt) { return x == "-" ? "-" : sprintf(fmt, x) }
+            { printf "| %s | %s | %s | %s | **%s** (%s–%s) | %s | %s | %s | %s | %s |\n", $1, substr($2, 6), $3,
+                f($4, "%.0f"), f($5, "%.0f"), f($6, "%.0f"), f($7, "%.0f"), f($8, "%.0f"), f($9, "%.2f"),
+                f($10, "%.0f"), f($11, "%.2f"), f($12, "%.2f") }' "$frag/idlelat.tsv"
+    } >"$frag/IDLELAT_TABLE"
+    series "$frag/idlelat.tsv" 1 5 | sed '1s/muxd-//g' >"$frag/idlelat-p99.dat"
+    lines_plot "$frag/idlelat-p99.dat" "$img/bench-idlelat-p99.png" \
+        "p99 of the active echo clients vs idle connections beside them (pinned)" "idle connections" "p99 latency (µs)" 0
+fi
+
 # --- chat ------------------------------------------------------------------------------
 
 q 'okruns("chat") | group_by([.members, (.server | rank)]) | .[]
@@ -248,6 +296,11 @@ q '
    ["ECHO_CONNS", (.params.echo.conns | map(tostring) | join(", "))],
    ["UNPINNED_CONNS", (.params.echo.unpinned_conns | tostring)],
    ["IDLE_CONNS", (.params.idle.conns | tostring)], ["IDLE_HOLD", (.params.idle.hold_s | tostring)],
+   ["IDLELAT_CONNS", (.params.idlelat.conns // [] | map(tostring) | join(", "))],
+   ["IDLELAT_ACTIVE", (.params.idlelat.active // "-" | tostring)],
+   ["IDLELAT_WARMUP", (.params.idlelat.warmup_s // "-" | tostring)],
+   ["IDLELAT_DURATION", (.params.idlelat.duration_s // "-" | tostring)],
+   ["IDLELAT_SRC_IPS", (.params.idlelat.src_ips // "-" | tostring)],
    ["CHAT_MEMBERS", (.params.chat.members | map(tostring) | join(", "))],
    ["CHAT_SENDERS", (.params.chat.senders | tostring)], ["CHAT_RATE", (.params.chat.rate | tostring)],
    ["CHAT_DRAIN", (.params.chat.drain_s | tostring)],

@@ -13,6 +13,10 @@
 #            peers; server pinned to CPU 0, muxd-load to CPU 1
 #   unpinned the same servers at one connection count, nothing pinned
 #   idle     server RSS per idle connection (VmRSS before and after)
+#   idlelat  p99 of 100 active echo clients while N idle connections are
+#            held open by a second muxd-load (N = 100, 1000, 5000, 15000;
+#            --quick: 100, 1000); muxd -w 1 on every backend, pinned like
+#            echo; needs a muxd that logs stats on SIGUSR1 (since 47a6f18)
 #   chat     one channel, fan-out latency vs members at a fixed total send
 #            rate; muxd (1 and 2 workers, every backend), ngircd, inspircd;
 #            pinned like echo. muxd is skipped, with a note, if it rejects
@@ -23,7 +27,7 @@
 # In each section the servers run one after another for every point and
 # repetition, in an order rotated each time, so they share the machine's
 # noise; the report takes medians over the repetitions. Each run gets a
-# fresh server. Full mode takes about 15 minutes, --quick under 2 (1 run
+# fresh server. Full mode takes about 20 minutes, --quick under 2 (1 run
 # per point, short windows, muxd on epoll alone: it only checks that
 # everything works).
 #
@@ -70,16 +74,21 @@ if [ "$quick" = 1 ]; then
     reps=1 warmup=0.5 duration=1
     echo_conns=(10 100) unpinned_conns=100
     idle_conns=1000 idle_hold=2
+    idlelat_conns=(100 1000) idlelat_warmup=0.5 idlelat_duration=1
     chat_members=(50) chat_senders=5 chat_rate=50 chat_drain=0.5 chat_connect_rate=2000
     heavy_warmup=0.5 heavy_duration=1
 else
     reps=3 warmup=1 duration=3
     echo_conns=(10 100 1000) unpinned_conns=100
     idle_conns=10000 idle_hold=6
+    idlelat_conns=(100 1000 5000 15000) idlelat_warmup=1 idlelat_duration=5
     chat_members=(100 300 1000) chat_senders=10 chat_rate=100 chat_drain=1 chat_connect_rate=2000
     heavy_warmup=1 heavy_duration=5
 fi
 echo_size=64 echo_depth=1
+# idlelat: the active clients (echo_size, echo_depth) beside the idle ones,
+# which come from 127.0.0.1 .. 127.0.0.idlelat_src_ips (ephemeral ports)
+idlelat_active=100 idlelat_src_ips=4
 heavy_light=200 heavy_line="SPIN 50"
 backends=(epoll io_uring poll)
 # The smoke test checks that every section and plot comes out, not the
@@ -115,6 +124,9 @@ fd_limit="$(ulimit -Hn)"
 ulimit -n "$fd_limit"
 [ "$fd_limit" = unlimited ] || [ "$fd_limit" -gt $((idle_conns + 200)) ] ||
     die "idle needs more than $idle_conns descriptors per process (hard limit $fd_limit)"
+idlelat_max="$(printf '%s\n' "${idlelat_conns[@]}" | sort -n | tail -n1)"
+! want idlelat || [ "$fd_limit" = unlimited ] || [ "$fd_limit" -gt $((idlelat_max + idlelat_active + 200)) ] ||
+    die "idlelat needs more than $((idlelat_max + idlelat_active)) descriptors in muxd (hard limit $fd_limit)"
 
 notes="$tmp/notes.txt" # one line each, copied into the JSON and the report
 : >"$notes"
@@ -257,6 +269,115 @@ section_idle() {
     pin_server=()
 }
 
+# The connections muxd's workers hold open, summed from the stats line a
+# SIGUSR1 makes muxd log ("per_worker=[0:N 1:M]"); empty if no new stats
+# line comes within 2 s.
+worker_conns() {
+    local before i line
+    before="$(grep -c 'stats: connections=' "$slog" || true)"
+    kill -USR1 "$spid" 2>/dev/null || return 0
+    for ((i = 0; i < 20; i++)); do
+        [ "$(grep -c 'stats: connections=' "$slog" || true)" -gt "$before" ] && break
+        sleep 0.1
+    done
+    line="$(grep 'stats: connections=' "$slog" | tail -n1)"
+    [ "$(grep -c 'stats: connections=' "$slog" || true)" -gt "$before" ] || return 0
+    sed -n 's/.*per_worker=\[\([^]]*\)\].*/\1/p' <<<"$line" |
+        awk '{ for (i = 1; i <= NF; i++) { split($i, f, ":"); n += f[2] } } END { print n + 0 }'
+}
+
+# Starts the idle holder: muxd-load idle with $1 connections against
+# spid:sport on CPU 1, holding them far longer than a run (the caller stops
+# it by pid). Then waits until muxd's descriptors, and after them its
+# worker's count, show all of them: sets hpid, idle_base (the server's
+# descriptors before), idle_open (the worker's count) and idle_ready_s.
+# Returns 1 if they do not all come up within 60 s.
+start_idle_holder() { # conns
+    local n=$1 t t0 hold
+    idle_base="$(nfds "$spid")" idle_open=0 idle_ready_s=null
+    hold="$(awk -v w="$idlelat_warmup" -v d="$idlelat_duration" 'BEGIN { print int(w + d + 120) }')"
+    t0="$(date +%s.%N)"
+    taskset -c 1 "$load" idle -c "$n" --src-ips "$idlelat_src_ips" --duration "$hold" --json \
+        "127.0.0.1:$sport" >"$tmp/holder.json" 2>"$tmp/holder.err" </dev/null &
+    hpid=$!
+    pids+=("$hpid")
+    # Accepted: one descriptor each in the daemon (cheap to watch).
+    for ((t = 0; t < 600; t++)); do
+        [ "$(nfds "$spid")" -ge $((idle_base + n)) ] && break
+        alive "$hpid" || return 1
+        sleep 0.1
+    done
+    # Built by the worker after the acceptor's hand-off.
+    for ((t = 0; t < 100; t++)); do
+        idle_open="$(worker_conns)"
+        [ -n "$idle_open" ] || idle_open=0
+        [ "$idle_open" -ge "$n" ] && break
+        alive "$hpid" || return 1
+        sleep 0.2
+    done
+    [ "$idle_open" -ge "$n" ] || return 1
+    idle_ready_s="$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')"
+}
+
+# p99 of idlelat_active closed-loop echo clients while N idle connections
+# are held open by a second muxd-load process; muxd -w 1 on CPU 0, both
+# muxd-load processes on CPU 1. The idle ones must still be there (the
+# holder running, the daemon's descriptors) when the window is over.
+section_idlelat() {
+    local rep k n s held why up servers=()
+    for s in "${echo_servers[@]}"; do [[ $s != muxd-* ]] || servers+=("$s"); done
+    [ ${#servers[@]} -gt 0 ] || { add_note "idlelat: no muxd backend starts here"; return; }
+    pin_server=(taskset -c 0) pin_client=(taskset -c 1)
+    for ((rep = 1; rep <= reps; rep++)); do
+        k=0
+        for n in "${idlelat_conns[@]}"; do
+            while read -r s; do
+                start_echo_server "$s"
+                held=false why=""
+                if start_idle_holder "$n"; then
+                    run_load idlelat "$s" "{\"idle\":$n}" "$rep" \
+                        "$(limit_for "$idlelat_warmup + $idlelat_duration")" \
+                        echo -c "$idlelat_active" -t 1 -s "$echo_size" -d "$echo_depth" \
+                        --warmup "$idlelat_warmup" --duration "$idlelat_duration"
+                    up=$(($(nfds "$spid") - idle_base))
+                    if ! alive "$hpid"; then
+                        why="the idle holder ended during the run: $(tail -n1 "$tmp/holder.err")"
+                    elif [ "$up" -lt "$n" ]; then
+                        why="the server held $up of $n idle connections after the run"
+                    else
+                        held=true
+                    fi
+                else
+                    if alive "$hpid"; then why="$idle_open of $n idle connections up after 60 s"
+                    else why="the idle holder ended with $idle_open of $n up: $(tail -n1 "$tmp/holder.err")"; fi
+                    jq -nc --arg s "$s" --argjson n "$n" --argjson rep "$rep" \
+                        '{section: "idlelat", server: $s, rep: $rep, ok: false, exit: null,
+                          load: null, idle: $n}' >>"$runs"
+                fi
+                stop_pid "$hpid" 50 || note "the idle holder $hpid did not stop on SIGTERM; killed"
+                stop_echo_server
+                # The holder's facts join the run's line; a lost idle
+                # connection fails the run.
+                local last
+                last="$(tail -n1 "$runs")"
+                sed -i '$d' "$runs"
+                jq -c --argjson held "$held" --arg why "$why" --argjson open "$idle_open" \
+                    --argjson ready "$idle_ready_s" \
+                    '. + {idle_open: $open, idle_ready_s: $ready, idle_held: $held}
+                     + (if $held then {} else {ok: false, stderr: ((.stderr // "") + " " + $why | ltrimstr(" "))} end)' \
+                    <<<"$last" >>"$runs"
+                if [ "$held" != true ]; then
+                    failures=$((failures + 1))
+                    note "FAILED idlelat $s idle=$n rep $rep: $why"
+                fi
+                progress
+            done < <(rotated $((rep + k)) "${servers[@]}")
+            k=$((k + 1))
+        done
+    done
+    pin_server=() pin_client=()
+}
+
 start_chat_server() { # name
     case "$1" in
     muxd-w*)
@@ -337,6 +458,10 @@ if want idle; then
     note "idle: $idle_conns connections per server"
     section_idle
 fi
+if want idlelat; then
+    note "idlelat: $idlelat_active active clients beside ${idlelat_conns[*]} idle connections x muxd's backends x $reps, pinned"
+    section_idlelat
+fi
 if want chat && [ ${#chat_servers[@]} -gt 0 ]; then
     note "chat: ${chat_members[*]} members x ${#chat_servers[@]} servers x $reps, $chat_rate msgs/s"
     section_chat
@@ -383,6 +508,7 @@ jq -n --arg started "$started" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --argjson failures "$failures" --argjson seconds "$((SECONDS - t0))" \
     --argjson echo_conns "$(printf '%s\n' "${echo_conns[@]}" | jq -s .)" \
     --argjson chat_members "$(printf '%s\n' "${chat_members[@]}" | jq -s .)" \
+    --argjson idlelat_conns "$(printf '%s\n' "${idlelat_conns[@]}" | jq -s .)" \
     --rawfile notes "$notes" --slurpfile runs "$runs" \
     '{suite: "bench/suite.sh", started: $started, finished: $finished, seconds: $seconds,
       quick: $quick,
@@ -394,6 +520,9 @@ jq -n --arg started "$started" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
                echo: {size: '"$echo_size"', depth: '"$echo_depth"', conns: $echo_conns,
                       unpinned_conns: '"$unpinned_conns"'},
                idle: {conns: '"$idle_conns"', hold_s: '"$idle_hold"'},
+               idlelat: {conns: $idlelat_conns, active: '"$idlelat_active"', size: '"$echo_size"',
+                         depth: '"$echo_depth"', warmup_s: '"$idlelat_warmup"',
+                         duration_s: '"$idlelat_duration"', src_ips: '"$idlelat_src_ips"'},
                chat: {members: $chat_members, channels: 1, senders: '"$chat_senders"',
                       rate: '"$chat_rate"', drain_s: '"$chat_drain"',
                       connect_rate: '"$chat_connect_rate"'},

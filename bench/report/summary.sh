@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/report/summary.sh - the "Short version" bullets of the report, from
 # the TSV files bench/report.sh left in FRAGDIR (echo.tsv, unpinned.tsv,
-# idle.tsv, chat.tsv, heavy.tsv; see report.sh for their columns).
+# idle.tsv, idlelat.tsv, chat.tsv, heavy.tsv; see report.sh for their columns).
 #
 #   bench/report/summary.sh FRAGDIR
 set -euo pipefail
@@ -35,6 +35,25 @@ fi
 if [ -s "$f/idle.tsv" ]; then
     awk -F'\t' '{ s = s (s == "" ? "" : ", ") $1 " " $5 " B" }
         END { print "- **RSS per idle connection**: " s "." }' "$f/idle.tsv"
+fi
+# Latency vs idle connections: each backend's p99 at the most idle
+# connections against its p99 at the fewest, and the verdict (flat: every
+# N within 20 % of the fewest).
+if [ -s "$f/idlelat.tsv" ]; then
+    awk -F'\t' '
+        { if (!($1 in seenc)) { seenc[$1] = 1; cs[++nc] = $1 }
+          if (!($2 in seens)) { seens[$2] = 1; ss[++ns] = $2 }
+          p[$2, $1] = $5 }
+        END { if (nc < 2) exit
+              s = ""
+              for (j = 1; j <= ns; j++) { b = p[ss[j], cs[1]]; t = p[ss[j], cs[nc]]; flat = 1
+                  if (b == "" || b == "-" || b + 0 == 0 || t == "" || t == "-") continue
+                  for (i = 2; i <= nc; i++) { x = p[ss[j], cs[i]]
+                      if (x == "" || x == "-" || x / b > 1.2 || x / b < 0.8) flat = 0 }
+                  s = s (s == "" ? "" : "; ") sprintf("%s %.0f → %.0f µs (%.2f×, %s)", substr(ss[j], 6), b, t, t / b,
+                      flat ? "flat" : "not flat") }
+              if (s != "") printf "- **p99 of the active echo clients, %s → %s idle connections beside them** (flat: within 20 %% at every N): %s.\n",
+                  cs[1], cs[nc], s }' "$f/idlelat.tsv"
 fi
 if [ -s "$f/chat.tsv" ]; then
     awk -F'\t' '
