@@ -115,14 +115,22 @@ struct mx_listen_opts {
     const char *web_page;          /* HTML served at /; NULL: none. Not
                                       copied: it must outlive the server */
     size_t web_page_len;
+    /* Output that reaches a connection from elsewhere (other connections'
+     * fan-out, posts) may wait this long for more to join it in one send;
+     * its own replies never wait. 0 (today's behaviour) to
+     * MX_FANOUT_DELAY_MAX_MS, else -EINVAL. */
+    unsigned fanout_delay_ms;
 };
+#define MX_FANOUT_DELAY_MAX_MS 1000u
 int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o);
 
 /* A reload of listener o->name's live options: today its per-address
- * limits (max_conns_per_ip, connect_rate_per_ip; 0 = the server's). Every
- * other field of o but name is ignored. New connections are judged by
- * them at once; open ones stay. 0, or -ENOENT for no open listener of that
- * name. The controlling thread. */
+ * limits (max_conns_per_ip, connect_rate_per_ip; 0 = the server's) and
+ * fanout_delay_ms. Every other field of o but name is ignored. New
+ * connections are judged by them at once; open ones stay; output already
+ * waiting keeps its deadline, later output waits the new delay. 0,
+ * -ENOENT for no open listener of that name, -EINVAL for a delay out of
+ * range. The controlling thread. */
 int mx_server_listen_update(struct mx_server *s, const struct mx_listen_opts *o);
 /* PROXY protocol (haproxy's proxy-protocol.txt): a listener with proxy
  * other than MX_PROXY_OFF takes connections only from the sources in

@@ -67,6 +67,10 @@ struct mx_worker_stats {
                                      took over after the handshake */
     uint64_t mem_trims;           /* free memory handed back to the system
                                      after a burst of closes */
+    uint64_t fanout_held_flushes; /* fanout_delay: waiting queues sent at
+                                     their deadline */
+    uint64_t fanout_early_flushes; /* ... and before it (a reply, a close,
+                                      a segment's worth, a move) */
 };
 
 struct mx_server_stats {

@@ -47,6 +47,8 @@ struct mx_listener_cfg {
     unsigned ktls;               /* index in auto/off: 0 = auto */
     /* Past output_max. */
     enum mx_overflow overflow;
+    /* Output from others may wait this long (0 = not at all). */
+    unsigned fanout_delay_ms;
     /* WebSocket. */
     enum mx_transport transport;
     char allowed_origins[1024];  /* comma-separated; "" = any */

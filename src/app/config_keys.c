@@ -141,6 +141,13 @@ static const struct mx_cfg_key keys[] = {
       .help = "a connection whose output queue passes output_max: disconnect it, "
               "drop_oldest (whole queued messages go, and chat says how many), or "
               "pause_producer (chat stops reading from those who feed it)" },
+    /* Transport keys: when output leaves. */
+    { .sect = MX_SECT_LISTENER, .name = "fanout_delay", .live = true, .type = MX_CFG_DURATION,
+      LSN(fanout_delay_ms), .min = 0, .max = 1000, .def = "0",
+      .help = "output that reaches a connection from others (channel fan-out, private "
+              "messages) may wait this long for more to leave in the same send: fewer "
+              "sends and less CPU per delivery, for up to this much added latency; its "
+              "own replies never wait; 0 = sent at the end of each loop turn" },
     /* Transport keys: WebSocket. */
     { .sect = MX_SECT_LISTENER, .name = "transport", .type = MX_CFG_ENUM, LSN(transport),
       .choices = transport_names, .def = "tcp",

@@ -25,6 +25,7 @@ void mx_app_listen_opts(const struct mx_config *cfg, const struct mx_listener_cf
     /* TLS. */
     o->tls = al->tls;
     o->overflow = l->overflow;
+    o->fanout_delay_ms = l->fanout_delay_ms;
     /* WebSocket; the web client is an IRC client: chat listeners only. */
     o->transport = l->transport;
     o->allowed_origins = l->allowed_origins;

@@ -104,6 +104,7 @@ static void finish_close(struct mx_conn *c)
     if (c->flags & MX_C_DEAD)
         return;
     c->flags |= MX_C_DEAD;
+    mx__conn_undelay(c);
     mx__conn_timer_free(c);
     mx__offload_let_go(c);
     mx__worker_idle_unlink(w, c);
@@ -195,7 +196,9 @@ void mx__conn_open(struct mx_conn *c)
     if (c->ws && mx__ws_begin(c))
         return;   /* conn_ws.c opens it again after the upgrade */
     c->flags |= MX_C_OPENED;
+    struct mx_conn *was = mx__conn_self_begin(c);
     int err = c->ls->proto->on_open ? c->ls->proto->on_open(c) : 0;
+    mx__conn_self_end(c->w, was);
     if (err == -ECONNREFUSED)
         mx__conn_abort(c, NULL);
     else if (err < 0)
@@ -236,24 +239,35 @@ static bool over_kept_cap(const struct mx_conn *c)
 /* Offers what is kept (c->in) to the protocol again. */
 static void offer_kept(struct mx_conn *c)
 {
+    struct mx_conn *was = mx__conn_self_begin(c);
     size_t left = deliver(c, c->in.data, c->in.len);
+    mx__conn_self_end(c->w, was);
     if (!(c->flags & MX_C_DEAD)) {
         mx__buf_consume(&c->in, c->in.len - left);
         mx__conn_update_recv(c);   /* a backlog may have drained */
     }
 }
 
-bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
+static bool recv_layers(struct mx_conn *c, const char *p, size_t n)
 {
-    MX_OWNER_ASSERT(c);
-    mx__count(&c->w->stats.receives, 1);
-    mx__count(&c->w->stats.bytes_in, n);
-    if (!alive(c))
-        return !(c->flags & MX_C_DEAD);
-    mx__worker_touch(c->w, c);
     if (c->flags & MX_C_PREAMBLE)
         return mx__proxy_recv(c, p, n);
     return c->tls ? mx__tls_recv(c, p, n) : mx__conn_plain(c, p, n);
+}
+
+bool mx__conn_recv(struct mx_conn *c, const char *p, size_t n)
+{
+    MX_OWNER_ASSERT(c);
+    struct mx_worker *w = c->w;
+    mx__count(&w->stats.receives, 1);
+    mx__count(&w->stats.bytes_in, n);
+    if (!alive(c))
+        return !(c->flags & MX_C_DEAD);
+    mx__worker_touch(w, c);
+    struct mx_conn *was = mx__conn_self_begin(c);
+    bool open = recv_layers(c, p, n);
+    mx__conn_self_end(w, was);
+    return open;
 }
 
 bool mx__conn_plain(struct mx_conn *c, const char *p, size_t n)
@@ -332,8 +346,9 @@ void mx__conn_flush(struct mx_conn *c)
             offer_kept(c);
         mx__conn_finish_eof(c);
     }
-    /* A moving connection's queue goes out from its new worker. */
-    if (!(c->flags & (MX_C_DEAD | MX_C_MOVING)) && c->out.bytes > 0)
+    /* A moving connection's queue goes out from its new worker; output
+     * from elsewhere may wait for more (conn_delay.c). */
+    if (!(c->flags & (MX_C_DEAD | MX_C_MOVING)) && c->out.bytes > 0 && !mx__conn_delay(c))
         c->w->be->flush(c->w, c);
 }
 
@@ -349,6 +364,9 @@ bool mx__conn_sent(struct mx_conn *c, size_t n)
     }
     if (c->out.bytes > 0)
         return !(c->flags & MX_C_DEAD);
+    /* Written early (the socket took a queue that was waiting): nothing
+     * is left to wait for its deadline. */
+    mx__conn_undelay(c);
     /* TLS's own records are out: kernel TLS may take over (and a kernel
      * that refuses half of it ends the connection). */
     if (c->tls) {
@@ -384,6 +402,8 @@ static int after_queue(struct mx_conn *c)
         mx__count(&c->w->stats.paused_high_water, 1);
         mx__conn_update_recv(c);
     }
+    if (c->w->self == c)
+        c->flags |= MX_C_PROMPT;
     mx__conn_mark_dirty(c);
     return 0;
 }

@@ -42,6 +42,10 @@ enum {
     MX_C_KTLS = 1u << 13,
     /* TLS holds back input while the pool has the SSL: not receiving. */
     MX_C_HELD = 1u << 14,
+    /* fanout_delay (conn_delay.c): the queue goes out at this turn's end
+     * (a reply, a deadline passed, a move); on the worker's delayed list. */
+    MX_C_PROMPT = 1u << 15,
+    MX_C_DELAYED = 1u << 16,
 };
 
 struct mx_listener;
@@ -68,6 +72,8 @@ struct mx_conn {
         struct mx_conn *next_closed;  /* closed: on_close still owed */
     };
     struct mx_conn *next_dirty;
+    struct mx_conn *delay_prev, *delay_next; /* the worker's delayed list */
+    uint64_t delay_until;         /* ... and its deadline there */
     struct mx_conn *next_dead;
     struct sockaddr_in6 peer;     /* big enough for v4 and v6 */
     uint32_t backend_state;       /* the backend's bits (e.g. epoll mask) */
@@ -135,6 +141,25 @@ int mx__conn_queue_raw(struct mx_conn *c, const void *p, size_t n);
 /* Receiving on or off as the flags now say; on the flush list. */
 void mx__conn_update_recv(struct mx_conn *c);
 void mx__conn_mark_dirty(struct mx_conn *c);
+
+/* fanout_delay (conn_delay.c). At the flush of a queue: whether it
+ * waits (on the delayed list) rather than go out now. */
+bool mx__conn_delay(struct mx_conn *c);
+/* Off the delayed list (a cut, a move, an emptied queue). */
+void mx__conn_undelay(struct mx_conn *c);
+/* c's own event runs (its input, its opening, its offload result): what
+ * is queued to c meanwhile is a reply and goes out at the turn's end.
+ * Returns the one it stands in for, to be put back with self_end. */
+static inline struct mx_conn *mx__conn_self_begin(struct mx_conn *c)
+{
+    struct mx_conn *was = c->w->self;
+    c->w->self = c;
+    return was;
+}
+static inline void mx__conn_self_end(struct mx_worker *w, struct mx_conn *was)
+{
+    w->self = was;
+}
 
 /* Moving to another worker (conn_move.c), each step on the thread that
  * owns c at the time: suspend it (the backend stops, output keeps

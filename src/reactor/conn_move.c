@@ -22,6 +22,13 @@ void mx__conn_suspend(struct mx_conn *c)
     MX_OWNER_ASSERT(c);
     if (c->flags & (MX_C_MOVING | MX_C_DEAD))
         return;
+    /* The delayed list is the old worker's: a queue waiting there goes
+     * out as soon as the new one has it. */
+    if (c->flags & MX_C_DELAYED) {
+        mx__conn_undelay(c);
+        mx__count(&w->stats.fanout_early_flushes, 1);
+        c->flags |= MX_C_PROMPT;
+    }
     c->flags = (c->flags | MX_C_MOVING) & ~MX_C_RECV_ON;
     if (w->be->suspend(w, c) && !(c->flags & MX_C_DEAD)) {
         c->flags |= MX_C_QUIETING;

@@ -195,7 +195,10 @@ void mx__offload_done(struct mx_worker *w, struct mx_job *job)
     c->jobs = job->next;
     if (c->jobs)
         submit(o, c->jobs);
+    /* A result is the connection's own: what it sends is a reply. */
+    struct mx_conn *was = mx__conn_self_begin(c);
     finish(o, job, job->cancelled ? NULL : c);
+    mx__conn_self_end(w, was);
     mx__conn_finish_eof(c);
 }
 

@@ -89,6 +89,8 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
         return -EINVAL;
     if (o->overflow == MX_OVERFLOW_DROP_OLDEST && o->tls)
         return -EINVAL;
+    if (o->fanout_delay_ms > MX_FANOUT_DELAY_MAX_MS)
+        return -EINVAL;
     struct mx__ws_cfg ws;
     if (mx__ws_cfg_set(&ws, o) < 0)
         return -EINVAL;
@@ -105,6 +107,7 @@ int mx_server_listen_with(struct mx_server *s, const struct mx_listen_opts *o)
     ls->tls = o->tls;
     atomic_init(&ls->max_per_ip, o->max_conns_per_ip);
     atomic_init(&ls->rate_per_ip, o->connect_rate_per_ip);
+    atomic_init(&ls->fanout_delay_ms, o->fanout_delay_ms);
     ls->proxy = proxy;
     ls->overflow = o->overflow;
     ls->ws = ws;
@@ -133,8 +136,11 @@ int mx_server_listen_update(struct mx_server *s, const struct mx_listen_opts *o)
     struct mx_listener *ls = listener_named(s, o->name);
     if (!ls)
         return -ENOENT;
+    if (o->fanout_delay_ms > MX_FANOUT_DELAY_MAX_MS)
+        return -EINVAL;
     atomic_store(&ls->max_per_ip, o->max_conns_per_ip);
     atomic_store(&ls->rate_per_ip, o->connect_rate_per_ip);
+    atomic_store(&ls->fanout_delay_ms, o->fanout_delay_ms);
     return 0;
 }
 

@@ -30,6 +30,7 @@ struct mx_listener {
     atomic_bool want;             /* set by the controlling thread: serve it */
     /* Per-address limits of this listener, 0 = the server's; live. */
     atomic_uint max_per_ip, rate_per_ip;
+    atomic_uint fanout_delay_ms;  /* live (conn_delay.c) */
     bool watched;                 /* the acceptor's: it accepts on fd */
     /* The transport options. */
     struct mx__proxy_cfg proxy;   /* PROXY header (conn_proxy.c) */

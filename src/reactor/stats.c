@@ -68,6 +68,8 @@ void mx__stats_read(const struct mx__wstats *st, struct mx_worker_stats *out)
     out->proxy_accepted = mx__counter_get(&st->proxy_accepted);
     out->tls_kernel = mx__counter_get(&st->tls_kernel);
     out->mem_trims = mx__counter_get(&st->mem_trims);
+    out->fanout_held_flushes = mx__counter_get(&st->fanout_held_flushes);
+    out->fanout_early_flushes = mx__counter_get(&st->fanout_early_flushes);
     for (unsigned i = 0; i < MX_PROXY_REFUSALS; i++)
         out->proxy_refused[i] = mx__counter_get(&st->proxy_refused[i]);
 }

@@ -31,6 +31,7 @@ struct mx__wstats {
     mx__counter proxy_accepted, proxy_refused[MX_PROXY_REFUSALS];
     mx__counter tls_kernel;
     mx__counter mem_trims;
+    mx__counter fanout_held_flushes, fanout_early_flushes;
     /* Carried addresses judged here (conn_proxy.c): mx_server_stats adds
      * them to the acceptor's. */
     mx__counter rejected_per_ip_limit, rejected_per_ip_rate, per_ip_untracked;

@@ -16,6 +16,7 @@ static struct {
     int set_recv_calls;
     bool recv_on;
     int flushes;
+    struct mx_conn *flushed;   /* the last connection flushed */
     int closes;
 } fake;
 
@@ -28,7 +29,8 @@ static void fb_set_recv(struct mx_worker *w, struct mx_conn *c, bool on)
     fake.set_recv_calls++;
     fake.recv_on = on;
 }
-static void fb_flush(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; fake.flushes++; }
+static void fb_flush(struct mx_worker *w, struct mx_conn *c) { (void)w; fake.flushes++; fake.flushed = c; }
+static bool fb_suspend(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; return false; }
 static bool fb_detach(struct mx_worker *w, struct mx_conn *c) { (void)w; (void)c; return false; }
 static int fb_wait(struct mx_worker *w, int t) { (void)w; (void)t; return 0; }
 static void fb_dispatch(struct mx_worker *w) { (void)w; }
@@ -36,7 +38,7 @@ static void fb_dispatch(struct mx_worker *w) { (void)w; }
 static const struct mx_backend_ops fake_be = {
     .name = "fake", .init = fb_init, .fini = fb_fini, .attach = fb_attach,
     .set_recv = fb_set_recv, .flush = fb_flush, .detach = fb_detach, .wait = fb_wait,
-    .dispatch = fb_dispatch,
+    .dispatch = fb_dispatch, .suspend = fb_suspend,
 };
 
 /* Every connection of w aborted and freed, w torn down, the test's end

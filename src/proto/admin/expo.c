@@ -112,6 +112,11 @@ static const struct wrow wrows[] = {
     { "muxd_memory_trims_total",
       "Times free memory went back to the system after a burst of closed connections.",
       W(mem_trims) },
+    { "muxd_fanout_held_flushes_total",
+      "fanout_delay: waiting output queues sent at their deadline.", W(fanout_held_flushes) },
+    { "muxd_fanout_early_flushes_total",
+      "fanout_delay: waiting output queues sent before their deadline (a reply, a close, "
+      "16 KiB waiting, a move).", W(fanout_early_flushes) },
 };
 
 static uint64_t field(const struct mx_worker_stats *w, size_t off)

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# bench/fanout_delay.sh - what fanout_delay trades: server CPU per chat
+# delivery against p99 delivery latency, at several message rates.
+#
+#   bench/fanout_delay.sh [--rounds N] [--quick] [--backend NAME]
+#                         [--build DIR] [--out DIR] [--keep-tmp]
+#
+# One channel of 1000 members (--quick: 100) on one worker (muxd -w 1),
+# 20 of them sending, at 100, 250 and 1000 messages/s in all, with
+# fanout_delay 0, 1, 2 and 5 ms: twelve cells. The server runs on CPU 0
+# and muxd-load on CPU 1 (taskset). Each of N rounds (default 3) runs
+# every cell once, in forward order in odd rounds and backward in even
+# ones, so that drift in the machine's load falls on all delays alike;
+# the result of a cell is the median of its rounds. Per cell: muxd-load
+# chat's server_cpu_us_per_delivery (the server's utime + stime over the
+# window, /proc, in 10 ms ticks) and its p99 delivery latency.
+#
+# Writes DIR/fanout_delay.json (every run, and the medians) and
+# DIR/fanout_delay.png (two panels: CPU per delivery vs delay and p99 vs
+# delay, one line per rate) into --out DIR (default a new
+# /tmp/muxd-fanout-delay.*). --quick: 100 members, 1 round, 2 s windows:
+# checks that everything works; its numbers mean little. Exit status 1 if
+# any run failed (muxd-load's verdict: every delivery, once, in order).
+#
+# Programs: muxd and muxd-load built in Release mode from the working tree
+# in build-bench/ (as suite.sh does), or those of --build DIR. The
+# backend: epoll unless --backend NAME.
+set -euo pipefail
+
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+rounds=3 quick=0 out="" keep_tmp=0 backend=epoll build_dir=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
+    --quick) quick=1 ;;
+    --backend) backend="${2:?--backend needs a name}"; shift ;;
+    --build) build_dir="$(realpath "${2:?--build needs a directory}")"; shift ;;
+    --out) out="${2:?--out needs a directory}"; shift ;;
+    --keep-tmp) keep_tmp=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) bad_arg "$1" ;;
+    esac
+    shift
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive number, not '$rounds'"
+
+if [ "$quick" = 1 ]; then
+    rounds=1 members=100 warmup=0.5 duration=2 drain=0.5
+else
+    members=1000 warmup=1 duration=5 drain=1
+fi
+senders=20 connect_rate=2000
+rates=(100 250 1000)
+delays=(0 1 2 5)
+
+command -v jq >/dev/null || die "jq is needed (scripts/setup.sh bench)"
+command -v gnuplot >/dev/null || die "gnuplot is needed (scripts/setup.sh bench)"
+command -v taskset >/dev/null || die "taskset is needed (util-linux)"
+[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs: the server on CPU 0, the load on CPU 1"
+ulimit -n "$(ulimit -Hn)"
+
+track_processes muxd-fanout-delay
+[ "$keep_tmp" = 0 ] || note "keeping $tmp"
+
+# --- programs ------------------------------------------------------------------
+
+build_targets=(muxd_bin muxd_load)
+if [ -n "$build_dir" ]; then
+    use_build "$build_dir"
+    daemon_desc="the build in $build_dir"
+else
+    note "building muxd and muxd-load in $root/build-bench ..."
+    build_tree "$root/build-bench" "$root"
+    use_build "$root/build-bench"
+    daemon_desc="the working tree at $(git -C "$root" rev-parse HEAD), Release"
+fi
+[ -x "$muxd" ] || die "no daemon at $muxd"
+[ -x "$load" ] || die "no muxd-load at $load"
+
+# One config per delay: lib.sh's chat listener and the key.
+for d in "${delays[@]}"; do
+    cat >"$tmp/chat-$d.conf" <<EOF
+; bench/fanout_delay.sh: one chat listener, no flood limit
+[listener chat]
+listen = 127.0.0.1:0
+protocol = chat
+server_name = muxd.test
+flood_rate = 0
+fanout_delay = ${d}ms
+EOF
+done
+
+# --- runs ------------------------------------------------------------------------
+
+runs="$tmp/runs.jsonl"
+: >"$runs"
+failures=0
+pin_server=(taskset -c 0) pin_client=(taskset -c 1)
+limit="$(awk -v w="$warmup" -v d="$duration" -v r="$drain" -v m="$members" \
+    'BEGIN { print int(w + d + r + m / 100 + 60) }')"
+
+run_cell() { # rate delay round
+    start_muxd "$tmp/chat-$2.conf" chat -w 1 -b "$backend" ||
+        die "muxd did not start: $start_err"
+    [ "$sbackend" = "$backend" ] || die "muxd runs $sbackend, not $backend"
+    run_load chat "$backend" "{\"rate\":$1,\"delay_ms\":$2,\"members\":$members}" "$3" \
+        "$limit" chat -c "$members" -t 1 --channels 1 --senders "$senders" --rate "$1" \
+        --connect-rate "$connect_rate" --warmup "$warmup" --duration "$duration" \
+        --drain "$drain"
+    stop_server 1
+    progress
+}
+
+cells=()
+for r in "${rates[@]}"; do for d in "${delays[@]}"; do cells+=("$r $d"); done; done
+started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+t0=$SECONDS
+for ((round = 1; round <= rounds; round++)); do
+    note "round $round of $rounds"
+    order=("${cells[@]}")
+    if ((round % 2 == 0)); then
+        order=()
+        for ((i = ${#cells[@]} - 1; i >= 0; i--)); do order+=("${cells[i]}"); done
+    fi
+    for cell in "${order[@]}"; do
+        read -r rate delay <<<"$cell"
+        run_cell "$rate" "$delay" "$round"
+    done
+done
+note "runs took $((SECONDS - t0)) s"
+
+# --- results -------------------------------------------------------------------------
+
+if [ -n "$out" ]; then mkdir -p "$out"; else out="$(mktemp -d /tmp/muxd-fanout-delay.XXXXXX)"; fi
+out="$(realpath "$out")"
+result="$out/fanout_delay.json" png="$out/fanout_delay.png"
+
+jq -s --arg started "$started" --arg daemon "$daemon_desc" --arg backend "$backend" \
+    --argjson quick "$([ "$quick" = 1 ] && echo true || echo false)" \
+    --argjson rounds "$rounds" --argjson failures "$failures" \
+    --arg load_version "$("$load" --version 2>&1 | head -n1 || true)" \
+    --arg cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" \
+    --arg kernel "$(uname -r)" \
+    --argjson params "{\"warmup_s\":$warmup,\"duration_s\":$duration,\"drain_s\":$drain,
+                       \"members\":$members,\"senders\":$senders,\"workers\":1}" '
+    def median: sort | if length == 0 then null
+                       elif length % 2 == 1 then .[length / 2 | floor]
+                       else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    {tool: "bench/fanout_delay.sh", started: $started, quick: $quick, rounds: $rounds,
+     daemon: $daemon, backend: $backend, machine: {cpu: $cpu, kernel: $kernel},
+     load: {version: $load_version}, params: $params, failures: $failures,
+     medians: (group_by([.rate, .delay_ms]) | map(
+         [.[] | select(.ok)] as $ok
+         | {rate: .[0].rate, delay_ms: .[0].delay_ms, runs: ($ok | length),
+            cpu_us_per_delivery: ($ok | map(.load.server_cpu_us_per_delivery) | median),
+            p99_us: ($ok | map(.load.latency_us.p99) | median)})),
+     runs: .}' "$runs" >"$result"
+
+# One table per panel: delay, then a column per rate ("?" = no passing run).
+table() { # field
+    jq -r '
+        (.medians | map(.rate) | unique) as $rates
+        | (["delay_ms"] + ($rates | map("\(.) msg/s"))) | @tsv' "$result"
+    jq -r --arg f "$1" '
+        (.medians | map(.rate) | unique) as $rates
+        | .medians | group_by(.delay_ms)[]
+        | [.[0].delay_ms] + [$rates[] as $r | (map(select(.rate == $r))[0][$f]
+                                               | if . == null then "?" else . end)]
+        | @tsv' "$result"
+}
+table cpu_us_per_delivery >"$tmp/cpu.tsv"
+table p99_us >"$tmp/p99.tsv"
+gnuplot -e "cpu='$tmp/cpu.tsv'; p99='$tmp/p99.tsv'; out='$png'; n=$((${#rates[@]} + 1));
+            ttl='$members members, $senders senders, muxd -w 1 ($backend)'" - <<'EOF'
+set terminal pngcairo size 1200,500 font "DejaVu Sans,11" noenhanced
+set output out
+set datafile separator "\t"
+set datafile missing "?"
+set linetype 1 lc rgb "#1f77b4"
+set linetype 2 lc rgb "#d62728"
+set linetype 3 lc rgb "#2ca02c"
+set key top right
+set grid
+set xlabel "fanout_delay (ms)"
+set yrange [0:*]
+set multiplot layout 1,2 title ttl
+set title "server CPU per delivery"
+set ylabel "us"
+plot for [i=2:n] cpu using 1:i with linespoints lt (i-1) lw 2 pt (i-1) title columnheader(i)
+set title "p99 delivery latency"
+set ylabel "ms"
+plot for [i=2:n] p99 using 1:(column(i) / 1000.0) with linespoints lt (i-1) lw 2 pt (i-1) \
+     title columnheader(i)
+unset multiplot
+EOF
+[ -s "$png" ] || die "gnuplot made no $png"
+
+jq -r 'def r: if . == null then "-" else (. * 100 | round / 100 | tostring) end;
+    "rate\tdelay_ms\tCPU us/delivery\tp99 us\truns",
+    (.medians | sort_by(.rate, .delay_ms)[]
+     | "\(.rate)\t\(.delay_ms)\t\(.cpu_us_per_delivery | r)\t\(.p99_us | r)\t\(.runs)")' \
+    "$result" | column -t -s $'\t'
+note "wrote $result and $png"
+[ "$failures" = 0 ] || { note "$failures run(s) failed"; exit 1; }
