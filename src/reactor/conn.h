@@ -43,7 +43,7 @@ enum {
     /* TLS holds back input while the pool has the SSL: not receiving. */
     MX_C_HELD = 1u << 14,
     /* fanout_delay (conn_delay.c): the queue goes out at this turn's end
-     * (a reply, a deadline passed, a move); on the worker's delayed list. */
+     * (a reply, a deadline passed, a move); its deadline is armed. */
     MX_C_PROMPT = 1u << 15,
     MX_C_DELAYED = 1u << 16,
 };
@@ -72,8 +72,6 @@ struct mx_conn {
         struct mx_conn *next_closed;  /* closed: on_close still owed */
     };
     struct mx_conn *next_dirty;
-    struct mx_conn *delay_prev, *delay_next; /* the worker's delayed list */
-    uint64_t delay_until;         /* ... and its deadline there */
     struct mx_conn *next_dead;
     struct sockaddr_in6 peer;     /* big enough for v4 and v6 */
     uint32_t backend_state;       /* the backend's bits (e.g. epoll mask) */
@@ -115,6 +113,9 @@ int mx__conn_timer_arm(struct mx_conn *c, unsigned ms,
 /* A move: the armed timer's deadline (0: none), off the old worker's
  * heap; then onto the new one's. */
 uint64_t mx__conn_timer_take(struct mx_conn *c);
+/* fanout_delay's deadline: a second timer in the struct of c's timer, so
+ * a connection that never waits pays nothing for it. NULL: no memory. */
+struct mx_timer *mx__conn_delay_timer(struct mx_conn *c, mx_timer_fn *fn);
 int mx__conn_timer_put(struct mx_conn *c, uint64_t when);
 /* The backend holds no operation on a closed c any more (see detach). */
 void mx__conn_release(struct mx_conn *c);
@@ -143,9 +144,9 @@ void mx__conn_update_recv(struct mx_conn *c);
 void mx__conn_mark_dirty(struct mx_conn *c);
 
 /* fanout_delay (conn_delay.c). At the flush of a queue: whether it
- * waits (on the delayed list) rather than go out now. */
+ * waits (its deadline armed) rather than go out now. */
 bool mx__conn_delay(struct mx_conn *c);
-/* Off the delayed list (a cut, a move, an emptied queue). */
+/* Its deadline disarmed (a cut, a move, an emptied queue). */
 void mx__conn_undelay(struct mx_conn *c);
 /* c's own event runs (its input, its opening, its offload result): what
  * is queued to c meanwhile is a reply and goes out at the turn's end.

@@ -10,12 +10,14 @@
  *  - so does the queue of a closing connection, of a stopping worker, on
  *    a listener whose fanout_delay is 0, or past DELAY_MAX bytes;
  *  - anything else (another connection's fan-out, a post from another
- *    worker, a timer's line) waits: the first such turn puts the
- *    connection on its worker's delayed list with the deadline now +
- *    fanout_delay; what comes later joins the queue and keeps that
+ *    worker, a timer's line) waits: the first such turn arms the
+ *    connection's deadline at now + fanout_delay; what comes later joins the queue and keeps that
  *    deadline; at the deadline the queue goes out.
- * A move takes the connection off the list and flushes it on arrival;
- * a cut takes it off with its queue. The queue is the one it always was:
+ * The deadline is a timer on the worker's heap, kept beside the
+ * connection's own timer (conn_timer.c) so that struct mx_conn does not
+ * grow: an idle connection's memory and the echo path stay as they were.
+ * A move disarms it and flushes the queue on arrival; a cut disarms it
+ * with its queue. The queue is the one it always was:
  * output_max, SendQ and drop_oldest see waiting bytes as they see any.
  */
 #include "reactor/conn.h"
@@ -33,42 +35,32 @@ static size_t delay_max(const struct mx_conn *c)
     return hw < DELAY_MAX ? hw : DELAY_MAX;
 }
 
-/* In deadline order. A listener has one delay, so a newcomer almost
- * always goes last; a reload or listeners of other delays walk back. */
-static void link_delayed(struct mx_worker *w, struct mx_conn *c, uint64_t until)
+static void due(struct mx_timer *t, void *arg)
 {
-    struct mx_conn *after = w->delayed_tail;
-    while (after && after->delay_until > until)
-        after = after->delay_prev;
-    c->delay_until = until;
-    c->delay_prev = after;
-    c->delay_next = after ? after->delay_next : w->delayed;
-    if (c->delay_next)
-        c->delay_next->delay_prev = c;
-    else
-        w->delayed_tail = c;
-    if (after)
-        after->delay_next = c;
-    else
-        w->delayed = c;
-    c->flags |= MX_C_DELAYED;
+    struct mx_conn *c = arg;
+    (void)t;
+    c->flags = (c->flags & ~MX_C_DELAYED) | MX_C_PROMPT;
+    mx__count(&c->w->stats.fanout_held_flushes, 1);
+    mx__conn_mark_dirty(c);
 }
 
 void mx__conn_undelay(struct mx_conn *c)
 {
-    struct mx_worker *w = c->w;
     if (!(c->flags & MX_C_DELAYED))
         return;
-    if (c->delay_prev)
-        c->delay_prev->delay_next = c->delay_next;
-    else
-        w->delayed = c->delay_next;
-    if (c->delay_next)
-        c->delay_next->delay_prev = c->delay_prev;
-    else
-        w->delayed_tail = c->delay_prev;
-    c->delay_prev = c->delay_next = NULL;
+    mx__timer_disarm(&c->w->timers, mx__conn_delay_timer(c, due));
     c->flags &= ~MX_C_DELAYED;
+}
+
+/* Without memory for the deadline the queue goes now: it never waits
+ * with nothing to end the wait. */
+static bool wait_until(struct mx_conn *c, uint64_t when)
+{
+    struct mx_timer *t = mx__conn_delay_timer(c, due);
+    if (!t || mx__timer_arm(&c->w->timers, t, when) < 0)
+        return false;
+    c->flags |= MX_C_DELAYED;
+    return true;
 }
 
 static bool goes_now(const struct mx_conn *c, unsigned ms)
@@ -83,30 +75,11 @@ bool mx__conn_delay(struct mx_conn *c)
     unsigned ms = atomic_load_explicit(&c->ls->fanout_delay_ms, memory_order_relaxed);
     bool now = goes_now(c, ms);
     c->flags &= ~MX_C_PROMPT;
-    if (!now) {
-        if (!(c->flags & MX_C_DELAYED))
-            link_delayed(w, c, w->now_ms + ms);
+    if (!now && ((c->flags & MX_C_DELAYED) || wait_until(c, w->now_ms + ms)))
         return true;
-    }
     if (c->flags & MX_C_DELAYED) {
         mx__count(&w->stats.fanout_early_flushes, 1);
         mx__conn_undelay(c);
     }
     return false;
-}
-
-uint64_t mx__worker_delay_next(const struct mx_worker *w)
-{
-    return w->delayed ? w->delayed->delay_until : UINT64_MAX;
-}
-
-void mx__worker_delay_due(struct mx_worker *w)
-{
-    struct mx_conn *c;
-    while ((c = w->delayed) && c->delay_until <= w->now_ms) {
-        mx__conn_undelay(c);
-        mx__count(&w->stats.fanout_held_flushes, 1);
-        c->flags |= MX_C_PROMPT;
-        mx__conn_mark_dirty(c);
-    }
 }

@@ -22,7 +22,7 @@ void mx__conn_suspend(struct mx_conn *c)
     MX_OWNER_ASSERT(c);
     if (c->flags & (MX_C_MOVING | MX_C_DEAD))
         return;
-    /* The delayed list is the old worker's: a queue waiting there goes
+    /* The deadline is on the old worker's heap: a queue waiting there goes
      * out as soon as the new one has it. */
     if (c->flags & MX_C_DELAYED) {
         mx__conn_undelay(c);

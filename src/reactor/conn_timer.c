@@ -14,6 +14,7 @@ struct mx_conn_timer {
     struct mx_conn *c;
     mx_conn_timer_fn *fn;
     void *arg;
+    struct mx_timer delay;      /* fanout_delay's deadline (conn_delay.c) */
 };
 
 static void fire(struct mx_timer *t, void *arg)
@@ -23,16 +24,33 @@ static void fire(struct mx_timer *t, void *arg)
     ct->fn(ct->c, ct->arg);
 }
 
+static struct mx_conn_timer *timer_of(struct mx_conn *c)
+{
+    if (!c->timer) {
+        if (MX_FAULT(MX_FAULT_ALLOC) || !(c->timer = calloc(1, sizeof *c->timer)))
+            return NULL;
+        c->timer->t = (struct mx_timer){ .fn = fire, .arg = c->timer };
+        c->timer->c = c;
+    }
+    return c->timer;
+}
+
+struct mx_timer *mx__conn_delay_timer(struct mx_conn *c, mx_timer_fn *fn)
+{
+    struct mx_conn_timer *ct = timer_of(c);
+    if (!ct)
+        return NULL;
+    ct->delay.fn = fn;
+    ct->delay.arg = c;
+    return &ct->delay;
+}
+
 int mx__conn_timer_arm(struct mx_conn *c, unsigned ms, mx_conn_timer_fn *fn, void *arg)
 {
     if (c->flags & MX_C_DEAD)
         return -ECONNRESET;
-    if (!c->timer) {
-        if (MX_FAULT(MX_FAULT_ALLOC) || !(c->timer = calloc(1, sizeof *c->timer)))
-            return -ENOMEM;
-        c->timer->t = (struct mx_timer){ .fn = fire, .arg = c->timer };
-        c->timer->c = c;
-    }
+    if (!timer_of(c))
+        return -ENOMEM;
     c->timer->fn = fn;
     c->timer->arg = arg;
     /* At least 1 ms: a timer re-armed for "now" from its own callback
@@ -61,6 +79,7 @@ void mx__conn_timer_free(struct mx_conn *c)
     if (!c->timer)
         return;
     mx__timer_disarm(&c->w->timers, &c->timer->t);
+    mx__timer_disarm(&c->w->timers, &c->timer->delay);
     free(c->timer);
     c->timer = NULL;
 }

@@ -126,9 +126,6 @@ static void expire_idle(struct mx_worker *w)
 static int next_timeout(const struct mx_worker *w)
 {
     uint64_t when = mx__timers_next(&w->timers);
-    uint64_t delay = mx__worker_delay_next(w);
-    if (delay < when)
-        when = delay;
     unsigned limit = w->lim.idle_timeout_ms;
     if (limit && w->idle_head && w->idle_head->last_active_ms + limit < when)
         when = w->idle_head->last_active_ms + limit;
@@ -277,7 +274,6 @@ static void run_loop(struct mx_worker *w)
         if (err >= 0)
             w->be->dispatch(w);
         mx__timers_run(&w->timers, w->now_ms);
-        mx__worker_delay_due(w);
         expire_idle(w);
         mx__worker_end_turn(w);
         if (w->retire)

@@ -54,10 +54,8 @@ struct mx_worker {
 
     struct mx_conn *idle_head, *idle_tail;
     struct mx_conn *dirty;  /* output waiting for this turn's flush */
-    /* fanout_delay (conn_delay.c): connections whose output waits, by
-     * deadline; and the one whose own event runs now (its replies go
-     * out at once). */
-    struct mx_conn *delayed, *delayed_tail;
+    /* fanout_delay (conn_delay.c): the connection whose own event runs
+     * now (its replies go out at once). */
     struct mx_conn *self;
     struct mx_conn *closed, *closed_tail; /* on_close owed, in close order */
     struct mx_conn *dead;   /* closed, freed at the end of the turn */
@@ -109,11 +107,6 @@ void mx__worker_owe_close(struct mx_worker *w, struct mx_conn *c);
 void mx__worker_trim_init(struct mx_worker *w);
 void mx__worker_freed(struct mx_worker *w);
 
-/* fanout_delay (conn_delay.c): the earliest deadline of output that
- * waits (UINT64_MAX: none); the queues past theirs are put on this
- * turn's flush. */
-uint64_t mx__worker_delay_next(const struct mx_worker *w);
-void mx__worker_delay_due(struct mx_worker *w);
 
 /* Idle list: move c to the young end. */
 void mx__worker_touch(struct mx_worker *w, struct mx_conn *c);

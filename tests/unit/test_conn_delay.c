@@ -1,6 +1,6 @@
 /* test_conn_delay.c - fanout_delay against a fake backend: output from
  * elsewhere waits for its deadline, replies and closes do not, a
- * segment's worth goes early, a move and a cut leave the worker's list.
+ * segment's worth goes early, a move and a cut disarm the deadline.
  * The test plays the loop: it sets the clock, runs the deadlines due and
  * ends turns. */
 #include <criterion/criterion.h>
@@ -89,7 +89,7 @@ TestSuite(delay, .init = NULL, .fini = teardown);
 static void turn_at(uint64_t now)
 {
     w.now_ms = now;
-    mx__worker_delay_due(&w);
+    mx__timers_run(&w.timers, now);
     mx__worker_end_turn(&w);
 }
 
@@ -128,7 +128,7 @@ Test(delay, fan_out_waits_for_its_deadline_and_goes_at_it)
     mx__worker_end_turn(&w);
     cr_assert_eq(fake.flushes, 0, "the fan-out went out at once");
     cr_assert(b->flags & MX_C_DELAYED);
-    cr_assert_eq(mx__worker_delay_next(&w), T0 + DELAY);
+    cr_assert_eq(mx__timers_next(&w.timers), T0 + DELAY);
     /* More within the window joins the queue; the deadline stays that of
      * the first byte. */
     w.now_ms = T0 + 5;
@@ -136,13 +136,13 @@ Test(delay, fan_out_waits_for_its_deadline_and_goes_at_it)
     turn_at(T0 + 5);
     turn_at(T0 + DELAY - 1);
     cr_assert_eq(fake.flushes, 0, "sent before the deadline");
-    cr_assert_eq(mx__worker_delay_next(&w), T0 + DELAY);
+    cr_assert_eq(mx__timers_next(&w.timers), T0 + DELAY);
     turn_at(T0 + DELAY);
     cr_assert_eq(fake.flushes, 1, "not sent at the deadline");
     cr_assert_eq(fake.flushed, b);
     cr_assert_str_eq(queued_text(b), "one\ntwo\n");
     cr_assert_not(b->flags & MX_C_DELAYED);
-    cr_assert_eq(mx__worker_delay_next(&w), UINT64_MAX, "nothing waits: no wake-up wanted");
+    cr_assert_eq(mx__timers_next(&w.timers), UINT64_MAX, "nothing waits: no wake-up wanted");
     cr_assert_eq(stats().fanout_held_flushes, 1);
     cr_assert_eq(stats().fanout_early_flushes, 0);
     /* The next fan-out starts a new window. */
@@ -150,7 +150,7 @@ Test(delay, fan_out_waits_for_its_deadline_and_goes_at_it)
     mx__conn_recv(a, "three\n", 6);
     turn_at(T0 + DELAY + 3);
     cr_assert_eq(fake.flushes, 1);
-    cr_assert_eq(mx__worker_delay_next(&w), T0 + 2 * DELAY + 3);
+    cr_assert_eq(mx__timers_next(&w.timers), T0 + 2 * DELAY + 3);
 }
 
 Test(delay, zero_sends_at_the_end_of_the_turn)
@@ -161,7 +161,7 @@ Test(delay, zero_sends_at_the_end_of_the_turn)
     cr_assert_eq(fake.flushes, 1);
     cr_assert_eq(fake.flushed, b);
     cr_assert_not(b->flags & MX_C_DELAYED);
-    cr_assert_eq(mx__worker_delay_next(&w), UINT64_MAX);
+    cr_assert_eq(mx__timers_next(&w.timers), UINT64_MAX);
 }
 
 Test(delay, a_reply_is_never_delayed)
@@ -248,7 +248,7 @@ Test(delay, a_close_sends_what_waited_then_closes)
     cr_assert(b->flags & MX_C_DEAD, "not closed once its last lines went out");
     turn_at(T0 + DELAY);
     cr_assert_eq(fake.closes, 1);
-    cr_assert_eq(mx__worker_delay_next(&w), UINT64_MAX);
+    cr_assert_eq(mx__timers_next(&w.timers), UINT64_MAX);
 }
 
 Test(delay, a_cut_leaves_the_list)
@@ -258,7 +258,7 @@ Test(delay, a_cut_leaves_the_list)
     turn_at(T0);
     cr_assert(b->flags & MX_C_DELAYED);
     mx__conn_abort(b, NULL);
-    cr_assert_null(w.delayed, "a freed connection stays on the delayed list");
+    cr_assert_eq(mx__timers_next(&w.timers), UINT64_MAX, "a cut connection's deadline stays armed");
     turn_at(T0 + DELAY);
     cr_assert_eq(fake.flushes, 0);
 }
@@ -284,7 +284,7 @@ Test(delay, deadlines_stay_in_order_when_the_delay_changes)
     atomic_store(&ls.fanout_delay_ms, 5);
     mx_conn_send(c, "x\n", 2);
     turn_at(T0 + 1);
-    cr_assert_eq(mx__worker_delay_next(&w), T0 + 6);
+    cr_assert_eq(mx__timers_next(&w.timers), T0 + 6);
     turn_at(T0 + 6);
     cr_assert_eq(fake.flushes, 1);
     cr_assert_eq(fake.flushed, c);
@@ -321,7 +321,7 @@ Test(delay, a_move_flushes_on_arrival)
     cr_assert(b->flags & MX_C_DELAYED);
     mx__conn_suspend(b);
     cr_assert_not(b->flags & MX_C_DELAYED);
-    cr_assert_null(w.delayed, "the old worker's list keeps a connection that left");
+    cr_assert_eq(mx__timers_next(&w.timers), UINT64_MAX, "the old worker keeps the deadline of a connection that left");
     turn_at(T0 + 1);
     cr_assert_eq(fake.flushes, 0, "a moving connection was flushed from its old worker");
     struct mx__move m;
@@ -334,7 +334,7 @@ Test(delay, a_move_flushes_on_arrival)
     cr_assert_eq(fake.flushes, 1, "what waited did not go out on arrival");
     cr_assert_eq(fake.flushed, b);
     cr_assert_str_eq(queued_text(b), "one\n");
-    cr_assert_null(w2.delayed);
+    cr_assert_eq(mx__timers_next(&w2.timers), UINT64_MAX);
     mx__conn_abort(b, NULL);
     mx__worker_end_turn(&w2);
     mx__worker_fini(&w2);
