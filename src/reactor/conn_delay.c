@@ -11,8 +11,9 @@
  *    a listener whose fanout_delay is 0, or past DELAY_MAX bytes;
  *  - anything else (another connection's fan-out, a post from another
  *    worker, a timer's line) waits: the first such turn arms the
- *    connection's deadline at now + fanout_delay; what comes later joins the queue and keeps that
- *    deadline; at the deadline the queue goes out.
+ *    connection's deadline at now + fanout_delay; what comes later
+ *    joins the queue and keeps that deadline; at the deadline the queue
+ *    goes out.
  * The deadline is a timer on the worker's heap, kept beside the
  * connection's own timer (conn_timer.c) so that struct mx_conn does not
  * grow: an idle connection's memory and the echo path stay as they were.
