@@ -97,16 +97,22 @@ Test(fanout_delay, every_line_once_in_order_with_20ms)
     mx_stop_ok(d, 10000);
 }
 
+/* alice and bob registered and in #d, alice having seen bob join. */
+static void alice_and_bob_in_d(int port, struct irc *a, struct irc *b)
+{
+    IRC_LOGIN(a, port, "alice", T);
+    IRC_LOGIN(b, port, "bob", T);
+    IRC_JOIN(a, "#d", T);
+    IRC_JOIN(b, "#d", T);
+    IRC_EXPECT(a, "JOIN", "bob", T);
+}
+
 Test(fanout_delay, a_lone_line_waits_its_delay_and_a_reply_takes_it_along)
 {
     struct mx_daemon *d = mx_boot(CONFIG("300ms"));
     int port = mx_port(d, "chat");
     struct irc a, b;
-    IRC_LOGIN(&a, port, "alice", T);
-    IRC_LOGIN(&b, port, "bob", T);
-    IRC_JOIN(&a, "#d", T);
-    IRC_JOIN(&b, "#d", T);
-    IRC_EXPECT(&a, "JOIN", "bob", T);
+    alice_and_bob_in_d(port, &a, &b);
     /* A lone line: held for the delay (never less: the box being slow
      * only adds), then sent (within a margin a loaded box keeps). */
     int64_t t0 = mx_now_ms();
@@ -198,10 +204,7 @@ Test(fanout_delay, a_burst_coalesces_with_300ms_and_not_with_0)
     struct mx_daemon *d = mx_boot(CONFIG("0"));
     int port = mx_port(d, "chat");
     struct irc a, b;
-    IRC_LOGIN(&a, port, "alice", T);
-    IRC_LOGIN(&b, port, "bob", T);
-    IRC_JOIN(&a, "#d", T);
-    IRC_JOIN(&b, "#d", T);
+    alice_and_bob_in_d(port, &a, &b);
     MX_REQUIRE(irc_sync(&b, "b", NULL, NULL, NULL, T) == 0);
 
     int reads0 = burst_reads(&a, &b, 0);

@@ -4,7 +4,8 @@
 #define MUXD_TESTS_FAKE_BACKEND_H
 
 #include <stdbool.h>
-
+#include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "io/backend.h"
@@ -53,6 +54,21 @@ static inline void fake_teardown(struct mx_worker *w, int peer_fd)
     mx__worker_fini(w);
     mx__outq_thread_cleanup();
     close(peer_fd);
+}
+
+/* What c's output queue holds, as one string (a static buffer, 64 KiB). */
+static inline char *fake_queued_text(struct mx_conn *c)
+{
+    static char text[64 * 1024];
+    struct iovec iov[256];
+    int n = mx__outq_iov(&c->out, iov, 256);
+    size_t off = 0;
+    for (int i = 0; i < n && off + iov[i].iov_len < sizeof text; i++) {
+        memcpy(text + off, iov[i].iov_base, iov[i].iov_len);
+        off += iov[i].iov_len;
+    }
+    text[off] = '\0';
+    return text;
 }
 
 #endif

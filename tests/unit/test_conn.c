@@ -363,20 +363,6 @@ static const struct mx_proto drop_proto = { .name = "d", .on_open = proto_open,
                                             .on_data = proto_data, .on_close = proto_close,
                                             .overflow_note = note };
 
-static char *queued_text(struct mx_conn *c)
-{
-    static char text[8192];
-    struct iovec iov[64];
-    int n = mx__outq_iov(&c->out, iov, 64);
-    size_t off = 0;
-    for (int i = 0; i < n; i++) {
-        memcpy(text + off, iov[i].iov_base, iov[i].iov_len);
-        off += iov[i].iov_len;
-    }
-    text[off] = '\0';
-    return text;
-}
-
 /* 10-byte messages "m<8 digits>;" into a 50-byte queue. */
 static void send_msgs(struct mx_conn *c, int from, int to)
 {
@@ -403,14 +389,14 @@ Test(conn, drop_oldest_keeps_the_newest_whole_with_a_note)
 {
     struct mx_conn *c = setup_drop();
     send_msgs(c, 0, 5);
-    cr_assert_str_eq(queued_text(c), "m00000000;m00000001;m00000002;m00000003;m00000004;");
+    cr_assert_str_eq(fake_queued_text(c), "m00000000;m00000001;m00000002;m00000003;m00000004;");
     /* 60 > 50: the oldest goes, a note stands there (past output_max by
      * its own size at most: the next send takes that back). */
     send_msgs(c, 5, 6);
-    cr_assert_str_eq(queued_text(c), "[1]m00000001;m00000002;m00000003;m00000004;m00000005;");
+    cr_assert_str_eq(fake_queued_text(c), "[1]m00000001;m00000002;m00000003;m00000004;m00000005;");
     /* The same gap grows: one note, its count made again. */
     send_msgs(c, 6, 8);
-    cr_assert_str_eq(queued_text(c), "[4]m00000004;m00000005;m00000006;m00000007;");
+    cr_assert_str_eq(fake_queued_text(c), "[4]m00000004;m00000005;m00000006;m00000007;");
     cr_assert_not(c->flags & MX_C_DEAD);
     struct mx_worker_stats st;
     mx__stats_read(&w.stats, &st);
@@ -424,13 +410,13 @@ Test(conn, drop_oldest_never_touches_what_is_being_written)
     send_msgs(c, 0, 5);
     written(c, 4);        /* the head is partly written: it stays */
     send_msgs(c, 5, 6);
-    cr_assert_str_eq(queued_text(c), "00000;[1]m00000002;m00000003;m00000004;m00000005;");
+    cr_assert_str_eq(fake_queued_text(c), "00000;[1]m00000002;m00000003;m00000004;m00000005;");
     /* The note went out with what was ahead of it: a later drop is a new
      * gap, after what an io_uring send still holds (pinned). */
     written(c, 9);
     c->out.pinned = 2;
     send_msgs(c, 6, 9);
-    cr_assert_str_eq(queued_text(c), "m00000002;m00000003;[3]m00000007;m00000008;");
+    cr_assert_str_eq(fake_queued_text(c), "m00000002;m00000003;[3]m00000007;m00000008;");
     c->out.pinned = 0;
 }
 
@@ -442,7 +428,7 @@ Test(conn, drop_oldest_spares_what_is_in_flight)
     cr_assert_eq(mx_conn_send(c, big, 40), 0);
     c->out.pinned = 1;    /* an io_uring send holds it */
     send_msgs(c, 0, 2);   /* 60 > 50: only what came after it may go */
-    cr_assert_str_eq(queued_text(c), "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb[1]m00000001;");
+    cr_assert_str_eq(fake_queued_text(c), "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb[1]m00000001;");
     cr_assert_not(c->flags & MX_C_DEAD);
     c->out.pinned = 0;
 }

@@ -93,20 +93,6 @@ static void turn_at(uint64_t now)
     mx__worker_end_turn(&w);
 }
 
-static char *queued_text(struct mx_conn *c)
-{
-    static char text[64 * 1024];
-    struct iovec iov[256];
-    int n = mx__outq_iov(&c->out, iov, 256);
-    size_t off = 0;
-    for (int i = 0; i < n; i++) {
-        memcpy(text + off, iov[i].iov_base, iov[i].iov_len);
-        off += iov[i].iov_len;
-    }
-    text[off] = '\0';
-    return text;
-}
-
 static void written(struct mx_conn *c)
 {
     size_t n = c->out.bytes;
@@ -140,7 +126,7 @@ Test(delay, fan_out_waits_for_its_deadline_and_goes_at_it)
     turn_at(T0 + DELAY);
     cr_assert_eq(fake.flushes, 1, "not sent at the deadline");
     cr_assert_eq(fake.flushed, b);
-    cr_assert_str_eq(queued_text(b), "one\ntwo\n");
+    cr_assert_str_eq(fake_queued_text(b), "one\ntwo\n");
     cr_assert_not(b->flags & MX_C_DELAYED);
     cr_assert_eq(mx__timers_next(&w.timers), UINT64_MAX, "nothing waits: no wake-up wanted");
     cr_assert_eq(stats().fanout_held_flushes, 1);
@@ -188,7 +174,7 @@ Test(delay, a_reply_takes_what_waited_along_in_order)
     turn_at(T0 + 2);
     cr_assert_eq(fake.flushes, 1);
     cr_assert_eq(fake.flushed, b);
-    cr_assert_str_eq(queued_text(b), "one\ntwo\n!\n");
+    cr_assert_str_eq(fake_queued_text(b), "one\ntwo\n!\n");
     cr_assert_not(b->flags & MX_C_DELAYED, "still waiting after its flush");
     cr_assert_eq(stats().fanout_early_flushes, 1);
     /* Its old deadline is gone with it. */
@@ -242,7 +228,7 @@ Test(delay, a_close_sends_what_waited_then_closes)
     turn_at(T0 + 1);
     cr_assert_eq(fake.flushes, 1, "a closing connection's queue waited");
     cr_assert_eq(fake.flushed, b);
-    cr_assert_str_eq(queued_text(b), "last\n");
+    cr_assert_str_eq(fake_queued_text(b), "last\n");
     cr_assert_not(b->flags & MX_C_DEAD, "closed before its last lines went out");
     written(b);
     cr_assert(b->flags & MX_C_DEAD, "not closed once its last lines went out");
@@ -306,7 +292,7 @@ Test(delay, held_output_counts_against_output_max_and_drop_oldest)
         snprintf(m, sizeof m, "m%08d;", i);
         mx_conn_send(b, m, 10);
     }
-    cr_assert_str_eq(queued_text(b), "[1]m00000001;m00000002;m00000003;m00000004;m00000005;");
+    cr_assert_str_eq(fake_queued_text(b), "[1]m00000001;m00000002;m00000003;m00000004;m00000005;");
     cr_assert_eq(stats().dropped_messages, 1);
     /* Past the high water: it went out rather than wait. */
     turn_at(T0);
@@ -333,7 +319,7 @@ Test(delay, a_move_flushes_on_arrival)
     mx__worker_end_turn(&w2);
     cr_assert_eq(fake.flushes, 1, "what waited did not go out on arrival");
     cr_assert_eq(fake.flushed, b);
-    cr_assert_str_eq(queued_text(b), "one\n");
+    cr_assert_str_eq(fake_queued_text(b), "one\n");
     cr_assert_eq(mx__timers_next(&w2.timers), UINT64_MAX);
     mx__conn_abort(b, NULL);
     mx__worker_end_turn(&w2);
