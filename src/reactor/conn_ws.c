@@ -14,6 +14,7 @@
  * (max_message), an unfinished output line (max_message, then it goes
  * out as a message of its own).
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,19 +101,15 @@ bool mx__ws_begin(struct mx_conn *c)
     return true;
 }
 
-/* One frame of ours, header and payload, to the layer below. */
+/* One control frame of ours (close, pong: at most 125 bytes, RFC 6455
+ * 5.5), header and payload in one piece, to the layer below. */
 static int send_frame(struct mx_conn *c, uint8_t op, const char *p, size_t n)
 {
-    char small[10 + 125];
-    unsigned char hdr[10];
-    size_t h = mx__ws_frame_header(hdr, true, op, n);
-    if (n <= 125) {
-        memcpy(small, hdr, h);
-        memcpy(small + h, p, n);
-        return mx__conn_below(c, small, h + n);
-    }
-    int err = mx__conn_below(c, hdr, h);
-    return err < 0 ? err : mx__conn_below(c, p, n);
+    char frame[2 + 125];
+    assert(n <= 125);
+    size_t h = mx__ws_frame_header((unsigned char *)frame, true, op, n);
+    memcpy(frame + h, p, n);
+    return mx__conn_below(c, frame, h + n);
 }
 
 /* Fails the WebSocket connection (section 7.1.7): a close frame with
