@@ -141,8 +141,15 @@ static int port_after(struct mx_daemon *d, size_t from, const char *name, const 
     snprintf(needle, sizeof needle, "listener %s on %s:", name, host);
     MX_REQUIRE(daemon_wait_log_from(d, from, needle, 10000), "no '%s'", needle);
     char *log = daemon_log(d);
-    const char *hit = strstr(log + from, needle);
-    int port = hit ? atoi(hit + strlen(needle)) : -1;
+    int port = -1;
+    /* Not "listener NAME on HOST:PORT closed": an old one going away. */
+    for (const char *hit = strstr(log + from, needle); hit && port < 0;
+         hit = strstr(hit + 1, needle)) {
+        char *end;
+        long p = strtol(hit + strlen(needle), &end, 10);
+        if (strncmp(end, " (protocol", 10) == 0)
+            port = (int)p;
+    }
     free(log);
     return port;
 }
@@ -281,6 +288,37 @@ Test(reload, chat_rereads_its_motd_and_takes_a_password)
     irc_close(&b);
     irc_close(&c);
     unlink(motd);
+    mx_stop_ok(d, 10000);
+}
+
+/* share_with across a reload that moves the owner: a moved listener gets a
+ * new chat state, so its sharer reopens with it (reload.c move_sharers)
+ * and the two are still one network: a member on each hears the other,
+ * and one nick table refuses the second alice. */
+#define SHARED(host)                                                                   \
+    "[server]\nworkers = 2\n[listener irc]\nlisten = " host ":0\nprotocol = chat\n"    \
+    "[listener web]\nlisten = 127.0.0.1:0\nprotocol = chat\nshare_with = irc\n"
+
+Test(reload, a_moved_listener_takes_its_sharer_along)
+{
+    struct mx_daemon *d = mx_boot(SHARED("127.0.0.2"));
+    size_t from = mx_rewrite_and_hup(d, SHARED("127.0.0.1"));
+    expect_log(d, from, "[listener irc] listen 127.0.0.2:0 -> 127.0.0.1:0");
+    int pi = port_after(d, from, "irc", "127.0.0.1"), pw = port_after(d, from, "web", "127.0.0.1");
+    struct irc a, b, c;
+    IRC_LOGIN(&a, pi, "alice", 5000);
+    IRC_LOGIN(&b, pw, "bob", 5000);
+    IRC_JOIN(&a, "#s", 5000);
+    IRC_JOIN(&b, "#s", 5000);
+    IRC_EXPECT(&a, "JOIN", "bob", 5000);
+    MX_REQUIRE(irc_send(&a, "PRIVMSG #s :across the reload") == 0);
+    IRC_EXPECT(&b, "PRIVMSG", "across the reload", 5000);
+    MX_REQUIRE(irc_open(&c, pw) == 0);
+    MX_REQUIRE(irc_send(&c, "NICK alice") == 0 && irc_send(&c, "USER c 0 * :C") == 0);
+    IRC_EXPECT(&c, "433", "alice", 5000);
+    irc_close(&a);
+    irc_close(&b);
+    irc_close(&c);
     mx_stop_ok(d, 10000);
 }
 
