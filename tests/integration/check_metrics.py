@@ -50,6 +50,8 @@ def main():
         (types.get("muxd_loop_turn_duration_seconds") == "histogram", "turn histogram"),
         (total("muxd_process_open_fds") >= clients, "open fds >= clients"),
         (total("muxd_process_resident_memory_bytes") > 0, "rss"),
+        (types.get("muxd_heap_allocated_bytes") == "gauge" and
+         total("muxd_heap_allocated_bytes") >= 0, "heap gauge (0 under a sanitizer's allocator)"),
     ]
     inf = [s for s in samples["muxd_loop_turn_duration_seconds_bucket"]
            if s.labels["le"] == "+Inf"]

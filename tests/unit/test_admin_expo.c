@@ -32,7 +32,7 @@ static const char *render(long long fds)
         .srv = { .workers = 2, .workers_seen = 2, .conns_open = 3, .rejected_max_conns = 7, .rejected_emfile = 1,
                  .rejected_per_ip_limit = 11, .rejected_per_ip_rate = 12, .per_ip_untracked = 13,
                  .offload_outstanding = 4, .offload_running = 1 },
-        .workers = ws, .open_fds = fds, .max_fds = 1024, .rss_bytes = 4096,
+        .workers = ws, .open_fds = fds, .max_fds = 1024, .rss_bytes = 4096, .heap_bytes = 2048,
     };
     mx_text_free(&t);
     mx_expo_write(&t, &in);
@@ -76,6 +76,7 @@ Test(expo, server_wide)
     HAS(s, "muxd_workers 2");
     HAS(s, "muxd_process_open_fds 10");
     HAS(s, "muxd_process_resident_memory_bytes 4096");
+    HAS(s, "muxd_heap_allocated_bytes 2048");
 }
 
 Test(expo, label_values_are_escaped)

@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -86,6 +87,16 @@ static long long rss_bytes(void)
     return rss < 0 ? -1 : rss * sysconf(_SC_PAGESIZE);
 }
 
+/* What the program holds from malloc, apart from what malloc keeps free:
+ * RSS over this is fragmentation and free pages not yet given back (a
+ * leak grows this, a fragmented heap only RSS). It walks the arenas
+ * under their locks: fine once per scrape. */
+static long long heap_bytes(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return (long long)(mi.uordblks + mi.hblkhd);
+}
+
 static long long max_fds(void)
 {
     struct rlimit rl;
@@ -111,6 +122,7 @@ static int gather(struct mx_server *s, struct mx_expo_input *in)
     in->open_fds = count_fds();
     in->max_fds = max_fds();
     in->rss_bytes = rss_bytes();
+    in->heap_bytes = heap_bytes();
     size_t nf = mx_fault_counts(in->fault_names, in->fault_counts, 16);
     nf = nf < 16 ? nf : 16;
     uint64_t any = 0;

@@ -257,6 +257,9 @@ static void server_wide(struct mx_text *t, const struct mx_expo_input *in)
           in->max_fds);
     gauge(t, "muxd_process_resident_memory_bytes", "Resident set size of the process.",
           in->rss_bytes);
+    gauge(t, "muxd_heap_allocated_bytes",
+          "Bytes the process holds from malloc now (mallinfo2: in use, not kept free).",
+          in->heap_bytes);
 }
 
 /* Only in a test run with MUXD_FAULTS, once something was injected. */

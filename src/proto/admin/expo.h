@@ -33,6 +33,7 @@ struct mx_expo_input {
     long long open_fds;
     long long max_fds;
     long long rss_bytes;
+    long long heap_bytes;        /* malloc's, in use (mallinfo2) */
     /* Injected faults by site (mx_fault_counts); nfaults 0: none were. */
     const char *fault_names[16];
     uint64_t fault_counts[16];
