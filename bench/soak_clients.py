@@ -9,6 +9,9 @@
          members); N never-readers that join the busiest channel and never
          read, so the server cuts them at its SendQ, and come back.
 
+SIGUSR1 pauses the echo churn: cycles under way finish (and close), no
+new one starts, until SIGUSR2 (bench/soak.sh samples RSS at rest then).
+
 Prints one JSON object: cycles, bytes verified, mismatches, resets, chat
 rounds, never-readers connected, errors (connect failures and the like, which a
 soak must not have). Exit 1 when a byte mismatched or an echo came back
@@ -19,6 +22,7 @@ usage: soak_clients.py SECONDS ECHO_PORT CHAT_PORT [E J N]
 import asyncio
 import json
 import random
+import signal
 import socket
 import struct
 import sys
@@ -75,10 +79,11 @@ async def echo_cycle(slot, k):
             w.close()
 
 
-async def echo_slot(slot, end):
+async def echo_slot(slot, end, go):
     k = 0
     loop = asyncio.get_running_loop()
     while loop.time() < end:
+        await go.wait()
         await echo_cycle(slot, k)
         k += 1
 
@@ -151,8 +156,13 @@ async def never_reader(i, end):
 
 
 async def main():
-    end = asyncio.get_running_loop().time() + secs
-    tasks = [echo_slot(s, end) for s in range(E)]
+    loop = asyncio.get_running_loop()
+    end = loop.time() + secs
+    go = asyncio.Event()
+    go.set()
+    loop.add_signal_handler(signal.SIGUSR1, go.clear)
+    loop.add_signal_handler(signal.SIGUSR2, go.set)
+    tasks = [echo_slot(s, end, go) for s in range(E)]
     tasks += [chatter(i, end) for i in range(J)]
     tasks += [never_reader(i, end) for i in range(N)]
     await asyncio.gather(*tasks)
