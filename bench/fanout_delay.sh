@@ -13,7 +13,10 @@
 # ones, so that drift in the machine's load falls on all delays alike;
 # the result of a cell is the median of its rounds. Per cell: muxd-load
 # chat's server_cpu_us_per_delivery (the server's utime + stime over the
-# window, /proc, in 10 ms ticks) and its p99 delivery latency.
+# window, /proc, in 10 ms ticks) and its p99 delivery latency. InspIRCd,
+# when installed (scripts/setup.sh bench), serves the same load at each
+# rate in every round (bench/peers/inspircd.conf.in), and the table gives
+# muxd's ratios to it.
 #
 # Writes DIR/fanout_delay.json (every run, and the medians) and
 # DIR/fanout_delay.png (two panels: CPU per delivery vs delay and p99 vs
@@ -101,20 +104,33 @@ pin_server=(taskset -c 0) pin_client=(taskset -c 1)
 limit="$(awk -v w="$warmup" -v d="$duration" -v r="$drain" -v m="$members" \
     'BEGIN { print int(w + d + r + m / 100 + 60) }')"
 
-run_cell() { # rate delay round
-    start_muxd "$tmp/chat-$2.conf" chat -w 1 -b "$backend" ||
-        die "muxd did not start: $start_err"
-    [ "$sbackend" = "$backend" ] || die "muxd runs $sbackend, not $backend"
-    run_load chat "$backend" "{\"rate\":$1,\"delay_ms\":$2,\"members\":$members}" "$3" \
+run_cell() { # rate delay|inspircd round
+    local server=$backend params="{\"rate\":$1,\"delay_ms\":$2,\"members\":$members}"
+    if [ "$2" = inspircd ]; then
+        start_irc_peer inspircd || die "inspircd did not start: $start_err"
+        server=inspircd params="{\"rate\":$1,\"delay_ms\":null,\"members\":$members}"
+    else
+        start_muxd "$tmp/chat-$2.conf" chat -w 1 -b "$backend" ||
+            die "muxd did not start: $start_err"
+        [ "$sbackend" = "$backend" ] || die "muxd runs $sbackend, not $backend"
+    fi
+    run_load chat "$server" "$params" "$3" \
         "$limit" chat -c "$members" -t 1 --channels 1 --senders "$senders" --rate "$1" \
         --connect-rate "$connect_rate" --warmup "$warmup" --duration "$duration" \
         --drain "$drain"
-    stop_server 1
+    # muxd must exit 0 on SIGTERM; InspIRCd exits as it likes (10).
+    stop_server "$([ "$server" = inspircd ] && echo 0 || echo 1)"
     progress
 }
 
+# InspIRCd beside them, when installed (scripts/setup.sh bench): the same
+# load, its CPU per delivery and p99 the reference of the ratios.
+peer=()
+command -v inspircd >/dev/null && peer=(inspircd) || note "no inspircd: muxd alone"
 cells=()
-for r in "${rates[@]}"; do for d in "${delays[@]}"; do cells+=("$r $d"); done; done
+for r in "${rates[@]}"; do
+    for d in "${delays[@]}" ${peer[@]+"${peer[@]}"}; do cells+=("$r $d"); done
+done
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 t0=$SECONDS
 for ((round = 1; round <= rounds; round++)); do
@@ -151,7 +167,12 @@ jq -s --arg started "$started" --arg daemon "$daemon_desc" --arg backend "$backe
     {tool: "bench/fanout_delay.sh", started: $started, quick: $quick, rounds: $rounds,
      daemon: $daemon, backend: $backend, machine: {cpu: $cpu, kernel: $kernel},
      load: {version: $load_version}, params: $params, failures: $failures,
-     medians: (group_by([.rate, .delay_ms]) | map(
+     peer: (map(select(.server == "inspircd")) | group_by(.rate) | map(
+         [.[] | select(.ok)] as $ok
+         | {rate: .[0].rate, server: "inspircd", runs: ($ok | length),
+            cpu_us_per_delivery: ($ok | map(.load.server_cpu_us_per_delivery) | median),
+            p99_us: ($ok | map(.load.latency_us.p99) | median)})),
+     medians: (map(select(.server != "inspircd")) | group_by([.rate, .delay_ms]) | map(
          [.[] | select(.ok)] as $ok
          | {rate: .[0].rate, delay_ms: .[0].delay_ms, runs: ($ok | length),
             cpu_us_per_delivery: ($ok | map(.load.server_cpu_us_per_delivery) | median),
@@ -198,9 +219,15 @@ EOF
 [ -s "$png" ] || die "gnuplot made no $png"
 
 jq -r 'def r: if . == null then "-" else (. * 100 | round / 100 | tostring) end;
-    "rate\tdelay_ms\tCPU us/delivery\tp99 us\truns",
+    (.peer | map({(.rate | tostring): .}) | add // {}) as $p
+    | "rate\tdelay_ms\tCPU us/delivery\tp99 us\truns\tCPU x inspircd\tp99 x inspircd",
     (.medians | sort_by(.rate, .delay_ms)[]
-     | "\(.rate)\t\(.delay_ms)\t\(.cpu_us_per_delivery | r)\t\(.p99_us | r)\t\(.runs)")' \
+     | $p[.rate | tostring] as $ref
+     | "\(.rate)\t\(.delay_ms)\t\(.cpu_us_per_delivery | r)\t\(.p99_us | r)\t\(.runs)\t"
+       + "\(if $ref then (.cpu_us_per_delivery / $ref.cpu_us_per_delivery | r) else "-" end)\t"
+       + "\(if $ref then (.p99_us / $ref.p99_us | r) else "-" end)"),
+    (.peer | sort_by(.rate)[]
+     | "\(.rate)\tinspircd\t\(.cpu_us_per_delivery | r)\t\(.p99_us | r)\t\(.runs)\t1\t1")' \
     "$result" | column -t -s $'\t'
 note "wrote $result and $png"
 [ "$failures" = 0 ] || { note "$failures run(s) failed"; exit 1; }
