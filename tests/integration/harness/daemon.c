@@ -75,22 +75,35 @@ static int write_all(int fd, const char *text, size_t len)
     return 0;
 }
 
-/* MUXD_TEST_SERVER_KEYS ("key = value;key = value") goes first, in a
- * [server] section of its own: a CTest variant runs a test with a server
- * feature forced off without the test knowing (tests/CMakeLists.txt). */
+/* The test's config, then MUXD_TEST_SERVER_KEYS ("key = value;key =
+ * value") in a [server] section of its own: a CTest variant runs a test
+ * with a server feature forced off without the test knowing
+ * (tests/CMakeLists.txt). Last, so the test's line numbers stay. */
 static int write_forced_keys(int fd)
 {
     const char *keys = getenv("MUXD_TEST_SERVER_KEYS");
     if (!keys || !*keys)
         return 0;
     char buf[512];
-    int n = snprintf(buf, sizeof buf, "[server]\n%s\n", keys);
+    int n = snprintf(buf, sizeof buf, "\n[server]\n%s\n", keys);
     if (n < 0 || (size_t)n >= sizeof buf)
         return -E2BIG;
     for (char *p = buf; *p; p++)
         if (*p == ';')
             *p = '\n';
     return write_all(fd, buf, (size_t)n);
+}
+
+static int write_config_file(const char *path, int flags, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0600);
+    if (fd < 0)
+        return -errno;
+    int rc = write_all(fd, text, strlen(text));
+    if (rc == 0)
+        rc = write_forced_keys(fd);
+    close(fd);
+    return rc;
 }
 
 static int write_config(struct mx_daemon *d, const char *text)
@@ -100,14 +113,7 @@ static int write_config(struct mx_daemon *d, const char *text)
     if (!mkdtemp(d->conf_path))
         return -errno;
     strcat(d->conf_path, "/muxd.conf");
-    int fd = open(d->conf_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    int rc = write_forced_keys(fd);
-    if (rc == 0)
-        rc = write_all(fd, text, strlen(text));
-    close(fd);
-    return rc;
+    return write_config_file(d->conf_path, O_EXCL, text);
 }
 
 static void log_append(struct mx_daemon *d, const char *p, size_t n)
@@ -523,9 +529,8 @@ void mx_require_clean_log(struct mx_daemon *d)
 
 size_t mx_rewrite_and_hup(struct mx_daemon *d, const char *text)
 {
-    FILE *f = fopen(d->conf_path, "w");
-    MX_REQUIRE(f, "cannot rewrite %s", d->conf_path);
-    MX_REQUIRE(fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", d->conf_path);
+    int err = write_config_file(d->conf_path, O_TRUNC, text);
+    MX_REQUIRE(err == 0, "cannot rewrite %s: %s", d->conf_path, strerror(-err));
     size_t from = daemon_log_len(d);
     MX_REQUIRE(daemon_signal(d, SIGHUP) == 0, "SIGHUP failed");
     return from;
