@@ -19,7 +19,12 @@
 #                             python3-selenium, chromium, chromium-driver:
 #                             test_ws_browser.c loads the web client page
 #                             (web/index.html) in headless Chromium and
-#                             drives it with selenium through chromedriver)
+#                             drives it with selenium through chromedriver;
+#                             redis-server: the real Redis the cluster
+#                             tests start on loopback free ports;
+#                             libhiredis-dev: hiredis, the Redis client
+#                             library of the cluster bus (src/cluster/),
+#                             Debian's 0.14)
 #   scripts/setup.sh bench    also what bench/ runs: the peers (libevent,
 #                             ngircd, inspircd), gnuplot for the plots, jq,
 #                             ss (iproute2: free ports for the IRC peers),
@@ -31,15 +36,18 @@
 # Debian's essential set (coreutils, util-linux's taskset, mawk, sed,
 # findutils, diffutils): nm from binutils (build-essential), python3 from
 # python3-irc.
-# The IRC daemons and haproxy must not start as system services on
-# install (ngircd would take port 6667 from muxd's chat): where no policy-rc.d says so
-# already, one that refuses every start is in place during the install.
+# The IRC daemons, haproxy and redis-server must not start as system
+# services on install (ngircd would take port 6667 from muxd's chat; the
+# cluster tests start their own Redis, so one on 6379 would only be a
+# stray server): where no policy-rc.d says so already, one that refuses
+# every start is in place during the install.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
       liburing-dev libinih-dev libcriterion-dev libcrypt-dev libssl-dev openssl python3-irc groff-base
       python3-prometheus-client haproxy weechat-headless
-      python3-websockets python3-selenium chromium chromium-driver)
+      python3-websockets python3-selenium chromium chromium-driver
+      redis-server libhiredis-dev)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox iproute2 git bsdextrautils)
 fi

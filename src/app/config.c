@@ -23,6 +23,10 @@
 /* The one rule between a listener's PROXY keys (see check_proxy_from). */
 #define PROXY_FROM_NEEDED "needs proxy_from, the addresses of the proxies trusted to " \
     "send the header (anyone else is refused)"
+/* AUTH with a user takes its password: without one Redis would refuse
+ * every connection, which is better said before start. */
+#define REDIS_USER_NEEDS_PASSWORD "needs redis_password (Redis AUTH takes a user " \
+    "with a password)"
 /* More than all protocols' keys together, so never reached but checked. */
 #define MAX_LISTENER_KEYS 64
 
@@ -388,9 +392,22 @@ static int on_pair(void *user, const char *section, const char *name, const char
     return 1;
 }
 
+/* After the whole file, since [cluster] may come in pieces; the line is
+ * redis_user's. */
+static void check_cluster_auth(struct parser *p)
+{
+    const struct mx_cfg_key *k = mx_cfg_key_find(MX_SECT_CLUSTER, "redis_user");
+    if (p->cfg->cluster_redis_user[0] && !p->cfg->cluster_redis_password[0])
+        fail(p, p->set_at[mx_cfg_key_row(k)], "[cluster] redis_user: "
+             REDIS_USER_NEEDS_PASSWORD);
+}
+
 static int parse_file(struct parser *p)
 {
     int rc = ini_parse_stream(read_line, p, on_pair, p);
+
+    if (rc == 0 && !p->err_at)
+        check_cluster_auth(p);
 
     /* inih keeps going after a line it cannot parse and returns that line;
      * it is the error to report if it came before ours. */
@@ -509,6 +526,15 @@ static int check_listeners(const struct mx_config *cfg, const char *path, char *
     return 0;
 }
 
+static int check_cluster(const struct mx_config *cfg, const char *path, char *err,
+                         size_t errlen)
+{
+    if (!cfg->cluster_redis_user[0] || cfg->cluster_redis_password[0])
+        return 0;
+    snprintf(err, errlen, "%s: [cluster] redis_user: " REDIS_USER_NEEDS_PASSWORD, path);
+    return -1;
+}
+
 /* Each protocol's own rules (work's offload pool, chat's line length). */
 static int check_protocols(const struct mx_config *cfg, const char *path, char *err,
                            size_t errlen)
@@ -531,6 +557,7 @@ int mx_config_validate(const struct mx_config *cfg, const char *path, char *err,
     if (check_listeners(cfg, path, err, errlen) ||
         mx_cfg_check_values(cfg, path, err, errlen) ||
         check_uring(cfg, path, err, errlen) ||
+        check_cluster(cfg, path, err, errlen) ||
         check_protocols(cfg, path, err, errlen))
         return -1;
     return check_water(cfg, path, err, errlen);

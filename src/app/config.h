@@ -110,6 +110,14 @@ struct mx_config {
     /* [admin] */
     char admin_listen[128];      /* "" = off: no admin listener */
     unsigned admin_request_timeout_ms;
+    /* [cluster] */
+    char cluster_redis[128];          /* [cluster] redis: "HOST:PORT"; "" = a single node (default "") */
+    char cluster_redis_user[64];      /* redis_user: ACL user for AUTH; "" = none (default) */
+    char cluster_redis_password[128]; /* redis_password: "" = no AUTH (default) */
+    char cluster_node_name[64];       /* node_name: this node's name, unique in the network; "" = the host name, resolved by main at start (default "") */
+    unsigned cluster_heartbeat_ms;    /* heartbeat: duration, default 2s, allowed 100ms..60s */
+    unsigned cluster_timeout_ms;      /* redis_timeout: duration, default 2s, allowed 100ms..60s: a Redis command unanswered this long means Redis is lost */
+    size_t cluster_queue_max;         /* queue_max: size, default 4m, allowed 64k..1g: bytes waiting for Redis before more are dropped (and counted) */
     /* [log] */
     enum mx_log_level log_level;
     enum mx_log_format log_format;
@@ -121,8 +129,9 @@ void mx_config_default(struct mx_config *cfg);
  * one line such as
  *   "muxd.conf:12: [limits] max_line: expected a size like 8k, got 'abc'"
  * into err. Checks cross-key rules (low < high <= max, at least one
- * listener, and each protocol's own, such as an offload pool for work
- * listeners with offload = on) too. */
+ * listener, [cluster] redis_user only with redis_password, and each
+ * protocol's own, such as an offload pool for work listeners with
+ * offload = on) too. */
 int mx_config_load(struct mx_config *cfg, const char *path, char *err, size_t errlen);
 
 /* Cross-key checks alone (after command-line overrides); same err style

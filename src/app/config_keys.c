@@ -22,7 +22,7 @@
 const char *const mx_cfg_sect_names[] = {
     [MX_SECT_NONE] = "", [MX_SECT_SERVER] = "server", [MX_SECT_LISTENER] = "listener",
     [MX_SECT_LIMITS] = "limits", [MX_SECT_LOG] = "log", [MX_SECT_OFFLOAD] = "offload",
-    [MX_SECT_ADMIN] = "admin", [MX_SECT_OPER] = "oper",
+    [MX_SECT_ADMIN] = "admin", [MX_SECT_OPER] = "oper", [MX_SECT_CLUSTER] = "cluster",
 };
 
 static const char *const backend_names[] = { "auto", "epoll", "io_uring", "poll", NULL };
@@ -211,6 +211,30 @@ static const struct mx_cfg_key keys[] = {
       CFG(admin_request_timeout_ms), .min = 100, .max = 60 * SEC, .def = "5s",
       .help = "an admin request must arrive whole within this time of connecting" },
 
+    /* [cluster]: none is live, the bus to Redis is set up once at start. */
+    { .sect = MX_SECT_CLUSTER, .name = "redis", .type = MX_CFG_HOSTPORT, CFG(cluster_redis),
+      .def = "", .help = "the Redis server through which the chat listeners of every "
+                         "node are one network; empty = this node alone" },
+    { .sect = MX_SECT_CLUSTER, .name = "redis_user", .type = MX_CFG_TEXT,
+      CFG(cluster_redis_user), .def = "",
+      .help = "the ACL user muxd names in Redis AUTH; empty = none (Redis's default "
+              "user). Needs redis_password" },
+    { .sect = MX_SECT_CLUSTER, .name = "redis_password", .type = MX_CFG_TEXT,
+      CFG(cluster_redis_password), .def = "", .secret = true,
+      .help = "the password muxd gives Redis AUTH; empty = no AUTH" },
+    { .sect = MX_SECT_CLUSTER, .name = "node_name", .type = MX_CFG_NAME,
+      CFG(cluster_node_name), .max = 32, .def = "",
+      .help = "this node's name, unique in the network; empty = the host name" },
+    { .sect = MX_SECT_CLUSTER, .name = "heartbeat", .type = MX_CFG_DURATION,
+      CFG(cluster_heartbeat_ms), .min = 100, .max = 60 * SEC, .def = "2s",
+      .help = "how often this node tells the network through Redis that it is alive" },
+    { .sect = MX_SECT_CLUSTER, .name = "redis_timeout", .type = MX_CFG_DURATION,
+      CFG(cluster_timeout_ms), .min = 100, .max = 60 * SEC, .def = "2s",
+      .help = "a Redis command unanswered this long means Redis is lost" },
+    { .sect = MX_SECT_CLUSTER, .name = "queue_max", .type = MX_CFG_SIZE,
+      CFG(cluster_queue_max), .min = 64 * KIB, .max = GIB, .def = "4m",
+      .help = "bytes waiting for Redis at most; past it more are dropped (and counted)" },
+
     /* [oper NAME]: password and hosts have no defaults, both must be
      * given (config.c checks). */
     { .sect = MX_SECT_OPER, .name = "password", .type = MX_CFG_CRYPT, OPR(password),
@@ -356,7 +380,7 @@ static int recheck_listener(const struct mx_listener_cfg *l, const char *path, c
 int mx_cfg_check_values(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
 {
     static const enum mx_cfg_sect after[] = { MX_SECT_LIMITS, MX_SECT_OFFLOAD, MX_SECT_ADMIN,
-                                              MX_SECT_LOG };
+                                              MX_SECT_CLUSTER, MX_SECT_LOG };
 
     if (recheck_rows(keys, NKEYS, MX_SECT_SERVER, cfg, "server", path, err, errlen))
         return -1;
@@ -412,6 +436,8 @@ void mx_config_print(const struct mx_config *cfg, FILE *out)
     print_rows(keys, NKEYS, MX_SECT_OFFLOAD, cfg, out);
     fputs("\n[admin]\n", out);
     print_rows(keys, NKEYS, MX_SECT_ADMIN, cfg, out);
+    fputs("\n[cluster]\n", out);
+    print_rows(keys, NKEYS, MX_SECT_CLUSTER, cfg, out);
     for (unsigned i = 0; i < cfg->nopers && i < MX_MAX_OPERS; i++) {
         fprintf(out, "\n[oper %.63s]\n", cfg->opers[i].name);
         print_rows(keys, NKEYS, MX_SECT_OPER, &cfg->opers[i], out);
@@ -448,6 +474,7 @@ void mx_config_reference(FILE *out)
     reference_rows(keys, NKEYS, MX_SECT_LIMITS, out);
     reference_rows(keys, NKEYS, MX_SECT_OFFLOAD, out);
     reference_rows(keys, NKEYS, MX_SECT_ADMIN, out);
+    reference_rows(keys, NKEYS, MX_SECT_CLUSTER, out);
     reference_rows(keys, NKEYS, MX_SECT_OPER, out);
     reference_rows(keys, NKEYS, MX_SECT_LOG, out);
 }
@@ -535,7 +562,7 @@ void mx_config_diff(struct mx_config *run, const struct mx_config *next, mx_cfg_
                     void *arg)
 {
     static const enum mx_cfg_sect global[] = { MX_SECT_SERVER, MX_SECT_LIMITS, MX_SECT_OFFLOAD,
-                                               MX_SECT_ADMIN, MX_SECT_LOG };
+                                               MX_SECT_ADMIN, MX_SECT_CLUSTER, MX_SECT_LOG };
     for (size_t i = 0; i < ARRAY_LEN(global); i++)
         diff_rows(keys, NKEYS, global[i], mx_cfg_sect_names[global[i]], run, next, fn, arg);
     for (unsigned i = 0; i < run->nlisteners; i++) {

@@ -16,7 +16,7 @@
 
 enum mx_cfg_sect {
     MX_SECT_NONE, MX_SECT_SERVER, MX_SECT_LISTENER, MX_SECT_LIMITS, MX_SECT_LOG,
-    MX_SECT_OFFLOAD, MX_SECT_ADMIN, MX_SECT_OPER,
+    MX_SECT_OFFLOAD, MX_SECT_ADMIN, MX_SECT_OPER, MX_SECT_CLUSTER,
     MX_SECT_COUNT
 };
 
@@ -29,10 +29,14 @@ extern const char *const mx_cfg_sect_names[];
  * text. MX_CFG_CRYPT: a crypt(3) hash, $6$ (SHA-512) or $y$ (yescrypt), stored as
  * text; anything else (a plain-text password) is refused. MX_CFG_ENUM stores the index into choices as a 32-bit number.
  * MX_CFG_CIDRS: comma-separated addresses and ranges, as the server
- * parses them (mx_proxy_from_check), stored as text. */
+ * parses them (mx_proxy_from_check), stored as text. MX_CFG_HOSTPORT: an
+ * address to connect to, HOST:PORT with a host name allowed
+ * (mx_hostport_parse), or "" for none; stored as text. MX_CFG_NAME: ""
+ * or 1 to max characters of A-Z a-z 0-9 . _ - (a name other machines
+ * see), stored as text. */
 enum mx_cfg_type {
     MX_CFG_UINT, MX_CFG_SIZE, MX_CFG_DURATION, MX_CFG_ENUM, MX_CFG_WORD, MX_CFG_ADDR,
-    MX_CFG_TEXT, MX_CFG_PROTO, MX_CFG_CRYPT, MX_CFG_CIDRS
+    MX_CFG_TEXT, MX_CFG_PROTO, MX_CFG_CRYPT, MX_CFG_CIDRS, MX_CFG_HOSTPORT, MX_CFG_NAME
 };
 
 struct mx_cfg_key {
@@ -41,7 +45,7 @@ struct mx_cfg_key {
     enum mx_cfg_type type;
     size_t off;                  /* in the struct the row's base points to */
     size_t width;                /* sizeof the field */
-    unsigned long long min, max; /* UINT, SIZE, DURATION (ms) */
+    unsigned long long min, max; /* UINT, SIZE, DURATION (ms); NAME: max = longest */
     bool has_auto;               /* "auto" is accepted and stored as auto_val */
     unsigned long long auto_val; /* outside min..max, so it reads back as auto */
     const char *const *choices;  /* ENUM, WORD; NULL-terminated */
@@ -61,7 +65,7 @@ struct mx_cfg_key {
 
 /* The reader sizes its per-key bookkeeping by this, so it has to be a
  * constant; config_keys.c fails to build when it drifts from the table. */
-#define MX_CFG_NKEYS 45
+#define MX_CFG_NKEYS 52
 
 /* What --check-config shows of a secret that is set: its output goes to
  * terminals, logs and bug reports. */

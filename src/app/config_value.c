@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "app/config_keys.h"
+#include "app/hostport.h"
 #include "app/protocols.h"
 #include "app/units.h"
 
@@ -87,6 +88,8 @@ void mx_cfg_key_format(const struct mx_cfg_key *k, const void *base, char *buf, 
     case MX_CFG_PROTO:
     case MX_CFG_CRYPT:
     case MX_CFG_CIDRS:
+    case MX_CFG_HOSTPORT:
+    case MX_CFG_NAME:
         snprintf(buf, len, "%.*s", (int)strnlen(field, k->width), field);
         return;
     case MX_CFG_ENUM:
@@ -260,26 +263,67 @@ static int check_listen(const char *v, char *why, size_t len)
     return rc || !numeric_host(v, port) ? -1 : 0;
 }
 
-static int check_text(const char *v, char *why, size_t len)
+/* A secret's value stays out of the message, which goes to terminals and
+ * logs: a password refused for a blank in it is still a password. */
+static int text_error(const struct mx_cfg_key *k, const char *what, const char *v, char *why,
+                      size_t len)
 {
-    for (const char *p = v; *p; p++) {
-        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-            snprintf(why, len, "expected one word without spaces or control characters, got '%s'", v);
-            return -1;
-        }
-    }
+    if (k->secret)
+        snprintf(why, len, "%s (value not shown)", what);
+    else
+        snprintf(why, len, "%s, got '%s'", what, v);
+    return -1;
+}
+
+static int check_text(const struct mx_cfg_key *k, const char *v, char *why, size_t len)
+{
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return text_error(k, "expected one word without spaces or control characters",
+                              v, why, len);
     return 0;
 }
 
 static int store_text(const struct mx_cfg_key *k, const char *v, char *field, char *why,
                       size_t len)
 {
+    char what[64];
+
     if (strlen(v) >= k->width) {
-        snprintf(why, len, "longer than %zu characters, got '%s'", k->width - 1, v);
-        return -1;
+        snprintf(what, sizeof what, "longer than %zu characters", k->width - 1);
+        return text_error(k, what, v, why, len);
     }
     memcpy(field, v, strlen(v) + 1);
     return 0;
+}
+
+/* Empty is none; a host name is looked up when muxd connects, not here. */
+static int set_hostport(const struct mx_cfg_key *k, char *field, const char *v, char *why,
+                        size_t len)
+{
+    if (v[0] && mx_hostport_parse(v, NULL, 0, NULL) < 0) {
+        snprintf(why, len, "expected host:port or [v6addr]:port, port 1 to 65535, "
+                 "got '%s'", v);
+        return -1;
+    }
+    return store_text(k, v, field, why, len);
+}
+
+/* A name other machines see (and may put in keys or log lines): a
+ * plain alphabet and a length of its own, below the field's. */
+static int set_name(const struct mx_cfg_key *k, char *field, const char *v, char *why,
+                    size_t len)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789._-";
+    size_t n = strlen(v);
+
+    if (v[strspn(v, alphabet)] != '\0' || n > k->max) {
+        snprintf(why, len, "expected at most %llu characters of A-Z a-z 0-9 . _ -, got '%s'",
+                 k->max, v);
+        return -1;
+    }
+    return store_text(k, v, field, why, len);
 }
 
 /* Only the shape of a crypt(3) hash is checked: the salt and the hash in
@@ -361,7 +405,7 @@ int mx_cfg_key_set(const struct mx_cfg_key *k, void *base, const char *v, char *
             return -1;
         return store_text(k, v, field, why, len);
     case MX_CFG_TEXT:
-        if (check_text(v, why, len))
+        if (check_text(k, v, why, len))
             return -1;
         return store_text(k, v, field, why, len);
     case MX_CFG_PROTO:
@@ -372,6 +416,10 @@ int mx_cfg_key_set(const struct mx_cfg_key *k, void *base, const char *v, char *
         if (mx_proxy_from_check(v, why, len) < 0)
             return -1;
         return store_text(k, v, field, why, len);
+    case MX_CFG_HOSTPORT:
+        return set_hostport(k, field, v, why, len);
+    case MX_CFG_NAME:
+        return set_name(k, field, v, why, len);
     default:
         rc = parse_number(k, v, &n);
         if (rc)
@@ -401,6 +449,12 @@ void mx_cfg_key_describe(const struct mx_cfg_key *k, char *buf, size_t len)
     } else if (k->type == MX_CFG_CIDRS) {
         snprintf(buf, len, "comma-separated IPv4 and IPv6 addresses or `address/bits` "
                  "ranges, at most 32; empty = none");
+    } else if (k->type == MX_CFG_HOSTPORT) {
+        snprintf(buf, len, "`host:port` (a name or IPv4 address) or `[v6addr]:port`, "
+                 "port 1 to 65535; empty = none");
+    } else if (k->type == MX_CFG_NAME) {
+        snprintf(buf, len, "1 to %llu characters of `A-Z a-z 0-9 . _ -`, or empty",
+                 k->max);
     } else {
         format_range(k, range, sizeof range);
         snprintf(buf, len, "%s, %s", what[k->type], range);

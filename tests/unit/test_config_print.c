@@ -108,6 +108,51 @@ Test(config, print_round_trip)
     free(second);
 }
 
+/* [cluster] prints whole, a single node's too, and reads back the same;
+ * its password as ********. */
+Test(config, print_round_trip_cluster)
+{
+    struct mx_config a, b;
+    char v[64];
+
+    load_ok(&a, LISTENER);
+    char *single = print_to_string(&a);
+    cr_assert_not_null(strstr(single, "\n[cluster]\nredis                   = \n"
+                                      "redis_user              = \n"
+                                      "redis_password          = \n"
+                                      "node_name               = \n"
+                                      "heartbeat               = 2s\n"
+                                      "redis_timeout           = 2s\n"
+                                      "queue_max               = 4m\n"), "%s", single);
+    load_ok(&b, single);
+    cr_assert_str_eq(b.cluster_redis, "");
+    free(single);
+
+    load_ok(&a, LISTENER "[cluster]\nredis = [fd00::5]:6380\nredis_user = muxd\n"
+                "redis_password = s3cret\nnode_name = chat-a\nheartbeat = 1500ms\n"
+                "redis_timeout = 1m\nqueue_max = 65536\n");
+    char *first = print_to_string(&a);
+    cr_assert_null(strstr(first, "s3cret"), "%s", first);
+    printed_value(first, "redis_password", v, sizeof v);
+    cr_assert_str_eq(v, "********");
+    printed_value(first, "redis", v, sizeof v);
+    cr_assert_str_eq(v, "[fd00::5]:6380");
+    printed_value(first, "heartbeat", v, sizeof v);
+    cr_assert_str_eq(v, "1500ms");
+    printed_value(first, "redis_timeout", v, sizeof v);
+    cr_assert_str_eq(v, "60s");
+    load_ok(&b, first);
+    char *second = print_to_string(&b);
+    cr_assert_str_eq(second, first);
+    cr_assert_str_eq(b.cluster_redis_user, "muxd");
+    cr_assert_str_eq(b.cluster_node_name, "chat-a");
+    cr_assert_eq(b.cluster_heartbeat_ms, 1500);
+    cr_assert_eq(b.cluster_timeout_ms, 60000);
+    cr_assert_eq(b.cluster_queue_max, 64 * 1024);
+    free(first);
+    free(second);
+}
+
 Test(config, print_auto_workers)
 {
     struct mx_config cfg;
