@@ -47,6 +47,16 @@ static unsigned long raise_fd_limit(void)
     return (unsigned long)rl.rlim_cur;
 }
 
+/* Before the server is freed: threads of the listeners' own that post to
+ * its workers stop. */
+static void stop_listeners(struct mx_app *app)
+{
+    for (unsigned i = 0; i < MX_MAX_LISTENERS; i++)
+        mx_app_listener_stop(&app->ls[i]);
+    for (unsigned i = 0; i < MX_APP_RETIRED; i++)
+        mx_app_listener_stop(&app->retired[i]);
+}
+
 static void free_listeners(struct mx_app *app)
 {
     for (unsigned i = 0; i < MX_MAX_LISTENERS; i++)
@@ -181,6 +191,7 @@ static int serve(struct mx_app *app, unsigned long fd_limit)
         if (err < 0)
             mx_error("cannot start: %s", strerror(-err));
     }
+    stop_listeners(app);
     mx_server_free(s);
     free_listeners(app);
     if (err < 0)

@@ -9,8 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/cluster.h"
 #include "app/protocols.h"
 #include "app/textfile.h"
+#include "muxd/log.h"
 #include "proto/chat/chat.h"
 #include "proto/chat/kline.h"
 
@@ -165,6 +167,7 @@ struct chat_opts {
     char kline_path[sizeof ((struct mx_config *)0)->dir + sizeof ((struct chat_cfg *)0)->kline_file];
     struct kline_list klines;
     struct kline_stamp kline_stamp;
+    struct mx_app_cluster_opts cluster;
 };
 
 /* REHASH, from a worker: the reload must run on the main thread, which
@@ -252,6 +255,11 @@ static void *chat_opts_new(const struct mx_config *cfg, const struct mx_listener
         return NULL;
     }
     copy_opers(cfg, co);
+    if (mx_app_cluster_opts(cfg, l->name, &co->cluster) < 0) {
+        snprintf(err, len, "[cluster] redis: expected HOST:PORT, got '%.127s'", cfg->cluster_redis);
+        chat_opts_free(co);
+        return NULL;
+    }
     snprintf(co->config_file, sizeof co->config_file, "%s", cfg->path);
     co->o = (struct mx_chat_opts){
         .server_name = co->c.server_name,
@@ -283,7 +291,21 @@ static void *chat_opts_new(const struct mx_config *cfg, const struct mx_listener
 static void *chat_state_new(void *opts, struct mx_server *s)
 {
     struct chat_opts *co = opts;
-    return mx_chat_new(&co->o, s);
+    struct mx_chat *chat = mx_chat_new(&co->o, s);
+    if (chat && co->cluster.on) {
+        int rc = mx_app_cluster_attach(chat, &co->cluster);
+        if (rc < 0) {
+            mx_error("cluster: cannot start the bus: %s", strerror(-rc));
+            mx_chat_free(chat);
+            return NULL;
+        }
+    }
+    return chat;
+}
+
+static void chat_state_stop(void *state)
+{
+    mx_app_cluster_stop(state);
 }
 
 static int chat_state_reload(void *state, const void *opts)
@@ -294,7 +316,11 @@ static int chat_state_reload(void *state, const void *opts)
 
 static void chat_state_free(void *state)
 {
+    mx_app_cluster_stop(state);
+    const struct mx_chat_bus *bus = mx_chat_get_bus(state);
+    void *link = bus ? bus->arg : NULL;
     mx_chat_free(state);
+    free(link);
 }
 
 const struct mx_app_proto mx_app_chat = {
@@ -306,6 +332,7 @@ const struct mx_app_proto mx_app_chat = {
     .opts_new = chat_opts_new,
     .opts_free = chat_opts_free,
     .state_new = chat_state_new,
+    .state_stop = chat_state_stop,
     .state_free = chat_state_free,
     .reload = chat_state_reload,
 };

@@ -175,6 +175,12 @@ int mx_app_listener_reload(struct mx_app_listener *al, const struct mx_config *c
     return 0;
 }
 
+void mx_app_listener_stop(struct mx_app_listener *al)
+{
+    if (al->p && al->state && al->p->state_stop)
+        al->p->state_stop(al->state);
+}
+
 void mx_app_listener_free(struct mx_app_listener *al)
 {
     mx_tls_free(al->tls);

@@ -40,6 +40,9 @@ struct mx_app_proto {
     /* Optional: the listener's proto_data, made from opts for server s;
      * without it proto_data is opts. NULL on ENOMEM. */
     void *(*state_new)(void *opts, struct mx_server *s);
+    /* Optional: before the server is freed, for a state with threads of
+     * its own that post to the workers (chat's cluster bus). */
+    void (*state_stop)(void *state);
     void (*state_free)(void *state); /* after the server is freed */
     /* Optional: a reload hands the running state options freshly built
      * from the new config (opts stays the caller's). Without it the
@@ -91,6 +94,8 @@ void *mx_app_shared_data(const struct mx_app_listener *ls, const struct mx_liste
 int mx_app_listener_tls_reload(struct mx_app_listener *al, const struct mx_config *cfg,
                                const struct mx_listener_cfg *l, char *err, size_t len);
 
+/* Before the server is freed (its state_stop). A zeroed al is fine. */
+void mx_app_listener_stop(struct mx_app_listener *al);
 /* After the server is freed. A zeroed al is fine. */
 void mx_app_listener_free(struct mx_app_listener *al);
 

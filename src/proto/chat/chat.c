@@ -470,5 +470,7 @@ void mx_chat_free(struct mx_chat *chat)
     free(chat->wk);
     chat_klines_free(chat);
     pthread_mutex_destroy(&chat->mu);
+    free(chat->node);
+    free(chat->subj);
     free(chat);
 }

@@ -79,6 +79,35 @@ void mx_chat_free(struct mx_chat *chat);
  * may keep the old settings). */
 int mx_chat_reload(struct mx_chat *chat, const struct mx_chat_opts *o);
 
+/* Chat across nodes (docs/cluster.md): how this network reaches the
+ * others. The daemon builds the bus (src/cluster/) and hands it over as
+ * these functions, so the chat core never sees Redis. */
+struct mx_metric;
+struct mx_chat_bus {
+    void *arg;
+    /* Any thread: payload to every node subscribed to subject. 0, or <0
+     * when it was dropped (Redis lost, queue full: the bus counts it). */
+    int (*publish)(void *arg, const char *subject, const void *payload, size_t len);
+    /* Any thread: this node hears subject, or no longer does. */
+    void (*subscribe)(void *arg, const char *subject, bool on);
+    /* Optional: the bus's numbers, for the chat's /metrics. */
+    void (*metrics)(void *arg, void (*emit)(void *sink, const struct mx_metric *m), void *sink);
+};
+/* Before the server starts: chat joins the network of bus, as node (the
+ * name it signs what it publishes with), every subject starting with
+ * prefix; bus NULL: a single node again. The strings are copied. 0 or
+ * -ENOMEM (a single node then). */
+int mx_chat_set_bus(struct mx_chat *chat, const struct mx_chat_bus *bus, const char *node,
+                    const char *prefix);
+/* The bus set, or NULL. */
+const struct mx_chat_bus *mx_chat_get_bus(const struct mx_chat *chat);
+/* The bus's thread: what another node published on a subject of ours. */
+void mx_chat_bus_message(struct mx_chat *chat, const char *subject, size_t slen,
+                         const char *payload, size_t len);
+/* The bus's thread: Redis is reached (again); every channel with members
+ * here subscribes. */
+void mx_chat_bus_up(struct mx_chat *chat);
+
 extern const struct mx_proto mx_chat_proto;
 
 #endif

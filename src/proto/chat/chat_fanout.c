@@ -94,7 +94,8 @@ static void fan_run(void *arg)
     fan_free(fp);
 }
 
-static void post_to(struct mx_chat *chat, unsigned self, unsigned w,
+/* has_src and src: the sender whose doing this is, if any (chat_hold.c). */
+static void post_to(struct mx_chat *chat, bool has_src, uint64_t src, unsigned w,
                     struct chat_channel **chans, unsigned nchans, struct chat_msg *m)
 {
     struct fan_post *fp = malloc(sizeof *fp + nchans * sizeof *fp->chans);
@@ -102,8 +103,7 @@ static void post_to(struct mx_chat *chat, unsigned self, unsigned w,
         mx_warn("chat: out of memory: a line to worker %u is lost", w);
         return;
     }
-    *fp = (struct fan_post){ .chat = chat, .worker = w, .has_src = chat->wk[self].has_src,
-                             .src = chat->wk[self].src,
+    *fp = (struct fan_post){ .chat = chat, .worker = w, .has_src = has_src, .src = src,
                              .nchans = nchans, .msg = chat_msg_ref(m) };
     for (unsigned i = 0; i < nchans; i++) {
         fp->chans[i] = chans[i];
@@ -120,8 +120,30 @@ static void fanout(struct chat_aud *a, struct chat_msg *m, const struct chat_cli
 {
     for (unsigned w = 0; w < a->chat->nworkers; w++)
         if (w != a->self && wset_has(&a->ws, w))
-            post_to(a->chat, a->self, w, a->v, a->n, m);
+            post_to(a->chat, a->chat->wk[a->self].has_src, a->chat->wk[a->self].src, w,
+                    a->v, a->n, m);
     deliver_local(a->chat, a->self, a->v, a->n, m, skip);
+}
+
+void chan_fanout_posted(struct mx_chat *chat, const char *name, struct chat_msg *m)
+{
+    struct chat_wset ws = { 0 };
+    chat_lock(chat);
+    struct chat_channel *ch = chan_find(chat, name);
+    unsigned nworkers = chat->nworkers;
+    if (ch) {
+        chan_ref(ch);
+        for (unsigned w = 0; w < nworkers; w++)
+            if (ch->per_worker[w])
+                wset_add(&ws, w);
+    }
+    chat_unlock(chat);
+    for (unsigned w = 0; ch && m && w < nworkers; w++)
+        if (wset_has(&ws, w))
+            post_to(chat, false, 0, w, &ch, 1, m);
+    if (ch)
+        chan_unref(ch);
+    chat_msg_unref(m);
 }
 
 /* ---- audiences ----------------------------------------------------------- */

@@ -31,10 +31,13 @@
  *                   ADMIN, INFO; chat_help.c  HELP, LINKS
  *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
  *   chat_cap.c      IRCv3: CAP LS/LIST/REQ, SETNAME
+ *   chat_cluster.c  other nodes (docs/cluster.md): channel messages
+ *                   published, and those of other nodes delivered here
  *   chat_fanout.c   audiences and fan-out, posts of lines, QUIT and the
  *                   closing of a link, entering and leaving a worker
  *                   (cutting off SendQ overflows)
- *   chat_state.c    the tables: channel lifetime, lookups, membership
+ *   chat_state.c    the tables: channel lifetime (a channel subscribes
+ *                   to its subject while it lives), lookups, membership
  *   chat_whowas.c   the bounded history of nicks that quit or changed
  *   chat_send.c     queueing to one client under its SendQ, line format,
  *                   labeled-response (the replies to a labeled command)
@@ -330,6 +333,12 @@ struct mx_chat {
     pthread_mutex_t kfile_mu;
     char *kline_file;
     uint64_t kl_written;
+    /* Other nodes (chat_cluster.c): set before the server starts, then
+     * only read. has_bus false: a single node. */
+    bool has_bus;
+    struct mx_chat_bus bus;
+    char *node;                     /* this node's name in what it publishes */
+    char *subj;                     /* every subject starts with it */
 };
 
 /* cl's settings: its worker's set. */
@@ -448,6 +457,11 @@ bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl);
 int member_add(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl,
                unsigned modes);
 void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl);
+/* Under mu: ch's subject on the bus (its casefolded name after chat->subj)
+ * into buf; and (un)subscribing it. A channel is subscribed from chan_new
+ * to its retirement, and again by each one when Redis comes back. */
+void chan_subject(const struct mx_chat *chat, const char *name, char *buf, size_t len);
+void chan_subscribe(struct mx_chat *chat, const struct chat_channel *ch, bool on);
 /* cl's nick becomes nick in the nick table (free: the caller checked). */
 void cl_rename(struct chat_client *cl, const char *nick);
 /* Out of the nick table, and gone for good. */
@@ -497,6 +511,10 @@ void chat_tell_peers(struct chat_client *cl, struct chat_msg *m, bool self_too);
 /* The same, formatting the line only when there is someone to send to. */
 void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Not on a worker (the cluster bus thread): m (taken) to the members of
+ * channel name on every worker, by a post to each; nothing if no such
+ * channel has members here. */
+void chan_fanout_posted(struct mx_chat *chat, const char *name, struct chat_msg *m);
 /* Delivers line to client `to`, read under mu with its worker and id: on
  * the calling worker directly (the pointer stays valid: only its owner
  * frees a client, in its on_close, an entry of its own), else by a post
@@ -523,6 +541,10 @@ void chat_close_link(struct chat_client *cl, const char *why, bool log);
  * off the clients that went over their SendQ meanwhile. */
 struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker);
 void chat_leave(struct chat_worker *wk);
+
+/* chat_cluster.c: a line to channel chan goes to the other nodes too
+ * (nothing without a bus). Not under mu; m stays the caller's. */
+void chat_cluster_publish(struct mx_chat *chat, const char *chan, struct chat_msg *m);
 
 /* chat_kline.c: K-lines. Not under mu (they take it). */
 void chat_cmd_kline(struct chat_client *cl, struct irc_msg *m);

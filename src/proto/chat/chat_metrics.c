@@ -49,4 +49,6 @@ void chat_metrics(void *proto_data, void (*emit)(void *sink, const struct mx_met
     per_worker(chat, N(producer_holds), "muxd_chat_producer_holds_total",
                "overflow = pause_producer: senders held back by a congested member.",
                emit, sink);
+    if (chat->has_bus && chat->bus.metrics)
+        chat->bus.metrics(chat->bus.arg, emit, sink);
 }

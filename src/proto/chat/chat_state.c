@@ -48,7 +48,24 @@ struct chat_channel *chan_new(struct mx_chat *chat, const char *name)
         chan_unref(ch);
         return NULL;
     }
+    chan_subscribe(chat, ch, true);
     return ch;
+}
+
+void chan_subject(const struct mx_chat *chat, const char *name, char *buf, size_t len)
+{
+    char folded[CHAT_CHANLEN + 1];
+    irc_casefold(folded, name, sizeof folded);
+    snprintf(buf, len, "%s%s", chat->subj, folded);
+}
+
+void chan_subscribe(struct mx_chat *chat, const struct chat_channel *ch, bool on)
+{
+    if (!chat->has_bus)
+        return;
+    char subject[256];
+    chan_subject(chat, ch->name, subject, sizeof subject);
+    chat->bus.subscribe(chat->bus.arg, subject, on);
 }
 
 void chan_ref(struct chat_channel *ch)
@@ -76,6 +93,7 @@ void chan_unref(struct chat_channel *ch)
 /* An emptied channel leaves the registry with the registry's reference. */
 static void chan_retire(struct mx_chat *chat, struct chat_channel *ch)
 {
+    chan_subscribe(chat, ch, false);
     nt_del(&chat->chans, &ch->node);
     chan_unref(ch);
 }

@@ -1,0 +1,141 @@
+/* cluster.c - [cluster] for chat listeners: the bus's options from the
+ * config, and the link between a bus and a struct mx_chat (cluster.h).
+ * The link is the bus's callback argument and the chat's bus.arg. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/cluster.h"
+#include "app/hostport.h"
+#include "cluster/bus.h"
+#include "muxd/log.h"
+#include "muxd/stats.h"
+#include "proto/chat/chat.h"
+
+struct link {
+    struct mx_bus *bus;
+    struct mx_chat *chat;
+};
+
+int mx_app_cluster_opts(const struct mx_config *cfg, const char *listener,
+                        struct mx_app_cluster_opts *o)
+{
+    *o = (struct mx_app_cluster_opts){ .on = cfg->cluster_redis[0] != '\0' };
+    if (!o->on)
+        return 0;
+    if (mx_hostport_parse(cfg->cluster_redis, o->host, sizeof o->host, &o->port) < 0)
+        return -1;
+    snprintf(o->user, sizeof o->user, "%s", cfg->cluster_redis_user);
+    snprintf(o->password, sizeof o->password, "%s", cfg->cluster_redis_password);
+    snprintf(o->node, sizeof o->node, "%s", cfg->cluster_node_name);
+    if (!o->node[0] && gethostname(o->node, sizeof o->node - 1) < 0)
+        snprintf(o->node, sizeof o->node, "muxd");
+    snprintf(o->prefix, sizeof o->prefix, "muxd:%s:", listener);
+    o->heartbeat_ms = cfg->cluster_heartbeat_ms;
+    o->timeout_ms = cfg->cluster_timeout_ms;
+    o->queue_max = cfg->cluster_queue_max;
+    return 0;
+}
+
+static int publish(void *arg, const char *subject, const void *p, size_t n)
+{
+    struct link *l = arg;
+    return mx_bus_publish(l->bus, subject, p, n);
+}
+
+static void subscribe(void *arg, const char *subject, bool on)
+{
+    struct link *l = arg;
+    mx_bus_subscribe(l->bus, subject, on);
+}
+
+static void metric(void (*emit)(void *, const struct mx_metric *), void *sink,
+                   const char *name, const char *help, enum mx_metric_type type, uint64_t v)
+{
+    emit(sink, &(struct mx_metric){ .name = name, .help = help, .type = type, .values = &v });
+}
+
+static void metrics(void *arg, void (*emit)(void *, const struct mx_metric *), void *sink)
+{
+    struct link *l = arg;
+    struct mx_bus_stats s;
+    mx_bus_stats(l->bus, &s);
+    metric(emit, sink, "muxd_cluster_redis_up", "1 while this node reaches Redis.",
+           MX_METRIC_GAUGE, s.up);
+    metric(emit, sink, "muxd_cluster_redis_transitions_total",
+           "Times this node reached or lost Redis.", MX_METRIC_COUNTER, s.transitions);
+    metric(emit, sink, "muxd_cluster_published_total", "Messages published to other nodes.",
+           MX_METRIC_COUNTER, s.published);
+    metric(emit, sink, "muxd_cluster_received_total",
+           "Messages received from Redis (this node's own included).", MX_METRIC_COUNTER,
+           s.received);
+    metric(emit, sink, "muxd_cluster_dropped_total",
+           "Messages not published: Redis lost, or queue_max reached.", MX_METRIC_COUNTER,
+           s.dropped);
+}
+
+static void on_message(void *arg, const char *subject, size_t slen, const char *p, size_t n)
+{
+    struct link *l = arg;
+    mx_chat_bus_message(l->chat, subject, slen, p, n);
+}
+
+static void on_state(void *arg, bool up)
+{
+    struct link *l = arg;
+    if (up)
+        mx_chat_bus_up(l->chat);
+}
+
+int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts *o)
+{
+    struct link *l = calloc(1, sizeof *l);
+    if (!l)
+        return -ENOMEM;
+    l->chat = chat;
+    struct mx_bus_opts bo = {
+        .host = o->host, .port = o->port, .user = o->user, .password = o->password,
+        .node = o->node, .prefix = o->prefix, .heartbeat_ms = o->heartbeat_ms,
+        .timeout_ms = o->timeout_ms, .queue_max = o->queue_max,
+        .on_message = on_message, .on_state = on_state, .arg = l,
+    };
+    struct mx_chat_bus cb = { .arg = l, .publish = publish, .subscribe = subscribe,
+                              .metrics = metrics };
+    int rc;
+    l->bus = mx_bus_new(&bo);
+    if (!l->bus)
+        rc = -errno;
+    else if ((rc = mx_chat_set_bus(chat, &cb, o->node, o->prefix)) == 0 &&
+             (rc = mx_bus_start(l->bus)) == 0) {
+        mx_info("cluster: node %s: chat network %s over redis %s:%u", o->node, o->prefix,
+                o->host, o->port);
+        return 0;
+    }
+    mx_chat_set_bus(chat, NULL, NULL, NULL);
+    mx_bus_free(l->bus);
+    free(l);
+    return rc;
+}
+
+static struct link *link_of(struct mx_chat *chat)
+{
+    const struct mx_chat_bus *b = mx_chat_get_bus(chat);
+    return b ? b->arg : NULL;
+}
+
+void mx_app_cluster_stop(struct mx_chat *chat)
+{
+    struct link *l = chat ? link_of(chat) : NULL;
+    if (l && l->bus) {
+        mx_bus_free(l->bus);
+        l->bus = NULL;
+    }
+}
+
+void mx_app_cluster_free(struct mx_chat *chat)
+{
+    mx_app_cluster_stop(chat);
+    free(chat ? link_of(chat) : NULL);
+}
