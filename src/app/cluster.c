@@ -10,6 +10,7 @@
 #include "app/cluster.h"
 #include "app/hostport.h"
 #include "cluster/bus.h"
+#include "cluster/netstate.h"
 #include "muxd/log.h"
 #include "muxd/stats.h"
 #include "proto/chat/chat.h"
@@ -17,6 +18,7 @@
 struct link {
     struct mx_bus *bus;
     struct mx_chat *chat;
+    char node[64], prefix[96];
 };
 
 int mx_app_cluster_opts(const struct mx_config *cfg, const char *listener,
@@ -51,6 +53,25 @@ static void subscribe(void *arg, const char *subject, bool on)
     mx_bus_subscribe(l->bus, subject, on);
 }
 
+static int claim(void *arg, uint64_t id, const char *nick, void (*done)(void *, int), void *ctx)
+{
+    struct link *l = arg;
+    return mx_net_claim(l->bus, l->prefix, l->node, id, nick, done, ctx);
+}
+
+static void release(void *arg, uint64_t id, const char *nick)
+{
+    struct link *l = arg;
+    mx_net_release(l->bus, l->prefix, l->node, id, nick);
+}
+
+static int to_nick(void *arg, const char *nick, const void *p, size_t n,
+                   void (*done)(void *, int), void *ctx)
+{
+    struct link *l = arg;
+    return mx_net_to_nick(l->bus, l->prefix, nick, p, n, done, ctx);
+}
+
 static void metric(void (*emit)(void *, const struct mx_metric *), void *sink,
                    const char *name, const char *help, enum mx_metric_type type, uint64_t v)
 {
@@ -82,11 +103,21 @@ static void on_message(void *arg, const char *subject, size_t slen, const char *
     mx_chat_bus_message(l->chat, subject, slen, p, n);
 }
 
+/* Reached: the node's old claims go first, then its clients claim again
+ * and its channels subscribe (in this order on the one connection). */
 static void on_state(void *arg, bool up)
 {
     struct link *l = arg;
-    if (up)
-        mx_chat_bus_up(l->chat);
+    if (!up)
+        return;
+    mx_net_hello(l->bus, l->prefix, l->node);
+    mx_chat_bus_up(l->chat);
+}
+
+static void on_beat(void *arg)
+{
+    struct link *l = arg;
+    mx_net_reap(l->bus, l->prefix, l->node);
 }
 
 int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts *o)
@@ -95,13 +126,16 @@ int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts
     if (!l)
         return -ENOMEM;
     l->chat = chat;
+    snprintf(l->node, sizeof l->node, "%s", o->node);
+    snprintf(l->prefix, sizeof l->prefix, "%s", o->prefix);
     struct mx_bus_opts bo = {
         .host = o->host, .port = o->port, .user = o->user, .password = o->password,
         .node = o->node, .prefix = o->prefix, .heartbeat_ms = o->heartbeat_ms,
         .timeout_ms = o->timeout_ms, .queue_max = o->queue_max,
-        .on_message = on_message, .on_state = on_state, .arg = l,
+        .on_message = on_message, .on_state = on_state, .on_beat = on_beat, .arg = l,
     };
     struct mx_chat_bus cb = { .arg = l, .publish = publish, .subscribe = subscribe,
+                              .claim = claim, .release = release, .to_nick = to_nick,
                               .metrics = metrics };
     int rc;
     l->bus = mx_bus_new(&bo);

@@ -30,13 +30,16 @@
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 2000
 
-enum req_kind { REQ_PUB, REQ_SUB, REQ_UNSUB };
+enum req_kind { REQ_PUB, REQ_SUB, REQ_UNSUB, REQ_CALL };
 
 struct req {
     struct req *next;
     enum req_kind kind;
-    size_t slen, plen;
-    char data[];                    /* subject, then payload */
+    size_t slen, plen;              /* REQ_CALL: argc in slen, the bytes in plen */
+    mx_bus_done_fn *done;           /* REQ_CALL */
+    void *arg;
+    size_t lens[MX_BUS_MAX_ARGS];   /* REQ_CALL */
+    char data[];                    /* subject, then payload; or the arguments */
 };
 
 enum bus_state { BUS_DOWN, BUS_CONNECTING, BUS_UP };
@@ -84,6 +87,27 @@ static void wake(struct mx_bus *b)
     (void)!write(b->evfd, &one, sizeof one);
 }
 
+/* Queues r (freed on -ENOBUFS: a publication past queue_max). */
+static int push(struct mx_bus *b, struct req *r)
+{
+    size_t bytes = r->kind == REQ_CALL ? r->plen : r->slen + r->plen;
+    pthread_mutex_lock(&b->mu);
+    size_t held = b->qbytes + atomic_load_explicit(&b->outbytes, memory_order_relaxed);
+    if (r->kind == REQ_PUB && held + bytes > b->o.queue_max) {
+        pthread_mutex_unlock(&b->mu);
+        free(r);
+        return -ENOBUFS;
+    }
+    bool was_empty = !b->head;
+    *b->tail = r;
+    b->tail = &r->next;
+    b->qbytes += bytes;
+    pthread_mutex_unlock(&b->mu);
+    if (was_empty)
+        wake(b);
+    return 0;
+}
+
 static int enqueue(struct mx_bus *b, enum req_kind kind, const char *subject,
                    const void *payload, size_t plen)
 {
@@ -95,21 +119,29 @@ static int enqueue(struct mx_bus *b, enum req_kind kind, const char *subject,
     memcpy(r->data, subject, slen);
     if (plen)
         memcpy(r->data + slen, payload, plen);
-    pthread_mutex_lock(&b->mu);
-    size_t held = b->qbytes + atomic_load_explicit(&b->outbytes, memory_order_relaxed);
-    if (kind == REQ_PUB && held + slen + plen > b->o.queue_max) {
-        pthread_mutex_unlock(&b->mu);
-        free(r);
-        return -ENOBUFS;
+    return push(b, r);
+}
+
+int mx_bus_call(struct mx_bus *b, int argc, const char *const *argv, const size_t *lens,
+                mx_bus_done_fn *done, void *arg)
+{
+    if (argc < 1 || argc > MX_BUS_MAX_ARGS)
+        return -EINVAL;
+    if (!atomic_load(&b->up))
+        return -ENOTCONN;
+    size_t n = 0;
+    for (int i = 0; i < argc; i++)
+        n += lens[i];
+    struct req *r = malloc(sizeof *r + n);
+    if (!r)
+        return -ENOMEM;
+    *r = (struct req){ .kind = REQ_CALL, .slen = (size_t)argc, .plen = n, .done = done,
+                       .arg = arg };
+    for (int i = 0, off = 0; i < argc; off += (int)lens[i], i++) {
+        r->lens[i] = lens[i];
+        memcpy(r->data + off, argv[i], lens[i]);
     }
-    bool was_empty = !b->head;
-    *b->tail = r;
-    b->tail = &r->next;
-    b->qbytes += slen + plen;
-    pthread_mutex_unlock(&b->mu);
-    if (was_empty)
-        wake(b);
-    return 0;
+    return push(b, r);
 }
 
 int mx_bus_publish(struct mx_bus *b, const char *subject, const void *payload, size_t len)
@@ -152,6 +184,16 @@ static struct req *take_all(struct mx_bus *b, bool *stop)
     return r;
 }
 
+/* A request that will not reach Redis: counted, or its caller told. */
+static void refuse(struct mx_bus *b, struct req *r)
+{
+    if (r->kind == REQ_PUB)
+        count(&b->dropped);
+    else if (r->kind == REQ_CALL && r->done)
+        r->done(r->arg, NULL);
+    free(r);
+}
+
 /* ---- commands ----------------------------------------------------------- */
 
 static int cmd(struct bus_conn *c, int argc, const char *const *argv, const size_t *lens)
@@ -162,8 +204,19 @@ static int cmd(struct bus_conn *c, int argc, const char *const *argv, const size
     return bconn_cmd(c, argc, argv, l);
 }
 
+static int run_call(struct mx_bus *b, const struct req *r)
+{
+    const char *argv[MX_BUS_MAX_ARGS];
+    size_t off = 0;
+    for (size_t i = 0; i < r->slen; off += r->lens[i], i++)
+        argv[i] = r->data + off;
+    return bconn_call(&b->pub, (int)r->slen, argv, r->lens, r->done, r->arg);
+}
+
 static int run_req(struct mx_bus *b, const struct req *r)
 {
+    if (r->kind == REQ_CALL)
+        return run_call(b, r);
     static const char *const verbs[] = { "PUBLISH", "SUBSCRIBE", "UNSUBSCRIBE" };
     const char *argv[3] = { verbs[r->kind], r->data, r->data + r->slen };
     size_t lens[3] = { (size_t)-1, r->slen, r->plen };
@@ -195,6 +248,8 @@ static void beat(struct mx_bus *b, uint64_t now)
     bconn_probe(&b->pub, now);
     bconn_probe(&b->sub, now);
     b->beat_ms = now + b->o.heartbeat_ms;
+    if (b->o.on_beat)
+        b->o.on_beat(b->o.arg);
 }
 
 /* ---- up and down -------------------------------------------------------- */
@@ -228,11 +283,11 @@ static void go_up(struct mx_bus *b)
     b->state = BUS_UP;
     b->backoff_ms = BACKOFF_MIN_MS;
     b->failed_once = false;
-    /* Requests queued while down were dropped there or are stale now. */
+    /* Requests still queued from before the loss are stale now. */
     bool stop;
     for (struct req *r = take_all(b, &stop), *next; r; r = next) {
         next = r->next;
-        free(r);
+        refuse(b, r);
     }
     atomic_store(&b->up, true);
     count(&b->transitions);
@@ -349,10 +404,15 @@ static bool drain(struct mx_bus *b)
     bool stop;
     for (struct req *r = take_all(b, &stop), *next; r; r = next) {
         next = r->next;
-        if (b->state == BUS_UP && run_req(b, r) < 0)
+        if (b->state != BUS_UP) {
+            refuse(b, r);
+            continue;
+        }
+        if (run_req(b, r) < 0) {
             go_down(b, "out of memory", -ENOMEM);
-        else if (b->state != BUS_UP && r->kind == REQ_PUB)
-            count(&b->dropped);
+            refuse(b, r);
+            continue;
+        }
         free(r);
     }
     return stop;
@@ -468,7 +528,7 @@ void mx_bus_free(struct mx_bus *b)
     bool stop;
     for (struct req *r = take_all(b, &stop), *next; r; r = next) {
         next = r->next;
-        free(r);
+        refuse(b, r);
     }
     bconn_free(&b->pub);
     bconn_free(&b->sub);

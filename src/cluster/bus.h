@@ -40,6 +40,9 @@ struct mx_bus_opts {
     /* On the bus thread: Redis reached (true) or lost (false). On true,
      * every earlier subscription is gone: subscribe again from here. */
     void (*on_state)(void *arg, bool up);
+    /* Optional, on the bus thread: each heartbeat while up, after the
+     * heartbeat key is written (for work every node does now and then). */
+    void (*on_beat)(void *arg);
     void *arg;
 };
 
@@ -63,6 +66,16 @@ int mx_bus_publish(struct mx_bus *b, const char *subject, const void *payload, s
 /* Any thread: (un)subscribe subject, ordered as publish. While Redis is
  * lost this does nothing (on_state(true) is the time to subscribe). */
 void mx_bus_subscribe(struct mx_bus *b, const char *subject, bool on);
+
+/* Any thread: a command of argc (at most MX_BUS_MAX_ARGS) arguments on
+ * the publisher connection, ordered with publish. done(arg, reply) runs
+ * once on the bus thread, with NULL when Redis was lost before the reply.
+ * 0; -ENOTCONN while Redis is lost, -ENOMEM: done never runs then. */
+#define MX_BUS_MAX_ARGS 8
+struct redisReply;
+typedef void mx_bus_done_fn(void *arg, const struct redisReply *reply);
+int mx_bus_call(struct mx_bus *b, int argc, const char *const *argv, const size_t *lens,
+                mx_bus_done_fn *done, void *arg);
 
 struct mx_bus_stats {
     bool up;

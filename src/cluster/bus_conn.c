@@ -78,8 +78,42 @@ int bconn_finish(struct bus_conn *c)
     return 0;
 }
 
+/* The oldest reply owed, taken off the list. */
+static struct bus_wait take_wait(struct bus_conn *c)
+{
+    struct bus_wait w = c->wait[c->head];
+    c->head = (c->head + 1) % c->wcap;
+    c->due--;
+    return w;
+}
+
+static int push_wait(struct bus_conn *c, bus_done_fn *fn, void *arg)
+{
+    if (c->due == c->wcap) {
+        size_t cap = c->wcap ? c->wcap * 2 : 64;
+        struct bus_wait *w = malloc(cap * sizeof *w);
+        if (!w)
+            return -ENOMEM;
+        for (size_t i = 0; i < c->due; i++)
+            w[i] = c->wait[(c->head + i) % c->wcap];
+        free(c->wait);
+        c->wait = w;
+        c->wcap = cap;
+        c->head = 0;
+    }
+    c->wait[(c->head + c->due) % c->wcap] = (struct bus_wait){ fn, arg };
+    c->due++;
+    return 0;
+}
+
 void bconn_close(struct bus_conn *c)
 {
+    /* Those waiting hear of the loss, in order. */
+    while (c->due) {
+        struct bus_wait w = take_wait(c);
+        if (w.fn)
+            w.fn(w.arg, NULL);
+    }
     if (c->fd >= 0)
         close(c->fd);
     if (c->rd)
@@ -88,15 +122,17 @@ void bconn_close(struct bus_conn *c)
     c->rd = NULL;
     c->connecting = false;
     c->off = c->len = 0;
-    c->due = c->probe_left = c->probe_ms = 0;
+    c->probe_left = c->probe_ms = 0;
 }
 
 void bconn_free(struct bus_conn *c)
 {
     bconn_close(c);
     free(c->out);
+    free(c->wait);
     c->out = NULL;
-    c->cap = 0;
+    c->wait = NULL;
+    c->cap = c->wcap = 0;
 }
 
 static int reserve(struct bus_conn *c, size_t n)
@@ -129,12 +165,13 @@ static void put(struct bus_conn *c, const void *p, size_t n)
     c->len += n;
 }
 
-int bconn_cmd(struct bus_conn *c, int argc, const char *const *argv, const size_t *lens)
+int bconn_call(struct bus_conn *c, int argc, const char *const *argv, const size_t *lens,
+               bus_done_fn *fn, void *arg)
 {
     size_t need = 16;
     for (int i = 0; i < argc; i++)
         need += lens[i] + 32;
-    if (reserve(c, need) < 0)
+    if (reserve(c, need) < 0 || push_wait(c, fn, arg) < 0)
         return -ENOMEM;
     char head[32];
     put(c, head, (size_t)snprintf(head, sizeof head, "*%d\r\n", argc));
@@ -143,7 +180,6 @@ int bconn_cmd(struct bus_conn *c, int argc, const char *const *argv, const size_
         put(c, argv[i], lens[i]);
         put(c, "\r\n", 2);
     }
-    c->due++;
     return 0;
 }
 
@@ -189,13 +225,14 @@ static int replies(struct bus_conn *c, bus_reply_fn *fn, void *arg)
             return -EPROTO;
         if (!r)
             return 0;
-        bool answer = fn(arg, c, r);
-        freeReplyObject(r);
-        if (answer && c->due) {
-            c->due--;
+        if (fn(arg, c, r) && c->due) {
+            struct bus_wait w = take_wait(c);
             if (c->probe_left && --c->probe_left == 0)
                 c->probe_ms = 0;
+            if (w.fn)
+                w.fn(w.arg, r);
         }
+        freeReplyObject(r);
         if (c->fd < 0)  /* fn closed it */
             return -ECONNABORTED;
     }

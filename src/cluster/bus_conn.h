@@ -12,6 +12,13 @@
 struct redisReader;
 struct redisReply;
 
+/* A command's reply, or NULL when the connection was lost first. */
+typedef void bus_done_fn(void *arg, const struct redisReply *r);
+struct bus_wait {
+    bus_done_fn *fn;                /* NULL: nobody waits for this reply */
+    void *arg;
+};
+
 struct bus_conn {
     const char *what;               /* "publisher" or "subscriber", for logs */
     int fd;                         /* -1: closed */
@@ -19,7 +26,8 @@ struct bus_conn {
     struct redisReader *rd;
     char *out;                      /* RESP not yet written: out[off..len) */
     size_t off, len, cap;
-    uint64_t due;                   /* replies owed, in order */
+    struct bus_wait *wait;          /* one per reply owed, oldest at head */
+    size_t head, due, wcap;         /* due: replies owed */
     uint64_t probe_left;            /* replies until the probe's; 0: none out */
     uint64_t probe_ms;              /* when that probe went */
 };
@@ -36,8 +44,16 @@ int bconn_open(struct bus_conn *c, const char *host, unsigned port);
 int bconn_finish(struct bus_conn *c);
 void bconn_close(struct bus_conn *c);
 void bconn_free(struct bus_conn *c);
-/* Appends one command (argc bulk strings); a reply is owed. 0 or -ENOMEM. */
-int bconn_cmd(struct bus_conn *c, int argc, const char *const *argv, const size_t *lens);
+/* Appends one command (argc bulk strings); a reply is owed, for fn (may
+ * be NULL), which gets NULL if the connection closes first. 0 or
+ * -ENOMEM (fn is then not called). */
+int bconn_call(struct bus_conn *c, int argc, const char *const *argv, const size_t *lens,
+               bus_done_fn *fn, void *arg);
+static inline int bconn_cmd(struct bus_conn *c, int argc, const char *const *argv,
+                            const size_t *lens)
+{
+    return bconn_call(c, argc, argv, lens, NULL, NULL);
+}
 /* A PING whose answer dates this connection's health (one at a time). */
 int bconn_probe(struct bus_conn *c, uint64_t now_ms);
 /* Has a probe gone unanswered for timeout_ms? */

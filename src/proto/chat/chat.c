@@ -197,7 +197,8 @@ static size_t take_lines(struct chat_client *cl, const char *data, size_t len, u
 {
     size_t used = 0;
     /* Held by a congested member (chat_hold.c): the rest waits. */
-    while (used < len && !(cl->flags & (CL_GONE | CL_DOOMED)) && cl->holds == 0) {
+    /* A nick claim out (chat_cluster.c): the rest waits for its answer. */
+    while (used < len && !(cl->flags & (CL_GONE | CL_DOOMED | CL_CLAIMING)) && cl->holds == 0) {
         const char *p = data + used;
         size_t n = len - used;
         const char *lf = memchr(p, '\n', n);
@@ -472,5 +473,6 @@ void mx_chat_free(struct mx_chat *chat)
     pthread_mutex_destroy(&chat->mu);
     free(chat->node);
     free(chat->subj);
+    free(chat->nsubj);
     free(chat);
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "muxd/proto.h"
 
@@ -90,6 +91,18 @@ struct mx_chat_bus {
     int (*publish)(void *arg, const char *subject, const void *payload, size_t len);
     /* Any thread: this node hears subject, or no longer does. */
     void (*subscribe)(void *arg, const char *subject, bool on);
+    /* Any thread: client id claims nick (casefolded) across the network;
+     * done(ctx, r) runs once, later, on the bus's thread: r 1 claimed, 0
+     * held by another client, -1 the network is unreachable. 0, or <0:
+     * not asked (unreachable now), done never runs. */
+    int (*claim)(void *arg, uint64_t id, const char *nick, void (*done)(void *ctx, int r),
+                 void *ctx);
+    /* Any thread: client id lets go of nick, if it holds it. */
+    void (*release)(void *arg, uint64_t id, const char *nick);
+    /* Any thread: payload to the node whose client holds nick; done as
+     * claim's, r 0 when no client does. */
+    int (*to_nick)(void *arg, const char *nick, const void *payload, size_t len,
+                   void (*done)(void *ctx, int r), void *ctx);
     /* Optional: the bus's numbers, for the chat's /metrics. */
     void (*metrics)(void *arg, void (*emit)(void *sink, const struct mx_metric *m), void *sink);
 };

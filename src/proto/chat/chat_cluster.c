@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "muxd/log.h"
 #include "proto/chat/chat_int.h"
 
 /* A line, its tags and the rest: well under this. */
@@ -55,28 +56,80 @@ static const char *field(const char **p, const char *end, size_t *len)
     return s;
 }
 
+/* A payload's head: NODE, NEED, TAGS (and for a nick, NICK), then the line. */
+struct head {
+    const char *node, *line;
+    size_t nlen, llen;
+    uint32_t need;
+    char tags[4096];
+    char nick[CHAT_NICKLEN + 1];
+};
+
+static bool parse_head(const char *payload, size_t len, bool with_nick, struct head *h)
+{
+    const char *p = payload, *end = payload + len, *need, *tags, *nick = NULL;
+    size_t needlen, tlen, klen = 0;
+    h->node = field(&p, end, &h->nlen);
+    need = h->node ? field(&p, end, &needlen) : NULL;
+    tags = need ? field(&p, end, &tlen) : NULL;
+    if (tags && with_nick)
+        nick = field(&p, end, &klen);
+    if (!tags || (with_nick && (!nick || klen == 0 || klen >= sizeof h->nick)) || p == end ||
+        tlen >= sizeof h->tags)
+        return false;
+    memcpy(h->tags, tags, tlen);
+    h->tags[tlen] = '\0';
+    if (nick)
+        memcpy(h->nick, nick, klen);
+    h->nick[klen] = '\0';
+    h->need = (uint32_t)strtoul(need, NULL, 10) & CAP_MESSAGE_TAGS;
+    h->line = p;
+    h->llen = (size_t)(end - p);
+    return true;
+}
+
+static bool from_self(const struct mx_chat *chat, const struct head *h)
+{
+    return h->nlen == strlen(chat->node) && memcmp(h->node, chat->node, h->nlen) == 0;
+}
+
+static struct chat_msg *head_msg(const struct head *h)
+{
+    return chat_msg_new(mx_chunk_copy(h->line, h->llen), NULL, h->tags, h->need);
+}
+
+/* A line to a nick of this node: to its client, if still registered here. */
+static void to_local_nick(struct mx_chat *chat, const struct head *h)
+{
+    chat_lock(chat);
+    struct chat_client *cl = cl_by_nick(chat, h->nick);
+    bool there = cl && cl->registered;
+    uint64_t id = there ? cl->id : 0;
+    chat_unlock(chat);
+    if (!there)
+        return;
+    struct chat_msg *m = head_msg(h);
+    chat_post_msg(chat, id, m);
+    chat_msg_unref(m);
+}
+
 void mx_chat_bus_message(struct mx_chat *chat, const char *subject, size_t slen,
                          const char *payload, size_t len)
 {
-    size_t plen = strlen(chat->subj), nlen, needlen, tlen;
-    const char *p = payload, *end = payload + len;
-    const char *node = field(&p, end, &nlen), *need = field(&p, end, &needlen);
-    const char *tags = field(&p, end, &tlen);
-    if (!tags || slen <= plen || slen - plen > CHAT_CHANLEN || p == end)
-        return;  /* not ours: another version, or garbage */
-    if (nlen == strlen(chat->node) && memcmp(node, chat->node, nlen) == 0)
+    size_t plen = strlen(chat->subj);
+    struct head h;
+    if (slen == strlen(chat->nsubj) && memcmp(subject, chat->nsubj, slen) == 0) {
+        if (parse_head(payload, len, true, &h))
+            to_local_nick(chat, &h);
         return;
-    char name[CHAT_CHANLEN + 1], tagz[4096];
-    if (tlen >= sizeof tagz)
-        return;
+    }
+    if (slen <= plen || slen - plen > CHAT_CHANLEN || memcmp(subject, chat->subj, plen) != 0 ||
+        !parse_head(payload, len, false, &h) || from_self(chat, &h))
+        return;  /* not ours, garbage, or delivered here already */
+    char name[CHAT_CHANLEN + 1];
     memcpy(name, subject + plen, slen - plen);
     name[slen - plen] = '\0';
-    memcpy(tagz, tags, tlen);
-    tagz[tlen] = '\0';
-    uint32_t want = (uint32_t)strtoul(need, NULL, 10) & CAP_MESSAGE_TAGS;
-    (void)needlen;
-    chan_fanout_posted(chat, name, chat_msg_new(mx_chunk_copy(p, (size_t)(end - p)), NULL,
-                                                tagz, want));
+    chan_fanout_posted(chat, name, head_msg(&h));
 }
 
 static void resubscribe(struct nt_node *n, void *arg)
@@ -84,9 +137,36 @@ static void resubscribe(struct nt_node *n, void *arg)
     chan_subscribe(arg, chan_of(n), true);
 }
 
+static void reclaimed(void *ctx, int r)
+{
+    char *nick = ctx;
+    if (r == 0)
+        mx_warn("cluster: nick %s was claimed elsewhere while Redis was lost: two clients "
+                "now share it", nick);
+    free(nick);
+}
+
+/* Its clients claim their nicks again (Redis may have restarted empty):
+ * under mu, with the id each claim was made with. */
+static void reclaim(struct nt_node *n, void *arg)
+{
+    struct mx_chat *chat = arg;
+    struct chat_client *cl = (struct chat_client *)((char *)n -
+                                                    offsetof(struct chat_client, node));
+    if (!cl->registered)
+        return;
+    char folded[CHAT_NICKLEN + 1];
+    irc_casefold(folded, cl->nick, sizeof folded);
+    char *ctx = strdup(cl->nick);
+    if (ctx && chat->bus.claim(chat->bus.arg, cl->claim_id, folded, reclaimed, ctx) < 0)
+        free(ctx);
+}
+
 void mx_chat_bus_up(struct mx_chat *chat)
 {
     chat_lock(chat);
+    chat->bus.subscribe(chat->bus.arg, chat->nsubj, true);
+    nt_each(&chat->nicks, reclaim, chat);
     nt_each(&chat->chans, resubscribe, chat);
     chat_unlock(chat);
 }
@@ -96,20 +176,21 @@ int mx_chat_set_bus(struct mx_chat *chat, const struct mx_chat_bus *bus, const c
 {
     free(chat->node);
     free(chat->subj);
-    chat->node = chat->subj = NULL;
+    free(chat->nsubj);
+    chat->node = chat->subj = chat->nsubj = NULL;
     chat->has_bus = false;
     if (!bus)
         return 0;
-    size_t n = strlen(prefix) + 3;
+    size_t n = strlen(prefix) + 3, nn = n + strlen(node);
     chat->node = strdup(node);
     chat->subj = malloc(n);
-    if (!chat->node || !chat->subj) {
-        free(chat->node);
-        free(chat->subj);
-        chat->node = chat->subj = NULL;
+    chat->nsubj = malloc(nn);
+    if (!chat->node || !chat->subj || !chat->nsubj) {
+        mx_chat_set_bus(chat, NULL, NULL, NULL);
         return -ENOMEM;
     }
     snprintf(chat->subj, n, "%sc:", prefix);
+    snprintf(chat->nsubj, nn, "%sn:%s", prefix, node);
     chat->bus = *bus;
     chat->has_bus = true;
     return 0;
@@ -118,4 +199,123 @@ int mx_chat_set_bus(struct mx_chat *chat, const struct mx_chat_bus *bus, const c
 const struct mx_chat_bus *mx_chat_get_bus(const struct mx_chat *chat)
 {
     return chat->has_bus ? &chat->bus : NULL;
+}
+
+/* ---- nick claims -------------------------------------------------------- */
+
+struct claim {
+    struct mx_chat *chat;
+    uint64_t id;                    /* the client's conn id when it asked */
+    chat_claimed_fn *then;
+    int r;
+    char nick[CHAT_NICKLEN + 1];    /* as asked (its case kept) */
+};
+
+static void claim_run(struct mx_conn *c, void *arg)
+{
+    struct claim *k = arg;
+    struct chat_client *cl = c ? mx_conn_data(c) : NULL;
+    if (!cl || (cl->flags & CL_GONE)) {
+        if (k->r == 1)  /* nobody else will let it go */
+            chat_cluster_let_go(k->chat, k->id, k->nick);
+        free(k);
+        return;
+    }
+    struct chat_worker *wk = chat_enter(k->chat, cl->worker);
+    cl->flags &= ~CL_CLAIMING;
+    if (!(cl->flags & CL_FLOOD) && cl->holds == 0)
+        mx_conn_resume(c);
+    k->then(cl, k->r, k->nick, k->id);
+    chat_leave(wk);
+    free(k);
+}
+
+/* The bus's thread: the answer goes to the client's owner. */
+static void claim_done(void *ctx, int r)
+{
+    struct claim *k = ctx;
+    k->r = r;
+    if (mx_server_post(k->chat->srv, k->id, claim_run, k) < 0)
+        claim_run(NULL, k);
+}
+
+void chat_cluster_let_go(struct mx_chat *chat, uint64_t id, const char *nick)
+{
+    char folded[CHAT_NICKLEN + 1];
+    irc_casefold(folded, nick, sizeof folded);
+    chat->bus.release(chat->bus.arg, id, folded);
+}
+
+int chat_cluster_claim(struct chat_client *cl, const char *nick, chat_claimed_fn *then)
+{
+    struct mx_chat *chat = cl->chat;
+    if (!chat->has_bus)
+        return 1;
+    struct claim *k = malloc(sizeof *k);
+    if (!k)
+        return -1;
+    *k = (struct claim){ .chat = chat, .id = cl->id, .then = then };
+    snprintf(k->nick, sizeof k->nick, "%s", nick);
+    char folded[CHAT_NICKLEN + 1];
+    irc_casefold(folded, nick, sizeof folded);
+    if (chat->bus.claim(chat->bus.arg, cl->id, folded, claim_done, k) < 0) {
+        free(k);
+        return -1;
+    }
+    cl->flags |= CL_CLAIMING;
+    mx_conn_pause(cl->c);
+    return 0;
+}
+
+/* ---- lines to a nick on another node ------------------------------------ */
+
+struct to_nick {
+    struct mx_chat *chat;
+    uint64_t from;                  /* the sender's conn id */
+    char nick[CHAT_NICKLEN + 1];
+    char sender[CHAT_NICKLEN + 1];
+    char server[64];                /* the sender's server name, for 401 */
+};
+
+static void to_nick_done(void *ctx, int r)
+{
+    struct to_nick *t = ctx;
+    if (r == 0) {
+        struct chat_msg *m = chat_msg_new(chat_line(":%s 401 %s %s :No such nick/channel",
+                                                    t->server, t->sender, t->nick),
+                                          NULL, NULL, 0);
+        chat_post_msg(t->chat, t->from, m);
+        chat_msg_unref(m);
+    }
+    free(t);
+}
+
+bool chat_cluster_to_nick(struct chat_client *cl, const char *nick, struct chat_msg *m,
+                          bool quiet)
+{
+    struct mx_chat *chat = cl->chat;
+    if (!chat->has_bus || !m)
+        return false;
+    const struct mx_chunk *line = atomic_load_explicit(&m->v[0], memory_order_relaxed);
+    char folded[CHAT_NICKLEN + 1], *p = malloc(PAYLOAD_MAX);
+    struct to_nick *t = quiet ? NULL : malloc(sizeof *t);
+    irc_casefold(folded, nick, sizeof folded);
+    int head = p ? snprintf(p, PAYLOAD_MAX, "%s\n%u\n%.*s\n%s\n", chat->node, (unsigned)m->need,
+                            (int)m->ntags, m->tags, folded) : -1;
+    if (t) {
+        *t = (struct to_nick){ .chat = chat, .from = cl->id };
+        snprintf(t->nick, sizeof t->nick, "%s", nick);
+        snprintf(t->sender, sizeof t->sender, "%s", cl->nick);
+        snprintf(t->server, sizeof t->server, "%s", cl_set(cl)->o.server_name);
+    }
+    bool asked = false;
+    if (head > 0 && (size_t)head + line->len <= PAYLOAD_MAX && (quiet || t)) {
+        memcpy(p + head, line->data, line->len);
+        asked = chat->bus.to_nick(chat->bus.arg, folded, p, (size_t)head + line->len,
+                                  quiet ? NULL : to_nick_done, t) == 0;
+    }
+    if (!asked)
+        free(t);
+    free(p);
+    return asked;
 }

@@ -183,6 +183,18 @@ static struct chat_client *nick_find(struct mx_chat *chat, const char *nick)
     return cl && cl->registered ? cl : NULL;
 }
 
+/* Not here: perhaps on another node (chat_cluster.c answers 401 then). */
+static void msg_remote_nick(struct chat_client *cl, const struct relay *r, const char *nick)
+{
+    struct chat_msg *msg = cl->chat->has_bus && irc_nick_valid(nick, CHAT_NICKLEN)
+        ? relay_msg(cl, r, nick) : NULL;
+    if (msg && chat_cluster_to_nick(cl, nick, msg, r->quiet))
+        echo(cl, msg);
+    else if (!r->quiet)
+        cl_numeric(cl, 401, "%s :No such nick/channel", nick);
+    chat_msg_unref(msg);
+}
+
 static void msg_nick(struct chat_client *cl, const struct relay *r, const char *nick)
 {
     struct mx_chat *chat = cl->chat;
@@ -195,8 +207,7 @@ static void msg_nick(struct chat_client *cl, const struct relay *r, const char *
         snprintf(away, sizeof away, "%s", to->away);
     chat_unlock(chat);
     if (!to) {
-        if (!r->quiet)
-            cl_numeric(cl, 401, "%s :No such nick/channel", nick);
+        msg_remote_nick(cl, r, nick);
         return;
     }
     struct chat_msg *msg = relay_msg(cl, r, nick);

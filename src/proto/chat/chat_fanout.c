@@ -271,6 +271,20 @@ static void send_run(struct mx_conn *c, void *arg)
     free(sp);
 }
 
+static void post_msg(struct mx_chat *chat, uint64_t to_id, struct chat_msg *m, bool has_src,
+                     uint64_t src)
+{
+    struct send_post *sp = malloc(sizeof *sp);
+    if (sp)
+        *sp = (struct send_post){ chat_msg_ref(m), has_src, src };
+    if (!sp || mx_server_post(chat->srv, to_id, send_run, sp) < 0) {
+        mx_warn("chat: out of memory: a line to conn %llu is lost", (unsigned long long)to_id);
+        if (sp)
+            chat_msg_unref(sp->msg);
+        free(sp);
+    }
+}
+
 void chat_send_msg_to(struct mx_chat *chat, unsigned self, struct chat_client *to,
                       unsigned to_worker, uint64_t to_id, struct chat_msg *m)
 {
@@ -280,15 +294,13 @@ void chat_send_msg_to(struct mx_chat *chat, unsigned self, struct chat_client *t
         cl_send_msg(to, m);
         return;
     }
-    struct send_post *sp = malloc(sizeof *sp);
-    if (sp)
-        *sp = (struct send_post){ chat_msg_ref(m), chat->wk[self].has_src, chat->wk[self].src };
-    if (!sp || mx_server_post(chat->srv, to_id, send_run, sp) < 0) {
-        mx_warn("chat: out of memory: a line to conn %llu is lost", (unsigned long long)to_id);
-        if (sp)
-            chat_msg_unref(sp->msg);
-        free(sp);
-    }
+    post_msg(chat, to_id, m, chat->wk[self].has_src, chat->wk[self].src);
+}
+
+void chat_post_msg(struct mx_chat *chat, uint64_t to_id, struct chat_msg *m)
+{
+    if (m)
+        post_msg(chat, to_id, m, false, 0);
 }
 
 void chat_send_to(struct mx_chat *chat, unsigned self, struct chat_client *to,

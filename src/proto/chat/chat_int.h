@@ -105,6 +105,8 @@ enum {
     CL_PING = 1 << 8,       /* a PING of ours awaits an answer */
     CL_FLOOD = 1 << 9,      /* paused until the flood bucket refills */
     CL_INVISIBLE = 1 << 10, /* user mode +i */
+    CL_CLAIMING = 1 << 11,  /* its nick claim is out (cluster): input paused */
+    CL_CLAIMED = 1 << 12,   /* holds its nick across the network, as claim_id */
 };
 
 /* IRCv3 capabilities (chat_cap.c lists them). The first three pick the
@@ -199,6 +201,9 @@ struct chat_client {
     unsigned nheld, capheld;
     unsigned holds;
     uint64_t held_since_ms;         /* when nheld last left 0 */
+    /* Written by the owner under mu, read under mu: the id its nick claim
+     * was made with (CL_CLAIMED); a move changes id, not the claim. */
+    uint64_t claim_id;
 };
 
 /* A channel's mask lists: bans (+b), ban exceptions (+e), invite
@@ -338,7 +343,8 @@ struct mx_chat {
     bool has_bus;
     struct mx_chat_bus bus;
     char *node;                     /* this node's name in what it publishes */
-    char *subj;                     /* every subject starts with it */
+    char *subj;                     /* every channel's subject starts with it */
+    char *nsubj;                    /* this node's own subject (lines to a nick) */
 };
 
 /* cl's settings: its worker's set. */
@@ -464,8 +470,14 @@ void chan_subject(const struct mx_chat *chat, const char *name, char *buf, size_
 void chan_subscribe(struct mx_chat *chat, const struct chat_channel *ch, bool on);
 /* cl's nick becomes nick in the nick table (free: the caller checked). */
 void cl_rename(struct chat_client *cl, const char *nick);
-/* Out of the nick table, and gone for good. */
+/* An unregistered cl loses its nick (its claim across the network failed). */
+void cl_unname(struct chat_client *cl);
+/* Out of the nick table (and its claim across the network let go), and
+ * gone for good. */
 void cl_forget(struct chat_client *cl);
+/* On cl's owner, under mu or not: cl's network claim (CL_CLAIMED) on its
+ * nick is let go. */
+void cl_release_claim(struct chat_client *cl);
 /* Turns user modes bits on or off in cl->umodes, keeping the LUSERS
  * counts of UM_INVISIBLE and UM_OPER. */
 void cl_umode_set(struct chat_client *cl, unsigned bits, bool on);
@@ -515,6 +527,9 @@ void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fm
  * channel name on every worker, by a post to each; nothing if no such
  * channel has members here. */
 void chan_fanout_posted(struct mx_chat *chat, const char *name, struct chat_msg *m);
+/* Any thread: m (not taken) to the client of conn id to_id, by a post,
+ * if it is still there. */
+void chat_post_msg(struct mx_chat *chat, uint64_t to_id, struct chat_msg *m);
 /* Delivers line to client `to`, read under mu with its worker and id: on
  * the calling worker directly (the pointer stays valid: only its owner
  * frees a client, in its on_close, an entry of its own), else by a post
@@ -545,6 +560,20 @@ void chat_leave(struct chat_worker *wk);
 /* chat_cluster.c: a line to channel chan goes to the other nodes too
  * (nothing without a bus). Not under mu; m stays the caller's. */
 void chat_cluster_publish(struct mx_chat *chat, const char *chan, struct chat_msg *m);
+/* On cl's owner: claims nick for cl across the network. 1: no network,
+ * go on; 0: asked, cl's input waits (CL_CLAIMING) until then(cl, r,
+ * nick, id) runs on cl's owner, r as struct mx_chat_bus's claim, id
+ * the one the claim is made with; -1: the network is unreachable now.
+ * then is not called if cl has gone (a claim made is then let go). */
+typedef void chat_claimed_fn(struct chat_client *cl, int r, const char *nick, uint64_t id);
+int chat_cluster_claim(struct chat_client *cl, const char *nick, chat_claimed_fn *then);
+/* Any thread: the claim of client id on nick is let go. */
+void chat_cluster_let_go(struct mx_chat *chat, uint64_t id, const char *nick);
+/* Not under mu: m (not taken) to nick on whichever node holds it; 401
+ * to cl later if none does (and !quiet). false: no network (no node
+ * was asked). */
+bool chat_cluster_to_nick(struct chat_client *cl, const char *nick, struct chat_msg *m,
+                          bool quiet);
 
 /* chat_kline.c: K-lines. Not under mu (they take it). */
 void chat_cmd_kline(struct chat_client *cl, struct irc_msg *m);

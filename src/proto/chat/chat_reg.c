@@ -159,17 +159,67 @@ void chat_cmd_version(struct chat_client *cl, struct irc_msg *m)
     send_isupport(cl);
 }
 
+/* The claim is cl's now: mx_chat_bus_up reads claim_id under mu on the
+ * bus's thread, to claim again after Redis was lost. */
+static void hold_claim(struct chat_client *cl, uint64_t id)
+{
+    chat_lock(cl->chat);
+    cl->claim_id = id;
+    chat_unlock(cl->chat);
+    cl->flags |= CL_CLAIMED;
+}
+
+static void unreachable(struct chat_client *cl)
+{
+    cl_numeric(cl, 400, "NICK :The chat network cannot be reached to check that nick; "
+               "try again later");
+}
+
+/* On registration: the nick's claim across the network came back. */
+static void nick_claimed(struct chat_client *cl, int r, const char *nick, uint64_t id)
+{
+    if (r == 1) {
+        hold_claim(cl, id);
+        try_register(cl);
+        return;
+    }
+    chat_lock(cl->chat);
+    cl_unname(cl);  /* first: the replies name the client "*" again */
+    chat_unlock(cl->chat);
+    if (r == 0)
+        cl_numeric(cl, 433, "%s :Nickname is already in use", nick);
+    else
+        unreachable(cl);
+}
+
+/* With other nodes, a nick is claimed across the network before the
+ * welcome (chat_cluster.c); false while that is out or refused. */
+static bool network_nick(struct chat_client *cl)
+{
+    if (cl->flags & CL_CLAIMED)
+        return true;
+    int rc = chat_cluster_claim(cl, cl->nick, nick_claimed);
+    if (rc < 0) {
+        chat_lock(cl->chat);
+        cl_unname(cl);
+        chat_unlock(cl->chat);
+        unreachable(cl);
+    }
+    return rc == 1;
+}
+
 static void try_register(struct chat_client *cl)
 {
     struct mx_chat *chat = cl->chat;
-    if ((cl->flags & (CL_REG | CL_CAP)) || (cl->flags & (CL_NICK | CL_USER)) != (CL_NICK | CL_USER))
+    if ((cl->flags & (CL_REG | CL_CAP | CL_CLAIMING)) ||
+        (cl->flags & (CL_NICK | CL_USER)) != (CL_NICK | CL_USER))
         return;
     if (cl_set(cl)->o.password && !(cl->flags & CL_PASS)) {
         cl_numeric(cl, 464, ":Password incorrect");
         chat_close_link(cl, "Bad password", true);
         return;
     }
-    if (chat_kline_refuse(cl))
+    if (chat_kline_refuse(cl) || !network_nick(cl))
         return;
     cl->flags |= CL_REG;
     mx_debug("chat: %s registered as %s!%s", mx_conn_peer_str(cl->c), cl->nick, cl->user);
@@ -217,20 +267,11 @@ static void nick_audience(struct chat_client *cl, struct chat_aud *a)
     }
 }
 
-void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m)
+/* cl takes nick if no one here has it (433 if someone has). Returns
+ * whether it did. */
+static bool nick_apply(struct chat_client *cl, const char *nick)
 {
     struct mx_chat *chat = cl->chat;
-    if (m->nparams < 1 || !m->params[0][0]) {
-        cl_numeric(cl, 431, ":No nickname given");
-        return;
-    }
-    const char *nick = m->params[0];
-    if (!irc_nick_valid(nick, CHAT_NICKLEN)) {
-        cl_numeric(cl, 432, "%s :Erroneous nickname", nick);
-        return;
-    }
-    if ((cl->flags & CL_NICK) && strcmp(nick, cl->nick) == 0)
-        return;
     /* Formatted now: it names the old nick. */
     struct mx_chunk *line = (cl->flags & CL_REG)
         ? chat_line(":%s!%s@%s NICK :%s", PFX(cl), nick) : NULL;
@@ -250,6 +291,63 @@ void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m)
         cl_send_chunk(cl, line);
     aud_line(&a, line, NULL);
     mx_chunk_unref(line);
-    if (!taken)
+    return !taken;
+}
+
+/* A registered client's new nick, claimed across the network first: the
+ * old claim goes once the new one is held. */
+static void nick_changed(struct chat_client *cl, int r, const char *nick, uint64_t id)
+{
+    if (r != 1) {
+        if (r == 0)
+            cl_numeric(cl, 433, "%s :Nickname is already in use", nick);
+        else
+            unreachable(cl);
+        return;
+    }
+    char old[CHAT_NICKLEN + 1];
+    snprintf(old, sizeof old, "%s", cl->nick);
+    uint64_t old_id = cl->claim_id;
+    bool had = cl->flags & CL_CLAIMED;
+    if (!nick_apply(cl, nick)) {  /* taken here meanwhile */
+        chat_cluster_let_go(cl->chat, id, nick);
+        return;
+    }
+    if (had)
+        chat_cluster_let_go(cl->chat, old_id, old);
+    hold_claim(cl, id);
+}
+
+static bool taken_here(struct chat_client *cl, const char *nick)
+{
+    chat_lock(cl->chat);
+    struct chat_client *other = cl_by_nick(cl->chat, nick);
+    chat_unlock(cl->chat);
+    return other && other != cl;
+}
+
+void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m)
+{
+    if (m->nparams < 1 || !m->params[0][0]) {
+        cl_numeric(cl, 431, ":No nickname given");
+        return;
+    }
+    const char *nick = m->params[0];
+    if (!irc_nick_valid(nick, CHAT_NICKLEN)) {
+        cl_numeric(cl, 432, "%s :Erroneous nickname", nick);
+        return;
+    }
+    if ((cl->flags & CL_NICK) && strcmp(nick, cl->nick) == 0)
+        return;
+    /* Registered, with other nodes, and not a change of case only (the
+     * claim is on the casefolded nick, held already): claim it first. */
+    if ((cl->flags & CL_REG) && cl->chat->has_bus && irc_casecmp(nick, cl->nick) != 0) {
+        if (taken_here(cl, nick))
+            cl_numeric(cl, 433, "%s :Nickname is already in use", nick);
+        else if (chat_cluster_claim(cl, nick, nick_changed) < 0)
+            unreachable(cl);
+        return;
+    }
+    if (nick_apply(cl, nick))
         try_register(cl);
 }

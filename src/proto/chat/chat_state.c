@@ -237,8 +237,26 @@ void cl_rename(struct chat_client *cl, const char *nick)
         cl->flags &= ~CL_NICK;
 }
 
+void cl_unname(struct chat_client *cl)
+{
+    if (cl->flags & CL_NICK)
+        nt_del(&cl->chat->nicks, &cl->node);
+    cl->flags &= ~CL_NICK;
+}
+
+void cl_release_claim(struct chat_client *cl)
+{
+    if (!(cl->flags & CL_CLAIMED))
+        return;
+    char folded[CHAT_NICKLEN + 1];
+    irc_casefold(folded, cl->nick, sizeof folded);
+    cl->chat->bus.release(cl->chat->bus.arg, cl->claim_id, folded);
+    cl->flags &= ~CL_CLAIMED;
+}
+
 void cl_forget(struct chat_client *cl)
 {
+    cl_release_claim(cl);
     cl_whowas_record(cl);
     if (cl->flags & CL_NICK)
         nt_del(&cl->chat->nicks, &cl->node);

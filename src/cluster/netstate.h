@@ -1,0 +1,43 @@
+/* netstate.h - the chat network's state in Redis, through a bus (bus.h):
+ * nick claims and the registry of live nodes. Each operation is one Lua
+ * script, so it is atomic in Redis whatever the other nodes do.
+ *
+ * Keys, after the network's prefix ("muxd:NETWORK:"):
+ *   nick:NICK    "NODE ID": the client (its conn id) of NODE holding NICK
+ *                (casefolded)
+ *   nicks:NODE   the nicks NODE's clients claimed: a dead node's are freed
+ *   nodes        the set of nodes that came up
+ *   node:NODE    NODE's heartbeat (bus.c), expiring after 3 beats
+ * Every done callback runs on the bus thread, once.
+ */
+#ifndef MUXD_CLUSTER_NETSTATE_H
+#define MUXD_CLUSTER_NETSTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mx_bus;
+
+/* r: 1 done (claimed, delivered), 0 refused (held by another node, no
+ * such nick), -1 Redis lost before the answer. */
+typedef void mx_net_done_fn(void *ctx, int r);
+
+/* Client id of NODE claims nick (casefolded); it may hold it already.
+ * 0, or <0 when not asked (Redis lost now): done never runs then. */
+int mx_net_claim(struct mx_bus *b, const char *prefix, const char *node, uint64_t id,
+                 const char *nick, mx_net_done_fn *done, void *ctx);
+/* Client id of NODE lets go of nick, if it holds it. */
+void mx_net_release(struct mx_bus *b, const char *prefix, const char *node, uint64_t id,
+                    const char *nick);
+/* Publishes payload on the subject of the node holding nick ("PREFIXn:NODE"):
+ * done gets 0 when no node holds it. 0 or <0 as mx_net_claim. */
+int mx_net_to_nick(struct mx_bus *b, const char *prefix, const char *nick, const void *payload,
+                   size_t len, mx_net_done_fn *done, void *ctx);
+/* On reaching Redis: NODE's claims from before are dropped (its clients
+ * claim again) and it joins the set of nodes. */
+void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node);
+/* Every heartbeat: nodes whose heartbeat expired leave the set and their
+ * nicks are freed; each is logged. */
+void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node);
+
+#endif
