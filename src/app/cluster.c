@@ -103,15 +103,20 @@ static void on_message(void *arg, const char *subject, size_t slen, const char *
     mx_chat_bus_message(l->chat, subject, slen, p, n);
 }
 
-/* Reached: the node's old claims go first, then its clients claim again
- * and its channels subscribe (in this order on the one connection). */
+/* Reached: the node's old claims go before any new one can be made
+ * (on_ready runs before other threads may ask the bus)... */
+static void on_ready(void *arg)
+{
+    struct link *l = arg;
+    mx_net_hello(l->bus, l->prefix, l->node);
+}
+
+/* ...then its clients claim again and its channels subscribe. */
 static void on_state(void *arg, bool up)
 {
     struct link *l = arg;
-    if (!up)
-        return;
-    mx_net_hello(l->bus, l->prefix, l->node);
-    mx_chat_bus_up(l->chat);
+    if (up)
+        mx_chat_bus_up(l->chat);
 }
 
 static void on_beat(void *arg)
@@ -132,7 +137,8 @@ int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts
         .host = o->host, .port = o->port, .user = o->user, .password = o->password,
         .node = o->node, .prefix = o->prefix, .heartbeat_ms = o->heartbeat_ms,
         .timeout_ms = o->timeout_ms, .queue_max = o->queue_max,
-        .on_message = on_message, .on_state = on_state, .on_beat = on_beat, .arg = l,
+        .on_message = on_message, .on_ready = on_ready, .on_state = on_state,
+        .on_beat = on_beat, .arg = l,
     };
     struct mx_chat_bus cb = { .arg = l, .publish = publish, .subscribe = subscribe,
                               .claim = claim, .release = release, .to_nick = to_nick,

@@ -87,6 +87,16 @@ static void wake(struct mx_bus *b)
     (void)!write(b->evfd, &one, sizeof one);
 }
 
+/* The bus whose thread this is, if any. */
+static _Thread_local const struct mx_bus *on_bus;
+
+/* Requests are taken while up, and from the bus thread itself while it
+ * comes up (on_ready). */
+static bool open_for(struct mx_bus *b)
+{
+    return atomic_load(&b->up) || on_bus == b;
+}
+
 /* Queues r (freed on -ENOBUFS: a publication past queue_max). */
 static int push(struct mx_bus *b, struct req *r)
 {
@@ -127,7 +137,7 @@ int mx_bus_call(struct mx_bus *b, int argc, const char *const *argv, const size_
 {
     if (argc < 1 || argc > MX_BUS_MAX_ARGS)
         return -EINVAL;
-    if (!atomic_load(&b->up))
+    if (!open_for(b))
         return -ENOTCONN;
     size_t n = 0;
     for (int i = 0; i < argc; i++)
@@ -146,7 +156,7 @@ int mx_bus_call(struct mx_bus *b, int argc, const char *const *argv, const size_
 
 int mx_bus_publish(struct mx_bus *b, const char *subject, const void *payload, size_t len)
 {
-    int rc = atomic_load(&b->up) ? enqueue(b, REQ_PUB, subject, payload, len) : -ENOTCONN;
+    int rc = open_for(b) ? enqueue(b, REQ_PUB, subject, payload, len) : -ENOTCONN;
     if (rc < 0)
         count(&b->dropped);
     return rc;
@@ -156,7 +166,7 @@ void mx_bus_subscribe(struct mx_bus *b, const char *subject, bool on)
 {
     /* seq_cst: against go_up's store, so a subject made after on_state's
      * walk is never missed (bus.h). */
-    if (atomic_load(&b->up) && enqueue(b, on ? REQ_SUB : REQ_UNSUB, subject, NULL, 0) < 0)
+    if (open_for(b) && enqueue(b, on ? REQ_SUB : REQ_UNSUB, subject, NULL, 0) < 0)
         mx_warn("cluster: out of memory: subject %s not %s", subject,
                 on ? "subscribed" : "unsubscribed");
 }
@@ -289,6 +299,8 @@ static void go_up(struct mx_bus *b)
         next = r->next;
         refuse(b, r);
     }
+    if (b->o.on_ready)
+        b->o.on_ready(b->o.arg);
     atomic_store(&b->up, true);
     count(&b->transitions);
     if (b->o.on_state)
@@ -456,6 +468,7 @@ static void *bus_main(void *arg)
 {
     struct mx_bus *b = arg;
     pthread_setname_np(pthread_self(), "muxd-bus");
+    on_bus = b;
     for (;;) {
         timers(b, now_ms());
         if (drain(b))

@@ -37,8 +37,12 @@ struct mx_bus_opts {
     /* On the bus thread. A message published on a subscribed subject. */
     void (*on_message)(void *arg, const char *subject, size_t slen, const char *payload,
                        size_t len);
-    /* On the bus thread: Redis reached (true) or lost (false). On true,
-     * every earlier subscription is gone: subscribe again from here. */
+    /* Optional, on the bus thread: Redis reached, before any other
+     * thread's request can reach it; what it asks for goes first. */
+    void (*on_ready)(void *arg);
+    /* On the bus thread: Redis reached (true, after on_ready, once other
+     * threads may ask too) or lost (false). On true, every earlier
+     * subscription is gone: subscribe again from here. */
     void (*on_state)(void *arg, bool up);
     /* Optional, on the bus thread: each heartbeat while up, after the
      * heartbeat key is written (for work every node does now and then). */
@@ -60,7 +64,8 @@ int mx_bus_start(struct mx_bus *b);
 void mx_bus_free(struct mx_bus *b);
 
 /* Any thread: publishes payload on subject, in order with this thread's
- * earlier calls. 0; -ENOTCONN while Redis is lost, -ENOBUFS past
+ * earlier calls. 0; -ENOTCONN while Redis is lost (the bus thread's own
+ * calls from on_ready are taken), -ENOBUFS past
  * queue_max (both counted as dropped). */
 int mx_bus_publish(struct mx_bus *b, const char *subject, const void *payload, size_t len);
 /* Any thread: (un)subscribe subject, ordered as publish. While Redis is
