@@ -56,6 +56,18 @@ static const char *field(const char **p, const char *end, size_t *len)
     return s;
 }
 
+/* One IRC line, CRLF-terminated, nothing else: what goes to clients
+ * as it is must not run into the next line or carry more lines. */
+static bool line_ok(const char *p, size_t n)
+{
+    if (n < 3 || n > IRC_LINE_MAX || p[n - 2] != '\r' || p[n - 1] != '\n')
+        return false;
+    for (size_t i = 0; i < n - 2; i++)
+        if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0')
+            return false;
+    return true;
+}
+
 /* A payload's head: NODE, NEED, TAGS (and for a nick, NICK), then the line. */
 struct head {
     const char *node, *line;
@@ -85,7 +97,7 @@ static bool parse_head(const char *payload, size_t len, bool with_nick, struct h
     h->need = (uint32_t)strtoul(need, NULL, 10) & CAP_MESSAGE_TAGS;
     h->line = p;
     h->llen = (size_t)(end - p);
-    return true;
+    return line_ok(h->line, h->llen);
 }
 
 static bool from_self(const struct mx_chat *chat, const struct head *h)
@@ -116,6 +128,8 @@ static void to_local_nick(struct mx_chat *chat, const struct head *h)
 void mx_chat_bus_message(struct mx_chat *chat, const char *subject, size_t slen,
                          const char *payload, size_t len)
 {
+    if (!chat->has_bus)
+        return;
     size_t plen = strlen(chat->subj);
     struct head h;
     if (slen == strlen(chat->nsubj) && memcmp(subject, chat->nsubj, slen) == 0) {

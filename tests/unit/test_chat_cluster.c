@@ -1,0 +1,921 @@
+/* test_chat_cluster.c - the chat core's side of its cluster bus
+ * (chat_cluster.c, docs/cluster.md): what it asks of the bus and what it
+ * does with what the bus brings. The bus here is a recorder: plain
+ * functions that note each subscribe and publish (and grant nick claims);
+ * the real one (Redis, on a thread of its own) is the integration tests'
+ * business.
+ *
+ * Chat runs for real, without sockets: a server of two workers on the
+ * fake backend (fake_backend.h), one chat listener, clients fed bytes
+ * through mx__conn_recv. The test plays both workers' loops on its own
+ * thread, as tests/fuzz/fuzz_chat_cmd.c does: after each input it drains
+ * both inboxes (the posts between workers, and those the bus's thread
+ * would make) and ends their turns. What a client was sent stays in its
+ * output queue (the backend writes nothing) until the test takes it.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io/outq.h"
+#include "muxd/log.h"
+#include "proto/chat/chat.h"
+#include "proto/chat/chat_int.h"
+#include "reactor/clock.h"
+#include "reactor/conn.h"
+#include "reactor/server.h"
+
+#include "fake_backend.h"
+
+#define NWORKERS 2
+#define NODE "node-a"
+#define OTHER "node-b"
+#define PREFIX "muxd:irc:"
+/* A channel's subject: the prefix, "c:", its casefolded name. */
+#define SUBJ(chan) PREFIX "c:" chan
+
+/* ---- the recording bus --------------------------------------------------- */
+
+/* Channel messages (publish, subscribe) are what these tests are about.
+ * Nick claims, their release and lines to nicks elsewhere are the bus's
+ * too: the recorder grants every claim, as a bus with no other node
+ * would, answering on "its thread" (answer_claims, from settle), and
+ * reaches no other node for a nick. */
+#define MAX_CALLS 16
+struct sub_call {
+    char subject[256];
+    bool on;
+};
+struct pub_call {
+    char subject[256];
+    char payload[2048];
+    size_t len;
+};
+struct claim_call {
+    void (*done)(void *ctx, int r);
+    void *ctx;
+};
+static struct {
+    struct sub_call sub[MAX_CALLS];
+    struct pub_call pub[MAX_CALLS];
+    unsigned nsub, npub;
+    struct claim_call claim[MAX_CALLS];
+    unsigned nclaim, nanswered;
+    unsigned ncalls;            /* of any function of the bus */
+} rec;
+
+static int bus_arg_token;       /* its address is the bus's arg */
+
+static void called(void *arg)
+{
+    rec.ncalls++;
+    cr_assert_eq(arg, &bus_arg_token, "the bus was called with another arg");
+}
+
+static int rec_publish(void *arg, const char *subject, const void *payload, size_t len)
+{
+    called(arg);
+    cr_assert_lt(rec.npub, MAX_CALLS);
+    struct pub_call *p = &rec.pub[rec.npub++];
+    snprintf(p->subject, sizeof p->subject, "%s", subject);
+    cr_assert_lt(len, sizeof p->payload);
+    memcpy(p->payload, payload, len);
+    p->payload[len] = '\0';
+    p->len = len;
+    return 0;
+}
+
+static void rec_subscribe(void *arg, const char *subject, bool on)
+{
+    called(arg);
+    cr_assert_lt(rec.nsub, MAX_CALLS);
+    struct sub_call *s = &rec.sub[rec.nsub++];
+    snprintf(s->subject, sizeof s->subject, "%s", subject);
+    s->on = on;
+}
+
+static int rec_claim(void *arg, uint64_t id, const char *nick, void (*done)(void *ctx, int r),
+                     void *ctx)
+{
+    (void)id;
+    (void)nick;
+    called(arg);
+    cr_assert_lt(rec.nclaim, MAX_CALLS);
+    rec.claim[rec.nclaim++] = (struct claim_call){ done, ctx };
+    return 0;
+}
+
+static void rec_release(void *arg, uint64_t id, const char *nick)
+{
+    (void)id;
+    (void)nick;
+    called(arg);
+}
+
+static int rec_to_nick(void *arg, const char *nick, const void *payload, size_t len,
+                       void (*done)(void *ctx, int r), void *ctx)
+{
+    (void)nick;
+    (void)payload;
+    (void)len;
+    (void)done;
+    (void)ctx;
+    called(arg);
+    return -1;                  /* unreachable: done never runs */
+}
+
+static const struct mx_chat_bus rec_bus = {
+    .arg = &bus_arg_token, .publish = rec_publish, .subscribe = rec_subscribe,
+    .claim = rec_claim, .release = rec_release, .to_nick = rec_to_nick,
+};
+
+/* The bus's thread: every claim asked is granted. */
+static bool answer_claims(void)
+{
+    bool any = false;
+    while (rec.nanswered < rec.nclaim) {
+        struct claim_call *k = &rec.claim[rec.nanswered++];
+        k->done(k->ctx, 1);
+        any = true;
+    }
+    return any;
+}
+
+static void forget_calls(void)
+{
+    rec.nsub = rec.npub = 0;
+}
+
+/* ---- the server: two workers, one chat listener -------------------------- */
+
+static struct {
+    struct mx_server srv;
+    struct mx_worker w[NWORKERS];
+    struct mx_chat *chat;
+    uint64_t now;
+} S;
+
+static void start(bool with_bus)
+{
+    memset(&S, 0, sizeof S);
+    memset(&rec, 0, sizeof rec);
+    mx_log_set_level(MX_LOG_ERROR);
+    struct mx_server *s = &S.srv;
+    mx_server_opts_default(&s->opts);
+    s->opts.workers = NWORKERS;
+    /* Room enough that nobody is ever cut off for its SendQ here. */
+    s->opts.output_max = 256 * 1024;
+    s->opts.output_high_water = s->opts.output_max / 2;
+    s->opts.output_low_water = s->opts.output_max / 4;
+    s->opts.idle_timeout_ms = 0;
+    s->workers = S.w;
+    atomic_store(&s->nworkers, NWORKERS);
+    atomic_store(&s->nseen, NWORKERS);
+    S.now = 100000;
+    for (unsigned k = 0; k < NWORKERS; k++) {
+        cr_assert_eq(mx__worker_init(&S.w[k], s, k, &fake_be), 0);
+        /* Both "threads" are this one. */
+        S.w[k].tid = pthread_self();
+        S.w[k].running = true;
+        S.w[k].now_ms = S.now;
+    }
+    mx__clock_bind(&S.now);
+    const struct mx_chat_opts o = {
+        .server_name = "test.local",
+        .register_timeout_ms = 60000,
+        .ping_interval_ms = 60000,
+        .ping_timeout_ms = 60000,
+        .max_channels = 10,
+        .output_max = s->opts.output_max,
+    };
+    S.chat = mx_chat_new(&o, s);
+    cr_assert_not_null(S.chat);
+    /* Before any client, as the daemon does before the server starts. */
+    if (with_bus)
+        cr_assert_eq(mx_chat_set_bus(S.chat, &rec_bus, NODE, PREFIX), 0);
+    struct mx_listener *ls = &s->listeners[0];
+    snprintf(ls->name, sizeof ls->name, "irc");
+    ls->fd = -1;
+    ls->proto = &mx_chat_proto;
+    ls->proto_data = S.chat;
+    atomic_store(&s->nlisteners, 1);
+}
+
+static void start_with_bus(void)
+{
+    start(true);
+}
+
+static void start_without_bus(void)
+{
+    start(false);
+}
+
+/* What a loop owes, on both workers, until nothing is: the bus's answers
+ * given, inboxes drained (fan-out posts), on_close calls and flushes run. */
+static void settle(void)
+{
+    for (int round = 0; round < 100; round++) {
+        size_t n = answer_claims();
+        for (unsigned k = 0; k < NWORKERS; k++) {
+            n += mx__worker_drain_inbox(&S.w[k]);
+            mx__worker_end_turn(&S.w[k]);
+        }
+        if (n == 0)
+            return;
+    }
+    cr_assert_fail("the workers keep posting to each other");
+}
+
+static void stop(void)
+{
+    settle();
+    for (unsigned k = 0; k < NWORKERS; k++)
+        for (uint32_t s = 0; s < S.w[k].nslots; s++)
+            if (S.w[k].slots[s])
+                mx__conn_abort(S.w[k].slots[s], NULL);
+    settle();
+    mx_chat_free(S.chat);
+    for (unsigned k = 0; k < NWORKERS; k++)
+        mx__worker_fini(&S.w[k]);
+    mx__outq_thread_cleanup();
+    mx__clock_bind(NULL);
+}
+
+/* ---- clients ------------------------------------------------------------- */
+
+struct client {
+    unsigned worker;
+    uint64_t tag;               /* the connection, found again by it */
+};
+
+/* A connected UDP socket: getpeername gives 127.0.0.1 (no packet is ever
+ * sent; the backend is fake), so the client has a host like any other. */
+static int peer_fd(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    cr_assert_geq(fd, 0);
+    (void)connect(fd, (struct sockaddr *)&a, sizeof a); /* else: host "unknown" */
+    return fd;
+}
+
+static struct mx_conn *conn_of(const struct client *c)
+{
+    struct mx_conn *conn = mx__worker_lookup(&S.w[c->worker], c->tag);
+    cr_assert_not_null(conn, "the client's connection is gone");
+    return conn;
+}
+
+static struct chat_client *chat_client_of(const struct client *c)
+{
+    return mx_conn_data(conn_of(c));
+}
+
+/* Bytes from the client, then the loops run until they are settled. */
+static void say(const struct client *c, const char *text)
+{
+    mx__conn_recv(conn_of(c), text, strlen(text));
+    settle();
+}
+
+/* What the client was sent since last asked (consumed, as if written). */
+static char *take(const struct client *c)
+{
+    struct mx_conn *conn = conn_of(c);
+    char *text = fake_queued_text(conn);
+    size_t n = conn->out.bytes;
+    if (n) {
+        mx__outq_consume(&conn->out, n);
+        mx__conn_sent(conn, n);
+    }
+    return text;
+}
+
+/* A registered client on worker, with the capabilities caps (a CAP REQ
+ * list, or NULL), its welcome taken. */
+static struct client user(const char *nick, unsigned worker, const char *caps)
+{
+    struct mx_worker *w = &S.w[worker];
+    /* The slot the connection takes: the last freed, or a new one. */
+    uint32_t slot = w->nfree ? w->free_slots[w->nfree - 1] : w->nslots;
+    atomic_fetch_add(&S.srv.nconns, 1);
+    mx__conn_create(w, peer_fd(), &S.srv.listeners[0], 0);
+    cr_assert_lt(slot, w->nslots);
+    cr_assert_not_null(w->slots[slot]);
+    struct client c = { .worker = worker, .tag = mx__conn_tag(w->slots[slot]) };
+    char line[256];
+    if (caps) {
+        snprintf(line, sizeof line, "CAP REQ :%s\r\n", caps);
+        say(&c, line);
+    }
+    snprintf(line, sizeof line, "NICK %s\r\nUSER %s 0 * :%s\r\n", nick, nick, nick);
+    say(&c, line);
+    if (caps)
+        say(&c, "CAP END\r\n");
+    cr_assert(chat_client_of(&c)->registered, "%s did not register: %s", nick, take(&c));
+    take(&c);
+    return c;
+}
+
+/* c joins chan; what the join sent everyone is taken by the caller. */
+static void join(const struct client *c, const char *chan)
+{
+    char line[128];
+    snprintf(line, sizeof line, "JOIN %s\r\n", chan);
+    say(c, line);
+}
+
+/* ":nick!user@host" of c, as others see it. */
+static const char *source_of(const struct client *c)
+{
+    static char buf[256];
+    const struct chat_client *cl = chat_client_of(c);
+    snprintf(buf, sizeof buf, ":%s!%s@%s", cl->nick, cl->user, cl->vhost);
+    return buf;
+}
+
+/* The payload chat publishes for a line of c's: NODE, NEED, TAGS, LINE. */
+static const char *payload_of(const struct client *c, unsigned need, const char *tags,
+                              const char *rest)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf, "%s\n%u\n%s\n%s %s\r\n", NODE, need, tags, source_of(c), rest);
+    return buf;
+}
+
+/* As the bus's thread hands it over: chat posts it to the workers. */
+static void post_from_bus(const char *subject, const char *payload)
+{
+    mx_chat_bus_message(S.chat, subject, strlen(subject), payload, strlen(payload));
+}
+
+/* The same, then the loops run (the posts delivered). */
+static void from_bus(const char *subject, const char *payload)
+{
+    post_from_bus(subject, payload);
+    settle();
+}
+
+static void assert_sub(unsigned i, const char *subject, bool on)
+{
+    cr_assert_lt(i, rec.nsub, "subscribe call %u was not made", i);
+    cr_assert_str_eq(rec.sub[i].subject, subject);
+    cr_assert_eq(rec.sub[i].on, on, "subscribe %s: on is %d", subject, rec.sub[i].on);
+}
+
+/* ==== 1. subscribing while the channel has members here =================== */
+
+TestSuite(subscribe, .init = start_with_bus, .fini = stop);
+
+Test(subscribe, the_first_join_subscribes_the_casefolded_subject_once)
+{
+    struct client a = user("alice", 0, NULL);
+    cr_assert_eq(rec.nsub, 0, "a client alone subscribed something");
+    join(&a, "#Chan");
+    cr_assert_eq(rec.nsub, 1);
+    assert_sub(0, SUBJ("#chan"), true);
+    cr_assert_eq(rec.npub, 0, "a JOIN was published");
+}
+
+Test(subscribe, casefolding_is_rfc1459)
+{
+    struct client a = user("alice", 0, NULL);
+    /* rfc1459: "[]\^" are the capitals of "{}|~". */
+    join(&a, "#Foo[X]\\^");
+    cr_assert_eq(rec.nsub, 1);
+    assert_sub(0, SUBJ("#foo{x}|~"), true);
+}
+
+Test(subscribe, a_second_member_does_not_subscribe_again)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL),
+                  c = user("carol", 0, NULL);
+    join(&a, "#chan");
+    join(&b, "#CHAN");      /* another worker, another case: the same channel */
+    join(&c, "#chan");      /* the first one's worker */
+    cr_assert_eq(rec.nsub, 1, "subscribed %u times", rec.nsub);
+}
+
+Test(subscribe, the_last_part_unsubscribes)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#Chan");
+    join(&b, "#chan");
+    say(&a, "PART #chan\r\n");
+    cr_assert_eq(rec.nsub, 1, "a PART with a member left unsubscribed");
+    say(&b, "PART #CHAN :bye\r\n");
+    cr_assert_eq(rec.nsub, 2);
+    assert_sub(1, SUBJ("#chan"), false);
+}
+
+Test(subscribe, the_last_quit_unsubscribes)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#chan");
+    join(&b, "#chan");
+    say(&b, "QUIT :later\r\n");
+    cr_assert_eq(rec.nsub, 1, "a QUIT with a member left unsubscribed");
+    say(&a, "QUIT\r\n");
+    cr_assert_eq(rec.nsub, 2);
+    assert_sub(1, SUBJ("#chan"), false);
+}
+
+Test(subscribe, a_lost_connection_of_the_last_member_unsubscribes)
+{
+    struct client a = user("alice", 1, NULL);
+    join(&a, "#chan");
+    mx__conn_hangup(conn_of(&a));   /* a reset, no QUIT: on_close quits it */
+    settle();
+    cr_assert_eq(rec.nsub, 2);
+    assert_sub(1, SUBJ("#chan"), false);
+}
+
+Test(subscribe, a_channel_joined_again_after_emptying_subscribes_again)
+{
+    struct client a = user("alice", 0, NULL);
+    join(&a, "#chan");
+    say(&a, "PART #chan\r\n");
+    join(&a, "#chan");
+    cr_assert_eq(rec.nsub, 3);
+    assert_sub(0, SUBJ("#chan"), true);
+    assert_sub(1, SUBJ("#chan"), false);
+    assert_sub(2, SUBJ("#chan"), true);
+}
+
+/* ==== 2. publishing a channel message ===================================== */
+
+TestSuite(publish, .init = start_with_bus, .fini = stop);
+
+/* alice (worker 0) and bob (worker 1) on #c, their output taken. */
+static void two_members(struct client *a, struct client *b, const char *acaps)
+{
+    *a = user("alice", 0, acaps);
+    *b = user("bob", 1, NULL);
+    join(a, "#c");
+    join(b, "#c");
+    take(a);
+    take(b);
+    forget_calls();
+}
+
+Test(publish, a_privmsg_is_published_once_on_its_channels_subject)
+{
+    struct client a, b;
+    two_members(&a, &b, NULL);
+    say(&a, "PRIVMSG #C :hello there\r\n");
+    cr_assert_eq(rec.npub, 1, "published %u times", rec.npub);
+    cr_assert_str_eq(rec.pub[0].subject, SUBJ("#c"));
+    /* The line names the channel as it was created, not as the sender
+     * typed it. */
+    cr_assert_str_eq(rec.pub[0].payload, payload_of(&a, 0, "", "PRIVMSG #c :hello there"));
+    cr_assert_eq(rec.pub[0].len, strlen(rec.pub[0].payload), "a NUL inside the payload");
+    cr_assert_eq(rec.nsub, 0);
+    /* Local delivery goes on as before. */
+    char want[256];
+    snprintf(want, sizeof want, "%s PRIVMSG #c :hello there\r\n", source_of(&a));
+    cr_assert_str_eq(take(&b), want);
+    cr_assert_str_eq(take(&a), "", "the sender got its own line");
+}
+
+Test(publish, a_member_alone_here_still_publishes)
+{
+    /* No one else on this node: the other nodes' members are why. */
+    struct client a = user("alice", 1, NULL);
+    join(&a, "#c");
+    forget_calls();
+    say(&a, "PRIVMSG #c :anyone out there?\r\n");
+    cr_assert_eq(rec.npub, 1);
+    cr_assert_str_eq(rec.pub[0].payload, payload_of(&a, 0, "", "PRIVMSG #c :anyone out there?"));
+}
+
+Test(publish, a_notice_is_published_too)
+{
+    struct client a, b;
+    two_members(&a, &b, NULL);
+    say(&b, "NOTICE #c :psst\r\n");
+    cr_assert_eq(rec.npub, 1);
+    cr_assert_str_eq(rec.pub[0].subject, SUBJ("#c"));
+    cr_assert_str_eq(rec.pub[0].payload, payload_of(&b, 0, "", "NOTICE #c :psst"));
+}
+
+Test(publish, each_target_channel_is_published_on_its_own_subject)
+{
+    struct client a, b;
+    two_members(&a, &b, NULL);
+    join(&a, "#d");
+    forget_calls();
+    say(&a, "PRIVMSG #c,#d :both\r\n");
+    cr_assert_eq(rec.npub, 2);
+    cr_assert_str_eq(rec.pub[0].subject, SUBJ("#c"));
+    cr_assert_str_eq(rec.pub[0].payload, payload_of(&a, 0, "", "PRIVMSG #c :both"));
+    cr_assert_str_eq(rec.pub[1].subject, SUBJ("#d"));
+    cr_assert_str_eq(rec.pub[1].payload, payload_of(&a, 0, "", "PRIVMSG #d :both"));
+}
+
+Test(publish, a_tagmsg_carries_its_client_tags_and_needs_message_tags)
+{
+    struct client a, b;
+    two_members(&a, &b, "message-tags");
+    say(&a, "@+draft/react=lol;+x=1 TAGMSG #c\r\n");
+    cr_assert_eq(rec.npub, 1);
+    cr_assert_str_eq(rec.pub[0].subject, SUBJ("#c"));
+    cr_assert_str_eq(rec.pub[0].payload,
+                     payload_of(&a, CAP_MESSAGE_TAGS, "+draft/react=lol;+x=1", "TAGMSG #c"));
+    /* The bit itself, so that a change of the enum shows here: other
+     * nodes (maybe another version) read this number. */
+    cr_assert_eq(CAP_MESSAGE_TAGS, 2);
+}
+
+Test(publish, a_privmsg_with_client_tags_needs_nothing)
+{
+    struct client a, b;
+    two_members(&a, &b, "message-tags");
+    say(&a, "@+x=1 PRIVMSG #c :tagged\r\n");
+    cr_assert_eq(rec.npub, 1);
+    cr_assert_str_eq(rec.pub[0].payload, payload_of(&a, 0, "+x=1", "PRIVMSG #c :tagged"));
+}
+
+Test(publish, client_tags_of_a_client_without_message_tags_are_not_published)
+{
+    struct client a, b;
+    two_members(&a, &b, NULL);
+    say(&a, "@+x=1 PRIVMSG #c :untagged\r\n");
+    cr_assert_eq(rec.npub, 1);
+    cr_assert_str_eq(rec.pub[0].payload, payload_of(&a, 0, "", "PRIVMSG #c :untagged"));
+}
+
+Test(publish, a_refused_privmsg_publishes_nothing)
+{
+    struct client a, b;
+    two_members(&a, &b, NULL);
+    struct client out = user("outsider", 0, NULL);
+    forget_calls();
+    /* #c is +n (the default): an outsider may not speak there. */
+    say(&out, "PRIVMSG #c :let me in\r\n");
+    cr_assert(strstr(take(&out), " 404 "), "no 404 for the outsider");
+    say(&out, "PRIVMSG #nowhere :anyone?\r\n");
+    cr_assert(strstr(take(&out), " 401 "), "no 401 for a channel that is not");
+    cr_assert_eq(rec.npub, 0, "a refused message was published");
+    cr_assert_str_eq(take(&a), "");
+    cr_assert_str_eq(take(&b), "");
+}
+
+Test(publish, a_privmsg_to_a_nick_publishes_nothing)
+{
+    struct client a, b;
+    two_members(&a, &b, NULL);
+    say(&a, "PRIVMSG bob :just you\r\n");
+    cr_assert_eq(rec.npub, 0);
+    cr_assert(strstr(take(&b), "PRIVMSG bob :just you\r\n"), "bob did not get it");
+    /* A nick not here is the bus's to_nick's business (the recorder's
+     * reaches no node: 401), never a channel's subject. */
+    say(&a, "PRIVMSG nobody :hello?\r\n");
+    cr_assert(strstr(take(&a), " 401 "), "no 401 for a nick that is nowhere");
+    cr_assert_eq(rec.npub, 0);
+}
+
+Test(publish, a_statusmsg_stays_on_this_node)
+{
+    /* docs/cluster.md: STATUSMSG reaches this node's members only. */
+    struct client a, b;
+    two_members(&a, &b, NULL);
+    say(&a, "PRIVMSG @#c :ops only\r\n");
+    cr_assert_eq(rec.npub, 0);
+}
+
+/* Without a bus chat is a single node: nothing calls the recorder, and
+ * messages flow as before. */
+TestSuite(no_bus, .init = start_without_bus, .fini = stop);
+
+static void chat_works_and_calls_nothing(void)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#c");
+    join(&b, "#c");
+    take(&a);
+    take(&b);
+    say(&a, "PRIVMSG #c :hello\r\n");
+    char want[256];
+    snprintf(want, sizeof want, "%s PRIVMSG #c :hello\r\n", source_of(&a));
+    cr_assert_str_eq(take(&b), want);
+    say(&a, "PART #c\r\n");
+    say(&b, "QUIT\r\n");
+    cr_assert_eq(rec.ncalls, 0, "a bus that was not set was called");
+}
+
+Test(no_bus, never_set)
+{
+    cr_assert_null(mx_chat_get_bus(S.chat));
+    chat_works_and_calls_nothing();
+}
+
+Test(no_bus, set_then_unset)
+{
+    cr_assert_eq(mx_chat_set_bus(S.chat, &rec_bus, NODE, PREFIX), 0);
+    cr_assert_not_null(mx_chat_get_bus(S.chat));
+    cr_assert_eq(mx_chat_set_bus(S.chat, NULL, NULL, NULL), 0);
+    cr_assert_null(mx_chat_get_bus(S.chat));
+    chat_works_and_calls_nothing();
+}
+
+Test(no_bus, get_bus_gives_a_copy_of_the_one_set)
+{
+    cr_assert_eq(mx_chat_set_bus(S.chat, &rec_bus, NODE, PREFIX), 0);
+    const struct mx_chat_bus *b = mx_chat_get_bus(S.chat);
+    cr_assert_not_null(b);
+    cr_assert_eq(b->arg, rec_bus.arg);
+    cr_assert_eq(b->publish, rec_publish);
+    cr_assert_eq(b->subscribe, rec_subscribe);
+}
+
+/* ==== 3. what other nodes published ======================================= */
+
+TestSuite(remote, .init = start_with_bus, .fini = stop);
+
+#define REMOTE_LINE ":zed!z@far.example PRIVMSG #chan :from afar\r\n"
+#define REMOTE(node) node "\n0\n\n" REMOTE_LINE
+
+/* Members of #Chan on both workers (three on worker 1, one of them with
+ * server-time: a line that is empty or broken still gets a tag in front,
+ * so it shows), and one client elsewhere; all their output taken. */
+struct crowd {
+    struct client a, b, c, timed, loner;
+};
+
+static struct crowd crowd(void)
+{
+    struct crowd k = {
+        .a = user("alice", 0, NULL), .b = user("bob", 1, NULL), .c = user("carol", 1, NULL),
+        .timed = user("tim", 1, "server-time"), .loner = user("loner", 0, NULL),
+    };
+    join(&k.a, "#Chan");
+    join(&k.b, "#chan");
+    join(&k.c, "#chan");
+    join(&k.timed, "#chan");
+    join(&k.loner, "#other");
+    take(&k.a);
+    take(&k.b);
+    take(&k.c);
+    take(&k.timed);
+    take(&k.loner);
+    forget_calls();
+    return k;
+}
+
+static void assert_nobody_got_anything(const struct crowd *k, const char *why)
+{
+    cr_assert_str_eq(take(&k->a), "", "%s: alice got it", why);
+    cr_assert_str_eq(take(&k->b), "", "%s: bob got it", why);
+    cr_assert_str_eq(take(&k->c), "", "%s: carol got it", why);
+    cr_assert_str_eq(take(&k->timed), "", "%s: tim got it", why);
+    cr_assert_str_eq(take(&k->loner), "", "%s: loner got it", why);
+}
+
+Test(remote, a_line_reaches_every_local_member_once_on_every_worker)
+{
+    struct crowd k = crowd();
+    post_from_bus(SUBJ("#chan"), REMOTE(OTHER));
+    /* Posted, as from the bus's thread: nobody has it before the loops
+     * run. */
+    cr_assert_str_eq(take(&k.a), "");
+    settle();
+    cr_assert_str_eq(take(&k.a), REMOTE_LINE);
+    cr_assert_str_eq(take(&k.b), REMOTE_LINE);
+    cr_assert_str_eq(take(&k.c), REMOTE_LINE);
+    /* server-time: stamped here, on delivery. */
+    const char *t = take(&k.timed);
+    cr_assert(strncmp(t, "@time=", 6) == 0, "no @time: %s", t);
+    cr_assert(strchr(t, ' ') && strcmp(strchr(t, ' ') + 1, REMOTE_LINE) == 0, "got %s", t);
+    cr_assert_str_eq(take(&k.loner), "", "a non-member got it");
+    /* Never published again: two nodes would echo it forever. */
+    cr_assert_eq(rec.npub, 0, "a remote line was published");
+}
+
+Test(remote, lines_keep_their_order)
+{
+    struct crowd k = crowd();
+    post_from_bus(SUBJ("#chan"), OTHER "\n0\n\n:z!z@h PRIVMSG #chan :1\r\n");
+    post_from_bus(SUBJ("#chan"), OTHER "\n0\n\n:z!z@h PRIVMSG #chan :2\r\n");
+    settle();
+    const char *want = ":z!z@h PRIVMSG #chan :1\r\n:z!z@h PRIVMSG #chan :2\r\n";
+    cr_assert_str_eq(take(&k.a), want);
+    cr_assert_str_eq(take(&k.b), want);
+}
+
+Test(remote, what_this_node_published_itself_is_ignored)
+{
+    struct crowd k = crowd();
+    from_bus(SUBJ("#chan"), REMOTE(NODE));
+    assert_nobody_got_anything(&k, "its own node");
+    /* A name that only starts like this node's is another node. */
+    from_bus(SUBJ("#chan"), REMOTE(NODE "2"));
+    cr_assert_str_eq(take(&k.a), REMOTE_LINE);
+}
+
+Test(remote, a_channel_without_members_here_gets_nothing)
+{
+    struct crowd k = crowd();
+    from_bus(SUBJ("#nobody"), REMOTE(OTHER));
+    assert_nobody_got_anything(&k, "a channel that is not here");
+    /* Nor one that was here and emptied (the unsubscribe is in flight). */
+    join(&k.loner, "#gone");
+    say(&k.loner, "PART #gone\r\n");
+    take(&k.loner);
+    from_bus(SUBJ("#gone"), REMOTE(OTHER));
+    assert_nobody_got_anything(&k, "an emptied channel");
+}
+
+/* Each is something a node of this version never publishes; none may
+ * reach anyone (or crash). */
+Test(remote, malformed_payloads_deliver_nothing)
+{
+    struct crowd k = crowd();
+    static const char *const bad[][2] = {
+        { "an empty payload", "" },
+        { "no newline at all", OTHER },
+        { "the node only", OTHER "\n" },
+        { "no tags field", OTHER "\n0\n" REMOTE_LINE },
+        { "no line", OTHER "\n0\n\n" },
+        { "the node alone before the line", OTHER "\n" REMOTE_LINE },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        from_bus(SUBJ("#chan"), bad[i][1]);
+        assert_nobody_got_anything(&k, bad[i][0]);
+    }
+}
+
+/* The line goes to clients as it is: one that does not end its line
+ * (a stray PUBLISH, another version) would run into the next line each
+ * member is sent. */
+Test(remote, a_line_without_its_crlf_delivers_nothing)
+{
+    struct crowd k = crowd();
+    from_bus(SUBJ("#chan"), OTHER "\n0\n\n:z!z@h PRIVMSG #chan :no end");
+    assert_nobody_got_anything(&k, "a line without CRLF");
+}
+
+Test(remote, tags_too_long_deliver_nothing)
+{
+    struct crowd k = crowd();
+    static char payload[8192];
+    int n = snprintf(payload, sizeof payload, "%s\n0\n+x=", OTHER);
+    memset(payload + n, 'v', 4200);
+    snprintf(payload + n + 4200, sizeof payload - (size_t)n - 4200, "\n%s", REMOTE_LINE);
+    from_bus(SUBJ("#chan"), payload);
+    assert_nobody_got_anything(&k, "tags of 4 KiB and more");
+}
+
+Test(remote, subjects_that_name_no_channel_of_ours_deliver_nothing)
+{
+    struct crowd k = crowd();
+    static const char *const bad[][2] = {
+        { "the prefix alone", SUBJ("") },
+        { "shorter than the prefix", "#chan" },
+        { "no subject", "" },
+        /* 51 characters: longer than any channel (CHANLEN 50). */
+        { "an over-long channel name",
+          SUBJ("#chan0123456789012345678901234567890123456789012345") },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        from_bus(bad[i][1], REMOTE(OTHER));
+        assert_nobody_got_anything(&k, bad[i][0]);
+    }
+    /* Far longer: the name is copied to the stack only after its bound
+     * is checked (this one would smash it). */
+    char subject[600];
+    int n = snprintf(subject, sizeof subject, "%s#", SUBJ(""));
+    memset(subject + n, 'c', 500);
+    subject[n + 500] = '\0';
+    from_bus(subject, REMOTE(OTHER));
+    assert_nobody_got_anything(&k, "a channel name of 500 bytes");
+}
+
+/* A subject of another network (or another prefix) whose tail after
+ * strlen(prefix) bytes happens to be one of our channels: it is not ours. */
+Test(remote, a_subject_without_our_prefix_delivers_nothing)
+{
+    struct crowd k = crowd();
+    cr_assert_eq(strlen("muxd:web:c:#chan"), strlen(SUBJ("#chan")));
+    from_bus("muxd:web:c:#chan", REMOTE(OTHER));
+    assert_nobody_got_anything(&k, "another network's subject");
+    from_bus("xxxxxxxxxxx#chan", REMOTE(OTHER));
+    assert_nobody_got_anything(&k, "a subject of no prefix");
+}
+
+Test(remote, the_longest_channel_name_is_delivered)
+{
+    /* The bound on the name is CHANLEN, inclusive. */
+    struct client a = user("alice", 1, NULL);
+    const char *name = "#chan012345678901234567890123456789012345678901234";
+    cr_assert_eq(strlen(name), CHAT_CHANLEN);
+    join(&a, name);
+    take(&a);
+    char subject[128], payload[256], line[128];
+    snprintf(subject, sizeof subject, PREFIX "c:%s", name);
+    snprintf(line, sizeof line, ":z!z@h PRIVMSG %s :long\r\n", name);
+    snprintf(payload, sizeof payload, OTHER "\n0\n\n%s", line);
+    from_bus(subject, payload);
+    cr_assert_str_eq(take(&a), line);
+}
+
+Test(remote, a_tagmsg_reaches_only_members_with_message_tags)
+{
+    struct client a = user("alice", 0, "message-tags"), b = user("bob", 1, NULL),
+                  c = user("carol", 1, "message-tags"), d = user("dave", 0, NULL);
+    join(&a, "#chan");
+    join(&b, "#chan");
+    join(&c, "#chan");
+    join(&d, "#chan");
+    take(&a);
+    take(&b);
+    take(&c);
+    take(&d);
+    char payload[256];
+    snprintf(payload, sizeof payload, "%s\n%u\n+react=x\n:z!z@h TAGMSG #chan\r\n", OTHER,
+             (unsigned)CAP_MESSAGE_TAGS);
+    from_bus(SUBJ("#chan"), payload);
+    cr_assert_str_eq(take(&a), "@+react=x :z!z@h TAGMSG #chan\r\n");
+    cr_assert_str_eq(take(&c), "@+react=x :z!z@h TAGMSG #chan\r\n");
+    cr_assert_str_eq(take(&b), "", "a TAGMSG reached a member without message-tags");
+    cr_assert_str_eq(take(&d), "", "a TAGMSG reached a member without message-tags");
+}
+
+Test(remote, client_tags_of_a_privmsg_go_only_to_members_with_message_tags)
+{
+    struct client a = user("alice", 0, "message-tags"), b = user("bob", 1, NULL);
+    join(&a, "#chan");
+    join(&b, "#chan");
+    take(&a);
+    take(&b);
+    from_bus(SUBJ("#chan"), OTHER "\n0\n+x=1\n:z!z@h PRIVMSG #chan :hi\r\n");
+    cr_assert_str_eq(take(&a), "@+x=1 :z!z@h PRIVMSG #chan :hi\r\n");
+    cr_assert_str_eq(take(&b), ":z!z@h PRIVMSG #chan :hi\r\n");
+}
+
+/* ==== 4. Redis reached again ============================================== */
+
+TestSuite(bus_up, .init = start_with_bus, .fini = stop);
+
+/* How many subscribe calls named subject, and whether every one of them
+ * turned it on. */
+static unsigned subscribed(const char *subject, bool *all_on)
+{
+    unsigned n = 0;
+    *all_on = true;
+    for (unsigned i = 0; i < rec.nsub; i++)
+        if (strcmp(rec.sub[i].subject, subject) == 0) {
+            n++;
+            *all_on &= rec.sub[i].on;
+        }
+    return n;
+}
+
+/* Channel subjects among the subscribe calls; what else the bus hears
+ * (lines to this node's nicks) is not the channels' business. */
+static unsigned channel_subscribes(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < rec.nsub; i++)
+        n += strncmp(rec.sub[i].subject, SUBJ(""), strlen(SUBJ(""))) == 0;
+    return n;
+}
+
+Test(bus_up, every_channel_here_subscribes_once)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#One");
+    join(&b, "#one");       /* members on both workers: still one channel */
+    join(&a, "#two");
+    join(&b, "#three");
+    join(&a, "#gone");
+    say(&a, "PART #gone\r\n");
+    forget_calls();
+    mx_chat_bus_up(S.chat);
+    settle();
+    cr_assert_eq(channel_subscribes(), 3, "%u channel subscribe calls", channel_subscribes());
+    const char *want[] = { SUBJ("#one"), SUBJ("#two"), SUBJ("#three") };
+    for (unsigned w = 0; w < 3; w++) {
+        bool on;
+        unsigned n = subscribed(want[w], &on);
+        cr_assert_eq(n, 1, "%s subscribed %u times", want[w], n);
+        cr_assert(on, "%s unsubscribed", want[w]);
+    }
+    cr_assert_eq(rec.npub, 0);
+}
+
+Test(bus_up, no_channels_no_channel_subscribes)
+{
+    user("alice", 0, NULL);
+    mx_chat_bus_up(S.chat);
+    settle();
+    cr_assert_eq(channel_subscribes(), 0);
+    cr_assert_eq(rec.npub, 0);
+}
