@@ -97,13 +97,16 @@ static bool open_for(struct mx_bus *b)
     return atomic_load(&b->up) || on_bus == b;
 }
 
-/* Queues r (freed on -ENOBUFS: a publication past queue_max). */
+/* Queues r (freed on -ENOBUFS: past queue_max). */
 static int push(struct mx_bus *b, struct req *r)
 {
     size_t bytes = r->kind == REQ_CALL ? r->plen : r->slen + r->plen;
     pthread_mutex_lock(&b->mu);
     size_t held = b->qbytes + atomic_load_explicit(&b->outbytes, memory_order_relaxed);
-    if (r->kind == REQ_PUB && held + bytes > b->o.queue_max) {
+    /* Subscriptions are few and must not be lost; everything else a slow
+     * Redis leaves waiting counts against queue_max. */
+    if ((r->kind == REQ_PUB || r->kind == REQ_CALL) && on_bus != b &&
+        held + bytes > b->o.queue_max) {
         pthread_mutex_unlock(&b->mu);
         free(r);
         return -ENOBUFS;

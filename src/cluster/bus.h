@@ -75,7 +75,8 @@ void mx_bus_subscribe(struct mx_bus *b, const char *subject, bool on);
 /* Any thread: a command of argc (at most MX_BUS_MAX_ARGS) arguments on
  * the publisher connection, ordered with publish. done(arg, reply) runs
  * once on the bus thread, with NULL when Redis was lost before the reply.
- * 0; -ENOTCONN while Redis is lost, -ENOMEM: done never runs then. */
+ * 0; -ENOTCONN while Redis is lost, -ENOBUFS past queue_max, -ENOMEM:
+ * done never runs then. */
 #define MX_BUS_MAX_ARGS 8
 struct redisReply;
 typedef void mx_bus_done_fn(void *arg, const struct redisReply *reply);
