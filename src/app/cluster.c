@@ -53,10 +53,18 @@ static void subscribe(void *arg, const char *subject, bool on)
     mx_bus_subscribe(l->bus, subject, on);
 }
 
-static int claim(void *arg, uint64_t id, const char *nick, void (*done)(void *, int), void *ctx)
+static int claim(void *arg, uint64_t id, const char *nick, const char *info,
+                 void (*done)(void *, int), void *ctx)
 {
     struct link *l = arg;
-    return mx_net_claim(l->bus, l->prefix, l->node, id, nick, done, ctx);
+    return mx_net_claim(l->bus, l->prefix, l->node, id, nick, info, done, ctx);
+}
+
+static int lookup(void *arg, const char *const *nicks, unsigned n,
+                  void (*done)(void *, const char *const *, const size_t *, unsigned), void *ctx)
+{
+    struct link *l = arg;
+    return mx_net_lookup(l->bus, l->prefix, nicks, n, done, ctx);
 }
 
 static void release(void *arg, uint64_t id, const char *nick)
@@ -141,7 +149,7 @@ int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts
         .on_beat = on_beat, .arg = l,
     };
     struct mx_chat_bus cb = { .arg = l, .publish = publish, .subscribe = subscribe,
-                              .claim = claim, .release = release, .to_nick = to_nick,
+                              .claim = claim, .release = release, .to_nick = to_nick, .lookup = lookup,
                               .metrics = metrics };
     int rc;
     l->bus = mx_bus_new(&bo);

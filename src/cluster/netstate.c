@@ -1,5 +1,6 @@
 /* netstate.c - nick claims and live nodes in Redis (netstate.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,20 +12,24 @@
 #include "cluster/netstate.h"
 #include "muxd/log.h"
 
-/* ARGV: prefix, node, nick, owner ("NODE ID": the client). A claim is
- * a client's, not a node's: two clients of one node racing for a nick
- * are settled here too, and one's release never frees the other's. */
+/* ARGV: prefix, node, nick, owner ("NODE ID": the client), info (what
+ * WHOIS shows of it). A claim is a client's, not a node's: two clients
+ * of one node racing for a nick are settled here too, and one's release
+ * never frees the other's. */
 static const char claim_lua[] =
     "local k = ARGV[1] .. 'nick:' .. ARGV[3]\n"
     "local cur = redis.call('GET', k)\n"
     "if cur and cur ~= ARGV[4] then return 0 end\n"
     "redis.call('SET', k, ARGV[4])\n"
+    "redis.call('SET', ARGV[1] .. 'who:' .. ARGV[3], ARGV[5])\n"
     "redis.call('SADD', ARGV[1] .. 'nicks:' .. ARGV[2], ARGV[3])\n"
     "return 1\n";
 
 static const char release_lua[] =
     "local k = ARGV[1] .. 'nick:' .. ARGV[3]\n"
-    "if redis.call('GET', k) == ARGV[4] then redis.call('DEL', k) end\n"
+    "if redis.call('GET', k) == ARGV[4] then\n"
+    "  redis.call('DEL', k, ARGV[1] .. 'who:' .. ARGV[3])\n"
+    "end\n"
     "return 1\n";
 
 /* ARGV: prefix, nick, payload. */
@@ -41,7 +46,9 @@ static const char to_nick_lua[] =
     "for _, nick in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'nicks:' .. " n ")) do\n" \
     "  local k = ARGV[1] .. 'nick:' .. nick\n" \
     "  local cur = redis.call('GET', k)\n" \
-    "  if cur and string.match(cur, '^(%S+)') == " n " then redis.call('DEL', k) end\n" \
+    "  if cur and string.match(cur, '^(%S+)') == " n " then\n" \
+    "    redis.call('DEL', k, ARGV[1] .. 'who:' .. nick)\n" \
+    "  end\n" \
     "end\n" \
     "redis.call('DEL', ARGV[1] .. 'nicks:' .. " n ")\n"
 
@@ -124,12 +131,59 @@ static void owner_of(char *buf, size_t len, const char *node, uint64_t id)
 }
 
 int mx_net_claim(struct mx_bus *b, const char *prefix, const char *node, uint64_t id,
-                 const char *nick, mx_net_done_fn *done, void *ctx)
+                 const char *nick, const char *info, mx_net_done_fn *done, void *ctx)
 {
     char owner[128];
     owner_of(owner, sizeof owner, node, id);
-    return eval_done(b, claim_lua, 4, (const char *[]){ prefix, node, nick, owner }, NULL,
+    return eval_done(b, claim_lua, 5, (const char *[]){ prefix, node, nick, owner, info }, NULL,
                      done, ctx);
+}
+
+struct lookup {
+    mx_net_found_fn *done;
+    void *ctx;
+};
+
+static void looked_up(void *arg, const redisReply *r)
+{
+    struct lookup l = *(struct lookup *)arg;
+    free(arg);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        l.done(l.ctx, NULL, NULL, 0);
+        return;
+    }
+    const char *v[MX_NET_LOOKUP_MAX];
+    size_t lens[MX_NET_LOOKUP_MAX];
+    unsigned n = r->elements < MX_NET_LOOKUP_MAX ? (unsigned)r->elements : MX_NET_LOOKUP_MAX;
+    for (unsigned i = 0; i < n; i++) {
+        bool s = r->element[i]->type == REDIS_REPLY_STRING;
+        v[i] = s ? r->element[i]->str : NULL;
+        lens[i] = s ? r->element[i]->len : 0;
+    }
+    l.done(l.ctx, v, lens, n);
+}
+
+int mx_net_lookup(struct mx_bus *b, const char *prefix, const char *const *nicks, unsigned n,
+                  mx_net_found_fn *done, void *ctx)
+{
+    if (n == 0 || n > MX_NET_LOOKUP_MAX || n + 1 > MX_BUS_MAX_ARGS)
+        return -EINVAL;
+    char keys[MX_NET_LOOKUP_MAX][160];
+    const char *argv[MX_BUS_MAX_ARGS] = { "MGET" };
+    size_t lens[MX_BUS_MAX_ARGS] = { 4 };
+    for (unsigned i = 0; i < n; i++) {
+        int k = snprintf(keys[i], sizeof keys[i], "%swho:%s", prefix, nicks[i]);
+        argv[i + 1] = keys[i];
+        lens[i + 1] = (size_t)k < sizeof keys[i] ? (size_t)k : sizeof keys[i] - 1;
+    }
+    struct lookup *l = malloc(sizeof *l);
+    if (!l)
+        return -ENOMEM;
+    *l = (struct lookup){ done, ctx };
+    int rc = mx_bus_call(b, (int)n + 1, argv, lens, looked_up, l);
+    if (rc < 0)
+        free(l);
+    return rc;
 }
 
 void mx_net_release(struct mx_bus *b, const char *prefix, const char *node, uint64_t id,

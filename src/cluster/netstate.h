@@ -5,6 +5,7 @@
  * Keys, after the network's prefix ("muxd:NETWORK:"):
  *   nick:NICK    "NODE ID": the client (its conn id) of NODE holding NICK
  *                (casefolded)
+ *   who:NICK     what WHOIS shows of that client, set with the claim
  *   nicks:NODE   the nicks NODE's clients claimed: a dead node's are freed
  *   nodes        the set of nodes that came up
  *   node:NODE    NODE's heartbeat (bus.c), expiring after 3 beats
@@ -23,9 +24,17 @@ struct mx_bus;
 typedef void mx_net_done_fn(void *ctx, int r);
 
 /* Client id of NODE claims nick (casefolded); it may hold it already.
+ * info is what others may look up while it holds it (mx_net_lookup).
  * 0, or <0 when not asked (Redis lost now): done never runs then. */
 int mx_net_claim(struct mx_bus *b, const char *prefix, const char *node, uint64_t id,
-                 const char *nick, mx_net_done_fn *done, void *ctx);
+                 const char *nick, const char *info, mx_net_done_fn *done, void *ctx);
+/* The info of each of n nicks (casefolded), NULL for a nick nobody
+ * holds; done gets v NULL (and n 0) when Redis was lost. 0 or <0 as
+ * mx_net_claim. */
+#define MX_NET_LOOKUP_MAX 7
+typedef void mx_net_found_fn(void *ctx, const char *const *v, const size_t *lens, unsigned n);
+int mx_net_lookup(struct mx_bus *b, const char *prefix, const char *const *nicks, unsigned n,
+                  mx_net_found_fn *done, void *ctx);
 /* Client id of NODE lets go of nick, if it holds it. */
 void mx_net_release(struct mx_bus *b, const char *prefix, const char *node, uint64_t id,
                     const char *nick);

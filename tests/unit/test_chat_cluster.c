@@ -100,11 +100,12 @@ static void rec_subscribe(void *arg, const char *subject, bool on)
     s->on = on;
 }
 
-static int rec_claim(void *arg, uint64_t id, const char *nick, void (*done)(void *ctx, int r),
-                     void *ctx)
+static int rec_claim(void *arg, uint64_t id, const char *nick, const char *info,
+                     void (*done)(void *ctx, int r), void *ctx)
 {
     (void)id;
     (void)nick;
+    (void)info;
     called(arg);
     cr_assert_lt(rec.nclaim, MAX_CALLS);
     rec.claim[rec.nclaim++] = (struct claim_call){ done, ctx };

@@ -94,15 +94,23 @@ struct mx_chat_bus {
     /* Any thread: client id claims nick (casefolded) across the network;
      * done(ctx, r) runs once, later, on the bus's thread: r 1 claimed, 0
      * held by another client, -1 the network is unreachable. 0, or <0:
-     * not asked (unreachable now), done never runs. */
-    int (*claim)(void *arg, uint64_t id, const char *nick, void (*done)(void *ctx, int r),
-                 void *ctx);
+     * not asked (unreachable now), done never runs. info: what lookup
+     * gives others while the claim holds. */
+    int (*claim)(void *arg, uint64_t id, const char *nick, const char *info,
+                 void (*done)(void *ctx, int r), void *ctx);
     /* Any thread: client id lets go of nick, if it holds it. */
     void (*release)(void *arg, uint64_t id, const char *nick);
     /* Any thread: payload to the node whose client holds nick; done as
      * claim's, r 0 when no client does. */
     int (*to_nick)(void *arg, const char *nick, const void *payload, size_t len,
                    void (*done)(void *ctx, int r), void *ctx);
+    /* Any thread: the info claimed with each of n (at most 7) nicks
+     * (casefolded): done(ctx, v, lens, n) once, later, on the bus's
+     * thread, v[i] NULL for a nick nobody holds; v NULL when the network
+     * is unreachable. 0 or <0 as claim. */
+    int (*lookup)(void *arg, const char *const *nicks, unsigned n,
+                  void (*done)(void *ctx, const char *const *v, const size_t *lens,
+                               unsigned n), void *ctx);
     /* Optional: the bus's numbers, for the chat's /metrics. */
     void (*metrics)(void *arg, void (*emit)(void *sink, const struct mx_metric *m), void *sink);
 };

@@ -25,6 +25,8 @@
 
 /* A line, its tags and the rest: well under this. */
 #define PAYLOAD_MAX 16384
+/* A claim's info: nick, user, host, real name, node, and newlines. */
+#define CHAT_INFO_MAX (CHAT_NICKLEN + CHAT_USERLEN + 64 + CHAT_REALLEN + 64 + 8)
 
 void chat_cluster_publish(struct mx_chat *chat, const char *chan, struct chat_msg *m)
 {
@@ -54,6 +56,14 @@ static const char *field(const char **p, const char *end, size_t *len)
     *len = (size_t)(nl - s);
     *p = nl + 1;
     return s;
+}
+
+/* What others' WHOIS shows of cl under nick: "NICK\nUSER\nHOST\nREAL\nNODE".
+ * Its owner, or anyone under mu. */
+static void claim_info(const struct chat_client *cl, const char *nick, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s\n%s\n%s\n%s\n%s", nick, cl->user, cl->vhost, cl->real,
+             cl->chat->node);
 }
 
 /* One IRC line, CRLF-terminated, nothing else: what goes to clients
@@ -171,8 +181,9 @@ static void reclaim(struct nt_node *n, void *arg)
         return;
     char folded[CHAT_NICKLEN + 1];
     irc_casefold(folded, cl->nick, sizeof folded);
-    char *ctx = strdup(cl->nick);
-    if (ctx && chat->bus.claim(chat->bus.arg, cl->claim_id, folded, reclaimed, ctx) < 0)
+    char *ctx = strdup(cl->nick), info[CHAT_INFO_MAX];
+    claim_info(cl, cl->nick, info, sizeof info);
+    if (ctx && chat->bus.claim(chat->bus.arg, cl->claim_id, folded, info, reclaimed, ctx) < 0)
         free(ctx);
 }
 
@@ -270,9 +281,10 @@ int chat_cluster_claim(struct chat_client *cl, const char *nick, chat_claimed_fn
         return -1;
     *k = (struct claim){ .chat = chat, .id = cl->id, .then = then };
     snprintf(k->nick, sizeof k->nick, "%s", nick);
-    char folded[CHAT_NICKLEN + 1];
+    char folded[CHAT_NICKLEN + 1], info[CHAT_INFO_MAX];
     irc_casefold(folded, nick, sizeof folded);
-    if (chat->bus.claim(chat->bus.arg, cl->id, folded, claim_done, k) < 0) {
+    claim_info(cl, nick, info, sizeof info);
+    if (chat->bus.claim(chat->bus.arg, cl->id, folded, info, claim_done, k) < 0) {
         free(k);
         return -1;
     }
@@ -332,4 +344,89 @@ bool chat_cluster_to_nick(struct chat_client *cl, const char *nick, struct chat_
         free(t);
     free(p);
     return asked;
+}
+
+/* ---- looking nicks up ---------------------------------------------------- */
+
+struct lookup {
+    struct mx_chat *chat;
+    uint64_t id;                    /* the asking client's conn id */
+    chat_looked_up_fn *then;
+    void *arg;
+    unsigned n;
+    struct chat_who who[CHAT_LOOKUP_MAX];
+    bool failed;                    /* the network did not answer */
+};
+
+/* Splits "NICK\nUSER\nHOST\nREAL\nNODE" into w; false if it is not that. */
+static bool parse_info(const char *v, size_t len, struct chat_who *w)
+{
+    char *dst[5] = { w->nick, w->user, w->host, w->real, w->node };
+    size_t cap[5] = { sizeof w->nick, sizeof w->user, sizeof w->host, sizeof w->real,
+                      sizeof w->node };
+    const char *p = v, *end = v + len;
+    for (int i = 0; i < 5; i++) {
+        const char *nl = i < 4 ? memchr(p, '\n', (size_t)(end - p)) : end;
+        if (!nl || (size_t)(nl - p) >= cap[i] || memchr(p, '\r', (size_t)(nl - p)))
+            return false;
+        memcpy(dst[i], p, (size_t)(nl - p));
+        dst[i][nl - p] = '\0';
+        p = nl + (i < 4);
+    }
+    return w->nick[0] && w->node[0];
+}
+
+static void lookup_run(struct mx_conn *c, void *arg)
+{
+    struct lookup *l = arg;
+    struct chat_client *cl = c ? mx_conn_data(c) : NULL;
+    if (cl && !(cl->flags & CL_GONE)) {
+        struct chat_worker *wk = chat_enter(l->chat, cl->worker);
+        cl->flags &= ~CL_CLAIMING;
+        if (!(cl->flags & CL_FLOOD) && cl->holds == 0)
+            mx_conn_resume(c);
+        l->then(cl, l->failed ? NULL : l->who, l->n, l->arg);
+        chat_leave(wk);
+    } else {
+        l->then(NULL, NULL, 0, l->arg);  /* only to let arg go */
+    }
+    free(l);
+}
+
+static void lookup_done(void *ctx, const char *const *v, const size_t *lens, unsigned n)
+{
+    struct lookup *l = ctx;
+    l->failed = !v;
+    for (unsigned i = 0; v && i < l->n; i++)
+        l->who[i].found = i < n && v[i] && parse_info(v[i], lens[i], &l->who[i]);
+    if (mx_server_post(l->chat->srv, l->id, lookup_run, l) < 0)
+        lookup_run(NULL, l);
+}
+
+int chat_cluster_lookup(struct chat_client *cl, const char *const *nicks, unsigned n,
+                        chat_looked_up_fn *then, void *arg)
+{
+    struct mx_chat *chat = cl->chat;
+    if (!chat->has_bus || !chat->bus.lookup)
+        return 1;
+    if (n == 0 || n > CHAT_LOOKUP_MAX)
+        return -1;
+    struct lookup *l = calloc(1, sizeof *l);
+    char folded[CHAT_LOOKUP_MAX][CHAT_NICKLEN + 1];
+    const char *fv[CHAT_LOOKUP_MAX];
+    for (unsigned i = 0; i < n; i++) {
+        irc_casefold(folded[i], nicks[i], sizeof folded[i]);
+        fv[i] = folded[i];
+    }
+    if (!l)
+        return -1;
+    *l = (struct lookup){ .chat = chat, .id = cl->id, .then = then, .arg = arg, .n = n };
+    if (chat->bus.lookup(chat->bus.arg, fv, n, lookup_done, l) < 0) {
+        free(l);
+        return -1;
+    }
+    /* The same pause as a claim's: the client's next lines wait. */
+    cl->flags |= CL_CLAIMING;
+    mx_conn_pause(cl->c);
+    return 0;
 }

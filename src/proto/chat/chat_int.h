@@ -105,7 +105,7 @@ enum {
     CL_PING = 1 << 8,       /* a PING of ours awaits an answer */
     CL_FLOOD = 1 << 9,      /* paused until the flood bucket refills */
     CL_INVISIBLE = 1 << 10, /* user mode +i */
-    CL_CLAIMING = 1 << 11,  /* its nick claim is out (cluster): input paused */
+    CL_CLAIMING = 1 << 11,  /* a nick claim or lookup is out (cluster): input paused */
     CL_CLAIMED = 1 << 12,   /* holds its nick across the network, as claim_id */
 };
 
@@ -569,6 +569,22 @@ typedef void chat_claimed_fn(struct chat_client *cl, int r, const char *nick, ui
 int chat_cluster_claim(struct chat_client *cl, const char *nick, chat_claimed_fn *then);
 /* Any thread: the claim of client id on nick is let go. */
 void chat_cluster_let_go(struct mx_chat *chat, uint64_t id, const char *nick);
+/* On cl's owner: what the network knows of nicks (held by clients of
+ * other nodes: their claims' info). 1: no network; 0: asked, cl's input
+ * waits until then(cl, who, n, arg) runs on its owner, who[i].found for
+ * each nick held, who NULL if the network did not answer; -1: the
+ * network is unreachable now. If cl has gone by then, then(NULL, NULL,
+ * 0, arg) runs (to let arg go). */
+#define CHAT_LOOKUP_MAX 7
+struct chat_who {
+    bool found;
+    char nick[CHAT_NICKLEN + 1], user[CHAT_USERLEN + 1], host[64];
+    char real[CHAT_REALLEN + 1], node[64];
+};
+typedef void chat_looked_up_fn(struct chat_client *cl, const struct chat_who *who, unsigned n,
+                               void *arg);
+int chat_cluster_lookup(struct chat_client *cl, const char *const *nicks, unsigned n,
+                        chat_looked_up_fn *then, void *arg);
 /* Not under mu: m (not taken) to nick on whichever node holds it; 401
  * to cl later if none does (and !quiet). false: no network (no node
  * was asked). */

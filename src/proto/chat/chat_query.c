@@ -256,30 +256,92 @@ static void whois_one(struct chat_client *cl, const struct chat_client *who)
                (unsigned long long)idle_secs(who, time(NULL)), (long long)who->signon);
 }
 
-void chat_cmd_whois(struct chat_client *cl, struct irc_msg *m)
+/* A WHOIS in the making: its nicks, and what the network said of those
+ * held on other nodes (remote[i]: the index in who, or -1). */
+struct whois_q {
+    unsigned n;
+    char nick[NICKS_MAX][CHAT_NICKLEN + 1];
+    int remote[NICKS_MAX];
+    char asked[IRC_LINE_MAX];
+};
+
+static void whois_remote(struct chat_client *cl, const struct chat_who *w)
+{
+    cl_numeric(cl, 311, "%s %s %s * :%s", w->nick, w->user, w->host, w->real);
+    cl_numeric(cl, 312, "%s %s :muxd (another node of this network)", w->nick, w->node);
+}
+
+/* Each nick in order: here, on another node (who, may be NULL), or 401. */
+static void whois_reply(struct chat_client *cl, const struct whois_q *q,
+                        const struct chat_who *who)
 {
     struct mx_chat *chat = cl->chat;
+    for (unsigned i = 0; i < q->n; i++) {
+        chat_lock(chat);
+        const struct chat_client *c = reg_find(chat, q->nick[i]);
+        if (c)
+            whois_one(cl, c);
+        chat_unlock(chat);
+        if (c)
+            continue;
+        if (who && q->remote[i] >= 0 && who[q->remote[i]].found)
+            whois_remote(cl, &who[q->remote[i]]);
+        else
+            cl_numeric(cl, 401, "%s :No such nick/channel", q->nick[i]);
+    }
+    /* The list as sent, dropped nicks and all (Modern IRC 318). */
+    cl_numeric(cl, 318, "%s :End of WHOIS list", q->asked);
+}
+
+static void whois_looked_up(struct chat_client *cl, const struct chat_who *who, unsigned n,
+                            void *arg)
+{
+    (void)n;
+    if (cl)
+        whois_reply(cl, arg, who);
+    free(arg);
+}
+
+/* With other nodes: the nicks not here are asked of the network (at most
+ * CHAT_LOOKUP_MAX); true if the reply waits for its answer. */
+static bool whois_ask_network(struct chat_client *cl, struct whois_q *q)
+{
+    const char *ask[CHAT_LOOKUP_MAX];
+    unsigned k = 0;
+    chat_lock(cl->chat);
+    for (unsigned i = 0; i < q->n; i++) {
+        bool here = reg_find(cl->chat, q->nick[i]) != NULL;
+        q->remote[i] = !here && k < CHAT_LOOKUP_MAX && irc_nick_valid(q->nick[i], CHAT_NICKLEN)
+            ? (int)k : -1;
+        if (q->remote[i] >= 0)
+            ask[k++] = q->nick[i];
+    }
+    chat_unlock(cl->chat);
+    return k && chat_cluster_lookup(cl, ask, k, whois_looked_up, q) == 0;
+}
+
+void chat_cmd_whois(struct chat_client *cl, struct irc_msg *m)
+{
     /* WHOIS [<server>] <nicks>: every nick here is on this server. */
     char *list = m->params[m->nparams - 1];
-    char asked[IRC_LINE_MAX];
-    snprintf(asked, sizeof asked, "%s", list);
     if (!list[0]) {
         cl_numeric(cl, 431, ":No nickname given");
         return;
     }
+    struct whois_q *q = malloc(sizeof *q);
+    if (!q)
+        return;
+    snprintf(q->asked, sizeof q->asked, "%s", list);
     char *nicks[NICKS_MAX];
-    unsigned n = split_commas(list, nicks, NICKS_MAX);
-    for (unsigned i = 0; i < n; i++) {
-        chat_lock(chat);
-        const struct chat_client *who = reg_find(chat, nicks[i]);
-        if (who)
-            whois_one(cl, who);
-        chat_unlock(chat);
-        if (!who)
-            cl_numeric(cl, 401, "%s :No such nick/channel", nicks[i]);
+    q->n = split_commas(list, nicks, NICKS_MAX);
+    for (unsigned i = 0; i < q->n; i++) {
+        snprintf(q->nick[i], sizeof q->nick[i], "%s", nicks[i]);
+        q->remote[i] = -1;
     }
-    /* The list as sent, dropped nicks and all (Modern IRC 318). */
-    cl_numeric(cl, 318, "%s :End of WHOIS list", asked);
+    if (cl->chat->has_bus && whois_ask_network(cl, q))
+        return;
+    whois_reply(cl, q, NULL);
+    free(q);
 }
 
 /* ---- WHOWAS --------------------------------------------------------------- */
