@@ -1,0 +1,473 @@
+#!/usr/bin/python3
+"""cluster_client.py - a real IRC client library (Debian's python3-irc)
+against two muxd chat nodes sharing one network through Redis
+(docs/cluster.md): nicks are unique network-wide (433 across nodes),
+channel PRIVMSG and CTCP ACTION reach the other node's members in each
+sender's order, PRIVMSG and NOTICE to a nick reach the node holding it,
+401 when nobody holds it, and a nick let go on one node can be taken on the
+other.
+
+Only what docs/cluster.md's "What works today" table says crosses nodes is
+checked: JOIN/PART/QUIT/NICK lines, NAMES/WHO/WHOIS, modes and topics are
+each node's own and not looked at here.
+
+The script starts /usr/bin/redis-server itself on a free loopback port
+(no persistence, a temporary --dir) and two muxd nodes ($MUXD_BIN, with
+-b $MUXD_TEST_BACKEND when set) on ephemeral loopback ports read from their
+logs, and stops all three with SIGTERM by pid. Exit 0 = pass, 1 = fail,
+77 = skip (no python3-irc, no redis-server, or a backend this machine
+cannot run). Every wait is bounded.
+
+Run it with /usr/bin/python3: the irc module is Debian's.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+STEP_TIMEOUT = 10.0    # seconds for any one expected event
+TOTAL_TIMEOUT = 90     # the whole script, sanitizer builds included
+REDIS_SERVER = "/usr/bin/redis-server"
+LINES = 20             # numbered channel lines each way
+
+try:
+    import irc.client
+except ImportError as e:
+    print("SKIP: python3-irc is not installed (%s); scripts/setup.sh installs it" % e)
+    sys.exit(SKIP)
+
+CONFIG = """\
+[server]
+workers = 2
+[cluster]
+redis = 127.0.0.1:{redis_port}
+node_name = {node}
+heartbeat = 500ms
+redis_timeout = 2s
+[listener chat]
+listen = 127.0.0.1:0
+protocol = chat
+server_name = {node}.test.muxd
+flood_rate = 0
+[log]
+level = info
+"""
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "WARNING: ThreadSanitizer", "runtime error:")
+
+
+class Failure(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def free_port():
+    """A loopback TCP port nobody listens on right now."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+class Redis:
+    """redis-server on a free loopback port, no persistence, its log in a
+    temporary directory."""
+
+    def __init__(self):
+        if not os.access(REDIS_SERVER, os.X_OK):
+            raise Skip("%s is not installed (Debian's redis-server)" % REDIS_SERVER)
+        self.dir = tempfile.mkdtemp(prefix="muxd-redis-")
+        self.logpath = os.path.join(self.dir, "redis.log")
+        self.proc = None
+        self.port = None
+
+    def start(self, timeout=10.0):
+        """Starts it and waits for +PONG; a port taken meanwhile is retried."""
+        for attempt in range(3):
+            self.port = free_port()
+            argv = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+                    "--save", "", "--appendonly", "no", "--protected-mode", "no",
+                    "--dir", self.dir]
+            with open(self.logpath, "ab") as logf:
+                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
+                                             stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                if self._ping():
+                    return self.port
+                time.sleep(0.05)
+            else:
+                raise Failure("redis-server on port %d did not answer PING within %.0f s"
+                              % (self.port, timeout))
+            # It exited: the port was taken between free_port() and its bind?
+            if "Address already in use" not in self.log():
+                raise Failure("redis-server exited with %s" % self.proc.returncode)
+        raise Failure("redis-server found no free port in 3 tries")
+
+    def _ping(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def log(self):
+        try:
+            with open(self.logpath, "r", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self, timeout=10.0):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("redis-server still running %.0f s after SIGTERM" % timeout)
+
+    def cleanup(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Daemon:
+    """One muxd node on a temporary config; its log collected by a thread."""
+
+    def __init__(self, node, redis_port):
+        binary = os.environ.get("MUXD_BIN")
+        if not binary or not os.access(binary, os.X_OK):
+            raise Failure("MUXD_BIN is not set to an executable muxd (%r)" % binary)
+        self.node = node
+        self.redis_port = redis_port
+        fd, self.conf = tempfile.mkstemp(prefix="muxd-cluster-%s-" % node, suffix=".conf")
+        with os.fdopen(fd, "w") as f:
+            f.write(CONFIG.format(node=node, redis_port=redis_port))
+        argv = [binary, "-c", self.conf]
+        self.backend = os.environ.get("MUXD_TEST_BACKEND", "")
+        if self.backend:
+            argv += ["-b", self.backend]
+        self.lines = []
+        self.lock = threading.Lock()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            with self.lock:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def log(self):
+        with self.lock:
+            return "\n".join(self.lines)
+
+    def wait_started(self, timeout=10.0):
+        """The chat listener's port, once muxd logged 'started:' and that
+        it reached Redis."""
+        up = "cluster: node %s: redis 127.0.0.1:%d up" % (self.node, self.redis_port)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log()
+            if " started: " in text and up in text:
+                m = re.search(r"listener chat on 127\.0\.0\.1:(\d+) \(protocol chat\)", text)
+                if not m:
+                    raise Failure("node %s: no 'listener chat on 127.0.0.1:PORT' line" % self.node)
+                return int(m.group(1))
+            if self.proc.poll() is not None:
+                if "cannot run here" in text:
+                    raise Skip("backend %s cannot run on this machine" % self.backend)
+                raise Failure("node %s: muxd exited with %s before starting"
+                              % (self.node, self.proc.returncode))
+            time.sleep(0.05)
+        raise Failure("node %s: muxd did not log 'started:' and %r within %.0f s"
+                      % (self.node, up, timeout))
+
+    def stop(self, timeout=10.0):
+        """SIGTERM by pid; the exit status must be 0 and the log clean."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("node %s: muxd still running %.0f s after SIGTERM" % (self.node, timeout))
+        self.reader.join(5)
+        if rc != 0:
+            raise Failure("node %s: muxd exit status %d" % (self.node, rc))
+        self.check_sanitizers()
+
+    def check_sanitizers(self):
+        for mark in SANITIZER_MARKS:
+            if mark in self.log():
+                raise Failure("node %s: sanitizer report in the muxd log: %r" % (self.node, mark))
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        try:
+            os.unlink(self.conf)
+        except OSError:
+            pass
+
+
+class Client:
+    """One irc.client connection and the events it has seen."""
+
+    def __init__(self, reactor, port, nick, label):
+        self.nick = nick
+        self.label = label      # for messages: who this is and on which node
+        self.events = []
+        self.conn = reactor.server()
+        for kind in ("welcome", "join", "part", "quit", "nick", "pubmsg", "privmsg",
+                     "pubnotice", "privnotice", "action", "disconnect", "error",
+                     "nicknameinuse", "nosuchnick"):
+            self.conn.add_global_handler(kind, self._on_event)
+        self.conn.connect("127.0.0.1", port, nick, username="u" + nick, ircname="Cluster " + nick)
+
+    def _on_event(self, conn, event):
+        if conn is self.conn:
+            self.events.append(event)
+
+
+class Session:
+    def __init__(self, ports):
+        factory = getattr(irc.client, "Reactor", None) or irc.client.IRC
+        self.reactor = factory()
+        self.ports = ports      # node name -> chat port
+
+    def client(self, node, nick):
+        return Client(self.reactor, self.ports[node], nick, "%s (node %s)" % (nick, node))
+
+    def _fail(self, client, what, timeout):
+        seen = ["%s %s %s %s" % (e.type, e.source, e.target, e.arguments)
+                for e in client.events[-10:]]
+        raise Failure("%s: no %s within %.0f s; last events:\n  %s"
+                      % (client.label, what, timeout, "\n  ".join(seen) or "(none)"))
+
+    def expect(self, client, what, pred, timeout=STEP_TIMEOUT):
+        """Pumps the reactor until an event of client's matches pred; the
+        event is removed from its list and returned."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, ev in enumerate(client.events):
+                if pred(ev):
+                    return client.events.pop(i)
+            if time.monotonic() >= deadline:
+                self._fail(client, what, timeout)
+            self.reactor.process_once(0.05)
+
+    def collect(self, client, what, pred, n, timeout=STEP_TIMEOUT):
+        """The first n events of client's matching pred, in the order they
+        arrived (each removed from its list)."""
+        got = []
+        deadline = time.monotonic() + timeout
+        while True:
+            i = 0
+            while i < len(client.events) and len(got) < n:
+                if pred(client.events[i]):
+                    got.append(client.events.pop(i))
+                else:
+                    i += 1
+            if len(got) == n:
+                return got
+            if time.monotonic() >= deadline:
+                self._fail(client, "%s (%d of %d seen)" % (what, len(got), n), timeout)
+            self.reactor.process_once(0.05)
+
+    def sync(self, sender, receiver, channel, timeout=STEP_TIMEOUT):
+        """sender says 'sync' in channel every 200 ms until receiver sees
+        one: subscribing to a channel is asynchronous (docs/cluster.md)."""
+        deadline = time.monotonic() + timeout
+        pred = is_event("pubmsg", sender.conn.get_nickname(), channel, "sync")
+        while time.monotonic() < deadline:
+            sender.conn.privmsg(channel, "sync")
+            step = time.monotonic() + 0.2
+            while time.monotonic() < step:
+                for i, ev in enumerate(receiver.events):
+                    if pred(ev):
+                        receiver.events.pop(i)
+                        return
+                self.reactor.process_once(0.05)
+        self._fail(receiver, "'sync' from %s in %s" % (sender.label, channel), timeout)
+
+
+def nick_of(source):
+    return str(source).split("!", 1)[0]
+
+
+def is_event(kind, source=None, target=None, text=None):
+    def pred(ev):
+        if ev.type != kind:
+            return False
+        if source is not None and nick_of(ev.source) != source:
+            return False
+        if target is not None and (ev.target or "").lower() != target.lower():
+            return False
+        if text is not None and not any(text in str(a) for a in ev.arguments):
+            return False
+        return True
+    return pred
+
+
+def not_sync(pred):
+    return lambda ev: pred(ev) and ev.arguments != ["sync"]
+
+
+def check_order(lines, want, who):
+    got = [ev.arguments[0] if ev.arguments else None for ev in lines]
+    if got != want:
+        raise Failure("%s saw the lines out of order or changed:\n  got  %r\n  want %r"
+                      % (who, got, want))
+
+
+def scenario(s):
+    # 1. Registration on both nodes; a nick held on a is refused on b (433).
+    alice = s.client("a", "alice")
+    bob = s.client("b", "bob")
+    s.expect(alice, "welcome", is_event("welcome"))
+    s.expect(bob, "welcome", is_event("welcome"))
+    carol = s.client("b", "alice")
+    carol.label = "carol (node b)"
+    ev = s.expect(carol, "433 for 'alice' held on node a", is_event("nicknameinuse"))
+    if not ev.arguments or ev.arguments[0].lower() != "alice":
+        raise Failure("433 arguments %r, want the nick 'alice' first" % ev.arguments)
+    if any(e.type == "welcome" for e in carol.events):
+        raise Failure("carol was welcomed as 'alice' although alice holds it on node a")
+    carol.conn.nick("carol")
+    ev = s.expect(carol, "welcome as carol", is_event("welcome"))
+    if ev.target != "carol":
+        raise Failure("carol welcomed as %r, want 'carol'" % ev.target)
+
+    # 2. A channel across the nodes: each sender's lines in order.
+    alice.conn.join("#x")
+    s.expect(alice, "own join", is_event("join", "alice", "#x"))
+    bob.conn.join("#x")
+    s.expect(bob, "own join", is_event("join", "bob", "#x"))
+    s.sync(alice, bob, "#x")
+    s.sync(bob, alice, "#x")
+
+    want = ["line %02d from alice" % i for i in range(1, LINES + 1)]
+    for text in want:
+        alice.conn.privmsg("#x", text)
+    got = s.collect(bob, "alice's numbered lines in #x",
+                    not_sync(is_event("pubmsg", "alice", "#x")), LINES)
+    check_order(got, want, "bob (node b)")
+
+    want = ["line %02d from bob" % i for i in range(1, LINES + 1)]
+    for text in want:
+        bob.conn.privmsg("#x", text)
+    got = s.collect(alice, "bob's numbered lines in #x",
+                    not_sync(is_event("pubmsg", "bob", "#x")), LINES)
+    check_order(got, want, "alice (node a)")
+
+    bob.conn.action("#x", "waves from node b")
+    ev = s.expect(alice, "bob's ACTION in #x", is_event("action", "bob", "#x"))
+    if ev.arguments != ["waves from node b"]:
+        raise Failure("action arguments %r, want ['waves from node b']" % ev.arguments)
+
+    # 3. Lines to a nick on the other node; 401 when nobody holds it.
+    alice.conn.privmsg("bob", "hi bob")
+    ev = s.expect(bob, "alice's privmsg", is_event("privmsg", "alice", "bob", "hi bob"))
+    if ev.arguments != ["hi bob"]:
+        raise Failure("privmsg arguments %r" % ev.arguments)
+    if str(ev.source) != "alice!ualice@127.0.0.1":
+        raise Failure("privmsg source %r, want alice!ualice@127.0.0.1" % str(ev.source))
+    bob.conn.notice("alice", "notice from bob")
+    ev = s.expect(alice, "bob's notice", is_event("privnotice", "bob", "alice", "notice from bob"))
+    if ev.arguments != ["notice from bob"]:
+        raise Failure("notice arguments %r" % ev.arguments)
+    alice.conn.privmsg("nobody", "anyone there?")
+    ev = s.expect(alice, "401 for 'nobody'", is_event("nosuchnick"))
+    if not ev.arguments or ev.arguments[0].lower() != "nobody":
+        raise Failure("401 arguments %r, want the nick 'nobody' first" % ev.arguments)
+
+    # 4. A nick let go on a can be taken on b; the new nick is reached.
+    alice.conn.nick("alice2")
+    s.expect(alice, "own nick change", is_event("nick", "alice", "alice2"))
+    alice.nick = "alice2"
+    # Node a lets go of "alice" right after the NICK line, without waiting
+    # for Redis (docs/cluster.md): a claim from b may arrive first and get
+    # 433, so carol tries again for up to 2 s.
+    deadline = time.monotonic() + 2.0
+    while True:
+        carol.conn.nick("alice")
+        ev = s.expect(carol, "own nick change to 'alice' (freed on node a), or 433",
+                      lambda e: is_event("nick", "carol", "alice")(e) or
+                      e.type == "nicknameinuse")
+        if ev.type != "nicknameinuse":
+            break
+        if time.monotonic() >= deadline:
+            raise Failure("carol still gets 433 for 'alice' 2 s after alice became alice2")
+        time.sleep(0.1)
+    bob.conn.privmsg("alice2", "still there?")
+    s.expect(alice, "bob's privmsg to alice2",
+             is_event("privmsg", "bob", "alice2", "still there?"))
+
+    # 5. Everyone quits.
+    for c, text in ((alice, "bye from a"), (bob, "bye from b"), (carol, "bye from carol")):
+        c.conn.quit(text)
+    for c in (alice, bob, carol):
+        s.expect(c, "own disconnect", is_event("disconnect"))
+
+
+def main():
+    def on_alarm(signum, frame):
+        raise Failure("the whole script took over %d s" % TOTAL_TIMEOUT)
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(TOTAL_TIMEOUT)
+    redis = None
+    daemons = []
+    try:
+        redis = Redis()
+        redis_port = redis.start()
+        for node in ("a", "b"):
+            daemons.append(Daemon(node, redis_port))
+        ports = {d.node: d.wait_started() for d in daemons}
+        scenario(Session(ports))
+        for d in daemons:
+            d.stop()
+        redis.stop()
+        print("PASS: python3-irc on two muxd nodes through Redis: 433 across nodes, "
+              "channel lines in order both ways, ACTION, PRIVMSG/NOTICE to a remote nick, "
+              "401, a freed nick taken on the other node (backend %s)"
+              % (daemons[0].backend or "default"))
+        return 0
+    except Skip as e:
+        print("SKIP: %s" % e)
+        return SKIP
+    except Failure as e:
+        print("FAIL: %s" % e)
+        for d in daemons:
+            print("---- muxd node %s log ----\n%s\n---- end of node %s log ----"
+                  % (d.node, d.log()[-16384:], d.node))
+        if redis:
+            print("---- redis log ----\n%s\n---- end of redis log ----" % redis.log()[-4096:])
+        return 1
+    finally:
+        signal.alarm(0)
+        for d in daemons:
+            d.cleanup()
+        if redis:
+            redis.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
