@@ -80,6 +80,19 @@ static int to_nick(void *arg, const char *nick, const void *p, size_t n,
     return mx_net_to_nick(l->bus, l->prefix, nick, p, n, done, ctx);
 }
 
+static void member(void *arg, const char *chan, uint64_t uid, const char *who)
+{
+    struct link *l = arg;
+    mx_net_member(l->bus, l->prefix, l->node, chan, uid, who);
+}
+
+static int members(void *arg, const char *chan,
+                   void (*done)(void *, const char *const *, const size_t *, unsigned), void *ctx)
+{
+    struct link *l = arg;
+    return mx_net_members(l->bus, l->prefix, chan, done, ctx);
+}
+
 static void metric(void (*emit)(void *, const struct mx_metric *), void *sink,
                    const char *name, const char *help, enum mx_metric_type type, uint64_t v)
 {
@@ -130,7 +143,7 @@ static void on_state(void *arg, bool up)
 static void on_beat(void *arg)
 {
     struct link *l = arg;
-    mx_net_reap(l->bus, l->prefix, l->node);
+    mx_net_reap(l->bus, l->prefix, l->node, l->node);
 }
 
 int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts *o)
@@ -150,6 +163,7 @@ int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts
     };
     struct mx_chat_bus cb = { .arg = l, .publish = publish, .subscribe = subscribe,
                               .claim = claim, .release = release, .to_nick = to_nick, .lookup = lookup,
+                              .member = member, .members = members,
                               .metrics = metrics };
     int rc;
     l->bus = mx_bus_new(&bo);

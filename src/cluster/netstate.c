@@ -52,22 +52,66 @@ static const char to_nick_lua[] =
     "end\n" \
     "redis.call('DEL', ARGV[1] .. 'nicks:' .. " n ")\n"
 
+/* The memberships of node n's clients go from their channels' hashes;
+ * each member's line and channels are gathered in `gone` (uid -> {line,
+ * chans}) for the QUIT that tells the other nodes. */
+#define FREE_MEMBERS_OF(n) \
+    "local gone = {}\n" \
+    "for _, e in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'memb:' .. " n ")) do\n" \
+    "  local chan, owner = string.match(e, '^(%S+) (.+)$')\n" \
+    "  if chan then\n" \
+    "    local h = ARGV[1] .. 'members:' .. chan\n" \
+    "    local who = redis.call('HGET', h, owner)\n" \
+    "    redis.call('HDEL', h, owner)\n" \
+    "    if who then\n" \
+    "      local g = gone[owner] or { who = who, chans = {} }\n" \
+    "      table.insert(g.chans, chan)\n" \
+    "      gone[owner] = g\n" \
+    "    end\n" \
+    "  end\n" \
+    "end\n" \
+    "redis.call('DEL', ARGV[1] .. 'memb:' .. " n ")\n"
+
 static const char hello_lua[] =
     FREE_NICKS_OF("ARGV[2]")
+    FREE_MEMBERS_OF("ARGV[2]")
     "redis.call('SADD', ARGV[1] .. 'nodes', ARGV[2])\n"
     "return 1\n";
 
-/* ARGV: prefix, node. Returns the nodes found dead. */
+/* ARGV: prefix, node. Returns the nodes found dead. Each of a dead
+ * node's clients that was on channels quits them with a netsplit reason,
+ * published on the network's subject like any QUIT (chat_wire.c has the
+ * payload: NODE, NEED, TAGS, CHANNELS, LINE), signed by the dead node so
+ * that every survivor delivers it. */
 static const char reap_lua[] =
     "local dead = {}\n"
     "for _, n in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'nodes')) do\n"
     "  if n ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. 'node:' .. n) == 0 then\n"
     FREE_NICKS_OF("n")
+    FREE_MEMBERS_OF("n")
+    "    for _, g in pairs(gone) do\n"
+    "      redis.call('PUBLISH', ARGV[1] .. 'u', n .. '\\n0\\n\\n' .. table.concat(g.chans, ',') ..\n"
+    "                 '\\n:' .. g.who .. ' QUIT :' .. ARGV[3] .. ' ' .. n .. '\\r\\n')\n"
+    "    end\n"
     "    redis.call('SREM', ARGV[1] .. 'nodes', n)\n"
     "    table.insert(dead, n)\n"
     "  end\n"
     "end\n"
     "return dead\n";
+
+/* ARGV: prefix, node, channel (casefolded), owner, "nick!user@host" (""
+ * when it leaves). */
+static const char member_lua[] =
+    "local h = ARGV[1] .. 'members:' .. ARGV[3]\n"
+    "local m = ARGV[1] .. 'memb:' .. ARGV[2]\n"
+    "if ARGV[5] ~= '' then\n"
+    "  redis.call('HSET', h, ARGV[4], ARGV[5])\n"
+    "  redis.call('SADD', m, ARGV[3] .. ' ' .. ARGV[4])\n"
+    "else\n"
+    "  redis.call('HDEL', h, ARGV[4])\n"
+    "  redis.call('SREM', m, ARGV[3] .. ' ' .. ARGV[4])\n"
+    "end\n"
+    "return 1\n";
 
 struct pending {
     mx_net_done_fn *done;
@@ -208,7 +252,79 @@ void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node)
     eval(b, hello_lua, 2, (const char *[]){ prefix, node }, NULL, logged, (void *)"hello");
 }
 
-void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node)
+void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const char *server)
 {
-    eval(b, reap_lua, 2, (const char *[]){ prefix, node }, NULL, reaped, (void *)"reap");
+    eval(b, reap_lua, 3, (const char *[]){ prefix, node, server }, NULL, reaped,
+         (void *)"reap");
+}
+
+void mx_net_member(struct mx_bus *b, const char *prefix, const char *node, const char *chan,
+                   uint64_t uid, const char *who)
+{
+    char owner[128];
+    owner_of(owner, sizeof owner, node, uid);
+    eval(b, member_lua, 5, (const char *[]){ prefix, node, chan, owner, who ? who : "" }, NULL,
+         logged, (void *)"member");
+}
+
+struct listing {
+    mx_net_found_fn *done;
+    void *ctx;
+};
+
+/* HGETALL's [field, value, ...] as its values alone, each "OWNER\nWHO". */
+static void listed(void *arg, const redisReply *r)
+{
+    struct listing l = *(struct listing *)arg;
+    free(arg);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        l.done(l.ctx, NULL, NULL, 0);
+        return;
+    }
+    size_t n = r->elements / 2;
+    const char **v = malloc((n ? n : 1) * sizeof *v);
+    size_t *lens = malloc((n ? n : 1) * sizeof *lens);
+    char **own = malloc((n ? n : 1) * sizeof *own);
+    unsigned k = 0;
+    for (size_t i = 0; v && lens && own && i < n; i++) {
+        const redisReply *f = r->element[2 * i], *w = r->element[2 * i + 1];
+        if (f->type != REDIS_REPLY_STRING || w->type != REDIS_REPLY_STRING)
+            continue;
+        own[k] = malloc(f->len + 1 + w->len + 1);
+        if (!own[k])
+            continue;
+        memcpy(own[k], f->str, f->len);
+        own[k][f->len] = '\n';
+        memcpy(own[k] + f->len + 1, w->str, w->len + 1);
+        v[k] = own[k];
+        lens[k] = f->len + 1 + w->len;
+        k++;
+    }
+    if (v && lens && own)
+        l.done(l.ctx, v, lens, k);
+    else
+        l.done(l.ctx, NULL, NULL, 0);
+    for (unsigned i = 0; own && i < k; i++)
+        free(own[i]);
+    free(own);
+    free(v);
+    free(lens);
+}
+
+int mx_net_members(struct mx_bus *b, const char *prefix, const char *chan,
+                   mx_net_found_fn *done, void *ctx)
+{
+    char key[256];
+    int n = snprintf(key, sizeof key, "%smembers:%s", prefix, chan);
+    struct listing *l = malloc(sizeof *l);
+    if (!l || n < 0 || (size_t)n >= sizeof key) {
+        free(l);
+        return -ENOMEM;
+    }
+    *l = (struct listing){ done, ctx };
+    int rc = mx_bus_call(b, 2, (const char *[]){ "HGETALL", key }, (size_t[]){ 7, (size_t)n },
+                         listed, l);
+    if (rc < 0)
+        free(l);
+    return rc;
 }

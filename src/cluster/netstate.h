@@ -6,6 +6,8 @@
  *   nick:NICK    "NODE ID": the client (its conn id) of NODE holding NICK
  *                (casefolded)
  *   who:NICK     what WHOIS shows of that client, set with the claim
+ *   members:CHAN hash "NODE UID" -> "nick!user@host": the channel's members
+ *   memb:NODE    set of "CHAN NODE UID": NODE's memberships, freed with it
  *   nicks:NODE   the nicks NODE's clients claimed: a dead node's are freed
  *   nodes        the set of nodes that came up
  *   node:NODE    NODE's heartbeat (bus.c), expiring after 3 beats
@@ -45,8 +47,17 @@ int mx_net_to_nick(struct mx_bus *b, const char *prefix, const char *nick, const
 /* On reaching Redis: NODE's claims from before are dropped (its clients
  * claim again) and it joins the set of nodes. */
 void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node);
-/* Every heartbeat: nodes whose heartbeat expired leave the set and their
- * nicks are freed; each is logged. */
-void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node);
+/* Every heartbeat: nodes whose heartbeat expired leave the set, their
+ * nicks are freed, and their clients leave their channels with a QUIT
+ * "SERVER DEADNODE" (a netsplit) published on "PREFIXu"; each is logged. */
+void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const char *server);
+/* The client uid of NODE is on chan (casefolded) as who
+ * ("nick!user@host"), or no longer (who NULL). */
+void mx_net_member(struct mx_bus *b, const char *prefix, const char *node, const char *chan,
+                   uint64_t uid, const char *who);
+/* chan's members on every node, each as "NODE UID\nnick!user@host" (v
+ * NULL when Redis was lost). 0 or <0 as mx_net_claim. */
+int mx_net_members(struct mx_bus *b, const char *prefix, const char *chan,
+                   mx_net_found_fn *done, void *ctx);
 
 #endif

@@ -383,7 +383,10 @@ Test(subscribe, the_first_join_subscribes_the_casefolded_subject_once)
     join(&a, "#Chan");
     cr_assert_eq(rec.nsub, 1);
     assert_sub(0, SUBJ("#chan"), true);
-    cr_assert_eq(rec.npub, 0, "a JOIN was published");
+    /* The JOIN goes to the other nodes' members as a line of the channel. */
+    cr_assert_eq(rec.npub, 1, "the JOIN was published %u times", rec.npub);
+    cr_assert_str_eq(rec.pub[0].subject, SUBJ("#chan"));
+    cr_assert_str_eq(rec.pub[0].payload, payload_of(&a, 0, "", "JOIN :#Chan"));
 }
 
 Test(subscribe, casefolding_is_rfc1459)

@@ -281,6 +281,7 @@ static int on_open(struct mx_conn *c)
     cl->chat = chat;
     cl->c = c;
     cl->id = mx_conn_id(c);
+    cl->uid = cl->id;
     cl->worker = mx_conn_worker(c);
     peer_host(c, cl->host, sizeof cl->host);
     /* Fixed for the connection's life: a reload that turns cloaking on
@@ -474,5 +475,6 @@ void mx_chat_free(struct mx_chat *chat)
     free(chat->node);
     free(chat->subj);
     free(chat->nsubj);
+    free(chat->usubj);
     free(chat);
 }

@@ -111,6 +111,14 @@ struct mx_chat_bus {
     int (*lookup)(void *arg, const char *const *nicks, unsigned n,
                   void (*done)(void *ctx, const char *const *v, const size_t *lens,
                                unsigned n), void *ctx);
+    /* Any thread: the client of uid is on chan (casefolded) as who
+     * ("nick!user@host"), or left it (who NULL). */
+    void (*member)(void *arg, const char *chan, uint64_t uid, const char *who);
+    /* Any thread: chan's members on every node, done as lookup's, each
+     * v[i] "NODE UID\nnick!user@host". */
+    int (*members)(void *arg, const char *chan,
+                   void (*done)(void *ctx, const char *const *v, const size_t *lens,
+                                unsigned n), void *ctx);
     /* Optional: the bus's numbers, for the chat's /metrics. */
     void (*metrics)(void *arg, void (*emit)(void *sink, const struct mx_metric *m), void *sink);
 };

@@ -99,13 +99,39 @@ void chat_join(struct chat_client *cl, const char *name, const char *key)
         cl_numeric(cl, (unsigned)rc, "%s :%s", name, refusal_text((unsigned)rc));
     if (rc != 0)
         return;
+    struct mx_chunk *line = chat->has_bus ? chat_line(":%s!%s@%s JOIN :%s", cl->nick, cl->user,
+                                                      cl->vhost, ch->name) : NULL;
+    wire_chan_line(chat, ch->name, line);
+    mx_chunk_unref(line);
     aud_join(&a, cl, ch->name);
     /* ch outlives the audience: cl is on it, and only this worker can
      * change that. */
     chat_lock(chat);
     chan_topic_reply(cl, ch, false);
-    chan_names(cl, ch);
     chat_unlock(chat);
+    chat_names_reply(cl, ch->name);
+}
+
+/* The NAMES reply to the client of a channel, once the network says who
+ * else is on it. */
+static void names_of_network(struct chat_client *cl, const char *chan, const char *const *who,
+                             unsigned n)
+{
+    struct mx_chat *chat = cl->chat;
+    chat_lock(chat);
+    struct chat_channel *ch = chan_find(chat, chan);
+    if (ch)
+        chan_names(cl, ch, who, n);
+    chat_unlock(chat);
+    if (!ch)
+        cl_numeric(cl, 366, "%s :End of NAMES list", chan);
+}
+
+void chat_names_reply(struct chat_client *cl, const char *chan)
+{
+    if (chat_cluster_names(cl, chan, names_of_network) == 0)
+        return;
+    names_of_network(cl, chan, NULL, 0);
 }
 
 /* ---- leaving ------------------------------------------------------------- */
@@ -127,6 +153,8 @@ static void leave_with(struct chat_client *cl, struct chat_channel *ch, struct m
     /* Out of the local list already: its own copy goes straight to it. */
     if (on && line)
         cl_send_chunk(cl, line);
+    if (on)
+        wire_chan_line(chat, ch->name, line);
     aud_line(&a, line, cl);
 }
 
@@ -219,7 +247,19 @@ void chan_topic_reply(struct chat_client *cl, struct chat_channel *ch, bool none
     }
 }
 
-void chan_names(struct chat_client *cl, struct chat_channel *ch)
+/* One name into names (a 353 sent when it would not fit). */
+static void names_add(struct chat_client *cl, struct chat_channel *ch, char *names, size_t *len,
+                      size_t max, const char *one, size_t k)
+{
+    if (*len && *len + 1 + k > max) {
+        cl_numeric(cl, 353, "%c %s :%s", (ch->modes & CM_S) ? '@' : '=', ch->name, names);
+        *len = 0;
+    }
+    *len += (size_t)snprintf(names + *len, IRC_LINE_MAX - *len, "%s%s", *len ? " " : "", one);
+}
+
+void chan_names(struct chat_client *cl, struct chat_channel *ch, const char *const *remote,
+                unsigned nremote)
 {
     char names[IRC_LINE_MAX];
     size_t len = 0;
@@ -228,21 +268,28 @@ void chan_names(struct chat_client *cl, struct chat_channel *ch)
                  strlen(ch->name) - 16;
     /* Outsiders see no invisible (+i) member (Modern IRC: NAMES). */
     bool inside = cl_on(cl, ch);
+    bool uh = cl->caps & CAP_USERHOST_IN_NAMES;
     for (unsigned i = 0; i < ch->n; i++) {
         const struct chat_member *m = &ch->m[i];
         if (!inside && (m->cl->umodes & UM_INVISIBLE))
             continue;
         /* userhost-in-names: nick!user@host, the host others see. */
         char one[CHAT_NICKLEN + CHAT_USERLEN + 64 + 6], pfx[4];
-        int k = (cl->caps & CAP_USERHOST_IN_NAMES)
-            ? snprintf(one, sizeof one, "%s%s!%s@%s", chat_prefixes(cl, m->modes, pfx),
-                       m->cl->nick, m->cl->user, m->cl->vhost)
-            : snprintf(one, sizeof one, "%s%s", chat_prefixes(cl, m->modes, pfx), m->cl->nick);
-        if (len && len + 1 + (size_t)k > max) {
-            cl_numeric(cl, 353, "%c %s :%s", (ch->modes & CM_S) ? '@' : '=', ch->name, names);
-            len = 0;
-        }
-        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", len ? " " : "", one);
+        int k = uh ? snprintf(one, sizeof one, "%s%s!%s@%s", chat_prefixes(cl, m->modes, pfx),
+                              m->cl->nick, m->cl->user, m->cl->vhost)
+                   : snprintf(one, sizeof one, "%s%s", chat_prefixes(cl, m->modes, pfx),
+                              m->cl->nick);
+        names_add(cl, ch, names, &len, max, one, (size_t)k);
+    }
+    /* Other nodes' members: their status there is not known here. */
+    for (unsigned i = 0; i < nremote; i++) {
+        size_t k = uh ? strlen(remote[i]) : strcspn(remote[i], "!");
+        char one[CHAT_NICKLEN + CHAT_USERLEN + 64 + 6];
+        if (k >= sizeof one)
+            continue;
+        memcpy(one, remote[i], k);
+        one[k] = '\0';
+        names_add(cl, ch, names, &len, max, one, k);
     }
     if (len)
         cl_numeric(cl, 353, "%c %s :%s", (ch->modes & CM_S) ? '@' : '=', ch->name, names);

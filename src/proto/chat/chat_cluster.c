@@ -28,25 +28,6 @@
 /* A claim's info: nick, user, host, real name, node, and newlines. */
 #define CHAT_INFO_MAX (CHAT_NICKLEN + CHAT_USERLEN + 64 + CHAT_REALLEN + 64 + 8)
 
-void chat_cluster_publish(struct mx_chat *chat, const char *chan, struct chat_msg *m)
-{
-    if (!chat->has_bus || !m)
-        return;
-    const struct mx_chunk *line = atomic_load_explicit(&m->v[0], memory_order_relaxed);
-    char subject[256];
-    chan_subject(chat, chan, subject, sizeof subject);
-    char *p = malloc(PAYLOAD_MAX);
-    if (!p)
-        return;
-    int head = snprintf(p, PAYLOAD_MAX, "%s\n%u\n%.*s\n", chat->node, (unsigned)m->need,
-                        (int)m->ntags, m->tags);
-    if (head > 0 && (size_t)head + line->len <= PAYLOAD_MAX) {
-        memcpy(p + head, line->data, line->len);
-        chat->bus.publish(chat->bus.arg, subject, p, (size_t)head + line->len);
-    }
-    free(p);
-}
-
 /* Splits off the text up to the next newline of [*p, end): NULL if none. */
 static const char *field(const char **p, const char *end, size_t *len)
 {
@@ -135,6 +116,34 @@ static void to_local_nick(struct mx_chat *chat, const struct head *h)
     chat_msg_unref(m);
 }
 
+/* A QUIT or NICK of another node's client: "NODE\n0\n\nCHANS\nLINE", to the
+ * local members of any of CHANS (comma-separated), once each. */
+static void user_line(struct mx_chat *chat, const char *payload, size_t len)
+{
+    const char *p = payload, *end = payload + len, *chans;
+    size_t nlen, skip, clen;
+    const char *node = field(&p, end, &nlen);
+    if (!node || !field(&p, end, &skip) || !field(&p, end, &skip) ||
+        !(chans = field(&p, end, &clen)) || !line_ok(p, (size_t)(end - p)))
+        return;
+    if (nlen == strlen(chat->node) && memcmp(node, chat->node, nlen) == 0)
+        return;
+    char list[CHAT_POSTED_MAX * (CHAT_CHANLEN + 1)];
+    if (clen >= sizeof list)
+        return;
+    memcpy(list, chans, clen);
+    list[clen] = '\0';
+    const char *names[CHAT_POSTED_MAX];
+    unsigned n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t && n < CHAT_POSTED_MAX;
+         t = strtok_r(NULL, ",", &save))
+        if (strlen(t) <= CHAT_CHANLEN)
+            names[n++] = t;
+    chan_fanout_posted(chat, names, n,
+                       chat_msg_new(mx_chunk_copy(p, (size_t)(end - p)), NULL, NULL, 0));
+}
+
 void mx_chat_bus_message(struct mx_chat *chat, const char *subject, size_t slen,
                          const char *payload, size_t len)
 {
@@ -142,6 +151,10 @@ void mx_chat_bus_message(struct mx_chat *chat, const char *subject, size_t slen,
         return;
     size_t plen = strlen(chat->subj);
     struct head h;
+    if (slen == strlen(chat->usubj) && memcmp(subject, chat->usubj, slen) == 0) {
+        user_line(chat, payload, len);
+        return;
+    }
     if (slen == strlen(chat->nsubj) && memcmp(subject, chat->nsubj, slen) == 0) {
         if (parse_head(payload, len, true, &h))
             to_local_nick(chat, &h);
@@ -153,12 +166,18 @@ void mx_chat_bus_message(struct mx_chat *chat, const char *subject, size_t slen,
     char name[CHAT_CHANLEN + 1];
     memcpy(name, subject + plen, slen - plen);
     name[slen - plen] = '\0';
-    chan_fanout_posted(chat, name, head_msg(&h));
+    const char *names[1] = { name };
+    chan_fanout_posted(chat, names, 1, head_msg(&h));
 }
 
+/* A channel subscribes again, and its members are on it again in the
+ * network's lists (the node's hello dropped them). */
 static void resubscribe(struct nt_node *n, void *arg)
 {
-    chan_subscribe(arg, chan_of(n), true);
+    struct chat_channel *ch = chan_of(n);
+    chan_subscribe(arg, ch, true);
+    for (unsigned i = 0; i < ch->n; i++)
+        wire_member(arg, ch, ch->m[i].cl, true);
 }
 
 static void reclaimed(void *ctx, int r)
@@ -183,7 +202,7 @@ static void reclaim(struct nt_node *n, void *arg)
     irc_casefold(folded, cl->nick, sizeof folded);
     char *ctx = strdup(cl->nick), info[CHAT_INFO_MAX];
     claim_info(cl, cl->nick, info, sizeof info);
-    if (ctx && chat->bus.claim(chat->bus.arg, cl->claim_id, folded, info, reclaimed, ctx) < 0)
+    if (ctx && chat->bus.claim(chat->bus.arg, cl->uid, folded, info, reclaimed, ctx) < 0)
         free(ctx);
 }
 
@@ -191,6 +210,7 @@ void mx_chat_bus_up(struct mx_chat *chat)
 {
     chat_lock(chat);
     chat->bus.subscribe(chat->bus.arg, chat->nsubj, true);
+    chat->bus.subscribe(chat->bus.arg, chat->usubj, true);
     nt_each(&chat->nicks, reclaim, chat);
     nt_each(&chat->chans, resubscribe, chat);
     chat_unlock(chat);
@@ -202,7 +222,8 @@ int mx_chat_set_bus(struct mx_chat *chat, const struct mx_chat_bus *bus, const c
     free(chat->node);
     free(chat->subj);
     free(chat->nsubj);
-    chat->node = chat->subj = chat->nsubj = NULL;
+    free(chat->usubj);
+    chat->node = chat->subj = chat->nsubj = chat->usubj = NULL;
     chat->has_bus = false;
     if (!bus)
         return 0;
@@ -210,12 +231,14 @@ int mx_chat_set_bus(struct mx_chat *chat, const struct mx_chat_bus *bus, const c
     chat->node = strdup(node);
     chat->subj = malloc(n);
     chat->nsubj = malloc(nn);
-    if (!chat->node || !chat->subj || !chat->nsubj) {
+    chat->usubj = malloc(n);
+    if (!chat->node || !chat->subj || !chat->nsubj || !chat->usubj) {
         mx_chat_set_bus(chat, NULL, NULL, NULL);
         return -ENOMEM;
     }
     snprintf(chat->subj, n, "%sc:", prefix);
     snprintf(chat->nsubj, nn, "%sn:%s", prefix, node);
+    snprintf(chat->usubj, n, "%su", prefix);
     chat->bus = *bus;
     chat->has_bus = true;
     return 0;
@@ -231,6 +254,7 @@ const struct mx_chat_bus *mx_chat_get_bus(const struct mx_chat *chat)
 struct claim {
     struct mx_chat *chat;
     uint64_t id;                    /* the client's conn id when it asked */
+    uint64_t uid;                   /* and its uid: the claim's owner */
     chat_claimed_fn *then;
     int r;
     char nick[CHAT_NICKLEN + 1];    /* as asked (its case kept) */
@@ -242,7 +266,7 @@ static void claim_run(struct mx_conn *c, void *arg)
     struct chat_client *cl = c ? mx_conn_data(c) : NULL;
     if (!cl || (cl->flags & CL_GONE)) {
         if (k->r == 1)  /* nobody else will let it go */
-            chat_cluster_let_go(k->chat, k->id, k->nick);
+            chat_cluster_let_go(k->chat, k->uid, k->nick);
         free(k);
         return;
     }
@@ -250,7 +274,7 @@ static void claim_run(struct mx_conn *c, void *arg)
     cl->flags &= ~CL_CLAIMING;
     if (!(cl->flags & CL_FLOOD) && cl->holds == 0)
         mx_conn_resume(c);
-    k->then(cl, k->r, k->nick, k->id);
+    k->then(cl, k->r, k->nick);
     chat_leave(wk);
     free(k);
 }
@@ -279,12 +303,12 @@ int chat_cluster_claim(struct chat_client *cl, const char *nick, chat_claimed_fn
     struct claim *k = malloc(sizeof *k);
     if (!k)
         return -1;
-    *k = (struct claim){ .chat = chat, .id = cl->id, .then = then };
+    *k = (struct claim){ .chat = chat, .id = cl->id, .uid = cl->uid, .then = then };
     snprintf(k->nick, sizeof k->nick, "%s", nick);
     char folded[CHAT_NICKLEN + 1], info[CHAT_INFO_MAX];
     irc_casefold(folded, nick, sizeof folded);
     claim_info(cl, nick, info, sizeof info);
-    if (chat->bus.claim(chat->bus.arg, cl->id, folded, info, claim_done, k) < 0) {
+    if (chat->bus.claim(chat->bus.arg, cl->uid, folded, info, claim_done, k) < 0) {
         free(k);
         return -1;
     }
@@ -427,6 +451,87 @@ int chat_cluster_lookup(struct chat_client *cl, const char *const *nicks, unsign
     }
     /* The same pause as a claim's: the client's next lines wait. */
     cl->flags |= CL_CLAIMING;
+    mx_conn_pause(cl->c);
+    return 0;
+}
+
+/* ---- a channel's members on other nodes --------------------------------- */
+
+struct names {
+    struct mx_chat *chat;
+    uint64_t id;                    /* the asking client's conn id */
+    chat_names_fn *then;
+    char chan[CHAT_CHANLEN + 1];
+    unsigned n;
+    bool failed;
+    char **who;                     /* "nick!user@host" of other nodes' members */
+};
+
+static void names_free(struct names *q)
+{
+    for (unsigned i = 0; i < q->n; i++)
+        free(q->who[i]);
+    free(q->who);
+    free(q);
+}
+
+static void names_run(struct mx_conn *c, void *arg)
+{
+    struct names *q = arg;
+    struct chat_client *cl = c ? mx_conn_data(c) : NULL;
+    if (cl && !(cl->flags & CL_GONE)) {
+        struct chat_worker *wk = chat_enter(q->chat, cl->worker);
+        cl->flags &= ~CL_CLAIMING;
+        if (!(cl->flags & CL_FLOOD) && cl->holds == 0)
+            mx_conn_resume(c);
+        q->then(cl, q->chan, (const char *const *)q->who, q->n);
+        chat_leave(wk);
+    }
+    names_free(q);
+}
+
+/* The bus's thread: entries "NODE UID\nWHO"; this node's own are left
+ * out (its members are listed from its own tables). */
+static void names_done(void *ctx, const char *const *v, const size_t *lens, unsigned n)
+{
+    struct names *q = ctx;
+    size_t mine = strlen(q->chat->node);
+    q->who = v && n ? calloc(n, sizeof *q->who) : NULL;
+    for (unsigned i = 0; q->who && i < n; i++) {
+        const char *nl = memchr(v[i], '\n', lens[i]);
+        if (!nl || ((size_t)(nl - v[i]) > mine && memcmp(v[i], q->chat->node, mine) == 0 &&
+                    v[i][mine] == ' '))
+            continue;
+        size_t wl = lens[i] - (size_t)(nl + 1 - v[i]);
+        if (wl == 0 || wl > CHAT_NICKLEN + CHAT_USERLEN + 64 + 2 ||
+            memchr(nl + 1, ' ', wl) || !memchr(nl + 1, '!', wl))
+            continue;
+        if ((q->who[q->n] = malloc(wl + 1))) {
+            memcpy(q->who[q->n], nl + 1, wl);
+            q->who[q->n++][wl] = '\0';
+        }
+    }
+    if (mx_server_post(q->chat->srv, q->id, names_run, q) < 0)
+        names_free(q);
+}
+
+int chat_cluster_names(struct chat_client *cl, const char *chan, chat_names_fn *then)
+{
+    struct mx_chat *chat = cl->chat;
+    if (!chat->has_bus || !chat->bus.members)
+        return 1;
+    struct names *q = calloc(1, sizeof *q);
+    if (!q)
+        return -1;
+    *q = (struct names){ .chat = chat, .id = cl->id, .then = then };
+    snprintf(q->chan, sizeof q->chan, "%s", chan);
+    char folded[CHAT_CHANLEN + 1];
+    irc_casefold(folded, chan, sizeof folded);
+    if (chat->bus.members(chat->bus.arg, folded, names_done, q) < 0) {
+        free(q);
+        return -1;
+    }
+    cl->flags |= CL_CLAIMING;  /* its next lines wait, as for a claim */
     mx_conn_pause(cl->c);
     return 0;
 }

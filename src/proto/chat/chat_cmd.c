@@ -168,7 +168,7 @@ static void msg_channel(struct chat_client *cl, const struct relay *r, const cha
     chat_unlock(chat);
     if (ok) {
         struct chat_msg *msg = relay_msg(cl, r, ch->name);
-        chat_cluster_publish(chat, ch->name, msg);
+        wire_chan_msg(chat, ch->name, msg);
         echo(cl, msg);
         aud_msg(&a, msg, cl);
     } else {

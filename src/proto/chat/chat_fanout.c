@@ -125,24 +125,32 @@ static void fanout(struct chat_aud *a, struct chat_msg *m, const struct chat_cli
     deliver_local(a->chat, a->self, a->v, a->n, m, skip);
 }
 
-void chan_fanout_posted(struct mx_chat *chat, const char *name, struct chat_msg *m)
+void chan_fanout_posted(struct mx_chat *chat, const char *const *names, unsigned n,
+                        struct chat_msg *m)
 {
     struct chat_wset ws = { 0 };
+    struct chat_channel *chans[CHAT_POSTED_MAX];
+    unsigned k = 0;
     chat_lock(chat);
-    struct chat_channel *ch = chan_find(chat, name);
     unsigned nworkers = chat->nworkers;
-    if (ch) {
+    for (unsigned i = 0; i < n && k < CHAT_POSTED_MAX; i++) {
+        struct chat_channel *ch = chan_find(chat, names[i]);
+        if (!ch)
+            continue;
         chan_ref(ch);
+        chans[k++] = ch;
         for (unsigned w = 0; w < nworkers; w++)
             if (ch->per_worker[w])
                 wset_add(&ws, w);
     }
     chat_unlock(chat);
-    for (unsigned w = 0; ch && m && w < nworkers; w++)
+    /* One post per worker with all the channels: a member of several
+     * gets the line once (deliver_local's stamp). */
+    for (unsigned w = 0; k && m && w < nworkers; w++)
         if (wset_has(&ws, w))
-            post_to(chat, false, 0, w, &ch, 1, m);
-    if (ch)
-        chan_unref(ch);
+            post_to(chat, false, 0, w, chans, k, m);
+    for (unsigned i = 0; i < k; i++)
+        chan_unref(chans[i]);
     chat_msg_unref(m);
 }
 
@@ -366,6 +374,7 @@ void chat_quit(struct chat_client *cl, const char *reason)
         if (cl->nchans == 0)
             cl_forget(cl);
         chat_unlock(chat);
+        wire_user_line(chat, a.v, a.n, line);
         aud_line(&a, line, cl);
     }
     mx_chunk_unref(line);

@@ -38,6 +38,8 @@
  *                   (cutting off SendQ overflows)
  *   chat_state.c    the tables: channel lifetime (a channel subscribes
  *                   to its subject while it lives), lookups, membership
+ *   chat_wire.c     what this node publishes for the others: subjects,
+ *                   lines, memberships
  *   chat_whowas.c   the bounded history of nicks that quit or changed
  *   chat_send.c     queueing to one client under its SendQ, line format,
  *                   labeled-response (the replies to a labeled command)
@@ -106,7 +108,7 @@ enum {
     CL_FLOOD = 1 << 9,      /* paused until the flood bucket refills */
     CL_INVISIBLE = 1 << 10, /* user mode +i */
     CL_CLAIMING = 1 << 11,  /* a nick claim or lookup is out (cluster): input paused */
-    CL_CLAIMED = 1 << 12,   /* holds its nick across the network, as claim_id */
+    CL_CLAIMED = 1 << 12,   /* holds its nick across the network, as uid */
 };
 
 /* IRCv3 capabilities (chat_cap.c lists them). The first three pick the
@@ -201,9 +203,10 @@ struct chat_client {
     unsigned nheld, capheld;
     unsigned holds;
     uint64_t held_since_ms;         /* when nheld last left 0 */
-    /* Written by the owner under mu, read under mu: the id its nick claim
-     * was made with (CL_CLAIMED); a move changes id, not the claim. */
-    uint64_t claim_id;
+    /* Its first id, fixed at creation: who it is on the network, with
+     * this node's name, in its nick claim and channel memberships there.
+     * A move changes id, not uid. */
+    uint64_t uid;
 };
 
 /* A channel's mask lists: bans (+b), ban exceptions (+e), invite
@@ -345,6 +348,7 @@ struct mx_chat {
     char *node;                     /* this node's name in what it publishes */
     char *subj;                     /* every channel's subject starts with it */
     char *nsubj;                    /* this node's own subject (lines to a nick) */
+    char *usubj;                    /* the network's subject (QUIT, NICK) */
 };
 
 /* cl's settings: its worker's set. */
@@ -438,6 +442,25 @@ const char *cl_target(const struct chat_client *cl);
 struct mx_chunk *chat_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct mx_chunk *chat_vline(const char *fmt, va_list ap);
 
+/* chat_wire.c: what this node tells the others (nothing without a bus).
+ * chan's subject (its casefolded name after chat->subj) into buf, and
+ * (un)subscribing it: a channel is subscribed from chan_new to its
+ * retirement, and again by each one when Redis comes back (under mu). */
+void chan_subject(const struct mx_chat *chat, const char *name, char *buf, size_t len);
+void chan_subscribe(struct mx_chat *chat, const struct chat_channel *ch, bool on);
+/* A line to channel chan (m or line stays the caller's): to the other
+ * nodes' members too. Any lock state. */
+void wire_chan_msg(struct mx_chat *chat, const char *chan, struct chat_msg *m);
+void wire_chan_line(struct mx_chat *chat, const char *chan, struct mx_chunk *line);
+/* A QUIT or NICK line concerning the n channels chans: to the other nodes'
+ * members of any of them, once each. */
+void wire_user_line(struct mx_chat *chat, struct chat_channel *const *chans, unsigned n,
+                    const struct mx_chunk *line);
+/* Under mu: cl (registered) is on ch now, or left it, as the
+ * network's membership lists have it. */
+void wire_member(struct mx_chat *chat, const struct chat_channel *ch,
+                 const struct chat_client *cl, bool on);
+
 /* chat_state.c: the tables. Under mu unless said; nothing here sends. */
 struct chat_channel *chan_new(struct mx_chat *chat, const char *name);
 /* Any thread, no lock: a reference keeps a channel's memory, not its
@@ -463,11 +486,6 @@ bool chan_banned(const struct chat_channel *ch, const struct chat_client *cl);
 int member_add(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl,
                unsigned modes);
 void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_client *cl);
-/* Under mu: ch's subject on the bus (its casefolded name after chat->subj)
- * into buf; and (un)subscribing it. A channel is subscribed from chan_new
- * to its retirement, and again by each one when Redis comes back. */
-void chan_subject(const struct mx_chat *chat, const char *name, char *buf, size_t len);
-void chan_subscribe(struct mx_chat *chat, const struct chat_channel *ch, bool on);
 /* cl's nick becomes nick in the nick table (free: the caller checked). */
 void cl_rename(struct chat_client *cl, const char *nick);
 /* An unregistered cl loses its nick (its claim across the network failed). */
@@ -524,9 +542,11 @@ void chat_tell_peers(struct chat_client *cl, struct chat_msg *m, bool self_too);
 void aud_send(struct chat_aud *a, const struct chat_client *skip, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Not on a worker (the cluster bus thread): m (taken) to the members of
- * channel name on every worker, by a post to each; nothing if no such
- * channel has members here. */
-void chan_fanout_posted(struct mx_chat *chat, const char *name, struct chat_msg *m);
+ * the channels names (at most CHAT_POSTED_MAX; those that exist here) on
+ * every worker, once each, by a post to each worker. */
+#define CHAT_POSTED_MAX 128
+void chan_fanout_posted(struct mx_chat *chat, const char *const *names, unsigned n,
+                        struct chat_msg *m);
 /* Any thread: m (not taken) to the client of conn id to_id, by a post,
  * if it is still there. */
 void chat_post_msg(struct mx_chat *chat, uint64_t to_id, struct chat_msg *m);
@@ -557,18 +577,22 @@ void chat_close_link(struct chat_client *cl, const char *why, bool log);
 struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker);
 void chat_leave(struct chat_worker *wk);
 
-/* chat_cluster.c: a line to channel chan goes to the other nodes too
- * (nothing without a bus). Not under mu; m stays the caller's. */
-void chat_cluster_publish(struct mx_chat *chat, const char *chan, struct chat_msg *m);
 /* On cl's owner: claims nick for cl across the network. 1: no network,
  * go on; 0: asked, cl's input waits (CL_CLAIMING) until then(cl, r,
- * nick, id) runs on cl's owner, r as struct mx_chat_bus's claim, id
- * the one the claim is made with; -1: the network is unreachable now.
+ * nick) runs on cl's owner, r as struct mx_chat_bus's claim (made as
+ * cl->uid); -1: the network is unreachable now.
  * then is not called if cl has gone (a claim made is then let go). */
-typedef void chat_claimed_fn(struct chat_client *cl, int r, const char *nick, uint64_t id);
+typedef void chat_claimed_fn(struct chat_client *cl, int r, const char *nick);
 int chat_cluster_claim(struct chat_client *cl, const char *nick, chat_claimed_fn *then);
-/* Any thread: the claim of client id on nick is let go. */
-void chat_cluster_let_go(struct mx_chat *chat, uint64_t id, const char *nick);
+/* Any thread: the claim of the client of uid on nick is let go. */
+void chat_cluster_let_go(struct mx_chat *chat, uint64_t uid, const char *nick);
+/* On cl's owner: chan's members on other nodes. 1: no network; 0: asked,
+ * cl's input waits until then(cl, chan, who, n) runs on its owner with
+ * their "nick!user@host" (none if the network did not answer; not at all
+ * if cl has gone); -1: the network is unreachable now. */
+typedef void chat_names_fn(struct chat_client *cl, const char *chan, const char *const *who,
+                           unsigned n);
+int chat_cluster_names(struct chat_client *cl, const char *chan, chat_names_fn *then);
 /* On cl's owner: what the network knows of nicks (held by clients of
  * other nodes: their claims' info). 1: no network; 0: asked, cl's input
  * waits until then(cl, who, n, arg) runs on its owner, who[i].found for
@@ -618,9 +642,14 @@ void chat_kick_apply(struct chat_client *target, struct chat_channel *ch,
  * conn id. Takes line (NULL: nothing happens) and a reference to ch. */
 void chat_kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
                     struct mx_chunk *line);
-/* Under mu: sends the NAMES reply for ch to cl (353s and 366). */
-void chan_names(struct chat_client *cl, struct chat_channel *ch);
+/* Under mu: sends the NAMES reply for ch to cl (353s and 366), with the
+ * n members of other nodes in remote ("nick!user@host") after its own. */
+void chan_names(struct chat_client *cl, struct chat_channel *ch, const char *const *remote,
+                unsigned n);
 void chan_topic_reply(struct chat_client *cl, struct chat_channel *ch, bool none_too);
+/* Not under mu: the NAMES reply for channel chan to cl, other nodes'
+ * members included (then later: cl's next lines wait for it). */
+void chat_names_reply(struct chat_client *cl, const char *chan);
 
 /* chat_query.c: the queries, NOT under mu (they take it). */
 void chat_cmd_who(struct chat_client *cl, struct irc_msg *m);

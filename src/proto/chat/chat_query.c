@@ -384,7 +384,7 @@ static void names_node(struct nt_node *n, void *arg)
     struct names_all *na = arg;
     struct chat_channel *ch = chan_of(n);
     if (na->sent < NAMES_ALL && chan_visible(na->cl, ch)) {
-        chan_names(na->cl, ch);
+        chan_names(na->cl, ch, NULL, 0);
         na->sent++;
     }
 }
@@ -402,11 +402,22 @@ void chat_cmd_names(struct chat_client *cl, struct irc_msg *m)
     }
     char *names[NAMES_MAX];
     unsigned n = split_commas(m->params[0], names, NAMES_MAX);
+    /* One channel with other nodes: their members too (chat_chan.c). */
+    if (n == 1 && chat->has_bus) {
+        chat_lock(chat);
+        struct chat_channel *ch = chan_find(chat, names[0]);
+        bool visible = ch && chan_visible(cl, ch);
+        chat_unlock(chat);
+        if (visible) {
+            chat_names_reply(cl, names[0]);
+            return;
+        }
+    }
     for (unsigned i = 0; i < n; i++) {
         chat_lock(chat);
         struct chat_channel *ch = chan_find(chat, names[i]);
         if (ch && chan_visible(cl, ch))
-            chan_names(cl, ch);
+            chan_names(cl, ch, NULL, 0);
         else
             cl_numeric(cl, 366, "%s :End of NAMES list", names[i]);
         chat_unlock(chat);

@@ -159,15 +159,6 @@ void chat_cmd_version(struct chat_client *cl, struct irc_msg *m)
     send_isupport(cl);
 }
 
-/* The claim is cl's now: mx_chat_bus_up reads claim_id under mu on the
- * bus's thread, to claim again after Redis was lost. */
-static void hold_claim(struct chat_client *cl, uint64_t id)
-{
-    chat_lock(cl->chat);
-    cl->claim_id = id;
-    chat_unlock(cl->chat);
-    cl->flags |= CL_CLAIMED;
-}
 
 static void unreachable(struct chat_client *cl)
 {
@@ -176,10 +167,10 @@ static void unreachable(struct chat_client *cl)
 }
 
 /* On registration: the nick's claim across the network came back. */
-static void nick_claimed(struct chat_client *cl, int r, const char *nick, uint64_t id)
+static void nick_claimed(struct chat_client *cl, int r, const char *nick)
 {
     if (r == 1) {
-        hold_claim(cl, id);
+        cl->flags |= CL_CLAIMED;
         try_register(cl);
         return;
     }
@@ -289,6 +280,7 @@ static bool nick_apply(struct chat_client *cl, const char *nick)
         cl_numeric(cl, 433, "%s :Nickname is already in use", nick);
     else if (line && !a.n)
         cl_send_chunk(cl, line);
+    wire_user_line(chat, a.v, a.n, line);
     aud_line(&a, line, NULL);
     mx_chunk_unref(line);
     return !taken;
@@ -296,7 +288,7 @@ static bool nick_apply(struct chat_client *cl, const char *nick)
 
 /* A registered client's new nick, claimed across the network first: the
  * old claim goes once the new one is held. */
-static void nick_changed(struct chat_client *cl, int r, const char *nick, uint64_t id)
+static void nick_changed(struct chat_client *cl, int r, const char *nick)
 {
     if (r != 1) {
         if (r == 0)
@@ -307,15 +299,14 @@ static void nick_changed(struct chat_client *cl, int r, const char *nick, uint64
     }
     char old[CHAT_NICKLEN + 1];
     snprintf(old, sizeof old, "%s", cl->nick);
-    uint64_t old_id = cl->claim_id;
     bool had = cl->flags & CL_CLAIMED;
     if (!nick_apply(cl, nick)) {  /* taken here meanwhile */
-        chat_cluster_let_go(cl->chat, id, nick);
+        chat_cluster_let_go(cl->chat, cl->uid, nick);
         return;
     }
     if (had)
-        chat_cluster_let_go(cl->chat, old_id, old);
-    hold_claim(cl, id);
+        chat_cluster_let_go(cl->chat, cl->uid, old);
+    cl->flags |= CL_CLAIMED;
 }
 
 static bool taken_here(struct chat_client *cl, const char *nick)

@@ -52,22 +52,6 @@ struct chat_channel *chan_new(struct mx_chat *chat, const char *name)
     return ch;
 }
 
-void chan_subject(const struct mx_chat *chat, const char *name, char *buf, size_t len)
-{
-    char folded[CHAT_CHANLEN + 1];
-    irc_casefold(folded, name, sizeof folded);
-    snprintf(buf, len, "%s%s", chat->subj, folded);
-}
-
-void chan_subscribe(struct mx_chat *chat, const struct chat_channel *ch, bool on)
-{
-    if (!chat->has_bus)
-        return;
-    char subject[256];
-    chan_subject(chat, ch->name, subject, sizeof subject);
-    chat->bus.subscribe(chat->bus.arg, subject, on);
-}
-
 void chan_ref(struct chat_channel *ch)
 {
     atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
@@ -201,6 +185,7 @@ int member_add(struct mx_chat *chat, struct chat_channel *ch, struct chat_client
     ch->m[ch->n++] = (struct chat_member){ cl, modes };
     ch->per_worker[cl->worker]++;
     cl->chans[cl->nchans++] = ch;
+    wire_member(chat, ch, cl, true);
     /* A member all the same: it only misses what is said there. */
     if (local_add(ch, cl) < 0)
         mx_warn("chat: out of memory: %s joins %s without local delivery", cl->nick, ch->name);
@@ -221,6 +206,7 @@ void member_del(struct mx_chat *chat, struct chat_channel *ch, struct chat_clien
         }
     }
     local_del(ch, cl);
+    wire_member(chat, ch, cl, false);
     if (ch->n == 0)
         chan_retire(chat, ch);
 }
@@ -235,6 +221,8 @@ void cl_rename(struct chat_client *cl, const char *nick)
         cl->flags |= CL_NICK;
     else
         cl->flags &= ~CL_NICK;
+    for (unsigned i = 0; i < cl->nchans; i++)  /* the network's lists: the new nick */
+        wire_member(cl->chat, cl->chans[i], cl, true);
 }
 
 void cl_unname(struct chat_client *cl)
@@ -250,7 +238,7 @@ void cl_release_claim(struct chat_client *cl)
         return;
     char folded[CHAT_NICKLEN + 1];
     irc_casefold(folded, cl->nick, sizeof folded);
-    cl->chat->bus.release(cl->chat->bus.arg, cl->claim_id, folded);
+    cl->chat->bus.release(cl->chat->bus.arg, cl->uid, folded);
     cl->flags &= ~CL_CLAIMED;
 }
 

@@ -1,0 +1,98 @@
+/* chat_wire.c - what this node tells the others (docs/cluster.md): the
+ * subjects it hears, the lines it publishes, and its clients' channel
+ * memberships. Nothing here without a bus (chat->has_bus false).
+ *
+ * Payloads are text, newline-separated: NODE, NEED (the capability a
+ * member needs: TAGMSG's message-tags), TAGS (client tags, maybe empty),
+ * for the node and network subjects one more field (the target nick; the
+ * channels a QUIT or NICK concerns, comma-separated), then the line as
+ * this node formatted it, CRLF included. chat_cluster.c reads them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/chat/chat_int.h"
+
+/* A line, its tags and the rest: well under this. */
+#define PAYLOAD_MAX 16384
+
+void chan_subject(const struct mx_chat *chat, const char *name, char *buf, size_t len)
+{
+    char folded[CHAT_CHANLEN + 1];
+    irc_casefold(folded, name, sizeof folded);
+    snprintf(buf, len, "%s%s", chat->subj, folded);
+}
+
+void chan_subscribe(struct mx_chat *chat, const struct chat_channel *ch, bool on)
+{
+    if (!chat->has_bus)
+        return;
+    char subject[256];
+    chan_subject(chat, ch->name, subject, sizeof subject);
+    chat->bus.subscribe(chat->bus.arg, subject, on);
+}
+
+/* head (the fields before the line), then line, published on subject. */
+static void publish(struct mx_chat *chat, const char *subject, const char *head, size_t hlen,
+                    const struct mx_chunk *line)
+{
+    if (hlen + line->len > PAYLOAD_MAX)
+        return;
+    char *p = malloc(hlen + line->len);
+    if (!p)
+        return;
+    memcpy(p, head, hlen);
+    memcpy(p + hlen, line->data, line->len);
+    chat->bus.publish(chat->bus.arg, subject, p, hlen + line->len);
+    free(p);
+}
+
+void wire_chan_msg(struct mx_chat *chat, const char *chan, struct chat_msg *m)
+{
+    if (!chat->has_bus || !m)
+        return;
+    char subject[256], head[PAYLOAD_MAX];
+    chan_subject(chat, chan, subject, sizeof subject);
+    int n = snprintf(head, sizeof head, "%s\n%u\n%.*s\n", chat->node, (unsigned)m->need,
+                     (int)m->ntags, m->tags);
+    if (n > 0 && (size_t)n < sizeof head)
+        publish(chat, subject, head, (size_t)n,
+                atomic_load_explicit(&m->v[0], memory_order_relaxed));
+}
+
+void wire_chan_line(struct mx_chat *chat, const char *chan, struct mx_chunk *line)
+{
+    if (!chat->has_bus || !line)
+        return;
+    struct chat_msg *m = chat_msg_new(mx_chunk_ref(line), NULL, NULL, 0);
+    wire_chan_msg(chat, chan, m);
+    chat_msg_unref(m);
+}
+
+void wire_user_line(struct mx_chat *chat, struct chat_channel *const *chans, unsigned n,
+                    const struct mx_chunk *line)
+{
+    if (!chat->has_bus || !line || n == 0)
+        return;
+    char head[PAYLOAD_MAX];
+    int len = snprintf(head, sizeof head, "%s\n0\n\n", chat->node);
+    for (unsigned i = 0; len > 0 && (size_t)len < sizeof head && i < n; i++)
+        len += snprintf(head + len, sizeof head - (size_t)len, "%s%s", i ? "," : "",
+                        chans[i]->name);
+    if (len > 0 && (size_t)len + 1 < sizeof head) {
+        head[len++] = '\n';
+        publish(chat, chat->usubj, head, (size_t)len, line);
+    }
+}
+
+void wire_member(struct mx_chat *chat, const struct chat_channel *ch,
+                 const struct chat_client *cl, bool on)
+{
+    if (!chat->has_bus || !cl->registered || !chat->bus.member)
+        return;
+    char folded[CHAT_CHANLEN + 1], who[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
+    irc_casefold(folded, ch->name, sizeof folded);
+    snprintf(who, sizeof who, "%s!%s@%s", cl->nick, cl->user, cl->vhost);
+    chat->bus.member(chat->bus.arg, folded, cl->uid, on ? who : NULL);
+}
