@@ -63,6 +63,9 @@ static const char to_nick_lua[] =
     "    local h = ARGV[1] .. 'members:' .. chan\n" \
     "    local who = redis.call('HGET', h, owner)\n" \
     "    redis.call('HDEL', h, owner)\n" \
+    "    if redis.call('HLEN', h) == 1 and redis.call('HEXISTS', h, '*') == 1 then\n" \
+    "      redis.call('DEL', h)\n" \
+    "    end\n" \
     "    if who then\n" \
     "      local g = gone[owner] or { who = who, chans = {} }\n" \
     "      table.insert(g.chans, chan)\n" \
@@ -110,7 +113,18 @@ static const char member_lua[] =
     "else\n"
     "  redis.call('HDEL', h, ARGV[4])\n"
     "  redis.call('SREM', m, ARGV[3] .. ' ' .. ARGV[4])\n"
+    "  if redis.call('HLEN', h) == 1 and redis.call('HEXISTS', h, '*') == 1 then\n"
+    "    redis.call('DEL', h)\n"
+    "  end\n"
     "end\n"
+    "return 1\n";
+
+/* ARGV: prefix, channel, "BY\nAT\nTEXT" ("": none). The topic is the
+ * field "*" of the members' hash, so it goes with the last member. */
+static const char topic_lua[] =
+    "local h = ARGV[1] .. 'members:' .. ARGV[2]\n"
+    "if ARGV[3] == '' then redis.call('HDEL', h, '*')\n"
+    "elseif redis.call('EXISTS', h) == 1 then redis.call('HSET', h, '*', ARGV[3]) end\n"
     "return 1\n";
 
 struct pending {
@@ -265,6 +279,12 @@ void mx_net_member(struct mx_bus *b, const char *prefix, const char *node, const
     owner_of(owner, sizeof owner, node, uid);
     eval(b, member_lua, 5, (const char *[]){ prefix, node, chan, owner, who ? who : "" }, NULL,
          logged, (void *)"member");
+}
+
+void mx_net_topic(struct mx_bus *b, const char *prefix, const char *chan, const char *topic)
+{
+    eval(b, topic_lua, 3, (const char *[]){ prefix, chan, topic ? topic : "" }, NULL, logged,
+         (void *)"topic");
 }
 
 struct listing {

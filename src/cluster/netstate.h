@@ -6,7 +6,8 @@
  *   nick:NICK    "NODE ID": the client (its conn id) of NODE holding NICK
  *                (casefolded)
  *   who:NICK     what WHOIS shows of that client, set with the claim
- *   members:CHAN hash "NODE UID" -> "nick!user@host": the channel's members
+ *   members:CHAN hash "NODE UID" -> "nick!user@host": the channel's members,
+ *                and "*" -> "BY\nAT\nTEXT": its topic
  *   memb:NODE    set of "CHAN NODE UID": NODE's memberships, freed with it
  *   nicks:NODE   the nicks NODE's clients claimed: a dead node's are freed
  *   nodes        the set of nodes that came up
@@ -55,8 +56,11 @@ void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const c
  * ("nick!user@host"), or no longer (who NULL). */
 void mx_net_member(struct mx_bus *b, const char *prefix, const char *node, const char *chan,
                    uint64_t uid, const char *who);
-/* chan's members on every node, each as "NODE UID\nnick!user@host" (v
- * NULL when Redis was lost). 0 or <0 as mx_net_claim. */
+/* chan's topic is topic ("BY\nAT\nTEXT"), or none (NULL). */
+void mx_net_topic(struct mx_bus *b, const char *prefix, const char *chan, const char *topic);
+/* chan's members on every node, each as "NODE UID\nnick!user@host", and
+ * its topic as "*\nBY\nAT\nTEXT" (v NULL when Redis was lost). 0 or <0 as
+ * mx_net_claim. */
 int mx_net_members(struct mx_bus *b, const char *prefix, const char *chan,
                    mx_net_found_fn *done, void *ctx);
 

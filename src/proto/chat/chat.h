@@ -114,8 +114,10 @@ struct mx_chat_bus {
     /* Any thread: the client of uid is on chan (casefolded) as who
      * ("nick!user@host"), or left it (who NULL). */
     void (*member)(void *arg, const char *chan, uint64_t uid, const char *who);
+    /* Any thread: chan's topic is topic ("BY\nAT\nTEXT"), or none (NULL). */
+    void (*topic)(void *arg, const char *chan, const char *topic);
     /* Any thread: chan's members on every node, done as lookup's, each
-     * v[i] "NODE UID\nnick!user@host". */
+     * v[i] "NODE UID\nnick!user@host", and its topic as "*\nBY\nAT\nTEXT". */
     int (*members)(void *arg, const char *chan,
                    void (*done)(void *ctx, const char *const *v, const size_t *lens,
                                 unsigned n), void *ctx);

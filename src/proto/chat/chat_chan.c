@@ -78,6 +78,8 @@ static int join_locked(struct chat_client *cl, const char *name, const char *key
     return 0;
 }
 
+static void join_replies(struct chat_client *cl, const char *chan);
+
 void chat_join(struct chat_client *cl, const char *name, const char *key)
 {
     struct mx_chat *chat = cl->chat;
@@ -104,20 +106,16 @@ void chat_join(struct chat_client *cl, const char *name, const char *key)
     wire_chan_line(chat, ch->name, line);
     mx_chunk_unref(line);
     aud_join(&a, cl, ch->name);
-    /* ch outlives the audience: cl is on it, and only this worker can
-     * change that. */
-    chat_lock(chat);
-    chan_topic_reply(cl, ch, false);
-    chat_unlock(chat);
-    chat_names_reply(cl, ch->name);
+    join_replies(cl, ch->name);
 }
 
-/* The NAMES reply to the client of a channel, once the network says who
- * else is on it. */
+/* The NAMES reply to the client of a channel, with the members the
+ * network says are on it elsewhere. */
 static void names_of_network(struct chat_client *cl, const char *chan, const char *const *who,
-                             unsigned n)
+                             unsigned n, const struct chat_topic *topic)
 {
     struct mx_chat *chat = cl->chat;
+    (void)topic;
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, chan);
     if (ch)
@@ -127,11 +125,39 @@ static void names_of_network(struct chat_client *cl, const char *chan, const cha
         cl_numeric(cl, 366, "%s :End of NAMES list", chan);
 }
 
+/* After a JOIN: the topic (the network's if newer than this node's copy:
+ * a channel new here has none yet) and the NAMES reply. */
+static void join_of_network(struct chat_client *cl, const char *chan, const char *const *who,
+                            unsigned n, const struct chat_topic *topic)
+{
+    struct mx_chat *chat = cl->chat;
+    chat_lock(chat);
+    struct chat_channel *ch = chan_find(chat, chan);
+    if (ch && topic && (!ch->topic || topic->at > ch->topic_at)) {
+        free(ch->topic);
+        ch->topic = strdup(topic->text);
+        snprintf(ch->topic_by, sizeof ch->topic_by, "%s", topic->by);
+        ch->topic_at = topic->at;
+    }
+    if (ch) {
+        chan_topic_reply(cl, ch, false);
+        chan_names(cl, ch, who, n);
+    }
+    chat_unlock(chat);
+    if (!ch)
+        cl_numeric(cl, 366, "%s :End of NAMES list", chan);
+}
+
+static void join_replies(struct chat_client *cl, const char *chan)
+{
+    if (chat_cluster_names(cl, chan, join_of_network) != 0)
+        join_of_network(cl, chan, NULL, 0, NULL);
+}
+
 void chat_names_reply(struct chat_client *cl, const char *chan)
 {
-    if (chat_cluster_names(cl, chan, names_of_network) == 0)
-        return;
-    names_of_network(cl, chan, NULL, 0);
+    if (chat_cluster_names(cl, chan, names_of_network) != 0)
+        names_of_network(cl, chan, NULL, 0, NULL);
 }
 
 /* ---- leaving ------------------------------------------------------------- */

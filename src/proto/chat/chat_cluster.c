@@ -116,6 +116,35 @@ static void to_local_nick(struct mx_chat *chat, const struct head *h)
     chat_msg_unref(m);
 }
 
+/* Sets ch's topic to text (NULL or "": none) by by, at at. Under mu. */
+static void set_topic(struct chat_channel *ch, const char *text, const char *by, time_t at)
+{
+    free(ch->topic);
+    ch->topic = text && text[0] ? strndup(text, CHAT_TOPICLEN) : NULL;
+    snprintf(ch->topic_by, sizeof ch->topic_by, "%s", by);
+    ch->topic_at = at;
+}
+
+/* A TOPIC line from another node: this node's copy of the topic follows,
+ * so TOPIC and the JOIN's 332 here show it too. */
+static void remote_topic(struct mx_chat *chat, const char *name, const struct head *h)
+{
+    char line[IRC_LINE_MAX + 1];
+    if (h->llen < 2 || h->llen - 2 >= sizeof line)
+        return;
+    memcpy(line, h->line, h->llen - 2);
+    line[h->llen - 2] = '\0';
+    struct irc_msg m;
+    if (irc_parse(line, &m) != IRC_OK || !m.prefix || strcmp(m.cmd, "TOPIC") != 0 ||
+        m.nparams < 2)
+        return;
+    chat_lock(chat);
+    struct chat_channel *ch = chan_find(chat, name);
+    if (ch)
+        set_topic(ch, m.params[1], m.prefix, time(NULL));
+    chat_unlock(chat);
+}
+
 /* A QUIT or NICK of another node's client: "NODE\n0\n\nCHANS\nLINE", to the
  * local members of any of CHANS (comma-separated), once each. */
 static void user_line(struct mx_chat *chat, const char *payload, size_t len)
@@ -166,6 +195,7 @@ void mx_chat_bus_message(struct mx_chat *chat, const char *subject, size_t slen,
     char name[CHAT_CHANLEN + 1];
     memcpy(name, subject + plen, slen - plen);
     name[slen - plen] = '\0';
+    remote_topic(chat, name, &h);
     const char *names[1] = { name };
     chan_fanout_posted(chat, names, 1, head_msg(&h));
 }
@@ -463,8 +493,8 @@ struct names {
     chat_names_fn *then;
     char chan[CHAT_CHANLEN + 1];
     unsigned n;
-    bool failed;
     char **who;                     /* "nick!user@host" of other nodes' members */
+    struct chat_topic topic;        /* the network's (text NULL: none) */
 };
 
 static void names_free(struct names *q)
@@ -472,7 +502,24 @@ static void names_free(struct names *q)
     for (unsigned i = 0; i < q->n; i++)
         free(q->who[i]);
     free(q->who);
+    free(q->topic.text);
     free(q);
+}
+
+/* "BY\nAT\nTEXT" into t. */
+static void parse_topic(const char *v, size_t len, struct chat_topic *t)
+{
+    const char *p = v, *end = v + len, *nl = memchr(p, '\n', len);
+    if (!nl || (size_t)(nl - p) >= sizeof t->by)
+        return;
+    memcpy(t->by, p, (size_t)(nl - p));
+    t->by[nl - p] = '\0';
+    p = nl + 1;
+    t->at = (time_t)strtoll(p, NULL, 10);
+    if (!(nl = memchr(p, '\n', (size_t)(end - p))) || end - nl - 1 > CHAT_TOPICLEN ||
+        memchr(nl + 1, '\r', (size_t)(end - nl - 1)))
+        return;
+    t->text = strndup(nl + 1, (size_t)(end - nl - 1));
 }
 
 static void names_run(struct mx_conn *c, void *arg)
@@ -484,7 +531,8 @@ static void names_run(struct mx_conn *c, void *arg)
         cl->flags &= ~CL_CLAIMING;
         if (!(cl->flags & CL_FLOOD) && cl->holds == 0)
             mx_conn_resume(c);
-        q->then(cl, q->chan, (const char *const *)q->who, q->n);
+        q->then(cl, q->chan, (const char *const *)q->who, q->n,
+                q->topic.text ? &q->topic : NULL);
         chat_leave(wk);
     }
     names_free(q);
@@ -499,6 +547,10 @@ static void names_done(void *ctx, const char *const *v, const size_t *lens, unsi
     q->who = v && n ? calloc(n, sizeof *q->who) : NULL;
     for (unsigned i = 0; q->who && i < n; i++) {
         const char *nl = memchr(v[i], '\n', lens[i]);
+        if (nl == v[i] + 1 && v[i][0] == '*') {
+            parse_topic(nl + 1, lens[i] - 2, &q->topic);
+            continue;
+        }
         if (!nl || ((size_t)(nl - v[i]) > mine && memcmp(v[i], q->chat->node, mine) == 0 &&
                     v[i][mine] == ' '))
             continue;

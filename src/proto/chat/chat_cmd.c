@@ -370,12 +370,18 @@ static void cmd_topic(struct chat_client *cl, struct irc_msg *m)
         ch->topic = len ? strndup(m->params[1], (size_t)len) : NULL;
         snprintf(ch->topic_by, sizeof ch->topic_by, "%s!%s@%s", PFX(cl));
         ch->topic_at = time(NULL);
+        wire_topic(chat, ch);
         aud_add(&a, ch);
     }
     chat_unlock(chat);
     chan_refusal(cl, err, name);
-    if (a.n)
-        aud_send(&a, NULL, ":%s!%s@%s TOPIC %s :%.*s", PFX(cl), ch->name, len, m->params[1]);
+    if (!a.n)
+        return;
+    struct mx_chunk *line = chat_line(":%s!%s@%s TOPIC %s :%.*s", PFX(cl), ch->name, len,
+                                      m->params[1]);
+    wire_chan_line(chat, ch->name, line);
+    aud_line(&a, line, NULL);
+    mx_chunk_unref(line);
 }
 
 /* ---- moderation ---------------------------------------------------------- */

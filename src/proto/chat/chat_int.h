@@ -456,6 +456,8 @@ void wire_chan_line(struct mx_chat *chat, const char *chan, struct mx_chunk *lin
  * members of any of them, once each. */
 void wire_user_line(struct mx_chat *chat, struct chat_channel *const *chans, unsigned n,
                     const struct mx_chunk *line);
+/* Under mu: ch's topic (or none) as the network's lists have it. */
+void wire_topic(struct mx_chat *chat, const struct chat_channel *ch);
 /* Under mu: cl (registered) is on ch now, or left it, as the
  * network's membership lists have it. */
 void wire_member(struct mx_chat *chat, const struct chat_channel *ch,
@@ -587,11 +589,17 @@ int chat_cluster_claim(struct chat_client *cl, const char *nick, chat_claimed_fn
 /* Any thread: the claim of the client of uid on nick is let go. */
 void chat_cluster_let_go(struct mx_chat *chat, uint64_t uid, const char *nick);
 /* On cl's owner: chan's members on other nodes. 1: no network; 0: asked,
- * cl's input waits until then(cl, chan, who, n) runs on its owner with
- * their "nick!user@host" (none if the network did not answer; not at all
- * if cl has gone); -1: the network is unreachable now. */
+ * cl's input waits until then(cl, chan, who, n, topic) runs on its owner
+ * with their "nick!user@host" and the network's topic (NULL: none; none
+ * of either if the network did not answer; not at all if cl has gone);
+ * -1: the network is unreachable now. */
+struct chat_topic {
+    char *text;
+    char by[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
+    time_t at;
+};
 typedef void chat_names_fn(struct chat_client *cl, const char *chan, const char *const *who,
-                           unsigned n);
+                           unsigned n, const struct chat_topic *topic);
 int chat_cluster_names(struct chat_client *cl, const char *chan, chat_names_fn *then);
 /* On cl's owner: what the network knows of nicks (held by clients of
  * other nodes: their claims' info). 1: no network; 0: asked, cl's input

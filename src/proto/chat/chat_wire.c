@@ -96,3 +96,14 @@ void wire_member(struct mx_chat *chat, const struct chat_channel *ch,
     snprintf(who, sizeof who, "%s!%s@%s", cl->nick, cl->user, cl->vhost);
     chat->bus.member(chat->bus.arg, folded, cl->uid, on ? who : NULL);
 }
+
+void wire_topic(struct mx_chat *chat, const struct chat_channel *ch)
+{
+    if (!chat->has_bus || !chat->bus.topic)
+        return;
+    char folded[CHAT_CHANLEN + 1], v[sizeof ch->topic_by + 32 + CHAT_TOPICLEN + 1];
+    irc_casefold(folded, ch->name, sizeof folded);
+    if (ch->topic)
+        snprintf(v, sizeof v, "%s\n%lld\n%s", ch->topic_by, (long long)ch->topic_at, ch->topic);
+    chat->bus.topic(chat->bus.arg, folded, ch->topic ? v : NULL);
+}
