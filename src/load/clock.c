@@ -55,6 +55,18 @@ double ld_proc_cpu_s(int pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+double ld_procs_cpu_s(const int *pids, unsigned n)
+{
+    double sum = 0.0;
+    for (unsigned i = 0; i < n; i++) {
+        double s = ld_proc_cpu_s(pids[i]);
+        if (s < 0)
+            return -1.0;
+        sum += s;
+    }
+    return sum;
+}
+
 /* Set once epoll_pwait2 said ENOSYS (kernels before 5.11). */
 static atomic_bool no_pwait2;
 

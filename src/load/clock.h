@@ -16,6 +16,8 @@ void ld_sleep_ns(uint64_t ns);
 /* utime + stime of every thread of process pid, in seconds; -1 if the
  * process is gone or its stat cannot be read. */
 double ld_proc_cpu_s(int pid);
+/* The sum of ld_proc_cpu_s over n processes; -1 if any cannot be read. */
+double ld_procs_cpu_s(const int *pids, unsigned n);
 /* epoll_wait with a timeout in nanoseconds (epoll_pwait2 where the kernel
  * has it: an open loop that wakes a millisecond late measures its own
  * lateness, not the server). */

@@ -68,7 +68,7 @@ static void conn_failed(struct ld_thread *th, struct ld_conn *c, int err)
     c->state = LD_C_FAILED;
     th->res->connect_failures++;
     ld_result_why(th->res, "connect %u of %u to %s: %s", c->id + 1, o->conns + o->heavy,
-                  o->target, strerror(-err));
+                  ld_target_of(o, c->id)->text, strerror(-err));
     uint64_t failed = atomic_fetch_add(&th->live->failed, 1) + 1;
     if (failed > o->max_connect_failures)
         atomic_store(&th->live->abort, true);
@@ -93,11 +93,13 @@ void ld_conn_finish(struct ld_thread *th, struct ld_conn *c)
         conn_up(th, c);
 }
 
-/* One non-blocking connect, registered for good. */
+/* One non-blocking connect, registered for good; to the server of its
+ * index (chat's list of servers: client i to entry i % n). */
 static void conn_start(struct ld_thread *th, struct ld_conn *c, unsigned idx)
 {
     const struct ld_opts *o = th->o;
-    c->fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const struct ld_target *t = ld_target_of(o, c->id);
+    c->fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) {
         conn_failed(th, c, -errno);
         return;
@@ -110,7 +112,7 @@ static void conn_start(struct ld_thread *th, struct ld_conn *c, unsigned idx)
     struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET, .data.u32 = idx };
     if (err == 0 && epoll_ctl(th->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
         err = -errno;
-    if (err == 0 && connect(c->fd, (const struct sockaddr *)&o->addr, o->addrlen) < 0)
+    if (err == 0 && connect(c->fd, (const struct sockaddr *)&t->addr, t->addrlen) < 0)
         err = errno == EINPROGRESS ? 1 : -errno;
     if (err < 0) {
         conn_failed(th, c, err);

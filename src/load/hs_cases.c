@@ -335,7 +335,7 @@ static void flood_open(const struct ld_opts *o, struct flood *f, struct ld_hs_ca
         struct sockaddr_in src;
         flood_src(f->n, &src);
         struct ld_hs_sockopt so = { .src = (const struct sockaddr *)&src, .srclen = sizeof src };
-        int fd = ld_hs_connect_start(o, o->addr.ss_family == AF_INET ? &so : NULL);
+        int fd = ld_hs_connect_start(o, o->targets[0].addr.ss_family == AF_INET ? &so : NULL);
         f->fd[f->n] = fd < 0 ? -1 : fd;
         f->t[f->n] = fd < 0 ? 0 : now;
         f->n++;
@@ -405,7 +405,7 @@ static void run_connect_flood(const struct ld_opts *o, struct ld_hs_case_result 
     r->abusers = f.n;
     r->cut_ms = f.first_cut_ns ? (double)(f.first_cut_ns - f.t0) / 1e6 : 0;
     snprintf(r->note, sizeof r->note, "%u connections tried%s", f.n,
-             o->addr.ss_family == AF_INET ? ", each from its own 127.x.y.z"
+             o->targets[0].addr.ss_family == AF_INET ? ", each from its own 127.x.y.z"
                                           : " from one address (IPv6 target)");
     free(f.fd);
     free(f.t);

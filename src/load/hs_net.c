@@ -16,7 +16,8 @@
 
 int ld_hs_connect_start(const struct ld_opts *o, const struct ld_hs_sockopt *so)
 {
-    int fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const struct ld_target *t = &o->targets[0]; /* hostile takes one server */
+    int fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     /* Before connect: the window and segment size are agreed in the
@@ -32,7 +33,7 @@ int ld_hs_connect_start(const struct ld_opts *o, const struct ld_hs_sockopt *so)
         close(fd);
         return err;
     }
-    if (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) < 0 && errno != EINPROGRESS) {
+    if (connect(fd, (const struct sockaddr *)&t->addr, t->addrlen) < 0 && errno != EINPROGRESS) {
         int err = -errno;
         close(fd);
         return err;

@@ -36,8 +36,9 @@ const struct ld_optdef ld_optab[O_COUNT] = {
     [O_SRC_IPS] = { "src-ips", 0, "K", LD_ALL,
                     "bind connections round-robin to 127.0.0.1 .. 127.0.0.K\n"
                     "(IPv4 targets; more source ports for large runs)" },
-    [O_SERVER_PID] = { "server-pid", 0, "PID", LD_ALL,
-                       "read that process's CPU time over the measured window" },
+    [O_SERVER_PID] = { "server-pid", 0, "PID[,PID...]", LD_ALL,
+                       "read that process's CPU time over the measured window;\n"
+                       "a list: the sum of theirs (up to 16)" },
     [O_LINES] = { "lines", 0, NULL, E | I,
                   "every message is one line: SIZE - 1 bytes, then '\\n'" },
     [O_HEAVY] = { "heavy", 0, "N", W,
@@ -88,7 +89,9 @@ static const char *const mode_help[LD_NMODES] = {
     "each is still served with one verified round trip.\n",
     "chat: IRC clients register (NICK/USER, wait for 001), join channels, and\n"
     "--senders of them send PRIVMSGs at --rate in all; every receiver measures\n"
-    "end-to-end latency and checks loss, duplication and order per sender.\n",
+    "end-to-end latency and checks loss, duplication and order per sender.\n"
+    "HOST:PORT may be a list, HOST:PORT,HOST:PORT... (up to 16): nodes of one\n"
+    "network; client i connects to entry i % n.\n",
     "work: light echo-line clients (-c) plus --heavy clients sending a heavy\n"
     "request back to back (muxd's work service); light latency reported apart.\n",
     "hostile: abusive clients, one named case at a time, beside well-behaved\n"

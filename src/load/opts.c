@@ -153,10 +153,39 @@ static int parse_chan_prefix(struct perr *e, struct ld_opts *o, const char *s)
     return 0;
 }
 
-/* "1.2.3.4:port" or "[v6]:port", numeric only: a load test should not
- * depend on name resolution. */
-static int parse_target(struct perr *e, struct ld_opts *o, const char *s)
+/* Calls take() on each entry of a comma-separated list, copied out and
+ * NUL-terminated; an empty or overlong entry is refused here. */
+typedef int take_item_fn(struct perr *e, struct ld_opts *o, const char *item);
+
+static int each_item(struct perr *e, struct ld_opts *o, const char *what, const char *s,
+                     take_item_fn *take)
 {
+    char item[LD_TARGET_TEXT_MAX + 1];
+    for (const char *p = s;; p++) {
+        size_t n = strcspn(p, ",");
+        if (n == 0)
+            return fail(e, "%s: an empty entry in '%s'", what, s);
+        if (n >= sizeof item)
+            return fail(e, "%s: expected entries of at most %d characters, got '%.*s'", what,
+                        LD_TARGET_TEXT_MAX, (int)n, p);
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (take(e, o, item) < 0)
+            return -1;
+        p += n;
+        if (!*p)
+            return 0;
+    }
+}
+
+/* One server: "1.2.3.4:port" or "[v6]:port", numeric only: a load test
+ * should not depend on name resolution. Every reason names the entry. */
+static int take_target(struct perr *e, struct ld_opts *o, const char *s)
+{
+    if (o->ntargets == LD_MAX_TARGETS)
+        return fail(e, "at most %u servers in HOST:PORT,HOST:PORT..., got more in '%s'",
+                    LD_MAX_TARGETS, o->target);
+    struct ld_target *t = &o->targets[o->ntargets];
     char host[64];
     const char *colon = strrchr(s, ':');
     if (!colon || colon == s || (size_t)(colon - s) >= sizeof host)
@@ -165,26 +194,58 @@ static int parse_target(struct perr *e, struct ld_opts *o, const char *s)
     memcpy(host, s, hl);
     host[hl] = '\0';
     unsigned port;
-    if (parse_unsigned(e, "port", colon + 1, 1, 65535, &port) < 0)
-        return -1;
-    memset(&o->addr, 0, sizeof o->addr);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&o->addr;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->addr;
+    struct perr quiet = { NULL, 0 };
+    if (parse_unsigned(&quiet, "port", colon + 1, 1, 65535, &port) < 0)
+        return fail(e, "expected HOST:PORT with a port from 1 to 65535, got '%s'", s);
+    memset(&t->addr, 0, sizeof t->addr);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&t->addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&t->addr;
     bool bracketed = hl > 2 && host[0] == '[' && host[hl - 1] == ']';
     if (bracketed)
         host[hl - 1] = '\0';
     if (!bracketed && inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
         a4->sin_family = AF_INET;
         a4->sin_port = htons((uint16_t)port);
-        o->addrlen = sizeof *a4;
+        t->addrlen = sizeof *a4;
     } else if (bracketed && inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
         a6->sin6_port = htons((uint16_t)port);
-        o->addrlen = sizeof *a6;
+        t->addrlen = sizeof *a6;
     } else {
         return fail(e, "expected a numeric IPv4 address or [IPv6] address, got '%s'", s);
     }
+    snprintf(t->text, sizeof t->text, "%s", s);
+    o->ntargets++;
+    return 0;
+}
+
+/* HOST:PORT, or in chat HOST:PORT,HOST:PORT,...: client i connects to
+ * entry i % n. An entry may repeat (a server taking a larger share). */
+static int parse_targets(struct perr *e, struct ld_opts *o, const char *s)
+{
+    if (strchr(s, ',') && o->mode != LD_CHAT)
+        return fail(e, "a list of servers (HOST:PORT,HOST:PORT...) is for chat mode only; "
+                    "%s mode takes one HOST:PORT, got '%s'", ld_mode_name(o->mode), s);
     o->target = s;
+    o->ntargets = 0;
+    if (!*s)
+        return fail(e, "expected HOST:PORT, got ''");
+    return each_item(e, o, "HOST:PORT list", s, take_target);
+}
+
+/* One process of --server-pid's list; one listed twice would count twice. */
+static int take_server_pid(struct perr *e, struct ld_opts *o, const char *s)
+{
+    unsigned long long pid;
+    if (parse_count(e, "--server-pid", s, 1, 1u << 30, false, &pid) < 0)
+        return -1;
+    if (o->nserver_pids == LD_MAX_SERVER_PIDS)
+        return fail(e, "--server-pid: at most %u processes, got more", LD_MAX_SERVER_PIDS);
+    for (unsigned i = 0; i < o->nserver_pids; i++)
+        if (o->server_pids[i] == (int)pid)
+            return fail(e, "--server-pid: process %llu is listed twice (its CPU would count "
+                        "twice)", pid);
+    o->server_pids[o->nserver_pids++] = (int)pid;
     return 0;
 }
 
@@ -221,7 +282,6 @@ static int take_hostile_option(struct perr *e, struct ld_opts *o, int id, const 
 /* One option whose mode was already checked. */
 static int take_option(struct perr *e, struct ld_opts *o, int id, const char *arg)
 {
-    unsigned long long pid;
     switch (id) {
     case O_CONNS: return parse_unsigned(e, "-c", arg, 1, LD_MAX_CONNS, &o->conns);
     case O_THREADS: return parse_unsigned(e, "-t", arg, 1, LD_MAX_THREADS, &o->threads);
@@ -238,10 +298,8 @@ static int take_option(struct perr *e, struct ld_opts *o, int id, const char *ar
     case O_JSON: o->json = true; return 0;
     case O_SRC_IPS: return parse_unsigned(e, "--src-ips", arg, 1, 254, &o->src_ips);
     case O_SERVER_PID:
-        if (parse_count(e, "--server-pid", arg, 1, 1u << 30, false, &pid) < 0)
-            return -1;
-        o->server_pid = (int)pid;
-        return 0;
+        o->nserver_pids = 0; /* the last --server-pid counts */
+        return each_item(e, o, "--server-pid", arg, take_server_pid);
     case O_LINES: o->lines = true; return 0;
     case O_HEAVY: return parse_unsigned(e, "--heavy", arg, 0, 10000, &o->heavy);
     case O_HEAVY_LINE: return parse_heavy_line(e, o, arg);
@@ -290,7 +348,7 @@ static bool is_loopback(const struct sockaddr_storage *ss)
 
 static int check_hostile(struct perr *e, struct ld_opts *o)
 {
-    if (!o->allow_remote && !is_loopback(&o->addr))
+    if (!o->allow_remote && !is_loopback(&o->targets[0].addr))
         return fail(e, "hostile mode aims at loopback only (127.0.0.0/8, ::1), got '%s'; "
                     "--allow-remote for a server of your own elsewhere", o->target);
     if (!o->rate_set)
@@ -312,8 +370,10 @@ static int check_combination(struct perr *e, struct ld_opts *o)
     if (o->depth_set && o->rate_set)
         return fail(e, "-d and --rate exclude each other: -d is the closed loop, --rate the "
                     "open one");
-    if (o->src_ips && o->addr.ss_family != AF_INET)
-        return fail(e, "--src-ips needs an IPv4 target (127.0.0.x sources), got '%s'", o->target);
+    for (unsigned i = 0; o->src_ips && i < o->ntargets; i++)
+        if (o->targets[i].addr.ss_family != AF_INET)
+            return fail(e, "--src-ips needs IPv4 targets (127.0.0.x sources), got '%s'",
+                        o->targets[i].text);
     if (o->max_connect_failures >= o->conns)
         return fail(e, "--max-connect-failures %u: must be below -c %u", o->max_connect_failures,
                     o->conns);
@@ -390,7 +450,7 @@ static int parse_options(struct perr *e, struct ld_opts *o, int argc, char **arg
             return LD_PARSE_ERROR;
     }
     if (optind != argc)
-        return optind == argc - 1 ? parse_target(e, o, argv[optind])
+        return optind == argc - 1 ? parse_targets(e, o, argv[optind])
                                   : fail(e, "one HOST:PORT expected, got '%s' and more",
                                          argv[optind]);
     return fail(e, "HOST:PORT missing");

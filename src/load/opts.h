@@ -1,4 +1,5 @@
-/* opts.h - muxd-load's command line: MODE [options] HOST:PORT.
+/* opts.h - muxd-load's command line: MODE [options] HOST:PORT (chat: or a
+ * comma-separated list of them, one server per entry).
  *
  * Parsing never exits and never prints: it fills struct ld_opts or says
  * what is wrong in err, so main() decides (exit 2) and the unit tests can
@@ -31,6 +32,18 @@ enum ld_mode { LD_ECHO, LD_IDLE, LD_CHAT, LD_WORK, LD_HOSTILE, LD_NMODES };
 #define LD_CAPS_MAX 200
 /* hostile: connect-flood's connections at most */
 #define LD_FLOOD_CONNS_MAX 20000u
+/* chat: servers in the HOST:PORT list; every mode: --server-pid's pids */
+#define LD_MAX_TARGETS 16u
+#define LD_MAX_SERVER_PIDS 16u
+/* One entry of either list: "[v6addr]:port" with the longest host taken. */
+#define LD_TARGET_TEXT_MAX 72
+
+/* A server to connect to: one entry of the HOST:PORT list. */
+struct ld_target {
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char text[LD_TARGET_TEXT_MAX + 1]; /* the entry as given */
+};
 
 struct ld_opts {
     enum ld_mode mode;
@@ -47,7 +60,8 @@ struct ld_opts {
     double connect_rate;     /* connects per second; 0 = unlimited */
     bool json, lines;
     bool depth_set, rate_set;
-    int server_pid;          /* 0 = none */
+    int server_pids[LD_MAX_SERVER_PIDS];  /* --server-pid: CPU time summed over them */
+    unsigned nserver_pids;                /* 0 = none */
     char heavy_req[LD_HEAVY_LINE_MAX + 2];   /* "SPIN 50\n" */
     char heavy_reply[LD_HEAVY_LINE_MAX + 2]; /* "DONE 50\n" */
     char nick_prefix[LD_PREFIX_MAX + 1];
@@ -60,10 +74,16 @@ struct ld_opts {
     const char *hcases_arg;  /* --cases as given, resolved once --proto is known */
     unsigned abusers, flood_conns;
     bool allow_remote;       /* hostile: a target outside loopback */
-    const char *target;      /* HOST:PORT as given */
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
+    const char *target;      /* HOST:PORT as given (chat: maybe a list) */
+    struct ld_target targets[LD_MAX_TARGETS];
+    unsigned ntargets;       /* 1 but in chat */
 };
+
+/* The server of client (connection) id: id % ntargets. */
+static inline const struct ld_target *ld_target_of(const struct ld_opts *o, unsigned id)
+{
+    return &o->targets[id % o->ntargets];
+}
 
 enum { LD_PARSE_ERROR = -1, LD_PARSE_OK = 0, LD_PARSE_HELP = 1 };
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "json.h"
 #include "muxd/muxd.h"
 
@@ -43,6 +44,16 @@ static void judge_chat(struct ld_report *rep)
         ld_result_why(r, "no message was sent inside the window");
 }
 
+/* The --server-pid process to name when their CPU time could not be read:
+ * the first one unreadable now (gone), or -1 if all can be read again. */
+static int unreadable_pid(const struct ld_opts *o)
+{
+    for (unsigned i = 0; i < o->nserver_pids; i++)
+        if (ld_proc_cpu_s(o->server_pids[i]) < 0)
+            return o->server_pids[i];
+    return -1;
+}
+
 void ld_report_judge(struct ld_report *rep)
 {
     const struct ld_opts *o = rep->o;
@@ -56,9 +67,12 @@ void ld_report_judge(struct ld_report *rep)
                       (unsigned long long)r->messages, (unsigned long long)r->connected);
     if ((o->mode == LD_ECHO || o->mode == LD_WORK) && r->messages == 0)
         ld_result_why(r, "no message completed inside the window");
-    if (o->server_pid && rep->server_cpu_s < 0)
-        ld_result_why(r, "cannot read the CPU time of process %d (/proc/%d/stat)", o->server_pid,
-                      o->server_pid);
+    int pid = o->nserver_pids && rep->server_cpu_s < 0 ? unreadable_pid(o) : 0;
+    if (pid > 0)
+        ld_result_why(r, "cannot read the CPU time of process %d (/proc/%d/stat)", pid, pid);
+    else if (pid < 0)
+        ld_result_why(r, "cannot read the CPU time of the --server-pid processes at both ends "
+                      "of the window");
     rep->ok = r->errors == 0 && r->verify_failures == 0 && !r->why[0];
     if (!rep->ok && !r->why[0])
         ld_result_why(r, "%llu errors, %llu verify failures", (unsigned long long)r->errors,

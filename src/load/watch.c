@@ -99,13 +99,14 @@ static void check_drained(struct ld_watch *w)
 
 void ld_watch_run(struct ld_watch *w, const struct ld_times *tm, double *server_cpu_s)
 {
-    int pid = w->o->server_pid;
+    const struct ld_opts *o = w->o;
+    unsigned n = o->nserver_pids;
     *server_cpu_s = -1.0;
     double c0 = -1.0, c1 = -1.0;
     if (ld_watch_until(w, tm->start))
-        c0 = pid ? ld_proc_cpu_s(pid) : -1.0;
+        c0 = n ? ld_procs_cpu_s(o->server_pids, n) : -1.0;
     if (ld_watch_until(w, tm->end))
-        c1 = pid ? ld_proc_cpu_s(pid) : -1.0;
+        c1 = n ? ld_procs_cpu_s(o->server_pids, n) : -1.0;
     if (c0 >= 0 && c1 >= 0)
         *server_cpu_s = c1 - c0;
     while (!ld_watch_finished(w)) {

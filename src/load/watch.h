@@ -41,9 +41,9 @@ bool ld_watch_finished(const struct ld_watch *w);
 /* Sleeps until t, ticking; returns early (false) on abort or when every
  * thread finished. */
 bool ld_watch_until(struct ld_watch *w, uint64_t t);
-/* After the go: reads server_pid's CPU time at the window's ends and
- * waits for every thread to finish. server_cpu_s is -1 when not asked for
- * or not measured. */
+/* After the go: reads the CPU time of --server-pid's processes (summed)
+ * at the window's ends and waits for every thread to finish. server_cpu_s
+ * is -1 when not asked for or not measured (one of them unreadable). */
 void ld_watch_run(struct ld_watch *w, const struct ld_times *tm, double *server_cpu_s);
 
 #endif

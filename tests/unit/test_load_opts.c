@@ -47,7 +47,9 @@ Test(load_opts, echo_defaults)
     cr_assert_eq(o.heavy, 0);
     cr_assert_not(o.json);
     cr_assert_str_eq(o.target, "127.0.0.1:7000");
-    const struct sockaddr_in *a = (const struct sockaddr_in *)&o.addr;
+    cr_assert_eq(o.ntargets, 1);
+    cr_assert_eq(o.nserver_pids, 0);
+    const struct sockaddr_in *a = (const struct sockaddr_in *)&o.targets[0].addr;
     cr_assert_eq(a->sin_family, AF_INET);
     cr_assert_eq(ntohs(a->sin_port), 7000);
 }
@@ -65,13 +67,16 @@ Test(load_opts, echo_every_option)
     cr_assert_eq(o.warmup, 0.0);
     cr_assert(o.json && o.lines);
     cr_assert_eq(o.src_ips, 3);
-    cr_assert_eq(o.server_pid, 42);
+    cr_assert_eq(o.nserver_pids, 1);
+    cr_assert_eq(o.server_pids[0], 42);
+    cr_assert_eq(o.ntargets, 1);
+    cr_assert_str_eq(o.targets[0].text, "127.0.0.1:9");
     cr_assert_eq(o.connect_rate, 500.0);
     cr_assert_eq(o.max_connect_failures, 2);
     ok(PARSE("echo", "--rate", "1e4", "-s", "1m", "[::1]:7000"));
     cr_assert_eq(o.rate, 10000.0);
     cr_assert_eq(o.size, 1024 * 1024);
-    cr_assert_eq(o.addr.ss_family, AF_INET6);
+    cr_assert_eq(o.targets[0].addr.ss_family, AF_INET6);
 }
 
 Test(load_opts, idle_and_work)
@@ -116,6 +121,89 @@ Test(load_opts, chat)
     cr_assert_str_eq(o.caps, "server-time message-tags");
     cr_assert_eq(PARSE("chat", "--caps", "a\r\nQUIT", "127.0.0.1:6667"), LD_PARSE_ERROR);
     cr_assert_eq(PARSE("echo", "--caps", "x", "127.0.0.1:6667"), LD_PARSE_ERROR);
+}
+
+static unsigned short port_of(const struct ld_target *t)
+{
+    if (t->addr.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&t->addr)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)&t->addr)->sin_port);
+}
+
+Test(load_opts, chat_servers_list)
+{
+    ok(PARSE("chat", "-c", "10", "127.0.0.1:6667,127.0.0.2:6668,[::1]:6669", "--senders", "2"));
+    cr_assert_eq(o.ntargets, 3);
+    cr_assert_str_eq(o.target, "127.0.0.1:6667,127.0.0.2:6668,[::1]:6669");
+    cr_assert_str_eq(o.targets[0].text, "127.0.0.1:6667");
+    cr_assert_str_eq(o.targets[1].text, "127.0.0.2:6668");
+    cr_assert_str_eq(o.targets[2].text, "[::1]:6669");
+    cr_assert_eq(o.targets[0].addr.ss_family, AF_INET);
+    cr_assert_eq(o.targets[2].addr.ss_family, AF_INET6);
+    cr_assert_eq(port_of(&o.targets[1]), 6668);
+    /* client i connects to entry i % n */
+    cr_assert_eq(ld_target_of(&o, 0), &o.targets[0]);
+    cr_assert_eq(ld_target_of(&o, 4), &o.targets[1]);
+    cr_assert_eq(ld_target_of(&o, 8), &o.targets[2]);
+    cr_assert_eq(ld_target_of(&o, 9), &o.targets[0]);
+    /* a server may take a larger share by being listed twice */
+    ok(PARSE("chat", "127.0.0.1:1,127.0.0.1:1,127.0.0.1:2"));
+    cr_assert_eq(o.ntargets, 3);
+    ok(PARSE("chat", "--src-ips", "4", "127.0.0.1:1,127.0.0.1:2"));
+    /* sixteen at most */
+    ok(PARSE("chat", "1.0.0.1:1,1.0.0.2:1,1.0.0.3:1,1.0.0.4:1,1.0.0.5:1,1.0.0.6:1,1.0.0.7:1,"
+                     "1.0.0.8:1,1.0.0.9:1,1.0.0.10:1,1.0.0.11:1,1.0.0.12:1,1.0.0.13:1,"
+                     "1.0.0.14:1,1.0.0.15:1,1.0.0.16:1"));
+    cr_assert_eq(o.ntargets, LD_MAX_TARGETS);
+    cr_assert_eq(port_of(&o.targets[15]), 1);
+}
+
+Test(load_opts, servers_list_refusals)
+{
+    /* chat only */
+    refused(PARSE("echo", "127.0.0.1:1,127.0.0.1:2"), "for chat mode only");
+    refused(PARSE("idle", "127.0.0.1:1,127.0.0.1:2"), "idle mode takes one HOST:PORT");
+    refused(PARSE("work", "127.0.0.1:1,127.0.0.1:2"), "for chat mode only");
+    refused(PARSE("hostile", "--proto", "chat", "127.0.0.1:1,127.0.0.1:2"), "chat mode only");
+    /* the bad entry is named */
+    refused(PARSE("chat", "127.0.0.1:1,localhost:2"), "'localhost:2'");
+    refused(PARSE("chat", "127.0.0.1:1,127.0.0.1:0"), "'127.0.0.1:0'");
+    refused(PARSE("chat", "127.0.0.1:1,127.0.0.1:70000,127.0.0.1:3"), "'127.0.0.1:70000'");
+    refused(PARSE("chat", "127.0.0.1:1,127.0.0.1"), "expected HOST:PORT, got '127.0.0.1'");
+    refused(PARSE("chat", "127.0.0.1:1,[::1:2"), "'[::1:2'");
+    refused(PARSE("chat", "127.0.0.1:1,,127.0.0.1:2"), "an empty entry");
+    refused(PARSE("chat", "127.0.0.1:1,"), "an empty entry");
+    refused(PARSE("chat", ",127.0.0.1:1"), "an empty entry");
+    refused(PARSE("chat", ""), "expected HOST:PORT");
+    refused(PARSE("chat", "127.0.0.1:1,1234567890123456789012345678901234567890123456789012345678"
+                          "90123456789012345678:1"), "at most 72 characters");
+    refused(PARSE("chat", "1.0.0.1:1,1.0.0.2:1,1.0.0.3:1,1.0.0.4:1,1.0.0.5:1,1.0.0.6:1,1.0.0.7:1,"
+                          "1.0.0.8:1,1.0.0.9:1,1.0.0.10:1,1.0.0.11:1,1.0.0.12:1,1.0.0.13:1,"
+                          "1.0.0.14:1,1.0.0.15:1,1.0.0.16:1,1.0.0.17:1"), "at most 16 servers");
+    refused(PARSE("chat", "--src-ips", "2", "127.0.0.1:1,[::1]:2"), "got '[::1]:2'");
+}
+
+Test(load_opts, server_pid_list)
+{
+    ok(PARSE("chat", "--server-pid", "101,202,303", "127.0.0.1:1,127.0.0.1:2"));
+    cr_assert_eq(o.nserver_pids, 3);
+    cr_assert_eq(o.server_pids[0], 101);
+    cr_assert_eq(o.server_pids[1], 202);
+    cr_assert_eq(o.server_pids[2], 303);
+    /* any mode that takes --server-pid sums a list; the last option counts */
+    ok(PARSE("echo", "--server-pid", "7,8", "--server-pid", "9", "127.0.0.1:1"));
+    cr_assert_eq(o.nserver_pids, 1);
+    cr_assert_eq(o.server_pids[0], 9);
+    ok(PARSE("work", "--server-pid", "1,2", "127.0.0.1:1"));
+    cr_assert_eq(o.nserver_pids, 2);
+    refused(PARSE("chat", "--server-pid", "12,x3", "127.0.0.1:1"), "got 'x3'");
+    refused(PARSE("chat", "--server-pid", "12,0", "127.0.0.1:1"), "got '0'");
+    refused(PARSE("chat", "--server-pid", "12,,13", "127.0.0.1:1"), "--server-pid: an empty entry");
+    refused(PARSE("chat", "--server-pid", "12,", "127.0.0.1:1"), "--server-pid: an empty entry");
+    refused(PARSE("chat", "--server-pid", "12,13,12", "127.0.0.1:1"), "process 12 is listed twice");
+    refused(PARSE("echo", "--server-pid", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17",
+                  "127.0.0.1:1"), "at most 16");
+    refused(PARSE("hostile", "--server-pid", "1,2", "127.0.0.1:1"), "not an option of hostile");
 }
 
 Test(load_opts, help)
