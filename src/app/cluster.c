@@ -86,10 +86,10 @@ static void member(void *arg, const char *chan, uint64_t uid, const char *who)
     mx_net_member(l->bus, l->prefix, l->node, chan, uid, who);
 }
 
-static void topic(void *arg, const char *chan, const char *text)
+static void state(void *arg, const char *chan, const char *field, const char *value)
 {
     struct link *l = arg;
-    mx_net_topic(l->bus, l->prefix, chan, text);
+    mx_net_state(l->bus, l->prefix, chan, field, value);
 }
 
 static int members(void *arg, const char *chan,
@@ -169,7 +169,7 @@ int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts
     };
     struct mx_chat_bus cb = { .arg = l, .publish = publish, .subscribe = subscribe,
                               .claim = claim, .release = release, .to_nick = to_nick, .lookup = lookup,
-                              .member = member, .members = members, .topic = topic,
+                              .member = member, .members = members, .state = state,
                               .metrics = metrics };
     int rc;
     l->bus = mx_bus_new(&bo);

@@ -63,7 +63,7 @@ static const char to_nick_lua[] =
     "    local h = ARGV[1] .. 'members:' .. chan\n" \
     "    local who = redis.call('HGET', h, owner)\n" \
     "    redis.call('HDEL', h, owner)\n" \
-    "    if redis.call('HLEN', h) == 1 and redis.call('HEXISTS', h, '*') == 1 then\n" \
+    "    if redis.call('HLEN', h) == redis.call('HEXISTS', h, '*') + redis.call('HEXISTS', h, '+') then\n" \
     "      redis.call('DEL', h)\n" \
     "    end\n" \
     "    if who then\n" \
@@ -113,18 +113,19 @@ static const char member_lua[] =
     "else\n"
     "  redis.call('HDEL', h, ARGV[4])\n"
     "  redis.call('SREM', m, ARGV[3] .. ' ' .. ARGV[4])\n"
-    "  if redis.call('HLEN', h) == 1 and redis.call('HEXISTS', h, '*') == 1 then\n"
+    "  if redis.call('HLEN', h) == redis.call('HEXISTS', h, '*') + redis.call('HEXISTS', h, '+') then\n"
     "    redis.call('DEL', h)\n"
     "  end\n"
     "end\n"
     "return 1\n";
 
-/* ARGV: prefix, channel, "BY\nAT\nTEXT" ("": none). The topic is the
- * field "*" of the members' hash, so it goes with the last member. */
-static const char topic_lua[] =
+/* ARGV: prefix, channel, field ("*" the topic, "+" the modes), value
+ * ("": none). A channel's state lives in its members' hash, so it goes
+ * with the last member (member_lua). */
+static const char state_lua[] =
     "local h = ARGV[1] .. 'members:' .. ARGV[2]\n"
-    "if ARGV[3] == '' then redis.call('HDEL', h, '*')\n"
-    "elseif redis.call('EXISTS', h) == 1 then redis.call('HSET', h, '*', ARGV[3]) end\n"
+    "if ARGV[4] == '' then redis.call('HDEL', h, ARGV[3])\n"
+    "elseif redis.call('EXISTS', h) == 1 then redis.call('HSET', h, ARGV[3], ARGV[4]) end\n"
     "return 1\n";
 
 struct pending {
@@ -281,10 +282,11 @@ void mx_net_member(struct mx_bus *b, const char *prefix, const char *node, const
          logged, (void *)"member");
 }
 
-void mx_net_topic(struct mx_bus *b, const char *prefix, const char *chan, const char *topic)
+void mx_net_state(struct mx_bus *b, const char *prefix, const char *chan, const char *field,
+                  const char *value)
 {
-    eval(b, topic_lua, 3, (const char *[]){ prefix, chan, topic ? topic : "" }, NULL, logged,
-         (void *)"topic");
+    eval(b, state_lua, 4, (const char *[]){ prefix, chan, field, value ? value : "" }, NULL,
+         logged, (void *)"state");
 }
 
 struct listing {

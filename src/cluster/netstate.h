@@ -7,7 +7,7 @@
  *                (casefolded)
  *   who:NICK     what WHOIS shows of that client, set with the claim
  *   members:CHAN hash "NODE UID" -> "nick!user@host": the channel's members,
- *                and "*" -> "BY\nAT\nTEXT": its topic
+ *                and "*" -> "BY\nAT\nTEXT": its topic, "+" -> its modes
  *   memb:NODE    set of "CHAN NODE UID": NODE's memberships, freed with it
  *   nicks:NODE   the nicks NODE's clients claimed: a dead node's are freed
  *   nodes        the set of nodes that came up
@@ -56,8 +56,10 @@ void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const c
  * ("nick!user@host"), or no longer (who NULL). */
 void mx_net_member(struct mx_bus *b, const char *prefix, const char *node, const char *chan,
                    uint64_t uid, const char *who);
-/* chan's topic is topic ("BY\nAT\nTEXT"), or none (NULL). */
-void mx_net_topic(struct mx_bus *b, const char *prefix, const char *chan, const char *topic);
+/* chan's state field ("*" its topic, "+" its modes) is value, or none
+ * (NULL); kept while the channel has members on some node. */
+void mx_net_state(struct mx_bus *b, const char *prefix, const char *chan, const char *field,
+                  const char *value);
 /* chan's members on every node, each as "NODE UID\nnick!user@host", and
  * its topic as "*\nBY\nAT\nTEXT" (v NULL when Redis was lost). 0 or <0 as
  * mx_net_claim. */

@@ -114,10 +114,12 @@ struct mx_chat_bus {
     /* Any thread: the client of uid is on chan (casefolded) as who
      * ("nick!user@host"), or left it (who NULL). */
     void (*member)(void *arg, const char *chan, uint64_t uid, const char *who);
-    /* Any thread: chan's topic is topic ("BY\nAT\nTEXT"), or none (NULL). */
-    void (*topic)(void *arg, const char *chan, const char *topic);
+    /* Any thread: chan's state field ("*": the topic, "BY\nAT\nTEXT"; "+":
+     * the modes, chat_wire.c) is value, or none (NULL). */
+    void (*state)(void *arg, const char *chan, const char *field, const char *value);
     /* Any thread: chan's members on every node, done as lookup's, each
-     * v[i] "NODE UID\nnick!user@host", and its topic as "*\nBY\nAT\nTEXT". */
+     * v[i] "NODE UID\nnick!user@host", and its state fields as "*\n..."
+     * and "+\n...". */
     int (*members)(void *arg, const char *chan,
                    void (*done)(void *ctx, const char *const *v, const size_t *lens,
                                 unsigned n), void *ctx);

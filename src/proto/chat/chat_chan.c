@@ -74,13 +74,19 @@ static int join_locked(struct chat_client *cl, const char *name, const char *key
     }
     if (member_add(chat, ch, cl, modes) < 0)
         return -1;
+    if (modes & MEM_OP)  /* new on the network too: its modes are these */
+        wire_modes(chat, ch);
     *out = ch;
     return 0;
 }
 
-static void join_replies(struct chat_client *cl, const char *chan);
+static void join_replies(struct chat_client *cl, const char *chan,
+                         const struct chat_netchan *nc);
 
-void chat_join(struct chat_client *cl, const char *name, const char *key)
+/* Joins cl to name; nc: what the network said of it (NULL: ask it for
+ * the replies, if there is a network). */
+static void join_one(struct chat_client *cl, const char *name, const char *key,
+                     const struct chat_netchan *nc)
 {
     struct mx_chat *chat = cl->chat;
     if (!irc_channel_valid(name, CHAT_CHANLEN)) {
@@ -94,6 +100,8 @@ void chat_join(struct chat_client *cl, const char *name, const char *key)
     int rc = join_locked(cl, name, key, &ch);
     if (rc == 0)
         aud_add(&a, ch);
+    else if ((ch = chan_find(chat, name)))
+        chan_drop_empty(chat, ch);  /* loaded from the network, then refused */
     chat_unlock(chat);
     if (rc == 405)
         cl_numeric(cl, 405, "%s :You have joined too many channels", name);
@@ -106,20 +114,133 @@ void chat_join(struct chat_client *cl, const char *name, const char *key)
     wire_chan_line(chat, ch->name, line);
     mx_chunk_unref(line);
     aud_join(&a, cl, ch->name);
-    join_replies(cl, ch->name);
+    join_replies(cl, ch->name, nc);
 }
+
+void chat_join(struct chat_client *cl, const char *name, const char *key)
+{
+    join_one(cl, name, key, NULL);
+}
+
+/* ---- channels new to this node ------------------------------------------- */
+
+/* Under mu: ch (new here, no members yet) takes the network's modes:
+ * "FLAGS\nKEY\nLIMIT\nCREATED\nBANS\nEXCEPTS\nINVEX" (chat_wire.c). */
+static void load_modes(struct chat_channel *ch, const char *v)
+{
+    char buf[256 + CHAT_NLISTS * CHAT_MAX_LIST * (IRC_LINE_MAX / 4)];
+    snprintf(buf, sizeof buf, "%s", v);
+    char *f[7] = { buf }, *p = buf;
+    for (int i = 1; i < 7 && (p = strchr(p, '\n')); i++) {
+        *p++ = '\0';
+        f[i] = p;
+    }
+    if (!p)
+        return;  /* not all seven fields: leave the defaults */
+    static const char letters[] = "ntsim";
+    ch->modes = 0;
+    for (unsigned i = 0; letters[i]; i++)
+        if (strchr(f[0], letters[i]))
+            ch->modes |= 1u << i;
+    snprintf(ch->key, sizeof ch->key, "%s", f[1]);
+    ch->limit = (unsigned)strtoul(f[2], NULL, 10);
+    ch->created = (time_t)strtoll(f[3], NULL, 10);
+    for (unsigned l = 0; l < CHAT_NLISTS; l++) {
+        char *save = NULL;
+        for (char *m = strtok_r(f[4 + l], " ", &save); m; m = strtok_r(NULL, " ", &save))
+            chan_list_add(ch, (enum chat_list)l, m);
+    }
+}
+
+/* The rest of a JOIN's list, waiting while the network is asked about a
+ * channel this node does not have: it may exist elsewhere, with a key,
+ * bans or invite-only, which the JOIN must meet like a local one. */
+struct join_rest {
+    unsigned i, n;
+    char name[MAX_JOIN][CHAT_CHANLEN + 1];
+    char key[MAX_JOIN][CHAT_KEYLEN + 1];
+    bool has_key[MAX_JOIN];
+};
+
+static void join_continue(struct chat_client *cl, struct join_rest *r);
+
+static void join_loaded(struct chat_client *cl, const char *chan, const struct chat_netchan *nc,
+                        void *arg)
+{
+    struct join_rest *r = arg;
+    if (!cl) {
+        free(r);
+        return;
+    }
+    struct mx_chat *chat = cl->chat;
+    chat_lock(chat);
+    struct chat_channel *ch = nc->modes && !chan_find(chat, chan) ? chan_new(chat, chan) : NULL;
+    if (ch) {
+        load_modes(ch, nc->modes);
+        if (nc->topic) {
+            ch->topic = strdup(nc->topic->text);
+            snprintf(ch->topic_by, sizeof ch->topic_by, "%s", nc->topic->by);
+            ch->topic_at = nc->topic->at;
+        }
+    }
+    chat_unlock(chat);
+    join_one(cl, chan, r->has_key[r->i] ? r->key[r->i] : NULL, nc);
+    r->i++;
+    join_continue(cl, r);
+}
+
+static bool here(struct mx_chat *chat, const char *name)
+{
+    chat_lock(chat);
+    bool found = chan_find(chat, name) != NULL;
+    chat_unlock(chat);
+    return found;
+}
+
+static void join_continue(struct chat_client *cl, struct join_rest *r)
+{
+    struct mx_chat *chat = cl->chat;
+    for (; r->i < r->n && !(cl->flags & (CL_GONE | CL_DOOMED)); r->i++) {
+        const char *name = r->name[r->i];
+        if (chat->has_bus && irc_channel_valid(name, CHAT_CHANLEN) && !here(chat, name) &&
+            chat_cluster_names(cl, name, join_loaded, r) == 0)
+            return;  /* join_loaded goes on */
+        join_one(cl, name, r->has_key[r->i] ? r->key[r->i] : NULL, NULL);
+    }
+    free(r);
+}
+
+void chat_join_list(struct chat_client *cl, char *const *names, char *const *keys, unsigned n,
+                    unsigned nk)
+{
+    struct join_rest *r = calloc(1, sizeof *r);
+    if (!r)
+        return;
+    for (unsigned i = 0; i < n && i < MAX_JOIN; i++) {
+        snprintf(r->name[i], sizeof r->name[i], "%s", names[i]);
+        r->has_key[i] = i < nk;
+        if (i < nk)
+            snprintf(r->key[i], sizeof r->key[i], "%s", keys[i]);
+    }
+    r->n = n < MAX_JOIN ? n : MAX_JOIN;
+    join_continue(cl, r);
+}
+
+/* ---- the replies --------------------------------------------------------- */
 
 /* The NAMES reply to the client of a channel, with the members the
  * network says are on it elsewhere. */
-static void names_of_network(struct chat_client *cl, const char *chan, const char *const *who,
-                             unsigned n, const struct chat_topic *topic)
+static void names_of_network(struct chat_client *cl, const char *chan,
+                             const struct chat_netchan *nc, void *arg)
 {
+    (void)arg;
+    if (!cl)
+        return;
     struct mx_chat *chat = cl->chat;
-    (void)topic;
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, chan);
     if (ch)
-        chan_names(cl, ch, who, n);
+        chan_names(cl, ch, nc ? nc->who : NULL, nc ? nc->n : 0);
     chat_unlock(chat);
     if (!ch)
         cl_numeric(cl, 366, "%s :End of NAMES list", chan);
@@ -127,10 +248,14 @@ static void names_of_network(struct chat_client *cl, const char *chan, const cha
 
 /* After a JOIN: the topic (the network's if newer than this node's copy:
  * a channel new here has none yet) and the NAMES reply. */
-static void join_of_network(struct chat_client *cl, const char *chan, const char *const *who,
-                            unsigned n, const struct chat_topic *topic)
+static void join_of_network(struct chat_client *cl, const char *chan,
+                            const struct chat_netchan *nc, void *arg)
 {
+    (void)arg;
+    if (!cl)
+        return;
     struct mx_chat *chat = cl->chat;
+    const struct chat_topic *topic = nc ? nc->topic : NULL;
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, chan);
     if (ch && topic && (!ch->topic || topic->at > ch->topic_at)) {
@@ -141,23 +266,24 @@ static void join_of_network(struct chat_client *cl, const char *chan, const char
     }
     if (ch) {
         chan_topic_reply(cl, ch, false);
-        chan_names(cl, ch, who, n);
+        chan_names(cl, ch, nc ? nc->who : NULL, nc ? nc->n : 0);
     }
     chat_unlock(chat);
     if (!ch)
         cl_numeric(cl, 366, "%s :End of NAMES list", chan);
 }
 
-static void join_replies(struct chat_client *cl, const char *chan)
+static void join_replies(struct chat_client *cl, const char *chan,
+                         const struct chat_netchan *nc)
 {
-    if (chat_cluster_names(cl, chan, join_of_network) != 0)
-        join_of_network(cl, chan, NULL, 0, NULL);
+    if (nc || chat_cluster_names(cl, chan, join_of_network, NULL) != 0)
+        join_of_network(cl, chan, nc, NULL);
 }
 
 void chat_names_reply(struct chat_client *cl, const char *chan)
 {
-    if (chat_cluster_names(cl, chan, names_of_network) != 0)
-        names_of_network(cl, chan, NULL, 0, NULL);
+    if (chat_cluster_names(cl, chan, names_of_network, NULL) != 0)
+        names_of_network(cl, chan, NULL, NULL);
 }
 
 /* ---- leaving ------------------------------------------------------------- */

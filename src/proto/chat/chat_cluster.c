@@ -1,19 +1,10 @@
-/* chat_cluster.c - the chat network across nodes (docs/cluster.md): a
- * channel message is published once on its channel's subject; what other
- * nodes publish on the subjects of channels with members here is fanned
- * out to those members as a local line would be.
- *
- * The payload: "NODE\nNEED\nTAGS\nLINE", where NODE is the sender's node
- * (a node skips its own: it delivered them already), NEED the
- * capability the line asks of a member (TAGMSG: message-tags), TAGS the
- * client tags (canonical, maybe empty) and LINE the line as the sender's
- * node formatted it, CRLF included. Names and tags hold no newline.
- *
- * Order: a sender's lines are published by its worker in order, go to
- * Redis on the bus's one publisher connection, come back on each node's
- * one subscriber connection in that order, and the bus thread posts them
- * to each worker in order (muxd/server.h: posts from one thread run in
- * order).
+/* chat_cluster.c - what a client's command asks of the network
+ * (docs/cluster.md), and the answers brought back to the client's owner:
+ * nick claims, lines to a nick on another node, WHOIS lookups, a
+ * channel's members and state; and joining the network (mx_chat_set_bus,
+ * mx_chat_bus_up). While a question is out the client's input waits, so
+ * its commands keep their order. What arrives unasked (other nodes'
+ * lines) is chat_remote.c's; what this node publishes, chat_wire.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,176 +19,12 @@
 /* A claim's info: nick, user, host, real name, node, and newlines. */
 #define CHAT_INFO_MAX (CHAT_NICKLEN + CHAT_USERLEN + 64 + CHAT_REALLEN + 64 + 8)
 
-/* Splits off the text up to the next newline of [*p, end): NULL if none. */
-static const char *field(const char **p, const char *end, size_t *len)
-{
-    const char *s = *p, *nl = memchr(s, '\n', (size_t)(end - s));
-    if (!nl)
-        return NULL;
-    *len = (size_t)(nl - s);
-    *p = nl + 1;
-    return s;
-}
-
 /* What others' WHOIS shows of cl under nick: "NICK\nUSER\nHOST\nREAL\nNODE".
  * Its owner, or anyone under mu. */
 static void claim_info(const struct chat_client *cl, const char *nick, char *buf, size_t len)
 {
     snprintf(buf, len, "%s\n%s\n%s\n%s\n%s", nick, cl->user, cl->vhost, cl->real,
              cl->chat->node);
-}
-
-/* One IRC line, CRLF-terminated, nothing else: what goes to clients
- * as it is must not run into the next line or carry more lines. */
-static bool line_ok(const char *p, size_t n)
-{
-    if (n < 3 || n > IRC_LINE_MAX || p[n - 2] != '\r' || p[n - 1] != '\n')
-        return false;
-    for (size_t i = 0; i < n - 2; i++)
-        if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0')
-            return false;
-    return true;
-}
-
-/* A payload's head: NODE, NEED, TAGS (and for a nick, NICK), then the line. */
-struct head {
-    const char *node, *line;
-    size_t nlen, llen;
-    uint32_t need;
-    char tags[4096];
-    char nick[CHAT_NICKLEN + 1];
-};
-
-static bool parse_head(const char *payload, size_t len, bool with_nick, struct head *h)
-{
-    const char *p = payload, *end = payload + len, *need, *tags, *nick = NULL;
-    size_t needlen, tlen, klen = 0;
-    h->node = field(&p, end, &h->nlen);
-    need = h->node ? field(&p, end, &needlen) : NULL;
-    tags = need ? field(&p, end, &tlen) : NULL;
-    if (tags && with_nick)
-        nick = field(&p, end, &klen);
-    if (!tags || (with_nick && (!nick || klen == 0 || klen >= sizeof h->nick)) || p == end ||
-        tlen >= sizeof h->tags)
-        return false;
-    memcpy(h->tags, tags, tlen);
-    h->tags[tlen] = '\0';
-    if (nick)
-        memcpy(h->nick, nick, klen);
-    h->nick[klen] = '\0';
-    h->need = (uint32_t)strtoul(need, NULL, 10) & CAP_MESSAGE_TAGS;
-    h->line = p;
-    h->llen = (size_t)(end - p);
-    return line_ok(h->line, h->llen);
-}
-
-static bool from_self(const struct mx_chat *chat, const struct head *h)
-{
-    return h->nlen == strlen(chat->node) && memcmp(h->node, chat->node, h->nlen) == 0;
-}
-
-static struct chat_msg *head_msg(const struct head *h)
-{
-    return chat_msg_new(mx_chunk_copy(h->line, h->llen), NULL, h->tags, h->need);
-}
-
-/* A line to a nick of this node: to its client, if still registered here. */
-static void to_local_nick(struct mx_chat *chat, const struct head *h)
-{
-    chat_lock(chat);
-    struct chat_client *cl = cl_by_nick(chat, h->nick);
-    bool there = cl && cl->registered;
-    uint64_t id = there ? cl->id : 0;
-    chat_unlock(chat);
-    if (!there)
-        return;
-    struct chat_msg *m = head_msg(h);
-    chat_post_msg(chat, id, m);
-    chat_msg_unref(m);
-}
-
-/* Sets ch's topic to text (NULL or "": none) by by, at at. Under mu. */
-static void set_topic(struct chat_channel *ch, const char *text, const char *by, time_t at)
-{
-    free(ch->topic);
-    ch->topic = text && text[0] ? strndup(text, CHAT_TOPICLEN) : NULL;
-    snprintf(ch->topic_by, sizeof ch->topic_by, "%s", by);
-    ch->topic_at = at;
-}
-
-/* A TOPIC line from another node: this node's copy of the topic follows,
- * so TOPIC and the JOIN's 332 here show it too. */
-static void remote_topic(struct mx_chat *chat, const char *name, const struct head *h)
-{
-    char line[IRC_LINE_MAX + 1];
-    if (h->llen < 2 || h->llen - 2 >= sizeof line)
-        return;
-    memcpy(line, h->line, h->llen - 2);
-    line[h->llen - 2] = '\0';
-    struct irc_msg m;
-    if (irc_parse(line, &m) != IRC_OK || !m.prefix || strcmp(m.cmd, "TOPIC") != 0 ||
-        m.nparams < 2)
-        return;
-    chat_lock(chat);
-    struct chat_channel *ch = chan_find(chat, name);
-    if (ch)
-        set_topic(ch, m.params[1], m.prefix, time(NULL));
-    chat_unlock(chat);
-}
-
-/* A QUIT or NICK of another node's client: "NODE\n0\n\nCHANS\nLINE", to the
- * local members of any of CHANS (comma-separated), once each. */
-static void user_line(struct mx_chat *chat, const char *payload, size_t len)
-{
-    const char *p = payload, *end = payload + len, *chans;
-    size_t nlen, skip, clen;
-    const char *node = field(&p, end, &nlen);
-    if (!node || !field(&p, end, &skip) || !field(&p, end, &skip) ||
-        !(chans = field(&p, end, &clen)) || !line_ok(p, (size_t)(end - p)))
-        return;
-    if (nlen == strlen(chat->node) && memcmp(node, chat->node, nlen) == 0)
-        return;
-    char list[CHAT_POSTED_MAX * (CHAT_CHANLEN + 1)];
-    if (clen >= sizeof list)
-        return;
-    memcpy(list, chans, clen);
-    list[clen] = '\0';
-    const char *names[CHAT_POSTED_MAX];
-    unsigned n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(list, ",", &save); t && n < CHAT_POSTED_MAX;
-         t = strtok_r(NULL, ",", &save))
-        if (strlen(t) <= CHAT_CHANLEN)
-            names[n++] = t;
-    chan_fanout_posted(chat, names, n,
-                       chat_msg_new(mx_chunk_copy(p, (size_t)(end - p)), NULL, NULL, 0));
-}
-
-void mx_chat_bus_message(struct mx_chat *chat, const char *subject, size_t slen,
-                         const char *payload, size_t len)
-{
-    if (!chat->has_bus)
-        return;
-    size_t plen = strlen(chat->subj);
-    struct head h;
-    if (slen == strlen(chat->usubj) && memcmp(subject, chat->usubj, slen) == 0) {
-        user_line(chat, payload, len);
-        return;
-    }
-    if (slen == strlen(chat->nsubj) && memcmp(subject, chat->nsubj, slen) == 0) {
-        if (parse_head(payload, len, true, &h))
-            to_local_nick(chat, &h);
-        return;
-    }
-    if (slen <= plen || slen - plen > CHAT_CHANLEN || memcmp(subject, chat->subj, plen) != 0 ||
-        !parse_head(payload, len, false, &h) || from_self(chat, &h))
-        return;  /* not ours, garbage, or delivered here already */
-    char name[CHAT_CHANLEN + 1];
-    memcpy(name, subject + plen, slen - plen);
-    name[slen - plen] = '\0';
-    remote_topic(chat, name, &h);
-    const char *names[1] = { name };
-    chan_fanout_posted(chat, names, 1, head_msg(&h));
 }
 
 /* A channel subscribes again, and its members are on it again in the
@@ -279,6 +106,27 @@ const struct mx_chat_bus *mx_chat_get_bus(const struct mx_chat *chat)
     return chat->has_bus ? &chat->bus : NULL;
 }
 
+/* ---- waiting for answers ------------------------------------------------- */
+
+/* While one or more questions of cl's are out, its input waits (paused,
+ * CL_CLAIMING), so that its commands keep their order. */
+static void ask_begin(struct chat_client *cl)
+{
+    if (cl->asks++ == 0) {
+        cl->flags |= CL_CLAIMING;
+        mx_conn_pause(cl->c);
+    }
+}
+
+static void ask_end(struct chat_client *cl)
+{
+    if (cl->asks && --cl->asks == 0) {
+        cl->flags &= ~CL_CLAIMING;
+        if (!(cl->flags & CL_FLOOD) && cl->holds == 0)
+            mx_conn_resume(cl->c);
+    }
+}
+
 /* ---- nick claims -------------------------------------------------------- */
 
 struct claim {
@@ -301,9 +149,7 @@ static void claim_run(struct mx_conn *c, void *arg)
         return;
     }
     struct chat_worker *wk = chat_enter(k->chat, cl->worker);
-    cl->flags &= ~CL_CLAIMING;
-    if (!(cl->flags & CL_FLOOD) && cl->holds == 0)
-        mx_conn_resume(c);
+    ask_end(cl);
     k->then(cl, k->r, k->nick);
     chat_leave(wk);
     free(k);
@@ -342,8 +188,7 @@ int chat_cluster_claim(struct chat_client *cl, const char *nick, chat_claimed_fn
         free(k);
         return -1;
     }
-    cl->flags |= CL_CLAIMING;
-    mx_conn_pause(cl->c);
+    ask_begin(cl);
     return 0;
 }
 
@@ -436,9 +281,7 @@ static void lookup_run(struct mx_conn *c, void *arg)
     struct chat_client *cl = c ? mx_conn_data(c) : NULL;
     if (cl && !(cl->flags & CL_GONE)) {
         struct chat_worker *wk = chat_enter(l->chat, cl->worker);
-        cl->flags &= ~CL_CLAIMING;
-        if (!(cl->flags & CL_FLOOD) && cl->holds == 0)
-            mx_conn_resume(c);
+        ask_end(cl);
         l->then(cl, l->failed ? NULL : l->who, l->n, l->arg);
         chat_leave(wk);
     } else {
@@ -480,8 +323,7 @@ int chat_cluster_lookup(struct chat_client *cl, const char *const *nicks, unsign
         return -1;
     }
     /* The same pause as a claim's: the client's next lines wait. */
-    cl->flags |= CL_CLAIMING;
-    mx_conn_pause(cl->c);
+    ask_begin(cl);
     return 0;
 }
 
@@ -491,18 +333,21 @@ struct names {
     struct mx_chat *chat;
     uint64_t id;                    /* the asking client's conn id */
     chat_names_fn *then;
+    void *arg;
     char chan[CHAT_CHANLEN + 1];
-    unsigned n;
     char **who;                     /* "nick!user@host" of other nodes' members */
     struct chat_topic topic;        /* the network's (text NULL: none) */
+    char *modes;                    /* the network's "+" state, or NULL */
+    struct chat_netchan nc;
 };
 
 static void names_free(struct names *q)
 {
-    for (unsigned i = 0; i < q->n; i++)
+    for (unsigned i = 0; i < q->nc.n; i++)
         free(q->who[i]);
     free(q->who);
     free(q->topic.text);
+    free(q->modes);
     free(q);
 }
 
@@ -528,46 +373,56 @@ static void names_run(struct mx_conn *c, void *arg)
     struct chat_client *cl = c ? mx_conn_data(c) : NULL;
     if (cl && !(cl->flags & CL_GONE)) {
         struct chat_worker *wk = chat_enter(q->chat, cl->worker);
-        cl->flags &= ~CL_CLAIMING;
-        if (!(cl->flags & CL_FLOOD) && cl->holds == 0)
-            mx_conn_resume(c);
-        q->then(cl, q->chan, (const char *const *)q->who, q->n,
-                q->topic.text ? &q->topic : NULL);
+        ask_end(cl);
+        q->then(cl, q->chan, &q->nc, q->arg);
         chat_leave(wk);
+    } else {
+        q->then(NULL, q->chan, NULL, q->arg);  /* only to let arg go */
     }
     names_free(q);
 }
 
-/* The bus's thread: entries "NODE UID\nWHO"; this node's own are left
- * out (its members are listed from its own tables). */
+/* One "NODE UID\nWHO" entry of another node into q (this node's own are
+ * left out: its members are listed from its own tables). */
+static void names_entry(struct names *q, const char *v, size_t len)
+{
+    size_t mine = strlen(q->chat->node);
+    const char *nl = memchr(v, '\n', len);
+    if (!nl || ((size_t)(nl - v) > mine && memcmp(v, q->chat->node, mine) == 0 &&
+                v[mine] == ' '))
+        return;
+    size_t wl = len - (size_t)(nl + 1 - v);
+    if (wl == 0 || wl > CHAT_NICKLEN + CHAT_USERLEN + 64 + 2 || memchr(nl + 1, ' ', wl) ||
+        !memchr(nl + 1, '!', wl))
+        return;
+    if ((q->who[q->nc.n] = malloc(wl + 1))) {
+        memcpy(q->who[q->nc.n], nl + 1, wl);
+        q->who[q->nc.n++][wl] = '\0';
+    }
+}
+
+/* The bus's thread: the members' hash, its state fields ("*", "+") too. */
 static void names_done(void *ctx, const char *const *v, const size_t *lens, unsigned n)
 {
     struct names *q = ctx;
-    size_t mine = strlen(q->chat->node);
+    q->nc.answered = v != NULL;
     q->who = v && n ? calloc(n, sizeof *q->who) : NULL;
-    for (unsigned i = 0; q->who && i < n; i++) {
-        const char *nl = memchr(v[i], '\n', lens[i]);
-        if (nl == v[i] + 1 && v[i][0] == '*') {
-            parse_topic(nl + 1, lens[i] - 2, &q->topic);
-            continue;
-        }
-        if (!nl || ((size_t)(nl - v[i]) > mine && memcmp(v[i], q->chat->node, mine) == 0 &&
-                    v[i][mine] == ' '))
-            continue;
-        size_t wl = lens[i] - (size_t)(nl + 1 - v[i]);
-        if (wl == 0 || wl > CHAT_NICKLEN + CHAT_USERLEN + 64 + 2 ||
-            memchr(nl + 1, ' ', wl) || !memchr(nl + 1, '!', wl))
-            continue;
-        if ((q->who[q->n] = malloc(wl + 1))) {
-            memcpy(q->who[q->n], nl + 1, wl);
-            q->who[q->n++][wl] = '\0';
-        }
+    for (unsigned i = 0; v && i < n; i++) {
+        if (lens[i] >= 2 && v[i][0] == '*' && v[i][1] == '\n')
+            parse_topic(v[i] + 2, lens[i] - 2, &q->topic);
+        else if (lens[i] >= 2 && v[i][0] == '+' && v[i][1] == '\n')
+            q->modes = strndup(v[i] + 2, lens[i] - 2);
+        else if (q->who)
+            names_entry(q, v[i], lens[i]);
     }
+    q->nc.who = (const char *const *)q->who;
+    q->nc.topic = q->topic.text ? &q->topic : NULL;
+    q->nc.modes = q->modes;
     if (mx_server_post(q->chat->srv, q->id, names_run, q) < 0)
-        names_free(q);
+        names_run(NULL, q);
 }
 
-int chat_cluster_names(struct chat_client *cl, const char *chan, chat_names_fn *then)
+int chat_cluster_names(struct chat_client *cl, const char *chan, chat_names_fn *then, void *arg)
 {
     struct mx_chat *chat = cl->chat;
     if (!chat->has_bus || !chat->bus.members)
@@ -575,7 +430,7 @@ int chat_cluster_names(struct chat_client *cl, const char *chan, chat_names_fn *
     struct names *q = calloc(1, sizeof *q);
     if (!q)
         return -1;
-    *q = (struct names){ .chat = chat, .id = cl->id, .then = then };
+    *q = (struct names){ .chat = chat, .id = cl->id, .then = then, .arg = arg };
     snprintf(q->chan, sizeof q->chan, "%s", chan);
     char folded[CHAT_CHANLEN + 1];
     irc_casefold(folded, chan, sizeof folded);
@@ -583,7 +438,6 @@ int chat_cluster_names(struct chat_client *cl, const char *chan, chat_names_fn *
         free(q);
         return -1;
     }
-    cl->flags |= CL_CLAIMING;  /* its next lines wait, as for a claim */
-    mx_conn_pause(cl->c);
+    ask_begin(cl);
     return 0;
 }

@@ -306,8 +306,7 @@ static void cmd_join(struct chat_client *cl, struct irc_msg *m)
     char *names[MAX_TARGETS], *keys[MAX_TARGETS];
     unsigned n = split_commas(m->params[0], names, MAX_TARGETS);
     unsigned nk = m->nparams > 1 ? split_commas(m->params[1], keys, MAX_TARGETS) : 0;
-    for (unsigned i = 0; i < n && !(cl->flags & (CL_GONE | CL_DOOMED)); i++)
-        chat_join(cl, names[i], i < nk ? keys[i] : NULL);
+    chat_join_list(cl, names, keys, n, nk);
 }
 
 static void cmd_part(struct chat_client *cl, struct irc_msg *m)

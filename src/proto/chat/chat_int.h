@@ -107,7 +107,7 @@ enum {
     CL_PING = 1 << 8,       /* a PING of ours awaits an answer */
     CL_FLOOD = 1 << 9,      /* paused until the flood bucket refills */
     CL_INVISIBLE = 1 << 10, /* user mode +i */
-    CL_CLAIMING = 1 << 11,  /* a nick claim or lookup is out (cluster): input paused */
+    CL_CLAIMING = 1 << 11,  /* questions to the network out (asks): input paused */
     CL_CLAIMED = 1 << 12,   /* holds its nick across the network, as uid */
 };
 
@@ -203,6 +203,7 @@ struct chat_client {
     unsigned nheld, capheld;
     unsigned holds;
     uint64_t held_since_ms;         /* when nheld last left 0 */
+    unsigned asks;                  /* owner-only: questions to the network out */
     /* Its first id, fixed at creation: who it is on the network, with
      * this node's name, in its nick claim and channel memberships there.
      * A move changes id, not uid. */
@@ -456,8 +457,10 @@ void wire_chan_line(struct mx_chat *chat, const char *chan, struct mx_chunk *lin
  * members of any of them, once each. */
 void wire_user_line(struct mx_chat *chat, struct chat_channel *const *chans, unsigned n,
                     const struct mx_chunk *line);
-/* Under mu: ch's topic (or none) as the network's lists have it. */
+/* Under mu: ch's topic (or none), and its modes (flags, key, limit,
+ * creation, the +b +e +I lists), as the network's lists have them. */
 void wire_topic(struct mx_chat *chat, const struct chat_channel *ch);
+void wire_modes(struct mx_chat *chat, const struct chat_channel *ch);
 /* Under mu: cl (registered) is on ch now, or left it, as the
  * network's membership lists have it. */
 void wire_member(struct mx_chat *chat, const struct chat_channel *ch,
@@ -469,6 +472,12 @@ struct chat_channel *chan_new(struct mx_chat *chat, const char *name);
  * place in the registry. */
 void chan_ref(struct chat_channel *ch);
 void chan_unref(struct chat_channel *ch);
+/* ch (loaded from the network for a JOIN that was refused) goes if it has
+ * no members. */
+void chan_drop_empty(struct mx_chat *chat, struct chat_channel *ch);
+/* Appends mask (normalised already: the network's copy) to ch's list l,
+ * within CHAT_MAX_LIST. */
+void chan_list_add(struct chat_channel *ch, enum chat_list l, const char *mask);
 /* At mx_chat_free: the registry's references. */
 void chat_chans_free(struct mx_chat *chat);
 struct chat_channel *chan_find(struct mx_chat *chat, const char *name);
@@ -588,19 +597,27 @@ typedef void chat_claimed_fn(struct chat_client *cl, int r, const char *nick);
 int chat_cluster_claim(struct chat_client *cl, const char *nick, chat_claimed_fn *then);
 /* Any thread: the claim of the client of uid on nick is let go. */
 void chat_cluster_let_go(struct mx_chat *chat, uint64_t uid, const char *nick);
-/* On cl's owner: chan's members on other nodes. 1: no network; 0: asked,
- * cl's input waits until then(cl, chan, who, n, topic) runs on its owner
- * with their "nick!user@host" and the network's topic (NULL: none; none
- * of either if the network did not answer; not at all if cl has gone);
- * -1: the network is unreachable now. */
+/* On cl's owner: what the network knows of channel chan: its members on
+ * other nodes, its topic and modes. 1: no network; 0: asked, cl's input
+ * waits until then(cl, chan, nc, arg) runs on its owner (nc->answered
+ * false if the network did not answer); if cl has gone by then,
+ * then(NULL, chan, NULL, arg) runs, to let arg go; -1: the network is
+ * unreachable now. */
 struct chat_topic {
     char *text;
     char by[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
     time_t at;
 };
-typedef void chat_names_fn(struct chat_client *cl, const char *chan, const char *const *who,
-                           unsigned n, const struct chat_topic *topic);
-int chat_cluster_names(struct chat_client *cl, const char *chan, chat_names_fn *then);
+struct chat_netchan {
+    bool answered;
+    const char *const *who;         /* "nick!user@host" of other nodes' members */
+    unsigned n;
+    const struct chat_topic *topic; /* NULL: none */
+    const char *modes;              /* as chat_wire.c's wire_modes writes them; NULL: none */
+};
+typedef void chat_names_fn(struct chat_client *cl, const char *chan,
+                           const struct chat_netchan *nc, void *arg);
+int chat_cluster_names(struct chat_client *cl, const char *chan, chat_names_fn *then, void *arg);
 /* On cl's owner: what the network knows of nicks (held by clients of
  * other nodes: their claims' info). 1: no network; 0: asked, cl's input
  * waits until then(cl, who, n, arg) runs on its owner, who[i].found for
@@ -641,6 +658,12 @@ void chat_klines_free(struct mx_chat *chat);
 /* chat_chan.c: joining and leaving on the member's own worker, NOT under
  * mu (they take it). */
 void chat_join(struct chat_client *cl, const char *name, const char *key);
+/* JOIN's list (n names, the first nk with keys), in order; with other
+ * nodes, a channel this node lacks is first looked up in the network (cl's
+ * input waits), so its key, bans and limits hold here too. */
+#define MAX_JOIN CHAT_MAX_TARGETS
+void chat_join_list(struct chat_client *cl, char *const *names, char *const *keys, unsigned n,
+                    unsigned nk);
 void chat_part(struct chat_client *cl, const char *name, const char *reason);
 void chat_part_all(struct chat_client *cl);
 /* On the target's owner: carries out a KICK decided elsewhere. */
@@ -693,6 +716,9 @@ void chat_cmd_version(struct chat_client *cl, struct irc_msg *m);
 
 /* chat_mode.c */
 void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m);
+/* Not under mu: another node's MODE line (line: NUL-terminated, no CRLF;
+ * parsed in place) changes channel chan here too, without replies. */
+void chat_mode_remote(struct mx_chat *chat, const char *chan, char *line);
 
 /* chat_oper.c: IRC operators. chat_is_oper reads cl's umodes: the owner
  * without mu, anyone else under it. */

@@ -121,6 +121,7 @@ struct change {
     unsigned nargs;                 /* parameters taken (at most CHAT_MODES) */
     unsigned listed;                /* the lists that went out: 1 << LIST_* */
     bool unknown;                   /* 472 went out */
+    struct mx_chat *chat;
 };
 
 /* Would the change (arg: its parameter as broadcast, or NULL) fit? */
@@ -195,7 +196,8 @@ static void invalid_param(struct chat_client *cl, const struct chat_channel *ch,
                           const char *arg, const char *why)
 {
     bool echo = middle_ok(arg) && strlen(arg) <= CHAT_BANLEN;
-    cl_numeric(cl, 696, "%s %c %s :%s", ch->name, mode, echo ? arg : "*", why);
+    if (cl)  /* NULL: another node's change, told to no one here */
+        cl_numeric(cl, 696, "%s %c %s :%s", ch->name, mode, echo ? arg : "*", why);
 }
 
 /* "+l N": decimal digits only, 1 to CHAT_MAX_LIMIT; 0 when not. */
@@ -283,7 +285,7 @@ static void list_mode(struct chat_client *cl, struct chat_channel *ch, bool add,
     char mask[CHAT_BANLEN + 1];
     char mode = kinds[l].letter;
     if (!arg) {
-        if (!(c->listed & 1u << l))
+        if (cl && !(c->listed & 1u << l))
             list_send(cl, ch, l);
         c->listed |= 1u << l;
     } else if (!irc_mask_normalise(arg, mask, sizeof mask)) {
@@ -292,7 +294,7 @@ static void list_mode(struct chat_client *cl, struct chat_channel *ch, bool add,
         int r = mask_set(&ch->lists[l], mask, add);
         if (r == MASK_CHANGED)
             note(c, add, mode, mask);
-        else if (r == MASK_FULL)
+        else if (r == MASK_FULL && cl)
             cl_numeric(cl, 478, "%s %c :%s", ch->name, mode, kinds[l].full_text);
     }
 }
@@ -339,8 +341,17 @@ static void limit_mode(struct chat_client *cl, struct chat_channel *ch, bool add
 static void member_mode(struct chat_client *cl, struct chat_channel *ch, bool add, char mode,
                         const char *nick, struct change *c)
 {
-    struct chat_client *t = cl_by_nick(cl->chat, nick);
+    struct chat_client *t = cl_by_nick(c->chat, nick);
     struct chat_member *mb = t ? chan_member(ch, t) : NULL;
+    if (!cl && !mb)  /* another node's change, to a member of its own */
+        return;
+    if (!t && c->chat->has_bus && irc_nick_valid(nick, CHAT_NICKLEN)) {
+        /* Perhaps a member on another node: the line goes there, and that
+         * node makes the change (chat_mode_remote). */
+        if (room(c, add, nick))
+            note(c, add, mode, nick);
+        return;
+    }
     if (!t) {
         cl_numeric(cl, 401, "%s :No such nick/channel", nick);
         return;
@@ -388,7 +399,7 @@ static void apply_one(struct chat_client *cl, struct chat_channel *ch, bool add,
         break;
     default:
         /* Once per command, as each reply would be a line of output. */
-        if (!c->unknown)
+        if (!c->unknown && cl)
             cl_numeric(cl, 472, "%c :is unknown mode char to me for %s", mode, ch->name);
         c->unknown = true;
     }
@@ -449,7 +460,7 @@ static size_t line_budget(const struct chat_client *cl, const struct chat_channe
 static void channel_mode(struct chat_client *cl, struct irc_msg *m)
 {
     struct mx_chat *chat = cl->chat;
-    struct change c = { .sign = 0 };
+    struct change c = { .sign = 0, .chat = chat };
     struct chat_aud a;
     aud_init(&a, cl, 1);
     chat_lock(chat);
@@ -472,11 +483,33 @@ static void channel_mode(struct chat_client *cl, struct irc_msg *m)
         c.budget = line_budget(cl, ch);
         apply_all(cl, ch, m, &c);
     }
-    if (c.nm)
+    if (c.nm) {
         aud_add(&a, ch);
+        wire_modes(chat, ch);
+    }
     chat_unlock(chat);
-    if (a.n)
-        aud_send(&a, NULL, ":%s!%s@%s MODE %s %s%s", PFX(cl), ch->name, c.modes, c.args);
+    if (!a.n)
+        return;
+    struct mx_chunk *line = chat_line(":%s!%s@%s MODE %s %s%s", PFX(cl), ch->name, c.modes,
+                                      c.args);
+    wire_chan_line(chat, ch->name, line);
+    aud_line(&a, line, NULL);
+    mx_chunk_unref(line);
+}
+
+void chat_mode_remote(struct mx_chat *chat, const char *chan, char *line)
+{
+    struct irc_msg m;
+    if (irc_parse(line, &m) != IRC_OK || strcmp(m.cmd, "MODE") != 0 || m.nparams < 2 ||
+        m.params[0][0] != '#')
+        return;
+    /* Every change the line carries was made there: all of them fit. */
+    struct change c = { .sign = 0, .chat = chat, .budget = IRC_LINE_MAX };
+    chat_lock(chat);
+    struct chat_channel *ch = chan_find(chat, chan);
+    if (ch)
+        apply_all(NULL, ch, &m, &c);
+    chat_unlock(chat);
 }
 
 void chat_cmd_mode(struct chat_client *cl, struct irc_msg *m)

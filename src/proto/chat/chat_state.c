@@ -82,6 +82,25 @@ static void chan_retire(struct mx_chat *chat, struct chat_channel *ch)
     chan_unref(ch);
 }
 
+void chan_drop_empty(struct mx_chat *chat, struct chat_channel *ch)
+{
+    if (ch->n == 0)
+        chan_retire(chat, ch);
+}
+
+void chan_list_add(struct chat_channel *ch, enum chat_list l, const char *mask)
+{
+    struct chat_masks *ml = &ch->lists[l];
+    if (ml->n >= CHAT_MAX_LIST || strlen(mask) > IRC_LINE_MAX / 4)
+        return;
+    char **v = realloc(ml->v, (ml->n + 1) * sizeof *v);
+    if (v)
+        ml->v = v;
+    char *s = v ? strdup(mask) : NULL;
+    if (s)
+        ml->v[ml->n++] = s;
+}
+
 static void drop_channel(struct nt_node *n, void *arg)
 {
     (void)arg;

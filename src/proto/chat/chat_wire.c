@@ -99,11 +99,46 @@ void wire_member(struct mx_chat *chat, const struct chat_channel *ch,
 
 void wire_topic(struct mx_chat *chat, const struct chat_channel *ch)
 {
-    if (!chat->has_bus || !chat->bus.topic)
+    if (!chat->has_bus || !chat->bus.state)
         return;
     char folded[CHAT_CHANLEN + 1], v[sizeof ch->topic_by + 32 + CHAT_TOPICLEN + 1];
     irc_casefold(folded, ch->name, sizeof folded);
     if (ch->topic)
         snprintf(v, sizeof v, "%s\n%lld\n%s", ch->topic_by, (long long)ch->topic_at, ch->topic);
-    chat->bus.topic(chat->bus.arg, folded, ch->topic ? v : NULL);
+    chat->bus.state(chat->bus.arg, folded, "*", ch->topic ? v : NULL);
+}
+
+/* A list's masks, space-separated, after p. */
+static size_t put_list(char *p, size_t cap, const struct chat_masks *l)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < l->n && n < cap; i++)
+        n += (size_t)snprintf(p + n, cap - n, "%s%s", i ? " " : "", l->v[i]);
+    return n < cap ? n : cap - 1;
+}
+
+void wire_modes(struct mx_chat *chat, const struct chat_channel *ch)
+{
+    if (!chat->has_bus || !chat->bus.state)
+        return;
+    /* "FLAGS\nKEY\nLIMIT\nCREATED\nBANS\nEXCEPTS\nINVEX" (chat_remote.c). */
+    size_t cap = 256 + CHAT_NLISTS * CHAT_MAX_LIST * (IRC_LINE_MAX / 4);
+    char *v = malloc(cap), folded[CHAT_CHANLEN + 1];
+    if (!v)
+        return;
+    static const char letters[] = "ntsim";
+    size_t n = 0;
+    for (unsigned i = 0; letters[i]; i++)
+        if (ch->modes & (1u << i))
+            v[n++] = letters[i];
+    n += (size_t)snprintf(v + n, cap - n, "\n%s\n%u\n%lld", ch->key, ch->limit,
+                          (long long)ch->created);
+    for (unsigned l = 0; l < CHAT_NLISTS; l++) {
+        v[n++] = '\n';
+        n += put_list(v + n, cap - n, &ch->lists[l]);
+    }
+    v[n] = '\0';
+    irc_casefold(folded, ch->name, sizeof folded);
+    chat->bus.state(chat->bus.arg, folded, "+", v);
+    free(v);
 }

@@ -1,0 +1,200 @@
+/* chat_remote.c - what other nodes publish, arriving on the bus's thread
+ * (mx_chat_bus_message): lines of channels with members here, lines to a
+ * nick of this node, QUIT and NICK lines of the network; each delivered to
+ * the local members as a local line would be, and the state a line
+ * changes (a topic, a channel's modes) changed here too. An entry point,
+ * like chat.c's callbacks: it may call any file below.
+ *
+ * The payload: "NODE\nNEED\nTAGS\n[EXTRA\n]LINE" (chat_wire.c writes it):
+ * NODE the sender's node (a node skips its own channel lines: it
+ * delivered them already), NEED the capability the line asks of a member
+ * (TAGMSG: message-tags), TAGS the client tags (canonical, maybe empty),
+ * EXTRA the target nick (node subject) or the channels (network subject),
+ * and LINE the line as the sender's node formatted it, CRLF included.
+ *
+ * Order: a sender's lines are published by its worker in order, go to
+ * Redis on the bus's one publisher connection, come back on each node's
+ * one subscriber connection in that order, and the bus thread posts them
+ * to each worker in order (muxd/server.h: posts from one thread run in
+ * order).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/chat/chat_int.h"
+
+/* Splits off the text up to the next newline of [*p, end): NULL if none. */
+static const char *field(const char **p, const char *end, size_t *len)
+{
+    const char *s = *p, *nl = memchr(s, '\n', (size_t)(end - s));
+    if (!nl)
+        return NULL;
+    *len = (size_t)(nl - s);
+    *p = nl + 1;
+    return s;
+}
+
+/* One IRC line, CRLF-terminated, nothing else: what goes to clients
+ * as it is must not run into the next line or carry more lines. */
+static bool line_ok(const char *p, size_t n)
+{
+    if (n < 3 || n > IRC_LINE_MAX || p[n - 2] != '\r' || p[n - 1] != '\n')
+        return false;
+    for (size_t i = 0; i < n - 2; i++)
+        if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0')
+            return false;
+    return true;
+}
+
+/* A payload's head: NODE, NEED, TAGS (and for a nick, NICK), then the line. */
+struct head {
+    const char *node, *line;
+    size_t nlen, llen;
+    uint32_t need;
+    char tags[4096];
+    char nick[CHAT_NICKLEN + 1];
+};
+
+static bool parse_head(const char *payload, size_t len, bool with_nick, struct head *h)
+{
+    const char *p = payload, *end = payload + len, *need, *tags, *nick = NULL;
+    size_t needlen, tlen, klen = 0;
+    h->node = field(&p, end, &h->nlen);
+    need = h->node ? field(&p, end, &needlen) : NULL;
+    tags = need ? field(&p, end, &tlen) : NULL;
+    if (tags && with_nick)
+        nick = field(&p, end, &klen);
+    if (!tags || (with_nick && (!nick || klen == 0 || klen >= sizeof h->nick)) || p == end ||
+        tlen >= sizeof h->tags)
+        return false;
+    memcpy(h->tags, tags, tlen);
+    h->tags[tlen] = '\0';
+    if (nick)
+        memcpy(h->nick, nick, klen);
+    h->nick[klen] = '\0';
+    h->need = (uint32_t)strtoul(need, NULL, 10) & CAP_MESSAGE_TAGS;
+    h->line = p;
+    h->llen = (size_t)(end - p);
+    return line_ok(h->line, h->llen);
+}
+
+static bool from_self(const struct mx_chat *chat, const struct head *h)
+{
+    return h->nlen == strlen(chat->node) && memcmp(h->node, chat->node, h->nlen) == 0;
+}
+
+static struct chat_msg *head_msg(const struct head *h)
+{
+    return chat_msg_new(mx_chunk_copy(h->line, h->llen), NULL, h->tags, h->need);
+}
+
+/* A line to a nick of this node: to its client, if still registered here. */
+static void to_local_nick(struct mx_chat *chat, const struct head *h)
+{
+    chat_lock(chat);
+    struct chat_client *cl = cl_by_nick(chat, h->nick);
+    bool there = cl && cl->registered;
+    uint64_t id = there ? cl->id : 0;
+    chat_unlock(chat);
+    if (!there)
+        return;
+    struct chat_msg *m = head_msg(h);
+    chat_post_msg(chat, id, m);
+    chat_msg_unref(m);
+}
+
+/* Sets ch's topic to text (NULL or "": none) by by, at at. Under mu. */
+static void set_topic(struct chat_channel *ch, const char *text, const char *by, time_t at)
+{
+    free(ch->topic);
+    ch->topic = text && text[0] ? strndup(text, CHAT_TOPICLEN) : NULL;
+    snprintf(ch->topic_by, sizeof ch->topic_by, "%s", by);
+    ch->topic_at = at;
+}
+
+/* A TOPIC or MODE line from another node: this node's copy of the
+ * channel follows, so TOPIC, MODE, a JOIN's checks and its 332 here
+ * agree with the network. */
+static void remote_state(struct mx_chat *chat, const char *name, const struct head *h)
+{
+    char line[IRC_LINE_MAX + 1];
+    /* ":prefix CMD ...": most lines are messages, passed over at once. */
+    const char *sp = memchr(h->line, ' ', h->llen);
+    size_t rest = sp ? h->llen - (size_t)(sp + 1 - h->line) : 0;
+    if (!sp || h->llen - 2 >= sizeof line ||
+        ((rest < 5 || memcmp(sp + 1, "MODE ", 5) != 0) &&
+         (rest < 6 || memcmp(sp + 1, "TOPIC ", 6) != 0)))
+        return;
+    memcpy(line, h->line, h->llen - 2);
+    line[h->llen - 2] = '\0';
+    if (memcmp(sp + 1, "MODE ", 5) == 0) {
+        chat_mode_remote(chat, name, line);
+        return;
+    }
+    struct irc_msg m;
+    if (irc_parse(line, &m) != IRC_OK || !m.prefix || strcmp(m.cmd, "TOPIC") != 0 ||
+        m.nparams < 2)
+        return;
+    chat_lock(chat);
+    struct chat_channel *ch = chan_find(chat, name);
+    if (ch)
+        set_topic(ch, m.params[1], m.prefix, time(NULL));
+    chat_unlock(chat);
+}
+
+/* A QUIT or NICK of another node's client: "NODE\n0\n\nCHANS\nLINE", to the
+ * local members of any of CHANS (comma-separated), once each. */
+static void user_line(struct mx_chat *chat, const char *payload, size_t len)
+{
+    const char *p = payload, *end = payload + len, *chans;
+    size_t nlen, skip, clen;
+    const char *node = field(&p, end, &nlen);
+    if (!node || !field(&p, end, &skip) || !field(&p, end, &skip) ||
+        !(chans = field(&p, end, &clen)) || !line_ok(p, (size_t)(end - p)))
+        return;
+    if (nlen == strlen(chat->node) && memcmp(node, chat->node, nlen) == 0)
+        return;
+    char list[CHAT_POSTED_MAX * (CHAT_CHANLEN + 1)];
+    if (clen >= sizeof list)
+        return;
+    memcpy(list, chans, clen);
+    list[clen] = '\0';
+    const char *names[CHAT_POSTED_MAX];
+    unsigned n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t && n < CHAT_POSTED_MAX;
+         t = strtok_r(NULL, ",", &save))
+        if (strlen(t) <= CHAT_CHANLEN)
+            names[n++] = t;
+    chan_fanout_posted(chat, names, n,
+                       chat_msg_new(mx_chunk_copy(p, (size_t)(end - p)), NULL, NULL, 0));
+}
+
+void mx_chat_bus_message(struct mx_chat *chat, const char *subject, size_t slen,
+                         const char *payload, size_t len)
+{
+    if (!chat->has_bus)
+        return;
+    size_t plen = strlen(chat->subj);
+    struct head h;
+    if (slen == strlen(chat->usubj) && memcmp(subject, chat->usubj, slen) == 0) {
+        user_line(chat, payload, len);
+        return;
+    }
+    if (slen == strlen(chat->nsubj) && memcmp(subject, chat->nsubj, slen) == 0) {
+        if (parse_head(payload, len, true, &h))
+            to_local_nick(chat, &h);
+        return;
+    }
+    if (slen <= plen || slen - plen > CHAT_CHANLEN || memcmp(subject, chat->subj, plen) != 0 ||
+        !parse_head(payload, len, false, &h) || from_self(chat, &h))
+        return;  /* not ours, garbage, or delivered here already */
+    char name[CHAT_CHANLEN + 1];
+    memcpy(name, subject + plen, slen - plen);
+    name[slen - plen] = '\0';
+    remote_state(chat, name, &h);
+    const char *names[1] = { name };
+    chan_fanout_posted(chat, names, 1, head_msg(&h));
+}
+
