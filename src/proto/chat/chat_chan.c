@@ -183,18 +183,30 @@ static void join_loaded(struct chat_client *cl, const char *chan, const struct c
             ch->topic_at = nc->topic->at;
         }
     }
+    /* +l counts the members of every node. */
+    struct chat_channel *have = chan_find(chat, chan);
+    bool full = have && have->limit && !cl_on(cl, have) && have->n + nc->n >= have->limit;
+    if (full)
+        chan_drop_empty(chat, have);
     chat_unlock(chat);
-    join_one(cl, chan, r->has_key[r->i] ? r->key[r->i] : NULL, nc);
+    if (full)
+        cl_numeric(cl, 471, "%s :%s", chan, refusal_text(471));
+    else
+        join_one(cl, chan, r->has_key[r->i] ? r->key[r->i] : NULL, nc);
     r->i++;
     join_continue(cl, r);
 }
 
-static bool here(struct mx_chat *chat, const char *name)
+/* Must the network be asked before name is joined: a channel this node
+ * lacks (it may exist elsewhere), or one with a limit (+l counts every
+ * node's members)? */
+static bool ask_first(struct mx_chat *chat, const char *name)
 {
     chat_lock(chat);
-    bool found = chan_find(chat, name) != NULL;
+    const struct chat_channel *ch = chan_find(chat, name);
+    bool ask = !ch || ch->limit;
     chat_unlock(chat);
-    return found;
+    return ask;
 }
 
 static void join_continue(struct chat_client *cl, struct join_rest *r)
@@ -202,7 +214,7 @@ static void join_continue(struct chat_client *cl, struct join_rest *r)
     struct mx_chat *chat = cl->chat;
     for (; r->i < r->n && !(cl->flags & (CL_GONE | CL_DOOMED)); r->i++) {
         const char *name = r->name[r->i];
-        if (chat->has_bus && irc_channel_valid(name, CHAT_CHANLEN) && !here(chat, name) &&
+        if (chat->has_bus && irc_channel_valid(name, CHAT_CHANLEN) && ask_first(chat, name) &&
             chat_cluster_names(cl, name, join_loaded, r) == 0)
             return;  /* join_loaded goes on */
         join_one(cl, name, r->has_key[r->i] ? r->key[r->i] : NULL, NULL);
