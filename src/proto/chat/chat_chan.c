@@ -301,8 +301,10 @@ void chat_names_reply(struct chat_client *cl, const char *chan)
 /* ---- leaving ------------------------------------------------------------- */
 
 /* Removes cl from ch and sends line (already formatted) to ch's members,
- * cl included. */
-static void leave_with(struct chat_client *cl, struct chat_channel *ch, struct mx_chunk *line)
+ * cl included; and to the other nodes' when publish (not when another
+ * node's KICK is carried out here: it published the line itself). */
+static void leave_with(struct chat_client *cl, struct chat_channel *ch, struct mx_chunk *line,
+                       bool publish)
 {
     struct mx_chat *chat = cl->chat;
     struct chat_aud a;
@@ -317,7 +319,7 @@ static void leave_with(struct chat_client *cl, struct chat_channel *ch, struct m
     /* Out of the local list already: its own copy goes straight to it. */
     if (on && line)
         cl_send_chunk(cl, line);
-    if (on)
+    if (on && publish)
         wire_chan_line(chat, ch->name, line);
     aud_line(&a, line, cl);
 }
@@ -341,7 +343,7 @@ void chat_part(struct chat_client *cl, const char *name, const char *reason)
     struct mx_chunk *line = reason
         ? chat_line(":%s!%s@%s PART %s :%s", PFX(cl), ch->name, reason)
         : chat_line(":%s!%s@%s PART %s", PFX(cl), ch->name);
-    leave_with(cl, ch, line);
+    leave_with(cl, ch, line, true);
     mx_chunk_unref(line);
 }
 
@@ -351,22 +353,24 @@ void chat_part_all(struct chat_client *cl)
     while (cl->nchans) {
         struct chat_channel *ch = cl->chans[0];
         struct mx_chunk *line = chat_line(":%s!%s@%s PART %s :%s", PFX(cl), ch->name, cl->nick);
-        leave_with(cl, ch, line);
+        leave_with(cl, ch, line, true);
         mx_chunk_unref(line);
     }
 }
 
 /* ---- kicking ------------------------------------------------------------- */
 
-void chat_kick_apply(struct chat_client *target, struct chat_channel *ch, struct mx_chunk *line)
+void chat_kick_apply(struct chat_client *target, struct chat_channel *ch, struct mx_chunk *line,
+                     bool publish)
 {
     if (!(target->flags & CL_GONE))
-        leave_with(target, ch, line);
+        leave_with(target, ch, line, publish);
 }
 
 struct kick_post {
     struct chat_channel *ch;
     struct mx_chunk *line;
+    bool publish;
 };
 
 /* On the target's worker: memberships change there (chat_int.h). */
@@ -376,7 +380,7 @@ static void kick_run(struct mx_conn *c, void *arg)
     struct chat_client *t = c ? mx_conn_data(c) : NULL;
     if (t) {
         struct chat_worker *wk = chat_enter(t->chat, t->worker);
-        chat_kick_apply(t, kp->ch, kp->line);
+        chat_kick_apply(t, kp->ch, kp->line, kp->publish);
         chat_leave(wk);
     }
     mx_chunk_unref(kp->line);
@@ -385,7 +389,7 @@ static void kick_run(struct mx_conn *c, void *arg)
 }
 
 void chat_kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
-                    struct mx_chunk *line)
+                    struct mx_chunk *line, bool publish)
 {
     struct kick_post *kp = malloc(sizeof *kp);
     if (!kp || !line) {
@@ -394,7 +398,7 @@ void chat_kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
         return;
     }
     chan_ref(ch);
-    *kp = (struct kick_post){ ch, line };
+    *kp = (struct kick_post){ ch, line, publish };
     if (mx_server_post(chat->srv, id, kick_run, kp) < 0)
         kick_run(NULL, kp);
 }

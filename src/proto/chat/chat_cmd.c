@@ -395,6 +395,69 @@ static unsigned kick_refusal(struct chat_channel *ch, struct chat_client *cl)
     return is_op(ch, cl) ? 0 : 482;
 }
 
+/* KICKs of nicks not on this node, waiting for the network's list of
+ * the channel's members elsewhere. */
+struct kick_net {
+    unsigned n;
+    char nick[MAX_TARGETS][CHAT_NICKLEN + 1];
+    char why[CHAT_TOPICLEN + 1];
+};
+
+/* Is nick one of who's "nick!user@host"? */
+static bool among(const char *nick, const char *const *who, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        size_t k = strcspn(who[i], "!");
+        char one[CHAT_NICKLEN + 1];
+        if (k >= sizeof one)
+            continue;
+        memcpy(one, who[i], k);
+        one[k] = '\0';
+        if (irc_casecmp(one, nick) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The network answered: each nick on the channel elsewhere is kicked
+ * there (its node carries it out, chat_remote.c); the line goes to this
+ * node's members now. */
+static void kick_of_network(struct chat_client *cl, const char *chan,
+                            const struct chat_netchan *nc, void *arg)
+{
+    struct kick_net *k = arg;
+    for (unsigned i = 0; cl && i < k->n; i++) {
+        struct mx_chat *chat = cl->chat;
+        struct chat_aud a;
+        aud_init(&a, cl, 1);
+        chat_lock(chat);
+        struct chat_channel *ch = chan_find(chat, chan);
+        bool ok = !kick_refusal(ch, cl) && among(k->nick[i], nc->who, nc->n);
+        if (ok)
+            aud_add(&a, ch);
+        chat_unlock(chat);
+        if (!ok) {
+            cl_numeric(cl, 441, "%s %s :They aren't on that channel", k->nick[i], chan);
+            continue;
+        }
+        struct mx_chunk *line = chat_line(":%s!%s@%s KICK %s %s :%s", PFX(cl), a.v[0]->name,
+                                          k->nick[i], k->why);
+        wire_chan_line(chat, a.v[0]->name, line);
+        aud_line(&a, line, NULL);
+        mx_chunk_unref(line);
+    }
+    free(k);
+}
+
+static void kick_remote(struct chat_client *cl, const char *chan, struct kick_net *k)
+{
+    if (chat_cluster_names(cl, chan, kick_of_network, k) == 0)
+        return;
+    for (unsigned i = 0; i < k->n; i++)
+        cl_numeric(cl, 441, "%s %s :They aren't on that channel", k->nick[i], chan);
+    free(k);
+}
+
 static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
 {
     struct mx_chat *chat = cl->chat;
@@ -407,8 +470,13 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, name);
     unsigned err = kick_refusal(ch, cl);
+    struct kick_net *remote = !err && chat->has_bus ? calloc(1, sizeof *remote) : NULL;
     for (unsigned i = 0; !err && i < n; i++) {
         struct chat_client *t = nick_find(chat, nicks[i]);
+        if (!t && remote && irc_nick_valid(nicks[i], CHAT_NICKLEN)) {
+            snprintf(remote->nick[remote->n++], sizeof remote->nick[0], "%s", nicks[i]);
+            continue;
+        }
         if (!t || !cl_on(t, ch)) {
             cl_numeric(cl, 441, "%s %s :They aren't on that channel", nicks[i], name);
             continue;
@@ -417,7 +485,7 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
             local[nlocal++] = t;
         else
             chat_kick_post(chat, t->id, ch, chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl),
-                                                      ch->name, t->nick, wlen, why));
+                                                      ch->name, t->nick, wlen, why), true);
     }
     if (nlocal)
         chan_ref(ch);
@@ -426,11 +494,17 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
     for (unsigned i = 0; i < nlocal; i++) {
         struct mx_chunk *line = chat_line(":%s!%s@%s KICK %s %s :%.*s", PFX(cl), ch->name,
                                           local[i]->nick, wlen, why);
-        chat_kick_apply(local[i], ch, line);
+        chat_kick_apply(local[i], ch, line, true);
         mx_chunk_unref(line);
     }
     if (nlocal)
         chan_unref(ch);
+    if (remote && remote->n) {
+        snprintf(remote->why, sizeof remote->why, "%.*s", wlen, why);
+        kick_remote(cl, name, remote);
+    } else {
+        free(remote);
+    }
 }
 
 static void cmd_invite(struct chat_client *cl, struct irc_msg *m)

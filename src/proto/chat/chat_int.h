@@ -666,13 +666,15 @@ void chat_join_list(struct chat_client *cl, char *const *names, char *const *key
                     unsigned nk);
 void chat_part(struct chat_client *cl, const char *name, const char *reason);
 void chat_part_all(struct chat_client *cl);
-/* On the target's owner: carries out a KICK decided elsewhere. */
+/* On the target's owner: carries out a KICK decided elsewhere; the line
+ * goes to the other nodes too when publish (false: another node's KICK,
+ * which it published). */
 void chat_kick_apply(struct chat_client *target, struct chat_channel *ch,
-                     struct mx_chunk *line);
-/* Any worker, under mu or not: has the KICK carried out on the owner of
+                     struct mx_chunk *line, bool publish);
+/* Any thread, under mu or not: has the KICK carried out on the owner of
  * conn id. Takes line (NULL: nothing happens) and a reference to ch. */
 void chat_kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
-                    struct mx_chunk *line);
+                    struct mx_chunk *line, bool publish);
 /* Under mu: sends the NAMES reply for ch to cl (353s and 366), with the
  * n members of other nodes in remote ("nick!user@host") after its own. */
 void chan_names(struct chat_client *cl, struct chat_channel *ch, const char *const *remote,

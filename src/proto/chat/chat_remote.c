@@ -143,6 +143,31 @@ static void remote_state(struct mx_chat *chat, const char *name, const struct he
     chat_unlock(chat);
 }
 
+/* Another node's KICK of a member of this node: carried out on the
+ * member's worker, which sends the line to this node's members (so it is
+ * not fanned out here as well). false: not such a KICK. */
+static bool remote_kick(struct mx_chat *chat, const char *name, const struct head *h)
+{
+    const char *sp = memchr(h->line, ' ', h->llen);
+    char line[IRC_LINE_MAX + 1];
+    if (!sp || h->llen - (size_t)(sp + 1 - h->line) < 5 || memcmp(sp + 1, "KICK ", 5) != 0 ||
+        h->llen - 2 >= sizeof line)
+        return false;
+    memcpy(line, h->line, h->llen - 2);
+    line[h->llen - 2] = '\0';
+    struct irc_msg m;
+    if (irc_parse(line, &m) != IRC_OK || m.nparams < 2)
+        return false;
+    chat_lock(chat);
+    struct chat_channel *ch = chan_find(chat, name);
+    struct chat_client *t = ch ? cl_by_nick(chat, m.params[1]) : NULL;
+    bool here = t && t->registered && cl_on(t, ch);
+    if (here)
+        chat_kick_post(chat, t->id, ch, mx_chunk_copy(h->line, h->llen), false);
+    chat_unlock(chat);
+    return here;
+}
+
 /* A QUIT or NICK of another node's client: "NODE\n0\n\nCHANS\nLINE", to the
  * local members of any of CHANS (comma-separated), once each. */
 static void user_line(struct mx_chat *chat, const char *payload, size_t len)
@@ -193,6 +218,8 @@ void mx_chat_bus_message(struct mx_chat *chat, const char *subject, size_t slen,
     char name[CHAT_CHANLEN + 1];
     memcpy(name, subject + plen, slen - plen);
     name[slen - plen] = '\0';
+    if (remote_kick(chat, name, &h))
+        return;
     remote_state(chat, name, &h);
     const char *names[1] = { name };
     chan_fanout_posted(chat, names, 1, head_msg(&h));
