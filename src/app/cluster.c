@@ -73,11 +73,11 @@ static void release(void *arg, uint64_t id, const char *nick)
     mx_net_release(l->bus, l->prefix, l->node, id, nick);
 }
 
-static int to_nick(void *arg, const char *nick, const void *p, size_t n,
+static int to_nick(void *arg, const char *nick, const void *p, size_t n, const char *invite,
                    void (*done)(void *, int), void *ctx)
 {
     struct link *l = arg;
-    return mx_net_to_nick(l->bus, l->prefix, nick, p, n, done, ctx);
+    return mx_net_to_nick(l->bus, l->prefix, nick, p, n, invite, done, ctx);
 }
 
 static void member(void *arg, const char *chan, uint64_t uid, const char *who)

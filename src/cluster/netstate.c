@@ -32,11 +32,17 @@ static const char release_lua[] =
     "end\n"
     "return 1\n";
 
-/* ARGV: prefix, nick, payload. */
+/* ARGV: prefix, nick, payload, channel ("" or, for an INVITE, the
+ * channel whose copy keeps the invitation: in the same step, so a JOIN
+ * right after the line arrives finds it). */
 static const char to_nick_lua[] =
     "local owner = redis.call('GET', ARGV[1] .. 'nick:' .. ARGV[2])\n"
     "if not owner then return 0 end\n"
     "local node = string.match(owner, '^(%S+)')\n"
+    "if ARGV[4] ~= '' then\n"
+    "  local h = ARGV[1] .. 'members:' .. ARGV[4]\n"
+    "  if redis.call('EXISTS', h) == 1 then redis.call('HSET', h, 'i:' .. ARGV[2], '1') end\n"
+    "end\n"
     "redis.call('PUBLISH', ARGV[1] .. 'n:' .. node, ARGV[3])\n"
     "return 1\n";
 
@@ -52,6 +58,17 @@ static const char to_nick_lua[] =
     "end\n" \
     "redis.call('DEL', ARGV[1] .. 'nicks:' .. " n ")\n"
 
+/* Does hash h hold a member ("NODE UID": a space), or only the channel's
+ * state (topic, modes, invitations)? A channel's state goes with its last
+ * member. */
+#define HAS_MEMBERS \
+    "local function has_members(h)\n" \
+    "  for _, f in ipairs(redis.call('HKEYS', h)) do\n" \
+    "    if string.find(f, ' ', 1, true) then return true end\n" \
+    "  end\n" \
+    "  return false\n" \
+    "end\n"
+
 /* The memberships of node n's clients go from their channels' hashes;
  * each member's line and channels are gathered in `gone` (uid -> {line,
  * chans}) for the QUIT that tells the other nodes. */
@@ -63,9 +80,7 @@ static const char to_nick_lua[] =
     "    local h = ARGV[1] .. 'members:' .. chan\n" \
     "    local who = redis.call('HGET', h, owner)\n" \
     "    redis.call('HDEL', h, owner)\n" \
-    "    if redis.call('HLEN', h) == redis.call('HEXISTS', h, '*') + redis.call('HEXISTS', h, '+') then\n" \
-    "      redis.call('DEL', h)\n" \
-    "    end\n" \
+    "    if not has_members(h) then redis.call('DEL', h) end\n" \
     "    if who then\n" \
     "      local g = gone[owner] or { who = who, chans = {} }\n" \
     "      table.insert(g.chans, chan)\n" \
@@ -76,6 +91,7 @@ static const char to_nick_lua[] =
     "redis.call('DEL', ARGV[1] .. 'memb:' .. " n ")\n"
 
 static const char hello_lua[] =
+    HAS_MEMBERS
     FREE_NICKS_OF("ARGV[2]")
     FREE_MEMBERS_OF("ARGV[2]")
     "redis.call('SADD', ARGV[1] .. 'nodes', ARGV[2])\n"
@@ -87,6 +103,7 @@ static const char hello_lua[] =
  * payload: NODE, NEED, TAGS, CHANNELS, LINE), signed by the dead node so
  * that every survivor delivers it. */
 static const char reap_lua[] =
+    HAS_MEMBERS
     "local dead = {}\n"
     "for _, n in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'nodes')) do\n"
     "  if n ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. 'node:' .. n) == 0 then\n"
@@ -105,6 +122,7 @@ static const char reap_lua[] =
 /* ARGV: prefix, node, channel (casefolded), owner, "nick!user@host" (""
  * when it leaves). */
 static const char member_lua[] =
+    HAS_MEMBERS
     "local h = ARGV[1] .. 'members:' .. ARGV[3]\n"
     "local m = ARGV[1] .. 'memb:' .. ARGV[2]\n"
     "if ARGV[5] ~= '' then\n"
@@ -113,13 +131,12 @@ static const char member_lua[] =
     "else\n"
     "  redis.call('HDEL', h, ARGV[4])\n"
     "  redis.call('SREM', m, ARGV[3] .. ' ' .. ARGV[4])\n"
-    "  if redis.call('HLEN', h) == redis.call('HEXISTS', h, '*') + redis.call('HEXISTS', h, '+') then\n"
-    "    redis.call('DEL', h)\n"
-    "  end\n"
+    "  if not has_members(h) then redis.call('DEL', h) end\n"
     "end\n"
     "return 1\n";
 
-/* ARGV: prefix, channel, field ("*" the topic, "+" the modes), value
+/* ARGV: prefix, channel, field ("*" the topic, "+" the modes, "i:NICK" an
+ * invitation), value
  * ("": none). A channel's state lives in its members' hash, so it goes
  * with the last member (member_lua). */
 static const char state_lua[] =
@@ -255,11 +272,11 @@ void mx_net_release(struct mx_bus *b, const char *prefix, const char *node, uint
 }
 
 int mx_net_to_nick(struct mx_bus *b, const char *prefix, const char *nick, const void *payload,
-                   size_t len, mx_net_done_fn *done, void *ctx)
+                   size_t len, const char *invite, mx_net_done_fn *done, void *ctx)
 {
-    const char *args[3] = { prefix, nick, payload };
-    size_t lens[3] = { strlen(prefix), strlen(nick), len };
-    return eval_done(b, to_nick_lua, 3, args, lens, done, ctx);
+    const char *args[4] = { prefix, nick, payload, invite ? invite : "" };
+    size_t lens[4] = { strlen(prefix), strlen(nick), len, strlen(args[3]) };
+    return eval_done(b, to_nick_lua, 4, args, lens, done, ctx);
 }
 
 void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node)

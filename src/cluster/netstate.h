@@ -42,9 +42,11 @@ int mx_net_lookup(struct mx_bus *b, const char *prefix, const char *const *nicks
 void mx_net_release(struct mx_bus *b, const char *prefix, const char *node, uint64_t id,
                     const char *nick);
 /* Publishes payload on the subject of the node holding nick ("PREFIXn:NODE"):
- * done gets 0 when no node holds it. 0 or <0 as mx_net_claim. */
+ * done gets 0 when no node holds it. With invite (a channel, casefolded),
+ * the nick's invitation to it is kept too, in the same step. 0 or <0 as
+ * mx_net_claim. */
 int mx_net_to_nick(struct mx_bus *b, const char *prefix, const char *nick, const void *payload,
-                   size_t len, mx_net_done_fn *done, void *ctx);
+                   size_t len, const char *invite, mx_net_done_fn *done, void *ctx);
 /* On reaching Redis: NODE's claims from before are dropped (its clients
  * claim again) and it joins the set of nodes. */
 void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node);

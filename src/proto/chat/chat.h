@@ -101,9 +101,11 @@ struct mx_chat_bus {
     /* Any thread: client id lets go of nick, if it holds it. */
     void (*release)(void *arg, uint64_t id, const char *nick);
     /* Any thread: payload to the node whose client holds nick; done as
-     * claim's, r 0 when no client does. */
+     * claim's, r 0 when no client does. invite (a channel, casefolded, or
+     * NULL): payload is an INVITE, kept in that channel's state with the
+     * delivery. */
     int (*to_nick)(void *arg, const char *nick, const void *payload, size_t len,
-                   void (*done)(void *ctx, int r), void *ctx);
+                   const char *invite, void (*done)(void *ctx, int r), void *ctx);
     /* Any thread: the info claimed with each of n (at most 7) nicks
      * (casefolded): done(ctx, v, lens, n) once, later, on the bus's
      * thread, v[i] NULL for a nick nobody holds; v NULL when the network

@@ -164,6 +164,16 @@ struct join_rest {
 
 static void join_continue(struct chat_client *cl, struct join_rest *r);
 
+static bool invited_by_network(const struct chat_client *cl, const struct chat_netchan *nc)
+{
+    char folded[CHAT_NICKLEN + 1];
+    irc_casefold(folded, cl->nick, sizeof folded);
+    for (unsigned i = 0; i < nc->ninvited; i++)
+        if (strcmp(nc->invited[i], folded) == 0)
+            return true;
+    return false;
+}
+
 static void join_loaded(struct chat_client *cl, const char *chan, const struct chat_netchan *nc,
                         void *arg)
 {
@@ -185,6 +195,14 @@ static void join_loaded(struct chat_client *cl, const char *chan, const struct c
     }
     /* +l counts the members of every node. */
     struct chat_channel *have = chan_find(chat, chan);
+    bool net_invited = have && invited_by_network(cl, nc);
+    if (net_invited && have->ninvites < 64) {
+        uint64_t *v = realloc(have->invites, (have->ninvites + 1) * sizeof *v);
+        if (v) {
+            v[have->ninvites++] = cl->id;
+            have->invites = v;
+        }
+    }
     bool full = have && have->limit && !cl_on(cl, have) && have->n + nc->n >= have->limit;
     if (full)
         chan_drop_empty(chat, have);
@@ -193,18 +211,20 @@ static void join_loaded(struct chat_client *cl, const char *chan, const struct c
         cl_numeric(cl, 471, "%s :%s", chan, refusal_text(471));
     else
         join_one(cl, chan, r->has_key[r->i] ? r->key[r->i] : NULL, nc);
+    if (net_invited)  /* used, or refused for another reason: spent */
+        wire_invite(chat, chan, cl->nick, false);
     r->i++;
     join_continue(cl, r);
 }
 
 /* Must the network be asked before name is joined: a channel this node
- * lacks (it may exist elsewhere), or one with a limit (+l counts every
- * node's members)? */
+ * lacks (it may exist elsewhere), one with a limit (+l counts every
+ * node's members), or an invite-only one (invitations from any node)? */
 static bool ask_first(struct mx_chat *chat, const char *name)
 {
     chat_lock(chat);
     const struct chat_channel *ch = chan_find(chat, name);
-    bool ask = !ch || ch->limit;
+    bool ask = !ch || ch->limit || (ch->modes & CM_I);
     chat_unlock(chat);
     return ask;
 }

@@ -216,7 +216,7 @@ static void to_nick_done(void *ctx, int r)
 }
 
 bool chat_cluster_to_nick(struct chat_client *cl, const char *nick, struct chat_msg *m,
-                          bool quiet)
+                          bool quiet, const char *invite)
 {
     struct mx_chat *chat = cl->chat;
     if (!chat->has_bus || !m)
@@ -236,8 +236,11 @@ bool chat_cluster_to_nick(struct chat_client *cl, const char *nick, struct chat_
     bool asked = false;
     if (head > 0 && (size_t)head + line->len <= PAYLOAD_MAX && (quiet || t)) {
         memcpy(p + head, line->data, line->len);
+        char chan[CHAT_CHANLEN + 1];
+        if (invite)
+            irc_casefold(chan, invite, sizeof chan);
         asked = chat->bus.to_nick(chat->bus.arg, folded, p, (size_t)head + line->len,
-                                  quiet ? NULL : to_nick_done, t) == 0;
+                                  invite ? chan : NULL, quiet ? NULL : to_nick_done, t) == 0;
     }
     if (!asked)
         free(t);
@@ -338,6 +341,7 @@ struct names {
     char **who;                     /* "nick!user@host" of other nodes' members */
     struct chat_topic topic;        /* the network's (text NULL: none) */
     char *modes;                    /* the network's "+" state, or NULL */
+    char **invited;                 /* "i:NICK" fields' nicks */
     struct chat_netchan nc;
 };
 
@@ -348,6 +352,9 @@ static void names_free(struct names *q)
     free(q->who);
     free(q->topic.text);
     free(q->modes);
+    for (unsigned i = 0; i < q->nc.ninvited; i++)
+        free(q->invited[i]);
+    free(q->invited);
     free(q);
 }
 
@@ -407,8 +414,15 @@ static void names_done(void *ctx, const char *const *v, const size_t *lens, unsi
     struct names *q = ctx;
     q->nc.answered = v != NULL;
     q->who = v && n ? calloc(n, sizeof *q->who) : NULL;
+    q->invited = v && n ? calloc(n, sizeof *q->invited) : NULL;
     for (unsigned i = 0; v && i < n; i++) {
-        if (lens[i] >= 2 && v[i][0] == '*' && v[i][1] == '\n')
+        const char *nl = memchr(v[i], '\n', lens[i]);
+        if (q->invited && nl && lens[i] > 2 && v[i][0] == 'i' && v[i][1] == ':' &&
+            nl - v[i] - 2 <= CHAT_NICKLEN) {
+            q->invited[q->nc.ninvited++] = strndup(v[i] + 2, (size_t)(nl - v[i] - 2));
+            if (!q->invited[q->nc.ninvited - 1])
+                q->nc.ninvited--;
+        } else if (lens[i] >= 2 && v[i][0] == '*' && v[i][1] == '\n')
             parse_topic(v[i] + 2, lens[i] - 2, &q->topic);
         else if (lens[i] >= 2 && v[i][0] == '+' && v[i][1] == '\n')
             q->modes = strndup(v[i] + 2, lens[i] - 2);
@@ -418,6 +432,7 @@ static void names_done(void *ctx, const char *const *v, const size_t *lens, unsi
     q->nc.who = (const char *const *)q->who;
     q->nc.topic = q->topic.text ? &q->topic : NULL;
     q->nc.modes = q->modes;
+    q->nc.invited = (const char *const *)q->invited;
     if (mx_server_post(q->chat->srv, q->id, names_run, q) < 0)
         names_run(NULL, q);
 }

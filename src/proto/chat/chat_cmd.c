@@ -188,7 +188,7 @@ static void msg_remote_nick(struct chat_client *cl, const struct relay *r, const
 {
     struct chat_msg *msg = cl->chat->has_bus && irc_nick_valid(nick, CHAT_NICKLEN)
         ? relay_msg(cl, r, nick) : NULL;
-    if (msg && chat_cluster_to_nick(cl, nick, msg, r->quiet))
+    if (msg && chat_cluster_to_nick(cl, nick, msg, r->quiet, NULL))
         echo(cl, msg);
     else if (!r->quiet)
         cl_numeric(cl, 401, "%s :No such nick/channel", nick);
@@ -507,6 +507,23 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
     }
 }
 
+/* An INVITE of a client of another node: the line goes to the nick's
+ * node, and once delivered the invitation is kept in the network's copy
+ * of the channel (a JOIN there looks it up); 401 later if no client
+ * anywhere holds the nick. */
+static void invite_remote(struct chat_client *cl, const char *nick, const char *name,
+                          struct mx_chunk *line)
+{
+    struct chat_msg *m = chat_msg_new(mx_chunk_ref(line), NULL, NULL, 0);
+    if (!m || !chat_cluster_to_nick(cl, nick, m, false, name)) {
+        cl_numeric(cl, 401, "%s :No such nick/channel", nick);
+        chat_msg_unref(m);
+        return;
+    }
+    chat_msg_unref(m);
+    cl_numeric(cl, 341, "%s %s", nick, name);
+}
+
 static void cmd_invite(struct chat_client *cl, struct irc_msg *m)
 {
     struct mx_chat *chat = cl->chat;
@@ -515,17 +532,19 @@ static void cmd_invite(struct chat_client *cl, struct irc_msg *m)
     chat_lock(chat);
     struct chat_client *t = nick_find(chat, nick);
     struct chat_channel *ch = chan_find(chat, name);
-    if (!t)
+    /* Perhaps a client of another node: asked there (invite_remote). */
+    bool remote = !t && chat->has_bus && irc_nick_valid(nick, CHAT_NICKLEN);
+    if (!t && !remote)
         err = 401;
     else if (ch && !cl_on(cl, ch))
         err = 442;
-    else if (ch && cl_on(t, ch))
+    else if (ch && t && cl_on(t, ch))
         err = 443;
     else if (ch && (ch->modes & CM_I) && !is_op(ch, cl))
         err = 482;
     uint64_t tid = t ? t->id : 0;
     unsigned tw = t ? t->worker : 0;
-    if (!err && ch && ch->ninvites < 64) {
+    if (!err && ch && !remote && ch->ninvites < 64) {
         uint64_t *v = realloc(ch->invites, (ch->ninvites + 1) * sizeof *v);
         if (v) {
             v[ch->ninvites++] = tid;
@@ -539,8 +558,13 @@ static void cmd_invite(struct chat_client *cl, struct irc_msg *m)
     case 443: cl_numeric(cl, 443, "%s %s :is already on channel", nick, name); return;
     case 482: cl_numeric(cl, 482, "%s :You're not channel operator", name); return;
     }
-    cl_numeric(cl, 341, "%s %s", nick, name);
     struct mx_chunk *line = chat_line(":%s!%s@%s INVITE %s :%s", PFX(cl), nick, name);
+    if (remote) {
+        invite_remote(cl, nick, name, line);
+        mx_chunk_unref(line);
+        return;
+    }
+    cl_numeric(cl, 341, "%s %s", nick, name);
     chat_send_to(chat, cl->worker, t, tw, tid, line);
     if (ch) /* cl is on it: it stays (only this worker can change that) */
         chat_invite_notify(cl, ch, tid, line);

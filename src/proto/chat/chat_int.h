@@ -461,6 +461,8 @@ void wire_user_line(struct mx_chat *chat, struct chat_channel *const *chans, uns
  * creation, the +b +e +I lists), as the network's lists have them. */
 void wire_topic(struct mx_chat *chat, const struct chat_channel *ch);
 void wire_modes(struct mx_chat *chat, const struct chat_channel *ch);
+/* nick is invited to chan across the network, or no longer (it joined). */
+void wire_invite(struct mx_chat *chat, const char *chan, const char *nick, bool on);
 /* Under mu: cl (registered) is on ch now, or left it, as the
  * network's membership lists have it. */
 void wire_member(struct mx_chat *chat, const struct chat_channel *ch,
@@ -614,6 +616,8 @@ struct chat_netchan {
     unsigned n;
     const struct chat_topic *topic; /* NULL: none */
     const char *modes;              /* as chat_wire.c's wire_modes writes them; NULL: none */
+    const char *const *invited;     /* nicks (casefolded) invited from any node */
+    unsigned ninvited;
 };
 typedef void chat_names_fn(struct chat_client *cl, const char *chan,
                            const struct chat_netchan *nc, void *arg);
@@ -635,10 +639,11 @@ typedef void chat_looked_up_fn(struct chat_client *cl, const struct chat_who *wh
 int chat_cluster_lookup(struct chat_client *cl, const char *const *nicks, unsigned n,
                         chat_looked_up_fn *then, void *arg);
 /* Not under mu: m (not taken) to nick on whichever node holds it; 401
- * to cl later if none does (and !quiet). false: no network (no node
- * was asked). */
+ * to cl later if none does (and !quiet). invite: m is an INVITE to that
+ * channel, kept in the network's copy once delivered (NULL: not one).
+ * false: no network (no node was asked). */
 bool chat_cluster_to_nick(struct chat_client *cl, const char *nick, struct chat_msg *m,
-                          bool quiet);
+                          bool quiet, const char *invite);
 
 /* chat_kline.c: K-lines. Not under mu (they take it). */
 void chat_cmd_kline(struct chat_client *cl, struct irc_msg *m);

@@ -142,3 +142,14 @@ void wire_modes(struct mx_chat *chat, const struct chat_channel *ch)
     chat->bus.state(chat->bus.arg, folded, "+", v);
     free(v);
 }
+
+void wire_invite(struct mx_chat *chat, const char *chan, const char *nick, bool on)
+{
+    if (!chat->has_bus || !chat->bus.state)
+        return;
+    char folded[CHAT_CHANLEN + 1], field[CHAT_NICKLEN + 3];
+    irc_casefold(folded, chan, sizeof folded);
+    snprintf(field, sizeof field, "i:%s", nick);
+    irc_casefold(field + 2, nick, sizeof field - 2);
+    chat->bus.state(chat->bus.arg, folded, field, on ? "1" : NULL);
+}
