@@ -19,7 +19,9 @@
  * (skipping levels is fine), never one above:
  *
  *   chat.c          the mx_proto callbacks, framing, flood, the timer;
- *                   mx_chat_new/free; chat_metrics.c, its numbers
+ *                   mx_chat_new/free; chat_metrics.c, its numbers;
+ *                   chat_remote.c, what other nodes publish (an entry
+ *                   point too: the bus's thread calls it)
  *   chat_cmd.c      the command table, the commands that act (KICK's post)
  *   chat_reg.c      registration, NICK, VERSION (005)   chat_mode.c  MODE
  *   chat_oper.c     OPER, KILL (carried out on the victim's worker),
@@ -31,8 +33,10 @@
  *                   ADMIN, INFO; chat_help.c  HELP, LINKS
  *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
  *   chat_cap.c      IRCv3: CAP LS/LIST/REQ, SETNAME
- *   chat_cluster.c  other nodes (docs/cluster.md): channel messages
- *                   published, and those of other nodes delivered here
+ *   chat_cluster.c  questions to the network (docs/cluster.md): nick
+ *                   claims, lines to a remote nick, lookups, a channel's
+ *                   members and state; answers brought to the asker's
+ *                   worker while its input waits
  *   chat_fanout.c   audiences and fan-out, posts of lines, QUIT and the
  *                   closing of a link, entering and leaving a worker
  *                   (cutting off SendQ overflows)
