@@ -27,7 +27,14 @@
  * is lost. What the test waits for in Redis itself (a released nick's
  * key gone) it reads there with redis_cmd: the release of an old nick is
  * asynchronous (after the NICK line), and another node's claim is not
- * ordered after it. */
+ * ordered after it.
+ *
+ * Channel membership across nodes (the last tests): JOIN, PART, KICK
+ * lines to the members on every node, NICK and QUIT once to each member
+ * however many channels it shares with the client, NAMES (and a JOIN's
+ * list) naming other nodes' members, a killed node's clients quitting
+ * with a netsplit reason, and the member lists in Redis
+ * (members:CHAN) after each of those and after Redis restarts empty. */
 #include "harness.h"
 #include "irc.h"
 #include "redis.h"
@@ -1322,5 +1329,327 @@ Test(cluster, nick_refused_while_redis_down)
     irc_close(&a2.c);
     irc_close(&x);
     irc_close(&y);
+    teardown();
+}
+
+/* ---- m) channel membership across nodes: helpers ----------------------- */
+
+/* How many nodes hear channel chan's subject, as Redis counts them. */
+static long subscribers(const char *chan)
+{
+    char subj[96], rep[256];
+    snprintf(subj, sizeof subj, KEYS "c:%s", chan);
+    MX_REQUIRE(redis_cmd(redis.port, rep, sizeof rep, "PUBSUB", "NUMSUB", subj, NULL) == 0,
+               "PUBSUB NUMSUB %s failed", subj);
+    const char *sp = strrchr(rep, ' ');
+    return sp ? strtol(sp + 1, NULL, 10) : -1;
+}
+
+/* A node subscribes to a channel asynchronously on its first JOIN: waits
+ * until n nodes hear chan, so that a line published from here on reaches
+ * every one of them (a JOIN cannot be repeated as a SYNC is).
+ *
+ * What a JOIN writes to Redis (the member's entry, a new channel's modes,
+ * the JOIN line) goes on the node's other connection, as commands of their
+ * own: Redis may run another node's commands between them. Before a client
+ * of another node joins, the tests ask NAMES of the channel on the node
+ * that joined it: Redis answers that on the same connection, after all it
+ * was sent before, so the JOIN is all in Redis by then. */
+static void require_subscribers(const char *chan, long n)
+{
+    long have;
+    for (int64_t t0 = mx_now_ms(); (have = subscribers(chan)) != n; mx_sleep_ms(10))
+        MX_REQUIRE(mx_now_ms() - t0 < T, "%d nodes hear %s after %d ms, want %ld", (int)have,
+                   chan, T, n);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The words of s, sorted, joined by single spaces into out. */
+static void sorted_words(const char *s, char *out, size_t cap)
+{
+    char copy[2048], *words[128], *save = NULL;
+    size_t n = 0, len = 0;
+    snprintf(copy, sizeof copy, "%s", s);
+    for (char *t = strtok_r(copy, " ", &save); t && n < 128; t = strtok_r(NULL, " ", &save))
+        words[n++] = t;
+    qsort(words, n, sizeof *words, cmp_str);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? " " : "", words[i]);
+}
+
+/* Redis's members:CHAN, its member entries ("NODE UID" -> "nick!user@host")
+ * as "NODE:nick!user@host" words, sorted (the channel's state, in fields
+ * of one character such as "*" for the topic, is left out); "BAD:FIELD"
+ * for a field that is neither. Read with a script: values may hold
+ * spaces and newlines, which a flattened HGETALL would not keep apart. */
+static void members_of(const char *chan, char *out, size_t cap)
+{
+    static const char script[] =
+        "local r = {}\n"
+        "local h = redis.call('HGETALL', KEYS[1])\n"
+        "for i = 1, #h, 2 do\n"
+        "  local node = string.match(h[i], '^(%S+) %d+$')\n"
+        "  if node then table.insert(r, node .. ':' .. h[i + 1])\n"
+        "  elseif #h[i] ~= 1 then table.insert(r, 'BAD:' .. h[i]) end\n"
+        "end\n"
+        "table.sort(r)\n"
+        "return table.concat(r, ' ')\n";
+    char key[96];
+    snprintf(key, sizeof key, KEYS "members:%s", chan);
+    MX_REQUIRE(redis_cmd(redis.port, out, cap, "EVAL", script, "1", key, NULL) == 0,
+               "HGETALL %s (by EVAL) failed: '%s'", key, out);
+}
+
+/* Polls Redis until members:CHAN is exactly want (words in any order)
+ * or ms pass; fails then. */
+static void require_members(const char *chan, const char *want, int ms)
+{
+    char sorted[1024], have[1024];
+    sorted_words(want, sorted, sizeof sorted);
+    int64_t t0 = mx_now_ms();
+    for (members_of(chan, have, sizeof have); strcmp(have, sorted) != 0;
+         members_of(chan, have, sizeof have)) {
+        MX_REQUIRE(mx_now_ms() - t0 < ms, "Redis: HGETALL " KEYS "members:%s is '%s' after "
+                   "%d ms, want '%s'", chan, have, ms, sorted);
+        mx_sleep_ms(20);
+    }
+}
+
+/* u's next lines are the NAMES reply for chan (353s, then 366), listing
+ * exactly the names in want (in any order). */
+static void expect_names(struct user *u, const char *chan, const char *want)
+{
+    const char *srv = w.n[u->node].srv, *nick = u->c.nick;
+    char p353[160], end[160], names[2048] = "", have[2048], w_sorted[2048];
+    snprintf(p353, sizeof p353, ":%s 353 %s = %s :", srv, nick, chan);
+    snprintf(end, sizeof end, ":%s 366 %s %s :End of NAMES list", srv, nick, chan);
+    size_t len = 0;
+    for (;;) {
+        int rc = irc_next(&u->c, T);
+        MX_REQUIRE(rc == 1, "%s: the NAMES reply for %s did not end (%s); last lines:\n%s",
+                   nick, chan, rc == 0 ? "EOF" : "nothing within 5 s", irc_recent(&u->c));
+        if (strcmp(u->c.line, end) == 0)
+            break;
+        MX_REQUIRE(strncmp(u->c.line, p353, strlen(p353)) == 0, "%s: '%s' in the NAMES reply "
+                   "for %s, want '%s...' or '%s'; last lines:\n%s", nick, u->c.line, chan, p353,
+                   end, irc_recent(&u->c));
+        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", len ? " " : "",
+                                u->c.line + strlen(p353));
+    }
+    sorted_words(names, have, sizeof have);
+    sorted_words(want, w_sorted, sizeof w_sorted);
+    MX_REQUIRE(strcmp(have, w_sorted) == 0, "%s: NAMES %s lists '%s', want '%s'", nick, chan,
+               have, w_sorted);
+}
+
+static void names_are(struct user *u, const char *chan, const char *want)
+{
+    MX_REQUIRE(irc_send(&u->c, "NAMES %s", chan) == 0);
+    expect_names(u, chan, want);
+}
+
+/* ---- m) JOIN, PART, KICK, NICK and QUIT across nodes -------------------- */
+
+/* alice and carol on a, bob on b, cy on c. Every line below reaches a
+ * node through its one subscriber connection in the order the sending
+ * node published it, so each expect_line that follows a line from the
+ * same node is also the proof that the one before came once. */
+Test(cluster, remote_join_part_nick_quit)
+{
+    static struct user alice, carol, bob, cy;
+    setup_nodes();
+    login(&alice, 0, "alice");
+    login(&carol, 0, "carol");
+    login(&bob, 1, "bob");
+    login(&cy, 2, "cy");
+    IRC_JOIN(&alice.c, "#m", T);
+    IRC_JOIN(&alice.c, "#n", T);
+    IRC_JOIN(&carol.c, "#m", T);
+    expect_line(&alice.c, ":carol!ucarol@127.0.0.1 JOIN :#m");
+    names_are(&alice, "#m", "@alice carol");
+    require_subscribers("#m", 1);
+    IRC_JOIN(&cy.c, "#m", T);
+    expect_line(&alice.c, ":cy!ucy@127.0.0.1 JOIN :#m");
+    expect_line(&carol.c, ":cy!ucy@127.0.0.1 JOIN :#m");
+    require_subscribers("#m", 2);
+    require_subscribers("#n", 1);
+
+    /* bob's JOINs: once to every member elsewhere; his own NAMES lists
+     * them (the others' without status: theirs is their node's). #m and
+     * #n exist elsewhere already: bob is no operator of them. */
+    MX_REQUIRE(irc_send(&bob.c, "JOIN #m") == 0);
+    expect_line(&bob.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    expect_names(&bob, "#m", "bob alice carol cy");
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    expect_line(&carol.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    expect_line(&cy.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    MX_REQUIRE(irc_send(&bob.c, "JOIN #n") == 0);
+    expect_line(&bob.c, ":bob!ubob@127.0.0.1 JOIN :#n");
+    expect_names(&bob, "#n", "bob alice");
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#n");
+    names_are(&alice, "#m", "@alice carol bob cy");
+    names_are(&cy, "#m", "cy alice carol bob");
+    require_members("#m", "a:alice!ualice@127.0.0.1 a:carol!ucarol@127.0.0.1 "
+                    "b:bob!ubob@127.0.0.1 c:cy!ucy@127.0.0.1", 0);
+
+    /* A KICK on a of a's client: seen on b and c, carol gone from the
+     * network's list. */
+    MX_REQUIRE(irc_send(&alice.c, "KICK #m carol :out") == 0);
+    expect_line(&alice.c, ":alice!ualice@127.0.0.1 KICK #m carol :out");
+    expect_line(&carol.c, ":alice!ualice@127.0.0.1 KICK #m carol :out");
+    expect_line(&bob.c, ":alice!ualice@127.0.0.1 KICK #m carol :out");
+    expect_line(&cy.c, ":alice!ualice@127.0.0.1 KICK #m carol :out");
+    names_are(&bob, "#m", "bob alice cy");
+
+    /* bob's NICK: once to alice, who shares two channels with him, and
+     * to cy. His PART, published after it by b, comes next: a second
+     * NICK would have come before it. */
+    nick_taken(&bob, "bobby");
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 NICK :bobby");
+    expect_line(&cy.c, ":bob!ubob@127.0.0.1 NICK :bobby");
+    MX_REQUIRE(irc_send(&bob.c, "PART #n") == 0);
+    expect_line(&bob.c, ":bobby!ubob@127.0.0.1 PART #n");
+    expect_line(&alice.c, ":bobby!ubob@127.0.0.1 PART #n");
+    names_are(&alice, "#m", "@alice bobby cy");
+    names_are(&alice, "#n", "@alice");
+    names_are(&cy, "#m", "cy alice bobby");
+
+    /* bob's QUIT: once to alice and to cy; the network's lists lose him
+     * before it is published. */
+    MX_REQUIRE(irc_send(&bob.c, "QUIT :bye") == 0);
+    MX_REQUIRE(irc_wait_eof(&bob.c, T), "bobby: still connected %d ms after QUIT", T);
+    expect_line(&alice.c, ":bobby!ubob@127.0.0.1 QUIT :Quit: bye");
+    expect_line(&cy.c, ":bobby!ubob@127.0.0.1 QUIT :Quit: bye");
+    names_are(&alice, "#m", "@alice cy");
+    MX_REQUIRE(irc_send(&cy.c, "PART #m :later") == 0);
+    expect_line(&cy.c, ":cy!ucy@127.0.0.1 PART #m :later");
+    expect_line(&alice.c, ":cy!ucy@127.0.0.1 PART #m :later");
+    names_are(&alice, "#m", "@alice");
+    require_members("#m", "a:alice!ualice@127.0.0.1", 0);
+    require_members("#n", "a:alice!ualice@127.0.0.1", 0);
+    MX_REQUIRE(irc_quiet(&alice.c, DUP_WAIT_MS), "alice: after everything: '%s'",
+               alice.c.line);
+    MX_REQUIRE(irc_quiet(&cy.c, 0), "cy: after everything: '%s'", cy.c.line);
+    MX_REQUIRE(irc_quiet(&carol.c, 0), "carol: after her KICK: '%s'", carol.c.line);
+    irc_close(&alice.c);
+    irc_close(&carol.c);
+    irc_close(&bob.c);
+    irc_close(&cy.c);
+    teardown();
+}
+
+/* ---- n) a killed node's clients quit with a netsplit reason ------------ */
+
+Test(cluster, netsplit_quit)
+{
+    /* As dead_node_frees_nicks: 4 heartbeats, and a margin. */
+    enum { QUIT_MS = 4 * HEARTBEAT_MS + 3000 };
+    static struct user alice, bob, cy;
+    setup_nodes();
+    login(&alice, 0, "alice");
+    login(&bob, 1, "bob");
+    login(&cy, 2, "cy");
+    IRC_JOIN(&alice.c, "#m", T);
+    IRC_JOIN(&alice.c, "#n", T);
+    names_are(&alice, "#n", "@alice");
+    require_subscribers("#m", 1);
+    IRC_JOIN(&cy.c, "#m", T);
+    expect_line(&alice.c, ":cy!ucy@127.0.0.1 JOIN :#m");
+    require_subscribers("#m", 2);
+    require_subscribers("#n", 1);
+    IRC_JOIN(&bob.c, "#m", T);
+    IRC_JOIN(&bob.c, "#n", T);
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#n");
+    expect_line(&cy.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    require_members("#m", "a:alice!ualice@127.0.0.1 b:bob!ubob@127.0.0.1 "
+                    "c:cy!ucy@127.0.0.1", 0);
+    require_members("#n", "a:alice!ualice@127.0.0.1 b:bob!ubob@127.0.0.1", 0);
+
+    struct mx_daemon *b = w.n[1].d;
+    MX_REQUIRE(b->pid > 0);
+    MX_REQUIRE(kill(b->pid, SIGKILL) == 0, "kill: %s", strerror(errno));
+    int64_t t0 = mx_now_ms();
+    int st = daemon_wait_exit(b, T);
+    MX_REQUIRE(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+               "node b: wait status %d after SIGKILL", st);
+    w.n[1].killed = true;
+    MX_REQUIRE(irc_wait_eof(&bob.c, T), "bob: still connected %d ms after node b was killed",
+               T);
+
+    /* One QUIT ("REAPER DEAD": the survivor that found b gone, a or c),
+     * though alice shares two channels with bob; cy the same line. */
+    int rc = irc_next(&alice.c, QUIT_MS);
+    MX_REQUIRE(rc == 1, "alice: no line within %d ms of node b's death; last lines:\n%s",
+               QUIT_MS, irc_recent(&alice.c));
+    int64_t took = mx_now_ms() - t0;
+    char quit_a[256], quit_c[256];
+    snprintf(quit_a, sizeof quit_a, ":bob!ubob@127.0.0.1 QUIT :a b");
+    snprintf(quit_c, sizeof quit_c, ":bob!ubob@127.0.0.1 QUIT :c b");
+    MX_REQUIRE(strcmp(alice.c.line, quit_a) == 0 || strcmp(alice.c.line, quit_c) == 0,
+               "alice: '%s', want '%s' or '%s'", alice.c.line, quit_a, quit_c);
+    char quit[IRC_T_LINE];
+    snprintf(quit, sizeof quit, "%s", alice.c.line);
+    expect_line(&cy.c, "%s", quit);
+    cr_log_info("netsplit QUIT '%s' %lld ms after node b was killed", quit, (long long)took);
+    names_are(&alice, "#m", "@alice cy");
+    names_are(&alice, "#n", "@alice");
+    names_are(&cy, "#m", "cy alice");
+    require_members("#m", "a:alice!ualice@127.0.0.1 c:cy!ucy@127.0.0.1", 0);
+    require_members("#n", "a:alice!ualice@127.0.0.1", 0);
+    char rep[64];
+    MX_REQUIRE(redis_cmd(redis.port, rep, sizeof rep, "EXISTS", KEYS "memb:b", NULL) == 0 &&
+               strcmp(rep, "0") == 0, "Redis: EXISTS " KEYS "memb:b is '%s', want 0", rep);
+    MX_REQUIRE(irc_quiet(&alice.c, DUP_WAIT_MS), "alice: after the netsplit: '%s'",
+               alice.c.line);
+    MX_REQUIRE(irc_quiet(&cy.c, 0), "cy: after the netsplit: '%s'", cy.c.line);
+    /* And one survivor reaped b. */
+    static const char gone[] =
+        "cluster: node b is gone (its heartbeat expired): its nicks are free";
+    int na = daemon_log_count(w.n[0].d, gone), nc = daemon_log_count(w.n[2].d, gone);
+    MX_REQUIRE(na + nc == 1 && (na == 1) == (quit[strlen(quit) - 3] == 'a'),
+               "'%s' logged %d times on a and %d on c; the QUIT: '%s'", gone, na, nc, quit);
+    irc_close(&alice.c);
+    irc_close(&bob.c);
+    irc_close(&cy.c);
+    teardown();
+}
+
+/* ---- o) Redis restarted empty: the member lists are filled again ------- */
+
+Test(cluster, names_after_redis_restart)
+{
+    static struct user alice, bob;
+    static const char both[] = "a:alice!ualice@127.0.0.1 b:bob!ubob@127.0.0.1";
+    setup_nodes();
+    login(&alice, 0, "alice");
+    login(&bob, 1, "bob");
+    IRC_JOIN(&alice.c, "#m", T);
+    names_are(&alice, "#m", "@alice");
+    require_subscribers("#m", 1);
+    IRC_JOIN(&bob.c, "#m", T);
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    require_members("#m", both, 0);
+
+    size_t from[NODES];
+    log_positions(from);
+    MX_REQUIRE(redis_restart(&redis) == 0);
+    require_down_then_up(from, T, 10000);
+    require_all_up();
+    /* Each node put its members back as it came up. */
+    int64_t t0 = mx_now_ms();
+    require_members("#m", both, T);
+    cr_log_info("members of #m back in Redis within %lld ms of every node's 'up'",
+                (long long)(mx_now_ms() - t0));
+    names_are(&bob, "#m", "bob alice");
+    names_are(&alice, "#m", "@alice bob");
+    MX_REQUIRE(irc_quiet(&alice.c, 0), "alice: '%s'", alice.c.line);
+    irc_close(&alice.c);
+    irc_close(&bob.c);
     teardown();
 }

@@ -1,9 +1,10 @@
 /* test_chat_cluster.c - the chat core's side of its cluster bus
  * (chat_cluster.c, docs/cluster.md): what it asks of the bus and what it
  * does with what the bus brings. The bus here is a recorder: plain
- * functions that note each subscribe and publish (and grant nick claims);
- * the real one (Redis, on a thread of its own) is the integration tests'
- * business.
+ * functions that note each subscribe and publish (and grant nick claims),
+ * each channel membership, and answer the question of a channel's members
+ * on other nodes; the real one (Redis, on a thread of its own) is the
+ * integration tests' business.
  *
  * Chat runs for real, without sockets: a server of two workers on the
  * fake backend (fake_backend.h), one chat listener, clients fed bytes
@@ -61,12 +62,40 @@ struct claim_call {
     void (*done)(void *ctx, int r);
     void *ctx;
 };
+/* Memberships: every JOIN, PART, KICK, QUIT and NICK of a registered
+ * client records one per channel (the clients a test's .fini cuts off
+ * too: the array keeps the first ones, nmember counts them all). */
+#define MAX_MEMBER_CALLS 64
+struct member_call {
+    char chan[128];
+    uint64_t uid;
+    char who[256];
+    bool on;                    /* who given, not NULL */
+};
+/* A channel's members on every node, asked for by JOIN and NAMES: the
+ * recorder answers (from settle, as the bus's thread would) with the
+ * entries in answer, or as a network that cannot be reached; or leaves
+ * them out while hold_members. */
+typedef void members_done_fn(void *ctx, const char *const *v, const size_t *lens, unsigned n);
+struct members_call {
+    char chan[128];
+    members_done_fn *done;
+    void *ctx;
+};
 static struct {
     struct sub_call sub[MAX_CALLS];
     struct pub_call pub[MAX_CALLS];
     unsigned nsub, npub;
     struct claim_call claim[MAX_CALLS];
     unsigned nclaim, nanswered;
+    struct member_call member[MAX_MEMBER_CALLS];
+    unsigned nmember;
+    struct members_call members[MAX_MEMBER_CALLS];
+    unsigned nmembers, nmembers_answered;
+    bool hold_members;          /* settle leaves members calls unanswered */
+    bool members_fail;          /* they are answered as Redis lost (v NULL) */
+    const char *answer[8];      /* "NODE UID\nnick!user@host" each */
+    unsigned nanswer;
     unsigned ncalls;            /* of any function of the bus */
 } rec;
 
@@ -120,20 +149,46 @@ static void rec_release(void *arg, uint64_t id, const char *nick)
 }
 
 static int rec_to_nick(void *arg, const char *nick, const void *payload, size_t len,
-                       void (*done)(void *ctx, int r), void *ctx)
+                       const char *invite, void (*done)(void *ctx, int r), void *ctx)
 {
     (void)nick;
     (void)payload;
     (void)len;
+    (void)invite;
     (void)done;
     (void)ctx;
     called(arg);
     return -1;                  /* unreachable: done never runs */
 }
 
+static void rec_member(void *arg, const char *chan, uint64_t uid, const char *who)
+{
+    called(arg);
+    if (rec.nmember < MAX_MEMBER_CALLS) {
+        struct member_call *m = &rec.member[rec.nmember];
+        snprintf(m->chan, sizeof m->chan, "%s", chan);
+        m->uid = uid;
+        snprintf(m->who, sizeof m->who, "%s", who ? who : "");
+        m->on = who != NULL;
+    }
+    rec.nmember++;
+}
+
+static int rec_members(void *arg, const char *chan, members_done_fn *done, void *ctx)
+{
+    called(arg);
+    cr_assert_lt(rec.nmembers, MAX_MEMBER_CALLS);
+    struct members_call *m = &rec.members[rec.nmembers++];
+    snprintf(m->chan, sizeof m->chan, "%s", chan);
+    m->done = done;
+    m->ctx = ctx;
+    return 0;
+}
+
 static const struct mx_chat_bus rec_bus = {
     .arg = &bus_arg_token, .publish = rec_publish, .subscribe = rec_subscribe,
     .claim = rec_claim, .release = rec_release, .to_nick = rec_to_nick,
+    .member = rec_member, .members = rec_members,
 };
 
 /* The bus's thread: every claim asked is granted. */
@@ -148,9 +203,28 @@ static bool answer_claims(void)
     return any;
 }
 
+/* The bus's thread: every members call is answered with answer[] (or
+ * as unreachable), unless they are held. */
+static bool answer_members(void)
+{
+    bool any = false;
+    size_t lens[8];
+    for (unsigned i = 0; i < rec.nanswer; i++)
+        lens[i] = strlen(rec.answer[i]);
+    while (!rec.hold_members && rec.nmembers_answered < rec.nmembers) {
+        struct members_call *m = &rec.members[rec.nmembers_answered++];
+        if (rec.members_fail)
+            m->done(m->ctx, NULL, NULL, 0);
+        else
+            m->done(m->ctx, rec.answer, lens, rec.nanswer);
+        any = true;
+    }
+    return any;
+}
+
 static void forget_calls(void)
 {
-    rec.nsub = rec.npub = 0;
+    rec.nsub = rec.npub = rec.nmember = 0;
 }
 
 /* ---- the server: two workers, one chat listener -------------------------- */
@@ -224,6 +298,7 @@ static void settle(void)
 {
     for (int round = 0; round < 100; round++) {
         size_t n = answer_claims();
+        n += answer_members();
         for (unsigned k = 0; k < NWORKERS; k++) {
             n += mx__worker_drain_inbox(&S.w[k]);
             mx__worker_end_turn(&S.w[k]);
@@ -922,4 +997,446 @@ Test(bus_up, no_channels_no_channel_subscribes)
     settle();
     cr_assert_eq(channel_subscribes(), 0);
     cr_assert_eq(rec.npub, 0);
+}
+
+Test(bus_up, every_member_is_recorded_again)
+{
+    /* Redis may have restarted empty: the lists get this node's members
+     * back, each channel of each once. */
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#One");
+    join(&b, "#one");
+    join(&a, "#two");
+    forget_calls();
+    mx_chat_bus_up(S.chat);
+    settle();
+    cr_assert_eq(rec.nmember, 3, "%u member calls", rec.nmember);
+    unsigned seen_a = 0, seen_b = 0;
+    for (unsigned i = 0; i < rec.nmember; i++) {
+        const struct member_call *m = &rec.member[i];
+        cr_assert(m->on, "bus_up recorded %s leaving %s", m->who, m->chan);
+        if (m->uid == chat_client_of(&a)->uid) {
+            seen_a |= strcmp(m->chan, "#one") == 0 ? 1 : strcmp(m->chan, "#two") == 0 ? 2 : 4;
+            cr_assert_str_eq(m->who, source_of(&a) + 1);
+        } else {
+            cr_assert_eq(m->uid, chat_client_of(&b)->uid, "a member call of no client");
+            seen_b |= strcmp(m->chan, "#one") == 0 ? 1 : 4;
+            cr_assert_str_eq(m->who, source_of(&b) + 1);
+        }
+    }
+    cr_assert_eq(seen_a, 3, "alice's channels recorded: %u", seen_a);
+    cr_assert_eq(seen_b, 1, "bob's channels recorded: %u", seen_b);
+}
+
+/* ==== 5. memberships on the network ======================================= */
+
+TestSuite(membership, .init = start_with_bus, .fini = stop);
+
+/* The network's subject: QUIT and NICK lines, with their channels. */
+#define USUBJ PREFIX "u"
+
+/* "nick!user@host" of c, as the network's lists keep it. */
+static const char *who_of(const struct client *c)
+{
+    return source_of(c) + 1;
+}
+
+static void assert_member(unsigned i, const char *chan, uint64_t uid, const char *who)
+{
+    cr_assert_lt(i, rec.nmember, "member call %u was not made", i);
+    const struct member_call *m = &rec.member[i];
+    cr_assert_str_eq(m->chan, chan);
+    cr_assert_eq(m->uid, uid, "member %s: uid %llu, want %llu", chan,
+                 (unsigned long long)m->uid, (unsigned long long)uid);
+    if (who) {
+        cr_assert(m->on, "member %s: recorded as gone, want %s", chan, who);
+        cr_assert_str_eq(m->who, who);
+    } else {
+        cr_assert(!m->on, "member %s: recorded as %s, want gone", chan, m->who);
+    }
+}
+
+Test(membership, a_join_records_the_member_on_the_casefolded_channel)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    cr_assert_eq(rec.nmember, 0, "registering recorded %u memberships", rec.nmember);
+    uint64_t ua = chat_client_of(&a)->uid, ub = chat_client_of(&b)->uid;
+    cr_assert_neq(ua, ub, "two clients share uid %llu", (unsigned long long)ua);
+    join(&a, "#Chan[1]");
+    cr_assert_eq(rec.nmember, 1, "%u member calls", rec.nmember);
+    assert_member(0, "#chan{1}", ua, "alice!alice@127.0.0.1");
+    cr_assert_str_eq(who_of(&a), "alice!alice@127.0.0.1");
+    join(&b, "#chan{1}");
+    cr_assert_eq(rec.nmember, 2);
+    assert_member(1, "#chan{1}", ub, who_of(&b));
+    /* Joining again changes nothing. */
+    join(&b, "#CHAN[1]");
+    cr_assert_eq(rec.nmember, 2, "a JOIN of a member recorded it again");
+}
+
+Test(membership, a_part_records_the_member_gone_and_publishes_the_part)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#Chan");
+    join(&b, "#chan");
+    forget_calls();
+    uint64_t ua = chat_client_of(&a)->uid;
+    say(&a, "PART #chan :bye\r\n");
+    cr_assert_eq(rec.nmember, 1, "%u member calls", rec.nmember);
+    assert_member(0, "#chan", ua, NULL);
+    /* The line to the channel's members on other nodes, on its subject. */
+    cr_assert_eq(rec.npub, 1, "published %u times", rec.npub);
+    cr_assert_str_eq(rec.pub[0].subject, SUBJ("#chan"));
+    cr_assert_str_eq(rec.pub[0].payload, payload_of(&a, 0, "", "PART #Chan :bye"));
+}
+
+Test(membership, a_kick_records_the_target_gone_and_publishes_the_kick)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#c");
+    join(&b, "#c");
+    forget_calls();
+    uint64_t ub = chat_client_of(&b)->uid;
+    say(&a, "KICK #c bob :out\r\n");
+    cr_assert_eq(rec.nmember, 1, "%u member calls", rec.nmember);
+    assert_member(0, "#c", ub, NULL);
+    cr_assert_eq(rec.npub, 1, "published %u times", rec.npub);
+    cr_assert_str_eq(rec.pub[0].subject, SUBJ("#c"));
+    cr_assert_str_eq(rec.pub[0].payload, payload_of(&a, 0, "", "KICK #c bob :out"));
+}
+
+Test(membership, a_nick_change_records_each_channel_again_and_publishes_once)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#c");
+    join(&a, "#D");
+    join(&b, "#c");
+    join(&b, "#d");
+    forget_calls();
+    uint64_t ua = chat_client_of(&a)->uid;
+    char old[128];
+    snprintf(old, sizeof old, "%s", source_of(&a));
+    say(&a, "NICK alice2\r\n");
+    cr_assert_str_eq(chat_client_of(&a)->nick, "alice2", "the NICK was not granted");
+    cr_assert_eq(rec.nmember, 2, "%u member calls", rec.nmember);
+    assert_member(0, "#c", ua, "alice2!alice@127.0.0.1");
+    assert_member(1, "#d", ua, "alice2!alice@127.0.0.1");
+    /* Once on the network's subject with both channels, never on the
+     * channels' own subjects: a member of both hears it once. */
+    cr_assert_eq(rec.npub, 1, "published %u times", rec.npub);
+    cr_assert_str_eq(rec.pub[0].subject, USUBJ);
+    char want[256];
+    snprintf(want, sizeof want, "%s\n0\n\n#c,#D\n%s NICK :alice2\r\n", NODE, old);
+    cr_assert_str_eq(rec.pub[0].payload, want);
+    /* Without channels: nobody elsewhere to tell. */
+    struct client c = user("carol", 1, NULL);
+    forget_calls();
+    say(&c, "NICK carol2\r\n");
+    cr_assert_str_eq(chat_client_of(&c)->nick, "carol2");
+    cr_assert_eq(rec.nmember, 0);
+    cr_assert_eq(rec.npub, 0);
+}
+
+Test(membership, a_quit_records_each_channel_gone_and_publishes_once)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#c");
+    join(&a, "#d");
+    join(&b, "#c");
+    forget_calls();
+    uint64_t ua = chat_client_of(&a)->uid;
+    char src[128];
+    snprintf(src, sizeof src, "%s", source_of(&a));
+    say(&a, "QUIT :gone\r\n");
+    cr_assert_eq(rec.nmember, 2, "%u member calls", rec.nmember);
+    unsigned seen = 0;
+    for (unsigned i = 0; i < 2; i++) {
+        const struct member_call *m = &rec.member[i];
+        cr_assert_eq(m->uid, ua);
+        cr_assert(!m->on, "the QUIT recorded %s on %s", m->who, m->chan);
+        seen |= strcmp(m->chan, "#c") == 0 ? 1 : strcmp(m->chan, "#d") == 0 ? 2 : 4;
+    }
+    cr_assert_eq(seen, 3, "channels recorded gone: %u (1 #c, 2 #d, 4 another)", seen);
+    cr_assert_eq(rec.npub, 1, "published %u times", rec.npub);
+    cr_assert_str_eq(rec.pub[0].subject, USUBJ);
+    char want[256];
+    snprintf(want, sizeof want, "%s\n0\n\n#c,#d\n%s QUIT :Quit: gone\r\n", NODE, src);
+    cr_assert_str_eq(rec.pub[0].payload, want);
+}
+
+Test(membership, a_lost_connection_records_its_channels_gone)
+{
+    struct client a = user("alice", 1, NULL);
+    join(&a, "#c");
+    join(&a, "#d");
+    forget_calls();
+    uint64_t ua = chat_client_of(&a)->uid;
+    mx__conn_hangup(conn_of(&a));
+    settle();
+    cr_assert_eq(rec.nmember, 2, "%u member calls", rec.nmember);
+    assert_member(0, "#c", ua, NULL);
+    assert_member(1, "#d", ua, NULL);
+}
+
+/* ==== 6. QUIT and NICK lines of other nodes' clients ====================== */
+
+TestSuite(network, .init = start_with_bus, .fini = stop);
+
+#define NET_QUIT ":z!z@h QUIT :gone\r\n"
+
+/* Members of #c and #d on both workers (c0, c1), of #d alone (d1), of
+ * #c alone (c0only) and of neither (e0, on #e); their output taken. */
+struct net_crowd {
+    struct client c0, c1, d1, c0only, e0;
+};
+
+static struct net_crowd net_crowd(void)
+{
+    struct net_crowd k = {
+        .c0 = user("cd0", 0, NULL), .c1 = user("cd1", 1, NULL), .d1 = user("d1", 1, NULL),
+        .c0only = user("c0", 0, NULL), .e0 = user("e0", 0, NULL),
+    };
+    join(&k.c0, "#c");
+    join(&k.c0, "#d");
+    join(&k.c1, "#C");
+    join(&k.c1, "#D");
+    join(&k.d1, "#d");
+    join(&k.c0only, "#c");
+    join(&k.e0, "#e");
+    take(&k.c0);
+    take(&k.c1);
+    take(&k.d1);
+    take(&k.c0only);
+    take(&k.e0);
+    forget_calls();
+    return k;
+}
+
+static void assert_net_nothing(const struct net_crowd *k, const char *why)
+{
+    cr_assert_str_eq(take(&k->c0), "", "%s: cd0 got it", why);
+    cr_assert_str_eq(take(&k->c1), "", "%s: cd1 got it", why);
+    cr_assert_str_eq(take(&k->d1), "", "%s: d1 got it", why);
+    cr_assert_str_eq(take(&k->c0only), "", "%s: c0 got it", why);
+    cr_assert_str_eq(take(&k->e0), "", "%s: e0 got it", why);
+}
+
+Test(network, a_quit_reaches_each_member_of_its_channels_once)
+{
+    struct net_crowd k = net_crowd();
+    post_from_bus(USUBJ, OTHER "\n0\n\n#c,#d\n" NET_QUIT);
+    cr_assert_str_eq(take(&k.c0), "", "delivered before the loops ran");
+    settle();
+    cr_assert_str_eq(take(&k.c0), NET_QUIT, "a member of both, worker 0");
+    cr_assert_str_eq(take(&k.c1), NET_QUIT, "a member of both, worker 1");
+    cr_assert_str_eq(take(&k.d1), NET_QUIT, "a member of #d only");
+    cr_assert_str_eq(take(&k.c0only), NET_QUIT, "a member of #c only");
+    cr_assert_str_eq(take(&k.e0), "", "a member of neither got it");
+    cr_assert_eq(rec.npub, 0, "a line of another node was published again");
+    /* The channels as the other node named them: any case; one that is
+     * not here is left out. */
+    from_bus(USUBJ, OTHER "\n0\n\n#nowhere,#D\n:z!z@h NICK :y\r\n");
+    cr_assert_str_eq(take(&k.c0), ":z!z@h NICK :y\r\n");
+    cr_assert_str_eq(take(&k.c1), ":z!z@h NICK :y\r\n");
+    cr_assert_str_eq(take(&k.d1), ":z!z@h NICK :y\r\n");
+    cr_assert_str_eq(take(&k.c0only), "", "a member of #c only got #d's line");
+    cr_assert_str_eq(take(&k.e0), "");
+}
+
+Test(network, what_this_node_published_itself_is_ignored)
+{
+    struct net_crowd k = net_crowd();
+    from_bus(USUBJ, NODE "\n0\n\n#c,#d\n" NET_QUIT);
+    assert_net_nothing(&k, "its own node");
+    from_bus(USUBJ, NODE "2\n0\n\n#c\n" NET_QUIT);
+    cr_assert_str_eq(take(&k.c0only), NET_QUIT, "node-a2 is another node");
+}
+
+Test(network, malformed_payloads_deliver_nothing)
+{
+    struct net_crowd k = net_crowd();
+    static const char *const bad[][2] = {
+        { "an empty payload", "" },
+        { "the node only", OTHER "\n" },
+        { "no channel field", OTHER "\n0\n\n" NET_QUIT },
+        { "no line", OTHER "\n0\n\n#c,#d\n" },
+        { "a line without CRLF", OTHER "\n0\n\n#c,#d\n:z!z@h QUIT :gone" },
+        { "a line with LF alone", OTHER "\n0\n\n#c,#d\n:z!z@h QUIT :gone\n" },
+        { "two lines", OTHER "\n0\n\n#c,#d\n:z!z@h QUIT :a\r\n:z!z@h QUIT :b\r\n" },
+        { "a bare CR inside", OTHER "\n0\n\n#c,#d\n:z!z@h QUIT :a\rb\r\n" },
+        { "no channels", OTHER "\n0\n\n\n" NET_QUIT },
+        { "commas alone", OTHER "\n0\n\n,,,\n" NET_QUIT },
+        /* 51 characters: longer than any channel (CHANLEN 50). */
+        { "a channel name over CHANLEN",
+          OTHER "\n0\n\n#c0123456789012345678901234567890123456789012345678\n" NET_QUIT },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        from_bus(USUBJ, bad[i][1]);
+        assert_net_nothing(&k, bad[i][0]);
+    }
+    /* A line of more than 512 bytes. */
+    static char payload[1024];
+    int n = snprintf(payload, sizeof payload, "%s\n0\n\n#c\n:z!z@h QUIT :", OTHER);
+    memset(payload + n, 'x', 520);
+    snprintf(payload + n + 520, sizeof payload - (size_t)n - 520, "\r\n");
+    from_bus(USUBJ, payload);
+    assert_net_nothing(&k, "a line over 512 bytes");
+}
+
+Test(network, a_channel_list_over_its_bound_delivers_nothing)
+{
+    /* 128 channels of 50 and their commas at most: a list longer than
+     * that is refused whole (it would not fit the stack's copy), even
+     * when it names our channels. */
+    struct net_crowd k = net_crowd();
+    static char payload[16384];
+    int n = snprintf(payload, sizeof payload, "%s\n0\n\n", OTHER);
+    while (n < 8000)
+        n += snprintf(payload + n, sizeof payload - (size_t)n, "#c,#d,");
+    snprintf(payload + n, sizeof payload - (size_t)n, "#c\n%s", NET_QUIT);
+    from_bus(USUBJ, payload);
+    assert_net_nothing(&k, "a channel list of 8 KB");
+}
+
+Test(network, the_longest_channel_name_is_delivered)
+{
+    struct client a = user("alice", 1, NULL);
+    const char *name = "#chan012345678901234567890123456789012345678901234";
+    cr_assert_eq(strlen(name), CHAT_CHANLEN);
+    join(&a, name);
+    take(&a);
+    char payload[256];
+    snprintf(payload, sizeof payload, "%s\n0\n\n#x,%s\n%s", OTHER, name, NET_QUIT);
+    from_bus(USUBJ, payload);
+    cr_assert_str_eq(take(&a), NET_QUIT);
+}
+
+/* ==== 7. NAMES: the members of other nodes too ============================ */
+
+TestSuite(names, .init = start_with_bus, .fini = stop);
+
+#define NAMES_END(nick, chan) ":test.local 366 " nick " " chan " :End of NAMES list\r\n"
+
+/* alice (worker 0, the channel's first: @) and bob (worker 1) on #c,
+ * their output taken; the network answers with zed of node-b and alice
+ * herself (this node's entries are its own tables' business). */
+static void names_world(struct client *a, struct client *b)
+{
+    *a = user("alice", 0, NULL);
+    *b = user("bob", 1, NULL);
+    join(a, "#c");
+    join(b, "#c");
+    take(a);
+    take(b);
+    static char mine[128];
+    snprintf(mine, sizeof mine, "%s %llu\n%s", NODE,
+             (unsigned long long)chat_client_of(a)->uid, who_of(a));
+    rec.answer[0] = OTHER " 7\nzed!z@h";
+    rec.answer[1] = mine;
+    rec.nanswer = 2;
+    forget_calls();
+}
+
+Test(names, other_nodes_members_come_after_this_nodes)
+{
+    struct client a, b;
+    names_world(&a, &b);
+    unsigned asked = rec.nmembers;
+    say(&a, "NAMES #C\r\n");
+    cr_assert_eq(rec.nmembers, asked + 1, "NAMES asked the network %u times",
+                 rec.nmembers - asked);
+    cr_assert_str_eq(rec.members[asked].chan, "#c", "asked for another channel");
+    cr_assert_str_eq(take(&a), ":test.local 353 alice = #c :@alice bob zed\r\n"
+                               NAMES_END("alice", "#c"));
+}
+
+Test(names, userhost_in_names_shows_other_nodes_members_whole)
+{
+    struct client a, b;
+    names_world(&a, &b);
+    struct client c = user("carol", 1, "userhost-in-names");
+    join(&c, "#c");
+    take(&a);
+    char *t = take(&c);
+    cr_assert(strstr(t, ":test.local 353 carol = #c :@alice!alice@127.0.0.1 bob!bob@127.0.0.1 "
+                        "carol!carol@127.0.0.1 zed!z@h\r\n" NAMES_END("carol", "#c")),
+              "carol's JOIN: %s", t);
+    say(&c, "NAMES #c\r\n");
+    cr_assert_str_eq(take(&c), ":test.local 353 carol = #c :@alice!alice@127.0.0.1 "
+                               "bob!bob@127.0.0.1 carol!carol@127.0.0.1 zed!z@h\r\n"
+                               NAMES_END("carol", "#c"));
+}
+
+Test(names, a_joins_names_lists_other_nodes_members)
+{
+    struct client a, b;
+    names_world(&a, &b);
+    struct client c = user("carol", 0, NULL);
+    join(&c, "#c");
+    cr_assert_str_eq(take(&c), ":carol!carol@127.0.0.1 JOIN :#c\r\n"
+                               ":test.local 353 carol = #c :@alice bob carol zed\r\n"
+                               NAMES_END("carol", "#c"));
+}
+
+Test(names, the_clients_next_lines_wait_for_the_answer)
+{
+    struct client a, b;
+    names_world(&a, &b);
+    rec.hold_members = true;
+    say(&a, "NAMES #c\r\nPING :after\r\n");
+    cr_assert_str_eq(take(&a), "", "sent before the network answered");
+    /* Another client goes on meanwhile. */
+    say(&b, "PING :bob\r\n");
+    cr_assert_str_eq(take(&b), ":test.local PONG test.local :bob\r\n");
+    cr_assert_str_eq(take(&a), "");
+    rec.hold_members = false;
+    settle();
+    cr_assert_str_eq(take(&a), ":test.local 353 alice = #c :@alice bob zed\r\n"
+                               NAMES_END("alice", "#c")
+                               ":test.local PONG test.local :after\r\n");
+}
+
+Test(names, without_the_networks_answer_this_nodes_members_are_listed)
+{
+    struct client a, b;
+    names_world(&a, &b);
+    rec.members_fail = true;
+    say(&a, "NAMES #c\r\nPING :after\r\n");
+    cr_assert_str_eq(take(&a), ":test.local 353 alice = #c :@alice bob\r\n"
+                               NAMES_END("alice", "#c")
+                               ":test.local PONG test.local :after\r\n");
+}
+
+Test(names, entries_that_are_not_nick_user_host_are_skipped)
+{
+    struct client a, b;
+    names_world(&a, &b);
+    rec.answer[0] = OTHER " 7\nzed!z@h";
+    rec.answer[1] = OTHER " 8\nnobang";
+    rec.answer[2] = OTHER " 9\nsp ace!s@h";
+    rec.answer[3] = "no newline at all";
+    rec.answer[4] = OTHER " 10\n";
+    rec.answer[5] = NODE "2 11\nyan!y@h";   /* another node whose name starts like ours */
+    rec.nanswer = 6;
+    say(&a, "NAMES #c\r\n");
+    cr_assert_str_eq(take(&a), ":test.local 353 alice = #c :@alice bob zed yan\r\n"
+                               NAMES_END("alice", "#c"));
+}
+
+Test(names, a_client_gone_before_the_answer_is_no_trouble)
+{
+    struct client a, b;
+    names_world(&a, &b);
+    rec.hold_members = true;
+    say(&a, "NAMES #c\r\n");
+    mx__conn_hangup(conn_of(&a));
+    settle();
+    take(&b);
+    rec.hold_members = false;
+    settle();
+    cr_assert_eq(rec.nmembers_answered, rec.nmembers);
+    say(&b, "NAMES #c\r\n");
+    /* alice's place is gone here (bob keeps no @: no one gave it). */
+    cr_assert_str_eq(take(&b), ":test.local 353 bob = #c :bob zed\r\n"
+                               NAMES_END("bob", "#c"));
 }
