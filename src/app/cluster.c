@@ -80,10 +80,10 @@ static int to_nick(void *arg, const char *nick, const void *p, size_t n, const c
     return mx_net_to_nick(l->bus, l->prefix, nick, p, n, invite, done, ctx);
 }
 
-static void member(void *arg, const char *chan, uint64_t uid, const char *who)
+static void member(void *arg, const char *chan, uint64_t uid, const char *who, const char *modes)
 {
     struct link *l = arg;
-    mx_net_member(l->bus, l->prefix, l->node, chan, uid, who);
+    mx_net_member(l->bus, l->prefix, l->node, chan, uid, who, modes);
 }
 
 static void state(void *arg, const char *chan, const char *field, const char *value)

@@ -77,7 +77,7 @@ void mx_bus_subscribe(struct mx_bus *b, const char *subject, bool on);
  * once on the bus thread, with NULL when Redis was lost before the reply.
  * 0; -ENOTCONN while Redis is lost, -ENOBUFS past queue_max, -ENOMEM:
  * done never runs then. */
-#define MX_BUS_MAX_ARGS 8
+#define MX_BUS_MAX_ARGS 12
 struct redisReply;
 typedef void mx_bus_done_fn(void *arg, const struct redisReply *reply);
 int mx_bus_call(struct mx_bus *b, int argc, const char *const *argv, const size_t *lens,

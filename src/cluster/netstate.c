@@ -1,4 +1,5 @@
 /* netstate.c - nick claims and live nodes in Redis (netstate.h). */
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -120,12 +121,17 @@ static const char reap_lua[] =
     "return dead\n";
 
 /* ARGV: prefix, node, channel (casefolded), owner, "nick!user@host" (""
- * when it leaves). */
+ * when it leaves), and the modes of a channel this member creates ("":
+ * none), set in the same step unless another node's creation came first:
+ * a JOIN elsewhere never finds the member without the modes. */
 static const char member_lua[] =
     HAS_MEMBERS
     "local h = ARGV[1] .. 'members:' .. ARGV[3]\n"
     "local m = ARGV[1] .. 'memb:' .. ARGV[2]\n"
     "if ARGV[5] ~= '' then\n"
+    "  if ARGV[6] ~= '' and redis.call('HEXISTS', h, '+') == 0 then\n"
+    "    redis.call('HSET', h, '+', ARGV[6])\n"
+    "  end\n"
     "  redis.call('HSET', h, ARGV[4], ARGV[5])\n"
     "  redis.call('SADD', m, ARGV[3] .. ' ' .. ARGV[4])\n"
     "else\n"
@@ -179,6 +185,9 @@ static int eval(struct mx_bus *b, const char *script, int nargs, const char *con
 {
     const char *argv[MX_BUS_MAX_ARGS] = { "EVAL", script, "0" };
     size_t l[MX_BUS_MAX_ARGS] = { 4, strlen(script), 1 };
+    assert(3 + nargs <= MX_BUS_MAX_ARGS);  /* each script's count is fixed here */
+    if (3 + nargs > MX_BUS_MAX_ARGS)
+        return -EINVAL;
     for (int i = 0; i < nargs; i++) {
         argv[3 + i] = args[i];
         l[3 + i] = lens ? lens[i] : strlen(args[i]);
@@ -291,11 +300,12 @@ void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const c
 }
 
 void mx_net_member(struct mx_bus *b, const char *prefix, const char *node, const char *chan,
-                   uint64_t uid, const char *who)
+                   uint64_t uid, const char *who, const char *modes)
 {
     char owner[128];
     owner_of(owner, sizeof owner, node, uid);
-    eval(b, member_lua, 5, (const char *[]){ prefix, node, chan, owner, who ? who : "" }, NULL,
+    eval(b, member_lua, 6,
+         (const char *[]){ prefix, node, chan, owner, who ? who : "", modes ? modes : "" }, NULL,
          logged, (void *)"member");
 }
 

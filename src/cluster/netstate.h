@@ -55,9 +55,10 @@ void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node);
  * "SERVER DEADNODE" (a netsplit) published on "PREFIXu"; each is logged. */
 void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const char *server);
 /* The client uid of NODE is on chan (casefolded) as who
- * ("nick!user@host"), or no longer (who NULL). */
+ * ("nick!user@host"), or no longer (who NULL); modes (or NULL): the
+ * channel's, when this JOIN creates it on the network. */
 void mx_net_member(struct mx_bus *b, const char *prefix, const char *node, const char *chan,
-                   uint64_t uid, const char *who);
+                   uint64_t uid, const char *who, const char *modes);
 /* chan's state field ("*" its topic, "+" its modes) is value, or none
  * (NULL); kept while the channel has members on some node. */
 void mx_net_state(struct mx_bus *b, const char *prefix, const char *chan, const char *field,

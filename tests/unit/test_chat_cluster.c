@@ -161,8 +161,10 @@ static int rec_to_nick(void *arg, const char *nick, const void *payload, size_t 
     return -1;                  /* unreachable: done never runs */
 }
 
-static void rec_member(void *arg, const char *chan, uint64_t uid, const char *who)
+static void rec_member(void *arg, const char *chan, uint64_t uid, const char *who,
+                       const char *modes)
 {
+    (void)modes;
     called(arg);
     if (rec.nmember < MAX_MEMBER_CALLS) {
         struct member_call *m = &rec.member[rec.nmember];

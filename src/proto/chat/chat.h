@@ -114,8 +114,10 @@ struct mx_chat_bus {
                   void (*done)(void *ctx, const char *const *v, const size_t *lens,
                                unsigned n), void *ctx);
     /* Any thread: the client of uid is on chan (casefolded) as who
-     * ("nick!user@host"), or left it (who NULL). */
-    void (*member)(void *arg, const char *chan, uint64_t uid, const char *who);
+     * ("nick!user@host"), or left it (who NULL); modes (or NULL): the
+     * channel's state, when this JOIN creates it on the network. */
+    void (*member)(void *arg, const char *chan, uint64_t uid, const char *who,
+                   const char *modes);
     /* Any thread: chan's state field ("*": the topic, "BY\nAT\nTEXT"; "+":
      * the modes, chat_wire.c) is value, or none (NULL). */
     void (*state)(void *arg, const char *chan, const char *field, const char *value);

@@ -71,11 +71,10 @@ static int join_locked(struct chat_client *cl, const char *name, const char *key
         if (!(ch = chan_new(chat, name)))
             return -1;
         modes = MEM_OP;
+        ch->net_new = true;  /* its first member tells the network, with its modes */
     }
     if (member_add(chat, ch, cl, modes) < 0)
         return -1;
-    if (modes & MEM_OP)  /* new on the network too: its modes are these */
-        wire_modes(chat, ch);
     *out = ch;
     return 0;
 }

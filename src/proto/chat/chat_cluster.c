@@ -28,13 +28,19 @@ static void claim_info(const struct chat_client *cl, const char *nick, char *buf
 }
 
 /* A channel subscribes again, and its members are on it again in the
- * network's lists (the node's hello dropped them). */
+ * network's lists (the node's hello dropped them), with its modes and
+ * topic. */
 static void resubscribe(struct nt_node *n, void *arg)
 {
     struct chat_channel *ch = chan_of(n);
     chan_subscribe(arg, ch, true);
     for (unsigned i = 0; i < ch->n; i++)
         wire_member(arg, ch, ch->m[i].cl, true);
+    /* Redis may have restarted empty: the channel's state again too (kept
+     * only once it has a member, so after them). */
+    wire_modes(arg, ch);
+    if (ch->topic)
+        wire_topic(arg, ch);
 }
 
 static void reclaimed(void *ctx, int r)

@@ -240,6 +240,7 @@ struct chat_channel {
     char name[CHAT_CHANLEN + 1];
     time_t created;
     /* Under mu. */
+    bool net_new;                   /* created here, not yet known to the network */
     struct chat_member *m;
     unsigned n, cap;
     unsigned *per_worker;           /* members owned by each worker (wcap) */
@@ -468,9 +469,10 @@ void wire_modes(struct mx_chat *chat, const struct chat_channel *ch);
 /* nick is invited to chan across the network, or no longer (it joined). */
 void wire_invite(struct mx_chat *chat, const char *chan, const char *nick, bool on);
 /* Under mu: cl (registered) is on ch now, or left it, as the
- * network's membership lists have it. */
-void wire_member(struct mx_chat *chat, const struct chat_channel *ch,
-                 const struct chat_client *cl, bool on);
+ * network's membership lists have it; on a channel new on the network
+ * (net_new), with its modes in the same step. */
+void wire_member(struct mx_chat *chat, struct chat_channel *ch, const struct chat_client *cl,
+                 bool on);
 
 /* chat_state.c: the tables. Under mu unless said; nothing here sends. */
 struct chat_channel *chan_new(struct mx_chat *chat, const char *name);

@@ -86,15 +86,52 @@ void wire_user_line(struct mx_chat *chat, struct chat_channel *const *chans, uns
     }
 }
 
-void wire_member(struct mx_chat *chat, const struct chat_channel *ch,
-                 const struct chat_client *cl, bool on)
+/* A list's masks, space-separated, after p. */
+static size_t put_list(char *p, size_t cap, const struct chat_masks *l)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < l->n && n < cap; i++)
+        n += (size_t)snprintf(p + n, cap - n, "%s%s", i ? " " : "", l->v[i]);
+    return n < cap ? n : cap - 1;
+}
+
+/* ch's modes as the network keeps them:
+ * "FLAGS\nKEY\nLIMIT\nCREATED\nBANS\nEXCEPTS\nINVEX" (chat_chan.c reads
+ * them). A malloc'ed string, or NULL. */
+static char *modes_text(const struct chat_channel *ch)
+{
+    size_t cap = 256 + CHAT_NLISTS * CHAT_MAX_LIST * (IRC_LINE_MAX / 4);
+    char *v = malloc(cap);
+    if (!v)
+        return NULL;
+    static const char letters[] = "ntsim";
+    size_t n = 0;
+    for (unsigned i = 0; letters[i]; i++)
+        if (ch->modes & (1u << i))
+            v[n++] = letters[i];
+    n += (size_t)snprintf(v + n, cap - n, "\n%s\n%u\n%lld", ch->key, ch->limit,
+                          (long long)ch->created);
+    for (unsigned l = 0; l < CHAT_NLISTS; l++) {
+        v[n++] = '\n';
+        n += put_list(v + n, cap - n, &ch->lists[l]);
+    }
+    v[n] = '\0';
+    return v;
+}
+
+void wire_member(struct mx_chat *chat, struct chat_channel *ch, const struct chat_client *cl,
+                 bool on)
 {
     if (!chat->has_bus || !cl->registered || !chat->bus.member)
         return;
     char folded[CHAT_CHANLEN + 1], who[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
     irc_casefold(folded, ch->name, sizeof folded);
     snprintf(who, sizeof who, "%s!%s@%s", cl->nick, cl->user, cl->vhost);
-    chat->bus.member(chat->bus.arg, folded, cl->uid, on ? who : NULL);
+    /* Its creator on the network: the modes go in the same step. */
+    char *modes = on && ch->net_new ? modes_text(ch) : NULL;
+    ch->net_new = false;
+    chat->bus.member(chat->bus.arg, folded, cl->uid, on ? who : NULL, modes);
+    free(modes);
 }
 
 void wire_topic(struct mx_chat *chat, const struct chat_channel *ch)
@@ -108,38 +145,14 @@ void wire_topic(struct mx_chat *chat, const struct chat_channel *ch)
     chat->bus.state(chat->bus.arg, folded, "*", ch->topic ? v : NULL);
 }
 
-/* A list's masks, space-separated, after p. */
-static size_t put_list(char *p, size_t cap, const struct chat_masks *l)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < l->n && n < cap; i++)
-        n += (size_t)snprintf(p + n, cap - n, "%s%s", i ? " " : "", l->v[i]);
-    return n < cap ? n : cap - 1;
-}
-
 void wire_modes(struct mx_chat *chat, const struct chat_channel *ch)
 {
     if (!chat->has_bus || !chat->bus.state)
         return;
-    /* "FLAGS\nKEY\nLIMIT\nCREATED\nBANS\nEXCEPTS\nINVEX" (chat_remote.c). */
-    size_t cap = 256 + CHAT_NLISTS * CHAT_MAX_LIST * (IRC_LINE_MAX / 4);
-    char *v = malloc(cap), folded[CHAT_CHANLEN + 1];
-    if (!v)
-        return;
-    static const char letters[] = "ntsim";
-    size_t n = 0;
-    for (unsigned i = 0; letters[i]; i++)
-        if (ch->modes & (1u << i))
-            v[n++] = letters[i];
-    n += (size_t)snprintf(v + n, cap - n, "\n%s\n%u\n%lld", ch->key, ch->limit,
-                          (long long)ch->created);
-    for (unsigned l = 0; l < CHAT_NLISTS; l++) {
-        v[n++] = '\n';
-        n += put_list(v + n, cap - n, &ch->lists[l]);
-    }
-    v[n] = '\0';
+    char *v = modes_text(ch), folded[CHAT_CHANLEN + 1];
     irc_casefold(folded, ch->name, sizeof folded);
-    chat->bus.state(chat->bus.arg, folded, "+", v);
+    if (v)
+        chat->bus.state(chat->bus.arg, folded, "+", v);
     free(v);
 }
 
