@@ -224,19 +224,41 @@ int mx_net_claim(struct mx_bus *b, const char *prefix, const char *node, uint64_
                      done, ctx);
 }
 
-struct lookup {
+/* Who waits for an array reply (a lookup, a channel's members). */
+struct found {
     mx_net_found_fn *done;
     void *ctx;
 };
 
+/* *f from arg (freed); false, with done told, if r is no array. */
+static bool found_take(void *arg, const redisReply *r, struct found *f)
+{
+    *f = *(struct found *)arg;
+    free(arg);
+    if (r && r->type == REDIS_REPLY_ARRAY)
+        return true;
+    f->done(f->ctx, NULL, NULL, 0);
+    return false;
+}
+
+static int found_call(struct mx_bus *b, int argc, const char *const *argv, const size_t *lens,
+                      mx_bus_done_fn *fn, mx_net_found_fn *done, void *ctx)
+{
+    struct found *f = malloc(sizeof *f);
+    if (!f)
+        return -ENOMEM;
+    *f = (struct found){ done, ctx };
+    int rc = mx_bus_call(b, argc, argv, lens, fn, f);
+    if (rc < 0)
+        free(f);
+    return rc;
+}
+
 static void looked_up(void *arg, const redisReply *r)
 {
-    struct lookup l = *(struct lookup *)arg;
-    free(arg);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        l.done(l.ctx, NULL, NULL, 0);
+    struct found l;
+    if (!found_take(arg, r, &l))
         return;
-    }
     const char *v[MX_NET_LOOKUP_MAX];
     size_t lens[MX_NET_LOOKUP_MAX];
     unsigned n = r->elements < MX_NET_LOOKUP_MAX ? (unsigned)r->elements : MX_NET_LOOKUP_MAX;
@@ -261,14 +283,7 @@ int mx_net_lookup(struct mx_bus *b, const char *prefix, const char *const *nicks
         argv[i + 1] = keys[i];
         lens[i + 1] = (size_t)k < sizeof keys[i] ? (size_t)k : sizeof keys[i] - 1;
     }
-    struct lookup *l = malloc(sizeof *l);
-    if (!l)
-        return -ENOMEM;
-    *l = (struct lookup){ done, ctx };
-    int rc = mx_bus_call(b, (int)n + 1, argv, lens, looked_up, l);
-    if (rc < 0)
-        free(l);
-    return rc;
+    return found_call(b, (int)n + 1, argv, lens, looked_up, done, ctx);
 }
 
 void mx_net_release(struct mx_bus *b, const char *prefix, const char *node, uint64_t id,
@@ -316,20 +331,12 @@ void mx_net_state(struct mx_bus *b, const char *prefix, const char *chan, const 
          logged, (void *)"state");
 }
 
-struct listing {
-    mx_net_found_fn *done;
-    void *ctx;
-};
-
-/* HGETALL's [field, value, ...] as its values alone, each "OWNER\nWHO". */
+/* HGETALL's [field, value, ...] as "FIELD\nVALUE" strings. */
 static void listed(void *arg, const redisReply *r)
 {
-    struct listing l = *(struct listing *)arg;
-    free(arg);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        l.done(l.ctx, NULL, NULL, 0);
+    struct found l;
+    if (!found_take(arg, r, &l))
         return;
-    }
     size_t n = r->elements / 2;
     const char **v = malloc((n ? n : 1) * sizeof *v);
     size_t *lens = malloc((n ? n : 1) * sizeof *lens);
@@ -365,15 +372,8 @@ int mx_net_members(struct mx_bus *b, const char *prefix, const char *chan,
 {
     char key[256];
     int n = snprintf(key, sizeof key, "%smembers:%s", prefix, chan);
-    struct listing *l = malloc(sizeof *l);
-    if (!l || n < 0 || (size_t)n >= sizeof key) {
-        free(l);
-        return -ENOMEM;
-    }
-    *l = (struct listing){ done, ctx };
-    int rc = mx_bus_call(b, 2, (const char *[]){ "HGETALL", key }, (size_t[]){ 7, (size_t)n },
-                         listed, l);
-    if (rc < 0)
-        free(l);
-    return rc;
+    if (n < 0 || (size_t)n >= sizeof key)
+        return -ENAMETOOLONG;
+    return found_call(b, 2, (const char *[]){ "HGETALL", key }, (size_t[]){ 7, (size_t)n },
+                      listed, done, ctx);
 }

@@ -186,11 +186,8 @@ static void join_loaded(struct chat_client *cl, const char *chan, const struct c
     struct chat_channel *ch = nc->modes && !chan_find(chat, chan) ? chan_new(chat, chan) : NULL;
     if (ch) {
         load_modes(ch, nc->modes);
-        if (nc->topic) {
-            ch->topic = strdup(nc->topic->text);
-            snprintf(ch->topic_by, sizeof ch->topic_by, "%s", nc->topic->by);
-            ch->topic_at = nc->topic->at;
-        }
+        if (nc->topic)
+            chan_set_topic(ch, nc->topic->text, nc->topic->by, nc->topic->at);
     }
     /* +l counts the members of every node. */
     struct chat_channel *have = chan_find(chat, chan);
@@ -278,30 +275,22 @@ static void names_of_network(struct chat_client *cl, const char *chan,
 }
 
 /* After a JOIN: the topic (the network's if newer than this node's copy:
- * a channel new here has none yet) and the NAMES reply. */
+ * a channel new here has none yet), then the NAMES reply. */
 static void join_of_network(struct chat_client *cl, const char *chan,
                             const struct chat_netchan *nc, void *arg)
 {
-    (void)arg;
     if (!cl)
         return;
     struct mx_chat *chat = cl->chat;
     const struct chat_topic *topic = nc ? nc->topic : NULL;
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, chan);
-    if (ch && topic && (!ch->topic || topic->at > ch->topic_at)) {
-        free(ch->topic);
-        ch->topic = strdup(topic->text);
-        snprintf(ch->topic_by, sizeof ch->topic_by, "%s", topic->by);
-        ch->topic_at = topic->at;
-    }
-    if (ch) {
+    if (ch && topic && (!ch->topic || topic->at > ch->topic_at))
+        chan_set_topic(ch, topic->text, topic->by, topic->at);
+    if (ch)
         chan_topic_reply(cl, ch, false);
-        chan_names(cl, ch, nc ? nc->who : NULL, nc ? nc->n : 0);
-    }
     chat_unlock(chat);
-    if (!ch)
-        cl_numeric(cl, 366, "%s :End of NAMES list", chan);
+    names_of_network(cl, chan, nc, arg);
 }
 
 static void join_replies(struct chat_client *cl, const char *chan,

@@ -133,6 +133,20 @@ static void ask_end(struct chat_client *cl)
     }
 }
 
+/* On the asker's worker, with the answer: its client, if still there, its
+ * input no longer waiting for this one, inside an entry (*wk, for
+ * answer_end); NULL if it has gone. */
+static struct chat_client *answer_begin(struct mx_conn *c, struct mx_chat *chat,
+                                        struct chat_worker **wk)
+{
+    struct chat_client *cl = c ? mx_conn_data(c) : NULL;
+    if (!cl || (cl->flags & CL_GONE))
+        return NULL;
+    *wk = chat_enter(chat, cl->worker);
+    ask_end(cl);
+    return cl;
+}
+
 /* ---- nick claims -------------------------------------------------------- */
 
 struct claim {
@@ -147,17 +161,14 @@ struct claim {
 static void claim_run(struct mx_conn *c, void *arg)
 {
     struct claim *k = arg;
-    struct chat_client *cl = c ? mx_conn_data(c) : NULL;
-    if (!cl || (cl->flags & CL_GONE)) {
-        if (k->r == 1)  /* nobody else will let it go */
-            chat_cluster_let_go(k->chat, k->uid, k->nick);
-        free(k);
-        return;
+    struct chat_worker *wk;
+    struct chat_client *cl = answer_begin(c, k->chat, &wk);
+    if (cl) {
+        k->then(cl, k->r, k->nick);
+        chat_leave(wk);
+    } else if (k->r == 1) {  /* nobody else will let it go */
+        chat_cluster_let_go(k->chat, k->uid, k->nick);
     }
-    struct chat_worker *wk = chat_enter(k->chat, cl->worker);
-    ask_end(cl);
-    k->then(cl, k->r, k->nick);
-    chat_leave(wk);
     free(k);
 }
 
@@ -287,10 +298,9 @@ static bool parse_info(const char *v, size_t len, struct chat_who *w)
 static void lookup_run(struct mx_conn *c, void *arg)
 {
     struct lookup *l = arg;
-    struct chat_client *cl = c ? mx_conn_data(c) : NULL;
-    if (cl && !(cl->flags & CL_GONE)) {
-        struct chat_worker *wk = chat_enter(l->chat, cl->worker);
-        ask_end(cl);
+    struct chat_worker *wk;
+    struct chat_client *cl = answer_begin(c, l->chat, &wk);
+    if (cl) {
         l->then(cl, l->failed ? NULL : l->who, l->n, l->arg);
         chat_leave(wk);
     } else {
@@ -383,10 +393,9 @@ static void parse_topic(const char *v, size_t len, struct chat_topic *t)
 static void names_run(struct mx_conn *c, void *arg)
 {
     struct names *q = arg;
-    struct chat_client *cl = c ? mx_conn_data(c) : NULL;
-    if (cl && !(cl->flags & CL_GONE)) {
-        struct chat_worker *wk = chat_enter(q->chat, cl->worker);
-        ask_end(cl);
+    struct chat_worker *wk;
+    struct chat_client *cl = answer_begin(c, q->chat, &wk);
+    if (cl) {
         q->then(cl, q->chan, &q->nc, q->arg);
         chat_leave(wk);
     } else {

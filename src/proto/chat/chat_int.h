@@ -480,6 +480,8 @@ struct chat_channel *chan_new(struct mx_chat *chat, const char *name);
  * place in the registry. */
 void chan_ref(struct chat_channel *ch);
 void chan_unref(struct chat_channel *ch);
+/* ch's topic becomes text (NULL or "": none), set by by at at. */
+void chan_set_topic(struct chat_channel *ch, const char *text, const char *by, time_t at);
 /* ch (loaded from the network for a JOIN that was refused) goes if it has
  * no members. */
 void chan_drop_empty(struct mx_chat *chat, struct chat_channel *ch);

@@ -104,14 +104,6 @@ static void to_local_nick(struct mx_chat *chat, const struct head *h)
     chat_msg_unref(m);
 }
 
-/* Sets ch's topic to text (NULL or "": none) by by, at at. Under mu. */
-static void set_topic(struct chat_channel *ch, const char *text, const char *by, time_t at)
-{
-    free(ch->topic);
-    ch->topic = text && text[0] ? strndup(text, CHAT_TOPICLEN) : NULL;
-    snprintf(ch->topic_by, sizeof ch->topic_by, "%s", by);
-    ch->topic_at = at;
-}
 
 /* A TOPIC or MODE line from another node: this node's copy of the
  * channel follows, so TOPIC, MODE, a JOIN's checks and its 332 here
@@ -139,7 +131,7 @@ static void remote_state(struct mx_chat *chat, const char *name, const struct he
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, name);
     if (ch)
-        set_topic(ch, m.params[1], m.prefix, time(NULL));
+        chan_set_topic(ch, m.params[1], m.prefix, time(NULL));
     chat_unlock(chat);
 }
 

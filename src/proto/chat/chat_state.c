@@ -82,6 +82,14 @@ static void chan_retire(struct mx_chat *chat, struct chat_channel *ch)
     chan_unref(ch);
 }
 
+void chan_set_topic(struct chat_channel *ch, const char *text, const char *by, time_t at)
+{
+    free(ch->topic);
+    ch->topic = text && text[0] ? strndup(text, CHAT_TOPICLEN) : NULL;
+    snprintf(ch->topic_by, sizeof ch->topic_by, "%s", by);
+    ch->topic_at = at;
+}
+
 void chan_drop_empty(struct mx_chat *chat, struct chat_channel *ch)
 {
     if (ch->n == 0)
