@@ -1303,6 +1303,17 @@ Test(cluster, nick_refused_while_redis_down)
     expect_line(&a2.c, ":a1!ua1@127.0.0.1 PRIVMSG #local :while down");
     MX_REQUIRE(irc_send(&a2.c, "PRIVMSG a1 :also while down") == 0);
     expect_line(&a1.c, ":a2!ua2@127.0.0.1 PRIVMSG a1 :also while down");
+    /* A channel this node lacks may exist elsewhere with other rules: no
+     * JOIN while the network cannot say; a channel it has is joined. */
+    MX_REQUIRE(irc_send(&a1.c, "JOIN #elsewhere") == 0);
+    expect_line(&a1.c, ":a.test.muxd 400 a1 JOIN :The chat network cannot be reached to "
+                       "check #elsewhere; try again later");
+    MX_REQUIRE(irc_send(&a1.c, "PART #local") == 0);
+    expect_line(&a1.c, ":a1!ua1@127.0.0.1 PART #local");
+    MX_REQUIRE(irc_send(&a1.c, "JOIN #local") == 0);
+    expect_line(&a1.c, ":a1!ua1@127.0.0.1 JOIN :#local");
+    IRC_EXPECT(&a1.c, "366", "#local", T);
+    IRC_EXPECT(&a2.c, "JOIN", "a1!", T);
 
     MX_REQUIRE(redis_signal(&redis, SIGCONT) == 0);
     char up[128];

@@ -173,6 +173,23 @@ static bool invited_by_network(const struct chat_client *cl, const struct chat_n
     return false;
 }
 
+/* A channel this node lacks, and the network cannot say whether it
+ * exists elsewhere (and with what key, bans or limit): no JOIN, rather
+ * than a second channel of that name with other rules. */
+static void unreachable(struct chat_client *cl, const char *chan)
+{
+    cl_numeric(cl, 400, "JOIN :The chat network cannot be reached to check %s; "
+               "try again later", chan);
+}
+
+static bool here(struct mx_chat *chat, const char *name)
+{
+    chat_lock(chat);
+    bool found = chan_find(chat, name) != NULL;
+    chat_unlock(chat);
+    return found;
+}
+
 static void join_loaded(struct chat_client *cl, const char *chan, const struct chat_netchan *nc,
                         void *arg)
 {
@@ -182,6 +199,12 @@ static void join_loaded(struct chat_client *cl, const char *chan, const struct c
         return;
     }
     struct mx_chat *chat = cl->chat;
+    if (!nc->answered && !here(chat, chan)) {
+        unreachable(cl, chan);
+        r->i++;
+        join_continue(cl, r);
+        return;
+    }
     chat_lock(chat);
     struct chat_channel *ch = nc->modes && !chan_find(chat, chan) ? chan_new(chat, chan) : NULL;
     if (ch) {
@@ -230,9 +253,15 @@ static void join_continue(struct chat_client *cl, struct join_rest *r)
     struct mx_chat *chat = cl->chat;
     for (; r->i < r->n && !(cl->flags & (CL_GONE | CL_DOOMED)); r->i++) {
         const char *name = r->name[r->i];
-        if (chat->has_bus && irc_channel_valid(name, CHAT_CHANLEN) && ask_first(chat, name) &&
-            chat_cluster_names(cl, name, join_loaded, r) == 0)
-            return;  /* join_loaded goes on */
+        if (chat->has_bus && irc_channel_valid(name, CHAT_CHANLEN) && ask_first(chat, name)) {
+            int rc = chat_cluster_names(cl, name, join_loaded, r);
+            if (rc == 0)
+                return;  /* join_loaded goes on */
+            if (rc < 0 && !here(chat, name)) {
+                unreachable(cl, name);
+                continue;
+            }
+        }
         join_one(cl, name, r->has_key[r->i] ? r->key[r->i] : NULL, NULL);
     }
     free(r);
