@@ -111,8 +111,9 @@ static const char reap_lua[] =
     FREE_NICKS_OF("n")
     FREE_MEMBERS_OF("n")
     "    for _, g in pairs(gone) do\n"
+    "      local prefix = string.match(g.who, '^[^\\n]+')\n"
     "      redis.call('PUBLISH', ARGV[1] .. 'u', n .. '\\n0\\n\\n' .. table.concat(g.chans, ',') ..\n"
-    "                 '\\n:' .. g.who .. ' QUIT :' .. ARGV[3] .. ' ' .. n .. '\\r\\n')\n"
+    "                 '\\n:' .. prefix .. ' QUIT :' .. ARGV[3] .. ' ' .. n .. '\\r\\n')\n"
     "    end\n"
     "    redis.call('SREM', ARGV[1] .. 'nodes', n)\n"
     "    table.insert(dead, n)\n"

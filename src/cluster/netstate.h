@@ -6,7 +6,7 @@
  *   nick:NICK    "NODE ID": the client (its conn id) of NODE holding NICK
  *                (casefolded)
  *   who:NICK     what WHOIS shows of that client, set with the claim
- *   members:CHAN hash "NODE UID" -> "nick!user@host": the channel's members,
+ *   members:CHAN hash "NODE UID" -> "nick!user@host\nreal name": the members,
  *                and "*" -> "BY\nAT\nTEXT": its topic, "+" -> its modes
  *   memb:NODE    set of "CHAN NODE UID": NODE's memberships, freed with it
  *   nicks:NODE   the nicks NODE's clients claimed: a dead node's are freed

@@ -355,6 +355,7 @@ struct names {
     void *arg;
     char chan[CHAT_CHANLEN + 1];
     char **who;                     /* "nick!user@host" of other nodes' members */
+    char **real;                    /* and their real names */
     struct chat_topic topic;        /* the network's (text NULL: none) */
     char *modes;                    /* the network's "+" state, or NULL */
     char **invited;                 /* "i:NICK" fields' nicks */
@@ -363,9 +364,12 @@ struct names {
 
 static void names_free(struct names *q)
 {
-    for (unsigned i = 0; i < q->nc.n; i++)
+    for (unsigned i = 0; i < q->nc.n; i++) {
         free(q->who[i]);
+        free(q->real[i]);
+    }
     free(q->who);
+    free(q->real);
     free(q->topic.text);
     free(q->modes);
     for (unsigned i = 0; i < q->nc.ninvited; i++)
@@ -404,23 +408,30 @@ static void names_run(struct mx_conn *c, void *arg)
     names_free(q);
 }
 
-/* One "NODE UID\nWHO" entry of another node into q (this node's own are
- * left out: its members are listed from its own tables). */
+/* One "NODE UID\nWHO\nREAL" entry of another node into q (this node's own
+ * are left out: its members are listed from its own tables). */
 static void names_entry(struct names *q, const char *v, size_t len)
 {
     size_t mine = strlen(q->chat->node);
-    const char *nl = memchr(v, '\n', len);
+    const char *end = v + len, *nl = memchr(v, '\n', len);
     if (!nl || ((size_t)(nl - v) > mine && memcmp(v, q->chat->node, mine) == 0 &&
                 v[mine] == ' '))
         return;
-    size_t wl = len - (size_t)(nl + 1 - v);
-    if (wl == 0 || wl > CHAT_NICKLEN + CHAT_USERLEN + 64 + 2 || memchr(nl + 1, ' ', wl) ||
-        !memchr(nl + 1, '!', wl))
+    const char *who = nl + 1, *nl2 = memchr(who, '\n', (size_t)(end - who));
+    size_t wl = (size_t)((nl2 ? nl2 : end) - who);
+    const char *real = nl2 ? nl2 + 1 : end;
+    size_t rl = (size_t)(end - real);
+    if (wl == 0 || wl > CHAT_NICKLEN + CHAT_USERLEN + 64 + 2 || memchr(who, ' ', wl) ||
+        !memchr(who, '!', wl) || rl > CHAT_REALLEN)
         return;
-    if ((q->who[q->nc.n] = malloc(wl + 1))) {
-        memcpy(q->who[q->nc.n], nl + 1, wl);
-        q->who[q->nc.n++][wl] = '\0';
+    q->who[q->nc.n] = strndup(who, wl);
+    q->real[q->nc.n] = strndup(real, rl);
+    if (q->who[q->nc.n] && q->real[q->nc.n]) {
+        q->nc.n++;
+        return;
     }
+    free(q->who[q->nc.n]);
+    free(q->real[q->nc.n]);
 }
 
 /* The bus's thread: the members' hash, its state fields ("*", "+") too. */
@@ -429,6 +440,7 @@ static void names_done(void *ctx, const char *const *v, const size_t *lens, unsi
     struct names *q = ctx;
     q->nc.answered = v != NULL;
     q->who = v && n ? calloc(n, sizeof *q->who) : NULL;
+    q->real = v && n ? calloc(n, sizeof *q->real) : NULL;
     q->invited = v && n ? calloc(n, sizeof *q->invited) : NULL;
     for (unsigned i = 0; v && i < n; i++) {
         const char *nl = memchr(v[i], '\n', lens[i]);
@@ -441,10 +453,11 @@ static void names_done(void *ctx, const char *const *v, const size_t *lens, unsi
             parse_topic(v[i] + 2, lens[i] - 2, &q->topic);
         else if (lens[i] >= 2 && v[i][0] == '+' && v[i][1] == '\n')
             q->modes = strndup(v[i] + 2, lens[i] - 2);
-        else if (q->who)
+        else if (q->who && q->real)
             names_entry(q, v[i], lens[i]);
     }
     q->nc.who = (const char *const *)q->who;
+    q->nc.real = (const char *const *)q->real;
     q->nc.topic = q->topic.text ? &q->topic : NULL;
     q->nc.modes = q->modes;
     q->nc.invited = (const char *const *)q->invited;

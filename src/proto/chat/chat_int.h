@@ -621,6 +621,7 @@ struct chat_topic {
 struct chat_netchan {
     bool answered;
     const char *const *who;         /* "nick!user@host" of other nodes' members */
+    const char *const *real;        /* and their real names */
     unsigned n;
     const struct chat_topic *topic; /* NULL: none */
     const char *modes;              /* as chat_wire.c's wire_modes writes them; NULL: none */

@@ -189,12 +189,75 @@ static void who_node(struct nt_node *n, void *arg)
         who_reply(q, "*", who, 0);
 }
 
+/* A WHO of a channel waiting for the network's list of its members on
+ * other nodes: its mask and options, copied. */
+struct who_wait {
+    char mask[CHAT_CHANLEN + 1];
+    struct irc_who_opts o;
+};
+
+/* Under mu: another node's member as WHO shows it ("nick!user@host" and
+ * its real name): a client that exists here only for the reply. */
+static void who_remote(struct who_q *q, const char *chan, const char *who, const char *real)
+{
+    struct chat_client r = { .signon = 0 };
+    const char *bang = strchr(who, '!'), *at = bang ? strchr(bang, '@') : NULL;
+    if (!at || bang - who > CHAT_NICKLEN || at - bang - 1 > CHAT_USERLEN)
+        return;
+    snprintf(r.nick, sizeof r.nick, "%.*s", (int)(bang - who), who);
+    snprintf(r.user, sizeof r.user, "%.*s", (int)(at - bang - 1), bang + 1);
+    snprintf(r.vhost, sizeof r.vhost, "%s", at + 1);
+    snprintf(r.host, sizeof r.host, "%s", at + 1);
+    snprintf(r.real, sizeof r.real, "%s", real);
+    atomic_init(&r.last_msg, (uint64_t)q->now);  /* its idle time is not known here */
+    if (!q->o.opers)
+        who_reply(q, chan, &r, 0);
+}
+
+static void who_of_network(struct chat_client *cl, const char *chan,
+                           const struct chat_netchan *nc, void *arg)
+{
+    struct who_wait *w = arg;
+    if (cl) {
+        struct who_q q = { .cl = cl, .mask = w->mask, .o = w->o, .now = time(NULL) };
+        chat_lock(cl->chat);
+        struct chat_channel *ch = chan_find(cl->chat, chan);
+        bool seen = ch && (cl_on(cl, ch) || !(ch->modes & CM_S));
+        if (ch)
+            who_channel(&q, ch);
+        for (unsigned i = 0; seen && nc && i < nc->n; i++)
+            who_remote(&q, ch->name, nc->who[i], nc->real[i]);
+        chat_unlock(cl->chat);
+        cl_numeric(cl, 315, "%s :End of WHO list", w->mask);
+    }
+    free(w);
+}
+
+/* WHO #chan with other nodes: their members too, once the network says
+ * who they are (the client's next lines wait). False: not asked. */
+static bool who_ask_network(struct chat_client *cl, const struct who_q *q)
+{
+    if (!cl->chat->has_bus || q->mask[0] != '#' || strlen(q->mask) > CHAT_CHANLEN)
+        return false;
+    struct who_wait *w = malloc(sizeof *w);
+    if (!w)
+        return false;
+    snprintf(w->mask, sizeof w->mask, "%s", q->mask);
+    w->o = q->o;
+    if (chat_cluster_names(cl, q->mask, who_of_network, w) == 0)
+        return true;
+    free(w);
+    return false;
+}
+
 void chat_cmd_who(struct chat_client *cl, struct irc_msg *m)
 {
     struct mx_chat *chat = cl->chat;
     struct who_q q = { .cl = cl, .mask = m->nparams && m->params[0][0] ? m->params[0] : "*",
                        .now = time(NULL) };
     irc_who_opts_parse(m->nparams > 1 ? m->params[1] : NULL, &q.o);
+    if (who_ask_network(cl, &q))
+        return;
     chat_lock(chat);
     struct chat_client *who = NULL;
     if (q.mask[0] == '#') {

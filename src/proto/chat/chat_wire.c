@@ -124,9 +124,11 @@ void wire_member(struct mx_chat *chat, struct chat_channel *ch, const struct cha
 {
     if (!chat->has_bus || !cl->registered || !chat->bus.member)
         return;
-    char folded[CHAT_CHANLEN + 1], who[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
+    char folded[CHAT_CHANLEN + 1];
+    char who[CHAT_NICKLEN + CHAT_USERLEN + 64 + CHAT_REALLEN + 4];
     irc_casefold(folded, ch->name, sizeof folded);
-    snprintf(who, sizeof who, "%s!%s@%s", cl->nick, cl->user, cl->vhost);
+    /* "nick!user@host\nreal name": NAMES takes the first, WHO both. */
+    snprintf(who, sizeof who, "%s!%s@%s\n%s", cl->nick, cl->user, cl->vhost, cl->real);
     /* Its creator on the network: the modes go in the same step. */
     char *modes = on && ch->net_new ? modes_text(ch) : NULL;
     ch->net_new = false;
