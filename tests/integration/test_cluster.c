@@ -1405,8 +1405,10 @@ static void members_of(const char *chan, char *out, size_t cap)
         "local h = redis.call('HGETALL', KEYS[1])\n"
         "for i = 1, #h, 2 do\n"
         "  local node = string.match(h[i], '^(%S+) %d+$')\n"
-        "  if node then table.insert(r, node .. ':' .. h[i + 1])\n"
-        "  elseif #h[i] ~= 1 then table.insert(r, 'BAD:' .. h[i]) end\n"
+        "  if node then table.insert(r, node .. ':' .. string.match(h[i + 1], '^[^\\n]*'))\n"
+        "  elseif #h[i] ~= 1 and string.sub(h[i], 1, 2) ~= 'i:' then\n"
+        "    table.insert(r, 'BAD:' .. h[i])\n"
+        "  end\n"
         "end\n"
         "table.sort(r)\n"
         "return table.concat(r, ' ')\n";

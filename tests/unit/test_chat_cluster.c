@@ -170,7 +170,9 @@ static void rec_member(void *arg, const char *chan, uint64_t uid, const char *wh
         struct member_call *m = &rec.member[rec.nmember];
         snprintf(m->chan, sizeof m->chan, "%s", chan);
         m->uid = uid;
-        snprintf(m->who, sizeof m->who, "%s", who ? who : "");
+        /* "nick!user@host\nreal name": the tests compare the first line. */
+        snprintf(m->who, sizeof m->who, "%.*s", who ? (int)strcspn(who, "\n") : 0,
+                 who ? who : "");
         m->on = who != NULL;
     }
     rec.nmember++;
