@@ -1472,6 +1472,36 @@ static void names_are(struct user *u, const char *chan, const char *want)
  * node through its one subscriber connection in the order the sending
  * node published it, so each expect_line that follows a line from the
  * same node is also the proof that the one before came once. */
+/* u's WHO of chan: the nicks and real names of its 352 replies, sorted,
+ * as "nick=real name" joined by ", " (hash order on the network is no
+ * order), checked against want; then the 315. */
+static void who_is(struct user *u, const char *chan, const char *want)
+{
+    MX_REQUIRE(irc_send(&u->c, "WHO %s", chan) == 0);
+    char got[16][96], cmd[16];
+    unsigned n = 0;
+    for (;;) {
+        MX_REQUIRE(irc_next(&u->c, T) == 1, "%s: no end of WHO %s; last lines:\n%s",
+                   u->c.nick, chan, irc_recent(&u->c));
+        irc_line_cmd(u->c.line, cmd, sizeof cmd);
+        if (strcmp(cmd, "315") == 0)
+            break;
+        MX_REQUIRE(strcmp(cmd, "352") == 0 && n < 16, "%s: '%s' in WHO %s", u->c.nick,
+                   u->c.line, chan);
+        char nick[40], trail[80];
+        MX_REQUIRE(irc_line_param(u->c.line, 5, nick, sizeof nick) &&
+                   irc_line_param(u->c.line, 7, trail, sizeof trail));
+        /* The trailing is "0 real name" (hop count first). */
+        snprintf(got[n++], sizeof got[0], "%s=%s", nick, strchr(trail, ' ') ? strchr(trail, ' ') + 1 : "");
+    }
+    qsort(got, n, sizeof got[0], (int (*)(const void *, const void *))strcmp);
+    char all[1024] = "";
+    for (unsigned i = 0; i < n; i++)
+        snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", i ? ", " : "", got[i]);
+    MX_REQUIRE(strcmp(all, want) == 0, "%s: WHO %s gives '%s', want '%s'", u->c.nick, chan,
+               all, want);
+}
+
 Test(cluster, remote_join_part_nick_quit)
 {
     static struct user alice, carol, bob, cy;
@@ -1507,6 +1537,8 @@ Test(cluster, remote_join_part_nick_quit)
     expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#n");
     names_are(&alice, "#m", "@alice carol bob cy");
     names_are(&cy, "#m", "cy alice carol bob");
+    /* WHO #m on c: its own member, then the others' from the network. */
+    who_is(&cy, "#m", "alice=Test alice, bob=Test bob, carol=Test carol, cy=Test cy");
     require_members("#m", "a:alice!ualice@127.0.0.1 a:carol!ucarol@127.0.0.1 "
                     "b:bob!ubob@127.0.0.1 c:cy!ucy@127.0.0.1", 0);
 
