@@ -47,28 +47,8 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-rounds=3 quick=0 out="" keep_tmp=0 backend=epoll build_dir=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
-    --quick) quick=1 ;;
-    --backend) backend="${2:?--backend needs a name}"; shift ;;
-    --build) build_dir="$(realpath "${2:?--build needs a directory}")"; shift ;;
-    --out) out="${2:?--out needs a directory}"; shift ;;
-    --keep-tmp) keep_tmp=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) bad_arg "$1" ;;
-    esac
-    shift
-done
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive number, not '$rounds'"
+round_options "$@"
 export LC_ALL=C # EPOCHREALTIME and awk's numbers with a '.'
-
-if [ "$quick" = 1 ]; then
-    rounds=1 members=100 warmup=0.5 duration=2 drain=0.5
-else
-    members=1000 warmup=1 duration=5 drain=1
-fi
 senders=20 rate=250 connect_rate=2000
 
 command -v jq >/dev/null || die "jq is needed (scripts/setup.sh bench)"
@@ -83,18 +63,7 @@ track_processes muxd-cluster-fanout
 
 # --- programs ------------------------------------------------------------------
 
-build_targets=(muxd_bin muxd_load)
-if [ -n "$build_dir" ]; then
-    use_build "$build_dir"
-    daemon_desc="the build in $build_dir"
-else
-    note "building muxd and muxd-load in $root/build-bench ..."
-    build_tree "$root/build-bench" "$root"
-    use_build "$root/build-bench"
-    daemon_desc="the working tree at $(git -C "$root" rev-parse HEAD), Release"
-fi
-[ -x "$muxd" ] || die "no daemon at $muxd"
-[ -x "$load" ] || die "no muxd-load at $load"
+round_programs
 
 # The chat listener of fanout_delay.sh (no flood limit, fanout_delay 0).
 chat_listener() { # server_name

@@ -33,27 +33,7 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-rounds=3 quick=0 out="" keep_tmp=0 backend=epoll build_dir=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
-    --quick) quick=1 ;;
-    --backend) backend="${2:?--backend needs a name}"; shift ;;
-    --build) build_dir="$(realpath "${2:?--build needs a directory}")"; shift ;;
-    --out) out="${2:?--out needs a directory}"; shift ;;
-    --keep-tmp) keep_tmp=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) bad_arg "$1" ;;
-    esac
-    shift
-done
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive number, not '$rounds'"
-
-if [ "$quick" = 1 ]; then
-    rounds=1 members=100 warmup=0.5 duration=2 drain=0.5
-else
-    members=1000 warmup=1 duration=5 drain=1
-fi
+round_options "$@"
 senders=20 connect_rate=2000
 rates=(100 250 1000)
 delays=(0 1 2 5)
@@ -69,18 +49,7 @@ track_processes muxd-fanout-delay
 
 # --- programs ------------------------------------------------------------------
 
-build_targets=(muxd_bin muxd_load)
-if [ -n "$build_dir" ]; then
-    use_build "$build_dir"
-    daemon_desc="the build in $build_dir"
-else
-    note "building muxd and muxd-load in $root/build-bench ..."
-    build_tree "$root/build-bench" "$root"
-    use_build "$root/build-bench"
-    daemon_desc="the working tree at $(git -C "$root" rev-parse HEAD), Release"
-fi
-[ -x "$muxd" ] || die "no daemon at $muxd"
-[ -x "$load" ] || die "no muxd-load at $load"
+round_programs
 
 # One config per delay: lib.sh's chat listener and the key.
 for d in "${delays[@]}"; do

@@ -232,6 +232,55 @@ stop_server() { # strict(0|1)
     fi
 }
 
+# --- the round scripts (fanout_delay.sh, cluster_fanout.sh) -------------------
+#
+# Both take the same options and run one chat channel's load in rounds on
+# muxd and muxd-load alone.
+
+# Their options (the usage line both show): sets rounds, quick, backend,
+# build_dir, out and keep_tmp; then the run's size, by --quick: members,
+# warmup, duration and drain (and 1 round).
+round_options() { # "$@"
+    rounds=3 quick=0 out="" keep_tmp=0 backend=epoll build_dir=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
+        --quick) quick=1 ;;
+        --backend) backend="${2:?--backend needs a name}"; shift ;;
+        --build) build_dir="$(realpath "${2:?--build needs a directory}")"; shift ;;
+        --out) out="${2:?--out needs a directory}"; shift ;;
+        --keep-tmp) keep_tmp=1 ;;
+        -h | --help) usage; exit 0 ;;
+        *) bad_arg "$1" ;;
+        esac
+        shift
+    done
+    [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive number, not '$rounds'"
+    if [ "$quick" = 1 ]; then
+        rounds=1 members=100 warmup=0.5 duration=2 drain=0.5
+    else
+        members=1000 warmup=1 duration=5 drain=1
+    fi
+}
+
+# muxd and muxd-load of --build DIR, or built in Release mode from the
+# working tree in build-bench/ (as suite.sh does); sets daemon_desc. After
+# track_processes (build_tree logs into tmp).
+round_programs() {
+    build_targets=(muxd_bin muxd_load)
+    if [ -n "$build_dir" ]; then
+        use_build "$build_dir"
+        daemon_desc="the build in $build_dir"
+    else
+        note "building muxd and muxd-load in $root/build-bench ..."
+        build_tree "$root/build-bench" "$root"
+        use_build "$root/build-bench"
+        daemon_desc="the working tree at $(git -C "$root" rev-parse HEAD), Release"
+    fi
+    [ -x "$muxd" ] || die "no daemon at $muxd"
+    [ -x "$load" ] || die "no muxd-load at $load"
+}
+
 # --- measurements around a run ------------------------------------------------
 
 # Busy and total jiffies of all CPUs, from /proc/stat.

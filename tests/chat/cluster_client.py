@@ -16,32 +16,33 @@ The script starts /usr/bin/redis-server itself on a free loopback port
 -b $MUXD_TEST_BACKEND when set) on ephemeral loopback ports read from their
 logs, and stops all three with SIGTERM by pid. Exit 0 = pass, 1 = fail,
 77 = skip (no python3-irc, no redis-server, or a backend this machine
-cannot run). Every wait is bounded.
+cannot run). Every wait is bounded. The muxd nodes, the clients and the
+waits are irc_session.py's (shared with real_client.py); Redis and the
+scenario are this script's.
 
 Run it with /usr/bin/python3: the irc module is Debian's.
 """
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-SKIP = 77
-STEP_TIMEOUT = 10.0    # seconds for any one expected event
-TOTAL_TIMEOUT = 90     # the whole script, sanitizer builds included
+# irc_session.py sits beside this script, which CTest runs by absolute
+# path from the build tree: the script's directory goes first on sys.path
+# whatever the working directory (and even under PYTHONSAFEPATH). No
+# bytecode beside the sources, as CMake's PYTHONDONTWRITEBYTECODE says.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from irc_session import (EVENTS, SKIP, STEP_TIMEOUT, Client, Daemon,  # noqa: E402
+                         Failure, Session, Skip, arm_alarm, is_event)
+
 REDIS_SERVER = "/usr/bin/redis-server"
 LINES = 20             # numbered channel lines each way
-
-try:
-    import irc.client
-except ImportError as e:
-    print("SKIP: python3-irc is not installed (%s); scripts/setup.sh installs it" % e)
-    sys.exit(SKIP)
 
 CONFIG = """\
 [server]
@@ -59,17 +60,6 @@ flood_rate = 0
 [log]
 level = info
 """
-
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                   "WARNING: ThreadSanitizer", "runtime error:")
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
 
 
 def free_port():
@@ -148,131 +138,18 @@ class Redis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Daemon:
-    """One muxd node on a temporary config; its log collected by a thread."""
+class ClusterSession(Session):
+    """Clients on either node (each keeping the events the cross-node checks
+    need), and the waits only this scenario uses."""
 
-    def __init__(self, node, redis_port):
-        binary = os.environ.get("MUXD_BIN")
-        if not binary or not os.access(binary, os.X_OK):
-            raise Failure("MUXD_BIN is not set to an executable muxd (%r)" % binary)
-        self.node = node
-        self.redis_port = redis_port
-        fd, self.conf = tempfile.mkstemp(prefix="muxd-cluster-%s-" % node, suffix=".conf")
-        with os.fdopen(fd, "w") as f:
-            f.write(CONFIG.format(node=node, redis_port=redis_port))
-        argv = [binary, "-c", self.conf]
-        self.backend = os.environ.get("MUXD_TEST_BACKEND", "")
-        if self.backend:
-            argv += ["-b", self.backend]
-        self.lines = []
-        self.lock = threading.Lock()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            with self.lock:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-
-    def log(self):
-        with self.lock:
-            return "\n".join(self.lines)
-
-    def wait_started(self, timeout=10.0):
-        """The chat listener's port, once muxd logged 'started:' and that
-        it reached Redis."""
-        up = "cluster: node %s: redis 127.0.0.1:%d up" % (self.node, self.redis_port)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log()
-            if " started: " in text and up in text:
-                m = re.search(r"listener chat on 127\.0\.0\.1:(\d+) \(protocol chat\)", text)
-                if not m:
-                    raise Failure("node %s: no 'listener chat on 127.0.0.1:PORT' line" % self.node)
-                return int(m.group(1))
-            if self.proc.poll() is not None:
-                if "cannot run here" in text:
-                    raise Skip("backend %s cannot run on this machine" % self.backend)
-                raise Failure("node %s: muxd exited with %s before starting"
-                              % (self.node, self.proc.returncode))
-            time.sleep(0.05)
-        raise Failure("node %s: muxd did not log 'started:' and %r within %.0f s"
-                      % (self.node, up, timeout))
-
-    def stop(self, timeout=10.0):
-        """SIGTERM by pid; the exit status must be 0 and the log clean."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise Failure("node %s: muxd still running %.0f s after SIGTERM" % (self.node, timeout))
-        self.reader.join(5)
-        if rc != 0:
-            raise Failure("node %s: muxd exit status %d" % (self.node, rc))
-        self.check_sanitizers()
-
-    def check_sanitizers(self):
-        for mark in SANITIZER_MARKS:
-            if mark in self.log():
-                raise Failure("node %s: sanitizer report in the muxd log: %r" % (self.node, mark))
-
-    def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        try:
-            os.unlink(self.conf)
-        except OSError:
-            pass
-
-
-class Client:
-    """One irc.client connection and the events it has seen."""
-
-    def __init__(self, reactor, port, nick, label):
-        self.nick = nick
-        self.label = label      # for messages: who this is and on which node
-        self.events = []
-        self.conn = reactor.server()
-        for kind in ("welcome", "join", "part", "quit", "nick", "pubmsg", "privmsg",
-                     "pubnotice", "privnotice", "action", "disconnect", "error",
-                     "nicknameinuse", "nosuchnick"):
-            self.conn.add_global_handler(kind, self._on_event)
-        self.conn.connect("127.0.0.1", port, nick, username="u" + nick, ircname="Cluster " + nick)
-
-    def _on_event(self, conn, event):
-        if conn is self.conn:
-            self.events.append(event)
-
-
-class Session:
     def __init__(self, ports):
-        factory = getattr(irc.client, "Reactor", None) or irc.client.IRC
-        self.reactor = factory()
+        super().__init__()
         self.ports = ports      # node name -> chat port
 
     def client(self, node, nick):
-        return Client(self.reactor, self.ports[node], nick, "%s (node %s)" % (nick, node))
-
-    def _fail(self, client, what, timeout):
-        seen = ["%s %s %s %s" % (e.type, e.source, e.target, e.arguments)
-                for e in client.events[-10:]]
-        raise Failure("%s: no %s within %.0f s; last events:\n  %s"
-                      % (client.label, what, timeout, "\n  ".join(seen) or "(none)"))
-
-    def expect(self, client, what, pred, timeout=STEP_TIMEOUT):
-        """Pumps the reactor until an event of client's matches pred; the
-        event is removed from its list and returned."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for i, ev in enumerate(client.events):
-                if pred(ev):
-                    return client.events.pop(i)
-            if time.monotonic() >= deadline:
-                self._fail(client, what, timeout)
-            self.reactor.process_once(0.05)
+        return Client(self.reactor, self.ports[node], nick, "%s (node %s)" % (nick, node),
+                      kinds=EVENTS + ("pubnotice", "privnotice", "action", "nosuchnick"),
+                      realname="Cluster")
 
     def collect(self, client, what, pred, n, timeout=STEP_TIMEOUT):
         """The first n events of client's matching pred, in the order they
@@ -289,7 +166,7 @@ class Session:
             if len(got) == n:
                 return got
             if time.monotonic() >= deadline:
-                self._fail(client, "%s (%d of %d seen)" % (what, len(got), n), timeout)
+                self.fail(client, "%s (%d of %d seen)" % (what, len(got), n), timeout)
             self.reactor.process_once(0.05)
 
     def sync(self, sender, receiver, channel, timeout=STEP_TIMEOUT):
@@ -306,25 +183,7 @@ class Session:
                         receiver.events.pop(i)
                         return
                 self.reactor.process_once(0.05)
-        self._fail(receiver, "'sync' from %s in %s" % (sender.label, channel), timeout)
-
-
-def nick_of(source):
-    return str(source).split("!", 1)[0]
-
-
-def is_event(kind, source=None, target=None, text=None):
-    def pred(ev):
-        if ev.type != kind:
-            return False
-        if source is not None and nick_of(ev.source) != source:
-            return False
-        if target is not None and (ev.target or "").lower() != target.lower():
-            return False
-        if text is not None and not any(text in str(a) for a in ev.arguments):
-            return False
-        return True
-    return pred
+        self.fail(receiver, "'sync' from %s in %s" % (sender.label, channel), timeout)
 
 
 def not_sync(pred):
@@ -429,19 +288,17 @@ def scenario(s):
 
 
 def main():
-    def on_alarm(signum, frame):
-        raise Failure("the whole script took over %d s" % TOTAL_TIMEOUT)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(TOTAL_TIMEOUT)
+    arm_alarm()
     redis = None
     daemons = []
     try:
         redis = Redis()
         redis_port = redis.start()
         for node in ("a", "b"):
-            daemons.append(Daemon(node, redis_port))
+            daemons.append(Daemon(CONFIG.format(node=node, redis_port=redis_port),
+                                  node, redis_port))
         ports = {d.node: d.wait_started() for d in daemons}
-        scenario(Session(ports))
+        scenario(ClusterSession(ports))
         for d in daemons:
             d.stop()
         redis.stop()

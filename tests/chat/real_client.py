@@ -7,28 +7,25 @@ other's JOIN, NICK, PART and QUIT.
 The script starts muxd itself ($MUXD_BIN, with -b $MUXD_TEST_BACKEND when
 set) on an ephemeral loopback port read from its log, and stops it with
 SIGTERM by pid. Exit 0 = pass, 1 = fail, 77 = skip (no python3-irc, or a
-backend this machine cannot run). Every wait is bounded.
+backend this machine cannot run). Every wait is bounded. The muxd
+process, the clients and the waits are irc_session.py's (shared with
+cluster_client.py); the scenario is this script's.
 
 Run it with /usr/bin/python3: the irc module is Debian's.
 """
 import os
-import re
 import signal
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 
-SKIP = 77
-STEP_TIMEOUT = 10.0    # seconds for any one expected event
-TOTAL_TIMEOUT = 90     # the whole script, sanitizer builds included
+# irc_session.py sits beside this script, which CTest runs by absolute
+# path from the build tree: the script's directory goes first on sys.path
+# whatever the working directory (and even under PYTHONSAFEPATH). No
+# bytecode beside the sources, as CMake's PYTHONDONTWRITEBYTECODE says.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-try:
-    import irc.client
-except ImportError as e:
-    print("SKIP: python3-irc is not installed (%s); scripts/setup.sh installs it" % e)
-    sys.exit(SKIP)
+from irc_session import (SKIP, Daemon, Failure, Session, Skip,  # noqa: E402
+                         arm_alarm, is_event)
 
 CONFIG = """\
 [server]
@@ -40,146 +37,6 @@ server_name = test.muxd
 [log]
 level = info
 """
-
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                   "WARNING: ThreadSanitizer", "runtime error:")
-
-
-class Failure(Exception):
-    pass
-
-
-class Daemon:
-    """muxd on a temporary config; its log collected by a thread."""
-
-    def __init__(self):
-        binary = os.environ.get("MUXD_BIN")
-        if not binary or not os.access(binary, os.X_OK):
-            raise Failure("MUXD_BIN is not set to an executable muxd (%r)" % binary)
-        fd, self.conf = tempfile.mkstemp(prefix="muxd-chat-", suffix=".conf")
-        with os.fdopen(fd, "w") as f:
-            f.write(CONFIG)
-        argv = [binary, "-c", self.conf]
-        self.backend = os.environ.get("MUXD_TEST_BACKEND", "")
-        if self.backend:
-            argv += ["-b", self.backend]
-        self.lines = []
-        self.lock = threading.Lock()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            with self.lock:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-
-    def log(self):
-        with self.lock:
-            return "\n".join(self.lines)
-
-    def wait_started(self, timeout=10.0):
-        """The chat listener's port, once muxd logged 'started:'."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log()
-            if " started: " in text:
-                m = re.search(r"listener chat on 127\.0\.0\.1:(\d+) \(protocol chat\)", text)
-                if not m:
-                    raise Failure("no 'listener chat on 127.0.0.1:PORT' line")
-                return int(m.group(1))
-            if self.proc.poll() is not None:
-                if "cannot run here" in text:
-                    print("SKIP: backend %s cannot run on this machine" % self.backend)
-                    self.cleanup()
-                    sys.exit(SKIP)
-                raise Failure("muxd exited with %s before starting" % self.proc.returncode)
-            time.sleep(0.05)
-        raise Failure("muxd did not log 'started:' within %.0f s" % timeout)
-
-    def stop(self, timeout=10.0):
-        """SIGTERM by pid; the exit status must be 0 and the log clean."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise Failure("muxd still running %.0f s after SIGTERM" % timeout)
-        self.reader.join(5)
-        if rc != 0:
-            raise Failure("muxd exit status %d" % rc)
-        for mark in SANITIZER_MARKS:
-            if mark in self.log():
-                raise Failure("sanitizer report in the muxd log: %r" % mark)
-
-    def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        try:
-            os.unlink(self.conf)
-        except OSError:
-            pass
-
-
-class Client:
-    """One irc.client connection and the events it has seen."""
-
-    def __init__(self, reactor, port, nick):
-        self.nick = nick
-        self.events = []
-        self.conn = reactor.server()
-        for kind in ("welcome", "join", "part", "quit", "nick", "pubmsg", "privmsg",
-                     "disconnect", "error", "nicknameinuse"):
-            self.conn.add_global_handler(kind, self._on_event)
-        self.conn.connect("127.0.0.1", port, nick, username="u" + nick, ircname="Real " + nick)
-
-    def _on_event(self, conn, event):
-        if conn is self.conn:
-            self.events.append(event)
-
-
-class Session:
-    def __init__(self, port):
-        factory = getattr(irc.client, "Reactor", None) or irc.client.IRC
-        self.reactor = factory()
-        self.port = port
-
-    def client(self, nick):
-        return Client(self.reactor, self.port, nick)
-
-    def expect(self, client, what, pred, timeout=STEP_TIMEOUT):
-        """Pumps the reactor until an event of client's matches pred; the
-        event is removed from its list and returned."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for i, ev in enumerate(client.events):
-                if pred(ev):
-                    return client.events.pop(i)
-            if time.monotonic() >= deadline:
-                seen = ["%s %s %s %s" % (e.type, e.source, e.target, e.arguments)
-                        for e in client.events[-10:]]
-                raise Failure("%s: no %s within %.0f s; last events:\n  %s"
-                              % (client.nick, what, timeout, "\n  ".join(seen) or "(none)"))
-            self.reactor.process_once(0.05)
-
-
-def nick_of(source):
-    return str(source).split("!", 1)[0]
-
-
-def is_event(kind, source=None, target=None, text=None):
-    def pred(ev):
-        if ev.type != kind:
-            return False
-        if source is not None and nick_of(ev.source) != source:
-            return False
-        if target is not None and (ev.target or "").lower() != target.lower():
-            return False
-        if text is not None and not any(text in str(a) for a in ev.arguments):
-            return False
-        return True
-    return pred
 
 
 def scenario(s):
@@ -236,19 +93,19 @@ def scenario(s):
 
 
 def main():
-    def on_alarm(signum, frame):
-        raise Failure("the whole script took over %d s" % TOTAL_TIMEOUT)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(TOTAL_TIMEOUT)
+    arm_alarm()
     daemon = None
     try:
-        daemon = Daemon()
+        daemon = Daemon(CONFIG)
         port = daemon.wait_started()
         scenario(Session(port))
         daemon.stop()
         print("PASS: python3-irc registered, joined, talked, changed nick, parted and quit "
               "(backend %s)" % (daemon.backend or "default"))
         return 0
+    except Skip as e:
+        print("SKIP: %s" % e)
+        return SKIP
     except Failure as e:
         print("FAIL: %s" % e)
         if daemon:

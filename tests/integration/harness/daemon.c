@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,42 +159,6 @@ static void *log_reader(void *arg)
     return NULL;
 }
 
-/* Runs in the forked child: only async-signal-safe calls until exec. */
-static void child_exec(int log_w, pid_t parent, char *const argv[], long nofile)
-{
-    /* A descriptor ceiling from birth (MX_TEST_NOFILE): io_uring's accept
-     * takes the limit when it is armed, so lowering it later from outside
-     * would not reach it. */
-    if (nofile > 0) {
-        struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    /* If the test process dies (timeout, crash), take the daemon along. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(126);
-    int null = open("/dev/null", O_RDONLY);
-    if (null >= 0)
-        dup2(null, 0);
-    dup2(log_w, 1);
-    dup2(log_w, 2);
-    /* The test ignores SIGPIPE; the daemon must cope on its own. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < 32; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            sigaction(sig, &sa, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    closefrom(3);
-    execv(argv[0], argv);
-    static const char msg[] = "harness: exec of MUXD_BIN failed\n";
-    (void)!write(2, msg, sizeof msg - 1);
-    _exit(127);
-}
-
 static int init_sync(struct mx_daemon *d)
 {
     pthread_condattr_t ca;
@@ -234,19 +196,17 @@ static int spawn(struct mx_daemon *d, char **argv)
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return -errno;
-    pid_t parent = getpid();
+    /* A descriptor ceiling from birth (MX_TEST_NOFILE): io_uring's accept
+     * takes the limit when it is armed, so lowering it later from outside
+     * would not reach it. */
     const char *nf = getenv("MX_TEST_NOFILE");
     long nofile = nf ? atol(nf) : 0;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = -errno;
-        close(p[0]);
-        close(p[1]);
-        return e;
-    }
-    if (pid == 0)
-        child_exec(p[1], parent, argv, nofile);
+    pid_t pid = mx_child_spawn(argv, p[1], nofile);
     close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return pid;
+    }
     d->pid = pid;
     d->log_fd = p[0];
     return 0;

@@ -236,6 +236,13 @@ struct mx_child {
     char dir[64];
 };
 void mx_child_cleanup(struct mx_child *c);
+/* Forks and execs argv (argv[0] a path, argv NULL-terminated) as a child
+ * of the test: stdin /dev/null, stdout and stderr on out (the test's own
+ * if out < 0), every signal at its default and none blocked, no other
+ * descriptor, SIGKILL should the test process die, and RLIMIT_NOFILE
+ * nofile from birth when nofile > 0. The child's pid, or -errno if the
+ * fork failed; an exec that fails says so on out and exits 127. */
+pid_t mx_child_spawn(char *const argv[], int out, long nofile);
 
 /* The sum of a metric family on the admin listener's /metrics (every
  * label set): one GET on admin_port. */

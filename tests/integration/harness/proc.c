@@ -1,18 +1,23 @@
-/* proc.c - what /proc says about the daemon and its sockets. */
+/* proc.c - what /proc says about the daemon and its sockets, and the
+ * start and end of a test's helper processes. */
 #include "harness.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 long mx_rss_kb(pid_t pid)
 {
@@ -181,6 +186,55 @@ bool mx_wait_peer_consumed(int fd, int timeout_ms)
         mx_sleep_ms(10);
     } while (mx_now_ms() < until);
     return false;
+}
+
+/* Runs in the forked child: only async-signal-safe calls until exec. */
+static void child_exec(pid_t parent, char *const argv[], int out, long nofile)
+{
+    if (nofile > 0) {
+        struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* If the test process dies (timeout, crash), take the child along. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(126);
+    int null = open("/dev/null", O_RDONLY);
+    if (null >= 0)
+        dup2(null, 0);
+    if (out >= 0) {
+        dup2(out, 1);
+        dup2(out, 2);
+    }
+    /* The test ignores SIGPIPE; the child starts from the defaults and
+     * must cope on its own. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < 32; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    closefrom(3);
+    execv(argv[0], argv);
+    static const char pre[] = "harness: exec of ", post[] = " failed\n";
+    (void)!write(2, pre, sizeof pre - 1);
+    (void)!write(2, argv[0], strlen(argv[0]));
+    (void)!write(2, post, sizeof post - 1);
+    _exit(127);
+}
+
+pid_t mx_child_spawn(char *const argv[], int out, long nofile)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0)
+        child_exec(parent, argv, out, nofile);
+    return pid;
 }
 
 void mx_child_cleanup(struct mx_child *c)

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -50,40 +49,6 @@ static void live_remove(struct mx_redis *r)
             live[i] = NULL;
 }
 
-/* Runs in the forked child: only async-signal-safe calls until exec. */
-static void child_exec(pid_t parent, const char *out, char *const argv[])
-{
-    /* Gone with the test process, whatever happens to it. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(126);
-    int null = open("/dev/null", O_RDONLY);
-    if (null >= 0)
-        dup2(null, 0);
-    /* Redis writes its log to --logfile; what it says before that is
-     * open (a bad argument) lands here. */
-    int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-    }
-    /* The test ignores SIGPIPE; the server starts from the defaults. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < 32; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            sigaction(sig, &sa, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    closefrom(3);
-    execv(argv[0], argv);
-    static const char msg[] = "harness: exec of " MX_REDIS_BIN " failed\n";
-    (void)!write(2, msg, sizeof msg - 1);
-    _exit(127);
-}
-
 static int spawn(struct mx_redis *r)
 {
     char port[16], out[sizeof r->child.dir + 16];
@@ -95,12 +60,14 @@ static int spawn(struct mx_redis *r)
         "no",           "--daemonize",     "no",   "--logfile",   r->logfile,
         "--dir",        r->child.dir,      NULL,
     };
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    /* Redis writes its log to --logfile; what it says before that is
+     * open (a bad argument) lands in out. */
+    int fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    pid_t pid = mx_child_spawn(argv, fd, 0);
+    if (fd >= 0)
+        close(fd);
     if (pid < 0)
-        return -errno;
-    if (pid == 0)
-        child_exec(parent, out, argv);
+        return pid;
     r->child.pid = pid;
     return 0;
 }
