@@ -1472,6 +1472,11 @@ static void names_are(struct user *u, const char *chan, const char *want)
  * node through its one subscriber connection in the order the sending
  * node published it, so each expect_line that follows a line from the
  * same node is also the proof that the one before came once. */
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
 /* u's WHO of chan: the nicks and real names of its 352 replies, sorted,
  * as "nick=real name" joined by ", " (hash order on the network is no
  * order), checked against want; then the 315. */
@@ -1492,12 +1497,16 @@ static void who_is(struct user *u, const char *chan, const char *want)
         MX_REQUIRE(irc_line_param(u->c.line, 5, nick, sizeof nick) &&
                    irc_line_param(u->c.line, 7, trail, sizeof trail));
         /* The trailing is "0 real name" (hop count first). */
-        snprintf(got[n++], sizeof got[0], "%s=%s", nick, strchr(trail, ' ') ? strchr(trail, ' ') + 1 : "");
+        const char *real = strchr(trail, ' ');
+        snprintf(got[n++], sizeof got[0], "%s=%s", nick, real ? real + 1 : "");
     }
-    qsort(got, n, sizeof got[0], (int (*)(const void *, const void *))strcmp);
-    char all[1024] = "";
-    for (unsigned i = 0; i < n; i++)
-        snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", i ? ", " : "", got[i]);
+    qsort(got, n, sizeof got[0], by_text);
+    char all[16 * (96 + 2) + 1] = "";  /* every entry and its ", " */
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            strcat(all, ", ");
+        strcat(all, got[i]);
+    }
     MX_REQUIRE(strcmp(all, want) == 0, "%s: WHO %s gives '%s', want '%s'", u->c.nick, chan,
                all, want);
 }

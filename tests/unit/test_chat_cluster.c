@@ -562,7 +562,7 @@ Test(publish, a_privmsg_is_published_once_on_its_channels_subject)
     cr_assert_eq(rec.pub[0].len, strlen(rec.pub[0].payload), "a NUL inside the payload");
     cr_assert_eq(rec.nsub, 0);
     /* Local delivery goes on as before. */
-    char want[256];
+    char want[320];
     snprintf(want, sizeof want, "%s PRIVMSG #c :hello there\r\n", source_of(&a));
     cr_assert_str_eq(take(&b), want);
     cr_assert_str_eq(take(&a), "", "the sender got its own line");
@@ -686,7 +686,7 @@ static void chat_works_and_calls_nothing(void)
     take(&a);
     take(&b);
     say(&a, "PRIVMSG #c :hello\r\n");
-    char want[256];
+    char want[320];
     snprintf(want, sizeof want, "%s PRIVMSG #c :hello\r\n", source_of(&a));
     cr_assert_str_eq(take(&b), want);
     say(&a, "PART #c\r\n");
@@ -1118,7 +1118,7 @@ Test(membership, a_nick_change_records_each_channel_again_and_publishes_once)
     join(&b, "#d");
     forget_calls();
     uint64_t ua = chat_client_of(&a)->uid;
-    char old[128];
+    char old[256];
     snprintf(old, sizeof old, "%s", source_of(&a));
     say(&a, "NICK alice2\r\n");
     cr_assert_str_eq(chat_client_of(&a)->nick, "alice2", "the NICK was not granted");
@@ -1129,7 +1129,7 @@ Test(membership, a_nick_change_records_each_channel_again_and_publishes_once)
      * channels' own subjects: a member of both hears it once. */
     cr_assert_eq(rec.npub, 1, "published %u times", rec.npub);
     cr_assert_str_eq(rec.pub[0].subject, USUBJ);
-    char want[256];
+    char want[512];
     snprintf(want, sizeof want, "%s\n0\n\n#c,#D\n%s NICK :alice2\r\n", NODE, old);
     cr_assert_str_eq(rec.pub[0].payload, want);
     /* Without channels: nobody elsewhere to tell. */
@@ -1149,7 +1149,7 @@ Test(membership, a_quit_records_each_channel_gone_and_publishes_once)
     join(&b, "#c");
     forget_calls();
     uint64_t ua = chat_client_of(&a)->uid;
-    char src[128];
+    char src[256];
     snprintf(src, sizeof src, "%s", source_of(&a));
     say(&a, "QUIT :gone\r\n");
     cr_assert_eq(rec.nmember, 2, "%u member calls", rec.nmember);
@@ -1163,7 +1163,7 @@ Test(membership, a_quit_records_each_channel_gone_and_publishes_once)
     cr_assert_eq(seen, 3, "channels recorded gone: %u (1 #c, 2 #d, 4 another)", seen);
     cr_assert_eq(rec.npub, 1, "published %u times", rec.npub);
     cr_assert_str_eq(rec.pub[0].subject, USUBJ);
-    char want[256];
+    char want[512];
     snprintf(want, sizeof want, "%s\n0\n\n#c,#d\n%s QUIT :Quit: gone\r\n", NODE, src);
     cr_assert_str_eq(rec.pub[0].payload, want);
 }
@@ -1332,7 +1332,7 @@ static void names_world(struct client *a, struct client *b)
     join(b, "#c");
     take(a);
     take(b);
-    static char mine[128];
+    static char mine[512];
     snprintf(mine, sizeof mine, "%s %llu\n%s", NODE,
              (unsigned long long)chat_client_of(a)->uid, who_of(a));
     rec.answer[0] = OTHER " 7\nzed!z@h";

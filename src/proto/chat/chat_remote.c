@@ -47,6 +47,17 @@ static bool line_ok(const char *p, size_t n)
     return true;
 }
 
+/* Client tags go in front of a line as they are: no space (the tags would
+ * end there and the rest pass for a source and command), CR, LF or NUL.
+ * Found by fuzz_cluster_msg. */
+static bool tags_ok(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == ' ' || p[i] == '\r' || p[i] == '\n' || p[i] == '\0')
+            return false;
+    return true;
+}
+
 /* A payload's head: NODE, NEED, TAGS (and for a nick, NICK), then the line. */
 struct head {
     const char *node, *line;
@@ -66,7 +77,7 @@ static bool parse_head(const char *payload, size_t len, bool with_nick, struct h
     if (tags && with_nick)
         nick = field(&p, end, &klen);
     if (!tags || (with_nick && (!nick || klen == 0 || klen >= sizeof h->nick)) || p == end ||
-        tlen >= sizeof h->tags)
+        tlen >= sizeof h->tags || !tags_ok(tags, tlen))
         return false;
     memcpy(h->tags, tags, tlen);
     h->tags[tlen] = '\0';
