@@ -448,32 +448,6 @@ const char *cl_target(const struct chat_client *cl);
 struct mx_chunk *chat_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct mx_chunk *chat_vline(const char *fmt, va_list ap);
 
-/* chat_wire.c: what this node tells the others (nothing without a bus).
- * chan's subject (its casefolded name after chat->subj) into buf, and
- * (un)subscribing it: a channel is subscribed from chan_new to its
- * retirement, and again by each one when Redis comes back (under mu). */
-void chan_subject(const struct mx_chat *chat, const char *name, char *buf, size_t len);
-void chan_subscribe(struct mx_chat *chat, const struct chat_channel *ch, bool on);
-/* A line to channel chan (m or line stays the caller's): to the other
- * nodes' members too. Any lock state. */
-void wire_chan_msg(struct mx_chat *chat, const char *chan, struct chat_msg *m);
-void wire_chan_line(struct mx_chat *chat, const char *chan, struct mx_chunk *line);
-/* A QUIT or NICK line concerning the n channels chans: to the other nodes'
- * members of any of them, once each. */
-void wire_user_line(struct mx_chat *chat, struct chat_channel *const *chans, unsigned n,
-                    const struct mx_chunk *line);
-/* Under mu: ch's topic (or none), and its modes (flags, key, limit,
- * creation, the +b +e +I lists), as the network's lists have them. */
-void wire_topic(struct mx_chat *chat, const struct chat_channel *ch);
-void wire_modes(struct mx_chat *chat, const struct chat_channel *ch);
-/* nick is invited to chan across the network, or no longer (it joined). */
-void wire_invite(struct mx_chat *chat, const char *chan, const char *nick, bool on);
-/* Under mu: cl (registered) is on ch now, or left it, as the
- * network's membership lists have it; on a channel new on the network
- * (net_new), with its modes in the same step. */
-void wire_member(struct mx_chat *chat, struct chat_channel *ch, const struct chat_client *cl,
-                 bool on);
-
 /* chat_state.c: the tables. Under mu unless said; nothing here sends. */
 struct chat_channel *chan_new(struct mx_chat *chat, const char *name);
 /* Any thread, no lock: a reference keeps a channel's memory, not its
@@ -598,62 +572,6 @@ void chat_close_link(struct chat_client *cl, const char *why, bool log);
 struct chat_worker *chat_enter(struct mx_chat *chat, unsigned worker);
 void chat_leave(struct chat_worker *wk);
 
-/* On cl's owner: claims nick for cl across the network. 1: no network,
- * go on; 0: asked, cl's input waits (CL_CLAIMING) until then(cl, r,
- * nick) runs on cl's owner, r as struct mx_chat_bus's claim (made as
- * cl->uid); -1: the network is unreachable now.
- * then is not called if cl has gone (a claim made is then let go). */
-typedef void chat_claimed_fn(struct chat_client *cl, int r, const char *nick);
-int chat_cluster_claim(struct chat_client *cl, const char *nick, chat_claimed_fn *then);
-/* Any thread: the claim of the client of uid on nick is let go. */
-void chat_cluster_let_go(struct mx_chat *chat, uint64_t uid, const char *nick);
-/* On cl's owner: what the network knows of channel chan: its members on
- * other nodes, its topic and modes. 1: no network; 0: asked, cl's input
- * waits until then(cl, chan, nc, arg) runs on its owner (nc->answered
- * false if the network did not answer); if cl has gone by then,
- * then(NULL, chan, NULL, arg) runs, to let arg go; -1: the network is
- * unreachable now. */
-struct chat_topic {
-    char *text;
-    char by[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
-    time_t at;
-};
-struct chat_netchan {
-    bool answered;
-    const char *const *who;         /* "nick!user@host" of other nodes' members */
-    const char *const *real;        /* and their real names */
-    unsigned n;
-    const struct chat_topic *topic; /* NULL: none */
-    const char *modes;              /* as chat_wire.c's wire_modes writes them; NULL: none */
-    const char *const *invited;     /* nicks (casefolded) invited from any node */
-    unsigned ninvited;
-};
-typedef void chat_names_fn(struct chat_client *cl, const char *chan,
-                           const struct chat_netchan *nc, void *arg);
-int chat_cluster_names(struct chat_client *cl, const char *chan, chat_names_fn *then, void *arg);
-/* On cl's owner: what the network knows of nicks (held by clients of
- * other nodes: their claims' info). 1: no network; 0: asked, cl's input
- * waits until then(cl, who, n, arg) runs on its owner, who[i].found for
- * each nick held, who NULL if the network did not answer; -1: the
- * network is unreachable now. If cl has gone by then, then(NULL, NULL,
- * 0, arg) runs (to let arg go). */
-#define CHAT_LOOKUP_MAX 7
-struct chat_who {
-    bool found;
-    char nick[CHAT_NICKLEN + 1], user[CHAT_USERLEN + 1], host[64];
-    char real[CHAT_REALLEN + 1], node[64];
-};
-typedef void chat_looked_up_fn(struct chat_client *cl, const struct chat_who *who, unsigned n,
-                               void *arg);
-int chat_cluster_lookup(struct chat_client *cl, const char *const *nicks, unsigned n,
-                        chat_looked_up_fn *then, void *arg);
-/* Not under mu: m (not taken) to nick on whichever node holds it; 401
- * to cl later if none does (and !quiet). invite: m is an INVITE to that
- * channel, kept in the network's copy once delivered (NULL: not one).
- * false: no network (no node was asked). */
-bool chat_cluster_to_nick(struct chat_client *cl, const char *nick, struct chat_msg *m,
-                          bool quiet, const char *invite);
-
 /* chat_kline.c: K-lines. Not under mu (they take it). */
 void chat_cmd_kline(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_unkline(struct chat_client *cl, struct irc_msg *m);
@@ -757,5 +675,9 @@ void chat_metrics(void *proto_data, void (*emit)(void *sink, const struct mx_met
 
 #define chat_lock(chat) pthread_mutex_lock(&(chat)->mu)
 #define chat_unlock(chat) pthread_mutex_unlock(&(chat)->mu)
+
+/* What the chat core says to and asks of the other nodes: its own header
+ * for length's sake, part of this one (it needs the types above). */
+#include "proto/chat/chat_net.h"
 
 #endif
