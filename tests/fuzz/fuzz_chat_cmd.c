@@ -1,7 +1,8 @@
 /* fuzz_chat_cmd.c - the chat service's commands (src/proto/chat/, from
  * chat_cmd.c's table down) through real connections: a server of two
- * workers on the fake backend of the unit tests, the harness playing both
- * loops on one thread (the workers' posts to each other go through their
+ * workers on the fake backend of the unit tests (tests/unit/chat_fixture.h,
+ * as test_chat_cluster.c and fuzz_cluster_msg.c make it), the harness
+ * playing both loops on one thread (the workers' posts to each other go through their
  * real inboxes, drained where a loop would), a chat listener with an
  * operator block (a crypt hash made at start), cloaking off, a small
  * output_max, and two to four connections.
@@ -54,11 +55,10 @@
 #include "reactor/conn.h"
 #include "reactor/server.h"
 
-#include "../unit/fake_backend.h"
+#include "../unit/chat_fixture.h" /* NWORKERS (2), the fake backend */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NWORKERS 2
 #define NCONNS 4
 #define OPER_PASSWORD "sesame-oper"
 /* The longest overflow note chat makes (chat.c's overflow_note). */
@@ -66,11 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char oper_hash[128];
 
+/* The server, its workers, the chat, the clock. */
+static struct chat_fixture S;
 static struct {
-    struct mx_server srv;
-    struct mx_worker w[NWORKERS];
-    struct mx_chat *chat;
-    uint64_t now;
     uint64_t tags[NCONNS];      /* the harness's handle on each (a tag may be 0) */
     bool has[NCONNS];
     unsigned on_worker[NCONNS];
@@ -92,7 +90,7 @@ static void die_hook(void)
 
 static struct mx_conn *conn_at(unsigned i)
 {
-    return F.has[i] ? mx__worker_lookup(&F.w[F.on_worker[i]], F.tags[i]) : NULL;
+    return F.has[i] ? mx__worker_lookup(&S.w[F.on_worker[i]], F.tags[i]) : NULL;
 }
 
 /* An fd whose peer address is a.b.c.d or ::1 (getpeername of a connected
@@ -125,13 +123,7 @@ static int peer_fd(unsigned which)
 
 static void open_conn(unsigned i, unsigned worker)
 {
-    struct mx_worker *w = &F.w[worker];
-    /* The slot it will take: the last freed, or the first of a new
-     * stretch (worker.c). */
-    uint32_t slot = w->nfree ? w->free_slots[w->nfree - 1] : w->nslots;
-    atomic_fetch_add(&F.srv.nconns, 1);
-    mx__conn_create(w, peer_fd(i), &F.srv.listeners[0], 0);
-    struct mx_conn *c = slot < w->nslots ? w->slots[slot] : NULL;
+    struct mx_conn *c = chat_fx_open(&S, worker, peer_fd(i));
     F.has[i] = c != NULL;
     F.tags[i] = c ? mx__conn_tag(c) : 0;
     F.on_worker[i] = worker;
@@ -153,12 +145,7 @@ static void flush_dirty(struct mx_worker *w)
 static void settle(void)
 {
     for (int round = 0; round < 1000; round++) {
-        size_t n = 0;
-        for (unsigned k = 0; k < NWORKERS; k++) {
-            n += mx__worker_drain_inbox(&F.w[k]);
-            mx__worker_end_turn(&F.w[k]);
-        }
-        if (n == 0)
+        if (chat_fx_round(&S) == 0)
             return;
     }
     abort(); /* the workers keep posting to each other */
@@ -168,7 +155,7 @@ static void stop_server(void)
 {
     struct mx_msg m = { .type = MX_MSG_STOP, .fd = -1 };
     for (unsigned k = 0; k < NWORKERS; k++)
-        if (mx__inbox_post(&F.w[k].inbox, &m) < 0)
+        if (mx__inbox_post(&S.w[k].inbox, &m) < 0)
             abort();
     F.stopping = true;
 }
@@ -197,16 +184,15 @@ static void written(struct mx_conn *c, size_t k)
         return;
     if (trace)
         print_sent(c, k);
-    mx__outq_consume(&c->out, k);
-    mx__conn_sent(c, k);
+    chat_fx_written(c, k);
 }
 
 static void time_passes(unsigned ms)
 {
-    F.now += ms;
+    S.now += ms;
     for (unsigned k = 0; k < NWORKERS; k++) {
-        F.w[k].now_ms = F.now;
-        mx__timers_run(&F.w[k].timers, F.now);
+        S.w[k].now_ms = S.now;
+        mx__timers_run(&S.w[k].timers, S.now);
     }
     settle();
 }
@@ -215,11 +201,11 @@ static void time_passes(unsigned ms)
 
 static void check_queues(void)
 {
-    size_t cap = F.srv.opts.output_max +
-                 (F.srv.listeners[0].overflow == MX_OVERFLOW_DROP_OLDEST ? NOTE_MAX : 0);
+    size_t cap = S.srv.opts.output_max +
+                 (S.srv.listeners[0].overflow == MX_OVERFLOW_DROP_OLDEST ? NOTE_MAX : 0);
     for (unsigned k = 0; k < NWORKERS; k++)
-        for (uint32_t s = 0; s < F.w[k].nslots; s++) {
-            struct mx_conn *c = F.w[k].slots[s];
+        for (uint32_t s = 0; s < S.w[k].nslots; s++) {
+            struct mx_conn *c = S.w[k].slots[s];
             if (c && !(c->flags & MX_C_DEAD) && c->out.bytes > cap) {
                 fprintf(stderr, "queue of %zu bytes over %zu\n", c->out.bytes, cap);
                 abort();
@@ -233,8 +219,8 @@ static unsigned live_clients(struct chat_client **out)
 {
     unsigned n = 0;
     for (unsigned k = 0; k < NWORKERS; k++)
-        for (uint32_t s = 0; s < F.w[k].nslots; s++) {
-            struct mx_conn *c = F.w[k].slots[s];
+        for (uint32_t s = 0; s < S.w[k].nslots; s++) {
+            struct mx_conn *c = S.w[k].slots[s];
             struct chat_client *cl = c ? c->data : NULL;
             /* A client that quit is counted out at once, while its
              * connection still flushes its ERROR line. */
@@ -247,64 +233,13 @@ static unsigned live_clients(struct chat_client **out)
     return n;
 }
 
-struct chan_check {
-    struct chat_client **live;
-    unsigned nlive;
-};
-
-/* Under mu: a channel in the table has members, each a live client that
- * lists it, counted once per worker in per_worker and in that worker's
- * local list. */
-static void check_chan(struct nt_node *node, void *arg)
-{
-    const struct chan_check *cc = arg;
-    struct chat_channel *ch = chan_of(node);
-    unsigned per[NWORKERS] = { 0 };
-    if (ch->n == 0)
-        abort(); /* an emptied channel is retired */
-    for (unsigned i = 0; i < ch->n; i++) {
-        struct chat_client *cl = ch->m[i].cl;
-        bool known = false;
-        for (unsigned j = 0; j < cc->nlive; j++)
-            known |= cc->live[j] == cl;
-        if (!known || !cl_on(cl, ch) || cl->worker >= NWORKERS)
-            abort(); /* a member that is gone, or does not know it */
-        per[cl->worker]++;
-    }
-    for (unsigned k = 0; k < NWORKERS; k++)
-        if (ch->per_worker[k] != per[k] || ch->local[k].n != per[k])
-            abort();
-}
-
 /* Settled: every closed connection has had its on_close. Chat's counts
  * and tables against the live connections. */
 static void check_counts(void)
 {
     struct chat_client *live[MAX_LIVE];
-    unsigned nlive = live_clients(live), users = 0, nicks = 0;
-    chat_lock(F.chat);
-    for (unsigned j = 0; j < nlive; j++) {
-        struct chat_client *cl = live[j];
-        users += cl->registered;
-        if (cl->flags & CL_NICK) {
-            nicks++;
-            if (cl_by_nick(F.chat, cl->nick) != cl)
-                abort(); /* its nick finds someone else */
-        }
-        for (unsigned i = 0; i < cl->nchans; i++)
-            if (chan_find(F.chat, cl->chans[i]->name) != cl->chans[i] ||
-                !chan_member(cl->chans[i], cl))
-                abort(); /* on a channel that does not have it */
-    }
-    unsigned nusers = F.chat->nusers, nclients = F.chat->nclients;
-    size_t nnicks = F.chat->nicks.n;
-    nt_each(&F.chat->chans, check_chan, &(struct chan_check){ live, nlive });
-    chat_unlock(F.chat);
-    if (nusers != users || nclients != nlive || nnicks != nicks) {
-        fprintf(stderr, "chat counts %u users, %u clients, %zu nicks; live: %u, %u, %u\n",
-                nusers, nclients, nnicks, users, nlive, nicks);
-        abort();
-    }
+    unsigned nlive = live_clients(live);
+    chat_fx_check_tables(S.chat, live, nlive);
 }
 
 /* ---- set-up and teardown ------------------------------------------------- */
@@ -312,29 +247,11 @@ static void check_counts(void)
 static void setup(uint8_t cfg)
 {
     memset(&F, 0, sizeof F);
-    struct mx_server *s = &F.srv;
-    mx_server_opts_default(&s->opts);
-    s->opts.workers = NWORKERS;
+    struct mx_server *s = &S.srv;
     /* 2 to 16 KiB: chat's SendQ is 1 KiB less, so replies overflow it. */
-    s->opts.output_max = 2048 + (size_t)(cfg >> 5) * 2048;
-    s->opts.output_high_water = s->opts.output_max / 2;
-    s->opts.output_low_water = s->opts.output_max / 4;
+    chat_fx_server(&S, 2048 + (size_t)(cfg >> 5) * 2048);
     s->opts.max_line = 1024;
     s->opts.shutdown_timeout_ms = 500;
-    s->opts.idle_timeout_ms = 0;
-    s->workers = F.w;
-    atomic_store(&s->nworkers, NWORKERS);
-    atomic_store(&s->nseen, NWORKERS);
-    for (unsigned k = 0; k < NWORKERS; k++) {
-        if (mx__worker_init(&F.w[k], s, k, &fake_be) < 0)
-            abort();
-        F.w[k].tid = pthread_self();
-        F.w[k].running = true;
-    }
-    F.now = 100000;
-    for (unsigned k = 0; k < NWORKERS; k++)
-        F.w[k].now_ms = F.now;
-    mx__clock_bind(&F.now);
     unsigned policy = ((cfg >> 3) & 3) % 3; /* disconnect, drop_oldest, pause_producer */
     const struct mx_chat_oper oper = { .name = "op", .hash = oper_hash, .hosts = "*@*",
                                        .die = true };
@@ -356,36 +273,22 @@ static void setup(uint8_t cfg)
         .die = die_hook,
         .max_klines = 8,
     };
-    F.chat = mx_chat_new(&o, s);
-    if (!F.chat)
-        abort();
-    struct mx_listener *ls = &s->listeners[0];
-    snprintf(ls->name, sizeof ls->name, "irc");
-    ls->fd = -1;
-    ls->proto = &mx_chat_proto;
-    ls->proto_data = F.chat;
+    chat_fx_start(&S, &o);
+    struct mx_listener *ls = chat_fx_listen(&S);
     ls->overflow = policy == 1 ? MX_OVERFLOW_DROP_OLDEST
                  : policy == 2 ? MX_OVERFLOW_PAUSE_PRODUCER : MX_OVERFLOW_DISCONNECT;
-    atomic_store(&s->nlisteners, 1);
 }
 
 static void teardown(void)
 {
     settle();
-    for (unsigned k = 0; k < NWORKERS; k++)
-        for (uint32_t s = 0; s < F.w[k].nslots; s++)
-            if (F.w[k].slots[s])
-                mx__conn_abort(F.w[k].slots[s], NULL);
+    chat_fx_abort_all(&S);
     settle();
     check_counts();
-    if (atomic_load(&F.srv.nconns) != 0)
+    if (atomic_load(&S.srv.nconns) != 0)
         abort(); /* a connection left uncounted, or counted out twice */
     /* Nothing is left in an inbox (settled): no post outlives the chat. */
-    mx_chat_free(F.chat);
-    for (unsigned k = 0; k < NWORKERS; k++)
-        mx__worker_fini(&F.w[k]);
-    mx__outq_thread_cleanup();
-    mx__clock_bind(NULL);
+    chat_fx_free(&S);
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -413,7 +316,7 @@ static void record(const uint8_t *h, const uint8_t *p, size_t n)
         break;
     case 3:
         for (unsigned k = 0; k < NWORKERS; k++)
-            flush_dirty(&F.w[k]);
+            flush_dirty(&S.w[k]);
         break;
     case 4:
         time_passes(a * 25u);
@@ -433,7 +336,7 @@ static void record(const uint8_t *h, const uint8_t *p, size_t n)
         break;
     case 7:
         for (unsigned k = 0; k < NWORKERS; k++)
-            mx__worker_drain_inbox(&F.w[k]);
+            mx__worker_drain_inbox(&S.w[k]);
         break;
     }
     if (F.die_asked && !F.stopping)

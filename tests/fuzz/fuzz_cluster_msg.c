@@ -4,8 +4,8 @@
  * on "PREFIXu"; the payload "NODE\nNEED\nTAGS\n[EXTRA\n]LINE", where MODE,
  * TOPIC and KICK lines change this node's state too.
  *
- * The fixture (made on the first input, as tests/unit/test_chat_cluster.c
- * makes it): a server of two workers on the unit tests' fake backend, the
+ * The fixture (made on the first input, with tests/unit/chat_fixture.h as
+ * tests/unit/test_chat_cluster.c makes it): a server of two workers on the unit tests' fake backend, the
  * harness playing both loops on one thread; a chat listener with a bus
  * whose functions record nick claims and members questions (answered
  * from settle, as the bus's thread would) and do nothing else; three
@@ -57,11 +57,10 @@
 #include "reactor/conn.h"
 #include "reactor/server.h"
 
-#include "../unit/fake_backend.h"
+#include "../unit/chat_fixture.h" /* NWORKERS (2), the fake backend */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NWORKERS 2
 #define NODE "node-a"
 #define PREFIX "muxd:irc:"
 #define NCLIENTS 3
@@ -166,14 +165,11 @@ static size_t answer_bus(void)
 
 /* ---- the server ---------------------------------------------------------- */
 
+static struct chat_fixture S;
 static struct {
-    struct mx_server srv;
-    struct mx_worker w[NWORKERS];
-    struct mx_chat *chat;
-    uint64_t now;
     uint64_t tag[NCLIENTS];
     bool up;
-} S;
+} T;
 
 static const struct {
     const char *nick, *caps;
@@ -189,10 +185,7 @@ static void settle(void)
 {
     for (int round = 0; round < 1000; round++) {
         size_t n = answer_bus();
-        for (unsigned k = 0; k < NWORKERS; k++) {
-            n += mx__worker_drain_inbox(&S.w[k]);
-            mx__worker_end_turn(&S.w[k]);
-        }
+        n += chat_fx_round(&S);
         if (n == 0)
             return;
     }
@@ -201,7 +194,7 @@ static void settle(void)
 
 static struct mx_conn *conn_of(unsigned i)
 {
-    return mx__worker_lookup(&S.w[who[i].worker], S.tag[i]);
+    return mx__worker_lookup(&S.w[who[i].worker], T.tag[i]);
 }
 
 static struct chat_client *client_of(unsigned i)
@@ -213,11 +206,7 @@ static struct chat_client *client_of(unsigned i)
 /* Everything queued for c, as if the backend wrote it. */
 static void written(struct mx_conn *c)
 {
-    size_t n = c->out.bytes;
-    if (n) {
-        mx__outq_consume(&c->out, n);
-        mx__conn_sent(c, n);
-    }
+    chat_fx_written(c, c->out.bytes);
 }
 
 static void say(unsigned i, const char *text)
@@ -242,13 +231,10 @@ static int peer_fd(void)
 
 static void user(unsigned i)
 {
-    struct mx_worker *w = &S.w[who[i].worker];
-    uint32_t slot = w->nfree ? w->free_slots[w->nfree - 1] : w->nslots;
-    atomic_fetch_add(&S.srv.nconns, 1);
-    mx__conn_create(w, peer_fd(), &S.srv.listeners[0], 0);
-    if (slot >= w->nslots || !w->slots[slot])
+    struct mx_conn *c = chat_fx_open(&S, who[i].worker, peer_fd());
+    if (!c)
         abort();
-    S.tag[i] = mx__conn_tag(w->slots[slot]);
+    T.tag[i] = mx__conn_tag(c);
     char line[256];
     if (who[i].caps) {
         snprintf(line, sizeof line, "CAP REQ :%s\r\n", who[i].caps);
@@ -266,44 +252,14 @@ static void user(unsigned i)
 
 static void setup(void)
 {
-    memset(&S, 0, sizeof S);
+    memset(&T, 0, sizeof T);
     memset(&bus, 0, sizeof bus);
-    struct mx_server *s = &S.srv;
-    mx_server_opts_default(&s->opts);
-    s->opts.workers = NWORKERS;
-    s->opts.output_max = 256 * 1024;
-    s->opts.output_high_water = s->opts.output_max / 2;
-    s->opts.output_low_water = s->opts.output_max / 4;
-    s->opts.idle_timeout_ms = 0;
-    s->workers = S.w;
-    atomic_store(&s->nworkers, NWORKERS);
-    atomic_store(&s->nseen, NWORKERS);
-    S.now = 100000;
-    for (unsigned k = 0; k < NWORKERS; k++) {
-        if (mx__worker_init(&S.w[k], s, k, &fake_be) < 0)
-            abort();
-        S.w[k].tid = pthread_self();
-        S.w[k].running = true;
-        S.w[k].now_ms = S.now;
-    }
-    mx__clock_bind(&S.now);
-    const struct mx_chat_opts o = {
-        .server_name = "fuzz.local",
-        .register_timeout_ms = 60000,
-        .ping_interval_ms = 60000,
-        .ping_timeout_ms = 60000,
-        .max_channels = 10,
-        .output_max = s->opts.output_max,
-    };
-    S.chat = mx_chat_new(&o, s);
-    if (!S.chat || mx_chat_set_bus(S.chat, &the_bus, NODE, PREFIX) != 0)
+    chat_fx_server(&S, 256 * 1024);
+    const struct mx_chat_opts o = chat_fx_calm_opts("fuzz.local", S.srv.opts.output_max);
+    chat_fx_start(&S, &o);
+    if (mx_chat_set_bus(S.chat, &the_bus, NODE, PREFIX) != 0)
         abort();
-    struct mx_listener *ls = &s->listeners[0];
-    snprintf(ls->name, sizeof ls->name, "irc");
-    ls->fd = -1;
-    ls->proto = &mx_chat_proto;
-    ls->proto_data = S.chat;
-    atomic_store(&s->nlisteners, 1);
+    chat_fx_listen(&S);
     for (unsigned i = 0; i < NCLIENTS; i++)
         user(i);
     for (unsigned i = 0; i < NCLIENTS; i++) {
@@ -313,23 +269,16 @@ static void setup(void)
     }
     for (unsigned i = 0; i < NCLIENTS; i++)
         written(conn_of(i));
-    S.up = true;
+    T.up = true;
 }
 
 static void teardown(void)
 {
     settle();
-    for (unsigned k = 0; k < NWORKERS; k++)
-        for (uint32_t s = 0; s < S.w[k].nslots; s++)
-            if (S.w[k].slots[s])
-                mx__conn_abort(S.w[k].slots[s], NULL);
+    chat_fx_abort_all(&S);
     settle();
-    mx_chat_free(S.chat);
-    for (unsigned k = 0; k < NWORKERS; k++)
-        mx__worker_fini(&S.w[k]);
-    mx__outq_thread_cleanup();
-    mx__clock_bind(NULL);
-    S.up = false;
+    chat_fx_free(&S);
+    T.up = false;
 }
 
 /* The fixture as it was made: each client live, registered, with its
@@ -416,38 +365,13 @@ static void check_output(struct mx_conn *c)
 }
 
 #define MAX_LIVE 16
-struct chan_check {
-    struct chat_client **live;
-    unsigned nlive;
-};
-
-static void check_chan(struct nt_node *node, void *arg)
-{
-    const struct chan_check *cc = arg;
-    struct chat_channel *ch = chan_of(node);
-    unsigned per[NWORKERS] = { 0 };
-    if (ch->n == 0)
-        abort(); /* an emptied channel is retired */
-    for (unsigned i = 0; i < ch->n; i++) {
-        struct chat_client *cl = ch->m[i].cl;
-        bool known = false;
-        for (unsigned j = 0; j < cc->nlive; j++)
-            known |= cc->live[j] == cl;
-        if (!known || !cl_on(cl, ch) || cl->worker >= NWORKERS)
-            abort(); /* a member that is gone, or does not know it */
-        per[cl->worker]++;
-    }
-    for (unsigned k = 0; k < NWORKERS; k++)
-        if (ch->per_worker[k] != per[k] || ch->local[k].n != per[k])
-            abort();
-}
 
 /* Every live connection's output checked, then emptied; chat's tables
- * against the live clients. */
+ * against the live clients (chat_fx_check_tables). */
 static void check(void)
 {
     struct chat_client *live[MAX_LIVE];
-    unsigned nlive = 0, users = 0, nicks = 0;
+    unsigned nlive = 0;
     for (unsigned k = 0; k < NWORKERS; k++)
         for (uint32_t s = 0; s < S.w[k].nslots; s++) {
             struct mx_conn *c = S.w[k].slots[s];
@@ -462,29 +386,7 @@ static void check(void)
                 abort();
             live[nlive++] = cl;
         }
-    chat_lock(S.chat);
-    for (unsigned j = 0; j < nlive; j++) {
-        struct chat_client *cl = live[j];
-        users += cl->registered;
-        if (cl->flags & CL_NICK) {
-            nicks++;
-            if (cl_by_nick(S.chat, cl->nick) != cl)
-                abort(); /* its nick finds someone else */
-        }
-        for (unsigned i = 0; i < cl->nchans; i++)
-            if (chan_find(S.chat, cl->chans[i]->name) != cl->chans[i] ||
-                !chan_member(cl->chans[i], cl))
-                abort(); /* on a channel that does not have it */
-    }
-    unsigned nusers = S.chat->nusers, nclients = S.chat->nclients;
-    size_t nnicks = S.chat->nicks.n;
-    nt_each(&S.chat->chans, check_chan, &(struct chan_check){ live, nlive });
-    chat_unlock(S.chat);
-    if (nusers != users || nclients != nlive || nnicks != nicks) {
-        fprintf(stderr, "chat counts %u users, %u clients, %zu nicks; live: %u, %u, %u\n",
-                nusers, nclients, nnicks, users, nlive, nicks);
-        abort();
-    }
+    chat_fx_check_tables(S.chat, live, nlive);
 }
 
 /* ---- one input ----------------------------------------------------------- */
@@ -493,7 +395,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    if (!S.up) {
+    if (!T.up) {
         mx_log_set_level(MX_LOG_ERROR);
         trace = getenv("FUZZ_CLUSTER_TRACE") != NULL;
         strict = true;  /* chat_remote.c's tags_ok: no CR may come through */

@@ -8,8 +8,9 @@
  *
  * Chat runs for real, without sockets: a server of two workers on the
  * fake backend (fake_backend.h), one chat listener, clients fed bytes
- * through mx__conn_recv. The test plays both workers' loops on its own
- * thread, as tests/fuzz/fuzz_chat_cmd.c does: after each input it drains
+ * through mx__conn_recv (chat_fixture.h, as tests/fuzz/fuzz_chat_cmd.c and
+ * fuzz_cluster_msg.c make it). The test plays both workers' loops on its
+ * own thread: after each input it drains
  * both inboxes (the posts between workers, and those the bus's thread
  * would make) and ends their turns. What a client was sent stays in its
  * output queue (the backend writes nothing) until the test takes it.
@@ -32,9 +33,10 @@
 #include "reactor/conn.h"
 #include "reactor/server.h"
 
-#include "fake_backend.h"
+/* The fixture's failures fail the test (NWORKERS comes from it: 2). */
+#define CHAT_FX_FAIL(why) cr_assert_fail("%s", why)
+#include "chat_fixture.h"
 
-#define NWORKERS 2
 #define NODE "node-a"
 #define OTHER "node-b"
 #define PREFIX "muxd:irc:"
@@ -233,57 +235,20 @@ static void forget_calls(void)
 
 /* ---- the server: two workers, one chat listener -------------------------- */
 
-static struct {
-    struct mx_server srv;
-    struct mx_worker w[NWORKERS];
-    struct mx_chat *chat;
-    uint64_t now;
-} S;
+static struct chat_fixture S;
 
 static void start(bool with_bus)
 {
-    memset(&S, 0, sizeof S);
     memset(&rec, 0, sizeof rec);
     mx_log_set_level(MX_LOG_ERROR);
-    struct mx_server *s = &S.srv;
-    mx_server_opts_default(&s->opts);
-    s->opts.workers = NWORKERS;
     /* Room enough that nobody is ever cut off for its SendQ here. */
-    s->opts.output_max = 256 * 1024;
-    s->opts.output_high_water = s->opts.output_max / 2;
-    s->opts.output_low_water = s->opts.output_max / 4;
-    s->opts.idle_timeout_ms = 0;
-    s->workers = S.w;
-    atomic_store(&s->nworkers, NWORKERS);
-    atomic_store(&s->nseen, NWORKERS);
-    S.now = 100000;
-    for (unsigned k = 0; k < NWORKERS; k++) {
-        cr_assert_eq(mx__worker_init(&S.w[k], s, k, &fake_be), 0);
-        /* Both "threads" are this one. */
-        S.w[k].tid = pthread_self();
-        S.w[k].running = true;
-        S.w[k].now_ms = S.now;
-    }
-    mx__clock_bind(&S.now);
-    const struct mx_chat_opts o = {
-        .server_name = "test.local",
-        .register_timeout_ms = 60000,
-        .ping_interval_ms = 60000,
-        .ping_timeout_ms = 60000,
-        .max_channels = 10,
-        .output_max = s->opts.output_max,
-    };
-    S.chat = mx_chat_new(&o, s);
-    cr_assert_not_null(S.chat);
+    chat_fx_server(&S, 256 * 1024);
+    const struct mx_chat_opts o = chat_fx_calm_opts("test.local", S.srv.opts.output_max);
+    chat_fx_start(&S, &o);
     /* Before any client, as the daemon does before the server starts. */
     if (with_bus)
         cr_assert_eq(mx_chat_set_bus(S.chat, &rec_bus, NODE, PREFIX), 0);
-    struct mx_listener *ls = &s->listeners[0];
-    snprintf(ls->name, sizeof ls->name, "irc");
-    ls->fd = -1;
-    ls->proto = &mx_chat_proto;
-    ls->proto_data = S.chat;
-    atomic_store(&s->nlisteners, 1);
+    chat_fx_listen(&S);
 }
 
 static void start_with_bus(void)
@@ -303,10 +268,7 @@ static void settle(void)
     for (int round = 0; round < 100; round++) {
         size_t n = answer_claims();
         n += answer_members();
-        for (unsigned k = 0; k < NWORKERS; k++) {
-            n += mx__worker_drain_inbox(&S.w[k]);
-            mx__worker_end_turn(&S.w[k]);
-        }
+        n += chat_fx_round(&S);
         if (n == 0)
             return;
     }
@@ -316,16 +278,9 @@ static void settle(void)
 static void stop(void)
 {
     settle();
-    for (unsigned k = 0; k < NWORKERS; k++)
-        for (uint32_t s = 0; s < S.w[k].nslots; s++)
-            if (S.w[k].slots[s])
-                mx__conn_abort(S.w[k].slots[s], NULL);
+    chat_fx_abort_all(&S);
     settle();
-    mx_chat_free(S.chat);
-    for (unsigned k = 0; k < NWORKERS; k++)
-        mx__worker_fini(&S.w[k]);
-    mx__outq_thread_cleanup();
-    mx__clock_bind(NULL);
+    chat_fx_free(&S);
 }
 
 /* ---- clients ------------------------------------------------------------- */
@@ -371,11 +326,7 @@ static char *take(const struct client *c)
 {
     struct mx_conn *conn = conn_of(c);
     char *text = fake_queued_text(conn);
-    size_t n = conn->out.bytes;
-    if (n) {
-        mx__outq_consume(&conn->out, n);
-        mx__conn_sent(conn, n);
-    }
+    chat_fx_written(conn, conn->out.bytes);
     return text;
 }
 
@@ -383,14 +334,9 @@ static char *take(const struct client *c)
  * list, or NULL), its welcome taken. */
 static struct client user(const char *nick, unsigned worker, const char *caps)
 {
-    struct mx_worker *w = &S.w[worker];
-    /* The slot the connection takes: the last freed, or a new one. */
-    uint32_t slot = w->nfree ? w->free_slots[w->nfree - 1] : w->nslots;
-    atomic_fetch_add(&S.srv.nconns, 1);
-    mx__conn_create(w, peer_fd(), &S.srv.listeners[0], 0);
-    cr_assert_lt(slot, w->nslots);
-    cr_assert_not_null(w->slots[slot]);
-    struct client c = { .worker = worker, .tag = mx__conn_tag(w->slots[slot]) };
+    struct mx_conn *conn = chat_fx_open(&S, worker, peer_fd());
+    cr_assert_not_null(conn);
+    struct client c = { .worker = worker, .tag = mx__conn_tag(conn) };
     char line[256];
     if (caps) {
         snprintf(line, sizeof line, "CAP REQ :%s\r\n", caps);
@@ -403,6 +349,20 @@ static struct client user(const char *nick, unsigned worker, const char *caps)
     cr_assert(chat_client_of(&c)->registered, "%s did not register: %s", nick, take(&c));
     take(&c);
     return c;
+}
+
+/* What each client of v (NULL-ended) was sent, taken and dropped. */
+static void take_each(const struct client *const *v)
+{
+    for (; *v; v++)
+        take(*v);
+}
+
+/* Each client of v (NULL-ended) was sent nothing; why says after what. */
+static void assert_none_got(const struct client *const *v, const char *why)
+{
+    for (; *v; v++)
+        cr_assert_str_eq(take(*v), "", "%s: %s got it", why, chat_client_of(*v)->nick);
 }
 
 /* c joins chan; what the join sent everyone is taken by the caller. */
@@ -744,22 +704,15 @@ static struct crowd crowd(void)
     join(&k.c, "#chan");
     join(&k.timed, "#chan");
     join(&k.loner, "#other");
-    take(&k.a);
-    take(&k.b);
-    take(&k.c);
-    take(&k.timed);
-    take(&k.loner);
+    take_each((const struct client *[]){ &k.a, &k.b, &k.c, &k.timed, &k.loner, NULL });
     forget_calls();
     return k;
 }
 
 static void assert_nobody_got_anything(const struct crowd *k, const char *why)
 {
-    cr_assert_str_eq(take(&k->a), "", "%s: alice got it", why);
-    cr_assert_str_eq(take(&k->b), "", "%s: bob got it", why);
-    cr_assert_str_eq(take(&k->c), "", "%s: carol got it", why);
-    cr_assert_str_eq(take(&k->timed), "", "%s: tim got it", why);
-    cr_assert_str_eq(take(&k->loner), "", "%s: loner got it", why);
+    assert_none_got((const struct client *[]){ &k->a, &k->b, &k->c, &k->timed, &k->loner, NULL },
+                    why);
 }
 
 Test(remote, a_line_reaches_every_local_member_once_on_every_worker)
@@ -1207,22 +1160,15 @@ static struct net_crowd net_crowd(void)
     join(&k.d1, "#d");
     join(&k.c0only, "#c");
     join(&k.e0, "#e");
-    take(&k.c0);
-    take(&k.c1);
-    take(&k.d1);
-    take(&k.c0only);
-    take(&k.e0);
+    take_each((const struct client *[]){ &k.c0, &k.c1, &k.d1, &k.c0only, &k.e0, NULL });
     forget_calls();
     return k;
 }
 
 static void assert_net_nothing(const struct net_crowd *k, const char *why)
 {
-    cr_assert_str_eq(take(&k->c0), "", "%s: cd0 got it", why);
-    cr_assert_str_eq(take(&k->c1), "", "%s: cd1 got it", why);
-    cr_assert_str_eq(take(&k->d1), "", "%s: d1 got it", why);
-    cr_assert_str_eq(take(&k->c0only), "", "%s: c0 got it", why);
-    cr_assert_str_eq(take(&k->e0), "", "%s: e0 got it", why);
+    assert_none_got((const struct client *[]){ &k->c0, &k->c1, &k->d1, &k->c0only, &k->e0, NULL },
+                    why);
 }
 
 Test(network, a_quit_reaches_each_member_of_its_channels_once)

@@ -1,0 +1,269 @@
+/* test_cluster_chan.c - channel membership across muxd nodes (issue 16):
+ * three daemons (nodes a, b and c) on one real Redis, as in
+ * test_cluster.c (the bus and nicks across nodes). JOIN, PART, KICK
+ * lines to the members on every node, NICK and QUIT once to each member
+ * however many channels it shares with the client, NAMES (and a JOIN's
+ * list) and WHO naming other nodes' members, a killed node's clients
+ * quitting with a netsplit reason, and the member lists in Redis
+ * (members:CHAN) after each of those and after Redis restarts empty.
+ *
+ * The world (Redis, the nodes, their clients) and the helpers, NAMES and
+ * the Redis checks among them, are harness/cluster.c. */
+#include "cluster.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static void fini(void)
+{
+    redis_fini();
+    mx_fini();
+}
+
+TestSuite(cluster, .init = mx_init, .fini = fini, .timeout = 90);
+
+/* ---- a) JOIN, PART, KICK, NICK and QUIT across nodes -------------------- */
+
+/* alice and carol on a, bob on b, cy on c. Every line below reaches a
+ * node through its one subscriber connection in the order the sending
+ * node published it, so each expect_line that follows a line from the
+ * same node is also the proof that the one before came once. */
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* u's WHO of chan: the nicks and real names of its 352 replies, sorted,
+ * as "nick=real name" joined by ", " (hash order on the network is no
+ * order), checked against want; then the 315. */
+static void who_is(struct user *u, const char *chan, const char *want)
+{
+    MX_REQUIRE(irc_send(&u->c, "WHO %s", chan) == 0);
+    char got[16][96], cmd[16];
+    unsigned n = 0;
+    for (;;) {
+        MX_REQUIRE(irc_next(&u->c, T) == 1, "%s: no end of WHO %s; last lines:\n%s",
+                   u->c.nick, chan, irc_recent(&u->c));
+        irc_line_cmd(u->c.line, cmd, sizeof cmd);
+        if (strcmp(cmd, "315") == 0)
+            break;
+        MX_REQUIRE(strcmp(cmd, "352") == 0 && n < 16, "%s: '%s' in WHO %s", u->c.nick,
+                   u->c.line, chan);
+        char nick[40], trail[80];
+        MX_REQUIRE(irc_line_param(u->c.line, 5, nick, sizeof nick) &&
+                   irc_line_param(u->c.line, 7, trail, sizeof trail));
+        /* The trailing is "0 real name" (hop count first). */
+        const char *real = strchr(trail, ' ');
+        snprintf(got[n++], sizeof got[0], "%s=%s", nick, real ? real + 1 : "");
+    }
+    qsort(got, n, sizeof got[0], by_text);
+    char all[16 * (96 + 2) + 1] = "";  /* every entry and its ", " */
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            strcat(all, ", ");
+        strcat(all, got[i]);
+    }
+    MX_REQUIRE(strcmp(all, want) == 0, "%s: WHO %s gives '%s', want '%s'", u->c.nick, chan,
+               all, want);
+}
+
+Test(cluster, remote_join_part_nick_quit)
+{
+    static struct user alice, carol, bob, cy;
+    setup_nodes();
+    login(&alice, 0, "alice");
+    login(&carol, 0, "carol");
+    login(&bob, 1, "bob");
+    login(&cy, 2, "cy");
+    IRC_JOIN(&alice.c, "#m", T);
+    IRC_JOIN(&alice.c, "#n", T);
+    IRC_JOIN(&carol.c, "#m", T);
+    expect_line(&alice.c, ":carol!ucarol@127.0.0.1 JOIN :#m");
+    names_are(&alice, "#m", "@alice carol");
+    require_subscribers("#m", 1);
+    IRC_JOIN(&cy.c, "#m", T);
+    expect_line(&alice.c, ":cy!ucy@127.0.0.1 JOIN :#m");
+    expect_line(&carol.c, ":cy!ucy@127.0.0.1 JOIN :#m");
+    require_subscribers("#m", 2);
+    require_subscribers("#n", 1);
+
+    /* bob's JOINs: once to every member elsewhere; his own NAMES lists
+     * them (the others' without status: theirs is their node's). #m and
+     * #n exist elsewhere already: bob is no operator of them. */
+    MX_REQUIRE(irc_send(&bob.c, "JOIN #m") == 0);
+    expect_line(&bob.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    expect_names(&bob, "#m", "bob alice carol cy");
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    expect_line(&carol.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    expect_line(&cy.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    MX_REQUIRE(irc_send(&bob.c, "JOIN #n") == 0);
+    expect_line(&bob.c, ":bob!ubob@127.0.0.1 JOIN :#n");
+    expect_names(&bob, "#n", "bob alice");
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#n");
+    names_are(&alice, "#m", "@alice carol bob cy");
+    names_are(&cy, "#m", "cy alice carol bob");
+    /* WHO #m on c: its own member, then the others' from the network. */
+    who_is(&cy, "#m", "alice=Test alice, bob=Test bob, carol=Test carol, cy=Test cy");
+    require_members("#m", "a:alice!ualice@127.0.0.1 a:carol!ucarol@127.0.0.1 "
+                    "b:bob!ubob@127.0.0.1 c:cy!ucy@127.0.0.1", 0);
+
+    /* A KICK on a of a's client: seen on b and c, carol gone from the
+     * network's list. */
+    MX_REQUIRE(irc_send(&alice.c, "KICK #m carol :out") == 0);
+    expect_line(&alice.c, ":alice!ualice@127.0.0.1 KICK #m carol :out");
+    expect_line(&carol.c, ":alice!ualice@127.0.0.1 KICK #m carol :out");
+    expect_line(&bob.c, ":alice!ualice@127.0.0.1 KICK #m carol :out");
+    expect_line(&cy.c, ":alice!ualice@127.0.0.1 KICK #m carol :out");
+    names_are(&bob, "#m", "bob alice cy");
+
+    /* bob's NICK: once to alice, who shares two channels with him, and
+     * to cy. His PART, published after it by b, comes next: a second
+     * NICK would have come before it. */
+    nick_taken(&bob, "bobby");
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 NICK :bobby");
+    expect_line(&cy.c, ":bob!ubob@127.0.0.1 NICK :bobby");
+    MX_REQUIRE(irc_send(&bob.c, "PART #n") == 0);
+    expect_line(&bob.c, ":bobby!ubob@127.0.0.1 PART #n");
+    expect_line(&alice.c, ":bobby!ubob@127.0.0.1 PART #n");
+    names_are(&alice, "#m", "@alice bobby cy");
+    names_are(&alice, "#n", "@alice");
+    names_are(&cy, "#m", "cy alice bobby");
+
+    /* bob's QUIT: once to alice and to cy; the network's lists lose him
+     * before it is published. */
+    MX_REQUIRE(irc_send(&bob.c, "QUIT :bye") == 0);
+    MX_REQUIRE(irc_wait_eof(&bob.c, T), "bobby: still connected %d ms after QUIT", T);
+    expect_line(&alice.c, ":bobby!ubob@127.0.0.1 QUIT :Quit: bye");
+    expect_line(&cy.c, ":bobby!ubob@127.0.0.1 QUIT :Quit: bye");
+    names_are(&alice, "#m", "@alice cy");
+    MX_REQUIRE(irc_send(&cy.c, "PART #m :later") == 0);
+    expect_line(&cy.c, ":cy!ucy@127.0.0.1 PART #m :later");
+    expect_line(&alice.c, ":cy!ucy@127.0.0.1 PART #m :later");
+    names_are(&alice, "#m", "@alice");
+    require_members("#m", "a:alice!ualice@127.0.0.1", 0);
+    require_members("#n", "a:alice!ualice@127.0.0.1", 0);
+    MX_REQUIRE(irc_quiet(&alice.c, DUP_WAIT_MS), "alice: after everything: '%s'",
+               alice.c.line);
+    MX_REQUIRE(irc_quiet(&cy.c, 0), "cy: after everything: '%s'", cy.c.line);
+    MX_REQUIRE(irc_quiet(&carol.c, 0), "carol: after her KICK: '%s'", carol.c.line);
+    irc_close(&alice.c);
+    irc_close(&carol.c);
+    irc_close(&bob.c);
+    irc_close(&cy.c);
+    teardown();
+}
+
+/* ---- b) a killed node's clients quit with a netsplit reason ------------ */
+
+Test(cluster, netsplit_quit)
+{
+    /* As dead_node_frees_nicks: 4 heartbeats, and a margin. */
+    enum { QUIT_MS = 4 * HEARTBEAT_MS + 3000 };
+    static struct user alice, bob, cy;
+    setup_nodes();
+    login(&alice, 0, "alice");
+    login(&bob, 1, "bob");
+    login(&cy, 2, "cy");
+    IRC_JOIN(&alice.c, "#m", T);
+    IRC_JOIN(&alice.c, "#n", T);
+    names_are(&alice, "#n", "@alice");
+    require_subscribers("#m", 1);
+    IRC_JOIN(&cy.c, "#m", T);
+    expect_line(&alice.c, ":cy!ucy@127.0.0.1 JOIN :#m");
+    require_subscribers("#m", 2);
+    require_subscribers("#n", 1);
+    IRC_JOIN(&bob.c, "#m", T);
+    IRC_JOIN(&bob.c, "#n", T);
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#n");
+    expect_line(&cy.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    require_members("#m", "a:alice!ualice@127.0.0.1 b:bob!ubob@127.0.0.1 "
+                    "c:cy!ucy@127.0.0.1", 0);
+    require_members("#n", "a:alice!ualice@127.0.0.1 b:bob!ubob@127.0.0.1", 0);
+
+    struct mx_daemon *b = w.n[1].d;
+    MX_REQUIRE(b->pid > 0);
+    MX_REQUIRE(kill(b->pid, SIGKILL) == 0, "kill: %s", strerror(errno));
+    int64_t t0 = mx_now_ms();
+    int st = daemon_wait_exit(b, T);
+    MX_REQUIRE(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+               "node b: wait status %d after SIGKILL", st);
+    w.n[1].killed = true;
+    MX_REQUIRE(irc_wait_eof(&bob.c, T), "bob: still connected %d ms after node b was killed",
+               T);
+
+    /* One QUIT ("REAPER DEAD": the survivor that found b gone, a or c),
+     * though alice shares two channels with bob; cy the same line. */
+    int rc = irc_next(&alice.c, QUIT_MS);
+    MX_REQUIRE(rc == 1, "alice: no line within %d ms of node b's death; last lines:\n%s",
+               QUIT_MS, irc_recent(&alice.c));
+    int64_t took = mx_now_ms() - t0;
+    char quit_a[256], quit_c[256];
+    snprintf(quit_a, sizeof quit_a, ":bob!ubob@127.0.0.1 QUIT :a b");
+    snprintf(quit_c, sizeof quit_c, ":bob!ubob@127.0.0.1 QUIT :c b");
+    MX_REQUIRE(strcmp(alice.c.line, quit_a) == 0 || strcmp(alice.c.line, quit_c) == 0,
+               "alice: '%s', want '%s' or '%s'", alice.c.line, quit_a, quit_c);
+    char quit[IRC_T_LINE];
+    snprintf(quit, sizeof quit, "%s", alice.c.line);
+    expect_line(&cy.c, "%s", quit);
+    cr_log_info("netsplit QUIT '%s' %lld ms after node b was killed", quit, (long long)took);
+    names_are(&alice, "#m", "@alice cy");
+    names_are(&alice, "#n", "@alice");
+    names_are(&cy, "#m", "cy alice");
+    require_members("#m", "a:alice!ualice@127.0.0.1 c:cy!ucy@127.0.0.1", 0);
+    require_members("#n", "a:alice!ualice@127.0.0.1", 0);
+    char rep[64];
+    MX_REQUIRE(redis_cmd(redis.port, rep, sizeof rep, "EXISTS", KEYS "memb:b", NULL) == 0 &&
+               strcmp(rep, "0") == 0, "Redis: EXISTS " KEYS "memb:b is '%s', want 0", rep);
+    MX_REQUIRE(irc_quiet(&alice.c, DUP_WAIT_MS), "alice: after the netsplit: '%s'",
+               alice.c.line);
+    MX_REQUIRE(irc_quiet(&cy.c, 0), "cy: after the netsplit: '%s'", cy.c.line);
+    /* And one survivor reaped b. */
+    static const char gone[] =
+        "cluster: node b is gone (its heartbeat expired): its nicks are free";
+    int na = daemon_log_count(w.n[0].d, gone), nc = daemon_log_count(w.n[2].d, gone);
+    MX_REQUIRE(na + nc == 1 && (na == 1) == (quit[strlen(quit) - 3] == 'a'),
+               "'%s' logged %d times on a and %d on c; the QUIT: '%s'", gone, na, nc, quit);
+    irc_close(&alice.c);
+    irc_close(&bob.c);
+    irc_close(&cy.c);
+    teardown();
+}
+
+/* ---- c) Redis restarted empty: the member lists are filled again ------- */
+
+Test(cluster, names_after_redis_restart)
+{
+    static struct user alice, bob;
+    static const char both[] = "a:alice!ualice@127.0.0.1 b:bob!ubob@127.0.0.1";
+    setup_nodes();
+    login(&alice, 0, "alice");
+    login(&bob, 1, "bob");
+    IRC_JOIN(&alice.c, "#m", T);
+    names_are(&alice, "#m", "@alice");
+    require_subscribers("#m", 1);
+    IRC_JOIN(&bob.c, "#m", T);
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    require_members("#m", both, 0);
+
+    size_t from[NODES];
+    log_positions(from);
+    MX_REQUIRE(redis_restart(&redis) == 0);
+    require_down_then_up(from, T, 10000);
+    require_all_up();
+    /* Each node put its members back as it came up. */
+    int64_t t0 = mx_now_ms();
+    require_members("#m", both, T);
+    cr_log_info("members of #m back in Redis within %lld ms of every node's 'up'",
+                (long long)(mx_now_ms() - t0));
+    names_are(&bob, "#m", "bob alice");
+    names_are(&alice, "#m", "@alice bob");
+    MX_REQUIRE(irc_quiet(&alice.c, 0), "alice: '%s'", alice.c.line);
+    irc_close(&alice.c);
+    irc_close(&bob.c);
+    teardown();
+}
