@@ -37,10 +37,10 @@ static int by_text(const void *a, const void *b)
     return strcmp(a, b);
 }
 
-/* u's WHO of chan: the nicks and real names of its 352 replies, sorted,
- * as "nick=real name" joined by ", " (hash order on the network is no
- * order), checked against want; then the 315. */
-static void who_is(struct user *u, const char *chan, const char *want)
+/* u's WHO of chan: the nicks and real names (flags: the flags, "H@")
+ * of its 352 replies, sorted, as "nick=real name" joined by ", " (hash
+ * order on the network is no order), checked against want; then the 315. */
+static void who_is(struct user *u, const char *chan, bool flags, const char *want)
 {
     MX_REQUIRE(irc_send(&u->c, "WHO %s", chan) == 0);
     char got[16][96], cmd[16];
@@ -55,9 +55,9 @@ static void who_is(struct user *u, const char *chan, const char *want)
                    u->c.line, chan);
         char nick[40], trail[80];
         MX_REQUIRE(irc_line_param(u->c.line, 5, nick, sizeof nick) &&
-                   irc_line_param(u->c.line, 7, trail, sizeof trail));
+                   irc_line_param(u->c.line, flags ? 6 : 7, trail, sizeof trail));
         /* The trailing is "0 real name" (hop count first). */
-        const char *real = strchr(trail, ' ');
+        const char *real = flags ? trail - 1 : strchr(trail, ' ');
         snprintf(got[n++], sizeof got[0], "%s=%s", nick, real ? real + 1 : "");
     }
     qsort(got, n, sizeof got[0], by_text);
@@ -92,22 +92,22 @@ Test(cluster, remote_join_part_nick_quit)
     require_subscribers("#n", 1);
 
     /* bob's JOINs: once to every member elsewhere; his own NAMES lists
-     * them (the others' without status: theirs is their node's). #m and
-     * #n exist elsewhere already: bob is no operator of them. */
+     * them, with their status on their node. #m and #n exist elsewhere
+     * already: bob is no operator of them. */
     MX_REQUIRE(irc_send(&bob.c, "JOIN #m") == 0);
     expect_line(&bob.c, ":bob!ubob@127.0.0.1 JOIN :#m");
-    expect_names(&bob, "#m", "bob alice carol cy");
+    expect_names(&bob, "#m", "bob @alice carol cy");
     expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#m");
     expect_line(&carol.c, ":bob!ubob@127.0.0.1 JOIN :#m");
     expect_line(&cy.c, ":bob!ubob@127.0.0.1 JOIN :#m");
     MX_REQUIRE(irc_send(&bob.c, "JOIN #n") == 0);
     expect_line(&bob.c, ":bob!ubob@127.0.0.1 JOIN :#n");
-    expect_names(&bob, "#n", "bob alice");
+    expect_names(&bob, "#n", "bob @alice");
     expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#n");
     names_are(&alice, "#m", "@alice carol bob cy");
-    names_are(&cy, "#m", "cy alice carol bob");
+    names_are(&cy, "#m", "cy @alice carol bob");
     /* WHO #m on c: its own member, then the others' from the network. */
-    who_is(&cy, "#m", "alice=Test alice, bob=Test bob, carol=Test carol, cy=Test cy");
+    who_is(&cy, "#m", false, "alice=Test alice, bob=Test bob, carol=Test carol, cy=Test cy");
     require_members("#m", "a:alice!ualice@127.0.0.1 a:carol!ucarol@127.0.0.1 "
                     "b:bob!ubob@127.0.0.1 c:cy!ucy@127.0.0.1", 0);
 
@@ -118,7 +118,7 @@ Test(cluster, remote_join_part_nick_quit)
     expect_line(&carol.c, ":alice!ualice@127.0.0.1 KICK #m carol :out");
     expect_line(&bob.c, ":alice!ualice@127.0.0.1 KICK #m carol :out");
     expect_line(&cy.c, ":alice!ualice@127.0.0.1 KICK #m carol :out");
-    names_are(&bob, "#m", "bob alice cy");
+    names_are(&bob, "#m", "bob @alice cy");
 
     /* bob's NICK: once to alice, who shares two channels with him, and
      * to cy. His PART, published after it by b, comes next: a second
@@ -131,7 +131,7 @@ Test(cluster, remote_join_part_nick_quit)
     expect_line(&alice.c, ":bobby!ubob@127.0.0.1 PART #n");
     names_are(&alice, "#m", "@alice bobby cy");
     names_are(&alice, "#n", "@alice");
-    names_are(&cy, "#m", "cy alice bobby");
+    names_are(&cy, "#m", "cy @alice bobby");
 
     /* bob's QUIT: once to alice and to cy; the network's lists lose him
      * before it is published. */
@@ -213,7 +213,7 @@ Test(cluster, netsplit_quit)
     cr_log_info("netsplit QUIT '%s' %lld ms after node b was killed", quit, (long long)took);
     names_are(&alice, "#m", "@alice cy");
     names_are(&alice, "#n", "@alice");
-    names_are(&cy, "#m", "cy alice");
+    names_are(&cy, "#m", "cy @alice");
     require_members("#m", "a:alice!ualice@127.0.0.1 c:cy!ucy@127.0.0.1", 0);
     require_members("#n", "a:alice!ualice@127.0.0.1", 0);
     char rep[64];
@@ -260,10 +260,84 @@ Test(cluster, names_after_redis_restart)
     require_members("#m", both, T);
     cr_log_info("members of #m back in Redis within %lld ms of every node's 'up'",
                 (long long)(mx_now_ms() - t0));
-    names_are(&bob, "#m", "bob alice");
+    names_are(&bob, "#m", "bob @alice");
     names_are(&alice, "#m", "@alice bob");
     MX_REQUIRE(irc_quiet(&alice.c, 0), "alice: '%s'", alice.c.line);
     irc_close(&alice.c);
     irc_close(&bob.c);
+    teardown();
+}
+
+/* ---- d) status across nodes: +o, +v and +i in NAMES and WHO ------------ */
+
+/* alice on a creates #s; bob on b and cy on c join; dave on c joins and
+ * turns +i; eve on a stays outside. A member's status is its node's: that
+ * node writes it to the network's list as it applies the MODE line, so
+ * the other nodes' NAMES show it once that write is through. */
+Test(cluster, status_across_nodes)
+{
+    static struct user alice, eve, bob, cy, dave;
+    setup_nodes();
+    login(&alice, 0, "alice");
+    login(&eve, 0, "eve");
+    login(&bob, 1, "bob");
+    login(&cy, 2, "cy");
+    login(&dave, 2, "dave");
+    IRC_JOIN(&alice.c, "#s", T);
+    names_are(&alice, "#s", "@alice");
+    MX_REQUIRE(irc_send(&bob.c, "JOIN #s") == 0);
+    expect_line(&bob.c, ":bob!ubob@127.0.0.1 JOIN :#s");
+    expect_names(&bob, "#s", "bob @alice");
+    MX_REQUIRE(irc_send(&cy.c, "JOIN #s") == 0);
+    expect_line(&cy.c, ":cy!ucy@127.0.0.1 JOIN :#s");
+    expect_names(&cy, "#s", "cy @alice bob");
+    MX_REQUIRE(irc_send(&dave.c, "JOIN #s") == 0);
+    expect_line(&dave.c, ":dave!udave@127.0.0.1 JOIN :#s");
+    expect_names(&dave, "#s", "dave cy @alice bob");
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#s");
+    expect_line(&alice.c, ":cy!ucy@127.0.0.1 JOIN :#s");
+    expect_line(&alice.c, ":dave!udave@127.0.0.1 JOIN :#s");
+    expect_line(&bob.c, ":cy!ucy@127.0.0.1 JOIN :#s");
+    expect_line(&bob.c, ":dave!udave@127.0.0.1 JOIN :#s");
+    expect_line(&cy.c, ":dave!udave@127.0.0.1 JOIN :#s");
+    /* dave turns +i once on #s: c writes it to the network's list. */
+    MX_REQUIRE(irc_send(&dave.c, "MODE dave +i") == 0);
+    expect_line(&dave.c, ":dave MODE dave :+i");
+
+    /* alice (a) voices bob (b) and ops cy (c): every node's NAMES shows it. */
+    MX_REQUIRE(irc_send(&alice.c, "MODE #s +vo bob cy") == 0);
+    const char *mode = ":alice!ualice@127.0.0.1 MODE #s +vo bob cy";
+    expect_line(&alice.c, "%s", mode);
+    expect_line(&bob.c, "%s", mode);
+    expect_line(&cy.c, "%s", mode);
+    expect_line(&dave.c, "%s", mode);
+    cr_log_info("+vo shown on a within %lld ms",
+                (long long)names_become(&alice, "#s", "@alice +bob @cy dave", T));
+    names_become(&bob, "#s", "@alice +bob @cy dave", T);
+    /* Outsiders see no +i member, in NAMES or WHO; members do. */
+    names_become(&eve, "#s", "@alice +bob @cy", T);
+    who_is(&eve, "#s", true, "alice=H@, bob=H+, cy=H@");
+    who_is(&bob, "#s", true, "alice=H@, bob=H+, cy=H@, dave=H");
+
+    /* cy, op on c, takes alice's op: a applies it to its own member, and
+     * the other nodes show her without it. */
+    MX_REQUIRE(irc_send(&cy.c, "MODE #s -o alice") == 0);
+    mode = ":cy!ucy@127.0.0.1 MODE #s -o alice";
+    expect_line(&cy.c, "%s", mode);
+    expect_line(&alice.c, "%s", mode);
+    expect_line(&bob.c, "%s", mode);
+    names_become(&bob, "#s", "alice +bob @cy dave", T);
+    names_are(&alice, "#s", "alice +bob @cy dave");
+    MX_REQUIRE(irc_send(&alice.c, "MODE #s +m") == 0);
+    expect_line(&alice.c, ":a.test.muxd 482 alice #s :You're not channel operator");
+    /* bob (voiced on b) may speak in a moderated channel: cy sets +m. */
+    MX_REQUIRE(irc_send(&cy.c, "MODE #s +m") == 0);
+    expect_line(&bob.c, ":cy!ucy@127.0.0.1 MODE #s +m");
+    MX_REQUIRE(irc_send(&bob.c, "PRIVMSG #s :voiced") == 0);
+    expect_line(&alice.c, ":cy!ucy@127.0.0.1 MODE #s +m");
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 PRIVMSG #s :voiced");
+    struct user *all[] = { &alice, &eve, &bob, &cy, &dave };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        irc_close(&all[i]->c);
     teardown();
 }

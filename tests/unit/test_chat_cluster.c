@@ -72,6 +72,7 @@ struct member_call {
     char chan[128];
     uint64_t uid;
     char who[256];
+    char status[8];             /* its last line: o, v, i */
     bool on;                    /* who given, not NULL */
 };
 /* A channel's members on every node, asked for by JOIN and NAMES: the
@@ -172,9 +173,12 @@ static void rec_member(void *arg, const char *chan, uint64_t uid, const char *wh
         struct member_call *m = &rec.member[rec.nmember];
         snprintf(m->chan, sizeof m->chan, "%s", chan);
         m->uid = uid;
-        /* "nick!user@host\nreal name": the tests compare the first line. */
+        /* "nick!user@host\nreal name\nSTATUS": the tests compare the first
+         * line and the last. */
         snprintf(m->who, sizeof m->who, "%.*s", who ? (int)strcspn(who, "\n") : 0,
                  who ? who : "");
+        const char *st = who ? strrchr(who, '\n') : NULL;
+        snprintf(m->status, sizeof m->status, "%s", st && st != strchr(who, '\n') ? st + 1 : "");
         m->on = who != NULL;
     }
     rec.nmember++;
@@ -1094,6 +1098,38 @@ Test(membership, a_nick_change_records_each_channel_again_and_publishes_once)
     cr_assert_eq(rec.npub, 0);
 }
 
+/* What the network's lists show of a member's status goes there again
+ * whenever it changes: NAMES and WHO on other nodes read it. */
+Test(membership, a_status_change_records_the_member_again)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#c");
+    join(&b, "#c");
+    join(&b, "#d");
+    cr_assert_eq(rec.nmember, 3);
+    cr_assert_str_eq(rec.member[0].status, "o", "the channel's creator: '%s'",
+                     rec.member[0].status);
+    cr_assert_str_eq(rec.member[1].status, "");
+    forget_calls();
+    uint64_t ua = chat_client_of(&a)->uid, ub = chat_client_of(&b)->uid;
+    say(&a, "MODE #c +v bob\r\n");
+    cr_assert_eq(rec.nmember, 1, "%u member calls", rec.nmember);
+    assert_member(0, "#c", ub, "bob!bob@127.0.0.1");
+    cr_assert_str_eq(rec.member[0].status, "v");
+    say(&a, "MODE #c -o alice\r\n");
+    cr_assert_eq(rec.nmember, 2, "%u member calls", rec.nmember);
+    assert_member(1, "#c", ua, "alice!alice@127.0.0.1");
+    cr_assert_str_eq(rec.member[1].status, "");
+    /* +i: on each of bob's channels (#d his own: o); a user mode that changes nothing
+     * there (+w) records nothing. */
+    say(&b, "MODE bob +i\r\n");
+    cr_assert_eq(rec.nmember, 4, "%u member calls", rec.nmember);
+    cr_assert_str_eq(rec.member[2].status, strcmp(rec.member[2].chan, "#c") ? "oi" : "vi");
+    cr_assert_str_eq(rec.member[3].status, strcmp(rec.member[3].chan, "#c") ? "oi" : "vi");
+    say(&b, "MODE bob +w\r\n");
+    cr_assert_eq(rec.nmember, 4, "+w recorded %u members", rec.nmember - 4);
+}
+
 Test(membership, a_quit_records_each_channel_gone_and_publishes_once)
 {
     struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
@@ -1298,6 +1334,25 @@ Test(names, other_nodes_members_come_after_this_nodes)
     cr_assert_str_eq(rec.members[asked].chan, "#c", "asked for another channel");
     cr_assert_str_eq(take(&a), ":test.local 353 alice = #c :@alice bob zed\r\n"
                                NAMES_END("alice", "#c"));
+}
+
+/* Other nodes' members with their status there (the entry's last
+ * line); an invisible one only to the channel's members. */
+Test(names, other_nodes_members_show_their_status)
+{
+    struct client a, b;
+    names_world(&a, &b);
+    rec.answer[0] = OTHER " 7\nzed!z@h\nZed\nov";
+    rec.answer[2] = OTHER " 8\nyan!y@h\nYan\nv";
+    rec.answer[3] = OTHER " 9\nxi!x@h\nXi\ni";
+    rec.nanswer = 4;
+    say(&a, "NAMES #c\r\n");
+    cr_assert_str_eq(take(&a), ":test.local 353 alice = #c :@alice bob @zed +yan xi\r\n"
+                               NAMES_END("alice", "#c"));
+    struct client m = user("mo", 1, "multi-prefix");
+    say(&m, "NAMES #c\r\n");
+    cr_assert_str_eq(take(&m), ":test.local 353 mo = #c :@alice bob @+zed +yan\r\n"
+                               NAMES_END("mo", "#c"));
 }
 
 Test(names, userhost_in_names_shows_other_nodes_members_whole)

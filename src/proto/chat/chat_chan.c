@@ -297,7 +297,7 @@ static void names_of_network(struct chat_client *cl, const char *chan,
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, chan);
     if (ch)
-        chan_names(cl, ch, nc ? nc->who : NULL, nc ? nc->n : 0);
+        chan_names(cl, ch, nc);
     chat_unlock(chat);
     if (!ch)
         cl_numeric(cl, 366, "%s :End of NAMES list", chan);
@@ -463,8 +463,7 @@ static void names_add(struct chat_client *cl, struct chat_channel *ch, char *nam
     *len += (size_t)snprintf(names + *len, IRC_LINE_MAX - *len, "%s%s", *len ? " " : "", one);
 }
 
-void chan_names(struct chat_client *cl, struct chat_channel *ch, const char *const *remote,
-                unsigned nremote)
+void chan_names(struct chat_client *cl, struct chat_channel *ch, const struct chat_netchan *nc)
 {
     char names[IRC_LINE_MAX];
     size_t len = 0;
@@ -486,15 +485,18 @@ void chan_names(struct chat_client *cl, struct chat_channel *ch, const char *con
                               m->cl->nick);
         names_add(cl, ch, names, &len, max, one, (size_t)k);
     }
-    /* Other nodes' members: their status there is not known here. */
-    for (unsigned i = 0; i < nremote; i++) {
-        size_t k = uh ? strlen(remote[i]) : strcspn(remote[i], "!");
-        char one[CHAT_NICKLEN + CHAT_USERLEN + 64 + 6];
-        if (k >= sizeof one)
+    /* Other nodes' members, with their status there. */
+    for (unsigned i = 0; nc && i < nc->n; i++) {
+        if (!inside && (nc->status[i] & NET_INVISIBLE))
             continue;
-        memcpy(one, remote[i], k);
-        one[k] = '\0';
-        names_add(cl, ch, names, &len, max, one, k);
+        char one[CHAT_NICKLEN + CHAT_USERLEN + 64 + 6], pfx[4];
+        size_t k = uh ? strlen(nc->who[i]) : strcspn(nc->who[i], "!");
+        int p = snprintf(one, sizeof one, "%s", chat_prefixes(cl, nc->status[i], pfx));
+        if (p < 0 || (size_t)p + k >= sizeof one)
+            continue;
+        memcpy(one + p, nc->who[i], k);
+        one[p + k] = '\0';
+        names_add(cl, ch, names, &len, max, one, (size_t)p + k);
     }
     if (len)
         cl_numeric(cl, 353, "%c %s :%s", (ch->modes & CM_S) ? '@' : '=', ch->name, names);

@@ -273,8 +273,8 @@ struct lookup {
     chat_looked_up_fn *then;
     void *arg;
     unsigned n;
-    struct chat_who who[CHAT_LOOKUP_MAX];
     bool failed;                    /* the network did not answer */
+    struct chat_who who[];          /* n of them */
 };
 
 /* Splits "NICK\nUSER\nHOST\nREAL\nNODE" into w; false if it is not that. */
@@ -327,7 +327,7 @@ int chat_cluster_lookup(struct chat_client *cl, const char *const *nicks, unsign
         return 1;
     if (n == 0 || n > CHAT_LOOKUP_MAX)
         return -1;
-    struct lookup *l = calloc(1, sizeof *l);
+    struct lookup *l = calloc(1, sizeof *l + n * sizeof l->who[0]);
     char folded[CHAT_LOOKUP_MAX][CHAT_NICKLEN + 1];
     const char *fv[CHAT_LOOKUP_MAX];
     for (unsigned i = 0; i < n; i++) {
@@ -336,7 +336,11 @@ int chat_cluster_lookup(struct chat_client *cl, const char *const *nicks, unsign
     }
     if (!l)
         return -1;
-    *l = (struct lookup){ .chat = chat, .id = cl->id, .then = then, .arg = arg, .n = n };
+    l->chat = chat;
+    l->id = cl->id;
+    l->then = then;
+    l->arg = arg;
+    l->n = n;
     if (chat->bus.lookup(chat->bus.arg, fv, n, lookup_done, l) < 0) {
         free(l);
         return -1;
@@ -356,6 +360,7 @@ struct names {
     char chan[CHAT_CHANLEN + 1];
     char **who;                     /* "nick!user@host" of other nodes' members */
     char **real;                    /* and their real names */
+    unsigned *status;               /* and MEM_OP, MEM_VOICE, NET_INVISIBLE */
     struct chat_topic topic;        /* the network's (text NULL: none) */
     char *modes;                    /* the network's "+" state, or NULL */
     char **invited;                 /* "i:NICK" fields' nicks */
@@ -370,6 +375,7 @@ static void names_free(struct names *q)
     }
     free(q->who);
     free(q->real);
+    free(q->status);
     free(q->topic.text);
     free(q->modes);
     for (unsigned i = 0; i < q->nc.ninvited; i++)
@@ -408,8 +414,17 @@ static void names_run(struct mx_conn *c, void *arg)
     names_free(q);
 }
 
-/* One "NODE UID\nWHO\nREAL" entry of another node into q (this node's own
- * are left out: its members are listed from its own tables). */
+/* STATUS (chat_wire.c's wire_member) as MEM_OP, MEM_VOICE, NET_INVISIBLE. */
+static unsigned status_of(const char *s, size_t len)
+{
+    unsigned bits = 0;
+    for (size_t i = 0; i < len; i++)
+        bits |= s[i] == 'o' ? MEM_OP : s[i] == 'v' ? MEM_VOICE : s[i] == 'i' ? NET_INVISIBLE : 0;
+    return bits;
+}
+
+/* One "NODE UID\nWHO\nREAL\nSTATUS" entry of another node into q (this
+ * node's own are left out: its members are listed from its own tables). */
 static void names_entry(struct names *q, const char *v, size_t len)
 {
     size_t mine = strlen(q->chat->node);
@@ -419,11 +434,12 @@ static void names_entry(struct names *q, const char *v, size_t len)
         return;
     const char *who = nl + 1, *nl2 = memchr(who, '\n', (size_t)(end - who));
     size_t wl = (size_t)((nl2 ? nl2 : end) - who);
-    const char *real = nl2 ? nl2 + 1 : end;
-    size_t rl = (size_t)(end - real);
+    const char *real = nl2 ? nl2 + 1 : end, *nl3 = memchr(real, '\n', (size_t)(end - real));
+    size_t rl = (size_t)((nl3 ? nl3 : end) - real);
     if (wl == 0 || wl > CHAT_NICKLEN + CHAT_USERLEN + 64 + 2 || memchr(who, ' ', wl) ||
         !memchr(who, '!', wl) || rl > CHAT_REALLEN)
         return;
+    q->status[q->nc.n] = nl3 ? status_of(nl3 + 1, (size_t)(end - nl3 - 1)) : 0;
     q->who[q->nc.n] = strndup(who, wl);
     q->real[q->nc.n] = strndup(real, rl);
     if (q->who[q->nc.n] && q->real[q->nc.n]) {
@@ -441,6 +457,7 @@ static void names_done(void *ctx, const char *const *v, const size_t *lens, unsi
     q->nc.answered = v != NULL;
     q->who = v && n ? calloc(n, sizeof *q->who) : NULL;
     q->real = v && n ? calloc(n, sizeof *q->real) : NULL;
+    q->status = v && n ? calloc(n, sizeof *q->status) : NULL;
     q->invited = v && n ? calloc(n, sizeof *q->invited) : NULL;
     for (unsigned i = 0; v && i < n; i++) {
         const char *nl = memchr(v[i], '\n', lens[i]);
@@ -453,11 +470,12 @@ static void names_done(void *ctx, const char *const *v, const size_t *lens, unsi
             parse_topic(v[i] + 2, lens[i] - 2, &q->topic);
         else if (lens[i] >= 2 && v[i][0] == '+' && v[i][1] == '\n')
             q->modes = strndup(v[i] + 2, lens[i] - 2);
-        else if (q->who && q->real)
+        else if (q->who && q->real && q->status)
             names_entry(q, v[i], lens[i]);
     }
     q->nc.who = (const char *const *)q->who;
     q->nc.real = (const char *const *)q->real;
+    q->nc.status = q->status;
     q->nc.topic = q->topic.text ? &q->topic : NULL;
     q->nc.modes = q->modes;
     q->nc.invited = (const char *const *)q->invited;

@@ -608,9 +608,10 @@ void chat_kick_apply(struct chat_client *target, struct chat_channel *ch,
 void chat_kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
                     struct mx_chunk *line, bool publish);
 /* Under mu: sends the NAMES reply for ch to cl (353s and 366), with the
- * n members of other nodes in remote ("nick!user@host") after its own. */
-void chan_names(struct chat_client *cl, struct chat_channel *ch, const char *const *remote,
-                unsigned n);
+ * members of other nodes the network listed in nc (NULL: none) after its
+ * own. */
+struct chat_netchan;
+void chan_names(struct chat_client *cl, struct chat_channel *ch, const struct chat_netchan *nc);
 void chan_topic_reply(struct chat_client *cl, struct chat_channel *ch, bool none_too);
 /* Not under mu: the NAMES reply for channel chan to cl, other nodes'
  * members included (then later: cl's next lines wait for it). */

@@ -92,6 +92,9 @@ static void user_mode(struct chat_client *cl, struct irc_msg *m)
         else if (!umode_one(cl, add, *p))
             unknown = true;
     }
+    /* Other nodes hide it from outsiders' NAMES too. */
+    for (unsigned i = 0; (umodes ^ cl->umodes) & UM_INVISIBLE && i < cl->nchans; i++)
+        wire_member(chat, cl->chans[i], cl, true);
     chat_unlock(chat);
     if (unknown)
         cl_numeric(cl, 501, ":Unknown MODE flag");
@@ -364,6 +367,7 @@ static void member_mode(struct chat_client *cl, struct chat_channel *ch, bool ad
     if (!!(mb->modes & bit) == add || !room(c, add, t->nick))
         return;
     mb->modes ^= bit;
+    wire_member(c->chat, ch, t, true);  /* the network's lists show it */
     note(c, add, mode, t->nick);
 }
 

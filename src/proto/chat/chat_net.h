@@ -30,7 +30,8 @@ void wire_modes(struct mx_chat *chat, const struct chat_channel *ch);
 void wire_invite(struct mx_chat *chat, const char *chan, const char *nick, bool on);
 /* Under mu: cl (registered) is on ch now, or left it, as the
  * network's membership lists have it; on a channel new on the network
- * (net_new), with its modes in the same step. */
+ * (net_new), with its modes in the same step. Called again whenever what
+ * the lists show of it changes: its nick, +o/+v there, +i. */
 void wire_member(struct mx_chat *chat, struct chat_channel *ch, const struct chat_client *cl,
                  bool on);
 
@@ -56,10 +57,14 @@ struct chat_topic {
     char by[CHAT_NICKLEN + CHAT_USERLEN + 64 + 3];
     time_t at;
 };
+/* A member elsewhere is invisible (+i): beside MEM_OP and MEM_VOICE in
+ * struct chat_netchan's status. */
+enum { NET_INVISIBLE = 4 };
 struct chat_netchan {
     bool answered;
     const char *const *who;         /* "nick!user@host" of other nodes' members */
     const char *const *real;        /* and their real names */
+    const unsigned *status;         /* and MEM_OP, MEM_VOICE, NET_INVISIBLE */
     unsigned n;
     const struct chat_topic *topic; /* NULL: none */
     const char *modes;              /* as chat_wire.c's wire_modes writes them; NULL: none */
@@ -75,7 +80,7 @@ int chat_cluster_names(struct chat_client *cl, const char *chan, chat_names_fn *
  * each nick held, who NULL if the network did not answer; -1: the
  * network is unreachable now. If cl has gone by then, then(NULL, NULL,
  * 0, arg) runs (to let arg go). */
-#define CHAT_LOOKUP_MAX 7
+#define CHAT_LOOKUP_MAX 64 /* as many as the bus takes (MX_NET_LOOKUP_MAX) */
 struct chat_who {
     bool found;
     char nick[CHAT_NICKLEN + 1], user[CHAT_USERLEN + 1], host[64];

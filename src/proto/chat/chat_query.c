@@ -198,8 +198,13 @@ struct who_wait {
 
 /* Under mu: another node's member as WHO shows it ("nick!user@host" and
  * its real name): a client that exists here only for the reply. */
-static void who_remote(struct who_q *q, const char *chan, const char *who, const char *real)
+/* Under mu: a member of ch on another node, with its status there; an
+ * invisible one only to members of ch. */
+static void who_remote(struct who_q *q, struct chat_channel *ch, const char *who,
+                       const char *real, unsigned status)
 {
+    if ((status & NET_INVISIBLE) && !cl_on(q->cl, ch))
+        return;
     struct chat_client r = { .signon = 0 };
     const char *bang = strchr(who, '!'), *at = bang ? strchr(bang, '@') : NULL;
     if (!at || bang - who > CHAT_NICKLEN || at - bang - 1 > CHAT_USERLEN)
@@ -211,7 +216,7 @@ static void who_remote(struct who_q *q, const char *chan, const char *who, const
     snprintf(r.real, sizeof r.real, "%s", real);
     atomic_init(&r.last_msg, (uint64_t)q->now);  /* its idle time is not known here */
     if (!q->o.opers)
-        who_reply(q, chan, &r, 0);
+        who_reply(q, ch->name, &r, status & (MEM_OP | MEM_VOICE));
 }
 
 static void who_of_network(struct chat_client *cl, const char *chan,
@@ -226,7 +231,7 @@ static void who_of_network(struct chat_client *cl, const char *chan,
         if (ch)
             who_channel(&q, ch);
         for (unsigned i = 0; seen && nc && i < nc->n; i++)
-            who_remote(&q, ch->name, nc->who[i], nc->real[i]);
+            who_remote(&q, ch, nc->who[i], nc->real[i], nc->status[i]);
         chat_unlock(cl->chat);
         cl_numeric(cl, 315, "%s :End of WHO list", w->mask);
     }
@@ -447,7 +452,7 @@ static void names_node(struct nt_node *n, void *arg)
     struct names_all *na = arg;
     struct chat_channel *ch = chan_of(n);
     if (na->sent < NAMES_ALL && chan_visible(na->cl, ch)) {
-        chan_names(na->cl, ch, NULL, 0);
+        chan_names(na->cl, ch, NULL);
         na->sent++;
     }
 }
@@ -480,7 +485,7 @@ void chat_cmd_names(struct chat_client *cl, struct irc_msg *m)
         chat_lock(chat);
         struct chat_channel *ch = chan_find(chat, names[i]);
         if (ch && chan_visible(cl, ch))
-            chan_names(cl, ch, NULL, 0);
+            chan_names(cl, ch, NULL);
         else
             cl_numeric(cl, 366, "%s :End of NAMES list", names[i]);
         chat_unlock(chat);

@@ -125,10 +125,15 @@ void wire_member(struct mx_chat *chat, struct chat_channel *ch, const struct cha
     if (!chat->has_bus || !cl->registered || !chat->bus.member)
         return;
     char folded[CHAT_CHANLEN + 1];
-    char who[CHAT_NICKLEN + CHAT_USERLEN + 64 + CHAT_REALLEN + 4];
+    char who[CHAT_NICKLEN + CHAT_USERLEN + 64 + CHAT_REALLEN + 8];
     irc_casefold(folded, ch->name, sizeof folded);
-    /* "nick!user@host\nreal name": NAMES takes the first, WHO both. */
-    snprintf(who, sizeof who, "%s!%s@%s\n%s", cl->nick, cl->user, cl->vhost, cl->real);
+    /* "nick!user@host\nreal name\nSTATUS": NAMES takes the first and the
+     * last, WHO all three. STATUS: o, v (its modes there), i (+i). */
+    const struct chat_member *m = on ? chan_member(ch, cl) : NULL;
+    unsigned st = m ? m->modes : 0;
+    snprintf(who, sizeof who, "%s!%s@%s\n%s\n%s%s%s", cl->nick, cl->user, cl->vhost, cl->real,
+             st & MEM_OP ? "o" : "", st & MEM_VOICE ? "v" : "",
+             cl->umodes & UM_INVISIBLE ? "i" : "");
     /* Its creator on the network: the modes go in the same step. */
     char *modes = on && ch->net_new ? modes_text(ch) : NULL;
     ch->net_new = false;

@@ -349,10 +349,11 @@ void require_members(const char *chan, const char *want, int ms)
 
 /* u's next lines are the NAMES reply for chan (353s, then 366), listing
  * exactly the names in want (in any order). */
-void expect_names(struct user *u, const char *chan, const char *want)
+/* u's next lines, the NAMES reply for chan: its names sorted into have. */
+static void read_names(struct user *u, const char *chan, char *have, size_t cap)
 {
     const char *srv = w.n[u->node].srv, *nick = u->c.nick;
-    char p353[160], end[160], names[2048] = "", have[2048], w_sorted[2048];
+    char p353[160], end[160], names[2048] = "";
     snprintf(p353, sizeof p353, ":%s 353 %s = %s :", srv, nick, chan);
     snprintf(end, sizeof end, ":%s 366 %s %s :End of NAMES list", srv, nick, chan);
     size_t len = 0;
@@ -368,10 +369,32 @@ void expect_names(struct user *u, const char *chan, const char *want)
         len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", len ? " " : "",
                                 u->c.line + strlen(p353));
     }
-    sorted_words(names, have, sizeof have);
+    sorted_words(names, have, cap);
+}
+
+void expect_names(struct user *u, const char *chan, const char *want)
+{
+    char have[2048], w_sorted[2048];
+    read_names(u, chan, have, sizeof have);
     sorted_words(want, w_sorted, sizeof w_sorted);
-    MX_REQUIRE(strcmp(have, w_sorted) == 0, "%s: NAMES %s lists '%s', want '%s'", nick, chan,
-               have, w_sorted);
+    MX_REQUIRE(strcmp(have, w_sorted) == 0, "%s: NAMES %s lists '%s', want '%s'", u->c.nick,
+               chan, have, w_sorted);
+}
+
+int64_t names_become(struct user *u, const char *chan, const char *want, int ms)
+{
+    char have[2048], w_sorted[2048];
+    sorted_words(want, w_sorted, sizeof w_sorted);
+    int64_t t0 = mx_now_ms();
+    for (;;) {
+        MX_REQUIRE(irc_send(&u->c, "NAMES %s", chan) == 0);
+        read_names(u, chan, have, sizeof have);
+        if (strcmp(have, w_sorted) == 0)
+            return mx_now_ms() - t0;
+        MX_REQUIRE(mx_now_ms() - t0 < ms, "%s: NAMES %s lists '%s' after %d ms, want '%s'",
+                   u->c.nick, chan, have, ms, w_sorted);
+        mx_sleep_ms(20);
+    }
 }
 
 void names_are(struct user *u, const char *chan, const char *want)

@@ -151,5 +151,9 @@ void require_members(const char *chan, const char *want, int ms);
 void expect_names(struct user *u, const char *chan, const char *want);
 /* Asks NAMES chan and checks the reply as expect_names. */
 void names_are(struct user *u, const char *chan, const char *want);
+/* Asks NAMES chan until the reply is want (as expect_names) or ms pass;
+ * fails then. How long it took. For what another node writes to the
+ * network's lists as it applies a line it received. */
+int64_t names_become(struct user *u, const char *chan, const char *want, int ms);
 
 #endif
