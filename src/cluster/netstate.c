@@ -33,6 +33,17 @@ static const char release_lua[] =
     "end\n"
     "return 1\n";
 
+/* ARGV: prefix, nicks (casefolded, each followed by a space). One
+ * argument, not one key each: a lookup may ask for more nicks than a bus
+ * call has arguments (ISON). A nick nobody holds gives false: a nil in
+ * the reply, in its place. */
+static const char lookup_lua[] =
+    "local out = {}\n"
+    "for nick in string.gmatch(ARGV[2], '(%S+) ') do\n"
+    "  out[#out + 1] = redis.call('GET', ARGV[1] .. 'who:' .. nick)\n"
+    "end\n"
+    "return out\n";
+
 /* ARGV: prefix, nick, payload, channel ("" or, for an INVITE, the
  * channel whose copy keeps the invitation: in the same step, so a JOIN
  * right after the line arrives finds it). */
@@ -274,17 +285,22 @@ static void looked_up(void *arg, const redisReply *r)
 int mx_net_lookup(struct mx_bus *b, const char *prefix, const char *const *nicks, unsigned n,
                   mx_net_found_fn *done, void *ctx)
 {
-    if (n == 0 || n > MX_NET_LOOKUP_MAX || n + 1 > MX_BUS_MAX_ARGS)
+    if (n == 0 || n > MX_NET_LOOKUP_MAX)
         return -EINVAL;
-    char keys[MX_NET_LOOKUP_MAX][160];
-    const char *argv[MX_BUS_MAX_ARGS] = { "MGET" };
-    size_t lens[MX_BUS_MAX_ARGS] = { 4 };
+    char list[MX_NET_LOOKUP_MAX * (MX_NET_NICK_MAX + 1) + 1];
+    size_t len = 0;
     for (unsigned i = 0; i < n; i++) {
-        int k = snprintf(keys[i], sizeof keys[i], "%swho:%s", prefix, nicks[i]);
-        argv[i + 1] = keys[i];
-        lens[i + 1] = (size_t)k < sizeof keys[i] ? (size_t)k : sizeof keys[i] - 1;
+        size_t k = strlen(nicks[i]);
+        if (k == 0 || k > MX_NET_NICK_MAX || strpbrk(nicks[i], " \t\r\n"))
+            return -EINVAL;  /* one word each, or the reply would not line up */
+        memcpy(list + len, nicks[i], k);
+        list[len + k] = ' ';
+        len += k + 1;
     }
-    return found_call(b, (int)n + 1, argv, lens, looked_up, done, ctx);
+    list[len] = '\0';
+    const char *args[] = { "EVAL", lookup_lua, "0", prefix, list };
+    size_t lens[] = { 4, sizeof lookup_lua - 1, 1, strlen(prefix), len };
+    return found_call(b, 5, args, lens, looked_up, done, ctx);
 }
 
 void mx_net_release(struct mx_bus *b, const char *prefix, const char *node, uint64_t id,

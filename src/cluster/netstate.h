@@ -31,10 +31,11 @@ typedef void mx_net_done_fn(void *ctx, int r);
  * 0, or <0 when not asked (Redis lost now): done never runs then. */
 int mx_net_claim(struct mx_bus *b, const char *prefix, const char *node, uint64_t id,
                  const char *nick, const char *info, mx_net_done_fn *done, void *ctx);
-/* The info of each of n nicks (casefolded), NULL for a nick nobody
- * holds; done gets v NULL (and n 0) when Redis was lost. 0 or <0 as
- * mx_net_claim. */
-#define MX_NET_LOOKUP_MAX 7
+/* The info of each of n nicks (casefolded, one word each, at most
+ * MX_NET_NICK_MAX bytes), NULL for a nick nobody holds; done gets v NULL
+ * (and n 0) when Redis was lost. 0 or <0 as mx_net_claim. */
+#define MX_NET_LOOKUP_MAX 64
+#define MX_NET_NICK_MAX 64
 typedef void mx_net_found_fn(void *ctx, const char *const *v, const size_t *lens, unsigned n);
 int mx_net_lookup(struct mx_bus *b, const char *prefix, const char *const *nicks, unsigned n,
                   mx_net_found_fn *done, void *ctx);

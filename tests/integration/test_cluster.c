@@ -793,6 +793,57 @@ Test(cluster, privmsg_to_remote_nick)
     teardown();
 }
 
+/* The queries about nicks answer for every node's users: WHOIS, WHO of a
+ * nick, ISON and USERHOST, each in the order the nicks were asked. */
+Test(cluster, queries_about_remote_nicks)
+{
+    static struct user alice, bob, cy;
+    setup_nodes();
+    login(&alice, 0, "alice");
+    login(&bob, 1, "bob");
+    login(&cy, 2, "cy");
+    MX_REQUIRE(irc_send(&alice.c, "WHOIS nobody,BOB,alice") == 0);
+    expect_line(&alice.c, ":a.test.muxd 401 alice nobody :No such nick/channel");
+    expect_line(&alice.c, ":a.test.muxd 311 alice bob ubob 127.0.0.1 * :Test bob");
+    expect_line(&alice.c, ":a.test.muxd 312 alice bob b :muxd (another node of this network)");
+    expect_line(&alice.c, ":a.test.muxd 311 alice alice ualice 127.0.0.1 * :Test alice");
+    IRC_EXPECT(&alice.c, "318", "nobody,BOB,alice :End of WHOIS list", T);
+
+    /* ISON as most clients send it (one trailing list), asked of b. */
+    MX_REQUIRE(irc_send(&bob.c, "ISON :Alice nobody cy bob") == 0);
+    expect_line(&bob.c, ":b.test.muxd 303 bob :alice cy bob");
+    MX_REQUIRE(irc_send(&bob.c, "ISON nobody") == 0);
+    expect_line(&bob.c, ":b.test.muxd 303 bob :");
+    /* 60 nicks, more than one Redis call's worth of arguments. */
+    char many[512] = "ISON :";
+    for (int i = 1; i <= 59; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "n%d ", i);
+    strcat(many, "cy");
+    MX_REQUIRE(irc_send(&alice.c, "%s", many) == 0);
+    expect_line(&alice.c, ":a.test.muxd 303 alice :cy");
+    MX_REQUIRE(irc_send(&cy.c, "USERHOST alice nobody cy BOB") == 0);
+    expect_line(&cy.c, ":c.test.muxd 302 cy :alice=+ualice@127.0.0.1 cy=+ucy@127.0.0.1 "
+                       "bob=+ubob@127.0.0.1");
+
+    /* WHO of a nick on another node; of one nobody holds: the end only. */
+    MX_REQUIRE(irc_send(&cy.c, "WHO bob") == 0);
+    expect_line(&cy.c, ":c.test.muxd 352 cy * ubob 127.0.0.1 c.test.muxd bob H :0 Test bob");
+    expect_line(&cy.c, ":c.test.muxd 315 cy bob :End of WHO list");
+    MX_REQUIRE(irc_send(&cy.c, "WHO nobody") == 0);
+    expect_line(&cy.c, ":c.test.muxd 315 cy nobody :End of WHO list");
+
+    /* A nick let go on one node is gone from the others' answers. */
+    nick_taken(&bob, "bobby");
+    require_holder("bob", -1, T);
+    MX_REQUIRE(irc_send(&alice.c, "ISON bob bobby") == 0);
+    expect_line(&alice.c, ":a.test.muxd 303 alice :bobby");
+    MX_REQUIRE(irc_quiet(&alice.c, DUP_WAIT_MS), "alice: '%s'", alice.c.line);
+    irc_close(&alice.c);
+    irc_close(&bob.c);
+    irc_close(&cy.c);
+    teardown();
+}
+
 /* ---- j) a killed node's nicks are freed -------------------------------- */
 
 Test(cluster, dead_node_frees_nicks)

@@ -106,7 +106,7 @@ struct mx_chat_bus {
      * delivery. */
     int (*to_nick)(void *arg, const char *nick, const void *payload, size_t len,
                    const char *invite, void (*done)(void *ctx, int r), void *ctx);
-    /* Any thread: the info claimed with each of n (at most 7) nicks
+    /* Any thread: the info claimed with each of n (at most 64) nicks
      * (casefolded): done(ctx, v, lens, n) once, later, on the bus's
      * thread, v[i] NULL for a nick nobody holds; v NULL when the network
      * is unreachable. 0 or <0 as claim. */

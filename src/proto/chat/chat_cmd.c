@@ -14,8 +14,7 @@
  * dropped silently. */
 #define MAX_TARGETS CHAT_MAX_TARGETS
 
-/* Splits a comma list in place into at most max items. */
-static unsigned split_commas(char *s, char **out, unsigned max)
+unsigned chat_split_commas(char *s, char **out, unsigned max)
 {
     unsigned n = 0;
     char *save = NULL;
@@ -241,7 +240,7 @@ static void cmd_message(struct chat_client *cl, struct irc_msg *m)
         tags[0] = '\0';
     r.tags = tags;
     char *targets[MAX_TARGETS];
-    unsigned n = split_commas(m->params[0], targets, MAX_TARGETS);
+    unsigned n = chat_split_commas(m->params[0], targets, MAX_TARGETS);
     for (unsigned i = 0; i < n; i++) {
         if (strchr("#@+", targets[i][0]))
             msg_channel(cl, &r, targets[i]);
@@ -304,15 +303,15 @@ static void cmd_join(struct chat_client *cl, struct irc_msg *m)
         return;
     }
     char *names[MAX_TARGETS], *keys[MAX_TARGETS];
-    unsigned n = split_commas(m->params[0], names, MAX_TARGETS);
-    unsigned nk = m->nparams > 1 ? split_commas(m->params[1], keys, MAX_TARGETS) : 0;
+    unsigned n = chat_split_commas(m->params[0], names, MAX_TARGETS);
+    unsigned nk = m->nparams > 1 ? chat_split_commas(m->params[1], keys, MAX_TARGETS) : 0;
     chat_join_list(cl, names, keys, n, nk);
 }
 
 static void cmd_part(struct chat_client *cl, struct irc_msg *m)
 {
     char *names[MAX_TARGETS];
-    unsigned n = split_commas(m->params[0], names, MAX_TARGETS);
+    unsigned n = chat_split_commas(m->params[0], names, MAX_TARGETS);
     /* An empty reason is none: "PART #a :" relays no empty trailing. */
     const char *reason = m->nparams > 1 && m->params[1][0] ? m->params[1] : NULL;
     for (unsigned i = 0; i < n; i++)
@@ -466,7 +465,7 @@ static void cmd_kick(struct chat_client *cl, struct irc_msg *m)
     int wlen = text_len(why, CHAT_TOPICLEN); /* KICKLEN */
     char *nicks[MAX_TARGETS];
     struct chat_client *local[MAX_TARGETS];
-    unsigned n = split_commas(m->params[1], nicks, MAX_TARGETS), nlocal = 0;
+    unsigned n = chat_split_commas(m->params[1], nicks, MAX_TARGETS), nlocal = 0;
     chat_lock(chat);
     struct chat_channel *ch = chan_find(chat, name);
     unsigned err = kick_refusal(ch, cl);

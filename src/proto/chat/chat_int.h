@@ -28,9 +28,10 @@
  *                   WALLOPS, REHASH, DIE, STATS u and l
  *   chat_kline.c    KLINE, UNKLINE, STATS k, the check at registration,
  *                   closing a link on its owner by a post (KILL's too)
- *   chat_query.c    the queries: WHO(X), WHOIS, WHOWAS, NAMES, LIST, ISON,
- *                   USERHOST, LUSERS (the welcome burst's too), TIME,
- *                   ADMIN, INFO; chat_help.c  HELP, LINKS
+ *   chat_query.c    the queries: WHO(X), NAMES, LIST, LUSERS (the welcome
+ *                   burst's too), TIME, ADMIN, INFO; chat_help.c  HELP,
+ *                   LINKS; chat_nicks.c  the queries about nicks: WHOIS,
+ *                   WHOWAS, ISON, USERHOST (chat_query.h: what they share)
  *   chat_chan.c     JOIN, PART, KICK carried out, NAMES and topic replies
  *   chat_cap.c      IRCv3: CAP LS/LIST/REQ, SETNAME
  *   chat_cluster.c  questions to the network (docs/cluster.md): nick
@@ -617,7 +618,7 @@ void chan_topic_reply(struct chat_client *cl, struct chat_channel *ch, bool none
  * members included (then later: cl's next lines wait for it). */
 void chat_names_reply(struct chat_client *cl, const char *chan);
 
-/* chat_query.c: the queries, NOT under mu (they take it). */
+/* chat_query.c and chat_nicks.c: the queries, NOT under mu (they take it). */
 void chat_cmd_who(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_whois(struct chat_client *cl, struct irc_msg *m);
 void chat_cmd_whowas(struct chat_client *cl, struct irc_msg *m);
@@ -636,6 +637,8 @@ void chat_cmd_links(struct chat_client *cl, struct irc_msg *m);
 void chat_lusers(struct chat_client *cl);
 /* Is target (a server mask or a nick) this server? If not, 402 to cl. */
 bool chat_target_here(struct chat_client *cl, const char *target);
+/* chat_cmd.c: splits a comma list in place into at most max items. */
+unsigned chat_split_commas(char *s, char **out, unsigned max);
 /* chat_cap.c: IRCv3. CAP LS, LIST and REQ (END is chat_reg.c's: it
  * registers); SETNAME. */
 void chat_cap(struct chat_client *cl, struct irc_msg *m);

@@ -14,44 +14,32 @@
 
 #include "muxd/muxd.h"
 #include "proto/chat/chat_int.h"
+#include "proto/chat/chat_query.h"
 
 #define WHO_MAX 200         /* users in one WHO by mask */
 #define LIST_MAX 1000       /* channels in one LIST */
 #define NAMES_MAX 16        /* channels in one NAMES #a,#b */
 #define NAMES_ALL 20        /* channels in one NAMES without a channel */
-#define NICKS_MAX 5         /* nicks in one WHOIS or USERHOST */
-/* Room for the list in a 319, 302 or 303: a line is 512 bytes in all. */
-#define LIST_ROOM 400
 
-static const char *srv_name(const struct chat_client *cl)
+const char *query_server(const struct chat_client *cl)
 {
     return cl_set(cl)->o.server_name;
 }
 
-/* Splits a comma list in place into at most max items. */
-static unsigned split_commas(char *s, char **out, unsigned max)
-{
-    unsigned n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(s, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
-        out[n++] = tok;
-    return n;
-}
-
 /* Under mu: only registered clients can be asked about. */
-static struct chat_client *reg_find(struct mx_chat *chat, const char *nick)
+struct chat_client *query_user(struct mx_chat *chat, const char *nick)
 {
     struct chat_client *cl = cl_by_nick(chat, nick);
     return cl && cl->registered ? cl : NULL;
 }
 
-static bool is_oper(const struct chat_client *cl)
+bool query_is_oper(const struct chat_client *cl)
 {
     return cl->umodes & UM_OPER;
 }
 
 /* Under mu: may cl see ch's members (it is not secret, or cl is in)? */
-static bool chan_visible(const struct chat_client *cl, const struct chat_channel *ch)
+bool query_chan_visible(const struct chat_client *cl, const struct chat_channel *ch)
 {
     return !(ch->modes & CM_S) || cl_on(cl, ch);
 }
@@ -68,7 +56,7 @@ static bool user_visible(const struct chat_client *cl, const struct chat_client 
     return false;
 }
 
-static uint64_t idle_secs(const struct chat_client *who, time_t now)
+uint64_t query_idle_secs(const struct chat_client *who, time_t now)
 {
     uint64_t last = chat_counter_get(&who->last_msg);
     return (uint64_t)now > last ? (uint64_t)now - last : 0;
@@ -89,7 +77,7 @@ static void who_flags(const struct chat_client *viewer, const struct chat_client
                       unsigned modes, char *out, size_t cap)
 {
     char pfx[4];
-    snprintf(out, cap, "%c%s%s", who->away ? 'G' : 'H', is_oper(who) ? "*" : "",
+    snprintf(out, cap, "%c%s%s", who->away ? 'G' : 'H', query_is_oper(who) ? "*" : "",
              chat_prefixes(viewer, modes, pfx));
 }
 
@@ -99,14 +87,14 @@ static const char *whox_field(const struct who_q *q, char f, const char *chan,
                               const char *idle)
 {
     /* The address only to itself and operators, or when it is no secret. */
-    bool addr = who == q->cl || is_oper(q->cl) || strcmp(who->host, who->vhost) == 0;
+    bool addr = who == q->cl || query_is_oper(q->cl) || strcmp(who->host, who->vhost) == 0;
     switch (f) {
     case 't': return q->o.token;
     case 'c': return chan;
     case 'u': return who->user;
     case 'i': return addr ? who->host : "255.255.255.255";
     case 'h': return who->vhost;
-    case 's': return srv_name(q->cl);
+    case 's': return query_server(q->cl);
     case 'n': return who->nick;
     case 'f': return flags;
     case 'd': return "0";
@@ -123,7 +111,7 @@ static void whox_line(struct who_q *q, const char *chan, const struct chat_clien
                       const char *flags)
 {
     char idle[24], buf[IRC_LINE_MAX];
-    snprintf(idle, sizeof idle, "%llu", (unsigned long long)idle_secs(who, q->now));
+    snprintf(idle, sizeof idle, "%llu", (unsigned long long)query_idle_secs(who, q->now));
     size_t len = 0;
     for (const char *f = IRC_WHOX_ORDER; *f; f++) {
         if (!irc_whox_has(&q->o, *f))
@@ -147,7 +135,7 @@ static void who_reply(struct who_q *q, const char *chan, const struct chat_clien
         whox_line(q, chan, who, flags);
     else
         cl_numeric(q->cl, 352, "%s %s %s %s %s %s :0 %s", chan, who->user, who->vhost,
-                   srv_name(q->cl), who->nick, flags, who->real);
+                   query_server(q->cl), who->nick, flags, who->real);
     q->sent++;
 }
 
@@ -160,7 +148,7 @@ static void who_channel(struct who_q *q, struct chat_channel *ch)
         return;
     for (unsigned i = 0; i < ch->n; i++) {
         const struct chat_client *who = ch->m[i].cl;
-        if ((q->o.opers && !is_oper(who)) || (!member && !user_visible(q->cl, who)))
+        if ((q->o.opers && !query_is_oper(who)) || (!member && !user_visible(q->cl, who)))
             continue;
         who_reply(q, ch->name, who, ch->m[i].modes);
     }
@@ -175,7 +163,7 @@ static bool who_match(const struct who_q *q, const struct chat_client *who)
         return true;
     return irc_mask_match(m, who->nick) || irc_mask_match(m, who->user) ||
            irc_mask_match(m, who->vhost) || irc_mask_match(m, who->real) ||
-           irc_mask_match(m, srv_name(q->cl));
+           irc_mask_match(m, query_server(q->cl));
 }
 
 static void who_node(struct nt_node *n, void *arg)
@@ -183,7 +171,7 @@ static void who_node(struct nt_node *n, void *arg)
     struct who_q *q = arg;
     const struct chat_client *who =
         (const struct chat_client *)((char *)n - offsetof(struct chat_client, node));
-    if (q->sent >= WHO_MAX || !who->registered || (q->o.opers && !is_oper(who)))
+    if (q->sent >= WHO_MAX || !who->registered || (q->o.opers && !query_is_oper(who)))
         return;
     if (user_visible(q->cl, who) && who_match(q, who))
         who_reply(q, "*", who, 0);
@@ -198,6 +186,22 @@ struct who_wait {
 
 /* Under mu: another node's member as WHO shows it ("nick!user@host" and
  * its real name): a client that exists here only for the reply. */
+/* A user of another node, as far as WHO may tell (an operator? away?
+ * idle since? its node knows: not shown). Not for WHO's opers-only form. */
+static void who_elsewhere(struct who_q *q, const char *chan, const struct chat_who *w,
+                          unsigned modes)
+{
+    struct chat_client r = { .signon = 0 };
+    snprintf(r.nick, sizeof r.nick, "%s", w->nick);
+    snprintf(r.user, sizeof r.user, "%s", w->user);
+    snprintf(r.vhost, sizeof r.vhost, "%s", w->host);
+    snprintf(r.host, sizeof r.host, "%s", w->host);
+    snprintf(r.real, sizeof r.real, "%s", w->real);
+    atomic_init(&r.last_msg, (uint64_t)q->now);
+    if (!q->o.opers)
+        who_reply(q, chan, &r, modes);
+}
+
 /* Under mu: a member of ch on another node, with its status there; an
  * invisible one only to members of ch. */
 static void who_remote(struct who_q *q, struct chat_channel *ch, const char *who,
@@ -205,18 +209,15 @@ static void who_remote(struct who_q *q, struct chat_channel *ch, const char *who
 {
     if ((status & NET_INVISIBLE) && !cl_on(q->cl, ch))
         return;
-    struct chat_client r = { .signon = 0 };
     const char *bang = strchr(who, '!'), *at = bang ? strchr(bang, '@') : NULL;
     if (!at || bang - who > CHAT_NICKLEN || at - bang - 1 > CHAT_USERLEN)
         return;
-    snprintf(r.nick, sizeof r.nick, "%.*s", (int)(bang - who), who);
-    snprintf(r.user, sizeof r.user, "%.*s", (int)(at - bang - 1), bang + 1);
-    snprintf(r.vhost, sizeof r.vhost, "%s", at + 1);
-    snprintf(r.host, sizeof r.host, "%s", at + 1);
-    snprintf(r.real, sizeof r.real, "%s", real);
-    atomic_init(&r.last_msg, (uint64_t)q->now);  /* its idle time is not known here */
-    if (!q->o.opers)
-        who_reply(q, ch->name, &r, status & (MEM_OP | MEM_VOICE));
+    struct chat_who w = { .found = true };
+    snprintf(w.nick, sizeof w.nick, "%.*s", (int)(bang - who), who);
+    snprintf(w.user, sizeof w.user, "%.*s", (int)(at - bang - 1), bang + 1);
+    snprintf(w.host, sizeof w.host, "%s", at + 1);
+    snprintf(w.real, sizeof w.real, "%s", real);
+    who_elsewhere(q, ch->name, &w, status & (MEM_OP | MEM_VOICE));
 }
 
 static void who_of_network(struct chat_client *cl, const char *chan,
@@ -255,189 +256,66 @@ static bool who_ask_network(struct chat_client *cl, const struct who_q *q)
     return false;
 }
 
-void chat_cmd_who(struct chat_client *cl, struct irc_msg *m)
+/* This node's answer: a channel's members, a nick's user, or the users
+ * the mask matches. */
+static void who_here(struct who_q *q)
 {
-    struct mx_chat *chat = cl->chat;
-    struct who_q q = { .cl = cl, .mask = m->nparams && m->params[0][0] ? m->params[0] : "*",
-                       .now = time(NULL) };
-    irc_who_opts_parse(m->nparams > 1 ? m->params[1] : NULL, &q.o);
-    if (who_ask_network(cl, &q))
-        return;
+    struct mx_chat *chat = q->cl->chat;
     chat_lock(chat);
     struct chat_client *who = NULL;
-    if (q.mask[0] == '#') {
-        struct chat_channel *ch = chan_find(chat, q.mask);
+    if (q->mask[0] == '#') {
+        struct chat_channel *ch = chan_find(chat, q->mask);
         if (ch)
-            who_channel(&q, ch);
-    } else if ((who = reg_find(chat, q.mask))) {
+            who_channel(q, ch);
+    } else if ((who = query_user(chat, q->mask))) {
         /* An exact nick: that user, +i or not (Modern IRC). */
-        if (!q.o.opers || is_oper(who))
-            who_reply(&q, "*", who, 0);
+        if (!q->o.opers || query_is_oper(who))
+            who_reply(q, "*", who, 0);
     } else {
-        nt_each(&chat->nicks, who_node, &q);
+        nt_each(&chat->nicks, who_node, q);
     }
     chat_unlock(chat);
+}
+
+/* WHO of a mask that is a nick no client here holds: this node's
+ * matches, then that nick's user if another node's client holds it. */
+static void who_nick_reply(struct chat_client *cl, struct nick_q *nq, const struct chat_who *who)
+{
+    struct who_q q = { .cl = cl, .mask = nq->asked, .o = nq->o, .now = time(NULL) };
+    who_here(&q);
+    if (who && nq->remote[0] >= 0 && who[nq->remote[0]].found)
+        who_elsewhere(&q, "*", &who[nq->remote[0]], 0);
     cl_numeric(cl, 315, "%s :End of WHO list", q.mask);
 }
 
-/* ---- WHOIS ---------------------------------------------------------------- */
-
-/* Under mu: "@#a +#b" for the channels of who that cl may see, in as many
- * 319s as it takes. */
-static void whois_channels(struct chat_client *cl, const struct chat_client *who)
+/* With other nodes, WHO of a nick not here asks the network (the reply
+ * waits); true if it went that way. */
+static bool who_nick_elsewhere(struct chat_client *cl, const struct who_q *q)
 {
-    char buf[IRC_LINE_MAX];
-    size_t len = 0;
-    for (unsigned i = 0; i < who->nchans; i++) {
-        struct chat_channel *ch = who->chans[i];
-        if (!chan_visible(cl, ch))
-            continue;
-        if (len + CHAT_CHANLEN + 3 > LIST_ROOM) {
-            cl_numeric(cl, 319, "%s :%s", who->nick, buf);
-            len = 0;
-        }
-        const struct chat_member *mb = chan_member(ch, who);
-        char pfx[4];
-        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s%s", len ? " " : "",
-                                chat_prefixes(cl, mb ? mb->modes : 0, pfx), ch->name);
-    }
-    if (len)
-        cl_numeric(cl, 319, "%s :%s", who->nick, buf);
-}
-
-/* Under mu: the WHOIS lines for who, in the order of Modern IRC's example. */
-static void whois_one(struct chat_client *cl, const struct chat_client *who)
-{
-    cl_numeric(cl, 311, "%s %s %s * :%s", who->nick, who->user, who->vhost, who->real);
-    whois_channels(cl, who);
-    cl_numeric(cl, 312, "%s %s :muxd", who->nick, srv_name(cl));
-    if (is_oper(who))
-        cl_numeric(cl, 313, "%s :is an IRC operator", who->nick);
-    if (who->away)
-        cl_numeric(cl, 301, "%s :%s", who->nick, who->away);
-    if (who->tls)
-        cl_numeric(cl, 671, "%s :is using a secure connection", who->nick);
-    /* The address behind a cloak: for the client itself and opers. */
-    if (strcmp(who->host, who->vhost) != 0 && (who == cl || is_oper(cl)))
-        cl_numeric(cl, 338, "%s %s :actually using host", who->nick, who->host);
-    cl_numeric(cl, 317, "%s %llu %lld :seconds idle, signon time", who->nick,
-               (unsigned long long)idle_secs(who, time(NULL)), (long long)who->signon);
-}
-
-/* A WHOIS in the making: its nicks, and what the network said of those
- * held on other nodes (remote[i]: the index in who, or -1). */
-struct whois_q {
-    unsigned n;
-    char nick[NICKS_MAX][CHAT_NICKLEN + 1];
-    int remote[NICKS_MAX];
-    char asked[IRC_LINE_MAX];
-};
-
-static void whois_remote(struct chat_client *cl, const struct chat_who *w)
-{
-    cl_numeric(cl, 311, "%s %s %s * :%s", w->nick, w->user, w->host, w->real);
-    cl_numeric(cl, 312, "%s %s :muxd (another node of this network)", w->nick, w->node);
-}
-
-/* Each nick in order: here, on another node (who, may be NULL), or 401. */
-static void whois_reply(struct chat_client *cl, const struct whois_q *q,
-                        const struct chat_who *who)
-{
-    struct mx_chat *chat = cl->chat;
-    for (unsigned i = 0; i < q->n; i++) {
-        chat_lock(chat);
-        const struct chat_client *c = reg_find(chat, q->nick[i]);
-        if (c)
-            whois_one(cl, c);
-        chat_unlock(chat);
-        if (c)
-            continue;
-        if (who && q->remote[i] >= 0 && who[q->remote[i]].found)
-            whois_remote(cl, &who[q->remote[i]]);
-        else
-            cl_numeric(cl, 401, "%s :No such nick/channel", q->nick[i]);
-    }
-    /* The list as sent, dropped nicks and all (Modern IRC 318). */
-    cl_numeric(cl, 318, "%s :End of WHOIS list", q->asked);
-}
-
-static void whois_looked_up(struct chat_client *cl, const struct chat_who *who, unsigned n,
-                            void *arg)
-{
-    (void)n;
-    if (cl)
-        whois_reply(cl, arg, who);
-    free(arg);
-}
-
-/* With other nodes: the nicks not here are asked of the network (at most
- * CHAT_LOOKUP_MAX); true if the reply waits for its answer. */
-static bool whois_ask_network(struct chat_client *cl, struct whois_q *q)
-{
-    const char *ask[CHAT_LOOKUP_MAX];
-    unsigned k = 0;
+    if (!cl->chat->has_bus || !irc_nick_valid(q->mask, CHAT_NICKLEN))
+        return false;
     chat_lock(cl->chat);
-    for (unsigned i = 0; i < q->n; i++) {
-        bool here = reg_find(cl->chat, q->nick[i]) != NULL;
-        q->remote[i] = !here && k < CHAT_LOOKUP_MAX && irc_nick_valid(q->nick[i], CHAT_NICKLEN)
-            ? (int)k : -1;
-        if (q->remote[i] >= 0)
-            ask[k++] = q->nick[i];
-    }
+    bool here = query_user(cl->chat, q->mask) != NULL;
     chat_unlock(cl->chat);
-    return k && chat_cluster_lookup(cl, ask, k, whois_looked_up, q) == 0;
+    struct nick_q *nq = here ? NULL : calloc(1, sizeof *nq);
+    if (!nq)
+        return false;
+    *nq = (struct nick_q){ .reply = who_nick_reply, .n = 1, .o = q->o };
+    snprintf(nq->nick[0], sizeof nq->nick[0], "%s", q->mask);
+    snprintf(nq->asked, sizeof nq->asked, "%s", q->mask);
+    nick_q_run(cl, nq);
+    return true;
 }
 
-void chat_cmd_whois(struct chat_client *cl, struct irc_msg *m)
+void chat_cmd_who(struct chat_client *cl, struct irc_msg *m)
 {
-    /* WHOIS [<server>] <nicks>: every nick here is on this server. */
-    char *list = m->params[m->nparams - 1];
-    if (!list[0]) {
-        cl_numeric(cl, 431, ":No nickname given");
+    struct who_q q = { .cl = cl, .mask = m->nparams && m->params[0][0] ? m->params[0] : "*",
+                       .now = time(NULL) };
+    irc_who_opts_parse(m->nparams > 1 ? m->params[1] : NULL, &q.o);
+    if (who_ask_network(cl, &q) || who_nick_elsewhere(cl, &q))
         return;
-    }
-    struct whois_q *q = malloc(sizeof *q);
-    if (!q)
-        return;
-    snprintf(q->asked, sizeof q->asked, "%s", list);
-    char *nicks[NICKS_MAX];
-    q->n = split_commas(list, nicks, NICKS_MAX);
-    for (unsigned i = 0; i < q->n; i++) {
-        snprintf(q->nick[i], sizeof q->nick[i], "%s", nicks[i]);
-        q->remote[i] = -1;
-    }
-    if (cl->chat->has_bus && whois_ask_network(cl, q))
-        return;
-    whois_reply(cl, q, NULL);
-    free(q);
-}
-
-/* ---- WHOWAS --------------------------------------------------------------- */
-
-void chat_cmd_whowas(struct chat_client *cl, struct irc_msg *m)
-{
-    struct mx_chat *chat = cl->chat;
-    if (m->nparams < 1 || !m->params[0][0]) {
-        cl_numeric(cl, 431, ":No nickname given");
-        return;
-    }
-    const char *nick = m->params[0];
-    long want = m->nparams > 1 ? strtol(m->params[1], NULL, 10) : 0;
-    struct whowas_entry e[WHOWAS_PER_NICK];
-    unsigned max = want > 0 && want < WHOWAS_PER_NICK ? (unsigned)want : WHOWAS_PER_NICK;
-    chat_lock(chat);
-    unsigned n = whowas_find(&chat->whowas, nick, e, max);
-    chat_unlock(chat);
-    for (unsigned i = 0; i < n; i++) {
-        char when[64];
-        struct tm tm;
-        strftime(when, sizeof when, "%a %b %d %H:%M:%S %Y", gmtime_r(&e[i].when, &tm));
-        cl_numeric(cl, 314, "%s %s %s * :%s", e[i].nick, e[i].user, e[i].host, e[i].real);
-        cl_numeric(cl, 312, "%s %s :%s", e[i].nick, srv_name(cl), when);
-    }
-    if (n == 0)
-        cl_numeric(cl, 406, "%s :There was no such nickname", nick);
-    cl_numeric(cl, 369, "%s :End of WHOWAS", nick);
+    who_here(&q);
+    cl_numeric(cl, 315, "%s :End of WHO list", q.mask);
 }
 
 /* ---- NAMES and LIST ------------------------------------------------------- */
@@ -451,7 +329,7 @@ static void names_node(struct nt_node *n, void *arg)
 {
     struct names_all *na = arg;
     struct chat_channel *ch = chan_of(n);
-    if (na->sent < NAMES_ALL && chan_visible(na->cl, ch)) {
+    if (na->sent < NAMES_ALL && query_chan_visible(na->cl, ch)) {
         chan_names(na->cl, ch, NULL);
         na->sent++;
     }
@@ -469,12 +347,12 @@ void chat_cmd_names(struct chat_client *cl, struct irc_msg *m)
         return;
     }
     char *names[NAMES_MAX];
-    unsigned n = split_commas(m->params[0], names, NAMES_MAX);
+    unsigned n = chat_split_commas(m->params[0], names, NAMES_MAX);
     /* One channel with other nodes: their members too (chat_chan.c). */
     if (n == 1 && chat->has_bus) {
         chat_lock(chat);
         struct chat_channel *ch = chan_find(chat, names[0]);
-        bool visible = ch && chan_visible(cl, ch);
+        bool visible = ch && query_chan_visible(cl, ch);
         chat_unlock(chat);
         if (visible) {
             chat_names_reply(cl, names[0]);
@@ -484,7 +362,7 @@ void chat_cmd_names(struct chat_client *cl, struct irc_msg *m)
     for (unsigned i = 0; i < n; i++) {
         chat_lock(chat);
         struct chat_channel *ch = chan_find(chat, names[i]);
-        if (ch && chan_visible(cl, ch))
+        if (ch && query_chan_visible(cl, ch))
             chan_names(cl, ch, NULL);
         else
             cl_numeric(cl, 366, "%s :End of NAMES list", names[i]);
@@ -502,7 +380,7 @@ static void list_node(struct nt_node *n, void *arg)
 {
     struct list_q *lq = arg;
     struct chat_channel *ch = chan_of(n);
-    if (lq->sent >= LIST_MAX || !chan_visible(lq->cl, ch) || !irc_list_match(&lq->q, ch->name, ch->n))
+    if (lq->sent >= LIST_MAX || !query_chan_visible(lq->cl, ch) || !irc_list_match(&lq->q, ch->name, ch->n))
         return;
     cl_numeric(lq->cl, 322, "%s %u :%s", ch->name, ch->n, ch->topic ? ch->topic : "");
     lq->sent++;
@@ -521,75 +399,14 @@ void chat_cmd_list(struct chat_client *cl, struct irc_msg *m)
     cl_numeric(cl, 323, ":End of LIST");
 }
 
-/* ---- ISON and USERHOST ---------------------------------------------------- */
-
-/* Appends word to buf (len used) with a space before all but the first;
- * false, and nothing added, past LIST_ROOM. */
-static bool add_word(char *buf, size_t *len, const char *word)
-{
-    size_t w = strlen(word);
-    if (*len + w + 1 > LIST_ROOM)
-        return false;
-    *len += (size_t)snprintf(buf + *len, LIST_ROOM + 1 - *len, "%s%s", *len ? " " : "", word);
-    return true;
-}
-
-/* ISON nick ...: the ones on (as they spell it), in one 303. A client
- * may send the nicks as one trailing parameter: spaces split too. */
-void chat_cmd_ison(struct chat_client *cl, struct irc_msg *m)
-{
-    struct mx_chat *chat = cl->chat;
-    char buf[LIST_ROOM + 1] = "";
-    size_t len = 0;
-    bool room = true;
-    chat_lock(chat);
-    for (int i = 0; i < m->nparams && room; i++) {
-        char *save = NULL;
-        for (char *t = strtok_r(m->params[i], " ", &save); t && room;
-             t = strtok_r(NULL, " ", &save)) {
-            const struct chat_client *who = reg_find(chat, t);
-            if (who)
-                room = add_word(buf, &len, who->nick);
-        }
-    }
-    chat_unlock(chat);
-    cl_numeric(cl, 303, ":%s", buf);
-}
-
-/* USERHOST nick ... (5 at most): nick[*]=+user@host, '*' for an operator,
- * '-' for away, in one 302. */
-void chat_cmd_userhost(struct chat_client *cl, struct irc_msg *m)
-{
-    struct mx_chat *chat = cl->chat;
-    char buf[LIST_ROOM + 1] = "";
-    size_t len = 0;
-    unsigned asked = 0;
-    chat_lock(chat);
-    for (int i = 0; i < m->nparams && asked < NICKS_MAX; i++) {
-        char *save = NULL;
-        for (char *t = strtok_r(m->params[i], " ", &save); t && asked < NICKS_MAX;
-             t = strtok_r(NULL, " ", &save), asked++) {
-            const struct chat_client *who = reg_find(chat, t);
-            char one[CHAT_NICKLEN + CHAT_USERLEN + 64 + 5];
-            if (!who)
-                continue;
-            snprintf(one, sizeof one, "%s%s=%c%s@%s", who->nick, is_oper(who) ? "*" : "",
-                     who->away ? '-' : '+', who->user, who->vhost);
-            add_word(buf, &len, one);
-        }
-    }
-    chat_unlock(chat);
-    cl_numeric(cl, 302, ":%s", buf);
-}
-
 /* ---- the server's own ----------------------------------------------------- */
 
 bool chat_target_here(struct chat_client *cl, const char *target)
 {
-    if (!target || !target[0] || irc_mask_match(target, srv_name(cl)))
+    if (!target || !target[0] || irc_mask_match(target, query_server(cl)))
         return true;
     chat_lock(cl->chat);
-    bool nick = reg_find(cl->chat, target) != NULL;
+    bool nick = query_user(cl->chat, target) != NULL;
     chat_unlock(cl->chat);
     if (!nick)
         cl_numeric(cl, 402, "%s :No such server", target);
@@ -637,15 +454,15 @@ void chat_cmd_time(struct chat_client *cl, struct irc_msg *m)
     struct tm tm;
     char when[64];
     strftime(when, sizeof when, "%A %B %d %Y -- %H:%M:%S +00:00", gmtime_r(&now, &tm));
-    cl_numeric(cl, 391, "%s %lld :%s", srv_name(cl), (long long)now, when);
+    cl_numeric(cl, 391, "%s %lld :%s", query_server(cl), (long long)now, when);
 }
 
 void chat_cmd_admin(struct chat_client *cl, struct irc_msg *m)
 {
     if (!chat_target_here(cl, m->nparams ? m->params[0] : NULL))
         return;
-    cl_numeric(cl, 256, "%s :Administrative info", srv_name(cl));
-    cl_numeric(cl, 257, ":muxd chat server %s", srv_name(cl));
+    cl_numeric(cl, 256, "%s :Administrative info", query_server(cl));
+    cl_numeric(cl, 257, ":muxd chat server %s", query_server(cl));
     cl_numeric(cl, 258, ":Run by the operators of this host");
     cl_numeric(cl, 259, ":No administrative e-mail is configured");
 }
