@@ -146,10 +146,22 @@ static void on_state(void *arg, bool up)
         mx_chat_bus_up(l->chat);
 }
 
+/* The others took this node for dead (it was cut off, or stopped, for
+ * longer than its heartbeat key lives) and freed its nicks and members:
+ * its clients come back to the network, with a JOIN for each of their
+ * channels. */
+static void taken_for_dead(void *arg)
+{
+    struct link *l = arg;
+    mx_warn("cluster: node %s was taken for dead by the other nodes (no heartbeat for too "
+            "long): its users join the network again", l->node);
+    mx_chat_bus_rejoin(l->chat);
+}
+
 static void on_beat(void *arg)
 {
     struct link *l = arg;
-    mx_net_reap(l->bus, l->prefix, l->node, l->node);
+    mx_net_reap(l->bus, l->prefix, l->node, l->node, taken_for_dead, l);
 }
 
 int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts *o)

@@ -109,16 +109,24 @@ static const char hello_lua[] =
     "redis.call('SADD', ARGV[1] .. 'nodes', ARGV[2])\n"
     "return 1\n";
 
-/* ARGV: prefix, node. Returns the nodes found dead. Each of a dead
- * node's clients that was on channels quits them with a netsplit reason,
- * published on the network's subject like any QUIT (chat_wire.c has the
- * payload: NODE, NEED, TAGS, CHANNELS, LINE), signed by the dead node so
- * that every survivor delivers it. */
+/* ARGV: prefix, node, server. Returns whether this node was found dead
+ * itself since its last call (cut off, or stopped, for longer than its
+ * key lives: its `reaped:` mark), then the nodes found dead now. Each of
+ * a dead node's clients that was on channels quits them with a netsplit
+ * reason, published on the network's subject like any QUIT (chat_wire.c
+ * has the payload: NODE, NEED, TAGS, CHANNELS, LINE), signed by the dead
+ * node so that every survivor delivers it; the node is marked, so that
+ * it learns it when it comes back (and is in the set of nodes again,
+ * with or without a hello: a node stopped and continued never
+ * reconnects). */
 static const char reap_lua[] =
     HAS_MEMBERS
-    "local dead = {}\n"
+    "local back = redis.call('DEL', ARGV[1] .. 'reaped:' .. ARGV[2])\n"
+    "if back == 1 then redis.call('SADD', ARGV[1] .. 'nodes', ARGV[2]) end\n"
+    "local dead = { back }\n"
     "for _, n in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'nodes')) do\n"
     "  if n ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. 'node:' .. n) == 0 then\n"
+    "    redis.call('SET', ARGV[1] .. 'reaped:' .. n, '1', 'EX', 86400)\n"
     FREE_NICKS_OF("n")
     FREE_MEMBERS_OF("n")
     "    for _, g in pairs(gone) do\n"
@@ -183,12 +191,25 @@ static void logged(void *arg, const redisReply *r)
         mx_warn("cluster: redis: %s: %s", (const char *)arg, r->str);
 }
 
+struct reap {
+    void (*taken_for_dead)(void *arg);
+    void *arg;
+};
+
 static void reaped(void *arg, const redisReply *r)
 {
-    logged(arg, r);
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
-        mx_warn("cluster: node %s is gone (its heartbeat expired): its nicks are free",
-                r->element[i]->str);
+    struct reap k = *(struct reap *)arg;
+    free(arg);
+    logged((void *)"reap", r);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+        return;
+    for (size_t i = 1; i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING)
+            mx_warn("cluster: node %s is gone (its heartbeat expired): its nicks are free",
+                    r->element[i]->str);
+    const redisReply *me = r->element[0];
+    if (me->type == REDIS_REPLY_INTEGER && me->integer == 1 && k.taken_for_dead)
+        k.taken_for_dead(k.arg);
 }
 
 /* EVAL script 0 args...: done (with ctx) or fn (with arg) for the reply. */
@@ -325,10 +346,15 @@ void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node)
     eval(b, hello_lua, 2, (const char *[]){ prefix, node }, NULL, logged, (void *)"hello");
 }
 
-void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const char *server)
+void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const char *server,
+                 void (*taken_for_dead)(void *arg), void *arg)
 {
-    eval(b, reap_lua, 3, (const char *[]){ prefix, node, server }, NULL, reaped,
-         (void *)"reap");
+    struct reap *k = malloc(sizeof *k);
+    if (!k)
+        return;
+    *k = (struct reap){ taken_for_dead, arg };
+    if (eval(b, reap_lua, 3, (const char *[]){ prefix, node, server }, NULL, reaped, k) < 0)
+        free(k);
 }
 
 void mx_net_member(struct mx_bus *b, const char *prefix, const char *node, const char *chan,

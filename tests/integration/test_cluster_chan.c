@@ -11,6 +11,7 @@
  * the Redis checks among them, are harness/cluster.c. */
 #include "cluster.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -231,6 +232,89 @@ Test(cluster, netsplit_quit)
     irc_close(&alice.c);
     irc_close(&bob.c);
     irc_close(&cy.c);
+    teardown();
+}
+
+/* u's next line starts with start (its end varies). */
+static void expect_start(struct user *u, const char *start, int ms)
+{
+    int rc = irc_next(&u->c, ms);
+    MX_REQUIRE(rc == 1 && strncmp(u->c.line, start, strlen(start)) == 0,
+               "%s: want '%s...' within %d ms; last lines:\n%s", u->c.nick, start, ms,
+               irc_recent(&u->c));
+}
+
+/* b is stopped (SIGSTOP) for longer than its heartbeat key lives: the
+ * others take it for dead, its users QUIT for them, and cy on c takes
+ * dan's nick. b continues: it learns it was taken for dead, its users
+ * JOIN their channels again for the others, and dan, whose nick is cy's
+ * now, becomes a guest. */
+Test(cluster, node_taken_for_dead_comes_back)
+{
+    enum { QUIT_MS = 4 * HEARTBEAT_MS + 3000 };
+    static struct user alice, bob, dan, cy;
+    setup_nodes();
+    login(&alice, 0, "alice");
+    login(&bob, 1, "bob");
+    login(&dan, 1, "dan");
+    IRC_JOIN(&alice.c, "#m", T);
+    IRC_JOIN(&bob.c, "#m", T);
+    IRC_JOIN(&dan.c, "#m", T);
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    expect_line(&alice.c, ":dan!udan@127.0.0.1 JOIN :#m");
+    expect_line(&bob.c, ":dan!udan@127.0.0.1 JOIN :#m");
+
+    struct mx_daemon *b = w.n[1].d;
+    size_t from = daemon_log_len(b);
+    MX_REQUIRE(b->pid > 0 && kill(b->pid, SIGSTOP) == 0, "SIGSTOP: %s", strerror(errno));
+    /* Both QUIT, in no set order (the reaper's table of b's users). */
+    bool quit[2] = { false, false };
+    for (int i = 0; i < 2; i++) {
+        MX_REQUIRE(irc_next(&alice.c, i ? T : QUIT_MS) == 1, "alice: no QUIT; last lines:\n%s",
+                   irc_recent(&alice.c));
+        int who = strncmp(alice.c.line, ":bob!ubob@127.0.0.1 QUIT :", 26) == 0 ? 0
+                  : strncmp(alice.c.line, ":dan!udan@127.0.0.1 QUIT :", 26) == 0 ? 1 : -1;
+        MX_REQUIRE(who >= 0 && !quit[who], "alice: '%s', want bob's and dan's QUITs",
+                   alice.c.line);
+        quit[who] = true;
+    }
+    login(&cy, 2, "dan");
+    MX_REQUIRE(kill(b->pid, SIGCONT) == 0, "SIGCONT: %s", strerror(errno));
+
+    /* Both JOIN again for alice (in b's order of members); dan gives up
+     * his nick, with a NOTICE, for a guest one, and alice sees that too. */
+    int64_t t0 = mx_now_ms();
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#m");
+    expect_line(&alice.c, ":dan!udan@127.0.0.1 JOIN :#m");
+    cr_log_info("the JOINs %lld ms after SIGCONT", (long long)(mx_now_ms() - t0));
+    expect_start(&dan, ":b.test.muxd NOTICE dan :*** Your nick was taken", T);
+    expect_start(&dan, ":dan!udan@127.0.0.1 NICK :Guest", T);
+    char guest[32];
+    snprintf(guest, sizeof guest, "%s", strrchr(dan.c.line, ':') + 1);
+    expect_line(&alice.c, "%s", dan.c.line);
+    expect_line(&bob.c, "%s", dan.c.line);
+    MX_REQUIRE(log_find(b, from, "was taken for dead by the other nodes") >= 0,
+               "node b did not log that it was taken for dead");
+    require_holder("dan", 2, T);
+    char folded[32];  /* the key's: rfc1459 case, and a guest nick has no []\\~ */
+    for (size_t i = 0; i <= strlen(guest); i++)
+        folded[i] = (char)tolower((unsigned char)guest[i]);
+    require_holder(folded, 1, T);
+    require_holder("bob", 1, T);
+    char names[128];
+    snprintf(names, sizeof names, "@alice bob %s", guest);
+    names_become(&alice, "#m", names, T);
+    /* The network knows b again: it is in the set of nodes, and a line
+     * of bob's reaches alice. */
+    MX_REQUIRE(irc_send(&bob.c, "PRIVMSG #m :back") == 0);
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 PRIVMSG #m :back");
+    char rep[64];
+    MX_REQUIRE(redis_cmd(redis.port, rep, sizeof rep, "SISMEMBER", KEYS "nodes", "b", NULL) == 0 &&
+               strcmp(rep, "1") == 0, "Redis: b in " KEYS "nodes: '%s'", rep);
+    MX_REQUIRE(irc_quiet(&alice.c, DUP_WAIT_MS), "alice: '%s'", alice.c.line);
+    struct user *all[] = { &alice, &bob, &dan, &cy };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        irc_close(&all[i]->c);
     teardown();
 }
 

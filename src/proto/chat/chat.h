@@ -144,6 +144,10 @@ void mx_chat_bus_message(struct mx_chat *chat, const char *subject, size_t slen,
 /* The bus's thread: Redis is reached (again); every channel with members
  * here subscribes. */
 void mx_chat_bus_up(struct mx_chat *chat);
+/* The bus's thread: the other nodes took this one for dead and forgot
+ * its users: as mx_chat_bus_up, and every member here JOINs its
+ * channels again for them. */
+void mx_chat_bus_rejoin(struct mx_chat *chat);
 
 extern const struct mx_proto mx_chat_proto;
 

@@ -43,13 +43,39 @@ static void resubscribe(struct nt_node *n, void *arg)
         wire_topic(arg, ch);
 }
 
+/* A nick claimed again that another client got meanwhile. */
+struct lost {
+    struct mx_chat *chat;
+    uint64_t id;                    /* the client's conn id */
+    char nick[CHAT_NICKLEN + 1];    /* the nick it held */
+};
+
+/* On the client's owner: if it still holds the nick, it gives it up. */
+static void lost_run(struct mx_conn *c, void *arg)
+{
+    struct lost *k = arg;
+    struct chat_client *cl = c ? mx_conn_data(c) : NULL;
+    if (cl && !(cl->flags & CL_GONE) && irc_casecmp(cl->nick, k->nick) == 0) {
+        struct chat_worker *wk = chat_enter(k->chat, cl->worker);
+        chat_nick_collided(cl);
+        chat_leave(wk);
+    }
+    free(k);
+}
+
+/* The bus's thread: the claim is held by another client (it was taken
+ * while this node was cut off from Redis, or taken for dead). */
 static void reclaimed(void *ctx, int r)
 {
-    char *nick = ctx;
-    if (r == 0)
-        mx_warn("cluster: nick %s was claimed elsewhere while Redis was lost: two clients "
-                "now share it", nick);
-    free(nick);
+    struct lost *k = ctx;
+    if (r != 0) {
+        free(k);
+        return;
+    }
+    mx_warn("cluster: nick %s was claimed by another node's client while this node was cut "
+            "off: ours gives it up", k->nick);
+    if (mx_server_post(k->chat->srv, k->id, lost_run, k) < 0)
+        free(k);
 }
 
 /* Its clients claim their nicks again (Redis may have restarted empty):
@@ -61,12 +87,16 @@ static void reclaim(struct nt_node *n, void *arg)
                                                     offsetof(struct chat_client, node));
     if (!cl->registered)
         return;
-    char folded[CHAT_NICKLEN + 1];
+    char folded[CHAT_NICKLEN + 1], info[CHAT_INFO_MAX];
     irc_casefold(folded, cl->nick, sizeof folded);
-    char *ctx = strdup(cl->nick), info[CHAT_INFO_MAX];
+    struct lost *k = malloc(sizeof *k);
+    if (!k)
+        return;
+    *k = (struct lost){ .chat = chat, .id = cl->id };
+    snprintf(k->nick, sizeof k->nick, "%s", cl->nick);
     claim_info(cl, cl->nick, info, sizeof info);
-    if (ctx && chat->bus.claim(chat->bus.arg, cl->uid, folded, info, reclaimed, ctx) < 0)
-        free(ctx);
+    if (chat->bus.claim(chat->bus.arg, cl->uid, folded, info, reclaimed, k) < 0)
+        free(k);
 }
 
 void mx_chat_bus_up(struct mx_chat *chat)
@@ -76,6 +106,29 @@ void mx_chat_bus_up(struct mx_chat *chat)
     chat->bus.subscribe(chat->bus.arg, chat->usubj, true);
     nt_each(&chat->nicks, reclaim, chat);
     nt_each(&chat->chans, resubscribe, chat);
+    chat_unlock(chat);
+}
+
+/* Under mu: a JOIN of each member of the channel, for the other nodes'
+ * members, who saw them QUIT when this node was taken for dead. */
+static void rejoin_chan(struct nt_node *n, void *arg)
+{
+    struct mx_chat *chat = arg;
+    struct chat_channel *ch = chan_of(n);
+    for (unsigned i = 0; i < ch->n; i++) {
+        const struct chat_client *m = ch->m[i].cl;
+        struct mx_chunk *line = chat_line(":%s!%s@%s JOIN :%s", m->nick, m->user, m->vhost,
+                                          ch->name);
+        wire_chan_line(chat, ch->name, line);
+        mx_chunk_unref(line);
+    }
+}
+
+void mx_chat_bus_rejoin(struct mx_chat *chat)
+{
+    mx_chat_bus_up(chat);
+    chat_lock(chat);
+    nt_each(&chat->chans, rejoin_chan, chat);
     chat_unlock(chat);
 }
 

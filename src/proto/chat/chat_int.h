@@ -637,6 +637,10 @@ void chat_cmd_links(struct chat_client *cl, struct irc_msg *m);
 void chat_lusers(struct chat_client *cl);
 /* Is target (a server mask or a nick) this server? If not, 402 to cl. */
 bool chat_target_here(struct chat_client *cl, const char *target);
+/* chat_reg.c, on cl's owner: another client holds cl's nick on the
+ * network (taken while this node was cut off): cl takes a guest nick, as
+ * if by NICK. */
+void chat_nick_collided(struct chat_client *cl);
 /* chat_cmd.c: splits a comma list in place into at most max items. */
 unsigned chat_split_commas(char *s, char **out, unsigned max);
 /* chat_cap.c: IRCv3. CAP LS, LIST and REQ (END is chat_reg.c's: it

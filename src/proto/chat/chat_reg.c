@@ -317,6 +317,35 @@ static bool taken_here(struct chat_client *cl, const char *nick)
     return other && other != cl;
 }
 
+/* A guest nick claimed for a client whose nick went to another. */
+static void guest_claimed(struct chat_client *cl, int r, const char *nick)
+{
+    if (r == 0 || (r == 1 && !nick_apply(cl, nick))) {
+        if (r == 1)
+            chat_cluster_let_go(cl->chat, cl->uid, nick);
+        chat_nick_collided(cl);  /* that one was taken: other digits */
+        return;
+    }
+    if (r == 1)
+        cl->flags |= CL_CLAIMED;
+    /* r < 0, the network lost again: cl keeps the nick it shares until
+     * it changes it or the network is back (it claims it again then). */
+}
+
+void chat_nick_collided(struct chat_client *cl)
+{
+    cl->flags &= ~CL_CLAIMED;  /* the claim is the other client's */
+    char guest[CHAT_NICKLEN + 1];
+    snprintf(guest, sizeof guest, "Guest%05u", (unsigned)arc4random_uniform(100000));
+    cl_printf(cl, ":%s NOTICE %s :*** Your nick was taken by a user of another server of this "
+              "network while this one was cut off from it: you are %s now", cl_set(cl)->o.server_name,
+              cl->nick, guest);
+    if (taken_here(cl, guest))
+        chat_nick_collided(cl);
+    else if (chat_cluster_claim(cl, guest, guest_claimed) == 1)
+        nick_apply(cl, guest);  /* no network any more: this node's word */
+}
+
 void chat_cmd_nick(struct chat_client *cl, struct irc_msg *m)
 {
     if (m->nparams < 1 || !m->params[0][0]) {
