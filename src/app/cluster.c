@@ -99,6 +99,13 @@ static int members(void *arg, const char *chan,
     return mx_net_members(l->bus, l->prefix, chan, done, ctx);
 }
 
+static int channels(void *arg, unsigned max,
+                    void (*done)(void *, const char *const *, const size_t *, unsigned), void *ctx)
+{
+    struct link *l = arg;
+    return mx_net_channels(l->bus, l->prefix, max, done, ctx);
+}
+
 static void metric(void (*emit)(void *, const struct mx_metric *), void *sink,
                    const char *name, const char *help, enum mx_metric_type type, uint64_t v)
 {
@@ -182,6 +189,7 @@ int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts
     struct mx_chat_bus cb = { .arg = l, .publish = publish, .subscribe = subscribe,
                               .claim = claim, .release = release, .to_nick = to_nick, .lookup = lookup,
                               .member = member, .members = members, .state = state,
+                              .channels = channels,
                               .metrics = metrics };
     int rc;
     l->bus = mx_bus_new(&bo);

@@ -92,7 +92,10 @@ static const char to_nick_lua[] =
     "    local h = ARGV[1] .. 'members:' .. chan\n" \
     "    local who = redis.call('HGET', h, owner)\n" \
     "    redis.call('HDEL', h, owner)\n" \
-    "    if not has_members(h) then redis.call('DEL', h) end\n" \
+    "    if not has_members(h) then\n" \
+    "      redis.call('DEL', h)\n" \
+    "      redis.call('SREM', ARGV[1] .. 'chans', chan)\n" \
+    "    end\n" \
     "    if who then\n" \
     "      local g = gone[owner] or { who = who, chans = {} }\n" \
     "      table.insert(g.chans, chan)\n" \
@@ -154,22 +157,46 @@ static const char member_lua[] =
     "  end\n"
     "  redis.call('HSET', h, ARGV[4], ARGV[5])\n"
     "  redis.call('SADD', m, ARGV[3] .. ' ' .. ARGV[4])\n"
+    "  redis.call('SADD', ARGV[1] .. 'chans', ARGV[3])\n"
     "else\n"
     "  redis.call('HDEL', h, ARGV[4])\n"
     "  redis.call('SREM', m, ARGV[3] .. ' ' .. ARGV[4])\n"
-    "  if not has_members(h) then redis.call('DEL', h) end\n"
+    "  if not has_members(h) then\n"
+    "    redis.call('DEL', h)\n"
+    "    redis.call('SREM', ARGV[1] .. 'chans', ARGV[3])\n"
+    "  end\n"
     "end\n"
     "return 1\n";
 
-/* ARGV: prefix, channel, field ("*" the topic, "+" the modes, "i:NICK" an
- * invitation), value
- * ("": none). A channel's state lives in its members' hash, so it goes
+/* ARGV: prefix, channel, field ("*" the topic, "+" the modes, "#" its
+ * name as created, "i:NICK" an invitation), value ("": none). A channel's state lives in its members' hash, so it goes
  * with the last member (member_lua). */
 static const char state_lua[] =
     "local h = ARGV[1] .. 'members:' .. ARGV[2]\n"
     "if ARGV[4] == '' then redis.call('HDEL', h, ARGV[3])\n"
     "elseif redis.call('EXISTS', h) == 1 then redis.call('HSET', h, ARGV[3], ARGV[4]) end\n"
     "return 1\n";
+
+/* ARGV: prefix, max. Every channel with members, as
+ * "NAME\nUSERS\nFLAGS\nTOPIC" (NAME as created, its "#" field; FLAGS
+ * the first line of its modes; TOPIC its text), at most max of them. */
+static const char channels_lua[] =
+    "local out = {}\n"
+    "for _, c in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'chans')) do\n"
+    "  if #out >= tonumber(ARGV[2]) then break end\n"
+    "  local kv = redis.call('HGETALL', ARGV[1] .. 'members:' .. c)\n"
+    "  local n, name, flags, topic = 0, c, '', ''\n"
+    "  for i = 1, #kv, 2 do\n"
+    "    local f, v = kv[i], kv[i + 1]\n"
+    "    if string.find(f, ' ', 1, true) then n = n + 1\n"
+    "    elseif f == '#' then name = v\n"
+    "    elseif f == '+' then flags = string.match(v, '^[^\\n]*')\n"
+    "    elseif f == '*' then topic = string.match(v, '^[^\\n]*\\n[^\\n]*\\n(.*)$') or ''\n"
+    "    end\n"
+    "  end\n"
+    "  if n > 0 then out[#out + 1] = name .. '\\n' .. n .. '\\n' .. flags .. '\\n' .. topic end\n"
+    "end\n"
+    "return out\n";
 
 struct pending {
     mx_net_done_fn *done;
@@ -408,6 +435,40 @@ static void listed(void *arg, const redisReply *r)
     free(own);
     free(v);
     free(lens);
+}
+
+/* An array of strings, any length. */
+static void strings(void *arg, const redisReply *r)
+{
+    struct found l;
+    if (!found_take(arg, r, &l))
+        return;
+    size_t n = r->elements;
+    const char **v = malloc((n ? n : 1) * sizeof *v);
+    size_t *lens = malloc((n ? n : 1) * sizeof *lens);
+    unsigned k = 0;
+    for (size_t i = 0; v && lens && i < n; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        v[k] = r->element[i]->str;
+        lens[k++] = r->element[i]->len;
+    }
+    if (v && lens)
+        l.done(l.ctx, v, lens, k);
+    else
+        l.done(l.ctx, NULL, NULL, 0);
+    free(v);
+    free(lens);
+}
+
+int mx_net_channels(struct mx_bus *b, const char *prefix, unsigned max, mx_net_found_fn *done,
+                    void *ctx)
+{
+    char m[16];
+    int ml = snprintf(m, sizeof m, "%u", max);
+    const char *args[] = { "EVAL", channels_lua, "0", prefix, m };
+    size_t lens[] = { 4, sizeof channels_lua - 1, 1, strlen(prefix), (size_t)ml };
+    return found_call(b, 5, args, lens, strings, done, ctx);
 }
 
 int mx_net_members(struct mx_bus *b, const char *prefix, const char *chan,

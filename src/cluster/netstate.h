@@ -75,4 +75,11 @@ void mx_net_state(struct mx_bus *b, const char *prefix, const char *chan, const 
 int mx_net_members(struct mx_bus *b, const char *prefix, const char *chan,
                    mx_net_found_fn *done, void *ctx);
 
+/* Every channel of the network with members, at most max of them, done
+ * as mx_net_lookup's with each v[i] "NAME\nUSERS\nFLAGS\nTOPIC" (the
+ * name as created, its member count on every node, the first line of its
+ * modes, its topic's text). 0 or <0 as mx_net_claim. */
+int mx_net_channels(struct mx_bus *b, const char *prefix, unsigned max, mx_net_found_fn *done,
+                    void *ctx);
+
 #endif

@@ -318,6 +318,74 @@ Test(cluster, node_taken_for_dead_comes_back)
     teardown();
 }
 
+/* u's LIST (args after it): its 322s as "#chan USERS :topic", sorted,
+ * joined by " | ", against want; between its 321 and 323. */
+static void list_is(struct user *u, const char *args, const char *want)
+{
+    MX_REQUIRE(irc_send(&u->c, "LIST%s%s", args[0] ? " " : "", args) == 0);
+    const char *srv = w.n[u->node].srv;
+    expect_line(&u->c, ":%s 321 %s Channel :Users  Name", srv, u->c.nick);
+    char got[8][160], pfx[160], end[160];
+    unsigned n = 0;
+    snprintf(pfx, sizeof pfx, ":%s 322 %s ", srv, u->c.nick);
+    snprintf(end, sizeof end, ":%s 323 %s :End of LIST", srv, u->c.nick);
+    for (;;) {
+        MX_REQUIRE(irc_next(&u->c, T) == 1, "%s: no end of LIST; last lines:\n%s", u->c.nick,
+                   irc_recent(&u->c));
+        if (strcmp(u->c.line, end) == 0)
+            break;
+        MX_REQUIRE(strncmp(u->c.line, pfx, strlen(pfx)) == 0 && n < 8, "%s: '%s' in LIST",
+                   u->c.nick, u->c.line);
+        snprintf(got[n++], sizeof got[0], "%s", u->c.line + strlen(pfx));
+    }
+    qsort(got, n, sizeof got[0], by_text);
+    char all[8 * 163 + 1] = "";
+    for (unsigned i = 0; i < n; i++)
+        snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", i ? " | " : "", got[i]);
+    MX_REQUIRE(strcmp(all, want) == 0, "%s: LIST %s gives '%s', want '%s'", u->c.nick, args,
+               all, want);
+}
+
+/* LIST names every node's channels, with their members on every node and
+ * their topic, the secret ones only to their members. */
+Test(cluster, list_across_nodes)
+{
+    static struct user alice, bob, cy;
+    setup_nodes();
+    login(&alice, 0, "alice");
+    login(&bob, 1, "bob");
+    login(&cy, 2, "cy");
+    IRC_JOIN(&alice.c, "#Alpha", T);
+    MX_REQUIRE(irc_send(&alice.c, "TOPIC #Alpha :hello world") == 0);
+    expect_line(&alice.c, ":alice!ualice@127.0.0.1 TOPIC #Alpha :hello world");
+    IRC_JOIN(&bob.c, "#beta", T);
+    MX_REQUIRE(irc_send(&bob.c, "MODE #beta +s") == 0);
+    expect_line(&bob.c, ":bob!ubob@127.0.0.1 MODE #beta +s");
+    /* b's JOIN comes after its MODE on the same connection to Redis: once
+     * alice sees the JOIN, the network has both. */
+    IRC_JOIN(&bob.c, "#alpha", T);
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#alpha");
+    list_is(&cy, "", "#Alpha 2 :hello world");
+    list_is(&bob, "", "#Alpha 2 :hello world | #beta 1 :");
+    list_is(&alice, ">1", "#Alpha 2 :hello world");
+    list_is(&bob, "#b*", "#beta 1 :");
+    list_is(&cy, "#b*", "");
+    /* The last member gone, the channel is gone from the network. */
+    MX_REQUIRE(irc_send(&bob.c, "PART #beta") == 0);
+    expect_line(&bob.c, ":bob!ubob@127.0.0.1 PART #beta");
+    MX_REQUIRE(irc_send(&bob.c, "PART #alpha") == 0);
+    expect_line(&bob.c, ":bob!ubob@127.0.0.1 PART #alpha");
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 PART #alpha");
+    list_is(&bob, "", "#Alpha 1 :hello world");
+    char rep[64];
+    MX_REQUIRE(redis_cmd(redis.port, rep, sizeof rep, "SISMEMBER", KEYS "chans", "#beta", NULL) ==
+               0 && strcmp(rep, "0") == 0, "Redis: #beta still in " KEYS "chans: '%s'", rep);
+    irc_close(&alice.c);
+    irc_close(&bob.c);
+    irc_close(&cy.c);
+    teardown();
+}
+
 /* ---- c) Redis restarted empty: the member lists are filled again ------- */
 
 Test(cluster, names_after_redis_restart)

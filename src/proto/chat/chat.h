@@ -127,6 +127,12 @@ struct mx_chat_bus {
     int (*members)(void *arg, const char *chan,
                    void (*done)(void *ctx, const char *const *v, const size_t *lens,
                                 unsigned n), void *ctx);
+    /* Any thread: every channel of the network with members (at most
+     * max), done as lookup's, each v[i] "NAME\nUSERS\nFLAGS\nTOPIC": its
+     * name, members on every node, mode letters, topic. */
+    int (*channels)(void *arg, unsigned max,
+                    void (*done)(void *ctx, const char *const *v, const size_t *lens,
+                                 unsigned n), void *ctx);
     /* Optional: the bus's numbers, for the chat's /metrics. */
     void (*metrics)(void *arg, void (*emit)(void *sink, const struct mx_metric *m), void *sink);
 };

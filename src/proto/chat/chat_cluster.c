@@ -403,6 +403,96 @@ int chat_cluster_lookup(struct chat_client *cl, const char *const *nicks, unsign
     return 0;
 }
 
+/* ---- the network's channels (LIST) --------------------------------------- */
+
+struct listing {
+    struct mx_chat *chat;
+    uint64_t id;                    /* the asking client's conn id */
+    chat_listed_fn *then;
+    void *arg;
+    unsigned n;
+    bool failed;
+    char *text;                     /* the topics, one after another */
+    struct chat_netlist c[];
+};
+
+static void listing_run(struct mx_conn *c, void *arg)
+{
+    struct listing *l = arg;
+    struct chat_worker *wk;
+    struct chat_client *cl = answer_begin(c, l->chat, &wk);
+    if (cl) {
+        l->then(cl, l->failed ? NULL : l->c, l->n, l->arg);
+        chat_leave(wk);
+    } else {
+        l->then(NULL, NULL, 0, l->arg);
+    }
+    free(l->text);
+    free(l);
+}
+
+/* "NAME\nUSERS\nFLAGS\nTOPIC" into e, its topic at *text; false if it is
+ * not that. */
+static bool parse_listed(const char *v, size_t len, struct chat_netlist *e, char **text)
+{
+    const char *end = v + len, *f[4] = { v };
+    for (int i = 1; i < 4; i++) {
+        const char *nl = memchr(f[i - 1], '\n', (size_t)(end - f[i - 1]));
+        if (!nl)
+            return false;
+        f[i] = nl + 1;
+    }
+    size_t nl0 = (size_t)(f[1] - f[0] - 1), tl = (size_t)(end - f[3]);
+    if (nl0 == 0 || nl0 > CHAT_CHANLEN || f[0][0] != '#' || tl > CHAT_TOPICLEN ||
+        memchr(f[0], ' ', nl0) || memchr(f[3], '\r', tl))
+        return false;
+    memcpy(e->name, f[0], nl0);
+    e->name[nl0] = '\0';
+    e->users = strtoul(f[1], NULL, 10);
+    e->secret = memchr(f[2], 's', (size_t)(f[3] - f[2] - 1)) != NULL;
+    memcpy(*text, f[3], tl);
+    (*text)[tl] = '\0';
+    e->topic = *text;
+    *text += tl + 1;
+    return true;
+}
+
+static void channels_done(void *ctx, const char *const *v, const size_t *lens, unsigned n)
+{
+    struct listing *q = ctx, *l = NULL;
+    size_t total = 0;
+    for (unsigned i = 0; v && i < n; i++)
+        total += lens[i] + 1;
+    if (v && (l = realloc(q, sizeof *q + n * sizeof q->c[0])) && (l->text = malloc(total + 1))) {
+        char *t = l->text;
+        for (unsigned i = 0; i < n; i++)
+            l->n += parse_listed(v[i], lens[i], &l->c[l->n], &t);
+    }
+    if (l)
+        q = l;
+    q->failed = !l || !q->text;
+    if (mx_server_post(q->chat->srv, q->id, listing_run, q) < 0)
+        listing_run(NULL, q);
+}
+
+int chat_cluster_channels(struct chat_client *cl, unsigned max, chat_listed_fn *then,
+                          void *arg)
+{
+    struct mx_chat *chat = cl->chat;
+    if (!chat->has_bus || !chat->bus.channels)
+        return 1;
+    struct listing *l = calloc(1, sizeof *l);
+    if (!l)
+        return -1;
+    *l = (struct listing){ .chat = chat, .id = cl->id, .then = then, .arg = arg };
+    if (chat->bus.channels(chat->bus.arg, max, channels_done, l) < 0) {
+        free(l);
+        return -1;
+    }
+    ask_begin(cl);
+    return 0;
+}
+
 /* ---- a channel's members on other nodes --------------------------------- */
 
 struct names {
@@ -523,6 +613,8 @@ static void names_done(void *ctx, const char *const *v, const size_t *lens, unsi
             parse_topic(v[i] + 2, lens[i] - 2, &q->topic);
         else if (lens[i] >= 2 && v[i][0] == '+' && v[i][1] == '\n')
             q->modes = strndup(v[i] + 2, lens[i] - 2);
+        else if (lens[i] >= 2 && v[i][0] == '#' && v[i][1] == '\n')
+            continue;  /* the name as created: LIST's */
         else if (q->who && q->real && q->status)
             names_entry(q, v[i], lens[i]);
     }

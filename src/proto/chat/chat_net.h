@@ -90,6 +90,20 @@ typedef void chat_looked_up_fn(struct chat_client *cl, const struct chat_who *wh
                                void *arg);
 int chat_cluster_lookup(struct chat_client *cl, const char *const *nicks, unsigned n,
                         chat_looked_up_fn *then, void *arg);
+/* On cl's owner: the network's channels, at most max. 1: no network; 0:
+ * asked, cl's input waits until then(cl, c, n, arg) runs on its owner (c
+ * NULL if the network did not answer); -1: the network is unreachable
+ * now. If cl has gone by then, then(NULL, NULL, 0, arg) runs. */
+struct chat_netlist {
+    char name[CHAT_CHANLEN + 1];
+    unsigned long users;            /* on every node */
+    bool secret;                    /* +s */
+    const char *topic;              /* "" for none */
+};
+typedef void chat_listed_fn(struct chat_client *cl, const struct chat_netlist *c, unsigned n,
+                            void *arg);
+int chat_cluster_channels(struct chat_client *cl, unsigned max, chat_listed_fn *then,
+                          void *arg);
 /* Not under mu: m (not taken) to nick on whichever node holds it; 401
  * to cl later if none does (and !quiet). invite: m is an INVITE to that
  * channel, kept in the network's copy once delivered (NULL: not one).

@@ -380,23 +380,66 @@ static void list_node(struct nt_node *n, void *arg)
 {
     struct list_q *lq = arg;
     struct chat_channel *ch = chan_of(n);
-    if (lq->sent >= LIST_MAX || !query_chan_visible(lq->cl, ch) || !irc_list_match(&lq->q, ch->name, ch->n))
+    if (lq->sent >= LIST_MAX || !query_chan_visible(lq->cl, ch) ||
+        !irc_list_match(&lq->q, ch->name, ch->n))
         return;
     cl_numeric(lq->cl, 322, "%s %u :%s", ch->name, ch->n, ch->topic ? ch->topic : "");
     lq->sent++;
 }
 
+/* LIST's parameters, kept while the network is asked. */
+struct list_wait {
+    char p[2][IRC_LINE_MAX];
+    int n;
+};
+
+/* Under mu: the network's channels, the secret ones only to members. */
+static void list_network(struct list_q *lq, const struct chat_netlist *c, unsigned n)
+{
+    for (unsigned i = 0; i < n && lq->sent < LIST_MAX; i++) {
+        struct chat_channel *ch = chan_find(lq->cl->chat, c[i].name);
+        if ((c[i].secret && !(ch && cl_on(lq->cl, ch))) ||
+            !irc_list_match(&lq->q, c[i].name, c[i].users))
+            continue;
+        cl_numeric(lq->cl, 322, "%s %lu :%s", c[i].name, c[i].users, c[i].topic);
+        lq->sent++;
+    }
+}
+
+/* The reply: the network's channels (c, n), or without them (c NULL)
+ * this node's. */
+static void list_reply(struct chat_client *cl, const struct chat_netlist *c, unsigned n,
+                       void *arg)
+{
+    struct list_wait *lw = arg;
+    if (!cl) {
+        free(lw);
+        return;
+    }
+    struct list_q lq = { .cl = cl };
+    for (int i = 0; i < lw->n; i++)
+        irc_list_parse(lw->p[i], &lq.q);
+    cl_numeric(cl, 321, "Channel :Users  Name");
+    chat_lock(cl->chat);
+    if (c)
+        list_network(&lq, c, n);
+    else
+        nt_each(&cl->chat->chans, list_node, &lq);
+    chat_unlock(cl->chat);
+    cl_numeric(cl, 323, ":End of LIST");
+    free(lw);
+}
+
 void chat_cmd_list(struct chat_client *cl, struct irc_msg *m)
 {
-    struct mx_chat *chat = cl->chat;
-    struct list_q lq = { .cl = cl };
+    struct list_wait *lw = calloc(1, sizeof *lw);
+    if (!lw)
+        return;
     for (int i = 0; i < m->nparams && i < 2; i++)
-        irc_list_parse(m->params[i], &lq.q);
-    cl_numeric(cl, 321, "Channel :Users  Name");
-    chat_lock(chat);
-    nt_each(&chat->chans, list_node, &lq);
-    chat_unlock(chat);
-    cl_numeric(cl, 323, ":End of LIST");
+        snprintf(lw->p[lw->n++], sizeof lw->p[0], "%s", m->params[i]);
+    /* Twice what is shown: secret channels are left out here. */
+    if (chat_cluster_channels(cl, 2 * LIST_MAX, list_reply, lw) != 0)
+        list_reply(cl, NULL, 0, lw);
 }
 
 /* ---- the server's own ----------------------------------------------------- */

@@ -138,6 +138,8 @@ void wire_member(struct mx_chat *chat, struct chat_channel *ch, const struct cha
     char *modes = on && ch->net_new ? modes_text(ch) : NULL;
     ch->net_new = false;
     chat->bus.member(chat->bus.arg, folded, cl->uid, on ? who : NULL, modes);
+    if (modes && chat->bus.state)  /* what LIST shows: the name as created */
+        chat->bus.state(chat->bus.arg, folded, "#", ch->name);
     free(modes);
 }
 
@@ -161,6 +163,7 @@ void wire_modes(struct mx_chat *chat, const struct chat_channel *ch)
     if (v)
         chat->bus.state(chat->bus.arg, folded, "+", v);
     free(v);
+    chat->bus.state(chat->bus.arg, folded, "#", ch->name);  /* LIST's */
 }
 
 void wire_invite(struct mx_chat *chat, const char *chan, const char *nick, bool on)
