@@ -4,12 +4,13 @@ against two muxd chat nodes sharing one network through Redis
 (docs/cluster.md): nicks are unique network-wide (433 across nodes),
 channel PRIVMSG and CTCP ACTION reach the other node's members in each
 sender's order, PRIVMSG and NOTICE to a nick reach the node holding it,
-401 when nobody holds it, and a nick let go on one node can be taken on the
-other.
+401 when nobody holds it, a member's status given on one node shows in
+NAMES on both, WHOIS, ISON and LIST answer for the other node's users and
+channels, and a nick let go on one node can be taken on the other.
 
-Only what docs/cluster.md's "What works today" table says crosses nodes is
-checked: JOIN/PART/QUIT/NICK lines, NAMES/WHO/WHOIS, modes and topics are
-each node's own and not looked at here.
+The rest of docs/cluster.md's table (JOIN/PART/QUIT/NICK lines, WHO,
+topics, KICK, INVITE, a node's death) is checked by the C tests
+test_cluster.c and test_cluster_chan.c.
 
 The script starts /usr/bin/redis-server itself on a free loopback port
 (no persistence, a temporary --dir) and two muxd nodes ($MUXD_BIN, with
@@ -148,7 +149,9 @@ class ClusterSession(Session):
 
     def client(self, node, nick):
         return Client(self.reactor, self.ports[node], nick, "%s (node %s)" % (nick, node),
-                      kinds=EVENTS + ("pubnotice", "privnotice", "action", "nosuchnick"),
+                      kinds=EVENTS + ("pubnotice", "privnotice", "action", "nosuchnick",
+                                      "mode", "namreply", "whoisuser", "whoisserver", "ison",
+                                      "userhost", "list"),
                       realname="Cluster")
 
     def collect(self, client, what, pred, n, timeout=STEP_TIMEOUT):
@@ -168,6 +171,21 @@ class ClusterSession(Session):
             if time.monotonic() >= deadline:
                 self.fail(client, "%s (%d of %d seen)" % (what, len(got), n), timeout)
             self.reactor.process_once(0.05)
+
+    def names(self, client, channel, good, timeout=STEP_TIMEOUT):
+        """client asks NAMES channel every 100 ms until good(sorted names)
+        holds: a member's status is written by its own node, a moment after
+        the MODE line."""
+        deadline = time.monotonic() + timeout
+        while True:
+            client.conn.names([channel])
+            ev = self.expect(client, "NAMES %s" % channel, is_event("namreply"))
+            got = sorted(ev.arguments[2].split())
+            if good(got):
+                return got
+            if time.monotonic() >= deadline:
+                raise Failure("%s: NAMES %s gives %r" % (client.label, channel, got))
+            time.sleep(0.1)
 
     def sync(self, sender, receiver, channel, timeout=STEP_TIMEOUT):
         """sender says 'sync' in channel every 200 ms until receiver sees
@@ -258,7 +276,30 @@ def scenario(s):
     if not ev.arguments or ev.arguments[0].lower() != "nobody":
         raise Failure("401 arguments %r, want the nick 'nobody' first" % ev.arguments)
 
-    # 4. A nick let go on a can be taken on b; the new nick is reached.
+    # 4. Status and queries across the nodes: alice (a) created #x and is
+    # its operator; she voices bob (b), whose node writes it to the
+    # network's list, so NAMES on a shows it once that is through.
+    s.names(bob, "#x", lambda n: n == ["@alice", "bob"])
+    alice.conn.mode("#x", "+v bob")
+    s.expect(bob, "alice's +v on him", is_event("mode", "alice", "#x", "bob"))
+    s.names(alice, "#x", lambda n: n == ["+bob", "@alice"])
+    bob.conn.whois(["alice"])
+    ev = s.expect(bob, "WHOIS alice (node a): 311", is_event("whoisuser"))
+    if ev.arguments[:2] != ["alice", "ualice"] or ev.arguments[-1] != "Cluster alice":
+        raise Failure("311 arguments %r" % ev.arguments)
+    ev = s.expect(bob, "WHOIS alice: 312", is_event("whoisserver"))
+    if ev.arguments[:2] != ["alice", "a"]:
+        raise Failure("312 arguments %r, want alice's node 'a'" % ev.arguments)
+    bob.conn.ison(["nobody", "alice", "bob"])
+    ev = s.expect(bob, "ISON reply", is_event("ison"))
+    if ev.arguments != ["alice bob"]:
+        raise Failure("ISON gives %r, want ['alice bob']" % ev.arguments)
+    alice.conn.list()
+    ev = s.expect(alice, "LIST: #x", is_event("list"))
+    if ev.arguments[:2] != ["#x", "2"]:
+        raise Failure("LIST gives %r, want #x with 2 users" % ev.arguments)
+
+    # 5. A nick let go on a can be taken on b; the new nick is reached.
     alice.conn.nick("alice2")
     s.expect(alice, "own nick change", is_event("nick", "alice", "alice2"))
     alice.nick = "alice2"
@@ -280,7 +321,7 @@ def scenario(s):
     s.expect(alice, "bob's privmsg to alice2",
              is_event("privmsg", "bob", "alice2", "still there?"))
 
-    # 5. Everyone quits.
+    # 6. Everyone quits.
     for c, text in ((alice, "bye from a"), (bob, "bye from b"), (carol, "bye from carol")):
         c.conn.quit(text)
     for c in (alice, bob, carol):
