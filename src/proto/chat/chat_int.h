@@ -22,7 +22,8 @@
  *                   mx_chat_new/free; chat_metrics.c, its numbers;
  *                   chat_remote.c, what other nodes publish (an entry
  *                   point too: the bus's thread calls it)
- *   chat_cmd.c      the command table, the commands that act (KICK's post)
+ *   chat_cmd.c      the command table, the commands that act
+ *   chat_chanop.c   TOPIC, KICK, INVITE (with other nodes' members)
  *   chat_reg.c      registration, NICK, VERSION (005)   chat_mode.c  MODE
  *   chat_oper.c     OPER, KILL (carried out on the victim's worker),
  *                   WALLOPS, REHASH, DIE, STATS u and l
@@ -468,6 +469,8 @@ void chat_chans_free(struct mx_chat *chat);
 struct chat_channel *chan_find(struct mx_chat *chat, const char *name);
 /* Registered or not. */
 struct chat_client *cl_by_nick(struct mx_chat *chat, const char *nick);
+/* Registered only: the clients that can be talked to or about. */
+struct chat_client *cl_registered(struct mx_chat *chat, const char *nick);
 struct chat_member *chan_member(struct chat_channel *ch, const struct chat_client *cl);
 bool cl_on(const struct chat_client *cl, const struct chat_channel *ch);
 /* Does cl (its shown host or its address) match a mask of list? */
@@ -643,6 +646,13 @@ bool chat_target_here(struct chat_client *cl, const char *target);
 void chat_nick_collided(struct chat_client *cl);
 /* chat_cmd.c: splits a comma list in place into at most max items. */
 unsigned chat_split_commas(char *s, char **out, unsigned max);
+/* chat_cmd.c: s's length cut to max bytes (TOPICLEN, KICKLEN, AWAYLEN),
+ * never inside a UTF-8 sequence. */
+int chat_text_len(const char *s, size_t max);
+/* chat_chanop.c: TOPIC, KICK, INVITE. */
+void chat_cmd_topic(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_kick(struct chat_client *cl, struct irc_msg *m);
+void chat_cmd_invite(struct chat_client *cl, struct irc_msg *m);
 /* chat_cap.c: IRCv3. CAP LS, LIST and REQ (END is chat_reg.c's: it
  * registers); SETNAME. */
 void chat_cap(struct chat_client *cl, struct irc_msg *m);

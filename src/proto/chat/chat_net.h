@@ -37,6 +37,10 @@ void wire_member(struct mx_chat *chat, struct chat_channel *ch, const struct cha
 
 /* chat_cluster.c: questions to the network; the answers come back to the
  * asking client's worker while its input waits. */
+/* A claim's info: what others' WHOIS shows of cl under nick,
+ * "NICK\nUSER\nHOST\nREAL\nNODE". Its owner, or anyone under mu. */
+#define CHAT_INFO_MAX (CHAT_NICKLEN + CHAT_USERLEN + 64 + CHAT_REALLEN + 64 + 8)
+void chat_claim_info(const struct chat_client *cl, const char *nick, char *buf, size_t len);
 /* On cl's owner: claims nick for cl across the network. 1: no network,
  * go on; 0: asked, cl's input waits (CL_CLAIMING) until then(cl, r,
  * nick) runs on cl's owner, r as struct mx_chat_bus's claim (made as

@@ -35,7 +35,7 @@ static bool nick_q_ask(struct chat_client *cl, struct nick_q *q)
     unsigned k = 0;
     chat_lock(cl->chat);
     for (unsigned i = 0; i < q->n; i++) {
-        bool here = query_user(cl->chat, q->nick[i]) != NULL;
+        bool here = cl_registered(cl->chat, q->nick[i]) != NULL;
         q->remote[i] = !here && irc_nick_valid(q->nick[i], CHAT_NICKLEN) ? (int)k : -1;
         if (q->remote[i] >= 0)
             ask[k++] = q->nick[i];
@@ -134,7 +134,7 @@ static void whois_reply(struct chat_client *cl, struct nick_q *q, const struct c
     struct mx_chat *chat = cl->chat;
     for (unsigned i = 0; i < q->n; i++) {
         chat_lock(chat);
-        const struct chat_client *c = query_user(chat, q->nick[i]);
+        const struct chat_client *c = cl_registered(chat, q->nick[i]);
         if (c)
             whois_one(cl, c);
         chat_unlock(chat);
@@ -217,7 +217,7 @@ static void ison_reply(struct chat_client *cl, struct nick_q *q, const struct ch
     bool room = true;
     chat_lock(cl->chat);
     for (unsigned i = 0; i < q->n && room; i++) {
-        const struct chat_client *c = query_user(cl->chat, q->nick[i]);
+        const struct chat_client *c = cl_registered(cl->chat, q->nick[i]);
         const struct chat_who *r = c ? NULL : remote_of(q, i, who);
         if (c || r)
             room = add_word(buf, &len, c ? c->nick : r->nick);
@@ -260,7 +260,7 @@ static void userhost_reply(struct chat_client *cl, struct nick_q *q,
     size_t len = 0;
     chat_lock(cl->chat);
     for (unsigned i = 0; i < q->n; i++) {
-        const struct chat_client *c = query_user(cl->chat, q->nick[i]);
+        const struct chat_client *c = cl_registered(cl->chat, q->nick[i]);
         const struct chat_who *r = c ? NULL : remote_of(q, i, who);
         char one[CHAT_NICKLEN + CHAT_USERLEN + 64 + 5];
         if (c)

@@ -26,13 +26,6 @@ const char *query_server(const struct chat_client *cl)
     return cl_set(cl)->o.server_name;
 }
 
-/* Under mu: only registered clients can be asked about. */
-struct chat_client *query_user(struct mx_chat *chat, const char *nick)
-{
-    struct chat_client *cl = cl_by_nick(chat, nick);
-    return cl && cl->registered ? cl : NULL;
-}
-
 bool query_is_oper(const struct chat_client *cl)
 {
     return cl->umodes & UM_OPER;
@@ -267,7 +260,7 @@ static void who_here(struct who_q *q)
         struct chat_channel *ch = chan_find(chat, q->mask);
         if (ch)
             who_channel(q, ch);
-    } else if ((who = query_user(chat, q->mask))) {
+    } else if ((who = cl_registered(chat, q->mask))) {
         /* An exact nick: that user, +i or not (Modern IRC). */
         if (!q->o.opers || query_is_oper(who))
             who_reply(q, "*", who, 0);
@@ -295,7 +288,7 @@ static bool who_nick_elsewhere(struct chat_client *cl, const struct who_q *q)
     if (!cl->chat->has_bus || !irc_nick_valid(q->mask, CHAT_NICKLEN))
         return false;
     chat_lock(cl->chat);
-    bool here = query_user(cl->chat, q->mask) != NULL;
+    bool here = cl_registered(cl->chat, q->mask) != NULL;
     chat_unlock(cl->chat);
     struct nick_q *nq = here ? NULL : calloc(1, sizeof *nq);
     if (!nq)
@@ -449,7 +442,7 @@ bool chat_target_here(struct chat_client *cl, const char *target)
     if (!target || !target[0] || irc_mask_match(target, query_server(cl)))
         return true;
     chat_lock(cl->chat);
-    bool nick = query_user(cl->chat, target) != NULL;
+    bool nick = cl_registered(cl->chat, target) != NULL;
     chat_unlock(cl->chat);
     if (!nick)
         cl_numeric(cl, 402, "%s :No such server", target);

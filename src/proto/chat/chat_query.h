@@ -15,8 +15,6 @@
 #define LIST_ROOM 400
 
 const char *query_server(const struct chat_client *cl);
-/* Under mu: only registered clients can be asked about. */
-struct chat_client *query_user(struct mx_chat *chat, const char *nick);
 bool query_is_oper(const struct chat_client *cl);
 /* Under mu: may cl see ch's members (it is not secret, or cl is in)? */
 bool query_chan_visible(const struct chat_client *cl, const struct chat_channel *ch);

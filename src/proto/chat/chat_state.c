@@ -135,6 +135,12 @@ struct chat_client *cl_by_nick(struct mx_chat *chat, const char *nick)
     return n ? (struct chat_client *)((char *)n - offsetof(struct chat_client, node)) : NULL;
 }
 
+struct chat_client *cl_registered(struct mx_chat *chat, const char *nick)
+{
+    struct chat_client *cl = cl_by_nick(chat, nick);
+    return cl && cl->registered ? cl : NULL;
+}
+
 struct chat_member *chan_member(struct chat_channel *ch, const struct chat_client *cl)
 {
     for (unsigned i = 0; i < ch->n; i++)
