@@ -258,6 +258,7 @@ Test(cluster, node_taken_for_dead_comes_back)
     login(&bob, 1, "bob");
     login(&dan, 1, "dan");
     IRC_JOIN(&alice.c, "#m", T);
+    require_subscribers("#m", 1);
     IRC_JOIN(&bob.c, "#m", T);
     IRC_JOIN(&dan.c, "#m", T);
     expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#m");
@@ -356,8 +357,13 @@ Test(cluster, list_across_nodes)
     login(&bob, 1, "bob");
     login(&cy, 2, "cy");
     IRC_JOIN(&alice.c, "#Alpha", T);
+    require_subscribers("#alpha", 1);  /* a hears #alpha before b's JOIN */
     MX_REQUIRE(irc_send(&alice.c, "TOPIC #Alpha :hello world") == 0);
     expect_line(&alice.c, ":alice!ualice@127.0.0.1 TOPIC #Alpha :hello world");
+    /* Its NAMES asks Redis on the connection that published the TOPIC
+     * line: once answered, the line has gone by, and b, which subscribes
+     * at bob's JOIN below, does not get it after his JOIN. */
+    names_are(&alice, "#Alpha", "@alice");
     IRC_JOIN(&bob.c, "#beta", T);
     MX_REQUIRE(irc_send(&bob.c, "MODE #beta +s") == 0);
     expect_line(&bob.c, ":bob!ubob@127.0.0.1 MODE #beta +s");
@@ -437,19 +443,25 @@ Test(cluster, status_across_nodes)
     login(&dave, 2, "dave");
     IRC_JOIN(&alice.c, "#s", T);
     names_are(&alice, "#s", "@alice");
+    require_subscribers("#s", 1);
     MX_REQUIRE(irc_send(&bob.c, "JOIN #s") == 0);
     expect_line(&bob.c, ":bob!ubob@127.0.0.1 JOIN :#s");
     expect_names(&bob, "#s", "bob @alice");
+    require_subscribers("#s", 2);
+    /* Each JOIN is seen elsewhere before the next: a node publishes the
+     * line after writing the member to the network's list, on the same
+     * connection, so the next joiner's NAMES has it. */
+    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#s");
     MX_REQUIRE(irc_send(&cy.c, "JOIN #s") == 0);
     expect_line(&cy.c, ":cy!ucy@127.0.0.1 JOIN :#s");
     expect_names(&cy, "#s", "cy @alice bob");
+    require_subscribers("#s", 3);
+    expect_line(&alice.c, ":cy!ucy@127.0.0.1 JOIN :#s");
+    expect_line(&bob.c, ":cy!ucy@127.0.0.1 JOIN :#s");
     MX_REQUIRE(irc_send(&dave.c, "JOIN #s") == 0);
     expect_line(&dave.c, ":dave!udave@127.0.0.1 JOIN :#s");
     expect_names(&dave, "#s", "dave cy @alice bob");
-    expect_line(&alice.c, ":bob!ubob@127.0.0.1 JOIN :#s");
-    expect_line(&alice.c, ":cy!ucy@127.0.0.1 JOIN :#s");
     expect_line(&alice.c, ":dave!udave@127.0.0.1 JOIN :#s");
-    expect_line(&bob.c, ":cy!ucy@127.0.0.1 JOIN :#s");
     expect_line(&bob.c, ":dave!udave@127.0.0.1 JOIN :#s");
     expect_line(&cy.c, ":dave!udave@127.0.0.1 JOIN :#s");
     /* dave turns +i once on #s: c writes it to the network's list. */
