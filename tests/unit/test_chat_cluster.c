@@ -91,6 +91,7 @@ static struct {
     unsigned nsub, npub;
     struct claim_call claim[MAX_CALLS];
     unsigned nclaim, nanswered;
+    unsigned refuse_claims;         /* the next ones are answered 0: held elsewhere */
     struct member_call member[MAX_MEMBER_CALLS];
     unsigned nmember;
     struct members_call members[MAX_MEMBER_CALLS];
@@ -207,7 +208,9 @@ static bool answer_claims(void)
     bool any = false;
     while (rec.nanswered < rec.nclaim) {
         struct claim_call *k = &rec.claim[rec.nanswered++];
-        k->done(k->ctx, 1);
+        int r = rec.refuse_claims ? 0 : 1;
+        rec.refuse_claims -= rec.refuse_claims ? 1 : 0;
+        k->done(k->ctx, r);
         any = true;
     }
     return any;
@@ -989,12 +992,82 @@ Test(bus_up, every_member_is_recorded_again)
     cr_assert_eq(seen_b, 1, "bob's channels recorded: %u", seen_b);
 }
 
+/* The network's subject: QUIT and NICK lines, with their channels. */
+#define USUBJ PREFIX "u"
+
+/* The network gave alice's nick to another node's client while this node
+ * was cut off: her claim, made again, is refused; she takes a guest nick
+ * (claimed too), told why, and her channel hears the NICK, here and on
+ * the other nodes. */
+Test(bus_up, a_nick_held_elsewhere_meanwhile_becomes_a_guest)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#c");
+    join(&b, "#c");
+    take(&a);
+    take(&b);
+    forget_calls();
+    char old[256];
+    snprintf(old, sizeof old, "%s", source_of(&a));
+    unsigned claims = rec.nclaim;
+    rec.refuse_claims = 1;
+    mx_chat_bus_up(S.chat);
+    settle();
+    const char *nick = chat_client_of(&a)->nick;
+    cr_assert(strncmp(nick, "Guest", 5) == 0 && strlen(nick) == 10, "alice is now '%s'", nick);
+    /* Two claims again (alice's refused, bob's) and the guest one. */
+    cr_assert_eq(rec.nclaim, claims + 3, "%u claims", rec.nclaim - claims);
+    char want[512];
+    snprintf(want, sizeof want, ":test.local NOTICE alice :*** Your nick was taken by a user of "
+             "another server of this network while this one was cut off from it: you are %s "
+             "now\r\n%s NICK :%s\r\n", nick, old, nick);
+    cr_assert_str_eq(take(&a), want);
+    snprintf(want, sizeof want, "%s NICK :%s\r\n", old, nick);
+    cr_assert_str_eq(take(&b), want);
+    cr_assert_eq(rec.npub, 1, "published %u times", rec.npub);
+    cr_assert_str_eq(rec.pub[0].subject, USUBJ);
+    /* bob kept his. */
+    cr_assert_str_eq(chat_client_of(&b)->nick, "bob");
+}
+
+/* Back after the others took this node for dead: as bus_up, and a JOIN of
+ * each member on each of its channels, published on the channel's subject. */
+Test(bus_up, coming_back_publishes_a_join_per_member)
+{
+    struct client a = user("alice", 0, NULL), b = user("bob", 1, NULL);
+    join(&a, "#c");
+    join(&b, "#c");
+    join(&a, "#D");
+    take(&a);
+    forget_calls();
+    mx_chat_bus_rejoin(S.chat);
+    settle();
+    cr_assert_eq(rec.nmember, 3, "%u member calls", rec.nmember);
+    cr_assert_eq(rec.npub, 3, "published %u times", rec.npub);
+    unsigned seen = 0;
+    for (unsigned i = 0; i < rec.npub; i++) {
+        const struct pub_call *p = &rec.pub[i];
+        if (strcmp(p->subject, SUBJ("#d")) == 0 &&
+            strcmp(p->payload, payload_of(&a, 0, "", "JOIN :#D")) == 0)
+            seen |= 1;
+        else if (strcmp(p->subject, SUBJ("#c")) == 0 &&
+                 strcmp(p->payload, payload_of(&a, 0, "", "JOIN :#c")) == 0)
+            seen |= 2;
+        else if (strcmp(p->subject, SUBJ("#c")) == 0 &&
+                 strcmp(p->payload, payload_of(&b, 0, "", "JOIN :#c")) == 0)
+            seen |= 4;
+        else
+            cr_assert_fail("published %s: %s", p->subject, p->payload);
+    }
+    cr_assert_eq(seen, 7, "JOINs published: %u of 7", seen);
+    /* Nothing to this node's own clients: they never saw anyone leave. */
+    cr_assert_str_eq(take(&a), "");
+}
+
 /* ==== 5. memberships on the network ======================================= */
 
 TestSuite(membership, .init = start_with_bus, .fini = stop);
 
-/* The network's subject: QUIT and NICK lines, with their channels. */
-#define USUBJ PREFIX "u"
 
 /* "nick!user@host" of c, as the network's lists keep it. */
 static const char *who_of(const struct client *c)
