@@ -57,8 +57,9 @@ struct sub_call {
 };
 struct pub_call {
     char subject[256];
-    char payload[2048];
+    char payload[2048];             /* without AT: "NODE\nNEED\nTAGS\n..." */
     size_t len;
+    char at[32];                    /* the AT that was after NEED */
 };
 struct claim_call {
     void (*done)(void *ctx, int r);
@@ -120,7 +121,15 @@ static int rec_publish(void *arg, const char *subject, const void *payload, size
     cr_assert_lt(len, sizeof p->payload);
     memcpy(p->payload, payload, len);
     p->payload[len] = '\0';
-    p->len = len;
+    /* AT (when it happened) goes to its own field: the tests compare the
+     * rest as it must be, and AT alone where it matters. */
+    char *nl = strchr(p->payload, '\n'), *sp = nl ? strchr(nl, ' ') : NULL;
+    char *nl2 = nl ? strchr(nl + 1, '\n') : NULL;
+    if (sp && nl2 && sp < nl2) {
+        snprintf(p->at, sizeof p->at, "%.*s", (int)(nl2 - sp - 1), sp + 1);
+        memmove(sp, nl2, strlen(nl2) + 1);
+    }
+    p->len = strlen(p->payload);
     return 0;
 }
 
@@ -398,6 +407,18 @@ static const char *payload_of(const struct client *c, unsigned need, const char 
     return buf;
 }
 
+/* The payload of c's JOIN to chan: the line, then its extended-join form. */
+static const char *join_payload_of(const struct client *c, const char *chan)
+{
+    static char buf[1024];
+    char rest[128];
+    snprintf(rest, sizeof rest, "JOIN :%s", chan);
+    int n = snprintf(buf, sizeof buf, "%s", payload_of(c, 0, "", rest));
+    snprintf(buf + n, sizeof buf - (size_t)n, "%s JOIN %s * :%s\r\n", source_of(c), chan,
+             chat_client_of(c)->real);
+    return buf;
+}
+
 /* As the bus's thread hands it over: chat posts it to the workers. */
 static void post_from_bus(const char *subject, const char *payload)
 {
@@ -432,7 +453,14 @@ Test(subscribe, the_first_join_subscribes_the_casefolded_subject_once)
     /* The JOIN goes to the other nodes' members as a line of the channel. */
     cr_assert_eq(rec.npub, 1, "the JOIN was published %u times", rec.npub);
     cr_assert_str_eq(rec.pub[0].subject, SUBJ("#chan"));
-    cr_assert_str_eq(rec.pub[0].payload, payload_of(&a, 0, "", "JOIN :#Chan"));
+    cr_assert_str_eq(rec.pub[0].payload, join_payload_of(&a, "#Chan"));
+    /* When it happened, for the others' @time: SECONDS.NANOSECONDS. */
+    long long sec;
+    long nsec;
+    char tail;
+    cr_assert_eq(sscanf(rec.pub[0].at, "%lld.%ld%c", &sec, &nsec, &tail), 2, "AT '%s'",
+                 rec.pub[0].at);
+    cr_assert(sec > 1700000000LL && nsec >= 0 && nsec < 1000000000L, "AT '%s'", rec.pub[0].at);
 }
 
 Test(subscribe, casefolding_is_rfc1459)
@@ -891,6 +919,52 @@ Test(remote, a_tagmsg_reaches_only_members_with_message_tags)
     cr_assert_str_eq(take(&d), "", "a TAGMSG reached a member without message-tags");
 }
 
+/* Another node's JOIN carries its extended-join form: each member gets
+ * the form it asked for; and its AT is the @time of those with
+ * server-time. */
+Test(remote, a_join_comes_in_the_form_each_member_asked_for_at_its_time)
+{
+    struct client a = user("alice", 0, "extended-join"), b = user("bob", 1, NULL),
+                  c = user("carol", 1, "server-time");
+    join(&a, "#chan");
+    join(&b, "#chan");
+    join(&c, "#chan");
+    take(&a);
+    take(&b);
+    take(&c);
+    from_bus(SUBJ("#chan"), OTHER "\n0 1796342947.250000000\n\n:z!z@h JOIN :#chan\r\n"
+                            ":z!z@h JOIN #chan * :Zed Z\r\n");
+    cr_assert_str_eq(take(&a), ":z!z@h JOIN #chan * :Zed Z\r\n");
+    cr_assert_str_eq(take(&b), ":z!z@h JOIN :#chan\r\n");
+    cr_assert_str_eq(take(&c), "@time=2026-12-04T00:09:07.250Z :z!z@h JOIN :#chan\r\n");
+    /* Without AT (a netsplit QUIT from Redis's script), or with one that
+     * is no time: now. */
+    from_bus(SUBJ("#chan"), OTHER "\n0 soon\n\n:z!z@h PRIVMSG #chan :hi\r\n");
+    char *t = take(&c);
+    cr_assert(strncmp(t, "@time=20", 8) == 0 && !strstr(t, "00:09:07.250Z"), "%s", t);
+}
+
+/* Only a JOIN may have a second line, and only its own extended form. */
+Test(remote, a_second_line_that_is_no_join_form_delivers_nothing)
+{
+    struct client a = user("alice", 0, "extended-join"), b = user("bob", 1, NULL);
+    join(&a, "#chan");
+    join(&b, "#chan");
+    take(&a);
+    take(&b);
+    static const char *const bad[] = {
+        OTHER "\n0\n\n:z!z@h PRIVMSG #chan :hi\r\n:z!z@h PRIVMSG #chan :two\r\n",
+        OTHER "\n0\n\n:z!z@h JOIN :#chan\r\n:y!y@h JOIN #chan * :Other\r\n",
+        OTHER "\n0\n\n:z!z@h JOIN :#chan\r\n:z!z@h JOIN #chan * :no crlf",
+        OTHER "\n0\n\n:z!z@h JOIN :#chan\r\n:z!z@h JOIN #chan\r\n:z!z@h KICK #chan alice\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        from_bus(SUBJ("#chan"), bad[i]);
+        cr_assert_str_eq(take(&a), "", "payload %zu delivered", i);
+        cr_assert_str_eq(take(&b), "", "payload %zu delivered", i);
+    }
+}
+
 Test(remote, client_tags_of_a_privmsg_go_only_to_members_with_message_tags)
 {
     struct client a = user("alice", 0, "message-tags"), b = user("bob", 1, NULL);
@@ -1048,13 +1122,13 @@ Test(bus_up, coming_back_publishes_a_join_per_member)
     for (unsigned i = 0; i < rec.npub; i++) {
         const struct pub_call *p = &rec.pub[i];
         if (strcmp(p->subject, SUBJ("#d")) == 0 &&
-            strcmp(p->payload, payload_of(&a, 0, "", "JOIN :#D")) == 0)
+            strcmp(p->payload, join_payload_of(&a, "#D")) == 0)
             seen |= 1;
         else if (strcmp(p->subject, SUBJ("#c")) == 0 &&
-                 strcmp(p->payload, payload_of(&a, 0, "", "JOIN :#c")) == 0)
+                 strcmp(p->payload, join_payload_of(&a, "#c")) == 0)
             seen |= 2;
         else if (strcmp(p->subject, SUBJ("#c")) == 0 &&
-                 strcmp(p->payload, payload_of(&b, 0, "", "JOIN :#c")) == 0)
+                 strcmp(p->payload, join_payload_of(&b, "#c")) == 0)
             seen |= 4;
         else
             cr_assert_fail("published %s: %s", p->subject, p->payload);

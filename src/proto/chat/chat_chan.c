@@ -108,10 +108,9 @@ static void join_one(struct chat_client *cl, const char *name, const char *key,
         cl_numeric(cl, (unsigned)rc, "%s :%s", name, refusal_text((unsigned)rc));
     if (rc != 0)
         return;
-    struct mx_chunk *line = chat->has_bus ? chat_line(":%s!%s@%s JOIN :%s", cl->nick, cl->user,
-                                                      cl->vhost, ch->name) : NULL;
-    wire_chan_line(chat, ch->name, line);
-    mx_chunk_unref(line);
+    struct chat_msg *jm = chat->has_bus ? chat_join_msg(cl, ch->name) : NULL;
+    wire_chan_msg(chat, ch->name, jm);
+    chat_msg_unref(jm);
     aud_join(&a, cl, ch->name);
     join_replies(cl, ch->name, nc);
 }

@@ -153,8 +153,11 @@ bool chat_cluster_to_nick(struct chat_client *cl, const char *nick, struct chat_
     char folded[CHAT_NICKLEN + 1], *p = malloc(PAYLOAD_MAX);
     struct to_nick *t = quiet ? NULL : malloc(sizeof *t);
     irc_casefold(folded, nick, sizeof folded);
-    int head = p ? snprintf(p, PAYLOAD_MAX, "%s\n%u\n%.*s\n%s\n", chat->node, (unsigned)m->need,
-                            (int)m->ntags, m->tags, folded) : -1;
+    int head = p ? wire_head(chat, m, p, PAYLOAD_MAX) : -1;
+    if (head > 0) {
+        int k = snprintf(p + head, PAYLOAD_MAX - (size_t)head, "%s\n", folded);
+        head = k > 0 && (size_t)k < PAYLOAD_MAX - (size_t)head ? head + k : -1;
+    }
     if (t) {
         *t = (struct to_nick){ .chat = chat, .from = cl->id };
         snprintf(t->nick, sizeof t->nick, "%s", nick);

@@ -206,15 +206,19 @@ void aud_line(struct chat_aud *a, struct mx_chunk *line, const struct chat_clien
     aud_msg(a, line && a->n ? chat_msg_new(mx_chunk_ref(line), NULL, NULL, 0) : NULL, skip);
 }
 
+struct chat_msg *chat_join_msg(const struct chat_client *cl, const char *chan)
+{
+    return chat_msg_new(chat_line(":%s!%s@%s JOIN :%s", PFX(cl), chan),
+                        chat_line(":%s!%s@%s JOIN %s * :%s", PFX(cl), chan, cl->real), NULL, 0);
+}
+
 void aud_join(struct chat_aud *a, struct chat_client *cl, const char *chan)
 {
     if (!a->n) {
         aud_release(a);
         return;
     }
-    struct chat_msg *join = chat_msg_new(chat_line(":%s!%s@%s JOIN :%s", PFX(cl), chan),
-                                         chat_line(":%s!%s@%s JOIN %s * :%s", PFX(cl), chan,
-                                                   cl->real), NULL, 0);
+    struct chat_msg *join = chat_join_msg(cl, chan);
     if (join)
         fanout(a, join, NULL);
     chat_msg_unref(join);

@@ -530,6 +530,8 @@ void aud_line(struct chat_aud *a, struct mx_chunk *line, const struct chat_clien
 /* The same with a message (taken; NULL sends nothing): each member gets
  * the variant its capabilities ask for (chat_msg.c). */
 void aud_msg(struct chat_aud *a, struct chat_msg *m, const struct chat_client *skip);
+/* cl's JOIN line to chan, with its extended-join form. */
+struct chat_msg *chat_join_msg(const struct chat_client *cl, const char *chan);
 /* cl's JOIN to the audience (its new channel), the joiner too: the
  * extended-join form to members with it; then, if cl is away, AWAY to
  * those with away-notify (not cl). Lets the audience go. */

@@ -13,6 +13,9 @@
  * (un)subscribing it: a channel is subscribed from chan_new to its
  * retirement, and again by each one when Redis comes back (under mu). */
 void chan_subject(const struct mx_chat *chat, const char *name, char *buf, size_t len);
+/* A payload's first fields, NODE, NEED AT, TAGS, for m (NULL: a line
+ * without caps or tags, now) into buf: their length, or -1 past cap. */
+int wire_head(const struct mx_chat *chat, const struct chat_msg *m, char *buf, size_t cap);
 void chan_subscribe(struct mx_chat *chat, const struct chat_channel *ch, bool on);
 /* A line to channel chan (m or line stays the caller's): to the other
  * nodes' members too. Any lock state. */

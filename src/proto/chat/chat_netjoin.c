@@ -105,11 +105,9 @@ static void rejoin_chan(struct nt_node *n, void *arg)
     struct mx_chat *chat = arg;
     struct chat_channel *ch = chan_of(n);
     for (unsigned i = 0; i < ch->n; i++) {
-        const struct chat_client *m = ch->m[i].cl;
-        struct mx_chunk *line = chat_line(":%s!%s@%s JOIN :%s", m->nick, m->user, m->vhost,
-                                          ch->name);
-        wire_chan_line(chat, ch->name, line);
-        mx_chunk_unref(line);
+        struct chat_msg *jm = chat_join_msg(ch->m[i].cl, ch->name);
+        wire_chan_msg(chat, ch->name, jm);
+        chat_msg_unref(jm);
     }
 }
 

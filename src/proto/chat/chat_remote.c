@@ -5,12 +5,14 @@
  * changes (a topic, a channel's modes) changed here too. An entry point,
  * like chat.c's callbacks: it may call any file below.
  *
- * The payload: "NODE\nNEED\nTAGS\n[EXTRA\n]LINE" (chat_wire.c writes it):
- * NODE the sender's node (a node skips its own channel lines: it
- * delivered them already), NEED the capability the line asks of a member
- * (TAGMSG: message-tags), TAGS the client tags (canonical, maybe empty),
- * EXTRA the target nick (node subject) or the channels (network subject),
- * and LINE the line as the sender's node formatted it, CRLF included.
+ * The payload: "NODE\nNEED AT\nTAGS\n[EXTRA\n]LINE[ALT]" (chat_wire.c
+ * writes it): NODE the sender's node (a node skips its own channel
+ * lines: it delivered them already), NEED the capability the line asks
+ * of a member (TAGMSG: message-tags), AT when it happened there
+ * (SECONDS.NANOSECONDS, for @time; optional), TAGS the client tags
+ * (canonical, maybe empty), EXTRA the target nick (node subject) or the
+ * channels (network subject), LINE the line as the sender's node
+ * formatted it, CRLF included, and ALT a JOIN's extended-join form.
  *
  * Order: a sender's lines are published by its worker in order, go to
  * Redis on the bus's one publisher connection, come back on each node's
@@ -58,14 +60,55 @@ static bool tags_ok(const char *p, size_t n)
     return true;
 }
 
-/* A payload's head: NODE, NEED, TAGS (and for a nick, NICK), then the line. */
+/* A payload's head: NODE, NEED AT, TAGS (and for a nick, NICK), then the
+ * line and, for a JOIN, its extended-join form. */
 struct head {
-    const char *node, *line;
-    size_t nlen, llen;
+    const char *node, *line, *alt;
+    size_t nlen, llen, alen;
     uint32_t need;
+    struct timespec at;             /* tv_sec 0: not given, now */
     char tags[4096];
     char nick[CHAT_NICKLEN + 1];
 };
+
+/* "NEED" or "NEED SECONDS.NANOSECONDS": the need, and the time into *at
+ * (left 0 when absent or not a time). */
+static uint32_t need_at(const char *s, size_t len, struct timespec *at)
+{
+    char buf[48], *p;
+    snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), s);
+    uint32_t need = (uint32_t)strtoul(buf, &p, 10);
+    *at = (struct timespec){ 0 };
+    if (*p != ' ')
+        return need;
+    char *q;
+    long long sec = strtoll(p + 1, &q, 10);
+    long nsec = *q == '.' ? strtol(q + 1, &q, 10) : -1;
+    if (*q == '\0' && sec > 0 && sec < 100000000000LL && nsec >= 0 && nsec < 1000000000L)
+        *at = (struct timespec){ .tv_sec = (time_t)sec, .tv_nsec = nsec };
+    return need;
+}
+
+/* The line in [p, end), and after it, for a JOIN only, its extended-join
+ * form (the same source and JOIN, more parameters): each one whole line. */
+static bool split_lines(const char *p, const char *end, struct head *h)
+{
+    const char *crlf = p + 1 < end ? memchr(p + 1, '\n', (size_t)(end - p - 1)) : NULL;
+    h->line = p;
+    h->llen = crlf ? (size_t)(crlf + 1 - p) : (size_t)(end - p);
+    h->alt = h->line + h->llen;
+    h->alen = (size_t)(end - h->alt);
+    if (!line_ok(h->line, h->llen))
+        return false;
+    if (!h->alen) {
+        h->alt = NULL;
+        return true;
+    }
+    const char *join = memmem(h->line, h->llen, " JOIN ", 6);
+    size_t same = join ? (size_t)(join - h->line) + 6 : 0;
+    return join && memchr(h->line, ' ', h->llen) == join && h->alen > same &&
+           memcmp(h->alt, h->line, same) == 0 && line_ok(h->alt, h->alen);
+}
 
 static bool parse_head(const char *payload, size_t len, bool with_nick, struct head *h)
 {
@@ -84,10 +127,8 @@ static bool parse_head(const char *payload, size_t len, bool with_nick, struct h
     if (nick)
         memcpy(h->nick, nick, klen);
     h->nick[klen] = '\0';
-    h->need = (uint32_t)strtoul(need, NULL, 10) & CAP_MESSAGE_TAGS;
-    h->line = p;
-    h->llen = (size_t)(end - p);
-    return line_ok(h->line, h->llen);
+    h->need = need_at(need, needlen, &h->at) & CAP_MESSAGE_TAGS;
+    return split_lines(p, end, h);
 }
 
 static bool from_self(const struct mx_chat *chat, const struct head *h)
@@ -97,7 +138,12 @@ static bool from_self(const struct mx_chat *chat, const struct head *h)
 
 static struct chat_msg *head_msg(const struct head *h)
 {
-    return chat_msg_new(mx_chunk_copy(h->line, h->llen), NULL, h->tags, h->need);
+    struct chat_msg *m = chat_msg_new(mx_chunk_copy(h->line, h->llen),
+                                      h->alt ? mx_chunk_copy(h->alt, h->alen) : NULL, h->tags,
+                                      h->need);
+    if (m && h->at.tv_sec)
+        m->at = h->at;  /* @time: when it happened on its node */
+    return m;
 }
 
 /* A line to a nick of this node: to its client, if still registered here. */

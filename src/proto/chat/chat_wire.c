@@ -2,11 +2,13 @@
  * subjects it hears, the lines it publishes, and its clients' channel
  * memberships. Nothing here without a bus (chat->has_bus false).
  *
- * Payloads are text, newline-separated: NODE, NEED (the capability a
- * member needs: TAGMSG's message-tags), TAGS (client tags, maybe empty),
- * for the node and network subjects one more field (the target nick; the
+ * Payloads are text, newline-separated: NODE, NEED and AT (the capability
+ * a member needs: TAGMSG's message-tags; a space; when it happened, as
+ * SECONDS.NANOSECONDS, for @time), TAGS (client tags, maybe empty), for
+ * the node and network subjects one more field (the target nick; the
  * channels a QUIT or NICK concerns, comma-separated), then the line as
- * this node formatted it, CRLF included. chat_cluster.c reads them.
+ * this node formatted it, CRLF included, and for a JOIN its extended-join
+ * form after it, CRLF too. chat_remote.c reads them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,18 +35,34 @@ void chan_subscribe(struct mx_chat *chat, const struct chat_channel *ch, bool on
     chat->bus.subscribe(chat->bus.arg, subject, on);
 }
 
-/* head (the fields before the line), then line, published on subject. */
-static void publish(struct mx_chat *chat, const char *subject, const char *head, size_t hlen,
-                    const struct mx_chunk *line)
+int wire_head(const struct mx_chat *chat, const struct chat_msg *m, char *buf, size_t cap)
 {
-    if (hlen + line->len > PAYLOAD_MAX)
+    struct timespec now;
+    if (!m)
+        clock_gettime(CLOCK_REALTIME, &now);
+    const struct timespec *at = m ? &m->at : &now;
+    int n = snprintf(buf, cap, "%s\n%u %lld.%09ld\n%.*s\n", chat->node,
+                     m ? (unsigned)m->need : 0, (long long)at->tv_sec, at->tv_nsec,
+                     m ? (int)m->ntags : 0, m ? m->tags : "");
+    return n > 0 && (size_t)n < cap ? n : -1;
+}
+
+/* head (the fields before the line), then line and alt (its
+ * extended-join form, or NULL), published on subject. */
+static void publish(struct mx_chat *chat, const char *subject, const char *head, size_t hlen,
+                    const struct mx_chunk *line, const struct mx_chunk *alt)
+{
+    size_t alen = alt ? alt->len : 0;
+    if (hlen + line->len + alen > PAYLOAD_MAX)
         return;
-    char *p = malloc(hlen + line->len);
+    char *p = malloc(hlen + line->len + alen);
     if (!p)
         return;
     memcpy(p, head, hlen);
     memcpy(p + hlen, line->data, line->len);
-    chat->bus.publish(chat->bus.arg, subject, p, hlen + line->len);
+    if (alt)
+        memcpy(p + hlen + line->len, alt->data, alen);
+    chat->bus.publish(chat->bus.arg, subject, p, hlen + line->len + alen);
     free(p);
 }
 
@@ -54,11 +72,10 @@ void wire_chan_msg(struct mx_chat *chat, const char *chan, struct chat_msg *m)
         return;
     char subject[256], head[PAYLOAD_MAX];
     chan_subject(chat, chan, subject, sizeof subject);
-    int n = snprintf(head, sizeof head, "%s\n%u\n%.*s\n", chat->node, (unsigned)m->need,
-                     (int)m->ntags, m->tags);
-    if (n > 0 && (size_t)n < sizeof head)
+    int n = wire_head(chat, m, head, sizeof head);
+    if (n > 0)
         publish(chat, subject, head, (size_t)n,
-                atomic_load_explicit(&m->v[0], memory_order_relaxed));
+                atomic_load_explicit(&m->v[0], memory_order_relaxed), m->alt);
 }
 
 void wire_chan_line(struct mx_chat *chat, const char *chan, struct mx_chunk *line)
@@ -76,13 +93,13 @@ void wire_user_line(struct mx_chat *chat, struct chat_channel *const *chans, uns
     if (!chat->has_bus || !line || n == 0)
         return;
     char head[PAYLOAD_MAX];
-    int len = snprintf(head, sizeof head, "%s\n0\n\n", chat->node);
+    int len = wire_head(chat, NULL, head, sizeof head);
     for (unsigned i = 0; len > 0 && (size_t)len < sizeof head && i < n; i++)
         len += snprintf(head + len, sizeof head - (size_t)len, "%s%s", i ? "," : "",
                         chans[i]->name);
     if (len > 0 && (size_t)len + 1 < sizeof head) {
         head[len++] = '\n';
-        publish(chat, chat->usubj, head, (size_t)len, line);
+        publish(chat, chat->usubj, head, (size_t)len, line, NULL);
     }
 }
 
