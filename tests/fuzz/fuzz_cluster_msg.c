@@ -1,7 +1,7 @@
 /* fuzz_cluster_msg.c - what other nodes publish (src/proto/chat/
  * chat_remote.c's mx_chat_bus_message): lines of a channel on
  * "PREFIXc:#chan", lines to a nick on "PREFIXn:NODE", QUIT and NICK lines
- * on "PREFIXu"; the payload "NODE\nNEED\nTAGS\n[EXTRA\n]LINE", where MODE,
+ * on "PREFIXu"; the payload "NODE\nNEED AT\nTAGS\n[EXTRA\n]LINE[ALT]", where MODE,
  * TOPIC and KICK lines change this node's state too.
  *
  * The fixture (made on the first input, with tests/unit/chat_fixture.h as
