@@ -24,10 +24,13 @@
 #                             tests start on loopback free ports;
 #                             libhiredis-dev: hiredis, the Redis client
 #                             library of the cluster bus (src/cluster/),
-#                             Debian's 0.14)
+#                             Debian's 0.14; iproute2: ip, with which
+#                             test_cluster_netns.c puts a node in a network
+#                             namespace and cuts its link to Redis)
 #   scripts/setup.sh bench    also what bench/ runs: the peers (libevent,
 #                             ngircd, inspircd), gnuplot for the plots, jq,
-#                             ss (iproute2: free ports for the IRC peers),
+#                             ss (iproute2, in the list above: free ports
+#                             for the IRC peers),
 #                             git (the revision built), column
 #                             (bsdextrautils: ab.sh's table); test.sh asks
 #                             for these too, since the suite's quick mode
@@ -47,9 +50,9 @@ pkgs=(build-essential cmake pkg-config clang
       liburing-dev libinih-dev libcriterion-dev libcrypt-dev libssl-dev openssl python3-irc groff-base
       python3-prometheus-client haproxy weechat-headless
       python3-websockets python3-selenium chromium chromium-driver
-      redis-server libhiredis-dev)
+      redis-server libhiredis-dev iproute2)
 if [ "${1:-}" = "bench" ]; then
-    pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox iproute2 git bsdextrautils)
+    pkgs+=(jq libevent-dev ngircd inspircd gnuplot-nox git bsdextrautils)
 fi
 
 missing=()

@@ -19,6 +19,7 @@ struct link {
     struct mx_bus *bus;
     struct mx_chat *chat;
     char node[64], prefix[96];
+    char mark[64];              /* the last reaped: mark acted on (bus thread) */
 };
 
 int mx_app_cluster_opts(const struct mx_config *cfg, const char *listener,
@@ -157,9 +158,12 @@ static void on_state(void *arg, bool up)
  * longer than its heartbeat key lives) and freed its nicks and members:
  * its clients come back to the network, with a JOIN for each of their
  * channels. */
-static void taken_for_dead(void *arg)
+static void taken_for_dead(void *arg, const char *mark)
 {
     struct link *l = arg;
+    if (strcmp(mark, l->mark) == 0)
+        return;  /* done for this one already */
+    snprintf(l->mark, sizeof l->mark, "%s", mark);
     mx_warn("cluster: node %s was taken for dead by the other nodes (no heartbeat for too "
             "long): its users join the network again", l->node);
     mx_chat_bus_rejoin(l->chat);

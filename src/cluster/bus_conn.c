@@ -114,8 +114,14 @@ void bconn_close(struct bus_conn *c)
         if (w.fn)
             w.fn(w.arg, NULL);
     }
-    if (c->fd >= 0)
+    /* An abortive close (RST): what was written and not yet taken must
+     * not reach Redis later, retransmitted by the kernel after this node
+     * has moved on to a new connection (its hello, its claims again). */
+    struct linger now = { .l_onoff = 1, .l_linger = 0 };
+    if (c->fd >= 0) {
+        (void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
         close(c->fd);
+    }
     if (c->rd)
         redisReaderFree(c->rd);
     c->fd = -1;

@@ -112,24 +112,29 @@ static const char hello_lua[] =
     "redis.call('SADD', ARGV[1] .. 'nodes', ARGV[2])\n"
     "return 1\n";
 
-/* ARGV: prefix, node, server. Returns whether this node was found dead
- * itself since its last call (cut off, or stopped, for longer than its
- * key lives: its `reaped:` mark), then the nodes found dead now. Each of
- * a dead node's clients that was on channels quits them with a netsplit
- * reason, published on the network's subject like any QUIT (chat_wire.c
- * has the payload: NODE, NEED, TAGS, CHANNELS, LINE), signed by the dead
- * node so that every survivor delivers it; the node is marked, so that
- * it learns it when it comes back (and is in the set of nodes again,
- * with or without a hello: a node stopped and continued never
- * reconnects). */
+/* ARGV: prefix, node, server. Returns this node's `reaped:` mark ("" if
+ * none: the others found it dead, cut off or stopped for longer than its
+ * key lives), then the nodes found dead now. Each of a dead node's
+ * clients that was on channels quits them with a netsplit reason,
+ * published on the network's subject like any QUIT (chat_wire.c has the
+ * payload: NODE, NEED AT, TAGS, CHANNELS, LINE), signed by the dead node
+ * so that every survivor delivers it; the node is marked with a stamp of
+ * its own (Redis's time and a count), so that it learns it when it comes
+ * back (and is in the set
+ * of nodes again, with or without a hello: a node stopped and continued
+ * never reconnects). The mark is read, never taken: this node's old
+ * connection, cut, may still run its last reaps when the link comes
+ * back, and their answers go nowhere; the node acts once per mark. */
 static const char reap_lua[] =
     HAS_MEMBERS
-    "local back = redis.call('DEL', ARGV[1] .. 'reaped:' .. ARGV[2])\n"
-    "if back == 1 then redis.call('SADD', ARGV[1] .. 'nodes', ARGV[2]) end\n"
-    "local dead = { back }\n"
+    "local back = redis.call('GET', ARGV[1] .. 'reaped:' .. ARGV[2])\n"
+    "if back then redis.call('SADD', ARGV[1] .. 'nodes', ARGV[2]) end\n"
+    "local dead = { back or '' }\n"
     "for _, n in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'nodes')) do\n"
     "  if n ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. 'node:' .. n) == 0 then\n"
-    "    redis.call('SET', ARGV[1] .. 'reaped:' .. n, '1', 'EX', 86400)\n"
+    "    local t = redis.call('TIME')\n"
+    "    redis.call('SET', ARGV[1] .. 'reaped:' .. n, t[1] .. '.' .. t[2] .. '.' ..\n"
+    "               redis.call('INCR', ARGV[1] .. 'reaps'), 'EX', 86400)\n"
     FREE_NICKS_OF("n")
     FREE_MEMBERS_OF("n")
     "    for _, g in pairs(gone) do\n"
@@ -219,7 +224,7 @@ static void logged(void *arg, const redisReply *r)
 }
 
 struct reap {
-    void (*taken_for_dead)(void *arg);
+    void (*taken_for_dead)(void *arg, const char *mark);
     void *arg;
 };
 
@@ -235,8 +240,8 @@ static void reaped(void *arg, const redisReply *r)
             mx_warn("cluster: node %s is gone (its heartbeat expired): its nicks are free",
                     r->element[i]->str);
     const redisReply *me = r->element[0];
-    if (me->type == REDIS_REPLY_INTEGER && me->integer == 1 && k.taken_for_dead)
-        k.taken_for_dead(k.arg);
+    if (me->type == REDIS_REPLY_STRING && me->len > 0 && k.taken_for_dead)
+        k.taken_for_dead(k.arg, me->str);
 }
 
 /* EVAL script 0 args...: done (with ctx) or fn (with arg) for the reply. */
@@ -374,7 +379,7 @@ void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node)
 }
 
 void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const char *server,
-                 void (*taken_for_dead)(void *arg), void *arg)
+                 void (*taken_for_dead)(void *arg, const char *mark), void *arg)
 {
     struct reap *k = malloc(sizeof *k);
     if (!k)

@@ -54,12 +54,13 @@ void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node);
 /* Every heartbeat: nodes whose heartbeat expired leave the set, their
  * nicks are freed, and their clients leave their channels with a QUIT
  * "SERVER DEADNODE" (a netsplit) published on "PREFIXu"; each is logged.
- * If the others found NODE itself dead meanwhile (it was cut off or
- * stopped too long and is back), taken_for_dead(arg) runs on the bus's
- * thread: its users are gone from the network, which must hear of them
- * again. */
+ * If the others found NODE itself dead (it was cut off or stopped too
+ * long and is back), taken_for_dead(arg, mark) runs on the bus's thread,
+ * at every call while the mark lasts (a day), with the mark: a node acts
+ * once per mark, as its users are gone from the network, which must hear
+ * of them again. */
 void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const char *server,
-                 void (*taken_for_dead)(void *arg), void *arg);
+                 void (*taken_for_dead)(void *arg, const char *mark), void *arg);
 /* The client uid of NODE is on chan (casefolded) as who
  * ("nick!user@host"), or no longer (who NULL); modes (or NULL): the
  * channel's, when this JOIN creates it on the network. */

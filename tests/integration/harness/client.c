@@ -52,6 +52,8 @@ static int connect_to(int family, int port, const struct mx_sockopts *o)
         a->sin_port = htons((uint16_t)port);
         a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         len = sizeof *a;
+        if (o->dst && inet_pton(AF_INET, o->dst, &a->sin_addr) != 1)
+            return -EINVAL;
     }
     int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)

@@ -13,24 +13,36 @@
 struct mx_redis redis;
 struct world w;
 
+/* Redis's host and port, the node's name, its listeners' host (twice), its
+ * name again. */
 static const char node_conf[] =
     "[server]\nworkers = 2\n"
-    "[cluster]\nredis = 127.0.0.1:%d\nnode_name = %s\nheartbeat = 500ms\n"
+    "[cluster]\nredis = %s:%d\nnode_name = %s\nheartbeat = 500ms\n"
     "redis_timeout = 1s\n"
-    "[listener chat]\nlisten = 127.0.0.1:0\nprotocol = chat\nserver_name = %s.test.muxd\n"
+    "[listener chat]\nlisten = %s:0\nprotocol = chat\nserver_name = %s.test.muxd\n"
     "flood_rate = 0\n"
-    "[admin]\nlisten = 127.0.0.1:0\n";
+    "[admin]\nlisten = %s:0\n";
 
 /* ---- log lines and metrics ---------------------------------------------- */
 
 void up_line(char *out, size_t cap, int node)
 {
-    snprintf(out, cap, "cluster: node %s: redis 127.0.0.1:%d up", w.n[node].name, redis.port);
+    up_line_at(out, cap, node, "127.0.0.1");
+}
+
+void up_line_at(char *out, size_t cap, int node, const char *host)
+{
+    snprintf(out, cap, "cluster: node %s: redis %s:%d up", w.n[node].name, host, redis.port);
 }
 
 void down_line(char *out, size_t cap)
 {
-    snprintf(out, cap, "cluster: redis 127.0.0.1:%d down: ", redis.port);
+    down_line_at(out, cap, "127.0.0.1");
+}
+
+void down_line_at(char *out, size_t cap, const char *host)
+{
+    snprintf(out, cap, "cluster: redis %s:%d down: ", host, redis.port);
 }
 
 /* Where needle is in d's log at or after from, or -1. */
@@ -117,15 +129,22 @@ void start_redis(void)
 
 void boot_node(int i)
 {
+    boot_node_at(i, "127.0.0.1", "127.0.0.1", NULL);
+}
+
+void boot_node_at(int i, const char *redis_host, const char *listen_host,
+                  const char *const *prefix)
+{
     struct node *n = &w.n[i];
     n->name[0] = (char)('a' + i);
     snprintf(n->srv, sizeof n->srv, "%c.test.muxd", 'a' + i);
-    char conf[1024], up[128];
-    snprintf(conf, sizeof conf, node_conf, redis.port, n->name, n->name);
-    n->d = mx_boot(conf);
+    char conf[1024], up[160];
+    snprintf(conf, sizeof conf, node_conf, redis_host, redis.port, n->name, listen_host,
+             n->name, listen_host);
+    n->d = mx_boot_under(conf, prefix);
     n->chat = mx_port(n->d, "chat");
     n->admin = mx_port(n->d, "admin");
-    up_line(up, sizeof up, i);
+    up_line_at(up, sizeof up, i, redis_host);
     MX_REQUIRE(daemon_wait_log(n->d, up, T), "node %s did not log '%s' within %d ms", n->name,
                up, T);
 }

@@ -1,7 +1,8 @@
 /* cluster.h - the world of the cluster tests (test_cluster.c: the bus and
- * nicks across nodes; test_cluster_chan.c: channels across nodes): one
- * real Redis (harness/redis.h), three muxd nodes a, b and c on it, and
- * their clients; the helpers both files use to start, read and check it.
+ * nicks across nodes; test_cluster_chan.c: channels across nodes;
+ * test_cluster_netns.c: a node cut off by a real partition): one real
+ * Redis (harness/redis.h), three muxd nodes a, b and c on it, and their
+ * clients; the helpers the files use to start, read and check it.
  *
  * A test starts the world with setup_nodes() (or, for the numbered
  * traffic of test_cluster.c, its own setup on top of it) and ends it with
@@ -78,8 +79,13 @@ struct user {
 
 /* The line node logs when Redis is up for it. */
 void up_line(char *out, size_t cap, int node);
+/* The same for a node that reaches Redis at host (test_cluster_netns.c:
+ * from a network namespace, over a link of the test's). */
+void up_line_at(char *out, size_t cap, int node, const char *host);
 /* The start of the line every node logs when Redis is down. */
 void down_line(char *out, size_t cap);
+/* The same for a node that reaches Redis at host. */
+void down_line_at(char *out, size_t cap, const char *host);
 /* Where needle is in d's log at or after from, or -1. */
 long log_find(struct mx_daemon *d, size_t from, const char *needle);
 /* The sum of metric name on node's admin port. */
@@ -102,6 +108,13 @@ void log_positions(size_t from[NODES]);
 void start_redis(void);
 /* Boots node i on Redis and waits for its 'up' line. */
 void boot_node(int i);
+/* The same with Redis reached at redis_host (Redis listens there too: see
+ * redis_start_also_on), the node's listeners on listen_host, and the node
+ * run under prefix (mx_boot_under: "ip netns exec NS"; NULL for none). Its
+ * admin port is on listen_host, which mx_metric_sum (127.0.0.1) does not
+ * reach unless that is 127.0.0.1. */
+void boot_node_at(int i, const char *redis_host, const char *listen_host,
+                  const char *const *prefix);
 /* Redis and nodes a, b and c, without clients (w zeroed first). */
 void setup_nodes(void);
 /* Closes w's clients, stops the nodes (a killed one: its log checked) and

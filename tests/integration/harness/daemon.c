@@ -169,10 +169,15 @@ static int init_sync(struct mx_daemon *d)
     return pthread_mutex_init(&d->mu, NULL);
 }
 
-static int build_argv(char **argv, struct mx_daemon *d, const char *bin,
-                      const char *const *extra)
+static int build_argv(char **argv, struct mx_daemon *d, const char *const *prefix,
+                      const char *bin, const char *const *extra)
 {
     int n = 0;
+    for (; prefix && *prefix; prefix++) {
+        if (n >= MX_MAX_ARGS - 8)
+            return -E2BIG;
+        argv[n++] = (char *)*prefix;
+    }
     argv[n++] = (char *)bin;
     argv[n++] = "-c";
     argv[n++] = d->conf_path;
@@ -215,6 +220,12 @@ static int spawn(struct mx_daemon *d, char **argv)
 int daemon_start_argv(struct mx_daemon *d, const char *config_text,
                       const char *const *extra)
 {
+    return daemon_start_under(d, config_text, NULL, extra);
+}
+
+int daemon_start_under(struct mx_daemon *d, const char *config_text,
+                       const char *const *prefix, const char *const *extra)
+{
     const char *bin = getenv("MUXD_BIN");
     if (!bin || !*bin) {
         fprintf(stderr, "harness: MUXD_BIN is not set\n");
@@ -225,7 +236,7 @@ int daemon_start_argv(struct mx_daemon *d, const char *config_text,
     char *argv[MX_MAX_ARGS];
     int rc = write_config(d, config_text);
     if (rc == 0)
-        rc = build_argv(argv, d, bin, extra);
+        rc = build_argv(argv, d, prefix, bin, extra);
     if (rc == 0)
         rc = init_sync(d) ? -ENOMEM : 0;
     if (rc == 0 && (rc = spawn(d, argv)) == 0) {
@@ -454,13 +465,18 @@ void mx_fini(void)
 
 struct mx_daemon *mx_boot(const char *config_text)
 {
+    return mx_boot_under(config_text, NULL);
+}
+
+struct mx_daemon *mx_boot_under(const char *config_text, const char *const *prefix)
+{
     static struct mx_daemon pool[MX_MAX_LIVE];
     struct mx_daemon *d = NULL;
     for (int i = 0; i < MX_MAX_LIVE && !d; i++)
         if (!pool[i].active)
             d = &pool[i];
     cr_assert(d, "harness: too many daemons in one test");
-    int rc = daemon_start(d, config_text);
+    int rc = daemon_start_under(d, config_text, prefix, NULL);
     cr_assert(rc == 0, "daemon_start failed: %s", strerror(-rc));
     bool up = daemon_wait_log(d, " started: ", 10000);
     if (!up && daemon_log_count(d, "cannot run here") > 0) {

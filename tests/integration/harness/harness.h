@@ -49,6 +49,12 @@ static inline int daemon_start(struct mx_daemon *d, const char *config_text)
 {
     return daemon_start_argv(d, config_text, NULL);
 }
+/* The same under a command that runs its arguments (prefix, NULL-terminated,
+ * prefix[0] a path): "ip netns exec NS" puts the daemon in a network
+ * namespace. The command must exec the daemon in place (as ip netns exec
+ * does), so that d->pid is the daemon's own. */
+int daemon_start_under(struct mx_daemon *d, const char *config_text,
+                       const char *const *prefix, const char *const *extra);
 
 /* true once the log contains needle (searched from byte offset from). */
 bool daemon_wait_log_from(struct mx_daemon *d, size_t from,
@@ -107,6 +113,8 @@ void mx_require_clean_log(struct mx_daemon *d);
  * a failed assert unwinds the test) and waits up to 10 s for its
  * "started:" line, failing the test otherwise. */
 struct mx_daemon *mx_boot(const char *config_text);
+/* mx_boot under a command, as daemon_start_under. */
+struct mx_daemon *mx_boot_under(const char *config_text, const char *const *prefix);
 /* daemon_port that fails the test when the listener was not logged. */
 int mx_port(struct mx_daemon *d, const char *listener);
 /* SIGTERM, require exit status 0 within timeout_ms, keep the log readable
@@ -168,6 +176,10 @@ struct mx_sockopts {
     /* IPv4 only: the source address to bind before connecting ("127.0.0.5":
      * any 127/8 address is this host's), NULL for the kernel's choice. */
     const char *src;
+    /* IPv4 only: the address to connect to, NULL for 127.0.0.1: a daemon
+     * in a network namespace of the test's listens on the test's own
+     * link into it, not on this host's loopback. */
+    const char *dst;
 };
 int mx_connect_opts(int port, const struct mx_sockopts *o);
 int mx_set_nonblock(int fd, bool on);

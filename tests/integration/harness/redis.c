@@ -54,12 +54,22 @@ static int spawn(struct mx_redis *r)
     char port[16], out[sizeof r->child.dir + 16];
     snprintf(port, sizeof port, "%d", r->port);
     snprintf(out, sizeof out, "%s/stdout.log", r->child.dir);
-    char *argv[] = {
-        MX_REDIS_BIN,   "--port",          port,   "--bind",      "127.0.0.1",
+    /* Redis takes each address after --bind as an argument of its own. */
+    char *argv[24];
+    int n = 0;
+    argv[n++] = MX_REDIS_BIN;
+    argv[n++] = "--port";
+    argv[n++] = port;
+    argv[n++] = "--bind";
+    argv[n++] = "127.0.0.1";
+    if (r->also_on[0])
+        argv[n++] = r->also_on;
+    char *const rest[] = {
         "--save",       "",                "--appendonly", "no",  "--protected-mode",
         "no",           "--daemonize",     "no",   "--logfile",   r->logfile,
         "--dir",        r->child.dir,      NULL,
     };
+    memcpy(&argv[n], rest, sizeof rest);
     /* Redis writes its log to --logfile; what it says before that is
      * open (a bad argument) lands in out. */
     int fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -175,11 +185,20 @@ static int run_and_wait(struct mx_redis *r)
 
 int redis_start(struct mx_redis *r)
 {
+    return redis_start_also_on(r, NULL);
+}
+
+int redis_start_also_on(struct mx_redis *r, const char *addr)
+{
     /* A server still running in r would be lost track of. */
     for (int i = 0; i < REDIS_MAX_LIVE; i++)
         if (live[i] == r)
             redis_stop(r);
     memset(r, 0, sizeof *r);
+    if (addr && strlen(addr) >= sizeof r->also_on)
+        return -EINVAL;
+    if (addr)
+        snprintf(r->also_on, sizeof r->also_on, "%s", addr);
     if (access(MX_REDIS_BIN, X_OK) != 0)
         return -ENOENT;
     const char *tmp = getenv("TMPDIR");

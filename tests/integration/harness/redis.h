@@ -24,6 +24,7 @@ struct mx_redis {
                                 * scratch directory (its log and --dir) */
     int port;                  /* 127.0.0.1:port, kept across restarts */
     char logfile[96];          /* child.dir/redis.log */
+    char also_on[48];          /* an address it listens on besides 127.0.0.1, or "" */
 };
 
 /* Starts redis-server on a free loopback port (another port if that one
@@ -31,6 +32,11 @@ struct mx_redis {
  * -ENOENT if redis-server is not installed; -1 if it did not come up
  * (its log's tail goes to the test's log). */
 int redis_start(struct mx_redis *r);
+/* The same, listening on addr (IPv4, an address of this host that is up)
+ * as well: a node in a network namespace of the test reaches Redis over a
+ * link the test can cut, while the test and the other nodes keep using
+ * 127.0.0.1. */
+int redis_start_also_on(struct mx_redis *r, const char *addr);
 /* Stops the server and starts a new, empty one on the same port. */
 int redis_restart(struct mx_redis *r);
 /* SIGTERM (and SIGCONT, should it be stopped), wait, SIGKILL after 3 s;
