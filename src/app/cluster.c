@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app/cluster.h"
@@ -20,7 +21,17 @@ struct link {
     struct mx_chat *chat;
     char node[64], prefix[96];
     char mark[64];              /* the last reaped: mark acted on (bus thread) */
+    unsigned grace_ms;          /* back from an outage, no reaping for this long */
+    uint64_t up_ms;             /* when it came back (bus thread; 0: never away) */
+    bool was_up;
 };
+
+static uint64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
 
 int mx_app_cluster_opts(const struct mx_config *cfg, const char *listener,
                         struct mx_app_cluster_opts *o)
@@ -150,8 +161,11 @@ static void on_ready(void *arg)
 static void on_state(void *arg, bool up)
 {
     struct link *l = arg;
-    if (up)
+    if (up) {
+        l->up_ms = l->was_up ? now_ms() : 0;
+        l->was_up = true;
         mx_chat_bus_up(l->chat);
+    }
 }
 
 /* The others took this node for dead (it was cut off, or stopped, for
@@ -169,10 +183,14 @@ static void taken_for_dead(void *arg, const char *mark)
     mx_chat_bus_rejoin(l->chat);
 }
 
+/* Back from an outage, a node does not reap at once: if Redis itself
+ * was stopped or cut off, every node's key expired with it, and the
+ * others are still on their way back (within their back-off). */
 static void on_beat(void *arg)
 {
     struct link *l = arg;
-    mx_net_reap(l->bus, l->prefix, l->node, l->node, taken_for_dead, l);
+    bool others = !l->up_ms || now_ms() - l->up_ms >= l->grace_ms;
+    mx_net_reap(l->bus, l->prefix, l->node, l->node, others, taken_for_dead, l);
 }
 
 int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts *o)
@@ -181,6 +199,9 @@ int mx_app_cluster_attach(struct mx_chat *chat, const struct mx_app_cluster_opts
     if (!l)
         return -ENOMEM;
     l->chat = chat;
+    /* Every key lives 3 heartbeats: the others have had that long, and
+     * their longest back-off and a connection's timeout, to come back. */
+    l->grace_ms = 3 * o->heartbeat_ms + MX_BUS_BACKOFF_MAX_MS + o->timeout_ms;
     snprintf(l->node, sizeof l->node, "%s", o->node);
     snprintf(l->prefix, sizeof l->prefix, "%s", o->prefix);
     struct mx_bus_opts bo = {

@@ -28,7 +28,7 @@
 #include "muxd/log.h"
 
 #define BACKOFF_MIN_MS 200
-#define BACKOFF_MAX_MS 2000
+#define BACKOFF_MAX_MS MX_BUS_BACKOFF_MAX_MS
 
 enum req_kind { REQ_PUB, REQ_SUB, REQ_UNSUB, REQ_CALL };
 

@@ -78,6 +78,8 @@ void mx_bus_subscribe(struct mx_bus *b, const char *subject, bool on);
  * 0; -ENOTCONN while Redis is lost, -ENOBUFS past queue_max, -ENOMEM:
  * done never runs then. */
 #define MX_BUS_MAX_ARGS 12
+/* The longest wait between two attempts to reach Redis. */
+#define MX_BUS_BACKOFF_MAX_MS 2000
 struct redisReply;
 typedef void mx_bus_done_fn(void *arg, const struct redisReply *reply);
 int mx_bus_call(struct mx_bus *b, int argc, const char *const *argv, const size_t *lens,

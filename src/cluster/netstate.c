@@ -112,7 +112,8 @@ static const char hello_lua[] =
     "redis.call('SADD', ARGV[1] .. 'nodes', ARGV[2])\n"
     "return 1\n";
 
-/* ARGV: prefix, node, server. Returns this node's `reaped:` mark ("" if
+/* ARGV: prefix, node, server, others ("1": look for dead nodes; else
+ * only for this node's mark). Returns this node's `reaped:` mark ("" if
  * none: the others found it dead, cut off or stopped for longer than its
  * key lives), then the nodes found dead now. Each of a dead node's
  * clients that was on channels quits them with a netsplit reason,
@@ -130,6 +131,7 @@ static const char reap_lua[] =
     "local back = redis.call('GET', ARGV[1] .. 'reaped:' .. ARGV[2])\n"
     "if back then redis.call('SADD', ARGV[1] .. 'nodes', ARGV[2]) end\n"
     "local dead = { back or '' }\n"
+    "if ARGV[4] ~= '1' then return dead end\n"
     "for _, n in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'nodes')) do\n"
     "  if n ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. 'node:' .. n) == 0 then\n"
     "    local t = redis.call('TIME')\n"
@@ -379,13 +381,14 @@ void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node)
 }
 
 void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const char *server,
-                 void (*taken_for_dead)(void *arg, const char *mark), void *arg)
+                 bool others, void (*taken_for_dead)(void *arg, const char *mark), void *arg)
 {
     struct reap *k = malloc(sizeof *k);
     if (!k)
         return;
     *k = (struct reap){ taken_for_dead, arg };
-    if (eval(b, reap_lua, 3, (const char *[]){ prefix, node, server }, NULL, reaped, k) < 0)
+    if (eval(b, reap_lua, 4, (const char *[]){ prefix, node, server, others ? "1" : "0" }, NULL,
+             reaped, k) < 0)
         free(k);
 }
 

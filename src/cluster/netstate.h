@@ -51,7 +51,7 @@ int mx_net_to_nick(struct mx_bus *b, const char *prefix, const char *nick, const
 /* On reaching Redis: NODE's claims from before are dropped (its clients
  * claim again) and it joins the set of nodes. */
 void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node);
-/* Every heartbeat: nodes whose heartbeat expired leave the set, their
+/* Every heartbeat: with others, nodes whose heartbeat expired leave the set, their
  * nicks are freed, and their clients leave their channels with a QUIT
  * "SERVER DEADNODE" (a netsplit) published on "PREFIXu"; each is logged.
  * If the others found NODE itself dead (it was cut off or stopped too
@@ -60,7 +60,7 @@ void mx_net_hello(struct mx_bus *b, const char *prefix, const char *node);
  * once per mark, as its users are gone from the network, which must hear
  * of them again. */
 void mx_net_reap(struct mx_bus *b, const char *prefix, const char *node, const char *server,
-                 void (*taken_for_dead)(void *arg, const char *mark), void *arg);
+                 bool others, void (*taken_for_dead)(void *arg, const char *mark), void *arg);
 /* The client uid of NODE is on chan (casefolded) as who
  * ("nick!user@host"), or no longer (who NULL); modes (or NULL): the
  * channel's, when this JOIN creates it on the network. */
