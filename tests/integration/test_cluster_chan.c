@@ -44,7 +44,7 @@ static int by_text(const void *a, const void *b)
 static void who_is(struct user *u, const char *chan, bool flags, const char *want)
 {
     MX_REQUIRE(irc_send(&u->c, "WHO %s", chan) == 0);
-    char got[16][96], cmd[16];
+    char got[16][128], cmd[16];
     unsigned n = 0;
     for (;;) {
         MX_REQUIRE(irc_next(&u->c, T) == 1, "%s: no end of WHO %s; last lines:\n%s",
@@ -58,11 +58,11 @@ static void who_is(struct user *u, const char *chan, bool flags, const char *wan
         MX_REQUIRE(irc_line_param(u->c.line, 5, nick, sizeof nick) &&
                    irc_line_param(u->c.line, flags ? 6 : 7, trail, sizeof trail));
         /* The trailing is "0 real name" (hop count first). */
-        const char *real = flags ? trail - 1 : strchr(trail, ' ');
-        snprintf(got[n++], sizeof got[0], "%s=%s", nick, real ? real + 1 : "");
+        const char *sp = strchr(trail, ' ');
+        snprintf(got[n++], sizeof got[0], "%s=%s", nick, flags ? trail : sp ? sp + 1 : "");
     }
     qsort(got, n, sizeof got[0], by_text);
-    char all[16 * (96 + 2) + 1] = "";  /* every entry and its ", " */
+    char all[16 * (128 + 2) + 1] = ""; /* every entry and its ", " */
     for (unsigned i = 0; i < n; i++) {
         if (i)
             strcat(all, ", ");
