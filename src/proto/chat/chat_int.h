@@ -613,9 +613,8 @@ void chat_kick_apply(struct chat_client *target, struct chat_channel *ch,
  * conn id. Takes line (NULL: nothing happens) and a reference to ch. */
 void chat_kick_post(struct mx_chat *chat, uint64_t id, struct chat_channel *ch,
                     struct mx_chunk *line, bool publish);
-/* Under mu: sends the NAMES reply for ch to cl (353s and 366), with the
- * members of other nodes the network listed in nc (NULL: none) after its
- * own. */
+/* Under mu: sends the NAMES reply for ch to cl (353s and 366), then the
+ * other nodes' members the network listed in nc (NULL: none). */
 struct chat_netchan;
 void chan_names(struct chat_client *cl, struct chat_channel *ch, const struct chat_netchan *nc);
 void chan_topic_reply(struct chat_client *cl, struct chat_channel *ch, bool none_too);
@@ -642,14 +641,12 @@ void chat_cmd_links(struct chat_client *cl, struct irc_msg *m);
 void chat_lusers(struct chat_client *cl);
 /* Is target (a server mask or a nick) this server? If not, 402 to cl. */
 bool chat_target_here(struct chat_client *cl, const char *target);
-/* chat_reg.c, on cl's owner: another client holds cl's nick on the
- * network (taken while this node was cut off): cl takes a guest nick, as
- * if by NICK. */
+/* chat_reg.c, on cl's owner: another client got cl's nick on the network
+ * while this node was cut off: cl takes a guest nick, as if by NICK. */
 void chat_nick_collided(struct chat_client *cl);
-/* chat_cmd.c: splits a comma list in place into at most max items. */
+/* chat_cmd.c: a comma list split in place into at most max items; s's
+ * length cut to max bytes (TOPICLEN...), never inside a UTF-8 sequence. */
 unsigned chat_split_commas(char *s, char **out, unsigned max);
-/* chat_cmd.c: s's length cut to max bytes (TOPICLEN, KICKLEN, AWAYLEN),
- * never inside a UTF-8 sequence. */
 int chat_text_len(const char *s, size_t max);
 /* chat_chanop.c: TOPIC, KICK, INVITE. */
 void chat_cmd_topic(struct chat_client *cl, struct irc_msg *m);
