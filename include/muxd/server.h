@@ -32,6 +32,8 @@ struct mx_server_opts {
     size_t uring_buffer_size;    /* bytes each */
     bool uring_incremental;      /* a receive takes only what it needs of a
                                     buffer, when the kernel can (6.12) */
+    bool uring_bundles;          /* one receive completion may fill several
+                                    buffers, when the kernel can (6.10) */
     unsigned offload_threads;    /* 0 = no offload pool */
     size_t offload_queue_max;    /* offload jobs outstanding, server-wide */
     /* Per-address admission (an IPv4 address, an IPv6 /64), counted per

@@ -55,6 +55,7 @@ struct mx_worker_stats {
     uint64_t offload_rejected;    /* mx_offload calls refused as busy */
     uint64_t uring_enobufs;       /* io_uring: receives that found no buffer */
     uint64_t uring_cq_overflows;  /* io_uring: turns that saw the CQ overflowed */
+    uint64_t uring_bundles;       /* io_uring: receives that filled several buffers */
     uint64_t turns;               /* loop turns (wake-ups) */
     uint64_t turn_ns_sum;         /* time spent working in them (not waiting) */
     uint64_t turn_buckets[MX_STATS_TURN_BUCKETS]; /* not cumulative */

@@ -86,6 +86,9 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_SERVER, .name = "uring_incremental", .type = MX_CFG_ENUM,
       CFG(uring_incremental), .choices = auto_off, .def = "auto",
       .help = "io_uring: receives pack into buffers (kernel 6.12); off: a buffer each" },
+    { .sect = MX_SECT_SERVER, .name = "uring_bundles", .type = MX_CFG_ENUM,
+      CFG(uring_bundles), .choices = auto_off, .def = "auto",
+      .help = "io_uring: one receive may fill several buffers (kernel 6.10); off: one each" },
 
     { .sect = MX_SECT_LISTENER, .name = "listen", .type = MX_CFG_ADDR, LSN(listen),
       .help = "address to listen on; port 0 picks a free port" },

@@ -39,6 +39,7 @@ struct mx_backend_conf {
     unsigned uring_buffers;      /* io_uring: provided buffers (power of 2) */
     unsigned uring_buffer_size;  /* and the size of each */
     bool uring_incremental;      /* receives take parts of buffers (6.12) */
+    bool uring_bundles;          /* a receive may fill several (6.10) */
 };
 
 struct mx_backend_ops {

@@ -6,7 +6,9 @@
  *  - a multishot recv that picks buffers from the worker's provided-buffer
  *    ring, so an idle connection costs no buffer at all; each buffer goes
  *    back to the ring as soon as the core has seen its bytes (the core
- *    copies only an unfinished frame);
+ *    copies only an unfinished frame). Where the kernel has them, a
+ *    receive packs into part of a buffer (incremental, 6.12) and may fill
+ *    several in one completion (a bundle, 6.10): fewer, fuller receives;
  *  - one sendmsg of the output queue's head segments. Short sends go on
  *    from where they stopped; the queue stays untouched until the
  *    completion, so order and the bytes under the kernel are safe.
@@ -46,6 +48,13 @@
 #ifndef IORING_CQE_F_BUF_MORE
 #define IORING_CQE_F_BUF_MORE (1U << 4)
 #endif
+/* Kernel 6.10's receive bundles, likewise. */
+#ifndef IORING_RECVSEND_BUNDLE
+#define IORING_RECVSEND_BUNDLE (1U << 4)
+#endif
+#ifndef IORING_FEAT_RECVSEND_BUNDLE
+#define IORING_FEAT_RECVSEND_BUNDLE (1U << 14)
+#endif
 
 enum op { OP_RECV = 1, OP_SEND, OP_CANCEL, OP_INBOX };
 
@@ -78,6 +87,11 @@ struct ur {
      * instead of taking one each; used[bid] is where its next one lands. */
     uint32_t *used;
     const char *how;            /* for the log: incremental or whole */
+    const char *bundles;        /* for the log: on or off, and why */
+    /* Bundles: one receive may fill several buffers, the ring entries
+     * after its first; pos[bid] is where bid was last put in the ring,
+     * to find those entries. NULL without bundles. */
+    uint16_t *pos;
     struct send_ctx *free_sends;
     uint64_t *starved;          /* tags of connections waiting for buffers */
     unsigned short *withheld;   /* buffers kept back this turn (fault.h) */
@@ -110,24 +124,59 @@ static void buf_return(struct ur *u, unsigned bid)
 {
     if (u->used)
         u->used[bid] = 0;
+    if (u->pos)
+        u->pos[bid] = u->br->tail;
     io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * u->buf_size, u->buf_size,
                           (unsigned short)bid, io_uring_buf_ring_mask(u->nbufs), 0);
     io_uring_buf_ring_advance(u->br, 1);
 }
 
-/* The completion's bytes: at the start of its buffer, or incrementally
- * where the previous receive into that buffer stopped. Returns whether
- * the kernel is done with the buffer (it may go back to the ring). */
-static bool buf_take(struct ur *u, const struct io_uring_cqe *cqe, char **data)
+/* Back to the ring, unless the fault injector withholds it this turn. */
+static void buf_give_back(struct ur *u, unsigned bid)
+{
+    if (u->withheld && MX_FAULT(MX_FAULT_ENOBUFS))
+        u->withheld[u->nwithheld++] = (unsigned short)bid;
+    else
+        buf_return(u, bid);
+}
+
+/* The buffer after bid in a bundle: the ring entry after bid's. An
+ * entry already put back in the ring would name a buffer whose pos is
+ * not that entry's: -1 then, never bytes of another receive. */
+static int bundle_next(const struct ur *u, unsigned bid)
+{
+    uint16_t at = (uint16_t)(u->pos[bid] + 1);
+    unsigned next = u->br->bufs[at & io_uring_buf_ring_mask(u->nbufs)].bid;
+    return next < u->nbufs && u->pos[next] == at ? (int)next : -1;
+}
+
+/* One completion's buffers in order, each handed to fn with its bytes:
+ * from the start of the buffer, or incrementally where the previous
+ * receive into it stopped, and on through a bundle's later buffers, which
+ * only the last of may be partly filled. Each goes back to the ring
+ * unless the kernel is still filling it. Returns the bytes not walked
+ * (0 unless a bundle could not be followed). */
+static size_t buf_walk(struct ur *u, const struct io_uring_cqe *cqe,
+                       bool (*fn)(void *arg, char *data, size_t n), void *arg)
 {
     unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-    *data = u->bufs + (size_t)bid * u->buf_size;
-    if (!u->used)
-        return true;
-    *data += u->used[bid];
-    if (cqe->res > 0)
-        u->used[bid] += (uint32_t)cqe->res;
-    return !(cqe->flags & IORING_CQE_F_BUF_MORE);
+    size_t left = cqe->res > 0 ? (size_t)cqe->res : 0;
+    for (;;) {
+        uint32_t off = u->used ? u->used[bid] : 0;
+        size_t n = left < u->buf_size - off ? left : u->buf_size - off;
+        left -= n;
+        if (fn && n > 0 && !fn(arg, u->bufs + (size_t)bid * u->buf_size + off, n))
+            fn = NULL; /* closed: the rest only goes back */
+        if (u->used)
+            u->used[bid] += (uint32_t)n;
+        /* Read before bid goes back: its entry may then be reused. */
+        int next = left > 0 && u->pos ? bundle_next(u, bid) : -1;
+        if (left > 0 || !(cqe->flags & IORING_CQE_F_BUF_MORE))
+            buf_give_back(u, bid);
+        if (next < 0)
+            return left;
+        bid = (unsigned)next;
+    }
 }
 
 /* The kernel's io_uring_buf_reg: liburing 2.3 calls its flags "pad". */
@@ -196,10 +245,26 @@ static int bufs_setup(struct ur *u, unsigned nbufs, unsigned size, bool inc)
     if (err < 0)
         return err;
     io_uring_buf_ring_init(u->br);
-    for (unsigned i = 0; i < nbufs; i++)
+    for (unsigned i = 0; i < nbufs; i++) {
         io_uring_buf_ring_add(u->br, u->bufs + (size_t)i * size, size, (unsigned short)i,
                               io_uring_buf_ring_mask(nbufs), (int)i);
+        if (u->pos)
+            u->pos[i] = (uint16_t)i;
+    }
     io_uring_buf_ring_advance(u->br, (int)nbufs);
+    return 0;
+}
+
+/* Bundles when asked for and the ring has them (kernel 6.10). */
+static int bundles_setup(struct ur *u, bool want, unsigned nbufs)
+{
+    u->bundles = !want                 ? "off (uring_bundles = off)"
+                 : !(u->ring.features & IORING_FEAT_RECVSEND_BUNDLE)
+                     ? "off (this kernel has none, 6.10)"
+                     : "on";
+    if (want && (u->ring.features & IORING_FEAT_RECVSEND_BUNDLE) &&
+        !(u->pos = calloc(nbufs, sizeof *u->pos)))
+        return -ENOMEM;
     return 0;
 }
 
@@ -261,6 +326,7 @@ static void ur_fini(struct mx_worker *w)
         munmap(u->bufs, (size_t)u->nbufs * u->buf_size);
     free(u->withheld);
     free(u->used);
+    free(u->pos);
     while (u->free_sends) {
         struct send_ctx *s = u->free_sends;
         u->free_sends = s->next;
@@ -285,11 +351,14 @@ static int ur_init(struct mx_worker *w, const struct mx_backend_conf *conf)
     }
     w->be_data = u;
     u->wake_fd = conf->wake_fd;
-    err = bufs_setup(u, conf->uring_buffers, conf->uring_buffer_size, conf->uring_incremental);
+    err = bundles_setup(u, conf->uring_bundles, conf->uring_buffers);
+    if (err == 0)
+        err = bufs_setup(u, conf->uring_buffers, conf->uring_buffer_size,
+                         conf->uring_incremental);
     static atomic_bool told; /* the first worker speaks for all */
     if (err == 0 && !atomic_exchange(&told, true))
-        mx_info("io_uring: receive buffers: %u x %u bytes per worker, %s", u->nbufs,
-                u->buf_size, u->how);
+        mx_info("io_uring: receive buffers: %u x %u bytes per worker, %s; bundles %s",
+                u->nbufs, u->buf_size, u->how, u->bundles);
     if (err == 0)
         err = arm_inbox(u);
     if (err < 0)
@@ -301,10 +370,13 @@ static int ur_init(struct mx_worker *w, const struct mx_backend_conf *conf)
 
 static int arm_recv(struct mx_worker *w, struct mx_conn *c)
 {
-    struct io_uring_sqe *sqe = get_sqe(w->be_data);
+    struct ur *u = w->be_data;
+    struct io_uring_sqe *sqe = get_sqe(u);
     if (!sqe)
         return -EBUSY;
     io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    if (u->pos)
+        sqe->ioprio |= IORING_RECVSEND_BUNDLE;
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BGID;
     io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_RECV));
@@ -386,28 +458,43 @@ static bool in_flight(const struct mx_conn *c)
     return c->backend_state & (U_RECV | U_SEND);
 }
 
+/* More bytes than the first buffer had room for: a bundle. */
+static bool bundled(const struct ur *u, const struct io_uring_cqe *cqe)
+{
+    unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+    uint32_t room = u->buf_size - (u->used ? u->used[bid] : 0);
+    return u->pos && (cqe->flags & IORING_CQE_F_BUFFER) && cqe->res > 0 &&
+           (uint32_t)cqe->res > room;
+}
+
+struct recv_to {
+    struct mx_conn *c;
+    bool open;
+};
+
+static bool recv_into(void *arg, char *data, size_t n)
+{
+    struct recv_to *to = arg;
+    return to->open = mx__conn_recv(to->c, data, n);
+}
+
 static void on_recv(struct mx_worker *w, struct ur *u, struct mx_conn *c,
                     const struct io_uring_cqe *cqe)
 {
     if (!(cqe->flags & IORING_CQE_F_MORE))
         c->backend_state &= ~(U_RECV | U_CANCEL);
-    bool open = !(c->backend_state & U_GONE);
-    if (cqe->flags & IORING_CQE_F_BUFFER) {
-        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-        char *data;
-        bool done = buf_take(u, cqe, &data);
-        /* Delivered even while paused: those bytes were already read
-         * from the socket, and dropping them would lose data. */
-        if (open && cqe->res > 0)
-            open = mx__conn_recv(c, data, (size_t)cqe->res);
-        if (!done)
-            ; /* the kernel goes on filling it */
-        else if (u->withheld && MX_FAULT(MX_FAULT_ENOBUFS))
-            u->withheld[u->nwithheld++] = (unsigned short)bid;
-        else
-            buf_return(u, bid);
+    struct recv_to to = { c, !(c->backend_state & U_GONE) };
+    if (bundled(u, cqe))
+        mx__worker_note_bundle(w);
+    /* Delivered even while paused: those bytes were already read from
+     * the socket, and dropping them would lose data. */
+    if ((cqe->flags & IORING_CQE_F_BUFFER) &&
+        buf_walk(u, cqe, to.open ? recv_into : NULL, &to) > 0 && to.open) {
+        mx_error("io_uring: a receive bundle's buffers could not be followed");
+        mx__conn_fail(c, -EIO);
+        return;
     }
-    if (!open)
+    if (!to.open)
         return;
     if (cqe->res == 0)
         mx__conn_eof(c);
@@ -536,11 +623,10 @@ static void on_cqe(struct mx_worker *w, struct ur *u, const struct io_uring_cqe 
         return; /* cancel results: the cancelled op reports for itself */
     struct mx_conn *c = mx__worker_lookup(w, tag_of(cqe->user_data));
     if (!c) {
-        /* Cannot happen while closed connections are held: still give a
-         * buffer back rather than leak it. */
-        char *data;
-        if ((cqe->flags & IORING_CQE_F_BUFFER) && buf_take(u, cqe, &data))
-            buf_return(u, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        /* Cannot happen while closed connections are held: still give
+         * buffers back rather than leak them. */
+        if (cqe->flags & IORING_CQE_F_BUFFER)
+            buf_walk(u, cqe, NULL, NULL);
         return;
     }
     bool busy = in_flight(c);
@@ -637,5 +723,6 @@ int mx__uring_probe(void)
         munmap(u.bufs, (size_t)u.nbufs * u.buf_size);
     free(u.withheld);
     free(u.used);
+    free(u.pos);
     return err;
 }

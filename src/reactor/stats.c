@@ -57,6 +57,7 @@ void mx__stats_read(const struct mx__wstats *st, struct mx_worker_stats *out)
         .offload_rejected = mx__counter_get(&st->offload_rejected),
         .uring_enobufs = mx__counter_get(&st->uring_enobufs),
         .uring_cq_overflows = mx__counter_get(&st->uring_cq_overflows),
+        .uring_bundles = mx__counter_get(&st->uring_bundles),
         .turns = mx__counter_get(&st->turns),
         .turn_ns_sum = mx__counter_get(&st->turn_ns_sum),
     };

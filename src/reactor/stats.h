@@ -23,7 +23,7 @@ struct mx__wstats {
     mx__counter bytes_queued, bytes_dropped;
     mx__counter paused_high_water, cut_output_max, offload_rejected;
     mx__counter dropped_messages;
-    mx__counter uring_enobufs, uring_cq_overflows;
+    mx__counter uring_enobufs, uring_cq_overflows, uring_bundles;
     mx__counter turns, turn_ns_sum;
     mx__counter turn_buckets[MX_STATS_TURN_BUCKETS];
     mx__counter job_ns_sum;

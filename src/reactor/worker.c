@@ -202,6 +202,11 @@ void mx__worker_note_enobufs(struct mx_worker *w)
     mx__count(&w->stats.uring_enobufs, 1);
 }
 
+void mx__worker_note_bundle(struct mx_worker *w)
+{
+    mx__count(&w->stats.uring_bundles, 1);
+}
+
 void mx__worker_note_cq_overflow(struct mx_worker *w)
 {
     mx__count(&w->stats.uring_cq_overflows, 1);
@@ -299,6 +304,7 @@ static void *worker_main(void *arg)
         .uring_buffers = w->srv->opts.uring_buffers,
         .uring_buffer_size = (unsigned)w->srv->opts.uring_buffer_size,
         .uring_incremental = w->srv->opts.uring_incremental,
+        .uring_bundles = w->srv->opts.uring_bundles,
     };
     w->init_err = w->be->init(w, &conf);
     sem_post(&w->ready);

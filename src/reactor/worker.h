@@ -127,9 +127,11 @@ struct mx_conn *mx__worker_lookup(struct mx_worker *w, uint64_t tag);
 /* By public id (mx_conn_id); NULL if that connection is gone. */
 struct mx_conn *mx__worker_find(struct mx_worker *w, uint64_t id);
 void mx__worker_wakeup(struct mx_worker *w);
-/* io_uring: a receive found the buffer ring empty; the completion queue
- * was seen overflowed this turn. For the counters only. */
+/* io_uring: a receive found the buffer ring empty, or filled several
+ * buffers; the completion queue was seen overflowed this turn. For the
+ * counters only. */
 void mx__worker_note_enobufs(struct mx_worker *w);
+void mx__worker_note_bundle(struct mx_worker *w);
 void mx__worker_note_cq_overflow(struct mx_worker *w);
 
 #endif

@@ -495,26 +495,79 @@ Test(uring, fd_reused_right_after_close)
     mx_stop_ok(d, 10000);
 }
 
-/* The log names the receive-buffer mode in force: incremental by default
- * (whole only where the kernel lacks it), whole when forced off, as the
- * suite's io_uring_whole variant does (tests/CMakeLists.txt). Every other
- * test here then runs on that mode. */
+static bool forced_off(const char *key)
+{
+    const char *keys = getenv("MUXD_TEST_SERVER_KEYS");
+    char off[64];
+    snprintf(off, sizeof off, "%s = off", key);
+    return keys && strstr(keys, off);
+}
+
+/* The log names the receive-buffer modes in force: incremental and
+ * bundles by default (off only where the kernel lacks them), off when
+ * forced, as the suite's io_uring_whole and io_uring_plain variants do
+ * (tests/CMakeLists.txt). Every other test here then runs on them. */
 Test(uring, receive_buffer_mode_logged)
 {
     const char *be = getenv("MUXD_TEST_BACKEND");
     if (!be || strcmp(be, "io_uring") != 0)
         cr_skip_test("io_uring only");
     struct mx_daemon *d = mx_boot(default_config);
-    const char *keys = getenv("MUXD_TEST_SERVER_KEYS");
-    bool forced_off = keys && strstr(keys, "uring_incremental = off");
     MX_REQUIRE(daemon_wait_log(d, "io_uring: receive buffers: 256 x 8192 bytes per worker, ",
                                5000), "no receive-buffer line in the log");
-    if (forced_off)
-        MX_REQUIRE(daemon_log_count(d, "per worker, whole (uring_incremental = off)") == 1,
+    if (forced_off("uring_incremental"))
+        MX_REQUIRE(daemon_log_count(d, "per worker, whole (uring_incremental = off);") == 1,
                    "forced off, but the log does not say whole buffers");
     else
-        MX_REQUIRE(daemon_log_count(d, "per worker, incremental") == 1 ||
+        MX_REQUIRE(daemon_log_count(d, "per worker, incremental;") == 1 ||
                        daemon_log_count(d, "per worker, whole (this kernel") == 1,
                    "neither incremental nor the kernel's refusal in the log");
+    if (forced_off("uring_bundles"))
+        MX_REQUIRE(daemon_log_count(d, "; bundles off (uring_bundles = off)") == 1,
+                   "bundles forced off, but the log does not say so");
+    else
+        MX_REQUIRE(daemon_log_count(d, "; bundles on") == 1 ||
+                       daemon_log_count(d, "; bundles off (this kernel has none") == 1,
+                   "neither bundles on nor the kernel's lack of them in the log");
+    mx_stop_ok(d, 10000);
+}
+
+/* 512-byte buffers, so a sender of 64 KiB messages leaves more than one
+ * buffer's worth queued at most receives. */
+static const char small_buffers_config[] =
+    "[server]\n"
+    "workers = 2\n"
+    "uring_buffers = 256\n"
+    "uring_buffer_size = 512\n"
+    "[listener echo]\n"
+    "listen = 127.0.0.1:0\n"
+    "mode = raw\n"
+    "[admin]\n"
+    "listen = 127.0.0.1:0\n";
+
+/* Receive bundles are used where they are on, and only there: 16 clients
+ * echo 64 KiB messages, 4 in flight, every byte checked by the load
+ * engine, through buffers an eighth of a message's size. A bundle is a
+ * completion carrying more than its first buffer had room for, counted
+ * in muxd_uring_bundle_receives_total. */
+Test(uring, bundles_fill_several_buffers)
+{
+    const char *be = getenv("MUXD_TEST_BACKEND");
+    struct mx_daemon *d = mx_boot(small_buffers_config);
+    struct mx_load_opts o = { .port = mx_port(d, "echo"), .clients = 16, .messages = 16,
+                              .min_msg = 65536, .max_msg = 65536, .pipeline = 4,
+                              .threads = 2, .timeout_ms = 20000, .seed_base = 77 };
+    struct mx_load_result r;
+    int rc = mx_load_run_logged(&o, &r);
+    MX_REQUIRE(rc == 0 && r.done == 16, "load: %d done, %d failed, %d unfinished: %s", r.done,
+               r.failed, r.unfinished, r.first_error);
+    long bundles = mx_metric_sum(mx_port(d, "admin"), "muxd_uring_bundle_receives_total");
+    bool on = be && strcmp(be, "io_uring") == 0 && daemon_log_count(d, "; bundles on") == 1;
+    cr_log_info("backend %s, bundles %s: %ld bundled receives", be ? be : "?",
+                on ? "on" : "off", bundles);
+    if (on)
+        MX_REQUIRE(bundles > 0, "bundles on, yet no receive filled more than one buffer");
+    else
+        MX_REQUIRE(bundles == 0, "bundles off, yet %ld receives counted as bundles", bundles);
     mx_stop_ok(d, 10000);
 }

@@ -461,6 +461,14 @@ Test(config, uring_ring_shape)
     cr_assert_str_eq(cfg.backend, "io_uring");
     cr_assert_eq(cfg.uring_buffers, 4);
     cr_assert_eq(cfg.uring_buffer_size, 512);
+    cr_assert_eq(cfg.uring_incremental, 0, "auto by default");
+    cr_assert_eq(cfg.uring_bundles, 0, "auto by default");
+
+    load_ok(&cfg, LISTENER "[server]\nuring_incremental = off\nuring_bundles = off\n");
+    cr_assert_eq(cfg.uring_incremental, 1);
+    cr_assert_eq(cfg.uring_bundles, 1);
+    expect_error(LISTENER "[server]\nuring_bundles = yes\n",
+                 ":4: [server] uring_bundles: expected one of auto, off, got 'yes'");
 }
 
 #define WORK_ON "[listener work]\nlisten = 127.0.0.1:7100\nprotocol = work\n"

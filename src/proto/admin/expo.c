@@ -105,6 +105,8 @@ static const struct wrow wrows[] = {
     { "muxd_uring_cq_overflow_turns_total",
       "io_uring loop turns that found the completion queue overflowed.",
       W(uring_cq_overflows) },
+    { "muxd_uring_bundle_receives_total",
+      "io_uring receives that filled more than one buffer (a bundle).", W(uring_bundles) },
     { "muxd_loop_turns_total", "Event loop turns (wake-ups).", W(turns) },
     { "muxd_proxy_headers_accepted_total", "PROXY headers taken whole.", W(proxy_accepted) },
     { "muxd_tls_kernel_connections_total",

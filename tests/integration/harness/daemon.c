@@ -73,8 +73,8 @@ static int write_all(int fd, const char *text, size_t len)
     return 0;
 }
 
-/* The test's config, then MUXD_TEST_SERVER_KEYS ("key = value;key =
- * value") in a [server] section of its own: a CTest variant runs a test
+/* The test's config, then MUXD_TEST_SERVER_KEYS ("key = value|key =
+ * value"; ';' too) in a [server] section of its own: a CTest variant runs a test
  * with a server feature forced off without the test knowing
  * (tests/CMakeLists.txt). Last, so the test's line numbers stay. */
 static int write_forced_keys(int fd)
@@ -87,7 +87,7 @@ static int write_forced_keys(int fd)
     if (n < 0 || (size_t)n >= sizeof buf)
         return -E2BIG;
     for (char *p = buf; *p; p++)
-        if (*p == ';')
+        if (*p == ';' || *p == '|')
             *p = '\n';
     return write_all(fd, buf, (size_t)n);
 }
