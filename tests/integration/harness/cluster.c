@@ -1,6 +1,5 @@
 /* cluster.c - the cluster tests' world: Redis, three nodes, their clients,
- * and the helpers test_cluster.c and test_cluster_chan.c share (see
- * cluster.h). */
+ * and the helpers the test_cluster*.c files share (see cluster.h). */
 #include "cluster.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
-/* cluster.h - the world of the cluster tests (test_cluster.c: the bus and
- * nicks across nodes; test_cluster_chan.c: channels across nodes;
+/* cluster.h - the world of the cluster tests (test_cluster.c: the bus;
+ * test_cluster_nicks.c: nicks across nodes; test_cluster_chan.c: channels
+ * across nodes;
  * test_cluster_netns.c: a node cut off by a real partition): one real
  * Redis (harness/redis.h), three muxd nodes a, b and c on it, and their
  * clients; the helpers the files use to start, read and check it.
