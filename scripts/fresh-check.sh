@@ -87,9 +87,12 @@ step "debootstrap --variant=minbase bookworm $dir $mirror (log: $logs/debootstra
 debootstrap --variant=minbase bookworm "$dir" "$mirror" >"$logs/debootstrap.log" 2>&1 ||
     { tail -20 "$logs/debootstrap.log" >&2; fail "debootstrap (mirror $mirror)"; }
 
-# What the suite touches of the kernel: /proc (io_uring's probe, the
-# daemon's fd counts), /sys, /dev (null, urandom, shm). rslave: unmounting
-# them later must not reach the host's.
+# The root a mount point of its own, as / is on a machine: `ip netns exec`
+# (test_cluster_netns) remounts / as a slave and fails on a plain
+# directory. What the suite touches of the kernel: /proc (io_uring's
+# probe, the daemon's fd counts), /sys, /dev (null, urandom, shm). rslave:
+# unmounting them later must not reach the host's.
+mount --bind "$dir" "$dir"
 mount -t proc proc "$dir/proc"
 mount --rbind /sys "$dir/sys" && mount --make-rslave "$dir/sys"
 mount --rbind /dev "$dir/dev" && mount --make-rslave "$dir/dev"

@@ -171,6 +171,12 @@ static void net_setup(void)
         cr_skip_test("cannot make a network namespace (ip netns add failed): the test "
                      "needs root, or CAP_SYS_ADMIN and CAP_NET_ADMIN");
     snprintf(net.ns, sizeof net.ns, "%s", ns);
+    /* ip runs a command in the namespace from a mount namespace of its
+     * own with /sys mounted again, which fails where / is no mount point
+     * (a plain chroot: "mount --make-rslave /" failed). */
+    if (ip("-n %s link set lo up", ns) != 0)
+        cr_skip_test("ip cannot run commands inside a network namespace here (ip -n %s "
+                     "failed; in a chroot, / must be a mount point)", ns);
     snprintf(net.r_host, sizeof net.r_host, "mxr%uh", pid);
     if (ip("link add %s type veth peer name mxr%un netns %s", net.r_host, pid, ns) != 0) {
         net.r_host[0] = '\0';
@@ -197,7 +203,6 @@ static void net_setup(void)
     IP_OK("-n %s addr add %s/30 dev mxi%un", ns, net.i_node, pid);
     IP_OK("-n %s link set mxr%un up", ns, pid);
     IP_OK("-n %s link set mxi%un up", ns, pid);
-    IP_OK("-n %s link set lo up", ns);
     cr_log_info("namespace %s: Redis at %s over %s, b's clients at %s over %s", ns, net.r_root,
                 net.r_host, net.i_node, net.i_host);
 }
