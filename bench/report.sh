@@ -27,7 +27,7 @@ def median: map(select(. != null)) | sort
     else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 def lo: map(select(. != null)) | min;
 def hi: map(select(. != null)) | max;
-def rank: {"muxd-epoll": 1, "muxd-io_uring": 2, "muxd-poll": 3, "epoll_echo": 4,
+def rank: {"muxd-epoll": 1, "muxd-io_uring": 2, "muxd-io_uring-plain": 2.5, "muxd-poll": 3, "epoll_echo": 4,
   "libevent_echo": 5, "muxd-w1-epoll": 11, "muxd-w1-io_uring": 12, "muxd-w1-poll": 13,
   "muxd-w2-epoll": 14, "muxd-w2-io_uring": 15, "muxd-w2-poll": 16, "ngircd": 21,
   "inspircd": 22}[.] // 99;
@@ -130,6 +130,41 @@ if [ -s "$frag/echo.tsv" ]; then
         "Server CPU per message (lower is better)" connections "server CPU s / million messages" 0
 fi
 [ ! -s "$frag/unpinned.tsv" ] || echo_table "$frag/unpinned.tsv" >"$frag/UNPINNED_TABLE"
+
+# --- matrix --------------------------------------------------------------------------
+
+# Per (conns, size, depth, server): runs, server CPU µs per message
+# (median, min, max), msgs/s, p99.
+q 'okruns("matrix") | group_by([.conns, .size, .depth, (.server | rank)]) | .[]
+   | [.[0].conns, .[0].size, .[0].depth, .[0].server, length,
+      (map(.load.server_cpu_us_per_msg) | median), (map(.load.server_cpu_us_per_msg) | lo),
+      (map(.load.server_cpu_us_per_msg) | hi), (map(.load.msgs_per_s) | median),
+      (map(.load.latency_us.p99) | median)]
+   | map(v) | @tsv' >"$frag/matrix.tsv"
+if [ -s "$frag/matrix.tsv" ]; then
+    # One row per cell: each server's median and its ratio to muxd-epoll;
+    # the verdict: io_uring no dearer than epoll.
+    awk -F'\t' '
+        function f(x) { return (x == "" || x == "-") ? "-" : sprintf("%.2f", x) }
+        function r(a, b) { return (a == "" || a == "-" || b == "" || b == "-" || b + 0 == 0) ? "" : sprintf(" (%.2f×)", a / b) }
+        { k = $1 "\t" $2 "\t" $3; if (!(k in seen)) { seen[k] = 1; ks[++n] = k }
+          cpu[k, $4] = $6; lo[k, $4] = $7; hi[k, $4] = $8 }
+        END { print "| conns | size (B) | depth | muxd-epoll µs / msg | muxd-io_uring (× epoll) | muxd-io_uring-plain (× epoll) | io_uring ÷ plain | io_uring no dearer than epoll |"
+              print "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+              for (i = 1; i <= n; i++) { k = ks[i]; split(k, c, "\t")
+                  e = cpu[k, "muxd-epoll"]; u = cpu[k, "muxd-io_uring"]; p = cpu[k, "muxd-io_uring-plain"]
+                  v = (e == "" || u == "" || e == "-" || u == "-") ? "-" : (u + 0 <= e + 0 ? "yes" : "**no**")
+                  printf "| %s | %s | %s | %s | %s%s | %s%s | %s | %s |\n", c[1], c[2], c[3], f(e), f(u), r(u, e),
+                      f(p), r(p, e), (r(u, p) == "" ? "-" : substr(r(u, p), 3, length(r(u, p)) - 3)), v } }' \
+        "$frag/matrix.tsv" >"$frag/MATRIX_TABLE"
+    {
+        echo "| conns | size (B) | depth | server | runs | server CPU µs / msg: median (min–max) | msgs/s | p99 (µs) |"
+        echo "| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
+        awk -F'\t' 'function f(x, fmt) { return x == "-" ? "-" : sprintf(fmt, x) }
+            { printf "| %s | %s | %s | %s | %s | **%s** (%s–%s) | %s | %s |\n", $1, $2, $3, $4, $5,
+                f($6, "%.2f"), f($7, "%.2f"), f($8, "%.2f"), f($9, "%.0f"), f($10, "%.0f") }' "$frag/matrix.tsv"
+    } >"$frag/MATRIX_RUNS"
+fi
 
 # --- idle ----------------------------------------------------------------------------
 
@@ -295,6 +330,9 @@ q '
    ["ECHO_SIZE", (.params.echo.size | tostring)], ["ECHO_DEPTH", (.params.echo.depth | tostring)],
    ["ECHO_CONNS", (.params.echo.conns | map(tostring) | join(", "))],
    ["UNPINNED_CONNS", (.params.echo.unpinned_conns | tostring)],
+   ["MATRIX_CONNS", (.params.matrix.conns // [] | map(tostring) | join(", "))],
+   ["MATRIX_WARMUP", (.params.matrix.warmup_s // "-" | tostring)],
+   ["MATRIX_DURATION", (.params.matrix.duration_s // "-" | tostring)],
    ["IDLE_CONNS", (.params.idle.conns | tostring)], ["IDLE_HOLD", (.params.idle.hold_s | tostring)],
    ["IDLELAT_CONNS", (.params.idlelat.conns // [] | map(tostring) | join(", "))],
    ["IDLELAT_ACTIVE", (.params.idlelat.active // "-" | tostring)],

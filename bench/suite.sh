@@ -11,6 +11,11 @@
 #   echo     closed-loop echo, 64 B, depth 1, vs connections; muxd -w 1 on
 #            epoll, io_uring, poll, and the epoll_echo and libevent_echo
 #            peers; server pinned to CPU 0, muxd-load to CPU 1
+#   matrix   echo server CPU per message, muxd -w 1 on epoll, on io_uring,
+#            and on io_uring with its receive features off (uring_incremental
+#            and uring_bundles = off: what kernels before 6.10 get), in
+#            every cell of 10/100/1000 connections x 64 B/4 KiB x depth
+#            1/16; pinned like echo
 #   unpinned the same servers at one connection count, nothing pinned
 #   idle     server RSS per idle connection (VmRSS before and after)
 #   idlelat  p99 of 100 active echo clients while N idle connections are
@@ -75,6 +80,7 @@ if [ "$quick" = 1 ]; then
     echo_conns=(10 100) unpinned_conns=100
     idle_conns=1000 idle_hold=2
     idlelat_conns=(100 1000) idlelat_warmup=0.5 idlelat_duration=1
+    matrix_conns=(10) matrix_warmup=0.5 matrix_duration=1
     chat_members=(50) chat_senders=5 chat_rate=50 chat_drain=0.5 chat_connect_rate=2000
     heavy_warmup=0.5 heavy_duration=1
 else
@@ -82,10 +88,12 @@ else
     echo_conns=(10 100 1000) unpinned_conns=100
     idle_conns=10000 idle_hold=6
     idlelat_conns=(100 1000 5000 15000) idlelat_warmup=1 idlelat_duration=5
+    matrix_conns=(10 100 1000) matrix_warmup=0.5 matrix_duration=2
     chat_members=(100 300 1000) chat_senders=10 chat_rate=100 chat_drain=1 chat_connect_rate=2000
     heavy_warmup=1 heavy_duration=5
 fi
 echo_size=64 echo_depth=1
+matrix_sizes=(64 4096) matrix_depths=(1 16)
 # idlelat: the active clients (echo_size, echo_depth) beside the idle ones,
 # which come from 127.0.0.1 .. 127.0.0.idlelat_src_ips (ephemeral ports)
 idlelat_active=100 idlelat_src_ips=4
@@ -155,6 +163,22 @@ for b in "${backends[@]}"; do
 done
 mapfile -t echo_servers < <(printf '%s\n' "${echo_servers[@]}" | grep .)
 
+# The matrix: muxd's backends but poll, and io_uring's receive features off.
+printf '[server]\nuring_incremental = off\nuring_bundles = off\n' | cat "$tmp/echo.conf" - \
+    >"$tmp/echo-plain.conf"
+matrix_servers=()
+for s in "${echo_servers[@]}"; do
+    case "$s" in muxd-epoll | muxd-io_uring) matrix_servers+=("$s") ;; esac
+done
+if [[ " ${matrix_servers[*]} " == *" muxd-io_uring "* ]]; then
+    if start_muxd "$tmp/echo-plain.conf" bench -w 1 -b io_uring; then
+        stop_server 1
+        matrix_servers+=(muxd-io_uring-plain)
+    else
+        add_note "muxd does not take uring_bundles = off: the matrix has no io_uring-plain ($start_err)"
+    fi
+fi
+
 chat_servers=()
 if "$muxd" -c "$tmp/chat.conf" --check-config >"$tmp/chat-check.log" 2>&1; then
     for w in 1 2; do
@@ -177,8 +201,11 @@ runs="$tmp/runs.jsonl" # one JSON object per run: labels + muxd-load's object
 pin_client=()
 
 # Starts echo server $1 (muxd-BACKEND with one worker, or a peer).
+# muxd-io_uring-plain: io_uring with both receive features forced off.
 start_echo_server() { # name
     case "$1" in
+    muxd-io_uring-plain)
+        start_muxd "$tmp/echo-plain.conf" bench -w 1 -b io_uring || die "muxd did not start: $start_err" ;;
     muxd-*) start_muxd "$tmp/echo.conf" bench -w 1 -b "${1#muxd-}" || die "muxd did not start: $start_err" ;;
     *) start_peer "$1" ;;
     esac
@@ -213,6 +240,32 @@ section_echo() { # section pinned conns...
                 progress
             done < <(rotated $((rep + k)) "${echo_servers[@]}")
             k=$((k + 1))
+        done
+    done
+    pin_server=() pin_client=()
+}
+
+# Every cell of conns x size x depth, each server in turn (rotated per
+# cell and repetition, as section_echo does).
+section_matrix() {
+    local rep k=0 c z d s
+    pin_server=(taskset -c 0) pin_client=(taskset -c 1)
+    for ((rep = 1; rep <= reps; rep++)); do
+        for c in "${matrix_conns[@]}"; do
+            for z in "${matrix_sizes[@]}"; do
+                for d in "${matrix_depths[@]}"; do
+                    while read -r s; do
+                        start_echo_server "$s"
+                        run_load matrix "$s" "{\"conns\":$c,\"size\":$z,\"depth\":$d}" "$rep" \
+                            "$(limit_for "$matrix_warmup + $matrix_duration")" \
+                            echo -c "$c" -t 1 -s "$z" -d "$d" --warmup "$matrix_warmup" \
+                            --duration "$matrix_duration"
+                        stop_echo_server
+                        progress
+                    done < <(rotated $((rep + k)) "${matrix_servers[@]}")
+                    k=$((k + 1))
+                done
+            done
         done
     done
     pin_server=() pin_client=()
@@ -450,6 +503,10 @@ if want echo; then
     note "echo: ${echo_conns[*]} connections x ${#echo_servers[@]} servers x $reps, pinned"
     section_echo echo 1 "${echo_conns[@]}"
 fi
+if want matrix; then
+    note "matrix: ${#matrix_conns[@]} x ${#matrix_sizes[@]} x ${#matrix_depths[@]} cells x ${#matrix_servers[@]} servers x $reps, pinned"
+    section_matrix
+fi
 if want unpinned; then
     note "echo, unpinned: $unpinned_conns connections x ${#echo_servers[@]} servers x $reps"
     section_echo unpinned 0 "$unpinned_conns"
@@ -509,6 +566,9 @@ jq -n --arg started "$started" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --argjson echo_conns "$(printf '%s\n' "${echo_conns[@]}" | jq -s .)" \
     --argjson chat_members "$(printf '%s\n' "${chat_members[@]}" | jq -s .)" \
     --argjson idlelat_conns "$(printf '%s\n' "${idlelat_conns[@]}" | jq -s .)" \
+    --argjson matrix_conns "$(printf '%s\n' "${matrix_conns[@]}" | jq -s .)" \
+    --argjson matrix_sizes "$(printf '%s\n' "${matrix_sizes[@]}" | jq -s .)" \
+    --argjson matrix_depths "$(printf '%s\n' "${matrix_depths[@]}" | jq -s .)" \
     --rawfile notes "$notes" --slurpfile runs "$runs" \
     '{suite: "bench/suite.sh", started: $started, finished: $finished, seconds: $seconds,
       quick: $quick,
@@ -519,6 +579,8 @@ jq -n --arg started "$started" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
       params: {reps: '"$reps"', warmup_s: '"$warmup"', duration_s: '"$duration"',
                echo: {size: '"$echo_size"', depth: '"$echo_depth"', conns: $echo_conns,
                       unpinned_conns: '"$unpinned_conns"'},
+               matrix: {conns: $matrix_conns, sizes: $matrix_sizes, depths: $matrix_depths,
+                        warmup_s: '"$matrix_warmup"', duration_s: '"$matrix_duration"'},
                idle: {conns: '"$idle_conns"', hold_s: '"$idle_hold"'},
                idlelat: {conns: $idlelat_conns, active: '"$idlelat_active"', size: '"$echo_size"',
                          depth: '"$echo_depth"', warmup_s: '"$idlelat_warmup"',

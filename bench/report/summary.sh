@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/report/summary.sh - the "Short version" bullets of the report, from
 # the TSV files bench/report.sh left in FRAGDIR (echo.tsv, unpinned.tsv,
-# idle.tsv, idlelat.tsv, chat.tsv, heavy.tsv; see report.sh for their columns).
+# matrix.tsv, idle.tsv, idlelat.tsv, chat.tsv, heavy.tsv; see report.sh for
+# their columns).
 #
 #   bench/report/summary.sh FRAGDIR
 set -euo pipefail
@@ -22,6 +23,34 @@ if [ -s "$f/echo.tsv" ]; then
                 if (ee[c] != "" && ee[c] != "-") part = part ")"
                 s = s (s == "" ? "" : "; ") part }
             if (s != "") print "- **Echo, server CPU per million messages** (pinned, muxd'"'"'s cheapest backend; lower is better): " s "." }' "$f/echo.tsv"
+fi
+# The echo goal of issue 14: io_uring at most 0.85x the bare epoll loop at
+# the most connections.
+if [ -s "$f/echo.tsv" ]; then
+    awk -F'\t' '{ if ($1 + 0 >= m) m = $1 + 0; cpu[$1, $2] = $8 }
+        END { u = cpu[m, "muxd-io_uring"]; e = cpu[m, "epoll_echo"]
+              if (u == "" || e == "" || u == "-" || e == "-" || e + 0 == 0) exit
+              printf "- **Echo goal, io_uring at most 0.85× the bare epoll loop** (%s conns, 64 B, depth 1): %.2f against %.2f s per million messages, %.2f×, **%s**.\n",
+                  m, u, e, u / e, u / e <= 0.85 ? "met" : "not met" }' "$f/echo.tsv"
+fi
+# The matrix: in how many cells io_uring is no dearer than epoll, the
+# dearest cell, and what its receive features save.
+if [ -s "$f/matrix.tsv" ]; then
+    awk -F'\t' '
+        { k = $1 " conns, " $2 " B, depth " $3; if (!(k in seen)) { seen[k] = 1; ks[++n] = k }
+          cpu[k, $4] = $6 }
+        END { for (i = 1; i <= n; i++) { k = ks[i]; e = cpu[k, "muxd-epoll"]; u = cpu[k, "muxd-io_uring"]
+                  p = cpu[k, "muxd-io_uring-plain"]
+                  if (e == "" || u == "" || e == "-" || u == "-" || e + 0 == 0) continue
+                  cells++; if (u + 0 <= e + 0) ok++
+                  if (w == "" || u / e > w) { w = u / e; wk = k }
+                  if (p != "" && p != "-" && p + 0 > 0) { np++; pr[np] = u / p } }
+              if (cells == 0) exit
+              s = sprintf("- **Echo matrix, muxd on io_uring against muxd on epoll** (server CPU per message, pinned): no dearer in %d of %d cells; dearest %.2f× (%s)", ok + 0, cells, w, wk)
+              if (np > 0) { for (i = 2; i <= np; i++) { x = pr[i]; for (j = i - 1; j >= 1 && pr[j] > x; j--) pr[j + 1] = pr[j]; pr[j + 1] = x }
+                  s = s sprintf("; io_uring with its receive features (incremental buffers, bundles) ÷ without: %.2f× to %.2f×, median %.2f×",
+                  pr[1], pr[np], np % 2 ? pr[(np + 1) / 2] : (pr[np / 2] + pr[np / 2 + 1]) / 2) }
+              print s "." }' "$f/matrix.tsv"
 fi
 if [ -s "$f/unpinned.tsv" ]; then
     awk -F'\t' '{ r[$2] = $8; c = $1 }
