@@ -28,7 +28,8 @@ struct mx_server_opts {
     size_t output_max;           /* disconnect above this */
     unsigned idle_timeout_ms;    /* no input for this long closes; 0 = never */
     unsigned uring_buffers;      /* io_uring receive buffers per worker: a
-                                    power of two, at most 32768 */
+                                    power of two, at most 32768; 0 = 32
+                                    with incremental receives, else 256 */
     size_t uring_buffer_size;    /* bytes each */
     bool uring_incremental;      /* a receive takes only what it needs of a
                                     buffer, when the kernel can (6.12) */

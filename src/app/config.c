@@ -475,7 +475,7 @@ static int check_water(const struct mx_config *cfg, const char *path, char *err,
 
 static int check_uring(const struct mx_config *cfg, const char *path, char *err, size_t errlen)
 {
-    unsigned n = cfg->uring_buffers;
+    unsigned n = cfg->uring_buffers; /* 0: auto */
     if (n & (n - 1)) {
         snprintf(err, errlen, "%s: [server] uring_buffers: expected a power of two "
                  "like 256, got '%u'", path, n);

@@ -78,8 +78,9 @@ static const struct mx_cfg_key keys[] = {
       CFG(shutdown_timeout_ms), .min = 0, .max = 3600 * SEC, .def = "5s",
       .help = "on shutdown, how long queued output may drain before closing" },
     { .sect = MX_SECT_SERVER, .name = "uring_buffers", .type = MX_CFG_UINT, CFG(uring_buffers),
-      .min = 1, .max = 32768, .def = "256",
-      .help = "io_uring: receive buffers per worker, a power of two" },
+      .min = 1, .max = 32768, .has_auto = true, .auto_val = 0, .def = "auto",
+      .help = "io_uring: receive buffers per worker, a power of two; auto = 32 when receives "
+              "pack into them (uring_incremental), else 256" },
     { .sect = MX_SECT_SERVER, .name = "uring_buffer_size", .type = MX_CFG_SIZE,
       CFG(uring_buffer_size), .min = 512, .max = MIB, .def = "8k",
       .help = "io_uring: size of each receive buffer" },

@@ -195,35 +195,41 @@ static int register_bufs(struct ur *u, bool inc)
     return io_uring_register_buf_ring(&u->ring, (struct io_uring_buf_reg *)&reg, 0);
 }
 
+/* uring_buffers = auto: a ring a worker's cache keeps. The kernel takes
+ * buffers in ring order and they go back at the tail, so a busy worker
+ * cycles through all of them: 256 KiB of 8 KiB buffers stay in L2 where
+ * 2 MiB did not (100 connections echoing 4 KiB x 16: -25 % CPU, see
+ * docs/benchmarks.md). Packed receives make 32 enough; whole buffers,
+ * one per receive, need 256 or many connections find the ring empty. */
+enum { AUTO_BUFS_PACKED = 32, AUTO_BUFS_WHOLE = 256 };
+
 /* Incremental consumption when asked for and the kernel has it (6.12;
  * older ones refuse the flag with EINVAL): whole buffers otherwise.
- * u->how says which. */
-static int register_bufs_inc(struct ur *u, bool want_inc)
+ * Sets u->nbufs (nbufs, or by the mode when 0) and u->how. */
+static int register_bufs_inc(struct ur *u, unsigned nbufs, bool want_inc)
 {
-    const char *how = "whole (uring_incremental = off)";
-    int err = -EINVAL;
+    u->how = "whole (uring_incremental = off)";
     if (want_inc) {
-        if (!(u->used = calloc(u->nbufs, sizeof *u->used)))
-            return -ENOMEM;
-        err = register_bufs(u, true);
-        how = "incremental";
-        if (err == -EINVAL) {
-            free(u->used);
-            u->used = NULL;
-            how = "whole (this kernel has no incremental consumption, 6.12)";
+        u->nbufs = nbufs ? nbufs : AUTO_BUFS_PACKED;
+        int err = register_bufs(u, true);
+        if (err == 0) {
+            u->how = "incremental";
+            u->used = calloc(u->nbufs, sizeof *u->used);
+            return u->used ? 0 : -ENOMEM;
         }
+        if (err != -EINVAL)
+            return err;
+        u->how = "whole (this kernel has no incremental consumption, 6.12)";
     }
-    if (err == -EINVAL)
-        err = register_bufs(u, false);
-    u->how = how;
-    return err;
+    u->nbufs = nbufs ? nbufs : AUTO_BUFS_WHOLE;
+    return register_bufs(u, false);
 }
 
+/* The ring registered and its buffers mapped; nbufs 0 = auto. */
 static int bufs_setup(struct ur *u, unsigned nbufs, unsigned size, bool inc)
 {
-    u->nbufs = nbufs;
     u->buf_size = size;
-    u->br_bytes = nbufs * sizeof(struct io_uring_buf);
+    u->br_bytes = (nbufs ? nbufs : AUTO_BUFS_WHOLE) * sizeof(struct io_uring_buf);
     /* liburing 2.3 has no io_uring_setup_buf_ring: map and register the
      * ring by hand. It must be page aligned, which mmap gives. */
     void *br = mmap(NULL, u->br_bytes, PROT_READ | PROT_WRITE,
@@ -231,41 +237,45 @@ static int bufs_setup(struct ur *u, unsigned nbufs, unsigned size, bool inc)
     if (br == MAP_FAILED)
         return -errno;
     u->br = br;
+    int err = register_bufs_inc(u, nbufs, inc);
+    if (err < 0)
+        return err;
     /* Mapped, not malloc'ed: page aligned, so ur_trim can drop its pages. */
-    void *bufs = mmap(NULL, (size_t)nbufs * size, PROT_READ | PROT_WRITE,
+    void *bufs = mmap(NULL, (size_t)u->nbufs * size, PROT_READ | PROT_WRITE,
                       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (bufs == MAP_FAILED)
         return -errno;
     u->bufs = bufs;
 #ifdef MX_FAULTS
-    if (mx__faults_armed && !(u->withheld = calloc(nbufs, sizeof *u->withheld)))
+    if (mx__faults_armed && !(u->withheld = calloc(u->nbufs, sizeof *u->withheld)))
         return -ENOMEM;
 #endif
-    int err = register_bufs_inc(u, inc);
-    if (err < 0)
-        return err;
-    io_uring_buf_ring_init(u->br);
-    for (unsigned i = 0; i < nbufs; i++) {
-        io_uring_buf_ring_add(u->br, u->bufs + (size_t)i * size, size, (unsigned short)i,
-                              io_uring_buf_ring_mask(nbufs), (int)i);
-        if (u->pos)
-            u->pos[i] = (uint16_t)i;
-    }
-    io_uring_buf_ring_advance(u->br, (int)nbufs);
     return 0;
 }
 
 /* Bundles when asked for and the ring has them (kernel 6.10). */
-static int bundles_setup(struct ur *u, bool want, unsigned nbufs)
+static int bundles_setup(struct ur *u, bool want)
 {
-    u->bundles = !want                 ? "off (uring_bundles = off)"
-                 : !(u->ring.features & IORING_FEAT_RECVSEND_BUNDLE)
-                     ? "off (this kernel has none, 6.10)"
-                     : "on";
-    if (want && (u->ring.features & IORING_FEAT_RECVSEND_BUNDLE) &&
-        !(u->pos = calloc(nbufs, sizeof *u->pos)))
+    bool have = u->ring.features & IORING_FEAT_RECVSEND_BUNDLE;
+    u->bundles = !want ? "off (uring_bundles = off)"
+                 : !have ? "off (this kernel has none, 6.10)"
+                         : "on";
+    if (want && have && !(u->pos = calloc(u->nbufs, sizeof *u->pos)))
         return -ENOMEM;
     return 0;
+}
+
+/* Every buffer into the ring, in order. */
+static void bufs_fill(struct ur *u)
+{
+    io_uring_buf_ring_init(u->br);
+    for (unsigned i = 0; i < u->nbufs; i++) {
+        io_uring_buf_ring_add(u->br, u->bufs + (size_t)i * u->buf_size, u->buf_size,
+                              (unsigned short)i, io_uring_buf_ring_mask(u->nbufs), (int)i);
+        if (u->pos)
+            u->pos[i] = (uint16_t)i;
+    }
+    io_uring_buf_ring_advance(u->br, (int)u->nbufs);
 }
 
 /* --- ring ------------------------------------------------------------ */
@@ -351,10 +361,11 @@ static int ur_init(struct mx_worker *w, const struct mx_backend_conf *conf)
     }
     w->be_data = u;
     u->wake_fd = conf->wake_fd;
-    err = bundles_setup(u, conf->uring_bundles, conf->uring_buffers);
+    err = bufs_setup(u, conf->uring_buffers, conf->uring_buffer_size, conf->uring_incremental);
     if (err == 0)
-        err = bufs_setup(u, conf->uring_buffers, conf->uring_buffer_size,
-                         conf->uring_incremental);
+        err = bundles_setup(u, conf->uring_bundles);
+    if (err == 0)
+        bufs_fill(u);
     static atomic_bool told; /* the first worker speaks for all */
     if (err == 0 && !atomic_exchange(&told, true))
         mx_info("io_uring: receive buffers: %u x %u bytes per worker, %s; bundles %s",
@@ -716,6 +727,8 @@ int mx__uring_probe(void)
     if (err < 0)
         return err;
     err = bufs_setup(&u, 1, 512, false);
+    if (err == 0)
+        bufs_fill(&u);
     io_uring_queue_exit(&u.ring);
     if (u.br)
         munmap(u.br, u.br_bytes);

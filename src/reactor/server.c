@@ -25,7 +25,7 @@ void mx_server_opts_default(struct mx_server_opts *o)
         .output_low_water = 64 * 1024,
         .output_max = 4 * 1024 * 1024,
         .idle_timeout_ms = 300 * 1000,
-        .uring_buffers = 256,
+        .uring_buffers = 0,
         .uring_buffer_size = 8 * 1024,
         .uring_incremental = true,
         .uring_bundles = true,
@@ -37,7 +37,7 @@ void mx_server_opts_default(struct mx_server_opts *o)
 int mx_server_new(const struct mx_server_opts *o, struct mx_server **out)
 {
     *out = NULL;
-    if (o->workers < 1 || o->workers > MX_MAX_WORKERS || o->uring_buffers == 0 ||
+    if (o->workers < 1 || o->workers > MX_MAX_WORKERS ||
         (o->uring_buffers & (o->uring_buffers - 1)) || o->uring_buffers > 32768)
         return -EINVAL;
     const char *why;

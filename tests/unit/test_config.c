@@ -25,7 +25,7 @@ Test(config, defaults)
     cr_assert_eq(cfg.output_max, 4 * 1024 * 1024);
     cr_assert_eq(cfg.idle_timeout_ms, 300000);
     cr_assert_eq(cfg.log_level, MX_LOG_INFO);
-    cr_assert_eq(cfg.uring_buffers, 256);
+    cr_assert_eq(cfg.uring_buffers, 0, "auto");
     cr_assert_eq(cfg.uring_buffer_size, 8192);
     cr_assert_eq(cfg.offload_threads, MX_OFFLOAD_THREADS_AUTO);
     cr_assert_eq(cfg.offload_queue_max, 1024);
@@ -451,7 +451,7 @@ Test(config, uring_ring_shape)
     expect_error(LISTENER "[server]\nuring_buffers = 100\n",
                  ": [server] uring_buffers: expected a power of two like 256, got '100'");
     expect_error(LISTENER "[server]\nuring_buffers = 65536\n",
-                 ":4: [server] uring_buffers: expected a number from 1 to 32768, got '65536'");
+                 ":4: [server] uring_buffers: expected a number from 1 to 32768 or auto, got '65536'");
     expect_error(LISTENER "[server]\nuring_buffer_size = 100\n",
                  ":4: [server] uring_buffer_size: expected a size from 512 to 1m, got '100'");
 
@@ -464,7 +464,9 @@ Test(config, uring_ring_shape)
     cr_assert_eq(cfg.uring_incremental, 0, "auto by default");
     cr_assert_eq(cfg.uring_bundles, 0, "auto by default");
 
-    load_ok(&cfg, LISTENER "[server]\nuring_incremental = off\nuring_bundles = off\n");
+    load_ok(&cfg, LISTENER "[server]\nuring_buffers = auto\nuring_incremental = off\n"
+                  "uring_bundles = off\n");
+    cr_assert_eq(cfg.uring_buffers, 0);
     cr_assert_eq(cfg.uring_incremental, 1);
     cr_assert_eq(cfg.uring_bundles, 1);
     expect_error(LISTENER "[server]\nuring_bundles = yes\n",
