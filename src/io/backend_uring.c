@@ -449,19 +449,26 @@ static void starve(struct mx_worker *w, struct ur *u, struct mx_conn *c)
 
 /* Buffers come back as soon as each completion is handled, so by the end
  * of a batch the ring has room again: re-arm the starved then, never in a
- * loop on an empty ring. */
+ * loop on an empty ring, and only as many as the ring has buffers, oldest
+ * first. Each re-armed receive takes a buffer at once (its bytes are
+ * waiting), so re-arming all of a thousand starved connections at once
+ * would have most of them find the ring empty again, each at the price
+ * of a submission; the rest wait their turn. */
 static void feed_starved(struct mx_worker *w, struct ur *u)
 {
-    size_t n = u->nstarved;
-    u->nstarved = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t n = u->nstarved, i = 0;
+    for (unsigned fed = 0; i < n && fed < u->nbufs; i++) {
         struct mx_conn *c = mx__worker_lookup(w, u->starved[i]);
         if (!c || !(c->backend_state & U_STARVED))
             continue;
         c->backend_state &= ~U_STARVED;
-        if ((c->backend_state & (U_GONE | U_WANT)) == U_WANT)
+        if ((c->backend_state & (U_GONE | U_WANT)) == U_WANT) {
             rearm_recv(w, c);
+            fed++;
+        }
     }
+    u->nstarved = n - i;
+    memmove(u->starved, u->starved + i, u->nstarved * sizeof *u->starved);
 }
 
 static bool in_flight(const struct mx_conn *c)
