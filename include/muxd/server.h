@@ -35,6 +35,8 @@ struct mx_server_opts {
                                     buffer, when the kernel can (6.12) */
     bool uring_bundles;          /* one receive completion may fill several
                                     buffers, when the kernel can (6.10) */
+    bool uring_fixed_files;      /* connections' sockets registered with the
+                                    worker's ring, when the kernel can */
     unsigned offload_threads;    /* 0 = no offload pool */
     size_t offload_queue_max;    /* offload jobs outstanding, server-wide */
     /* Per-address admission (an IPv4 address, an IPv6 /64), counted per

@@ -90,6 +90,7 @@ struct mx_config {
     size_t uring_buffer_size;
     unsigned uring_incremental;  /* index in auto/off: 0 = auto */
     unsigned uring_bundles;      /* index in auto/off: 0 = auto */
+    unsigned uring_fixed_files;  /* index in auto/off: 0 = auto */
     /* [listener NAME] */
     struct mx_listener_cfg listeners[MX_MAX_LISTENERS];
     unsigned nlisteners;

@@ -90,6 +90,10 @@ static const struct mx_cfg_key keys[] = {
     { .sect = MX_SECT_SERVER, .name = "uring_bundles", .type = MX_CFG_ENUM,
       CFG(uring_bundles), .choices = auto_off, .def = "auto",
       .help = "io_uring: one receive may fill several buffers (kernel 6.10); off: one each" },
+    { .sect = MX_SECT_SERVER, .name = "uring_fixed_files", .type = MX_CFG_ENUM,
+      CFG(uring_fixed_files), .choices = auto_off, .def = "auto",
+      .help = "io_uring: connections' sockets registered with the ring, so each operation "
+              "skips the descriptor lookup (kernel 5.19); off: looked up each time" },
 
     { .sect = MX_SECT_LISTENER, .name = "listen", .type = MX_CFG_ADDR, LSN(listen),
       .help = "address to listen on; port 0 picks a free port" },

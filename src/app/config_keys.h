@@ -65,7 +65,7 @@ struct mx_cfg_key {
 
 /* The reader sizes its per-key bookkeeping by this, so it has to be a
  * constant; config_keys.c fails to build when it drifts from the table. */
-#define MX_CFG_NKEYS 53
+#define MX_CFG_NKEYS 54
 
 /* What --check-config shows of a secret that is set: its output goes to
  * terminals, logs and bug reports. */

@@ -54,6 +54,7 @@ void mx_app_server_opts(const struct mx_config *cfg, struct mx_server_opts *o)
     o->uring_buffer_size = cfg->uring_buffer_size;
     o->uring_incremental = cfg->uring_incremental == 0;
     o->uring_bundles = cfg->uring_bundles == 0;
+    o->uring_fixed_files = cfg->uring_fixed_files == 0;
     /* auto sizes the pool like the workers: as many jobs can run at once
      * as there are loops handing them out. */
     o->offload_threads = cfg->offload_threads == MX_OFFLOAD_THREADS_AUTO

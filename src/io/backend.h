@@ -40,6 +40,7 @@ struct mx_backend_conf {
     unsigned uring_buffer_size;  /* and the size of each */
     bool uring_incremental;      /* receives take parts of buffers (6.12) */
     bool uring_bundles;          /* a receive may fill several (6.10) */
+    bool uring_fixed_files;      /* connections' sockets registered (5.19) */
 };
 
 struct mx_backend_ops {

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <liburing.h>
@@ -68,6 +69,7 @@ enum {
     U_WANT = 1u << 5,      /* the core wants receiving on */
     U_GONE = 1u << 6,      /* detached: the core has closed it */
     U_SUSP = 1u << 7,      /* suspended: moving to another worker */
+    U_FIXED = 1u << 8,     /* its socket is in the ring's file table */
 };
 
 struct send_ctx {
@@ -88,6 +90,10 @@ struct ur {
     uint32_t *used;
     const char *how;            /* for the log: incremental or whole */
     const char *bundles;        /* for the log: on or off, and why */
+    /* Fixed files: entry i of the ring's file table holds the socket of
+     * the connection in slot i, for slots below nfixed (0: none). */
+    unsigned nfixed;
+    const char *fixed;          /* for the log */
     /* Bundles: one receive may fill several buffers, the ring entries
      * after its first; pos[bid] is where bid was last put in the ring,
      * to find those entries. NULL without bundles. */
@@ -278,6 +284,62 @@ static void bufs_fill(struct ur *u)
     io_uring_buf_ring_advance(u->br, (int)u->nbufs);
 }
 
+/* --- fixed files ----------------------------------------------------- */
+
+/* A table as long as the descriptor limit (capped): every connection of
+ * the worker can have its entry, at its slot. Kernel memory, 8 bytes an
+ * entry. */
+#define FIXED_MAX 32768u
+
+static void fixed_setup(struct ur *u, bool want)
+{
+    u->fixed = "off (uring_fixed_files = off)";
+    if (!want)
+        return;
+    struct rlimit rl;
+    unsigned n = FIXED_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
+        n = (unsigned)rl.rlim_cur;
+    int err = io_uring_register_files_sparse(&u->ring, n);
+    if (err < 0) {
+        u->fixed = err == -EINVAL ? "off (this kernel has no sparse file table, 5.19)"
+                                  : "off (the kernel refused a file table)";
+        return;
+    }
+    u->nfixed = n;
+    u->fixed = "on";
+}
+
+/* The socket into the table at the connection's slot: its operations
+ * then skip the descriptor lookup and the reference each one takes.
+ * Optional: one that does not fit or is refused goes by its fd. */
+static void fixed_add(struct ur *u, struct mx_conn *c)
+{
+    if (c->slot < u->nfixed && io_uring_register_files_update(&u->ring, c->slot, &c->fd, 1) == 1)
+        c->backend_state |= U_FIXED;
+}
+
+/* Out of the table, or the socket would outlive the core's close(2). The
+ * operations still in flight keep their own reference. */
+static void fixed_drop(struct ur *u, struct mx_conn *c)
+{
+    if (!(c->backend_state & U_FIXED))
+        return;
+    c->backend_state &= ~U_FIXED;
+    int none = -1;
+    if (io_uring_register_files_update(&u->ring, c->slot, &none, 1) != 1)
+        mx_error("io_uring: could not take a socket out of the file table");
+}
+
+/* The connection's socket in an SQE: its table entry when it has one. */
+static void sqe_conn_fd(struct io_uring_sqe *sqe, const struct mx_conn *c)
+{
+    if (c->backend_state & U_FIXED) {
+        sqe->fd = (int)c->slot;
+        sqe->flags |= IOSQE_FIXED_FILE;
+    }
+}
+
 /* --- ring ------------------------------------------------------------ */
 
 int mx__uring_queue_init(struct io_uring *ring, unsigned sq, unsigned cq)
@@ -364,12 +426,14 @@ static int ur_init(struct mx_worker *w, const struct mx_backend_conf *conf)
     err = bufs_setup(u, conf->uring_buffers, conf->uring_buffer_size, conf->uring_incremental);
     if (err == 0)
         err = bundles_setup(u, conf->uring_bundles);
-    if (err == 0)
+    if (err == 0) {
         bufs_fill(u);
+        fixed_setup(u, conf->uring_fixed_files);
+    }
     static atomic_bool told; /* the first worker speaks for all */
     if (err == 0 && !atomic_exchange(&told, true))
-        mx_info("io_uring: receive buffers: %u x %u bytes per worker, %s; bundles %s",
-                u->nbufs, u->buf_size, u->how, u->bundles);
+        mx_info("io_uring: receive buffers: %u x %u bytes per worker, %s; bundles %s; "
+                "fixed files %s", u->nbufs, u->buf_size, u->how, u->bundles, u->fixed);
     if (err == 0)
         err = arm_inbox(u);
     if (err < 0)
@@ -386,6 +450,7 @@ static int arm_recv(struct mx_worker *w, struct mx_conn *c)
     if (!sqe)
         return -EBUSY;
     io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    sqe_conn_fd(sqe, c);
     if (u->pos)
         sqe->ioprio |= IORING_RECVSEND_BUNDLE;
     sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -415,6 +480,7 @@ static void cancel_op(struct mx_worker *w, struct mx_conn *c, enum op op)
 static int ur_attach(struct mx_worker *w, struct mx_conn *c)
 {
     c->backend_state = U_WANT;
+    fixed_add(w->be_data, c);
     return arm_recv(w, c);
 }
 
@@ -553,6 +619,7 @@ static void ur_flush(struct mx_worker *w, struct mx_conn *c)
         io_uring_prep_send(sqe, c->fd, s->iov[0].iov_base, s->iov[0].iov_len, MSG_NOSIGNAL);
     else
         io_uring_prep_sendmsg(sqe, c->fd, &s->msg, MSG_NOSIGNAL);
+    sqe_conn_fd(sqe, c);
     io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_SEND));
     c->backend_ctx = s;
     c->backend_state |= U_SEND;
@@ -604,6 +671,7 @@ static bool ur_suspend(struct mx_worker *w, struct mx_conn *c)
     struct ur *u = w->be_data;
     if (io_uring_sq_ready(&u->ring) > 0)
         io_uring_submit(&u->ring);
+    fixed_drop(u, c);
     return in_flight(c);
 }
 
@@ -619,6 +687,7 @@ static bool ur_detach(struct mx_worker *w, struct mx_conn *c)
     struct ur *u = w->be_data;
     if (io_uring_sq_ready(&u->ring) > 0)
         io_uring_submit(&u->ring);
+    fixed_drop(u, c);
     if (!in_flight(c))
         return false;
     shutdown(c->fd, SHUT_RDWR);

@@ -305,6 +305,7 @@ static void *worker_main(void *arg)
         .uring_buffer_size = (unsigned)w->srv->opts.uring_buffer_size,
         .uring_incremental = w->srv->opts.uring_incremental,
         .uring_bundles = w->srv->opts.uring_bundles,
+        .uring_fixed_files = w->srv->opts.uring_fixed_files,
     };
     w->init_err = w->be->init(w, &conf);
     sem_post(&w->ready);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -533,6 +534,14 @@ Test(uring, receive_buffer_mode_logged)
         MX_REQUIRE(daemon_log_count(d, "; bundles on") == 1 ||
                        daemon_log_count(d, "; bundles off (this kernel has none") == 1,
                    "neither bundles on nor the kernel's lack of them in the log");
+    if (forced_off("uring_fixed_files"))
+        MX_REQUIRE(daemon_log_count(d, "; fixed files off (uring_fixed_files = off)") == 1,
+                   "fixed files forced off, but the log does not say so");
+    else
+        MX_REQUIRE(daemon_log_count(d, "; fixed files on") == 1 ||
+                       daemon_log_count(d, "; fixed files off (this kernel") == 1 ||
+                       daemon_log_count(d, "; fixed files off (the kernel refused") == 1,
+                   "neither fixed files on nor the kernel's refusal in the log");
     mx_stop_ok(d, 10000);
 }
 
@@ -573,5 +582,67 @@ Test(uring, bundles_fill_several_buffers)
         MX_REQUIRE(bundles > 0, "bundles on, yet no receive filled more than one buffer");
     else
         MX_REQUIRE(bundles == 0, "bundles off, yet %ld receives counted as bundles", bundles);
+    mx_stop_ok(d, 10000);
+}
+
+/* Sockets in the io_uring file tables of pid, as the kernel lists them in
+ * each ring's fdinfo ("   7: socket:[1234]"); -1 if none could be read. */
+static int fixed_sockets(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        char link[PATH_MAX], target[64] = "";
+        snprintf(link, sizeof link, "%s/%s", path, e->d_name);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        if (len <= 0 || !strstr(target, "io_uring"))
+            continue;
+        snprintf(link, sizeof link, "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
+        FILE *f = fopen(link, "r");
+        char line[256];
+        unsigned slot;
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, " %u: socket:", &slot) == 1)
+                n++;
+        if (f)
+            fclose(f);
+    }
+    closedir(dir);
+    return n;
+}
+
+/* With fixed files on, each connection's socket is in its worker's ring's
+ * file table exactly while it is open, on both workers, and out of it
+ * once closed (a socket left there would never really close); with them
+ * off, and on the other backends, the tables hold none. */
+Test(uring, fixed_files_hold_each_open_connection)
+{
+    enum { N = 20 };
+    const char *be = getenv("MUXD_TEST_BACKEND");
+    struct mx_daemon *d = mx_boot(default_config);
+    bool on = be && strcmp(be, "io_uring") == 0 && daemon_log_count(d, "; fixed files on") == 1;
+    int fd[N];
+    for (int i = 0; i < N; i++) {
+        fd[i] = mx_connect(mx_port(d, "echo"));
+        MX_REQUIRE(fd[i] >= 0, "connect %d", i);
+        MX_REQUIRE(mx_echo_roundtrip(fd[i], "ping", 4, 5000) == 0, "echo on %d", i);
+    }
+    int in_table = fixed_sockets(d->pid);
+    cr_log_info("backend %s, fixed files %s: %d sockets in the tables", be ? be : "?",
+                on ? "on" : "off", in_table);
+    MX_REQUIRE(in_table == (on ? N : 0), "%d sockets in the file tables with %d open", in_table,
+               N);
+    for (int i = 0; i < N; i++)
+        close(fd[i]);
+    int64_t until = mx_now_ms() + 5000;
+    while ((in_table = fixed_sockets(d->pid)) != 0 && mx_now_ms() < until)
+        usleep(20 * 1000);
+    MX_REQUIRE(in_table == 0, "%d sockets still in the file tables after every client left",
+               in_table);
     mx_stop_ok(d, 10000);
 }
