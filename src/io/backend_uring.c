@@ -57,7 +57,7 @@
 #define IORING_FEAT_RECVSEND_BUNDLE (1U << 14)
 #endif
 
-enum op { OP_RECV = 1, OP_SEND, OP_CANCEL, OP_INBOX };
+enum op { OP_RECV = 1, OP_SEND, OP_CANCEL, OP_INBOX, OP_FILE_IN, OP_FILE_OUT };
 
 /* backend_state bits */
 enum {
@@ -310,25 +310,54 @@ static void fixed_setup(struct ur *u, bool want)
     u->fixed = "on";
 }
 
-/* The socket into the table at the connection's slot: its operations
- * then skip the descriptor lookup and the reference each one takes.
- * Optional: one that does not fit or is refused goes by its fd. */
+/* The socket into the table at the connection's slot, by an SQE that goes
+ * to the kernel with the receive linked after it: no system call of its
+ * own. Its operations then skip the descriptor lookup and the reference
+ * each one takes. Optional: a connection whose slot does not fit goes by
+ * its fd, and one the kernel refuses too (file_result). */
 static void fixed_add(struct ur *u, struct mx_conn *c)
 {
-    if (c->slot < u->nfixed && io_uring_register_files_update(&u->ring, c->slot, &c->fd, 1) == 1)
-        c->backend_state |= U_FIXED;
+    struct io_uring_sqe *sqe;
+    if (c->slot >= u->nfixed || !(sqe = get_sqe(u)))
+        return;
+    io_uring_prep_files_update(sqe, &c->fd, 1, (int)c->slot);
+    sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_FILE_IN));
+    c->backend_state |= U_FIXED;
 }
 
-/* Out of the table, or the socket would outlive the core's close(2). The
- * operations still in flight keep their own reference. */
+/* Out of the table, or the socket would outlive the core's close(2); the
+ * caller submits before the core closes it. Operations still in flight
+ * keep their own reference. */
 static void fixed_drop(struct ur *u, struct mx_conn *c)
 {
+    static int none = -1;
     if (!(c->backend_state & U_FIXED))
         return;
     c->backend_state &= ~U_FIXED;
-    int none = -1;
-    if (io_uring_register_files_update(&u->ring, c->slot, &none, 1) != 1)
-        mx_error("io_uring: could not take a socket out of the file table");
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (!sqe) {
+        if (io_uring_register_files_update(&u->ring, c->slot, &none, 1) != 1)
+            mx_error("io_uring: could not take a socket out of the file table");
+        return;
+    }
+    io_uring_prep_files_update(sqe, &none, 1, (int)c->slot);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, ud_of(0, OP_FILE_OUT));
+}
+
+/* Only failures report (CQE_SKIP_SUCCESS). A refused entry: the linked
+ * receive comes back cancelled right after and is armed again by fd. */
+static void file_result(struct mx_worker *w, const struct io_uring_cqe *cqe)
+{
+    if (op_of(cqe->user_data) == OP_FILE_OUT) {
+        mx_error("io_uring: could not take a socket out of the file table: %s",
+                 strerror(-cqe->res));
+        return;
+    }
+    struct mx_conn *c = mx__worker_lookup(w, tag_of(cqe->user_data));
+    if (c)
+        c->backend_state &= ~U_FIXED;
 }
 
 /* The connection's socket in an SQE: its table entry when it has one. */
@@ -669,9 +698,9 @@ static bool ur_suspend(struct mx_worker *w, struct mx_conn *c)
     c->backend_state = (c->backend_state & ~U_WANT) | U_SUSP;
     cancel_all(w, c);
     struct ur *u = w->be_data;
+    fixed_drop(u, c);
     if (io_uring_sq_ready(&u->ring) > 0)
         io_uring_submit(&u->ring);
-    fixed_drop(u, c);
     return in_flight(c);
 }
 
@@ -685,9 +714,9 @@ static bool ur_detach(struct mx_worker *w, struct mx_conn *c)
      * them to the kernel before the core closes it, or a new connection
      * accepted onto the same number could receive them. */
     struct ur *u = w->be_data;
+    fixed_drop(u, c);
     if (io_uring_sq_ready(&u->ring) > 0)
         io_uring_submit(&u->ring);
-    fixed_drop(u, c);
     if (!in_flight(c))
         return false;
     shutdown(c->fd, SHUT_RDWR);
@@ -704,6 +733,10 @@ static void on_cqe(struct mx_worker *w, struct ur *u, const struct io_uring_cqe 
         mx__worker_wakeup(w);
         if (!(cqe->flags & IORING_CQE_F_MORE) && arm_inbox(u) < 0)
             mx_error("cannot re-arm the inbox wake-up");
+        return;
+    }
+    if (op == OP_FILE_IN || op == OP_FILE_OUT) {
+        file_result(w, cqe);
         return;
     }
     if (op != OP_RECV && op != OP_SEND)
