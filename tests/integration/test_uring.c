@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -194,7 +193,9 @@ Test(uring, short_sends_to_a_slow_reader)
     mx_stop_ok(d, 10000);
 }
 
-static int count_fds(pid_t pid)
+/* The sum of fn over pid's open descriptors (by their names in
+ * /proc/PID/fd); -1 if that cannot be read. */
+static int sum_fds(pid_t pid, int (*fn)(pid_t pid, const char *fd))
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
@@ -205,9 +206,20 @@ static int count_fds(pid_t pid)
     struct dirent *e;
     while ((e = readdir(dir)))
         if (e->d_name[0] != '.')
-            n++;
+            n += fn(pid, e->d_name);
     closedir(dir);
     return n;
+}
+
+static int one(pid_t pid, const char *fd)
+{
+    (void)pid, (void)fd;
+    return 1;
+}
+
+static int count_fds(pid_t pid)
+{
+    return sum_fds(pid, one);
 }
 
 #define CLOSE_ROUNDS 200
@@ -585,35 +597,32 @@ Test(uring, bundles_fill_several_buffers)
     mx_stop_ok(d, 10000);
 }
 
-/* Sockets in the io_uring file tables of pid, as the kernel lists them in
- * each ring's fdinfo ("   7: socket:[1234]"); -1 if none could be read. */
+/* Sockets in the file table of ring fd of pid, as the kernel lists them
+ * in its fdinfo ("   7: socket:[1234]"); 0 for any other descriptor. */
+static int table_sockets(pid_t pid, const char *fd)
+{
+    char path[96], target[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/fd/%s", (int)pid, fd);
+    ssize_t len = readlink(path, target, sizeof target - 1);
+    if (len <= 0 || !strstr(target, "io_uring"))
+        return 0;
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%s", (int)pid, fd);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[256];
+    unsigned slot;
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, " %u: socket:", &slot) == 1)
+            n++;
+    fclose(f);
+    return n;
+}
+
 static int fixed_sockets(pid_t pid)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *dir = opendir(path);
-    if (!dir)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        char link[PATH_MAX], target[64] = "";
-        snprintf(link, sizeof link, "%s/%s", path, e->d_name);
-        ssize_t len = readlink(link, target, sizeof target - 1);
-        if (len <= 0 || !strstr(target, "io_uring"))
-            continue;
-        snprintf(link, sizeof link, "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
-        FILE *f = fopen(link, "r");
-        char line[256];
-        unsigned slot;
-        while (f && fgets(line, sizeof line, f))
-            if (sscanf(line, " %u: socket:", &slot) == 1)
-                n++;
-        if (f)
-            fclose(f);
-    }
-    closedir(dir);
-    return n;
+    return sum_fds(pid, table_sockets);
 }
 
 /* With fixed files on, each connection's socket is in its worker's ring's
