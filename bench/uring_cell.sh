@@ -37,7 +37,6 @@ done
 conns=$1 size=$2 depth=$3
 shift 3
 command -v jq >/dev/null || die "jq is needed (scripts/setup.sh bench)"
-command -v curl >/dev/null || die "curl is needed (scripts/setup.sh bench)"
 use_build "$build_dir"
 [ -x "$muxd" ] && [ -x "$load" ] || die "no muxd or muxd-load in $build_dir"
 track_processes muxd-uring-cell
@@ -51,8 +50,8 @@ for s in "$@"; do
     } >"$tmp/$(tr -c 'a-zA-Z0-9_\n' _ <<<"$s").conf"
 done
 
-metric() { # admin-port name: summed over workers
-    curl -s "127.0.0.1:$1/metrics" | awk -v n="$2" '$1 ~ "^" n "({|$)" { s += $2 } END { print s + 0 }'
+metric() { # admin-port name: summed over workers (bash's /dev/tcp: no curl needed)
+    { exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3; exec 3<&-; } | awk -v n="$2" '$1 ~ "^" n "({|$)" { s += $2 } END { print s + 0 }'
 }
 
 : >"$tmp/runs.tsv"
