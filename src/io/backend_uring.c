@@ -563,7 +563,8 @@ static void feed_starved(struct mx_worker *w, struct ur *u)
         }
     }
     u->nstarved = n - i;
-    memmove(u->starved, u->starved + i, u->nstarved * sizeof *u->starved);
+    if (u->nstarved > 0 && i > 0)
+        memmove(u->starved, u->starved + i, u->nstarved * sizeof *u->starved);
 }
 
 static bool in_flight(const struct mx_conn *c)
