@@ -614,9 +614,13 @@ static int table_sockets(pid_t pid, const char *fd)
     char line[256];
     unsigned slot;
     int n = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, " %u: socket:", &slot) == 1)
+    /* %n, not the count of conversions: that is 1 for any line that
+     * starts with a number, such as a completion waiting in the ring. */
+    while (fgets(line, sizeof line, f)) {
+        int end = 0;
+        if (sscanf(line, " %u: socket:%n", &slot, &end) == 1 && end > 0)
             n++;
+    }
     fclose(f);
     return n;
 }
