@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <liburing.h>
@@ -33,341 +32,12 @@
 #include "io/fault.h"
 #include "io/backend.h"
 #include "io/uring.h"
+#include "io/uring_ring.h"
 #include "muxd/log.h"
 #include "reactor/conn.h"
 
 #define SQ_ENTRIES 256
 #define CQ_ENTRIES 4096
-#define BGID 0
-#define MAX_IOV 16
-
-/* Kernel 6.12's incremental buffer consumption, newer than Debian's
- * liburing 2.3 headers. */
-#ifndef IOU_PBUF_RING_INC
-#define IOU_PBUF_RING_INC 2
-#endif
-#ifndef IORING_CQE_F_BUF_MORE
-#define IORING_CQE_F_BUF_MORE (1U << 4)
-#endif
-/* Kernel 6.10's receive bundles, likewise. */
-#ifndef IORING_RECVSEND_BUNDLE
-#define IORING_RECVSEND_BUNDLE (1U << 4)
-#endif
-#ifndef IORING_FEAT_RECVSEND_BUNDLE
-#define IORING_FEAT_RECVSEND_BUNDLE (1U << 14)
-#endif
-
-enum op { OP_RECV = 1, OP_SEND, OP_CANCEL, OP_INBOX, OP_FILE_IN, OP_FILE_OUT };
-
-/* backend_state bits */
-enum {
-    U_RECV = 1u << 0,      /* multishot recv armed */
-    U_CANCEL = 1u << 1,    /* its cancel is on the way */
-    U_SEND = 1u << 2,      /* sendmsg in flight */
-    U_STARVED = 1u << 3,   /* recv ended on an empty buffer ring */
-    U_HELD = 1u << 4,      /* closed; released when nothing is in flight */
-    U_WANT = 1u << 5,      /* the core wants receiving on */
-    U_GONE = 1u << 6,      /* detached: the core has closed it */
-    U_SUSP = 1u << 7,      /* suspended: moving to another worker */
-    U_FIXED = 1u << 8,     /* its socket is in the ring's file table */
-};
-
-struct send_ctx {
-    struct msghdr msg;
-    struct iovec iov[MAX_IOV];
-    struct send_ctx *next;
-};
-
-struct ur {
-    struct io_uring ring;
-    struct io_uring_buf_ring *br;
-    size_t br_bytes;
-    char *bufs;
-    unsigned nbufs, buf_size;
-    /* Incremental consumption: a receive takes only the bytes it needs
-     * from the head buffer, so small receives pack into one buffer
-     * instead of taking one each; used[bid] is where its next one lands. */
-    uint32_t *used;
-    const char *how;            /* for the log: incremental or whole */
-    const char *bundles;        /* for the log: on or off, and why */
-    /* Fixed files: entry i of the ring's file table holds the socket of
-     * the connection in slot i, for slots below nfixed (0: none). */
-    unsigned nfixed;
-    const char *fixed;          /* for the log */
-    /* Bundles: one receive may fill several buffers, the ring entries
-     * after its first; pos[bid] is where bid was last put in the ring,
-     * to find those entries. NULL without bundles. */
-    uint16_t *pos;
-    struct send_ctx *free_sends;
-    uint64_t *starved;          /* tags of connections waiting for buffers */
-    unsigned short *withheld;   /* buffers kept back this turn (fault.h) */
-    unsigned nwithheld;
-    size_t nstarved, starved_cap;
-    int wake_fd;
-    bool overflow_logged;
-};
-
-/* user_data: the connection's tag with the op in its spare bits. */
-static uint64_t ud_of(uint64_t tag, enum op op) { return mx__tag_with_spare(tag, op); }
-static uint64_t tag_of(uint64_t ud) { return mx__tag_strip(ud); }
-static enum op op_of(uint64_t ud) { return (enum op)mx__tag_spare(ud); }
-
-/* A full submission queue is submitted to make room; NULL only if the
- * kernel takes nothing. */
-static struct io_uring_sqe *get_sqe(struct ur *u)
-{
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-    if (!sqe) {
-        io_uring_submit(&u->ring);
-        sqe = io_uring_get_sqe(&u->ring);
-    }
-    return sqe;
-}
-
-/* --- buffers --------------------------------------------------------- */
-
-static void buf_return(struct ur *u, unsigned bid)
-{
-    if (u->used)
-        u->used[bid] = 0;
-    if (u->pos)
-        u->pos[bid] = u->br->tail;
-    io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * u->buf_size, u->buf_size,
-                          (unsigned short)bid, io_uring_buf_ring_mask(u->nbufs), 0);
-    io_uring_buf_ring_advance(u->br, 1);
-}
-
-/* Back to the ring, unless the fault injector withholds it this turn. */
-static void buf_give_back(struct ur *u, unsigned bid)
-{
-    if (u->withheld && MX_FAULT(MX_FAULT_ENOBUFS))
-        u->withheld[u->nwithheld++] = (unsigned short)bid;
-    else
-        buf_return(u, bid);
-}
-
-/* The buffer after bid in a bundle: the ring entry after bid's. An
- * entry already put back in the ring would name a buffer whose pos is
- * not that entry's: -1 then, never bytes of another receive. */
-static int bundle_next(const struct ur *u, unsigned bid)
-{
-    uint16_t at = (uint16_t)(u->pos[bid] + 1);
-    unsigned next = u->br->bufs[at & io_uring_buf_ring_mask(u->nbufs)].bid;
-    return next < u->nbufs && u->pos[next] == at ? (int)next : -1;
-}
-
-/* One completion's buffers in order, each handed to fn with its bytes:
- * from the start of the buffer, or incrementally where the previous
- * receive into it stopped, and on through a bundle's later buffers, which
- * only the last of may be partly filled. Each goes back to the ring
- * unless the kernel is still filling it. Returns the bytes not walked
- * (0 unless a bundle could not be followed). */
-static size_t buf_walk(struct ur *u, const struct io_uring_cqe *cqe,
-                       bool (*fn)(void *arg, char *data, size_t n), void *arg)
-{
-    unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-    size_t left = cqe->res > 0 ? (size_t)cqe->res : 0;
-    for (;;) {
-        uint32_t off = u->used ? u->used[bid] : 0;
-        size_t n = left < u->buf_size - off ? left : u->buf_size - off;
-        left -= n;
-        if (fn && n > 0 && !fn(arg, u->bufs + (size_t)bid * u->buf_size + off, n))
-            fn = NULL; /* closed: the rest only goes back */
-        if (u->used)
-            u->used[bid] += (uint32_t)n;
-        /* Read before bid goes back: its entry may then be reused. */
-        int next = left > 0 && u->pos ? bundle_next(u, bid) : -1;
-        if (left > 0 || !(cqe->flags & IORING_CQE_F_BUF_MORE))
-            buf_give_back(u, bid);
-        if (next < 0)
-            return left;
-        bid = (unsigned)next;
-    }
-}
-
-/* The kernel's io_uring_buf_reg: liburing 2.3 calls its flags "pad". */
-struct buf_reg {
-    uint64_t ring_addr;
-    uint32_t ring_entries;
-    uint16_t bgid, flags;
-    uint64_t resv[3];
-};
-_Static_assert(sizeof(struct buf_reg) == sizeof(struct io_uring_buf_reg), "buf_reg layout");
-
-static int register_bufs(struct ur *u, bool inc)
-{
-    struct buf_reg reg = { .ring_addr = (uintptr_t)u->br, .ring_entries = u->nbufs,
-                           .bgid = BGID, .flags = inc ? IOU_PBUF_RING_INC : 0 };
-    return io_uring_register_buf_ring(&u->ring, (struct io_uring_buf_reg *)&reg, 0);
-}
-
-/* uring_buffers = auto: a ring a worker's cache keeps. The kernel takes
- * buffers in ring order and they go back at the tail, so a busy worker
- * cycles through all of them: 256 KiB of 8 KiB buffers stay in L2 where
- * 2 MiB did not (100 connections echoing 4 KiB x 16: -25 % CPU, see
- * docs/benchmarks.md). Packed receives make 32 enough; whole buffers,
- * one per receive, need 256 or many connections find the ring empty. */
-enum { AUTO_BUFS_PACKED = 32, AUTO_BUFS_WHOLE = 256 };
-
-/* Incremental consumption when asked for and the kernel has it (6.12;
- * older ones refuse the flag with EINVAL): whole buffers otherwise.
- * Sets u->nbufs (nbufs, or by the mode when 0) and u->how. */
-static int register_bufs_inc(struct ur *u, unsigned nbufs, bool want_inc)
-{
-    u->how = "whole (uring_incremental = off)";
-    if (want_inc) {
-        u->nbufs = nbufs ? nbufs : AUTO_BUFS_PACKED;
-        int err = register_bufs(u, true);
-        if (err == 0) {
-            u->how = "incremental";
-            u->used = calloc(u->nbufs, sizeof *u->used);
-            return u->used ? 0 : -ENOMEM;
-        }
-        if (err != -EINVAL)
-            return err;
-        u->how = "whole (this kernel has no incremental consumption, 6.12)";
-    }
-    u->nbufs = nbufs ? nbufs : AUTO_BUFS_WHOLE;
-    return register_bufs(u, false);
-}
-
-/* The ring registered and its buffers mapped; nbufs 0 = auto. */
-static int bufs_setup(struct ur *u, unsigned nbufs, unsigned size, bool inc)
-{
-    u->buf_size = size;
-    u->br_bytes = (nbufs ? nbufs : AUTO_BUFS_WHOLE) * sizeof(struct io_uring_buf);
-    /* liburing 2.3 has no io_uring_setup_buf_ring: map and register the
-     * ring by hand. It must be page aligned, which mmap gives. */
-    void *br = mmap(NULL, u->br_bytes, PROT_READ | PROT_WRITE,
-                    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (br == MAP_FAILED)
-        return -errno;
-    u->br = br;
-    int err = register_bufs_inc(u, nbufs, inc);
-    if (err < 0)
-        return err;
-    /* Mapped, not malloc'ed: page aligned, so ur_trim can drop its pages. */
-    void *bufs = mmap(NULL, (size_t)u->nbufs * size, PROT_READ | PROT_WRITE,
-                      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (bufs == MAP_FAILED)
-        return -errno;
-    u->bufs = bufs;
-#ifdef MX_FAULTS
-    if (mx__faults_armed && !(u->withheld = calloc(u->nbufs, sizeof *u->withheld)))
-        return -ENOMEM;
-#endif
-    return 0;
-}
-
-/* Bundles when asked for and the ring has them (kernel 6.10). */
-static int bundles_setup(struct ur *u, bool want)
-{
-    bool have = u->ring.features & IORING_FEAT_RECVSEND_BUNDLE;
-    u->bundles = !want ? "off (uring_bundles = off)"
-                 : !have ? "off (this kernel has none, 6.10)"
-                         : "on";
-    if (want && have && !(u->pos = calloc(u->nbufs, sizeof *u->pos)))
-        return -ENOMEM;
-    return 0;
-}
-
-/* Every buffer into the ring, in order. */
-static void bufs_fill(struct ur *u)
-{
-    io_uring_buf_ring_init(u->br);
-    for (unsigned i = 0; i < u->nbufs; i++) {
-        io_uring_buf_ring_add(u->br, u->bufs + (size_t)i * u->buf_size, u->buf_size,
-                              (unsigned short)i, io_uring_buf_ring_mask(u->nbufs), (int)i);
-        if (u->pos)
-            u->pos[i] = (uint16_t)i;
-    }
-    io_uring_buf_ring_advance(u->br, (int)u->nbufs);
-}
-
-/* --- fixed files ----------------------------------------------------- */
-
-/* A table as long as the descriptor limit (capped): every connection of
- * the worker can have its entry, at its slot. Kernel memory, 8 bytes an
- * entry. */
-#define FIXED_MAX 32768u
-
-static void fixed_setup(struct ur *u, bool want)
-{
-    u->fixed = "off (uring_fixed_files = off)";
-    if (!want)
-        return;
-    struct rlimit rl;
-    unsigned n = FIXED_MAX;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
-        n = (unsigned)rl.rlim_cur;
-    int err = io_uring_register_files_sparse(&u->ring, n);
-    if (err < 0) {
-        u->fixed = err == -EINVAL ? "off (this kernel has no sparse file table, 5.19)"
-                                  : "off (the kernel refused a file table)";
-        return;
-    }
-    u->nfixed = n;
-    u->fixed = "on";
-}
-
-/* The socket into the table at the connection's slot, by an SQE that goes
- * to the kernel with the receive linked after it: no system call of its
- * own. Its operations then skip the descriptor lookup and the reference
- * each one takes. Optional: a connection whose slot does not fit goes by
- * its fd, and one the kernel refuses too (file_result). */
-static void fixed_add(struct ur *u, struct mx_conn *c)
-{
-    struct io_uring_sqe *sqe;
-    if (c->slot >= u->nfixed || !(sqe = get_sqe(u)))
-        return;
-    io_uring_prep_files_update(sqe, &c->fd, 1, (int)c->slot);
-    sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
-    io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_FILE_IN));
-    c->backend_state |= U_FIXED;
-}
-
-/* Out of the table, or the socket would outlive the core's close(2); the
- * caller submits before the core closes it. Operations still in flight
- * keep their own reference. */
-static void fixed_drop(struct ur *u, struct mx_conn *c)
-{
-    static int none = -1;
-    if (!(c->backend_state & U_FIXED))
-        return;
-    c->backend_state &= ~U_FIXED;
-    struct io_uring_sqe *sqe = get_sqe(u);
-    if (!sqe) {
-        if (io_uring_register_files_update(&u->ring, c->slot, &none, 1) != 1)
-            mx_error("io_uring: could not take a socket out of the file table");
-        return;
-    }
-    io_uring_prep_files_update(sqe, &none, 1, (int)c->slot);
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    io_uring_sqe_set_data64(sqe, ud_of(0, OP_FILE_OUT));
-}
-
-/* Only failures report (CQE_SKIP_SUCCESS). A refused entry: the linked
- * receive comes back cancelled right after and is armed again by fd. */
-static void file_result(struct mx_worker *w, const struct io_uring_cqe *cqe)
-{
-    if (op_of(cqe->user_data) == OP_FILE_OUT) {
-        mx_error("io_uring: could not take a socket out of the file table: %s",
-                 strerror(-cqe->res));
-        return;
-    }
-    struct mx_conn *c = mx__worker_lookup(w, tag_of(cqe->user_data));
-    if (c)
-        c->backend_state &= ~U_FIXED;
-}
-
-/* The connection's socket in an SQE: its table entry when it has one. */
-static void sqe_conn_fd(struct io_uring_sqe *sqe, const struct mx_conn *c)
-{
-    if (c->backend_state & U_FIXED) {
-        sqe->fd = (int)c->slot;
-        sqe->flags |= IOSQE_FIXED_FILE;
-    }
-}
 
 /* --- ring ------------------------------------------------------------ */
 
@@ -421,13 +91,7 @@ static void ur_fini(struct mx_worker *w)
 {
     struct ur *u = w->be_data;
     io_uring_queue_exit(&u->ring);
-    if (u->br)
-        munmap(u->br, u->br_bytes);
-    if (u->bufs)
-        munmap(u->bufs, (size_t)u->nbufs * u->buf_size);
-    free(u->withheld);
-    free(u->used);
-    free(u->pos);
+    mx__ur_bufs_free(u);
     while (u->free_sends) {
         struct send_ctx *s = u->free_sends;
         u->free_sends = s->next;
@@ -452,12 +116,12 @@ static int ur_init(struct mx_worker *w, const struct mx_backend_conf *conf)
     }
     w->be_data = u;
     u->wake_fd = conf->wake_fd;
-    err = bufs_setup(u, conf->uring_buffers, conf->uring_buffer_size, conf->uring_incremental);
+    err = mx__ur_bufs_setup(u, conf->uring_buffers, conf->uring_buffer_size, conf->uring_incremental);
     if (err == 0)
-        err = bundles_setup(u, conf->uring_bundles);
+        err = mx__ur_bundles_setup(u, conf->uring_bundles);
     if (err == 0) {
-        bufs_fill(u);
-        fixed_setup(u, conf->uring_fixed_files);
+        mx__ur_bufs_fill(u);
+        mx__ur_files_setup(u, conf->uring_fixed_files);
     }
     static atomic_bool told; /* the first worker speaks for all */
     if (err == 0 && !atomic_exchange(&told, true))
@@ -479,7 +143,7 @@ static int arm_recv(struct mx_worker *w, struct mx_conn *c)
     if (!sqe)
         return -EBUSY;
     io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
-    sqe_conn_fd(sqe, c);
+    mx__ur_sqe_fd(sqe, c);
     if (u->pos)
         sqe->ioprio |= IORING_RECVSEND_BUNDLE;
     sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -509,7 +173,7 @@ static void cancel_op(struct mx_worker *w, struct mx_conn *c, enum op op)
 static int ur_attach(struct mx_worker *w, struct mx_conn *c)
 {
     c->backend_state = U_WANT;
-    fixed_add(w->be_data, c);
+    mx__ur_file_add(w->be_data, c);
     return arm_recv(w, c);
 }
 
@@ -572,14 +236,6 @@ static bool in_flight(const struct mx_conn *c)
     return c->backend_state & (U_RECV | U_SEND);
 }
 
-/* More bytes than the first buffer had room for: a bundle. */
-static bool bundled(const struct ur *u, const struct io_uring_cqe *cqe)
-{
-    unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-    uint32_t room = u->buf_size - (u->used ? u->used[bid] : 0);
-    return u->pos && (cqe->flags & IORING_CQE_F_BUFFER) && cqe->res > 0 &&
-           (uint32_t)cqe->res > room;
-}
 
 struct recv_to {
     struct mx_conn *c;
@@ -598,12 +254,12 @@ static void on_recv(struct mx_worker *w, struct ur *u, struct mx_conn *c,
     if (!(cqe->flags & IORING_CQE_F_MORE))
         c->backend_state &= ~(U_RECV | U_CANCEL);
     struct recv_to to = { c, !(c->backend_state & U_GONE) };
-    if (bundled(u, cqe))
+    if (mx__ur_bundled(u, cqe))
         mx__worker_note_bundle(w);
     /* Delivered even while paused: those bytes were already read from
      * the socket, and dropping them would lose data. */
     if ((cqe->flags & IORING_CQE_F_BUFFER) &&
-        buf_walk(u, cqe, to.open ? recv_into : NULL, &to) > 0 && to.open) {
+        mx__ur_buf_walk(u, cqe, to.open ? recv_into : NULL, &to) > 0 && to.open) {
         mx_error("io_uring: a receive bundle's buffers could not be followed");
         mx__conn_fail(c, -EIO);
         return;
@@ -649,7 +305,7 @@ static void ur_flush(struct mx_worker *w, struct mx_conn *c)
         io_uring_prep_send(sqe, c->fd, s->iov[0].iov_base, s->iov[0].iov_len, MSG_NOSIGNAL);
     else
         io_uring_prep_sendmsg(sqe, c->fd, &s->msg, MSG_NOSIGNAL);
-    sqe_conn_fd(sqe, c);
+    mx__ur_sqe_fd(sqe, c);
     io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_SEND));
     c->backend_ctx = s;
     c->backend_state |= U_SEND;
@@ -699,7 +355,7 @@ static bool ur_suspend(struct mx_worker *w, struct mx_conn *c)
     c->backend_state = (c->backend_state & ~U_WANT) | U_SUSP;
     cancel_all(w, c);
     struct ur *u = w->be_data;
-    fixed_drop(u, c);
+    mx__ur_file_drop(u, c);
     if (io_uring_sq_ready(&u->ring) > 0)
         io_uring_submit(&u->ring);
     return in_flight(c);
@@ -715,7 +371,7 @@ static bool ur_detach(struct mx_worker *w, struct mx_conn *c)
      * them to the kernel before the core closes it, or a new connection
      * accepted onto the same number could receive them. */
     struct ur *u = w->be_data;
-    fixed_drop(u, c);
+    mx__ur_file_drop(u, c);
     if (io_uring_sq_ready(&u->ring) > 0)
         io_uring_submit(&u->ring);
     if (!in_flight(c))
@@ -737,7 +393,7 @@ static void on_cqe(struct mx_worker *w, struct ur *u, const struct io_uring_cqe 
         return;
     }
     if (op == OP_FILE_IN || op == OP_FILE_OUT) {
-        file_result(w, cqe);
+        mx__ur_file_result(w, cqe);
         return;
     }
     if (op != OP_RECV && op != OP_SEND)
@@ -747,7 +403,7 @@ static void on_cqe(struct mx_worker *w, struct ur *u, const struct io_uring_cqe 
         /* Cannot happen while closed connections are held: still give
          * buffers back rather than leak them. */
         if (cqe->flags & IORING_CQE_F_BUFFER)
-            buf_walk(u, cqe, NULL, NULL);
+            mx__ur_buf_walk(u, cqe, NULL, NULL);
         return;
     }
     bool busy = in_flight(c);
@@ -804,7 +460,7 @@ static void ur_dispatch(struct mx_worker *w)
         io_uring_cq_advance(&u->ring, seen);
     } while (seen > 0);
     while (u->nwithheld > 0)
-        buf_return(u, u->withheld[--u->nwithheld]);
+        mx__ur_buf_return(u, u->withheld[--u->nwithheld]);
     feed_starved(w, u);
     check_overflow(w, u);
 }
@@ -836,16 +492,10 @@ int mx__uring_probe(void)
     int err = mx__uring_queue_init(&u.ring, 4, 8);
     if (err < 0)
         return err;
-    err = bufs_setup(&u, 1, 512, false);
+    err = mx__ur_bufs_setup(&u, 1, 512, false);
     if (err == 0)
-        bufs_fill(&u);
+        mx__ur_bufs_fill(&u);
     io_uring_queue_exit(&u.ring);
-    if (u.br)
-        munmap(u.br, u.br_bytes);
-    if (u.bufs)
-        munmap(u.bufs, (size_t)u.nbufs * u.buf_size);
-    free(u.withheld);
-    free(u.used);
-    free(u.pos);
+    mx__ur_bufs_free(&u);
     return err;
 }
