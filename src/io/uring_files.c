@@ -40,8 +40,16 @@ void mx__ur_files_setup(struct ur *u, bool want)
  * its fd, and one the kernel refuses too (file_result). */
 void mx__ur_file_add(struct ur *u, struct mx_conn *c)
 {
-    struct io_uring_sqe *sqe;
-    if (c->slot >= u->nfixed || !(sqe = get_sqe(u)))
+    if (c->slot >= u->nfixed)
+        return;
+    /* Room for the receive too: a submission that ends on an open link
+     * sends its head to an io-wq thread, so the receive, submitted next,
+     * could run before the socket is in the table (EBADF). A reload that
+     * moves a hundred connections in at once fills the queue. */
+    if (io_uring_sq_space_left(&u->ring) < 2)
+        io_uring_submit(&u->ring);
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (!sqe)
         return;
     io_uring_prep_files_update(sqe, &c->fd, 1, (int)c->slot);
     sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
