@@ -36,8 +36,7 @@ struct mx_server_opts {
     bool uring_bundles;          /* one receive completion may fill several
                                     buffers, when the kernel can (6.10) */
     bool uring_fixed_files;      /* connections' sockets registered with the
-                                    worker's ring, when the kernel can; off by
-                                    default (docs/architecture.md) */
+                                    worker's ring, when the kernel can (5.19) */
     unsigned offload_threads;    /* 0 = no offload pool */
     size_t offload_queue_max;    /* offload jobs outstanding, server-wide */
     /* Per-address admission (an IPv4 address, an IPv6 /64), counted per

@@ -91,7 +91,7 @@ static const struct mx_cfg_key keys[] = {
       CFG(uring_bundles), .choices = auto_off, .def = "auto",
       .help = "io_uring: one receive may fill several buffers (kernel 6.10); off: one each" },
     { .sect = MX_SECT_SERVER, .name = "uring_fixed_files", .type = MX_CFG_ENUM,
-      CFG(uring_fixed_files), .choices = auto_off, .def = "off",
+      CFG(uring_fixed_files), .choices = auto_off, .def = "auto",
       .help = "io_uring: connections' sockets registered with the ring, so each operation "
               "skips the descriptor lookup (kernel 5.19); off: looked up each time" },
 

@@ -29,7 +29,7 @@ void mx_server_opts_default(struct mx_server_opts *o)
         .uring_buffer_size = 8 * 1024,
         .uring_incremental = true,
         .uring_bundles = true,
-        .uring_fixed_files = false,
+        .uring_fixed_files = true,
         .offload_threads = 1,
         .offload_queue_max = 1024,
     };

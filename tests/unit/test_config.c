@@ -463,7 +463,7 @@ Test(config, uring_ring_shape)
     cr_assert_eq(cfg.uring_buffer_size, 512);
     cr_assert_eq(cfg.uring_incremental, 0, "auto by default");
     cr_assert_eq(cfg.uring_bundles, 0, "auto by default");
-    cr_assert_eq(cfg.uring_fixed_files, 1, "off by default");
+    cr_assert_eq(cfg.uring_fixed_files, 0, "auto by default");
 
     load_ok(&cfg, LISTENER "[server]\nuring_buffers = auto\nuring_incremental = off\n"
                   "uring_bundles = off\nuring_fixed_files = off\n");
