@@ -306,6 +306,7 @@ static void ur_flush(struct mx_worker *w, struct mx_conn *c)
     else
         io_uring_prep_sendmsg(sqe, c->fd, &s->msg, MSG_NOSIGNAL);
     mx__ur_sqe_fd(sqe, c);
+    s->fixed = c->backend_state & U_FIXED;
     io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_SEND));
     c->backend_ctx = s;
     c->backend_state |= U_SEND;
@@ -315,6 +316,7 @@ static void ur_flush(struct mx_worker *w, struct mx_conn *c)
 static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int res)
 {
     struct send_ctx *s = c->backend_ctx;
+    bool refused = res == -EBADF && s->fixed && !(c->backend_state & U_FIXED);
     s->next = u->free_sends;
     u->free_sends = s;
     c->backend_ctx = NULL;
@@ -324,6 +326,13 @@ static void on_send(struct mx_worker *w, struct ur *u, struct mx_conn *c, int re
         return;
     if (res == -ECANCELED && (c->backend_state & U_SUSP))
         return; /* nothing went out: the queue moves with c */
+    /* Issued by table entry in the turn the table refused the socket
+     * (mx__ur_file_result has seen that since): nothing went out, so the
+     * queue goes again, by descriptor. */
+    if (refused) {
+        ur_flush(w, c);
+        return;
+    }
     if (res >= 0 && MX_FAULT(MX_FAULT_RESET))
         res = -EPIPE;   /* as if the peer had gone with this output queued */
     if (res < 0) {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char *const names[MX_FAULT_SITES] = {
-    "alloc", "emfile", "reset", "short_io", "enobufs", "cq_tiny", "offload",
+    "alloc", "emfile", "reset", "short_io", "enobufs", "cq_tiny", "offload", "file_in",
 };
 
 static struct site {
@@ -78,7 +78,7 @@ static int parse_one(const char *item, char *why, size_t len)
         }
     }
     snprintf(why, len, "MUXD_FAULTS: no site '%s' (alloc, emfile, reset, short_io, enobufs, "
-             "cq_tiny, offload)", name);
+             "cq_tiny, offload, file_in)", name);
     return -EINVAL;
 }
 #endif

@@ -19,6 +19,9 @@
  *   cq_tiny   io_uring: worker rings get an 8-entry completion queue,
  *             so completions overflow (RATE ignored)
  *   offload   the offload pool refuses a job as if its queue were full
+ *   file_in   io_uring: the ring's file table refuses a connection's
+ *             socket (as the kernel does out of memory), so its first
+ *             receive is cancelled and it goes by its descriptor
  */
 #ifndef MUXD_IO_FAULT_H
 #define MUXD_IO_FAULT_H
@@ -35,6 +38,7 @@ enum mx_fault_site {
     MX_FAULT_ENOBUFS,
     MX_FAULT_CQ_TINY,
     MX_FAULT_OFFLOAD,
+    MX_FAULT_FILE_IN,
     MX_FAULT_SITES
 };
 

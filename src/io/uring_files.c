@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "io/fault.h"
 #include "io/uring_ring.h"
 #include "muxd/log.h"
 
@@ -51,8 +52,14 @@ void mx__ur_file_add(struct ur *u, struct mx_conn *c)
     struct io_uring_sqe *sqe = get_sqe(u);
     if (!sqe)
         return;
-    io_uring_prep_files_update(sqe, &c->fd, 1, (int)c->slot);
-    sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    /* The fault: a ring's own fd, which the kernel never takes into a
+     * file table (EBADF). */
+    int *fd = MX_FAULT(MX_FAULT_FILE_IN) ? &u->ring.ring_fd : &c->fd;
+    io_uring_prep_files_update(sqe, fd, 1, (int)c->slot);
+    /* Its completion is not skipped on success: a link head that skips
+     * it takes the completions of the requests its failure cancels with
+     * it, and the receive would be gone without a word. */
+    sqe->flags |= IOSQE_IO_LINK;
     io_uring_sqe_set_data64(sqe, ud_of(mx__conn_tag(c), OP_FILE_IN));
     c->backend_state |= U_FIXED;
 }
@@ -77,10 +84,13 @@ void mx__ur_file_drop(struct ur *u, struct mx_conn *c)
     io_uring_sqe_set_data64(sqe, ud_of(0, OP_FILE_OUT));
 }
 
-/* Only failures report (CQE_SKIP_SUCCESS). A refused entry: the linked
- * receive comes back cancelled right after and is armed again by fd. */
+/* A socket out of the table reports only failures (CQE_SKIP_SUCCESS); one
+ * going in reports either way. A refused entry: the linked receive comes
+ * back cancelled right after and is armed again by fd. */
 void mx__ur_file_result(struct mx_worker *w, const struct io_uring_cqe *cqe)
 {
+    if (cqe->res >= 0)
+        return;
     if (op_of(cqe->user_data) == OP_FILE_OUT) {
         mx_error("io_uring: could not take a socket out of the file table: %s",
                  strerror(-cqe->res));

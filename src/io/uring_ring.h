@@ -53,6 +53,7 @@ struct send_ctx {
     struct msghdr msg;
     struct iovec iov[MAX_IOV];
     struct send_ctx *next;
+    bool fixed;                 /* named the socket by its table entry */
 };
 
 struct ur {

@@ -140,3 +140,17 @@ Test(faults, a_tiny_completion_queue)
                "the completion queue never overflowed");
     mx_stop_ok(d, 10000);
 }
+
+Test(faults, file_table_refuses_sockets)
+{
+    const char *keys = getenv("MUXD_TEST_SERVER_KEYS");
+    if (strcmp(backend(), "io_uring") != 0)
+        cr_skip_test("an io_uring site");
+    if (keys && strstr(keys, "uring_fixed_files = off"))
+        cr_skip_test("fixed files forced off");
+    /* Each refused socket's first receive is cancelled and armed again by
+     * its descriptor; every client is served, none lost. */
+    struct mx_daemon *d = run_site("file_in=0.5", "file_in", 0, true, "");
+    MX_REQUIRE(daemon_log_count(d, "; fixed files on") == 1);
+    mx_stop_ok(d, 10000);
+}
