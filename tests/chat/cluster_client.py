@@ -208,6 +208,22 @@ def not_sync(pred):
     return lambda ev: pred(ev) and ev.arguments != ["sync"]
 
 
+def listed(s, client, channel, timeout=STEP_TIMEOUT):
+    """client asks LIST every 200 ms until channel is in it: the network
+    has the channel."""
+    deadline = time.monotonic() + timeout
+    while True:
+        client.conn.list()
+        end = time.monotonic() + 0.2
+        while time.monotonic() < end:
+            s.reactor.process_once(0.05)
+        found = any(e.type == "list" and e.arguments[:1] == [channel] for e in client.events)
+        client.events[:] = [e for e in client.events if e.type != "list"]
+        if found:
+            return
+        if time.monotonic() >= deadline:
+            raise Failure("%s: %s not in LIST within %d s" % (client.label, channel, timeout))
+
 def check_order(lines, want, who):
     got = [ev.arguments[0] if ev.arguments else None for ev in lines]
     if got != want:
@@ -236,6 +252,10 @@ def scenario(s):
     # 2. A channel across the nodes: each sender's lines in order.
     alice.conn.join("#x")
     s.expect(alice, "own join", is_event("join", "alice", "#x"))
+    # Node a writes the new channel to Redis a moment after alice's JOIN;
+    # a JOIN on node b before that would make a second channel of the
+    # name there, with bob its operator too (docs/cluster.md).
+    listed(s, bob, "#x")
     bob.conn.join("#x")
     s.expect(bob, "own join", is_event("join", "bob", "#x"))
     s.sync(alice, bob, "#x")
