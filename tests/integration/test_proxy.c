@@ -460,10 +460,7 @@ Test(proxy, half_header_survives_a_move_to_another_worker)
     }
     mx_sleep_ms(100);  /* every half header read by its worker */
     snprintf(text, sizeof text, conf, 1u);
-    FILE *f = fopen(d->conf_path, "w");
-    MX_REQUIRE(f && fputs(text, f) >= 0 && fclose(f) == 0, "cannot rewrite the config");
-    size_t from = daemon_log_len(d);
-    MX_REQUIRE(daemon_signal(d, SIGHUP) == 0);
+    size_t from = mx_rewrite_and_hup(d, text);
     MX_REQUIRE(daemon_wait_log_from(d, from, "workers: 4 -> 1: ", 10000), "no move logged");
     for (int i = 0; i < N; i++) {
         char rest[64], want[64];
