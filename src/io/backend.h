@@ -7,13 +7,14 @@
  *    forget the socket (detach). It never asks how.
  *  - The backend owns the syscalls and its own state only (be_data, and
  *    per connection backend_state/backend_ctx). It reads a connection's
- *    fd, tag (conn_id.h) and output queue, and nothing else of the core:
+ *    fd, slot and tag (conn_id.h) and output queue, and nothing else of the core:
  *    no connection flags, no server options, no clock. It decides no
  *    policy; it reports what the kernel said through the upcalls below
  *    and lets the core decide.
  *  - Upcalls (reactor/conn.h): mx__conn_recv, mx__conn_eof,
  *    mx__conn_hangup, mx__conn_fail, mx__conn_sent, mx__conn_quiet; and (reactor/worker.h)
- *    mx__worker_lookup (tag -> connection) and mx__worker_wakeup (the
+ *    mx__worker_lookup (tag -> connection; mx__worker_at for a slot
+ *    that cannot have changed hands) and mx__worker_wakeup (the
  *    inbox fd fired); for the counters only, mx__worker_note_* (events
  *    of the backend's own, such as io_uring's empty buffer ring). The
  *    upcalls that may close the connection return false once it is

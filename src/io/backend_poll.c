@@ -19,7 +19,10 @@ struct pl {
     struct mx_ready rd;
     int nready;           /* what the last wait reported */
     struct pollfd *fds;   /* [0] is the inbox eventfd */
-    uint64_t *tags;       /* tag of each entry */
+    /* Each entry's connection slot: a slot, not a tag, since an entry
+     * becomes a hole before its slot is let go (4 bytes, not 8, a
+     * connection). */
+    uint32_t *slots;
     uint32_t n, cap;
     uint32_t holes;
 };
@@ -30,21 +33,23 @@ static int pl_grow(struct pl *p)
     struct pollfd *f = realloc(p->fds, cap * sizeof *f);
     if (f)
         p->fds = f;
-    uint64_t *t = realloc(p->tags, cap * sizeof *t);
+    uint32_t *t = realloc(p->slots, cap * sizeof *t);
     if (t)
-        p->tags = t;
+        p->slots = t;
     if (!f || !t)
         return -ENOMEM;
     p->cap = cap;
     return 0;
 }
 
-static int pl_add(struct pl *p, int fd, uint64_t tag)
+#define INBOX_SLOT UINT32_MAX
+
+static int pl_add(struct pl *p, int fd, uint32_t slot)
 {
     if (p->n == p->cap && pl_grow(p) < 0)
         return -ENOMEM;
     p->fds[p->n] = (struct pollfd){ .fd = fd, .events = POLLIN };
-    p->tags[p->n] = tag;
+    p->slots[p->n] = slot;
     return (int)p->n++;
 }
 
@@ -55,9 +60,9 @@ static int pl_init(struct mx_worker *w, const struct mx_backend_conf *conf)
     struct pl *p = calloc(1, sizeof *p);
     if (!p)
         return -ENOMEM;
-    if (pl_add(p, conf->wake_fd, MX_TAG_INBOX) < 0) {
+    if (pl_add(p, conf->wake_fd, INBOX_SLOT) < 0) {
         free(p->fds);
-        free(p->tags);
+        free(p->slots);
         free(p);
         return -ENOMEM;
     }
@@ -70,7 +75,7 @@ static void pl_fini(struct mx_worker *w)
 {
     struct pl *p = w->be_data;
     free(p->fds);
-    free(p->tags);
+    free(p->slots);
     free(p);
     w->be_data = NULL;
 }
@@ -85,7 +90,7 @@ static struct pollfd *entry(struct mx_worker *w, struct mx_conn *c)
 
 static int pl_attach(struct mx_worker *w, struct mx_conn *c)
 {
-    int i = pl_add(w->be_data, c->fd, mx__conn_tag(c));
+    int i = pl_add(w->be_data, c->fd, c->slot);
     c->backend_state = i < 0 ? NO_ENTRY : (uint32_t)i;
     return i < 0 ? i : 0;
 }
@@ -138,10 +143,8 @@ static void compact(struct mx_worker *w, struct pl *p)
             continue;
         if (i != j) {
             p->fds[j] = p->fds[i];
-            p->tags[j] = p->tags[i];
-            struct mx_conn *c = mx__worker_lookup(w, p->tags[j]);
-            if (c)
-                c->backend_state = j;
+            p->slots[j] = p->slots[i];
+            mx__worker_at(w, p->slots[j])->backend_state = j;
         }
         j++;
     }
@@ -152,13 +155,13 @@ static void compact(struct mx_worker *w, struct pl *p)
 static void dispatch(struct mx_worker *w, struct pl *p, uint32_t i)
 {
     short re = p->fds[i].revents;
-    if (p->tags[i] == MX_TAG_INBOX) {
+    if (p->slots[i] == INBOX_SLOT) {
         mx__worker_wakeup(w);
         return;
     }
-    struct mx_conn *c = mx__worker_lookup(w, p->tags[i]);
-    if (c)
-        mx__ready_event(&p->rd, c, re & POLLIN, re & POLLOUT, re & (POLLHUP | POLLERR | POLLNVAL),
+    /* Not a hole, so its connection is still in that slot. */
+    struct mx_conn *c = mx__worker_at(w, p->slots[i]);
+    mx__ready_event(&p->rd, c, re & POLLIN, re & POLLOUT, re & (POLLHUP | POLLERR | POLLNVAL),
                        p->fds[i].events & POLLIN);
 }
 

@@ -211,7 +211,7 @@ void mx__conn_free(struct mx_conn *c)
 {
     mx__tls_free(c);
     mx__ws_free(c);
-    mx_chunk_unref(c->gap_note);
+    mx__conn_gap_free(c);
     /* Freed only now: a protocol closing its connection from on_data may
      * still be reading the kept input it was handed. */
     mx__buf_free(&c->in);

@@ -53,7 +53,13 @@ struct mx_job;
 struct mx_conn_timer;
 struct mx__tls_conn;
 struct mx__ws_conn;
+struct mx__conn_gap;
 
+/* Every idle connection pays for this struct, so it is kept to 200 bytes:
+ * glibc's 208-byte chunk (the RSS per idle connection, docs/benchmarks.md).
+ * What an echo touches sits in the first two cache lines; what only some
+ * connections use (TLS, WebSocket, offload, timers, drop_oldest's note)
+ * is a pointer, allocated when first needed. */
 struct mx_conn {
     struct mx_worker *w;
     const struct mx_listener *ls;
@@ -64,27 +70,31 @@ struct mx_conn {
     uint32_t flags;
     struct mx_buf in;             /* unfinished frame only */
     struct mx_outq out;
-    uint64_t last_active_ms;
     union {
         struct {                  /* open: the worker's LRU, oldest first */
             struct mx_conn *idle_prev, *idle_next;
         };
-        struct mx_conn *next_closed;  /* closed: on_close still owed */
+        struct {                  /* closed: off the LRU for good */
+            struct mx_conn *next_closed;  /* on_close still owed */
+            struct mx_conn *next_dead;    /* the backend let go: free it */
+        };
     };
     struct mx_conn *next_dirty;
-    struct mx_conn *next_dead;
-    struct sockaddr_in6 peer;     /* big enough for v4 and v6 */
-    uint32_t backend_state;       /* the backend's bits (e.g. epoll mask) */
     void *backend_ctx;            /* the backend's, e.g. an in-flight send */
-    struct mx_job *jobs;          /* offload FIFO; the head is in the pool */
-    struct mx_conn_timer *timer;  /* mx_conn_timer, allocated on first use */
+    uint32_t backend_state;       /* the backend's bits (e.g. epoll mask) */
+    uint32_t last_active;         /* the worker's now_ms, truncated: only
+                                     differences under 49 days are read */
     struct mx__tls_conn *tls;     /* NULL: plain (conn_tls.c) */
     struct mx__ws_conn *ws;       /* NULL: no WebSocket (conn_ws.c) */
+    struct mx_job *jobs;          /* offload FIFO; the head is in the pool */
+    struct mx_conn_timer *timer;  /* mx_conn_timer, allocated on first use */
+    struct mx__conn_gap *gap;     /* drop_oldest's note (conn_overflow.c) */
     uint32_t admit_ticket;        /* its address's count (admit_ip.h), 0: none */
-    uint32_t gap_dropped;         /* messages dropped where gap_note stands */
-    struct mx_chunk *gap_note;    /* drop_oldest's note in the queue, or NULL
-                                     (conn_overflow.c) */
+    struct sockaddr_in6 peer;     /* big enough for v4 and v6 */
 };
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct mx_conn) <= 200, "an idle connection's struct grew past 200 bytes");
+#endif
 
 /* The owner-thread check of every connection call (see README.md). */
 #ifdef MX_ASSERT_OWNER
@@ -106,6 +116,7 @@ void mx__conn_free(struct mx_conn *c);
  * go, oldest first, with the protocol's note in their place. False when
  * none could go (the connection must be cut). conn_overflow.c. */
 bool mx__conn_drop_oldest(struct mx_conn *c, size_t max);
+void mx__conn_gap_free(struct mx_conn *c);
 void mx__conn_timer_free(struct mx_conn *c);
 /* mx_conn_timer without the owner's checks, for the core's own use. */
 int mx__conn_timer_arm(struct mx_conn *c, unsigned ms,

@@ -13,6 +13,8 @@
  * segment past output_max (at most a send's iovecs, 16; fuzz_conn checks
  * that bound).
  */
+#include <stdlib.h>
+
 #include "io/outq.h"
 #include "muxd/chunk.h"
 #include "muxd/proto.h"
@@ -41,10 +43,17 @@ static struct mx_chunk *make_note(struct mx_conn *c, uint64_t dropped)
     return c->ws ? mx__ws_frame_copy(c, buf, n) : mx_chunk_copy(buf, n);
 }
 
+/* Where the last drop left its note: kept apart from struct mx_conn,
+ * since only a reader that stalls on such a listener ever needs it. */
+struct mx__conn_gap {
+    struct mx_chunk *note;        /* in the queue, or NULL */
+    uint32_t dropped;             /* messages gone where it stands */
+};
+
 /* The note stands at from, ahead of the newer messages. */
-static void place_note(struct mx_conn *c, uint32_t from, bool grown)
+static void place_note(struct mx_conn *c, struct mx__conn_gap *g, uint32_t from, bool grown)
 {
-    struct mx_chunk *note = make_note(c, c->gap_dropped);
+    struct mx_chunk *note = make_note(c, g->dropped);
     if (!note)
         return; /* without memory the gap goes unannounced, nothing worse */
     if (grown)
@@ -53,22 +62,34 @@ static void place_note(struct mx_conn *c, uint32_t from, bool grown)
         mx_chunk_unref(note);
         return;
     }
-    mx_chunk_unref(c->gap_note);
-    c->gap_note = note;
+    mx_chunk_unref(g->note);
+    g->note = note;
 }
 
 bool mx__conn_drop_oldest(struct mx_conn *c, size_t max)
 {
     struct mx_outq *q = &c->out;
+    struct mx__conn_gap *g = c->gap;
     uint32_t from = first_droppable(q);
     /* The note of the last drop, still unsent, marks the same gap. */
-    bool grown = c->gap_note && from < q->count && mx__outq_seg(q, from)->ch == c->gap_note &&
+    bool grown = g && g->note && from < q->count && mx__outq_seg(q, from)->ch == g->note &&
                  mx__outq_seg(q, from)->off == 0;
     uint32_t n = mx__outq_drop(q, from + grown, q->bytes - max);
     if (n == 0)
         return false;
     mx__count(&c->w->stats.dropped_messages, n);
-    c->gap_dropped = grown ? c->gap_dropped + n : n;
-    place_note(c, from, grown);
+    if (!g && !(g = c->gap = calloc(1, sizeof *g)))
+        return true; /* as for a note without memory */
+    g->dropped = grown ? g->dropped + n : n;
+    place_note(c, g, from, grown);
     return true;
+}
+
+void mx__conn_gap_free(struct mx_conn *c)
+{
+    if (!c->gap)
+        return;
+    mx_chunk_unref(c->gap->note);
+    free(c->gap);
+    c->gap = NULL;
 }

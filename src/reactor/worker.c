@@ -14,7 +14,11 @@
 #include "reactor/conn.h"
 #include "reactor/server.h"
 
-/* --- slot table: slot + generation make the backend's tag ------------- */
+/* --- slot table: slot + generation make the backend's tag -------------
+ * Every connection a worker takes gets the next generation (never 0, so
+ * no id is 0): an event still queued for a slot's earlier holder names
+ * another generation and misses. One counter, not one per slot, keeps
+ * the table at 12 bytes a slot. */
 
 static int grow_slots(struct mx_worker *w)
 {
@@ -24,17 +28,13 @@ static int grow_slots(struct mx_worker *w)
     struct mx_conn **s = realloc(w->slots, n * sizeof *s);
     if (s)
         w->slots = s;
-    uint32_t *g = realloc(w->gens, n * sizeof *g);
-    if (g)
-        w->gens = g;
     uint32_t *f = realloc(w->free_slots, n * sizeof *f);
     if (f)
         w->free_slots = f;
-    if (!s || !g || !f)
+    if (!s || !f)
         return -ENOMEM;
     for (uint32_t i = n; i > old; i--) {
         w->slots[i - 1] = NULL;
-        w->gens[i - 1] = 0;
         w->free_slots[w->nfree++] = i - 1;
     }
     w->nslots = n;
@@ -46,7 +46,9 @@ int mx__worker_slot_take(struct mx_worker *w, struct mx_conn *c)
     if (w->nfree == 0 && grow_slots(w) < 0)
         return -ENOMEM;
     c->slot = w->free_slots[--w->nfree];
-    c->gen = w->gens[c->slot];
+    if (++w->last_gen == 0)
+        w->last_gen = 1;
+    c->gen = w->last_gen;
     w->slots[c->slot] = c;
     w->nconns++;
     return 0;
@@ -54,8 +56,6 @@ int mx__worker_slot_take(struct mx_worker *w, struct mx_conn *c)
 
 void mx__worker_slot_release(struct mx_worker *w, struct mx_conn *c)
 {
-    /* A new generation: events still queued for the old one miss. */
-    w->gens[c->slot]++;
     w->slots[c->slot] = NULL;
     w->free_slots[w->nfree++] = c->slot;
     w->nconns--;
@@ -64,9 +64,8 @@ void mx__worker_slot_release(struct mx_worker *w, struct mx_conn *c)
 struct mx_conn *mx__worker_lookup(struct mx_worker *w, uint64_t tag)
 {
     uint32_t slot = mx__tag_slot(tag);
-    if (slot >= w->nslots || w->gens[slot] != mx__tag_gen(tag))
-        return NULL;
-    return w->slots[slot];
+    struct mx_conn *c = slot < w->nslots ? w->slots[slot] : NULL;
+    return c && c->gen == mx__tag_gen(tag) ? c : NULL;
 }
 
 struct mx_conn *mx__worker_find(struct mx_worker *w, uint64_t id)
@@ -94,7 +93,7 @@ void mx__worker_idle_unlink(struct mx_worker *w, struct mx_conn *c)
 
 void mx__worker_touch(struct mx_worker *w, struct mx_conn *c)
 {
-    c->last_active_ms = w->now_ms;
+    c->last_active = (uint32_t)w->now_ms;
     if (w->idle_tail == c)
         return;
     mx__worker_idle_unlink(w, c);
@@ -106,13 +105,18 @@ void mx__worker_touch(struct mx_worker *w, struct mx_conn *c)
     w->idle_tail = c;
 }
 
+static uint32_t idle_ms(const struct mx_worker *w, const struct mx_conn *c)
+{
+    return (uint32_t)w->now_ms - c->last_active;
+}
+
 /* A connection idle past the limit is closed gracefully and given one
  * more period to flush; still there after that, it is cut. */
 static void expire_idle(struct mx_worker *w)
 {
     unsigned limit = w->lim.idle_timeout_ms;
     struct mx_conn *c;
-    while (limit && (c = w->idle_head) && w->now_ms - c->last_active_ms >= limit) {
+    while (limit && (c = w->idle_head) && idle_ms(w, c) >= limit) {
         if (c->flags & MX_C_CLOSING) {
             mx__conn_abort(c, "idle timeout while flushing");
         } else {
@@ -127,8 +131,12 @@ static int next_timeout(const struct mx_worker *w)
 {
     uint64_t when = mx__timers_next(&w->timers);
     unsigned limit = w->lim.idle_timeout_ms;
-    if (limit && w->idle_head && w->idle_head->last_active_ms + limit < when)
-        when = w->idle_head->last_active_ms + limit;
+    if (limit && w->idle_head) {
+        uint32_t idle = idle_ms(w, w->idle_head);
+        uint64_t due = w->now_ms + (idle < limit ? limit - idle : 0);
+        if (due < when)
+            when = due;
+    }
     if (when == UINT64_MAX)
         return -1;
     return when <= w->now_ms ? 0 : (int)(when - w->now_ms < 60000 ? when - w->now_ms : 60000);
@@ -406,6 +414,5 @@ void mx__worker_fini(struct mx_worker *w)
     mx__timers_fini(&w->timers);
     free(w->scratch);
     free(w->slots);
-    free(w->gens);
     free(w->free_slots);
 }

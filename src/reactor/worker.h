@@ -47,9 +47,9 @@ struct mx_worker {
     char *scratch;
 
     struct mx_conn **slots; /* slot -> live connection or NULL */
-    uint32_t *gens;         /* slot -> current generation */
     uint32_t *free_slots;
     uint32_t nslots, nfree;
+    uint32_t last_gen;      /* the generation the newest connection got */
     uint32_t nconns;
 
     struct mx_conn *idle_head, *idle_tail;
@@ -124,6 +124,12 @@ void mx__worker_revive(struct mx_worker *w);
 
 /* Upcalls from the backend. */
 struct mx_conn *mx__worker_lookup(struct mx_worker *w, uint64_t tag);
+/* The connection holding slot now: for a backend whose entries cannot
+ * outlive their slot's holder (poll's holes). */
+static inline struct mx_conn *mx__worker_at(struct mx_worker *w, uint32_t slot)
+{
+    return w->slots[slot];
+}
 /* By public id (mx_conn_id); NULL if that connection is gone. */
 struct mx_conn *mx__worker_find(struct mx_worker *w, uint64_t id);
 void mx__worker_wakeup(struct mx_worker *w);
