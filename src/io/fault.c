@@ -10,6 +10,7 @@
 
 static const char *const names[MX_FAULT_SITES] = {
     "alloc", "emfile", "reset", "short_io", "enobufs", "cq_tiny", "offload", "file_in",
+    "accept_late",
 };
 
 static struct site {

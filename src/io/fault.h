@@ -22,6 +22,9 @@
  *   file_in   io_uring: the ring's file table refuses a connection's
  *             socket (as the kernel does out of memory), so its first
  *             receive is cancelled and it goes by its descriptor
+ *   accept_late  the acceptor's loop starts 300 ms after muxd said it
+ *             started (RATE ignored), as on a busy machine: a reload can
+ *             reach it first
  */
 #ifndef MUXD_IO_FAULT_H
 #define MUXD_IO_FAULT_H
@@ -39,6 +42,7 @@ enum mx_fault_site {
     MX_FAULT_CQ_TINY,
     MX_FAULT_OFFLOAD,
     MX_FAULT_FILE_IN,
+    MX_FAULT_ACCEPT_LATE,
     MX_FAULT_SITES
 };
 

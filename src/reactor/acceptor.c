@@ -208,6 +208,8 @@ static void *acceptor_main(void *arg)
 {
     struct mx_acceptor *a = arg;
     mx_log_thread_name("muxd-accept");
+    if (MX_FAULT(MX_FAULT_ACCEPT_LATE))
+        nanosleep(&(struct timespec){ .tv_nsec = 300 * 1000 * 1000 }, NULL);
     if (a->srv->be->accept_uring) {
         int err = mx__acceptor_uring_loop(a);
         if (err == 0)

@@ -213,8 +213,11 @@ int mx__acceptor_uring_loop(struct mx_acceptor *a)
         io_uring_sqe_set_data64(sqe, ud(EV_STOP, 0));
     }
     arm_ctl(a, &rg);
+    /* What start watched, not what is wanted now: a reload that came
+     * before this loop is the control event's to reconcile, and letting
+     * go of a listener waits for its accept to end. */
     for (unsigned i = 0; i < a->srv->nlisteners; i++)
-        if (atomic_load(&a->srv->listeners[i].want))
+        if (a->srv->listeners[i].watched)
             arm_accept(&rg, &a->srv->listeners[i], i);
     for (bool run = true; run && !rg.broken;) {
         struct io_uring_cqe *cqe;

@@ -208,6 +208,31 @@ Test(reload, listeners_added_removed_and_moved)
     mx_stop_ok(d, 10000);
 }
 
+/* A reload that reaches the acceptor before its loop runs (accept_late
+ * holds the loop back 300 ms after "started", as a busy machine may):
+ * the listener it drops is let go, not waited for in vain. */
+Test(reload, listener_removed_before_the_acceptor_runs)
+{
+    MX_REQUIRE(setenv("MUXD_FAULTS", "accept_late=1", 1) == 0);
+    struct mx_daemon *d = mx_boot("[server]\nworkers = 2\n" LSN("a", "127.0.0.1")
+                                  LSN("b", "127.0.0.1"));
+    unsetenv("MUXD_FAULTS");
+    int pa = mx_port(d, "a");
+    size_t from = mx_rewrite_and_hup(d, "[server]\nworkers = 2\n" LSN("a", "127.0.0.1")
+                                     LSN("d", "127.0.0.1"));
+    expect_log(d, from, "reload: applied: [listener b] removed, [listener d] added; "
+                        "kept until a restart: none");
+    MX_REQUIRE(daemon_log_count(d, "did not take the listener change") == 0,
+               "the reload waited on the acceptor in vain");
+    int fds[] = { mx_connect(pa), mx_connect(port_after(d, from, "d", "127.0.0.1")) };
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
+        MX_REQUIRE(fds[i] >= 0, "connect %zu", i);
+        MX_REQUIRE(mx_echo_roundtrip(fds[i], "still here\n", 11, 5000) == 0, "client %zu", i);
+        close(fds[i]);
+    }
+    mx_stop_ok(d, 10000);
+}
+
 Test(reload, settings_that_need_a_restart_are_kept_and_said_so)
 {
     struct mx_daemon *d = mx_boot(BASE);
