@@ -76,13 +76,15 @@ want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 # --- the matrix --------------------------------------------------------------------
 
 if [ "$quick" = 1 ]; then
-    reps=1 warmup=0.5 duration=1
+    # Short windows: it checks that every section and plot comes out (and
+    # runs in CI), not the figures.
+    reps=1 warmup=0.25 duration=0.5
     echo_conns=(10 100) unpinned_conns=100
     idle_conns=1000 idle_hold=2
-    idlelat_conns=(100 1000) idlelat_warmup=0.5 idlelat_duration=1
-    matrix_conns=(10) matrix_warmup=0.5 matrix_duration=1
+    idlelat_conns=(100 1000) idlelat_warmup=0.25 idlelat_duration=0.5
+    matrix_conns=(10) matrix_warmup=0.25 matrix_duration=0.5
     chat_members=(50) chat_senders=5 chat_rate=50 chat_drain=0.5 chat_connect_rate=2000
-    heavy_warmup=0.5 heavy_duration=1
+    heavy_warmup=0.25 heavy_duration=0.5
 else
     reps=3 warmup=1 duration=3
     echo_conns=(10 100 1000) unpinned_conns=100
