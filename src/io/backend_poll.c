@@ -162,7 +162,7 @@ static void dispatch(struct mx_worker *w, struct pl *p, uint32_t i)
     /* Not a hole, so its connection is still in that slot. */
     struct mx_conn *c = mx__worker_at(w, p->slots[i]);
     mx__ready_event(&p->rd, c, re & POLLIN, re & POLLOUT, re & (POLLHUP | POLLERR | POLLNVAL),
-                       p->fds[i].events & POLLIN);
+                    p->fds[i].events & POLLIN);
 }
 
 static int pl_wait(struct mx_worker *w, int timeout_ms)
