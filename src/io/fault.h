@@ -22,9 +22,10 @@
  *   file_in   io_uring: the ring's file table refuses a connection's
  *             socket (as the kernel does out of memory), so its first
  *             receive is cancelled and it goes by its descriptor
- *   accept_late  the acceptor's loop starts 300 ms after muxd said it
- *             started (RATE ignored), as on a busy machine: a reload can
- *             reach it first
+ *   accept_late  the acceptor's loop starts only once a listener change
+ *             is asked of it, at most 5 s after muxd said it started
+ *             (RATE ignored): a reload reaches it first, as one can on
+ *             a busy machine
  */
 #ifndef MUXD_IO_FAULT_H
 #define MUXD_IO_FAULT_H

@@ -208,8 +208,10 @@ static void *acceptor_main(void *arg)
 {
     struct mx_acceptor *a = arg;
     mx_log_thread_name("muxd-accept");
+    /* The loop waits for the first listener change (not read: the loop
+     * still finds it), so that change always comes before the loop. */
     if (MX_FAULT(MX_FAULT_ACCEPT_LATE))
-        nanosleep(&(struct timespec){ .tv_nsec = 300 * 1000 * 1000 }, NULL);
+        poll(&(struct pollfd){ .fd = a->ctl_efd, .events = POLLIN }, 1, 5000);
     if (a->srv->be->accept_uring) {
         int err = mx__acceptor_uring_loop(a);
         if (err == 0)

@@ -209,8 +209,9 @@ Test(reload, listeners_added_removed_and_moved)
 }
 
 /* A reload that reaches the acceptor before its loop runs (accept_late
- * holds the loop back 300 ms after "started", as a busy machine may):
- * the listener it drops is let go, not waited for in vain. */
+ * holds the loop until a listener change is asked, as a busy machine may
+ * start it late): the listener it drops is let go, not waited for in
+ * vain. */
 Test(reload, listener_removed_before_the_acceptor_runs)
 {
     MX_REQUIRE(setenv("MUXD_FAULTS", "accept_late=1", 1) == 0);
