@@ -15,6 +15,7 @@
  */
 #include <stdlib.h>
 
+#include "io/fault.h"
 #include "io/outq.h"
 #include "muxd/chunk.h"
 #include "muxd/proto.h"
@@ -78,7 +79,7 @@ bool mx__conn_drop_oldest(struct mx_conn *c, size_t max)
     if (n == 0)
         return false;
     mx__count(&c->w->stats.dropped_messages, n);
-    if (!g && !(g = c->gap = calloc(1, sizeof *g)))
+    if (!g && !(g = c->gap = MX_FAULT(MX_FAULT_ALLOC) ? NULL : calloc(1, sizeof *g)))
         return true; /* as for a note without memory */
     g->dropped = grown ? g->dropped + n : n;
     place_note(c, g, from, grown);
