@@ -114,25 +114,47 @@ static int track(struct ld_thread *th, struct ld_seq *q, uint64_t seq)
     return 1;
 }
 
+/* Whether s[0..n) is prefix followed by the decimal id, as
+ * ld_chat_nick and ld_chat_channel write it (case aside, as IRC
+ * compares): the check of every delivery, so it formats nothing. */
+static bool names(const char *s, size_t n, const char *prefix, unsigned id)
+{
+    size_t pl = strlen(prefix);
+    if (n <= pl || n - pl > 10 || strncasecmp(s, prefix, pl) != 0)
+        return false;
+    const char *d = s + pl;
+    size_t dl = n - pl;
+    if (d[0] == '0' && dl > 1)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < dl; i++) {
+        if (d[i] < '0' || d[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(d[i] - '0');
+    }
+    return v == id;
+}
+
+static bool is_channel(const struct ld_opts *o, const char *s, unsigned id)
+{
+    return s[0] == '#' && names(s + 1, strlen(s + 1), o->chan_prefix, id % o->channels);
+}
+
 /* A load message from sender s must come from that nick, in this
  * client's channel, in the length its size gives. */
 static bool well_formed(const struct ld_thread *th, const struct ld_conn *c,
                         const struct ld_irc_line *m, const struct ld_load_msg *msg)
 {
     const struct ld_opts *o = th->o;
-    char nick[64], want[64];
-    ld_irc_prefix_nick(m->prefix, nick, sizeof nick);
-    ld_chat_nick(o, msg->sender, want, sizeof want);
     return msg->sender < o->senders && msg->sender != c->id &&
-           msg->sender % o->channels == c->id % o->channels && strcasecmp(nick, want) == 0 &&
+           msg->sender % o->channels == c->id % o->channels &&
+           names(m->prefix, strcspn(m->prefix, "!@"), o->nick_prefix, msg->sender) &&
            strlen(m->params[1]) == ld_load_len(msg, o->size);
 }
 
 static int on_privmsg(struct ld_thread *th, struct ld_conn *c, const struct ld_irc_line *m)
 {
-    char chan[64];
-    ld_chat_channel(th->o, c->id, chan, sizeof chan);
-    if (m->nparams < 2 || strcasecmp(m->params[0], chan) != 0)
+    if (m->nparams < 2 || !is_channel(th->o, m->params[0], c->id))
         return 0; /* not for the channel: someone else's business */
     struct ld_load_msg msg;
     int rc = ld_load_parse(m->params[1], &msg);
@@ -161,11 +183,8 @@ static int on_privmsg(struct ld_thread *th, struct ld_conn *c, const struct ld_i
 static bool own_join(const struct ld_thread *th, const struct ld_conn *c,
                      const struct ld_irc_line *m)
 {
-    char nick[64], mine[64], chan[64];
-    ld_irc_prefix_nick(m->prefix, nick, sizeof nick);
-    ld_chat_nick(th->o, c->id, mine, sizeof mine);
-    ld_chat_channel(th->o, c->id, chan, sizeof chan);
-    return m->nparams >= 1 && strcasecmp(nick, mine) == 0 && strcasecmp(m->params[0], chan) == 0;
+    return m->nparams >= 1 && names(m->prefix, strcspn(m->prefix, "!@"), th->o->nick_prefix, c->id) &&
+           is_channel(th->o, m->params[0], c->id);
 }
 
 /* Replies that end a client's registration or join: nick in use or
@@ -215,14 +234,18 @@ static int on_line(struct ld_thread *th, struct ld_conn *c, char *line)
 static int absorb(struct ld_thread *th, struct ld_conn *c, const char *p, size_t n)
 {
     struct ld_chat_conn *cc = c->chat;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != '\n') {
-            if (cc->in_len == LD_CHAT_LINE_MAX - 1)
-                return ld_fail(th, LD_ERROR, "client %u: a line longer than %u bytes", c->id,
-                               LD_CHAT_LINE_MAX);
-            cc->in[cc->in_len++] = p[i];
-            continue;
-        }
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) : n;
+        if (take > LD_CHAT_LINE_MAX - 1 - cc->in_len)
+            return ld_fail(th, LD_ERROR, "client %u: a line longer than %u bytes", c->id,
+                           LD_CHAT_LINE_MAX);
+        memcpy(cc->in + cc->in_len, p, take);
+        cc->in_len += take;
+        if (!nl)
+            return 0;
+        p += take + 1;
+        n -= take + 1;
         if (cc->in_len > 0 && cc->in[cc->in_len - 1] == '\r')
             cc->in_len--;
         cc->in[cc->in_len] = '\0';

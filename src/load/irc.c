@@ -51,17 +51,6 @@ int ld_irc_parse(char *line, struct ld_irc_line *m)
     return 0;
 }
 
-void ld_irc_prefix_nick(const char *prefix, char *out, size_t outlen)
-{
-    size_t n = strcspn(prefix, "!@");
-    if (outlen == 0)
-        return;
-    if (n >= outlen)
-        n = outlen - 1;
-    memcpy(out, prefix, n);
-    out[n] = '\0';
-}
-
 /* Padding byte i of message (sender, seq): letters, never blank. */
 static char pad_at(const struct ld_load_msg *m, size_t i)
 {

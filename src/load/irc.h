@@ -28,10 +28,6 @@ struct ld_irc_line {
  * there is no command. */
 int ld_irc_parse(char *line, struct ld_irc_line *m);
 
-/* The nickname part of a prefix "nick!user@host" copied into out (at most
- * outlen - 1 bytes). */
-void ld_irc_prefix_nick(const char *prefix, char *out, size_t outlen);
-
 struct ld_load_msg {
     unsigned sender;
     uint64_t seq;

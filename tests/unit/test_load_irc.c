@@ -35,9 +35,6 @@ Test(load_irc, privmsg_with_prefix)
     cr_assert_eq(m.nparams, 2);
     cr_assert_str_eq(m.params[0], "#load0");
     cr_assert_str_eq(m.params[1], "1 2 3 abc def");
-    char nick[16];
-    ld_irc_prefix_nick(m.prefix, nick, sizeof nick);
-    cr_assert_str_eq(nick, "ld5");
 }
 
 Test(load_irc, numerics_ping_and_blanks)
