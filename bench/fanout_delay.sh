@@ -4,6 +4,7 @@
 #
 #   bench/fanout_delay.sh [--rounds N] [--quick] [--backend NAME]
 #                         [--build DIR] [--out DIR] [--keep-tmp]
+#                         [--rates "R ..."] [--delays "MS ..."]
 #
 # One channel of 1000 members (--quick: 100) on one worker (muxd -w 1),
 # 20 of them sending, at 100, 250 and 1000 messages/s in all, with
@@ -27,16 +28,30 @@
 #
 # Programs: muxd and muxd-load built in Release mode from the working tree
 # in build-bench/ (as suite.sh does), or those of --build DIR. The
-# backend: epoll unless --backend NAME.
+# backend: epoll unless --backend NAME. --rates and --delays replace the
+# lists of rates (messages/s in all) and of delays (ms) with the given
+# ones, to look closer at one part of the plot.
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-round_options "$@"
 senders=20 connect_rate=2000
 rates=(100 250 1000)
 delays=(0 1 2 5)
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --rates) read -ra rates <<<"${2:?--rates needs a list}"; shift ;;
+    --delays) read -ra delays <<<"${2:?--delays needs a list}"; shift ;;
+    *) args+=("$1") ;;
+    esac
+    shift
+done
+round_options ${args[@]+"${args[@]}"}
+for v in "${rates[@]}" "${delays[@]}"; do
+    [[ $v =~ ^[0-9]+$ ]] || die "rates and delays are whole numbers, not '$v'"
+done
 
 command -v jq >/dev/null || die "jq is needed (scripts/setup.sh bench)"
 command -v gnuplot >/dev/null || die "gnuplot is needed (scripts/setup.sh bench)"

@@ -353,7 +353,7 @@ progress() { # the last run's line
     jq -r 'def f(x): if x == null then "-" else (x * 10 | round / 10 | tostring) end;
         "  \(.section) \(.server) \(del(.section, .server, .rep, .ok, .exit, .machine_busy_cores, .load, .stderr, .idle_open, .idle_ready_s, .idle_held) | to_entries | map("\(.key)=\(.value)") | join(" ")) rep \(.rep): " +
         (if .ok | not then "FAILED"
-         elif .section == "chat" then "\(f(.load.deliveries_per_s)) deliveries/s  p99 \(f(.load.latency_us.p99)) us  server \(f(.load.server_cpu_us_per_delivery)) us CPU each"
+         elif .load.deliveries_per_s != null then "\(f(.load.deliveries_per_s)) deliveries/s  p99 \(f(.load.latency_us.p99)) us  server \(f(.load.server_cpu_us_per_delivery)) us CPU each"
          elif .section == "idlelat" then "p50 \(f(.load.latency_us.p50)) us  p99 \(f(.load.latency_us.p99)) us  server \(f(.load.server_cpu_us_per_msg)) us CPU each  (idle up in \(.idle_ready_s) s)"
          else "\(f(.load.msgs_per_s)) msgs/s  p99 \(f(.load.latency_us.p99)) us  server \(f(.load.server_cpu_us_per_msg)) us CPU each" end)' \
         < <(tail -n1 "$runs") >&2

@@ -17,7 +17,7 @@ fail() { echo "smoke.sh: FAILED: $*" >&2; exit 1; }
 "$here/suite.sh" --quick --out "$dir" "$@" || fail "suite.sh --quick exited $?"
 result="$(ls "$dir"/*-suite-quick.json)" || fail "no result file in $dir"
 jq -e '.runs | length > 0' "$result" >/dev/null || fail "$result: no runs, or not JSON"
-for s in echo unpinned idle idlelat chat heavy; do
+for s in echo unpinned idle idlelat chat fanout heavy; do
     jq -e --arg s "$s" '[.runs[] | select(.section == $s and .ok)] | length > 0' "$result" >/dev/null ||
         fail "$result: no passing run in section $s"
 done
@@ -25,7 +25,8 @@ jq -e '[.runs[] | select(.section == "chat" and (.server | startswith("muxd")))]
     "$result" >/dev/null || echo "smoke.sh: note: muxd was left out of the chat runs" >&2
 [ -s "$dir/benchmarks.md" ] || fail "no $dir/benchmarks.md"
 ! grep -n '@[A-Z_]*@' "$dir/benchmarks.md" || fail "placeholders left in benchmarks.md"
-for p in echo-cpu echo-throughput echo-p99 idle-rss idlelat-p99 chat-cpu chat-p99 heavy-p99; do
+for p in echo-cpu echo-throughput echo-p99 idle-rss idlelat-p99 chat-cpu chat-p99 fanout-cpu fanout-p99 \
+    heavy-p99; do
     [ -s "$dir/img/bench-$p.png" ] || fail "no plot $dir/img/bench-$p.png"
 done
 echo "smoke.sh: ok ($result)"

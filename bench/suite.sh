@@ -26,13 +26,18 @@
 #            rate; muxd (1 and 2 workers, every backend), ngircd, inspircd;
 #            pinned like echo. muxd is skipped, with a note, if it rejects
 #            its chat config (the chat service not built yet)
+#   fanout   the chat goal's setting: one channel of 1000 members, 20 of
+#            them sending at 250 messages/s in all, muxd -w 1 on io_uring
+#            with fanout_delay 0 (the default), 5, 10, 15 and 20 ms, and
+#            InspIRCd beside it; CPU per delivery and p99 against the
+#            delay, pinned like echo
 #   heavy    200 light echo clients + 1 client sending SPIN 50 back to back
 #            to muxd's work service; 1 or 2 workers, offload off or on;
 #            nothing pinned
 # In each section the servers run one after another for every point and
 # repetition, in an order rotated each time, so they share the machine's
 # noise; the report takes medians over the repetitions. Each run gets a
-# fresh server. Full mode takes about 20 minutes, --quick under 2 (1 run
+# fresh server. Full mode takes about 25 minutes, --quick under 2 (1 run
 # per point, short windows, muxd on epoll alone: it only checks that
 # everything works).
 #
@@ -84,6 +89,7 @@ if [ "$quick" = 1 ]; then
     idlelat_conns=(100 1000) idlelat_warmup=0.25 idlelat_duration=0.5
     matrix_conns=(10) matrix_warmup=0.25 matrix_duration=0.5
     chat_members=(50) chat_senders=5 chat_rate=50 chat_drain=0.5 chat_connect_rate=2000
+    fanout_members=50 fanout_senders=5 fanout_rate=50 fanout_delays=(0 5) fanout_duration=0.5
     heavy_warmup=0.25 heavy_duration=0.5
 else
     reps=3 warmup=1 duration=3
@@ -92,6 +98,7 @@ else
     idlelat_conns=(100 1000 5000 15000) idlelat_warmup=1 idlelat_duration=5
     matrix_conns=(10 100 1000) matrix_warmup=0.5 matrix_duration=2
     chat_members=(100 300 1000) chat_senders=10 chat_rate=100 chat_drain=1 chat_connect_rate=2000
+    fanout_members=1000 fanout_senders=20 fanout_rate=250 fanout_delays=(0 5 10 15 20) fanout_duration=5
     heavy_warmup=1 heavy_duration=5
 fi
 echo_size=64 echo_depth=1
@@ -195,6 +202,19 @@ fi
 for p in ngircd inspircd; do
     if command -v "$p" >/dev/null; then chat_servers+=("$p"); else add_note "$p is not installed: left out"; fi
 done
+
+# fanout: muxd on io_uring (its cheapest chat backend; epoll where the
+# kernel refuses io_uring, as --quick runs), one config per delay.
+fanout_backend=io_uring
+[[ " ${echo_servers[*]} " == *" muxd-io_uring "* ]] || fanout_backend=epoll
+fanout_servers=()
+if [[ " ${chat_servers[*]} " == *" muxd-w1-$fanout_backend "* ]]; then
+    for d in "${fanout_delays[@]}"; do
+        printf 'fanout_delay = %sms\n' "$d" | cat "$tmp/chat.conf" - >"$tmp/fanout-$d.conf"
+        fanout_servers+=("muxd-d$d")
+    done
+fi
+[[ " ${chat_servers[*]} " != *" inspircd "* ]] || fanout_servers+=(inspircd)
 
 # --- one run ----------------------------------------------------------------------
 
@@ -471,6 +491,33 @@ section_chat() {
     pin_server=() pin_client=()
 }
 
+# The chat goal's setting (issue 14): the same load on muxd with each
+# fanout_delay and on InspIRCd, interleaved as in the other sections.
+section_fanout() {
+    local rep s d
+    pin_server=(taskset -c 0) pin_client=(taskset -c 1)
+    for ((rep = 1; rep <= reps; rep++)); do
+        while read -r s; do
+            d=null
+            case "$s" in
+            muxd-d*)
+                d=${s#muxd-d}
+                start_muxd "$tmp/fanout-$d.conf" chat -w 1 -b "$fanout_backend" ||
+                    die "muxd did not start: $start_err" ;;
+            *) start_irc_peer "$s" || die "$s did not start: $start_err" ;;
+            esac
+            run_load fanout "$s" "{\"delay_ms\":$d,\"backend\":\"$fanout_backend\"}" "$rep" \
+                "$(limit_for "$warmup + $fanout_duration + $chat_drain + $fanout_members / 100")" \
+                chat -c "$fanout_members" -t 1 --channels 1 --senders "$fanout_senders" \
+                --rate "$fanout_rate" --connect-rate "$chat_connect_rate" \
+                --warmup "$warmup" --duration "$fanout_duration" --drain "$chat_drain"
+            case "$s" in muxd-*) stop_server 1 ;; *) stop_server 0 ;; esac
+            progress
+        done < <(rotated "$rep" "${fanout_servers[@]}")
+    done
+    pin_server=() pin_client=()
+}
+
 # name workers offload heavy-clients
 heavy_configs=("a 1 off 1" "b 2 off 1" "c 2 on 1" "d 2 on 0")
 
@@ -525,6 +572,10 @@ if want chat && [ ${#chat_servers[@]} -gt 0 ]; then
     note "chat: ${chat_members[*]} members x ${#chat_servers[@]} servers x $reps, $chat_rate msgs/s"
     section_chat
 fi
+if want fanout && [ ${#fanout_servers[@]} -gt 0 ]; then
+    note "fanout: $fanout_members members, $fanout_rate msgs/s, ${fanout_servers[*]} x $reps, pinned"
+    section_fanout
+fi
 if want heavy; then
     note "heavy: ${#heavy_configs[@]} configurations x $reps, unpinned"
     section_heavy
@@ -567,6 +618,7 @@ jq -n --arg started "$started" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --argjson failures "$failures" --argjson seconds "$((SECONDS - t0))" \
     --argjson echo_conns "$(printf '%s\n' "${echo_conns[@]}" | jq -s .)" \
     --argjson chat_members "$(printf '%s\n' "${chat_members[@]}" | jq -s .)" \
+    --argjson fanout_delays "$(printf '%s\n' "${fanout_delays[@]}" | jq -s .)" \
     --argjson idlelat_conns "$(printf '%s\n' "${idlelat_conns[@]}" | jq -s .)" \
     --argjson matrix_conns "$(printf '%s\n' "${matrix_conns[@]}" | jq -s .)" \
     --argjson matrix_sizes "$(printf '%s\n' "${matrix_sizes[@]}" | jq -s .)" \
@@ -590,6 +642,9 @@ jq -n --arg started "$started" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
                chat: {members: $chat_members, channels: 1, senders: '"$chat_senders"',
                       rate: '"$chat_rate"', drain_s: '"$chat_drain"',
                       connect_rate: '"$chat_connect_rate"'},
+               fanout: {members: '"$fanout_members"', channels: 1, senders: '"$fanout_senders"',
+                        rate: '"$fanout_rate"', workers: 1, backend: "'"$fanout_backend"'",
+                        delays_ms: $fanout_delays, duration_s: '"$fanout_duration"'},
                heavy: {light: '"$heavy_light"', line: "'"$heavy_line"'",
                        warmup_s: '"$heavy_warmup"', duration_s: '"$heavy_duration"'}},
       notes: ($notes | split("\n") | map(select(length > 0))),

@@ -1,6 +1,6 @@
 # bench/report/lines.gp - one line per server: x in column 1, a server per
 # further column, named in the header row; "?" is a missing point.
-#   gnuplot -e "data='D'; out='O.png'; ttl='T'; xl='X'; yl='Y'; logy=0|1; n=COLUMNS" lines.gp
+#   gnuplot -e "data='D'; out='O.png'; ttl='T'; xl='X'; yl='Y'; logy=0|1; logx=1|0; n=COLUMNS" lines.gp
 set terminal pngcairo size 900,540 font "DejaVu Sans,11" noenhanced
 set output out
 set datafile separator "\t"
@@ -21,7 +21,7 @@ set grid
 set title ttl
 set xlabel xl
 set ylabel yl
-set logscale x
+if (!exists("logx") || logx) set logscale x
 set yrange [0:*]
 if (logy) { unset yrange; set logscale y }
 plot for [i=2:n] data using 1:i with linespoints lt (i-1) lw 2 pt (i-1) ps 1.2 title columnheader(i)
