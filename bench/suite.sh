@@ -37,7 +37,7 @@
 # In each section the servers run one after another for every point and
 # repetition, in an order rotated each time, so they share the machine's
 # noise; the report takes medians over the repetitions. Each run gets a
-# fresh server. Full mode takes about 25 minutes, --quick under 2 (1 run
+# fresh server. Full mode takes about 26 minutes, --quick under 2 (1 run
 # per point, short windows, muxd on epoll alone: it only checks that
 # everything works).
 #
