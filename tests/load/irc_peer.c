@@ -3,11 +3,13 @@
  * PING, lets them JOIN channels (the JOIN is echoed to every member) and
  * relays channel PRIVMSGs to the other members - with faults on request:
  *
- *   load_irc_peer [--drop K] [--dup K] [--swap K] [--slow R]
+ *   load_irc_peer [--drop K] [--dup K] [--swap K] [--spoof K] [--slow R]
  *     --drop K  every K-th delivery is not sent (loss)
  *     --dup K   every K-th delivery is sent twice (duplication)
  *     --swap K  every K-th delivery is held back and sent after the next
  *               one to the same receiver (reordering)
+ *     --spoof K every K-th delivery names another sender: a '0' after
+ *               the nick (ld1 -> ld10, ld0 -> ld00) (corruption)
  *     --slow R  relays at most R PRIVMSGs a second, the rest waiting in
  *               the socket, as flood control would (lateness, no loss)
  *
@@ -47,7 +49,7 @@ struct chan {
 static struct client clients[MAX_CLIENTS]; /* indexed by fd */
 static struct chan chans[MAX_CHANS];
 static int nchans;
-static unsigned long drop_k, dup_k, swap_k, slow_r, deliveries;
+static unsigned long drop_k, dup_k, swap_k, spoof_k, slow_r, deliveries;
 
 static void say(int fd, const char *line)
 {
@@ -79,6 +81,12 @@ static void deliver(int fd, const char *line)
     struct client *c = &clients[fd];
     if (drop_k && deliveries % drop_k == 0)
         return;
+    char spoofed[LINE_MAX + 256];
+    const char *bang = strchr(line, '!');
+    if (spoof_k && deliveries % spoof_k == 0 && bang) {
+        snprintf(spoofed, sizeof spoofed, "%.*s0%s", (int)(bang - line), line, bang);
+        line = spoofed;
+    }
     if (swap_k && deliveries % swap_k == 0 && !c->held[0]) {
         snprintf(c->held, sizeof c->held, "%s", line);
         return;
@@ -213,6 +221,8 @@ static void parse_args(int argc, char **argv)
             dup_k = v;
         else if (strcmp(argv[i], "--swap") == 0)
             swap_k = v;
+        else if (strcmp(argv[i], "--spoof") == 0)
+            spoof_k = v;
         else if (strcmp(argv[i], "--slow") == 0)
             slow_r = v > 1 ? v : 2;
     }

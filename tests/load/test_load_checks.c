@@ -151,6 +151,20 @@ Test(load_checks, chat_detects_duplicates_and_reordering)
     lr_free(&r);
 }
 
+/* A delivery whose prefix names another client than the sender its text
+ * carries (ld10 or the malformed ld00 for ld1 or ld0) is corrupt. */
+Test(load_checks, chat_detects_a_wrong_sender)
+{
+    struct lr_out r = chat_against_peer("--spoof", "11");
+    MX_REQUIRE(r.status == 1 && num(&r, "corrupt") > 0 && num(&r, "duplicated") == 0,
+               "exit %d: %s", r.status, r.out);
+    double corrupt = num(&r, "corrupt"), owed = num(&r, "expected_deliveries");
+    MX_REQUIRE(corrupt > owed / 15 && corrupt < owed / 8, "%.0f of %.0f corrupt, 1 in 11 spoofed",
+               corrupt, owed);
+    MX_REQUIRE(strstr(r.err, "corrupt"), "reason: %s", r.err);
+    lr_free(&r);
+}
+
 /* 480 messages at 400/s, relayed at 200/s: the last ones come about a
  * second after the 0.5 s drain. They are late, not lost. */
 Test(load_checks, chat_tells_late_from_lost)
