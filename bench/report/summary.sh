@@ -2,8 +2,7 @@
 # bench/report/summary.sh - the "Short version" bullets of the report, from
 # the TSV files bench/report.sh left in FRAGDIR (echo.tsv, unpinned.tsv,
 # matrix.tsv, idle.tsv, idlelat.tsv, chat.tsv, fanout.tsv, heavy.tsv; see
-# report.sh for
-# their columns).
+# report.sh for their columns).
 #
 #   bench/report/summary.sh FRAGDIR
 set -euo pipefail

@@ -183,8 +183,9 @@ static int on_privmsg(struct ld_thread *th, struct ld_conn *c, const struct ld_i
 static bool own_join(const struct ld_thread *th, const struct ld_conn *c,
                      const struct ld_irc_line *m)
 {
-    return m->nparams >= 1 && names(m->prefix, strcspn(m->prefix, "!@"), th->o->nick_prefix, c->id) &&
-           is_channel(th->o, m->params[0], c->id);
+    const struct ld_opts *o = th->o;
+    return m->nparams >= 1 && names(m->prefix, strcspn(m->prefix, "!@"), o->nick_prefix, c->id) &&
+           is_channel(o, m->params[0], c->id);
 }
 
 /* Replies that end a client's registration or join: nick in use or

@@ -159,8 +159,8 @@ Test(load_checks, chat_detects_a_wrong_sender)
     MX_REQUIRE(r.status == 1 && num(&r, "corrupt") > 0 && num(&r, "duplicated") == 0,
                "exit %d: %s", r.status, r.out);
     double corrupt = num(&r, "corrupt"), owed = num(&r, "expected_deliveries");
-    MX_REQUIRE(corrupt > owed / 15 && corrupt < owed / 8, "%.0f of %.0f corrupt, 1 in 11 spoofed",
-               corrupt, owed);
+    MX_REQUIRE(corrupt > owed / 15 && corrupt < owed / 8,
+               "%.0f of %.0f corrupt, 1 in 11 spoofed", corrupt, owed);
     MX_REQUIRE(strstr(r.err, "corrupt"), "reason: %s", r.err);
     lr_free(&r);
 }
