@@ -67,6 +67,15 @@ static void place_note(struct mx_conn *c, struct mx__conn_gap *g, uint32_t from,
     g->note = note;
 }
 
+/* Made at the first drop; without memory the drop still happens, only
+ * unannounced, as when the note itself cannot be made. */
+static struct mx__conn_gap *gap_of(struct mx_conn *c)
+{
+    if (!c->gap && !MX_FAULT(MX_FAULT_ALLOC))
+        c->gap = calloc(1, sizeof *c->gap);
+    return c->gap;
+}
+
 bool mx__conn_drop_oldest(struct mx_conn *c, size_t max)
 {
     struct mx_outq *q = &c->out;
@@ -79,8 +88,8 @@ bool mx__conn_drop_oldest(struct mx_conn *c, size_t max)
     if (n == 0)
         return false;
     mx__count(&c->w->stats.dropped_messages, n);
-    if (!g && !(g = c->gap = MX_FAULT(MX_FAULT_ALLOC) ? NULL : calloc(1, sizeof *g)))
-        return true; /* as for a note without memory */
+    if (!(g = gap_of(c)))
+        return true;
     g->dropped = grown ? g->dropped + n : n;
     place_note(c, g, from, grown);
     return true;
