@@ -159,6 +159,9 @@ void mx__conn_mark_dirty(struct mx_conn *c);
 bool mx__conn_delay(struct mx_conn *c);
 /* Its deadline disarmed (a cut, a move, an emptied queue). */
 void mx__conn_undelay(struct mx_conn *c);
+/* The deadline that output held at now waits for: c's next flush slot,
+ * in (now, now + ms]. ms > 0. */
+uint64_t mx__conn_delay_due(const struct mx_conn *c, uint64_t now, unsigned ms);
 /* c's own event runs (its input, its opening, its offload result): what
  * is queued to c meanwhile is a reply and goes out at the turn's end.
  * Returns the one it stands in for, to be put back with self_end. */

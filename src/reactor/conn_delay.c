@@ -11,9 +11,18 @@
  *    a listener whose fanout_delay is 0, or past DELAY_MAX bytes;
  *  - anything else (another connection's fan-out, a post from another
  *    worker, a timer's line) waits: the first such turn arms the
- *    connection's deadline at now + fanout_delay; what comes later
+ *    connection's deadline at its next flush slot; what comes later
  *    joins the queue and keeps that deadline; at the deadline the queue
  *    goes out.
+ * A connection's slots come every fanout_delay ms, at a phase of its own
+ * (mx__conn_delay_due). A deadline of now + fanout_delay would put every
+ * member of a channel on the deadline its first line armed, so a worker
+ * would send to all of them in one burst and their readers would take
+ * the whole burst at once: the last of them waits for all the others,
+ * and that wait adds to the delay (p99 grew by about 1.7 ms per ms of
+ * delay at 1000 members, docs/benchmarks.md). Slots spread the sends
+ * evenly over the delay instead. A busy member still gets one send per
+ * delay, and a line still waits at most fanout_delay.
  * The deadline is a timer on the worker's heap, kept beside the
  * connection's own timer (conn_timer.c) so that struct mx_conn does not
  * grow: an idle connection's memory and the echo path stay as they were.
@@ -64,6 +73,15 @@ static bool wait_until(struct mx_conn *c, uint64_t when)
     return true;
 }
 
+/* A multiplicative hash of the slot index, so that neighbouring slots
+ * get phases far apart. */
+uint64_t mx__conn_delay_due(const struct mx_conn *c, uint64_t now, unsigned ms)
+{
+    uint64_t phase = ((uint64_t)(uint32_t)(c->slot * 2654435761u) * ms) >> 32;
+    uint64_t due = now - now % ms + phase;
+    return due > now ? due : due + ms;
+}
+
 static bool goes_now(const struct mx_conn *c, unsigned ms)
 {
     return ms == 0 || c->w->stopping || (c->flags & (MX_C_PROMPT | MX_C_CLOSING)) ||
@@ -76,7 +94,7 @@ bool mx__conn_delay(struct mx_conn *c)
     unsigned ms = atomic_load_explicit(&c->ls->fanout_delay_ms, memory_order_relaxed);
     bool now = goes_now(c, ms);
     c->flags &= ~MX_C_PROMPT;
-    if (!now && ((c->flags & MX_C_DELAYED) || wait_until(c, w->now_ms + ms)))
+    if (!now && ((c->flags & MX_C_DELAYED) || wait_until(c, mx__conn_delay_due(c, w->now_ms, ms))))
         return true;
     if (c->flags & MX_C_DELAYED) {
         mx__count(&w->stats.fanout_early_flushes, 1);

@@ -2,7 +2,8 @@
  * - 50 members, 5 of them sending in turns over a few delay windows:
  *   every member gets every other sender's lines exactly once, in order,
  *   and some output did wait for its deadline (the counter says so);
- * - a lone line waits its delay but arrives (within a generous margin);
+ * - a lone line waits (the counter says so) for its member's next flush
+ *   slot, at most the delay, and arrives (within a generous margin);
  *   a reply to the member takes what waited with it, in order;
  * - lines sent a few ms apart coalesce into far fewer reads than lines
  *   with a 300 ms delay; with 0 nothing is held (today's behaviour);
@@ -113,18 +114,19 @@ Test(fanout_delay, a_lone_line_waits_its_delay_and_a_reply_takes_it_along)
     int port = mx_port(d, "chat");
     struct irc a, b;
     alice_and_bob_in_d(port, &a, &b);
-    /* A lone line: held for the delay (never less: the box being slow
-     * only adds), then sent (within a margin a loaded box keeps). */
+    /* A lone line: held until bob's next flush slot, which may come at
+     * any point of the delay (conn_delay.c), then sent (within a margin
+     * a loaded box keeps). */
     int64_t t0 = mx_now_ms();
     MX_REQUIRE(irc_send(&a, "PRIVMSG #d :m0 0") == 0);
     IRC_EXPECT(&b, "PRIVMSG", ":m0 0", 300 + 2000);
     int64_t took = mx_now_ms() - t0;
     cr_log_info("a lone line arrived after %lld ms (fanout_delay 300ms)", (long long)took);
-    MX_REQUIRE(took >= 250, "arrived after %lld ms: it did not wait", (long long)took);
-    MX_REQUIRE(metric(d, "muxd_fanout_held_flushes_total") >= 1);
+    MX_REQUIRE(metric(d, "muxd_fanout_held_flushes_total") >= 1, "the line did not wait");
 
-    /* A line waits for bob; alice's PONG says the server has it. Then
-     * bob's own PING is answered at once, the line ahead of the PONG. */
+    /* A line waits for bob: his next slot is a delay after the one that
+     * just took m0 0. Alice's PONG says the server has it. Then bob's own
+     * PING is answered at once, the line ahead of the PONG. */
     MX_REQUIRE(irc_send(&a, "PRIVMSG #d :m0 1") == 0);
     MX_REQUIRE(irc_sync(&a, "a", NULL, NULL, NULL, T) == 0);
     long early0 = metric(d, "muxd_fanout_early_flushes_total");

@@ -2,7 +2,9 @@
  * elsewhere waits for its deadline, replies and closes do not, a
  * segment's worth goes early, a move and a cut disarm the deadline.
  * The test plays the loop: it sets the clock, runs the deadlines due and
- * ends turns. */
+ * ends turns. Its clock starts at one of b's flush slots (T0), so that
+ * b's first deadline is T0 + DELAY; other connections' slots fall at
+ * phases of their own (mx__conn_delay_due). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
@@ -47,7 +49,7 @@ static struct mx_listener ls = { .name = "t", .fd = -1, .proto = &proto };
 static int peers[2];
 
 #define DELAY 20
-#define T0 1000
+static uint64_t T0;
 
 static struct mx_conn *open_one(struct mx_worker *wk, int *peer)
 {
@@ -69,9 +71,10 @@ static void setup_delay(unsigned delay)
     atomic_store(&ls.fanout_delay_ms, delay);
     cr_assert_eq(mx__worker_init(&w, &srv, 0, &fake_be), 0);
     w.tid = pthread_self();
-    w.now_ms = T0;
     a = open_one(&w, &peers[0]);
     b = open_one(&w, &peers[1]);
+    T0 = delay ? mx__conn_delay_due(b, 1000, delay) : 1000;
+    w.now_ms = T0;
     mx__worker_end_turn(&w);
     fake.flushes = 0;
 }
@@ -131,12 +134,44 @@ Test(delay, fan_out_waits_for_its_deadline_and_goes_at_it)
     cr_assert_eq(mx__timers_next(&w.timers), UINT64_MAX, "nothing waits: no wake-up wanted");
     cr_assert_eq(stats().fanout_held_flushes, 1);
     cr_assert_eq(stats().fanout_early_flushes, 0);
-    /* The next fan-out starts a new window. */
+    /* The next fan-out waits for b's next slot, a delay after the last. */
     written(b);
+    w.now_ms = T0 + DELAY + 3;
     mx__conn_recv(a, "three\n", 6);
     turn_at(T0 + DELAY + 3);
     cr_assert_eq(fake.flushes, 1);
-    cr_assert_eq(mx__timers_next(&w.timers), T0 + 2 * DELAY + 3);
+    cr_assert_eq(mx__timers_next(&w.timers), T0 + 2 * DELAY);
+}
+
+/* Every member of a channel gets a line in the same turn: their queues
+ * leave at slots spread over the delay, none later than the delay. */
+Test(delay, held_queues_leave_spread_over_the_delay)
+{
+    enum { N = 100 };
+    setup_delay(DELAY);
+    struct mx_conn *m[N];
+    int peer[N];
+    for (int i = 0; i < N; i++)
+        m[i] = open_one(&w, &peer[i]);
+    turn_at(T0);
+    fake.flushes = 0;
+    for (int i = 0; i < N; i++)
+        mx_conn_send(m[i], "line\n", 5);
+    turn_at(T0);
+    int busiest = 0, slots = 0;
+    for (uint64_t t = T0 + 1; t <= T0 + DELAY; t++) {
+        int before = fake.flushes;
+        turn_at(t);
+        int n = fake.flushes - before;
+        busiest = n > busiest ? n : busiest;
+        slots += n > 0;
+    }
+    cr_log_info("%d queues left in %d of %d ms, at most %d in one", N, slots, DELAY, busiest);
+    cr_assert_eq(fake.flushes, N, "%d of %d queues went out within the delay", fake.flushes, N);
+    cr_assert_geq(slots, DELAY * 3 / 4, "the queues left in only %d ms of %d", slots, DELAY);
+    cr_assert_leq(busiest, 3 * N / DELAY, "%d of %d queues left in one ms", busiest, N);
+    for (int i = 0; i < N; i++)
+        close(peer[i]);
 }
 
 Test(delay, zero_sends_at_the_end_of_the_turn)
@@ -270,8 +305,10 @@ Test(delay, deadlines_stay_in_order_when_the_delay_changes)
     atomic_store(&ls.fanout_delay_ms, 5);
     mx_conn_send(c, "x\n", 2);
     turn_at(T0 + 1);
-    cr_assert_eq(mx__timers_next(&w.timers), T0 + 6);
-    turn_at(T0 + 6);
+    uint64_t due = mx__conn_delay_due(c, T0 + 1, 5);
+    cr_assert(due > T0 + 1 && due <= T0 + 6, "c waits for %llu", (unsigned long long)due);
+    cr_assert_eq(mx__timers_next(&w.timers), due);
+    turn_at(due);
     cr_assert_eq(fake.flushes, 1);
     cr_assert_eq(fake.flushed, c);
     turn_at(T0 + DELAY);
@@ -307,7 +344,8 @@ Test(delay, a_move_flushes_on_arrival)
     cr_assert(b->flags & MX_C_DELAYED);
     mx__conn_suspend(b);
     cr_assert_not(b->flags & MX_C_DELAYED);
-    cr_assert_eq(mx__timers_next(&w.timers), UINT64_MAX, "the old worker keeps the deadline of a connection that left");
+    cr_assert_eq(mx__timers_next(&w.timers), UINT64_MAX,
+                 "the old worker keeps the deadline of a connection that left");
     turn_at(T0 + 1);
     cr_assert_eq(fake.flushes, 0, "a moving connection was flushed from its old worker");
     struct mx__move m;
