@@ -28,7 +28,7 @@
 #            its chat config (the chat service not built yet)
 #   fanout   the chat goal's setting: one channel of 1000 members, 20 of
 #            them sending at 250 messages/s in all, muxd -w 1 on io_uring
-#            with fanout_delay 0 (the default), 5, 10, 15 and 20 ms, and
+#            with fanout_delay 0 (the default), 10, 15, 20, 25 and 30 ms, and
 #            InspIRCd beside it; CPU per delivery and p99 against the
 #            delay, pinned like echo
 #   heavy    200 light echo clients + 1 client sending SPIN 50 back to back
@@ -98,7 +98,7 @@ else
     idlelat_conns=(100 1000 5000 15000) idlelat_warmup=1 idlelat_duration=5
     matrix_conns=(10 100 1000) matrix_warmup=0.5 matrix_duration=2
     chat_members=(100 300 1000) chat_senders=10 chat_rate=100 chat_drain=1 chat_connect_rate=2000
-    fanout_members=1000 fanout_senders=20 fanout_rate=250 fanout_delays=(0 5 10 15 20) fanout_duration=5
+    fanout_members=1000 fanout_senders=20 fanout_rate=250 fanout_delays=(0 10 15 20 25 30) fanout_duration=5
     heavy_warmup=1 heavy_duration=5
 fi
 echo_size=64 echo_depth=1
