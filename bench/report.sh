@@ -385,6 +385,7 @@ q '
    ["CHAT_SENDERS", (.params.chat.senders | tostring)], ["CHAT_RATE", (.params.chat.rate | tostring)],
    ["CHAT_DRAIN", (.params.chat.drain_s | tostring)],
    ["CHAT_CONNECT_RATE", (.params.chat.connect_rate | tostring)],
+   ["NGIRCD_CONNECT_RATE", (.params.chat.ngircd_connect_rate // .params.chat.connect_rate | tostring)],
    ["FANOUT_MEMBERS", (.params.fanout.members // "-" | tostring)],
    ["FANOUT_SENDERS", (.params.fanout.senders // "-" | tostring)],
    ["FANOUT_RATE", (.params.fanout.rate // "-" | tostring)],
