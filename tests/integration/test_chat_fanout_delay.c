@@ -2,6 +2,8 @@
  * - 50 members, 5 of them sending in turns over a few delay windows:
  *   every member gets every other sender's lines exactly once, in order,
  *   and some output did wait for its deadline (the counter says so);
+ * - one line to 40 members arrives spread over the delay (each member
+ *   has its own flush slot), not all at once;
  * - a lone line waits (the counter says so) for its member's next flush
  *   slot, at most the delay, and arrives (within a generous margin);
  *   a reply to the member takes what waited with it, in order;
@@ -98,6 +100,59 @@ Test(fanout_delay, every_line_once_in_order_with_20ms)
     mx_stop_ok(d, 10000);
 }
 
+#define SPREAD_MEMBERS 40
+
+/* One line to a channel with a 300 ms delay: each member gets it at its
+ * own flush slot, so the arrivals spread over the delay. With one
+ * deadline for all (the line's arrival + the delay) they would come
+ * within a few ms of each other. A loaded box only delays some of them,
+ * which widens the spread; the bound asked for is a third of the delay. */
+Test(fanout_delay, a_line_reaches_the_members_spread_over_the_delay)
+{
+    struct mx_daemon *d = mx_boot(CONFIG("300ms"));
+    int port = mx_port(d, "chat");
+    static struct irc m[SPREAD_MEMBERS];
+    char nick[16];
+    for (int i = 0; i < SPREAD_MEMBERS; i++) {
+        snprintf(nick, sizeof nick, "s%d", i);
+        IRC_LOGIN(&m[i], port, nick, T);
+        IRC_JOIN(&m[i], "#d", T);
+    }
+    /* A member's PONG takes whatever waited for it (others' JOINs)
+     * along: nothing is held when the line goes. */
+    for (int i = 0; i < SPREAD_MEMBERS; i++)
+        MX_REQUIRE(irc_sync(&m[i], "s", NULL, NULL, NULL, T) == 0, "%s: no PONG", m[i].nick);
+    int64_t t0 = mx_now_ms(), first = -1, last = -1;
+    MX_REQUIRE(irc_send(&m[0], "PRIVMSG #d :spread") == 0);
+    int left = SPREAD_MEMBERS - 1;
+    bool got[SPREAD_MEMBERS] = { true };
+    while (left > 0) {
+        struct pollfd p[SPREAD_MEMBERS];
+        for (int i = 0; i < SPREAD_MEMBERS; i++)
+            p[i] = (struct pollfd){ .fd = got[i] ? -1 : m[i].fd, .events = POLLIN };
+        int wait = (int)(t0 + 300 + 5000 - mx_now_ms());
+        MX_REQUIRE(wait > 0 && poll(p, SPREAD_MEMBERS, wait) > 0,
+                   "%d members never got the line", left);
+        int64_t now = mx_now_ms() - t0;
+        for (int i = 0; i < SPREAD_MEMBERS; i++) {
+            if (!(p[i].revents & POLLIN) || irc_next(&m[i], T) != 1 ||
+                !strstr(m[i].line, "PRIVMSG #d :spread"))
+                continue;
+            got[i] = true;
+            left--;
+            first = first < 0 ? now : first;
+            last = now;
+        }
+    }
+    cr_log_info("%d members got the line from %lld to %lld ms after it was sent",
+                SPREAD_MEMBERS - 1, (long long)first, (long long)last);
+    MX_REQUIRE(last - first >= 100, "arrivals spread over %lld ms of a 300 ms delay",
+               (long long)(last - first));
+    for (int i = 0; i < SPREAD_MEMBERS; i++)
+        irc_close(&m[i]);
+    mx_stop_ok(d, 10000);
+}
+
 /* alice and bob registered and in #d, alice having seen bob join. */
 static void alice_and_bob_in_d(int port, struct irc *a, struct irc *b)
 {
@@ -108,7 +163,7 @@ static void alice_and_bob_in_d(int port, struct irc *a, struct irc *b)
     IRC_EXPECT(a, "JOIN", "bob", T);
 }
 
-Test(fanout_delay, a_lone_line_waits_its_delay_and_a_reply_takes_it_along)
+Test(fanout_delay, a_lone_line_waits_for_its_slot_and_a_reply_takes_it_along)
 {
     struct mx_daemon *d = mx_boot(CONFIG("300ms"));
     int port = mx_port(d, "chat");
