@@ -289,6 +289,8 @@ q 'okruns("fanout") | group_by([(.delay_ms // 1e9), .server]) | .[]
       (map(.load.server_cpu_s / .load.duration_s) | median), (map(.machine_busy_cores) | median)]
    | map(v) | @tsv' >"$frag/fanout.tsv"
 if [ -s "$frag/fanout.tsv" ]; then
+    q '.params.fanout | "\(.members) members, \(.senders) senders, \(.rate) msgs/s in all, 1 worker"' \
+        >"$frag/fanout.setting"
     {
         echo "| fanout_delay (ms) | server | runs | deliveries/s | p50 (µs) | p99 (µs) | server CPU µs / delivery: median (min–max) | CPU × InspIRCd | p99 × InspIRCd | server busy (cores) | machine busy (cores) | lost + duplicated + reordered (all runs) |"
         echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"

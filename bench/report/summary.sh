@@ -2,7 +2,7 @@
 # bench/report/summary.sh - the "Short version" bullets of the report, from
 # the TSV files bench/report.sh left in FRAGDIR (echo.tsv, unpinned.tsv,
 # matrix.tsv, idle.tsv, idlelat.tsv, chat.tsv, fanout.tsv, heavy.tsv; see
-# report.sh for their columns).
+# report.sh for their columns; fanout.setting names the fan-out load).
 #
 #   bench/report/summary.sh FRAGDIR
 set -euo pipefail
@@ -108,11 +108,11 @@ fi
 # delivery at most 0.6x InspIRCd's, p99 no worse, nothing lost; with
 # fanout_delay 0 (the default) and with the smallest delay that meets it.
 if [ -s "$f/fanout.tsv" ]; then
-    awk -F'\t' '
+    awk -F'\t' -v setting="$(cat "$f/fanout.setting")" '
         $2 == "inspircd" { ic = $7; ip = $6; next }
         { n++; d[n] = $1; c[n] = $7; p[n] = $6; bad += $10 }
         END { if (ic == "" || n == 0) exit
-              s = "- **Chat goal setting** (1000 members, 20 senders, 250 msgs/s in all, 1 worker; goal: CPU per delivery ≤ 0.6× InspIRCd, p99 no worse, nothing lost): "
+              s = "- **Chat goal setting** (" setting "; goal: CPU per delivery ≤ 0.6× InspIRCd, p99 no worse, nothing lost): "
               for (i = 1; i <= n; i++) if (d[i] == 0)
                   s = s sprintf("fanout_delay 0 (the default) %.2f× InspIRCd'"'"'s CPU, p99 %.2f×", c[i] / ic, p[i] / ip)
               for (i = 1; i <= n && m == ""; i++) if (c[i] / ic <= 0.6 && p[i] <= ip) m = i
